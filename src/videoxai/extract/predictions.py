@@ -1,0 +1,112 @@
+"""The predictions Parquet contract: one row per clip, written batch by batch.
+
+Columns: ``sample_id``, ``label``, ``label_name``, ``pred``, ``confidence``,
+``logits`` (fixed-size list of float32), ``frame_indices``, ``padded``,
+``status`` (``ok`` | ``error``), ``error``. File metadata (key ``videoxai``,
+JSON): class names, model key, checkpoint sha256, dataset, split, evaluation
+options, library version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+META_KEY = b"videoxai"
+
+
+def schema(num_classes: int, metadata: dict[str, Any]) -> pa.Schema:
+    return pa.schema(
+        [
+            ("sample_id", pa.string()),
+            ("label", pa.int32()),
+            ("label_name", pa.string()),
+            ("pred", pa.int32()),
+            ("confidence", pa.float32()),
+            ("logits", pa.list_(pa.float32(), num_classes)),
+            ("frame_indices", pa.list_(pa.int32())),
+            ("padded", pa.bool_()),
+            ("status", pa.string()),
+            ("error", pa.string()),
+        ],
+        metadata={META_KEY: json.dumps(metadata, sort_keys=True).encode()},
+    )
+
+
+class PredictionWriter:
+    """Streams record batches to a Parquet file; nothing is held beyond one batch."""
+
+    def __init__(self, path: str | os.PathLike[str], num_classes: int, metadata: dict[str, Any]):
+        self.num_classes = num_classes
+        self.schema = schema(num_classes, metadata)
+        self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
+        self.rows = 0
+        self.errors = 0
+
+    def write(self, rows: dict[str, list[Any]]) -> None:
+        n = len(rows["sample_id"])
+        if n == 0:
+            return
+        logits = np.asarray(rows["logits"], dtype=np.float32).reshape(n, self.num_classes)
+        arrays = []
+        for f in self.schema:
+            if f.name == "logits":
+                arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(logits.reshape(-1)), self.num_classes))
+            else:
+                arrays.append(pa.array(rows[f.name], type=f.type))
+        self._writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self.rows += n
+        self.errors += sum(1 for s in rows["status"] if s != "ok")
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+@dataclass
+class Predictions:
+    """The ``status == ok`` rows of a predictions file, as arrays."""
+
+    sample_ids: list[str]
+    labels: np.ndarray  # (N,) int64
+    logits: np.ndarray  # (N, K) float32
+    class_names: list[str]
+    metadata: dict[str, Any]
+    num_errors: int
+
+    @property
+    def preds(self) -> np.ndarray:
+        return self.logits.argmax(axis=1)
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    return json.loads(pq.read_schema(str(path)).metadata[META_KEY])
+
+
+def load_predictions(path: str | os.PathLike[str]) -> Predictions:
+    table = pq.read_table(str(path), columns=["sample_id", "label", "logits", "status"])
+    meta = read_metadata(path)
+    ok = np.asarray(table.column("status").to_pylist()) == "ok"
+    k = len(meta["class_names"])
+    logits_col = table.column("logits").combine_chunks()
+    logits = logits_col.flatten().to_numpy(zero_copy_only=False).reshape(-1, k).astype(np.float32, copy=False)
+    labels = table.column("label").to_numpy().astype(np.int64)
+    ids = table.column("sample_id").to_pylist()
+    return Predictions(
+        sample_ids=[s for s, o in zip(ids, ok) if o],
+        labels=labels[ok],
+        logits=logits[ok],
+        class_names=list(meta["class_names"]),
+        metadata=meta,
+        num_errors=int((~ok).sum()),
+    )
+
+
+def predictions_path(results: str | Path, method: str, train: str, run: str, test: str, split: str) -> Path:
+    return Path(results) / "predictions" / method / train / run / test / f"{split}.parquet"

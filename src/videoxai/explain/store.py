@@ -1,0 +1,71 @@
+"""The heatmaps file contract between the explain and render stages.
+
+``heatmaps.safetensors`` holds ``heatmaps`` (N, T, h, w) float16 in [0, 1],
+``temporal_importance`` (N, T) float32 and ``frames`` (N, T, H, W, 3) uint8 (the
+exact frames the model saw, so rendering never re-decodes). Its safetensors
+metadata holds ``clips``: a JSON list with one dict per clip (sample_id,
+class_index, class_name, sample_index, target, target_name, pred, pred_name,
+confidence, label, ...) and ``params``: the method and its parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from videoxai.io import atomic_path
+
+
+@dataclass
+class HeatmapSet:
+    heatmaps: np.ndarray  # (N, T, h, w) float16 in [0, 1]
+    temporal_importance: np.ndarray  # (N, T) float32
+    frames: np.ndarray  # (N, T, H, W, 3) uint8
+    clips: list[dict[str, Any]]
+    params: dict[str, Any]
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+
+def save_heatmaps(path: str | os.PathLike[str], hs: HeatmapSet) -> None:
+    n = len(hs.clips)
+    if not (hs.heatmaps.shape[0] == hs.temporal_importance.shape[0] == hs.frames.shape[0] == n):
+        raise ValueError("heatmaps, temporal_importance, frames and clips must have the same length")
+    h = np.asarray(hs.heatmaps, dtype=np.float32)
+    if n and (np.nanmin(h) < 0 or np.nanmax(h) > 1 or not np.isfinite(h).all()):
+        raise ValueError("heatmaps must be finite and in [0, 1]")
+    tensors = {
+        "heatmaps": torch.from_numpy(np.ascontiguousarray(hs.heatmaps, dtype=np.float16)),
+        "temporal_importance": torch.from_numpy(np.ascontiguousarray(hs.temporal_importance, dtype=np.float32)),
+        "frames": torch.from_numpy(np.ascontiguousarray(hs.frames, dtype=np.uint8)),
+    }
+    meta = {"clips": json.dumps(hs.clips, sort_keys=True), "params": json.dumps(hs.params, sort_keys=True)}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def load_heatmaps(path: str | os.PathLike[str], index: int | None = None) -> HeatmapSet:
+    """Load all clips, or only clip ``index`` (slicing lazily: a render job reads one clip)."""
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        clips = json.loads(meta["clips"])
+        params = json.loads(meta["params"])
+        if index is None:
+            get = lambda k: f.get_tensor(k).numpy()  # noqa: E731
+        else:
+            clips = [clips[index]]
+            get = lambda k: f.get_slice(k)[index : index + 1].numpy()  # noqa: E731
+        return HeatmapSet(get("heatmaps"), get("temporal_importance"), get("frames"), clips, params)
+
+
+def load_clip_list(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    with safe_open(str(path), framework="pt") as f:
+        return json.loads(f.metadata()["clips"])

@@ -1,0 +1,57 @@
+"""Per-job logging: every rule writes what it did, where, and under which scheduler job."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import videoxai
+
+log = logging.getLogger("videoxai")
+
+
+@contextlib.contextmanager
+def job_logging(log_path: str | os.PathLike[str] | None, rule: str) -> Iterator[logging.Logger]:
+    """Log to the rule's log file and to stderr; record host and ``SLURM_JOB_ID``.
+
+    The SLURM job id in each log is how a cluster run proves every job ran
+    under the scheduler. A failure's traceback lands in the log before the
+    exception propagates, so ``snakemake`` can point at it.
+    """
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    for h in handlers:
+        h.setFormatter(fmt)
+        log.addHandler(h)
+    log.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    start = time.perf_counter()
+    log.info(
+        "rule %s on %s (pid %d, SLURM_JOB_ID=%s, videoxai %s, python %s)",
+        rule,
+        platform.node(),
+        os.getpid(),
+        os.environ.get("SLURM_JOB_ID", "none"),
+        videoxai.__version__,
+        platform.python_version(),
+    )
+    try:
+        yield log
+    except BaseException:
+        log.exception("rule %s failed after %.1f s", rule, time.perf_counter() - start)
+        raise
+    else:
+        log.info("rule %s done in %.1f s", rule, time.perf_counter() - start)
+    finally:
+        for h in handlers:
+            log.removeHandler(h)
+            h.close()

@@ -1,0 +1,105 @@
+# Config access, model keys, target lists and input functions shared by every stage.
+
+from pathlib import Path
+
+from videoxai.keys import ModelKey, ModelKeyError
+from videoxai.models.resolve import find_checkpoint
+
+
+def _fail(message):
+    raise WorkflowError(message)
+
+
+try:
+    MODELS = [ModelKey.parse(k) for k in config["models"]]
+except ModelKeyError as e:
+    _fail(f"config key 'models': {e}")
+
+DATASETS = config["datasets"]
+TEST = config["dataset-test"]
+if TEST not in DATASETS:
+    _fail(f"config key 'dataset-test': {TEST!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+
+# Evaluation variants change the file name, so they never overwrite each other.
+SPLIT = config["split"] + ("+tta" if config["use-augmentation"] else "") + ("+hand" if config["use-handcrafted-prompts"] else "")
+
+_explainers = config["explainer-method"]
+EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers)
+
+DEMO_DATASETS = [name for name, d in DATASETS.items() if d.get("generate")]
+CHECKPOINTS_ROOT = config["checkpoints-root"]
+
+RESULTS = "results"
+FIGURES = "figures"
+MODEL = "{method}/{train}/{run}"
+PRED = f"{RESULTS}/predictions/{MODEL}/{{test}}/{{split}}.parquet"
+CALIB = f"{RESULTS}/calibration/{MODEL}/{{test}}/{{split}}"
+CALIB_FIG = f"{FIGURES}/calibration/{MODEL}/{{test}}-{{split}}"
+EXPLAIN = f"{RESULTS}/explain/{MODEL}/{{test}}/{{split}}"
+EXPLAIN_FIG = f"{FIGURES}/explainer/{MODEL}/{{test}}-{{split}}/{{explainer}}"
+
+
+wildcard_constraints:
+    method=r"[A-Za-z0-9_.-]+",
+    train=r"[A-Za-z0-9_.-]+",
+    run=r"[A-Za-z0-9_.-]+",
+    test=r"[A-Za-z0-9_.-]+",
+    split=r"(train|val|test)(\+tta)?(\+hand)?",
+    explainer=r"[a-z-]+",
+    cls=r"\d+",
+    idx=r"\d+",
+
+
+def model_key(wildcards):
+    return f"{wildcards.method}/{wildcards.train}/{wildcards.run}"
+
+
+def is_demo_model(wildcards):
+    return wildcards.train in DEMO_DATASETS and model_key(wildcards) not in config["checkpoint-paths"]
+
+
+def checkpoint_file(wildcards):
+    """The checkpoint behind a key: an input, so a new checkpoint reruns everything downstream."""
+    key = model_key(wildcards)
+    if is_demo_model(wildcards):
+        return f"{CHECKPOINTS_ROOT}/{key}/model.safetensors"
+    try:
+        return str(find_checkpoint(key, CHECKPOINTS_ROOT, config["checkpoint-paths"]))
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+
+
+def dataset_config(name):
+    return dict(DATASETS[name], name=name)
+
+
+def dataset_marker(wildcards):
+    """A file that stands for the dataset: the demo's completion marker; nothing for data on disk."""
+    d = DATASETS[wildcards.test]
+    return [f"{d['root']}/DONE.json"] if d.get("generate") else []
+
+
+def evaluation_options(split):
+    return {
+        "split": split.split("+")[0],
+        "use-augmentation": "+tta" in split,
+        "use-handcrafted-prompts": "+hand" in split,
+    }
+
+
+def calibration_targets():
+    out = []
+    for m in MODELS:
+        w = dict(method=m.method, train=m.train, run=m.run, test=TEST, split=SPLIT)
+        out += [CALIB.format(**w) + "/metrics.json", CALIB_FIG.format(**w) + "/reliability_diagram.png"]
+    out += [f"{RESULTS}/calibration/summary.csv", f"{FIGURES}/calibration/comparison.png"]
+    return out
+
+
+def explain_targets():
+    return [
+        EXPLAIN_FIG.format(method=m.method, train=m.train, run=m.run, test=TEST, split=SPLIT, explainer=e)
+        + "/aggregated_stats.json"
+        for m in MODELS
+        for e in EXPLAINERS
+    ]

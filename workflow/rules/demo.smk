@@ -1,0 +1,42 @@
+# The embedded demo: a synthetic action dataset in UCF101's layout, and tiny models trained on it.
+
+
+rule demo_dataset:
+    output:
+        f"{{root}}/DONE.json",
+    params:
+        n_train=config["demo"]["n-train"],
+        n_test=config["demo"]["n-test"],
+        seed=config["demo"]["seed"],
+    wildcard_constraints:
+        root="|".join(DATASETS[d]["root"] for d in DEMO_DATASETS) or "(?!)",
+    log:
+        "logs/demo_dataset/{root}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/demo_dataset.py"
+
+
+rule train_demo:
+    input:
+        dataset=lambda w: f"{DATASETS[w.train]['root']}/DONE.json",
+    output:
+        weights=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/model.safetensors",
+        config=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/config.json",
+        report=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/training_report.json",
+    wildcard_constraints:
+        train="|".join(DEMO_DATASETS) or "(?!)",
+    params:
+        seed=config["demo"]["seed"],
+        max_seconds=config["demo"]["train-seconds"],
+    log:
+        "logs/train_demo/{method}/{train}/{run}.log",
+    threads: workflow.cores
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/train_demo.py"

@@ -1,0 +1,52 @@
+# select (a checkpoint: which clips exist downstream is known only after it runs), then explain.
+
+
+checkpoint select_clips:
+    input:
+        predictions=PRED,
+    output:
+        f"{EXPLAIN}/selection.json",
+    params:
+        classes_to_map=config["classes-to-map"],
+        samples_per_class=config["samples-per-class"],
+        seed=config["demo"]["seed"],
+    log:
+        f"logs/select_clips/{MODEL}/{{test}}/{{split}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/select_clips.py"
+
+
+rule explain_clips:
+    input:
+        selection=f"{EXPLAIN}/selection.json",
+        resolved=f"{RESULTS}/models/{MODEL}/resolved.json",
+        dataset=dataset_marker,
+    output:
+        f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors",
+    params:
+        dataset=lambda w: dataset_config(w.test),
+        options=lambda w: {
+            **evaluation_options(w.split),
+            "use-cls-token": config["use-cls-token"],
+            "weighted-by-predictions": config["weighted-by-predictions"],
+            "target-class": str(config["target-class"]).lower(),
+            "head-fusion": config["head-fusion"],
+            "discard-ratio": config["discard-ratio"],
+            "num-frames": config["num-frames"],
+        },
+        batch_size=config["batch-size"],
+        num_workers=config["num-workers"],
+        decoder=config["decoder"],
+        device=config["device"],
+    log:
+        f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
+    threads: min(config["num-workers"] + 1, workflow.cores)
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    script:
+        "../scripts/explain_clips.py"

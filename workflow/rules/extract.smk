@@ -1,0 +1,25 @@
+# extract: batched inference over a dataset split, streamed to a Parquet file of predictions.
+
+
+rule extract_predictions:
+    input:
+        resolved=f"{RESULTS}/models/{MODEL}/resolved.json",
+        dataset=dataset_marker,
+    output:
+        PRED,
+    params:
+        dataset=lambda w: dataset_config(w.test),
+        options=lambda w: evaluation_options(w.split),
+        batch_size=config["batch-size"],
+        num_workers=config["num-workers"],
+        num_frames=config["num-frames"],
+        decoder=config["decoder"],
+        device=config["device"],
+    log:
+        f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
+    threads: min(config["num-workers"] + 1, workflow.cores)
+    resources:
+        mem_mb=4000 + 1000 * config["num-workers"],
+        runtime=120,
+    script:
+        "../scripts/extract_predictions.py"

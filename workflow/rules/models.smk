@@ -1,0 +1,18 @@
+# resolve: model key -> the checkpoint file, its sha256, adapter, config and class names.
+
+
+rule resolve_model:
+    input:
+        checkpoint=checkpoint_file,
+    output:
+        f"{RESULTS}/models/{MODEL}/resolved.json",
+    params:
+        key=model_key,
+    log:
+        f"logs/resolve_model/{MODEL}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/resolve_model.py"

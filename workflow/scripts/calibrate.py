@@ -1,0 +1,17 @@
+"""Calibration metrics, bins and the reliability diagram of one predictions file."""
+
+from videoxai.calibration.stage import calibrate
+from videoxai.joblog import job_logging
+
+with job_logging(snakemake.log[0], snakemake.rule) as log:
+    metrics = calibrate(
+        snakemake.input.predictions,
+        out_metrics=snakemake.output.metrics,
+        out_bins=snakemake.output.bins,
+        out_png=snakemake.output.png,
+        out_pdf=snakemake.output.pdf,
+        n_bins=snakemake.params.n_bins,
+        bootstrap=snakemake.params.bootstrap,
+        title=snakemake.params.title,
+    )
+    log.info("accuracy %.4f, ECE %.4f", metrics["accuracy"], metrics["ece"])

@@ -1,0 +1,17 @@
+"""Train a tiny model of one seed family on the demo dataset, into the checkpoint registry."""
+
+from pathlib import Path
+
+from videoxai.joblog import job_logging
+from videoxai.models.train_demo import train_demo
+
+with job_logging(snakemake.log[0], snakemake.rule) as log:
+    report = train_demo(
+        Path(snakemake.input.dataset).parent,
+        Path(snakemake.output.weights).parent,
+        method=snakemake.wildcards.method,
+        seed=snakemake.params.seed,
+        max_seconds=snakemake.params.max_seconds,
+        threads=snakemake.threads,
+    )
+    log.info("training report: %s", report)

@@ -1,0 +1,22 @@
+"""Which frames of a clip a model sees: TSN-style uniform segment centres."""
+
+from __future__ import annotations
+
+
+def segment_centres(num_total: int, num_frames: int) -> tuple[list[int], bool]:
+    """Split ``num_total`` frames into ``num_frames`` equal segments and take each centre.
+
+    Centres (rather than random offsets) make evaluation deterministic. A clip
+    shorter than ``num_frames`` is padded by repeating frames (the same
+    formula yields repeated indices); ``padded`` is True then, so the caller
+    can flag the row.
+
+    Returns ``(indices, padded)``; indices are sorted, in ``[0, num_total)``.
+    """
+    if num_frames < 1:
+        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    if num_total < 1:
+        raise ValueError(f"clip has no frames (num_total={num_total})")
+    seg = num_total / num_frames
+    indices = [min(int(seg * (i + 0.5)), num_total - 1) for i in range(num_frames)]
+    return indices, num_total < num_frames

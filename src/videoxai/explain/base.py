@@ -1,0 +1,134 @@
+"""What every explainer shares: options, target choice, normalisation, temporal importance.
+
+An explainer turns a normalised clip batch into non-negative *relevance*
+``(B, T, h, w)`` on the model's frame grid. Everything after that (choosing
+the target class, scaling by the predicted probability, normalising to
+[0, 1] per clip, the per-frame temporal importance) is method-independent and
+lives here, so every method is post-processed identically and the numbers of
+two methods can be compared.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from videoxai.models.base import TokenLayout, VideoClassifier
+
+TARGETS = ("predicted", "true")
+
+# Options every method understands (config key -> default).
+COMMON_OPTIONS: dict[str, Any] = {"target-class": "predicted", "weighted-by-predictions": False}
+
+
+@dataclass
+class Explanation:
+    """Raw relevance of one batch, before the shared post-processing."""
+
+    relevance: torch.Tensor  # (B, T, h, w), >= 0, float32
+    logits: torch.Tensor  # (B, K)
+    targets: torch.Tensor  # (B,) int64: the class each map explains
+
+
+def normalise_option_key(key: str) -> str:
+    return key.replace("_", "-")
+
+
+def choose_targets(logits: torch.Tensor, labels: torch.Tensor | None, target: str) -> torch.Tensor:
+    """The class to explain per clip: the model's prediction or the true label."""
+    if target == "predicted":
+        return logits.detach().argmax(dim=1)
+    if target == "true":
+        if labels is None:
+            raise ValueError("target-class 'true' needs the clips' labels")
+        return labels.to(device=logits.device, dtype=torch.long)
+    raise ValueError(f"target-class must be one of {list(TARGETS)}, got {target!r}")
+
+
+def target_scores(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Sum over the batch of each clip's target logit: one backward gives every clip its gradient."""
+    return logits.gather(1, targets[:, None]).sum()
+
+
+def patch_grid(vector: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+    """Token-indexed relevance ``(B, N)`` -> image-token grid ``(B, T, h, w)`` (prefix tokens dropped)."""
+    return vector[:, layout.num_prefix :].reshape(-1, layout.frames, layout.height, layout.width)
+
+
+def upsample_time(maps: torch.Tensor, frames: int) -> torch.Tensor:
+    """Stretch ``(B, T', h, w)`` to ``(B, frames, h, w)`` linearly in time (3-D CNNs pool time away)."""
+    if maps.shape[1] == frames:
+        return maps
+    return F.interpolate(maps[:, None], size=(frames, *maps.shape[-2:]), mode="trilinear", align_corners=False)[:, 0]
+
+
+def normalise_per_clip(relevance: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Min-max to [0, 1] over the whole clip (all frames together, so frames stay comparable).
+
+    A constant map (no evidence anywhere) becomes all zeros rather than NaN.
+    """
+    flat = relevance.flatten(1)
+    lo = flat.min(dim=1, keepdim=True).values
+    span = flat.max(dim=1, keepdim=True).values - lo
+    out = torch.where(span > eps, (flat - lo) / span.clamp_min(eps), torch.zeros_like(flat))
+    return out.reshape(relevance.shape)
+
+
+def temporal_importance(relevance: torch.Tensor) -> torch.Tensor:
+    """Per-frame share of the clip's *excess* relevance: mass above the clip mean, by frame.
+
+    Rollout maps carry a large uniform floor (the identity added per layer),
+    and divided space-time models spread the CLS token's attention evenly
+    over frames by construction, so the plain per-frame mass is nearly flat
+    whatever the frames show. Counting only relevance above the clip's mean
+    measures where the map *concentrates*: a frame whose map is flat gets
+    ~0, a frame holding the peaks gets most of the share. Rows sum to 1; a
+    clip with a constant map gets the uniform 1/T.
+    """
+    b, t = relevance.shape[:2]
+    flat = relevance.reshape(b, t, -1).float()
+    excess = (flat - flat.mean(dim=(1, 2), keepdim=True)).clamp_min(0).sum(dim=2)  # (B, T)
+    total = excess.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(excess, 1.0 / t)
+    return torch.where(total > 0, excess / total.clamp_min(1e-30), uniform)
+
+
+def finalise(
+    expl: Explanation, weighted_by_predictions: bool
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Maps in [0, 1] per clip (optionally scaled by p(target)), temporal importance, probabilities."""
+    relevance = torch.nan_to_num(expl.relevance.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp_min(0)
+    maps = normalise_per_clip(relevance)
+    probs = expl.logits.detach().float().softmax(dim=1)
+    if weighted_by_predictions:
+        maps = maps * probs.gather(1, expl.targets[:, None])[:, :, None, None]
+    return maps, temporal_importance(relevance), probs
+
+
+class Explainer(ABC):
+    """One explanation method. Subclasses set ``name``, ``options`` and implement ``relevance``."""
+
+    name: ClassVar[str]
+    options: ClassVar[dict[str, Any]] = {}  # method-specific option -> default
+    needs_attention: ClassVar[bool] = False
+
+    def __init__(self, model: VideoClassifier, **options: Any):
+        if self.needs_attention and not model.has_attention:
+            raise ValueError(
+                f"explainer {self.name!r} needs attention probabilities, but {type(model).__name__} "
+                "has none (it is not a transformer); use 'grad-cam' for this model"
+            )
+        self.model = model
+        self.params = {**self.options, **{k: v for k, v in options.items() if k in self.options}}
+        self.check_params()
+
+    def check_params(self) -> None:
+        """Reject bad option values early, with the option named."""
+
+    @abstractmethod
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        """Relevance of each clip of ``video`` (B, T, C, H, W) for its target class."""

@@ -1,0 +1,47 @@
+"""The explainer registry: config name -> class, and option handling shared by all methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videoxai.explain.base import COMMON_OPTIONS, TARGETS, Explainer, normalise_option_key
+from videoxai.explain.grad_rollout import GradRollout
+from videoxai.explain.gradcam import GradCAM
+from videoxai.explain.rollout import AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted
+from videoxai.models.base import VideoClassifier
+
+METHODS: dict[str, type[Explainer]] = {
+    cls.name: cls
+    for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
+}
+
+
+def explainer_class(method: str) -> type[Explainer]:
+    try:
+        return METHODS[method]
+    except KeyError:
+        raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHODS)}") from None
+
+
+def effective_options(method: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The options ``method`` uses, defaults filled in and values checked.
+
+    Keys are accepted with ``-`` or ``_``. Keys that belong to other methods
+    or other stages (the workflow passes one options dict to every explainer)
+    are ignored here; the caller records them as given.
+    """
+    given = {normalise_option_key(k): v for k, v in (options or {}).items()}
+    cls = explainer_class(method)
+    out = {**COMMON_OPTIONS, **cls.options}
+    out.update({k: v for k, v in given.items() if k in out})
+    if out["target-class"] not in TARGETS:
+        raise ValueError(f"option target-class must be one of {list(TARGETS)}, got {out['target-class']!r}")
+    if not isinstance(out["weighted-by-predictions"], bool):
+        raise ValueError(f"option weighted-by-predictions must be true or false, got {out['weighted-by-predictions']!r}")
+    return out
+
+
+def make_explainer(method: str, model: VideoClassifier, options: dict[str, Any] | None = None) -> Explainer:
+    """An explainer for ``model`` with ``options`` (config names); raises with the bad key named."""
+    cls = explainer_class(method)
+    return cls(model, **effective_options(method, options))

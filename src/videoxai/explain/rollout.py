@@ -1,0 +1,193 @@
+"""Attention rollout (Abnar & Zuidema 2020) and the seed's CLS-only variants.
+
+Rollout: per layer fuse heads, optionally zero the weakest attentions (never
+the CLS row or column), add the identity for the residual path, re-normalise
+rows, and multiply the layers together. The product is accumulated layer by
+layer as attention is produced (:class:`RolloutAccumulator`), so only one
+``(B, N, N)`` matrix is ever kept, never every layer's attention.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from videoxai.explain.base import Explainer, Explanation, choose_targets, patch_grid
+from videoxai.models.base import TokenLayout
+
+HEAD_FUSIONS = ("mean", "max", "min")
+
+
+def fuse_heads(attention: torch.Tensor, how: str) -> torch.Tensor:
+    """``(B, heads, N, N)`` -> ``(B, N, N)`` by mean, max or min over heads."""
+    if how == "mean":
+        return attention.mean(dim=1)
+    if how == "max":
+        return attention.amax(dim=1)
+    if how == "min":
+        return attention.amin(dim=1)
+    raise ValueError(f"head-fusion must be one of {list(HEAD_FUSIONS)}, got {how!r}")
+
+
+def discard_lowest(attention: torch.Tensor, ratio: float, cls_index: int = 0) -> torch.Tensor:
+    """Zero the ``ratio`` fraction of weakest entries of each ``(N, N)`` matrix, never the CLS row/column.
+
+    The CLS row and column are excluded from the ranking as well, so the
+    fraction is of the patch-to-patch entries only.
+    """
+    if not 0.0 <= ratio < 1.0:
+        raise ValueError(f"discard-ratio must be in [0, 1), got {ratio}")
+    if ratio == 0.0:
+        return attention
+    b, n, _ = attention.shape
+    protected = torch.zeros(n, n, dtype=torch.bool, device=attention.device)
+    protected[cls_index, :] = True
+    protected[:, cls_index] = True
+    k = int((n * n - int(protected.sum())) * ratio)
+    if k == 0:
+        return attention
+    ranked = attention.masked_fill(protected, math.inf).reshape(b, -1)
+    lowest = ranked.topk(k, dim=1, largest=False).indices
+    return attention.reshape(b, -1).scatter(1, lowest, 0.0).reshape(b, n, n)
+
+
+class RolloutAccumulator:
+    """Running product ``Â_l ... Â_1`` with ``Â = rownorm(fuse(A) (discarded) + I)``."""
+
+    def __init__(self, head_fusion: str = "mean", discard_ratio: float = 0.0, cls_index: int = 0):
+        self.head_fusion = head_fusion
+        self.discard_ratio = discard_ratio
+        self.cls_index = cls_index
+        self.result: torch.Tensor | None = None
+        self.layers = 0
+
+    def update(self, attention: torch.Tensor) -> None:
+        """Fold one layer's attention ``(B, heads, N, N)`` into the product."""
+        a = fuse_heads(attention.detach().float(), self.head_fusion)
+        a = discard_lowest(a, self.discard_ratio, self.cls_index)
+        a = a + torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+        a = a / a.sum(dim=-1, keepdim=True)
+        self.result = a if self.result is None else a @ self.result
+        self.layers += 1
+
+    def token_relevance(self, use_cls_token: bool) -> torch.Tensor:
+        """``(B, N)``: the CLS row of the product, or the mean of all its rows."""
+        if self.result is None:
+            raise ValueError("the model returned no attention layers: nothing to roll out")
+        return self.result[:, self.cls_index] if use_cls_token else self.result.mean(dim=1)
+
+
+def rollout(
+    attentions: list[torch.Tensor], head_fusion: str = "mean", discard_ratio: float = 0.0, cls_index: int = 0
+) -> torch.Tensor:
+    """The full rollout matrix ``(B, N, N)`` of a list of per-layer attentions (forward order)."""
+    acc = RolloutAccumulator(head_fusion, discard_ratio, cls_index)
+    for a in attentions:
+        acc.update(a)
+    if acc.result is None:
+        raise ValueError("no attention layers given")
+    return acc.result
+
+
+def cls_patch_attention(attention: torch.Tensor, head_fusion: str, layout: TokenLayout) -> torch.Tensor:
+    """The CLS token's fused attention to every image token, ``(B, T*h*w)``."""
+    return fuse_heads(attention.detach().float(), head_fusion)[:, layout.cls_index, layout.num_prefix :]
+
+
+def _attends_patches(cls_row: torch.Tensor) -> torch.Tensor:
+    """Per clip, whether a layer's CLS row reaches image tokens at all.
+
+    In divided space-time models the temporal factor leaves CLS out (its row
+    is the identity); such a layer says nothing about where CLS looks, and a
+    log of its zeros would wipe out the other layers.
+    """
+    return cls_row.sum(dim=1) > 1e-6
+
+
+class _AttentionExplainer(Explainer):
+    needs_attention = True
+
+    def check_params(self) -> None:
+        if self.params.get("head-fusion", "mean") not in HEAD_FUSIONS:
+            raise ValueError(f"option head-fusion must be one of {list(HEAD_FUSIONS)}, got {self.params['head-fusion']!r}")
+        ratio = self.params.get("discard-ratio", 0.0)
+        if not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
+            raise ValueError(f"option discard-ratio must be a number in [0, 1), got {ratio!r}")
+
+    def _forward(self, video: torch.Tensor, labels: torch.Tensor | None, target: str):
+        with torch.no_grad():
+            logits, attentions = self.model.forward_with_attention(video)
+        return logits, attentions, choose_targets(logits, labels, target)
+
+
+class AttentionRollout(_AttentionExplainer):
+    """Abnar & Zuidema's rollout; the map is the CLS row (``use-cls-token``) or the mean of all rows."""
+
+    name = "attention-rollout"
+    options: dict[str, Any] = {"head-fusion": "mean", "discard-ratio": 0.0, "use-cls-token": True}
+
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        layout = self.model.token_layout
+        logits, attentions, targets = self._forward(video, labels, target)
+        acc = RolloutAccumulator(self.params["head-fusion"], float(self.params["discard-ratio"]), layout.cls_index)
+        while attentions:
+            acc.update(attentions.pop(0))  # drop each layer once folded in
+        relevance = patch_grid(acc.token_relevance(bool(self.params["use-cls-token"])), layout)
+        return Explanation(relevance, logits, targets)
+
+
+class AttentionRolloutCLS(_AttentionExplainer):
+    """The seed's CLS-only rollout: CLS-to-patch attention multiplied across layers, in log space.
+
+    ``map = exp(sum_l log(a_l + eps))`` over the layers whose CLS row reaches
+    image tokens, shifted by its maximum before ``exp`` so it never underflows.
+    """
+
+    name = "attention-rollout-cls"
+    options: dict[str, Any] = {"head-fusion": "mean", "eps": 1e-6}
+
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        layout = self.model.token_layout
+        logits, attentions, targets = self._forward(video, labels, target)
+        log_sum = None
+        eps = float(self.params["eps"])
+        for a in attentions:
+            row = cls_patch_attention(a, self.params["head-fusion"], layout)
+            term = torch.log(row + eps) * _attends_patches(row)[:, None]
+            log_sum = term if log_sum is None else log_sum + term
+        if log_sum is None:
+            raise ValueError("the model returned no attention layers")
+        relevance = torch.exp(log_sum - log_sum.amax(dim=1, keepdim=True))
+        return Explanation(patch_grid(_with_prefix(relevance, layout), layout), logits, targets)
+
+
+class AttentionRolloutCLSWeighted(_AttentionExplainer):
+    """The seed's weighted variant: the rollout CLS row times the per-layer mean CLS-to-patch attention."""
+
+    name = "attention-rollout-cls-weighted"
+    options: dict[str, Any] = {"head-fusion": "mean", "discard-ratio": 0.0}
+
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        layout = self.model.token_layout
+        logits, attentions, targets = self._forward(video, labels, target)
+        acc = RolloutAccumulator(self.params["head-fusion"], float(self.params["discard-ratio"]), layout.cls_index)
+        cls_sum, count = None, None
+        for a in attentions:
+            acc.update(a)
+            row = cls_patch_attention(a, self.params["head-fusion"], layout)
+            used = _attends_patches(row).to(row.dtype)[:, None]
+            cls_sum = row * used if cls_sum is None else cls_sum + row * used
+            count = used if count is None else count + used
+        if cls_sum is None:
+            raise ValueError("the model returned no attention layers")
+        mean_cls = cls_sum / count.clamp_min(1)
+        rolled = acc.token_relevance(use_cls_token=True)[:, layout.num_prefix :]
+        return Explanation(patch_grid(_with_prefix(rolled * mean_cls, layout), layout), logits, targets)
+
+
+def _with_prefix(patch_values: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+    """Pad image-token values ``(B, T*h*w)`` with zero prefix tokens so :func:`patch_grid` applies."""
+    pad = patch_values.new_zeros(patch_values.shape[0], layout.num_prefix)
+    return torch.cat([pad, patch_values], dim=1)

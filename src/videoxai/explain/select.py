@@ -1,0 +1,105 @@
+"""Which clips to explain: ``classes-to-map`` classes, ``samples-per-class`` clips each, deterministically.
+
+The selection is a Snakemake checkpoint's output: the render jobs are named
+after it (``class_{X}_sample_{Y}``), so the same predictions and seed must
+always give the same selection, and growing ``samples-per-class`` must keep
+the clips already chosen (each class draws a fixed permutation and takes a
+prefix of it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from videoxai.extract.predictions import Predictions
+
+
+def choose_classes(predictions: Predictions, classes_to_map: int | list[str]) -> list[int]:
+    """Class indices: the ``n`` most frequent in the split (ties by name), or the named classes in order."""
+    names = predictions.class_names
+    counts = Counter(int(label) for label in predictions.labels)
+    if isinstance(classes_to_map, bool) or not isinstance(classes_to_map, (int, list, tuple)):
+        raise TypeError(f"classes-to-map must be an integer or a list of class names, got {classes_to_map!r}")
+    if isinstance(classes_to_map, int):
+        present = [k for k in range(len(names)) if counts[k] > 0]
+        if classes_to_map < 1:
+            raise ValueError(f"classes-to-map must be at least 1, got {classes_to_map}")
+        if classes_to_map > len(present):
+            raise ValueError(
+                f"classes-to-map is {classes_to_map}, but the split has clips of only {len(present)} classes: "
+                f"use at most {len(present)}"
+            )
+        return sorted(present, key=lambda k: (-counts[k], names[k]))[:classes_to_map]
+    index = {name: k for k, name in enumerate(names)}
+    unknown = [c for c in classes_to_map if c not in index]
+    if unknown:
+        raise ValueError(
+            f"classes-to-map names unknown classes {unknown}; valid class names are: {', '.join(names)}"
+        )
+    chosen = list(dict.fromkeys(index[c] for c in classes_to_map))
+    empty = [names[k] for k in chosen if counts[k] == 0]
+    if empty:
+        raise ValueError(f"classes-to-map names classes with no clips in this split: {empty}")
+    return chosen
+
+
+def select_clips(
+    predictions: Predictions, classes_to_map: int | list[str], samples_per_class: int, seed: int = 0
+) -> dict[str, Any]:
+    """The clips to explain, as a JSON-serialisable dict (``clips`` in class order, then sample order).
+
+    Each clip records ``class_index`` X (its true class) and ``sample_index``
+    Y (its rank in the class's seeded draw), which name its figure files
+    ``class_{X}_sample_{Y}``, plus its ``row`` in the predictions and the
+    model's prediction and confidence. A class with fewer clips than
+    ``samples_per_class`` contributes all it has.
+    """
+    if isinstance(samples_per_class, bool) or not isinstance(samples_per_class, int) or samples_per_class < 1:
+        raise ValueError(f"samples-per-class must be a positive integer, got {samples_per_class!r}")
+    names = predictions.class_names
+    classes = choose_classes(predictions, classes_to_map)
+    probs = _softmax(predictions.logits)
+    preds = probs.argmax(axis=1)
+    labels = np.asarray(predictions.labels)
+    clips: list[dict[str, Any]] = []
+    class_rows = []
+    for k in classes:
+        rows = sorted(np.flatnonzero(labels == k).tolist(), key=lambda r: predictions.sample_ids[r])
+        order = np.random.default_rng([int(seed), int(k)]).permutation(len(rows))
+        chosen = [rows[i] for i in order[:samples_per_class]]
+        class_rows.append({"class_index": k, "class_name": names[k], "count": len(rows), "selected": len(chosen)})
+        for y, r in enumerate(chosen):
+            p = int(preds[r])
+            clips.append(
+                {
+                    "sample_id": predictions.sample_ids[r],
+                    "class_index": k,
+                    "class_name": names[k],
+                    "sample_index": y,
+                    "row": r,
+                    "label": k,
+                    "pred": p,
+                    "pred_name": names[p],
+                    "confidence": float(probs[r, p]),
+                }
+            )
+    return {
+        "class_names": list(names),
+        "classes_to_map": classes_to_map if isinstance(classes_to_map, int) else list(classes_to_map),
+        "samples_per_class": samples_per_class,
+        "seed": int(seed),
+        "model_key": predictions.metadata.get("model_key"),
+        "dataset": predictions.metadata.get("dataset"),
+        "split": predictions.metadata.get("split"),
+        "classes": class_rows,
+        "clips": clips,
+    }
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

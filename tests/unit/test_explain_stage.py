@@ -1,0 +1,87 @@
+"""The explain stage end to end on demo clips: selection -> loader -> explainer -> heatmaps.safetensors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from videoxai.data.datasets import load_split
+from videoxai.data.decode import read_frames
+from videoxai.data.demo import write_demo_dataset
+from videoxai.data.loader import make_loader
+from videoxai.explain.select import select_clips
+from videoxai.explain.stage import explain_selection
+from videoxai.explain.store import load_heatmaps
+from videoxai.extract.predictions import Predictions
+from videoxai.models.video_coop import VideoCoOp
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo") / "data"
+    write_demo_dataset(root, n_train=8, n_test=16, seed=3)
+    class_names, samples = load_split("ucf101", root, "test")
+    torch.manual_seed(0)
+    model = VideoCoOp(class_names).eval()
+    logits = []
+    with torch.inference_mode():
+        for batch in make_loader(samples, model.input_spec, batch_size=8, num_workers=0):
+            logits.append(model(batch["video"]))
+    preds = Predictions(
+        [s.sample_id for s in samples],
+        np.array([s.label for s in samples]),
+        torch.cat(logits).numpy(),
+        class_names,
+        {"split": "test"},
+        0,
+    )
+    return model, samples, select_clips(preds, 2, 2, seed=0)
+
+
+@pytest.mark.parametrize("method", ["attention-rollout", "grad-cam"])
+def test_heatmaps_file_holds_the_documented_tensors_and_metadata(demo, tmp_path, method):
+    model, samples, selection = demo
+    out = tmp_path / "heatmaps.safetensors"
+    options = {"target-class": "true", "head-fusion": "mean", "split": "test"}
+    explain_selection(model, selection, samples, method, options, out, batch_size=3)
+    hs = load_heatmaps(out)
+    assert hs.heatmaps.shape == (4, 8, 8, 8) and hs.heatmaps.dtype == np.float16
+    assert hs.temporal_importance.shape == (4, 8) and hs.frames.shape == (4, 8, 64, 64, 3)
+    assert hs.heatmaps.min() >= 0 and hs.heatmaps.max() == 1
+    np.testing.assert_allclose(hs.temporal_importance.sum(1), 1, atol=1e-5)
+    by_id = {s.sample_id: s for s in samples}
+    for i, (clip, sel) in enumerate(zip(hs.clips, selection["clips"])):
+        # the clips come back in selection order, with their file-name indices and the model's view of them
+        assert (clip["sample_id"], clip["class_index"], clip["sample_index"]) == (
+            sel["sample_id"],
+            sel["class_index"],
+            sel["sample_index"],
+        )
+        assert clip["target"] == clip["label"] == by_id[clip["sample_id"]].label  # target-class: true
+        assert clip["target_name"] == model.class_names[clip["target"]]
+        assert 0 < clip["confidence"] <= 1 and clip["pred_name"] == model.class_names[clip["pred"]]
+        # the stored frames are exactly the decoded frames the model saw
+        decoded = read_frames(by_id[clip["sample_id"]].path, clip["frame_indices"])
+        assert np.array_equal(hs.frames[i], decoded)
+    assert hs.params["method"] == method and hs.params["target-class"] == "true" and hs.params["split"] == "test"
+
+
+def test_weighted_maps_peak_at_the_target_probability(demo, tmp_path):
+    model, samples, selection = demo
+    out = tmp_path / "h.safetensors"
+    explain_selection(model, selection, samples, "attention-rollout", {"weighted-by-predictions": True}, out)
+    hs = load_heatmaps(out)
+    peaks = hs.heatmaps.reshape(len(hs), -1).max(1).astype(np.float32)
+    np.testing.assert_allclose(peaks, [c["target_probability"] for c in hs.clips], atol=2e-3)  # float16 storage
+    assert all(c["target"] == c["pred"] for c in hs.clips)  # target-class defaults to predicted
+
+
+def test_a_selection_from_another_split_is_a_clear_error(demo, tmp_path):
+    model, samples, selection = demo
+    stale = dict(selection, clips=[dict(selection["clips"][0], sample_id="Nope/v_Nope_g01_c01.avi")])
+    with pytest.raises(ValueError, match="rerun the select step"):
+        explain_selection(model, stale, samples, "grad-cam", {}, tmp_path / "x.safetensors")
+    assert not (tmp_path / "x.safetensors").exists()

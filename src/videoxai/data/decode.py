@@ -1,19 +1,39 @@
-"""Decode selected frames of a video file to RGB uint8 arrays.
+"""Decode selected frames of a video file to RGB uint8 arrays, with one of three backends.
+
+Backends: ``torchcodec``, ``decord`` and ``pyav`` (the reference; always
+installed). ``decoder="auto"`` takes the first available one in
+:data:`AUTO_ORDER` (fastest first, from ``benchmarks/decode.py``) and, if it
+fails on a file, retries with PyAV before reporting the error. All backends
+give identical frames for the same indices (tested on .avi and .mp4).
 
 Every failure becomes a :class:`DecodeError` with a short reason, so a data
 loader can turn a bad clip into an error row instead of stopping the run.
-Readers are opened per call and closed at once: caching open readers grows
-memory (decord keeps decoding in the background) and leaks file handles.
+Each backend's own exceptions are caught (decord raises ``DECORDError``,
+which is not a ``RuntimeError``). Readers are opened per call and closed at
+once: caching open readers grows memory (decord keeps decoding in the
+background) and leaks file handles. Each reader uses one decoder thread:
+DataLoader workers give the parallelism.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import av
 import numpy as np
+
+from videoxai.data.sampling import segment_views
+
+BACKENDS: tuple[str, ...] = ("torchcodec", "decord", "pyav")
+AUTO_ORDER: tuple[str, ...] = ("torchcodec", "pyav", "decord")
+DECODERS: tuple[str, ...] = ("auto", *BACKENDS)
 
 
 class DecodeError(RuntimeError):
@@ -25,6 +45,23 @@ class DecodeError(RuntimeError):
         super().__init__(f"{self.path}: {reason}")
 
 
+_NOISE = (
+    re.compile(r"^\w+, \S+:\d+, "),  # torchcodec: "Function, /src/file.cpp:41, message"
+    re.compile(r"^\[[\d:]+\] \S+:\d+: "),  # decord: "[08:10:37] /src/file.cc:61: message"
+)
+
+
+def _short(exc: BaseException, path: Path | None = None) -> str:
+    """A one-line reason without source-file locations or the (already known) full path."""
+    text = str(getattr(exc, "strerror", None) or exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    for pattern in _NOISE:
+        text = pattern.sub("", text)
+    if path is not None:
+        text = text.replace(str(path), path.name)
+    return " ".join(text.split())[:100] or type(exc).__name__
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise DecodeError(path, "file not found")
@@ -34,91 +71,318 @@ def _check_file(path: Path) -> None:
         raise DecodeError(path, "empty file")
 
 
-def _short(exc: BaseException) -> str:
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return " ".join(str(text).split())[:120]
+# --------------------------------------------------------------------------- backends
 
 
-def _open(path: Path) -> av.container.InputContainer:
-    _check_file(path)
-    try:
-        return av.open(str(path), mode="r")
-    except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DecodeError(path, f"cannot open: {_short(exc)}") from exc
+class _Reader(Protocol):
+    def count(self) -> int: ...  # frames the backend will index
+    def header_count(self) -> int: ...  # frames the container header declares, 0 if unknown
+    def get(self, indices: list[int]) -> np.ndarray: ...  # sorted unique indices -> (N, H, W, 3)
+    def close(self) -> None: ...
 
 
-def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
-    if not container.streams.video:
-        raise DecodeError(path, "no video stream")
-    stream = container.streams.video[0]
-    stream.thread_type = "SLICE"
-    stream.thread_count = 1  # one decoder thread: DataLoader workers give the parallelism
-    return stream
+class _PyAVReader:
+    """Sequential decode up to the last wanted frame; converts only the frames asked for."""
 
+    errors = (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, MemoryError)
 
-def count_frames(path: str | os.PathLike[str]) -> int:
-    """Number of frames in the first video stream.
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.container = av.open(str(path), mode="r")
+        if not self.container.streams.video:
+            self.container.close()
+            raise DecodeError(path, "no video stream")
+        self._setup()
 
-    Uses the container's frame count when it has one (cheap) and counts
-    decoded frames otherwise. A header can overstate a truncated file;
-    :func:`read_frames` then reports the shortfall.
-    """
-    p = Path(path)
-    container = _open(p)
-    try:
-        stream = _video_stream(container, p)
-        if stream.frames and stream.frames > 0:
-            return int(stream.frames)
-        n = 0
-        try:
-            for _ in container.decode(stream):
-                n += 1
-        except (av.FFmpegError, OSError) as exc:
-            if n == 0:
-                raise DecodeError(p, f"no decodable frames: {_short(exc)}") from exc
-        if n == 0:
-            raise DecodeError(p, "zero decodable frames")
+    def _setup(self) -> None:
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "SLICE"
+        self.stream.thread_count = 1
+        self.used = False
+
+    def count(self) -> int:
+        if self.stream.frames and self.stream.frames > 0:
+            return int(self.stream.frames)
+        n = self._decode_count()
+        self.container.close()  # rewind by reopening: seeking is unreliable in broken files
+        self.container = av.open(str(self.path), mode="r")
+        self._setup()
         return n
-    finally:
-        container.close()
 
+    def header_count(self) -> int:
+        return max(int(self.stream.frames or 0), 0)
 
-def read_frames(path: str | os.PathLike[str], indices: Sequence[int]) -> np.ndarray:
-    """Frames ``indices`` (any order, repeats allowed) as ``(len(indices), H, W, 3)`` uint8 RGB.
-
-    Decodes sequentially up to the largest index and converts only the
-    frames asked for (conversion, not decoding, dominates for small clips).
-    """
-    p = Path(path)
-    if len(indices) == 0:
-        raise ValueError("indices is empty")
-    wanted = {int(i) for i in indices}
-    if min(wanted) < 0:
-        raise ValueError(f"negative frame index in {list(indices)}")
-    last = max(wanted)
-    got: dict[int, np.ndarray] = {}
-    container = _open(p)
-    try:
-        stream = _video_stream(container, p)
+    def _decode_count(self) -> int:
         n = 0
         try:
-            for frame in container.decode(stream):
+            for _ in self.container.decode(self.stream):
+                n += 1
+        except self.errors:
+            pass  # a corrupt tail ends the count
+        return n
+
+    def get(self, indices: list[int]) -> np.ndarray:
+        wanted, last = set(indices), indices[-1]
+        got: list[np.ndarray] = []
+        n = 0
+        try:
+            for frame in self.container.decode(self.stream):
                 if n in wanted:
-                    got[n] = frame.to_ndarray(format="rgb24")
+                    got.append(frame.to_ndarray(format="rgb24"))
                 n += 1
                 if n > last:
                     break
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            if n == 0:
-                raise DecodeError(p, f"no decodable frames: {_short(exc)}") from exc
-            # a corrupt tail: keep what decoded, report below if it is not enough
-    finally:
-        container.close()
-    if n == 0:
-        raise DecodeError(p, "zero decodable frames")
-    if len(got) < len(wanted):
-        raise DecodeError(p, f"truncated: {n} frames decodable, frame {last} requested")
-    shapes = {a.shape for a in got.values()}
+        except self.errors:
+            pass  # keep what decoded; the shortfall is reported by the caller
+        if len(got) < len(indices):
+            raise _Short(n)
+        return _stack(self.path, got)
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class _TorchCodecReader:
+    """torchcodec ``VideoDecoder`` in exact seek mode (frame index from a scan of the file)."""
+
+    def __init__(self, path: Path) -> None:
+        from torchcodec.decoders import VideoDecoder
+
+        self.path = path
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.decoder = VideoDecoder(str(path), dimension_order="NHWC", num_ffmpeg_threads=1, seek_mode="exact")
+
+    def count(self) -> int:
+        return len(self.decoder)
+
+    def header_count(self) -> int:
+        return int(self.decoder.metadata.num_frames_from_header or 0)
+
+    def get(self, indices: list[int]) -> np.ndarray:
+        try:
+            return self.decoder.get_frames_at(indices).data.numpy()
+        except IndexError as exc:
+            raise _Short(len(self.decoder)) from exc
+
+    def close(self) -> None:
+        self.decoder = None
+
+
+class _DecordReader:
+    """decord ``VideoReader`` (bundles its own FFmpeg)."""
+
+    def __init__(self, path: Path) -> None:
+        import decord
+
+        self.path = path
+        self.reader = decord.VideoReader(str(path), ctx=decord.cpu(0), num_threads=1)
+
+    def count(self) -> int:
+        return len(self.reader)
+
+    def header_count(self) -> int:
+        return _pyav_header_count(self.path)  # decord does not expose the header
+
+    def get(self, indices: list[int]) -> np.ndarray:
+        if indices[-1] >= len(self.reader):
+            raise _Short(len(self.reader))
+        return self.reader.get_batch(indices).asnumpy()
+
+    def close(self) -> None:
+        del self.reader
+
+
+def _pyav_header_count(path: Path) -> int:
+    try:
+        with av.open(str(path), mode="r") as container:
+            return max(int(container.streams.video[0].frames or 0), 0) if container.streams.video else 0
+    except (av.FFmpegError, OSError, ValueError):
+        return 0
+
+
+class _Short(Exception):
+    """Fewer frames decodable than the largest index asked for."""
+
+    def __init__(self, decodable: int) -> None:
+        super().__init__(decodable)
+        self.decodable = decodable
+
+
+def _stack(path: Path, frames: list[np.ndarray]) -> np.ndarray:
+    shapes = {a.shape for a in frames}
     if len(shapes) > 1:
-        raise DecodeError(p, f"frame size changes within the clip: {sorted(shapes)}")
-    return np.stack([got[int(i)] for i in indices])
+        raise DecodeError(path, f"frame size changes within the clip: {sorted(shapes)}")
+    return np.stack(frames)
+
+
+@functools.cache
+def _backend_errors(name: str) -> tuple[type[BaseException], ...]:
+    """What each backend really raises on a bad file (caught and turned into DecodeError)."""
+    base: tuple[type[BaseException], ...] = (RuntimeError, ValueError, OSError, MemoryError, UnicodeDecodeError)
+    if name == "pyav":
+        return (av.FFmpegError, *base)
+    if name == "decord":
+        from decord._ffi.base import DECORDError
+
+        return (DECORDError, *base)
+    return base
+
+
+_READERS = {"pyav": _PyAVReader, "torchcodec": _TorchCodecReader, "decord": _DecordReader}
+
+
+@functools.cache
+def _probe(name: str) -> str | None:
+    """None when backend ``name`` works here, else why not (import errors, missing FFmpeg libraries)."""
+    try:
+        if name == "torchcodec":
+            import torchcodec.decoders  # noqa: F401  (loads the FFmpeg libraries)
+        elif name == "decord":
+            import decord  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - any import-time failure means "not available"
+        return f"{type(exc).__name__}: {_short(exc)}"
+    return None
+
+
+def available_backends() -> list[str]:
+    """The backends that import on this machine, in :data:`AUTO_ORDER`."""
+    return [name for name in AUTO_ORDER if _probe(name) is None]
+
+
+def resolve_decoder(decoder: str = "auto") -> str:
+    """The backend ``decoder`` names (``auto``: the fastest available); a clear error if it cannot run here."""
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+    if decoder == "auto":
+        return available_backends()[0]
+    why = _probe(decoder)
+    if why is not None:
+        hint = " (install the Debian 'ffmpeg' package)" if decoder == "torchcodec" else ""
+        raise RuntimeError(f"decoder {decoder!r} is not usable here: {why}{hint}; use decoder='auto' or 'pyav'")
+    return decoder
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass
+class DecodedClip:
+    """Frames of ``num_views`` temporal views: ``frames`` uint8 (V, T, H, W, 3), ``indices`` (V x T)."""
+
+    frames: np.ndarray
+    indices: list[list[int]]
+    padded: bool
+    total: int
+    backend: str
+
+
+def _with_backends(path: Path, decoder: str, job):  # noqa: ANN001, ANN202 - internal
+    """Run ``job(reader, backend)`` with the chosen backend; ``auto`` retries once with PyAV."""
+    _check_file(path)
+    first = resolve_decoder(decoder)
+    order = [first] + (["pyav"] if decoder == "auto" and first != "pyav" else [])
+    error: DecodeError | None = None
+    for backend in order:
+        try:
+            return _run(path, backend, job)
+        except DecodeError as exc:
+            error = error or exc
+    assert error is not None
+    raise error
+
+
+def _run(path: Path, backend: str, job):  # noqa: ANN001, ANN202 - internal
+    errors = _backend_errors(backend)
+    try:
+        reader: _Reader = _READERS[backend](path)
+    except DecodeError:
+        raise
+    except errors as exc:
+        raise DecodeError(path, f"cannot open: {_short(exc, path)}") from exc
+    try:
+        return job(reader, backend)
+    except DecodeError:
+        raise
+    except _Short as exc:
+        if exc.decodable == 0:
+            raise DecodeError(path, "zero decodable frames") from None
+        declared = _safe_header(reader)
+        of = f" of {declared}" if declared > exc.decodable else ""
+        raise DecodeError(path, f"truncated: {exc.decodable}{of} frames decodable") from None
+    except errors as exc:
+        raise DecodeError(path, f"cannot decode: {_short(exc, path)}") from exc
+    finally:
+        try:
+            reader.close()
+        except errors:
+            pass
+
+
+def _safe_header(reader: _Reader) -> int:
+    try:
+        return reader.header_count()
+    except Exception:  # noqa: BLE001 - only used to word an error message
+        return 0
+
+
+def _count(reader: _Reader, path: Path) -> int:
+    """Frames to sample from; a header that declares clearly more frames than the file holds means truncation."""
+    n = reader.count()
+    if n <= 0:
+        raise DecodeError(path, "zero decodable frames")
+    declared = reader.header_count()
+    if declared and n < declared - max(1, declared // 50):
+        raise DecodeError(path, f"truncated: {n} of {declared} frames in the file")
+    return n
+
+
+def count_frames(path: str | os.PathLike[str], decoder: str = "auto") -> int:
+    """Number of frames in the first video stream (from the index or header, else by decoding)."""
+    p = Path(path)
+    return _with_backends(p, decoder, lambda reader, _: _count(reader, p))
+
+
+def read_frames(path: str | os.PathLike[str], indices: Sequence[int], decoder: str = "auto") -> np.ndarray:
+    """Frames ``indices`` (any order, repeats allowed) as ``(len(indices), H, W, 3)`` uint8 RGB."""
+    p = Path(path)
+    wanted = [int(i) for i in indices]
+    if not wanted:
+        raise ValueError("indices is empty")
+    if min(wanted) < 0:
+        raise ValueError(f"negative frame index in {wanted}")
+    unique = sorted(set(wanted))
+
+    def job(reader: _Reader, _: str) -> np.ndarray:
+        frames = reader.get(unique)
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise DecodeError(p, f"unexpected frame array shape {frames.shape}")
+        position = {i: k for k, i in enumerate(unique)}
+        return frames[[position[i] for i in wanted]]
+
+    return _with_backends(p, decoder, job)
+
+
+def decode_clip(
+    path: str | os.PathLike[str], num_frames: int, num_views: int = 1, decoder: str = "auto"
+) -> DecodedClip:
+    """Open once, count, sample ``num_views`` x ``num_frames`` segment frames, decode them.
+
+    A clip shorter than ``num_frames`` is padded by repeating frames
+    (``padded=True``); a file whose frames run out before its declared
+    count raises ``DecodeError("truncated: ...")``.
+    """
+    p = Path(path)
+
+    def job(reader: _Reader, backend: str) -> DecodedClip:
+        total = _count(reader, p)
+        views, padded = segment_views(total, num_frames, num_views)
+        unique = sorted({i for view in views for i in view})
+        frames = reader.get(unique)
+        if frames.ndim != 4 or frames.shape[-1] != 3:
+            raise DecodeError(p, f"unexpected frame array shape {frames.shape}")
+        position = {i: k for k, i in enumerate(unique)}
+        stacked = np.stack([frames[[position[i] for i in view]] for view in views])
+        return DecodedClip(frames=stacked, indices=views, padded=padded, total=total, backend=backend)
+
+    return _with_backends(p, decoder, job)

@@ -9,86 +9,92 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from videoxai.data.datasets import Sample
-from videoxai.data.decode import DecodeError, count_frames, read_frames
-from videoxai.data.sampling import segment_centres
+from videoxai.data.decode import DecodeError, decode_clip, resolve_decoder
+from videoxai.data.splits import Sample
+from videoxai.data.transforms import TTA, crop, normalise, resize_crop, resize_short, tta_views
 from videoxai.models.base import InputSpec
 
-
-def resize_crop(frames: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 (T, H, W, 3) -> uint8 (T, size, size, 3): shorter side to ``size`` (antialiased), centre crop.
-
-    Rounded back to uint8 so the returned frames are exactly what the model
-    sees before normalisation (explanations are drawn over them).
-    """
-    x = torch.as_tensor(frames)
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"expected (T, H, W, 3) frames, got {tuple(x.shape)}")
-    h, w = x.shape[1:3]
-    if min(h, w) != size:
-        scale = size / min(h, w)
-        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-        y = x.permute(0, 3, 1, 2).float()
-        y = F.interpolate(y, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
-        x = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-        h, w = nh, nw
-    top, left = (h - size) // 2, (w - size) // 2
-    return x[:, top : top + size, left : left + size, :].contiguous()
-
-
-def normalise(frames: torch.Tensor, spec: InputSpec) -> torch.Tensor:
-    """uint8 (..., H, W, 3) -> float32 (..., 3, H, W), scaled to [0, 1] then standardised by the spec."""
-    x = frames.movedim(-1, -3).float().div_(255.0)
-    mean = torch.tensor(spec.mean, dtype=torch.float32).view(3, 1, 1)
-    std = torch.tensor(spec.std, dtype=torch.float32).view(3, 1, 1)
-    return x.sub_(mean).div_(std)
+__all__ = ["ClipDataset", "collate_clips", "make_loader", "normalise", "resize_crop"]
 
 
 class ClipDataset(Dataset):
     """Decodes ``spec.num_frames`` segment-centre frames of each sample, ready for the model.
 
-    Items are dicts: ``video`` float32 (T, 3, S, S); optionally ``frames``
-    uint8 (T, S, S, 3); ``index``, ``label``, ``frame_indices`` (T,),
-    ``padded`` (clip shorter than T), ``status`` ('ok' | 'error'), ``error``.
+    Items are dicts: ``video`` float32, ``(T, 3, S, S)``, or ``(V, T, 3, S, S)``
+    with ``num_views`` V > 1 temporal views (default ``spec.num_views``), with
+    a leading TTA axis ``A`` when ``tta`` is set (``(A, T, ...)`` or
+    ``(A, V, T, ...)``); optionally ``frames`` uint8 of the same leading
+    shape ``(..., T, S, S, 3)``; ``index``, ``label``, ``frame_indices``
+    (``(T,)`` or ``(V, T)``), ``padded`` (clip shorter than T, frames
+    repeated), ``status`` ('ok' | 'error'), ``error`` (short reason).
     """
 
-    def __init__(self, samples: Sequence[Sample], spec: InputSpec, return_frames: bool = False) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        spec: InputSpec,
+        return_frames: bool = False,
+        decoder: str = "auto",
+        num_views: int | None = None,
+        tta: TTA | None = None,
+    ) -> None:
         self.samples = list(samples)
         self.spec = spec
         self.return_frames = return_frames
+        self.decoder = decoder
+        resolve_decoder(decoder)  # fail now, in the main process, if the backend cannot run here
+        self.num_views = int(num_views if num_views is not None else spec.num_views)
+        if self.num_views < 1:
+            raise ValueError(f"num_views must be >= 1, got {self.num_views}")
+        self.tta = tta
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def _lead(self) -> tuple[int, ...]:
+        return ((self.tta.num_views,) if self.tta else ()) + ((self.num_views,) if self.num_views > 1 else ())
+
+    def _prepare(self, frames: torch.Tensor) -> torch.Tensor:
+        """(V, T, H, W, 3) decoded -> uint8 (*lead, T, S, S, 3)."""
+        s = self.spec.size
+        if self.tta is not None:
+            out = tta_views(frames, s, self.tta)  # (A, V, T, S, S, 3)
+            return out if self.num_views > 1 else out[:, 0]
+        out = crop(resize_short(frames, s), s, "centre")
+        return out if self.num_views > 1 else out[0]
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sample = self.samples[index]
         t, s = self.spec.num_frames, self.spec.size
         item: dict[str, Any] = {"index": index, "label": sample.label}
+        blank_indices = [[-1] * t for _ in range(self.num_views)]
         try:
-            total = count_frames(sample.path)
-            indices, padded = segment_centres(total, t)
-            frames = resize_crop(read_frames(sample.path, indices), s)
-            item.update(frame_indices=indices, padded=padded, status="ok", error="")
+            clip = decode_clip(sample.path, t, num_views=self.num_views, decoder=self.decoder)
+            frames = self._prepare(torch.from_numpy(clip.frames))
+            indices: list = clip.indices
+            item.update(padded=clip.padded, status="ok", error="")
         except DecodeError as exc:
-            frames = torch.zeros((t, s, s, 3), dtype=torch.uint8)
-            item.update(frame_indices=[-1] * t, padded=False, status="error", error=exc.reason)
-        except (MemoryError, ValueError, OSError) as exc:  # anything a broken file can still provoke
-            frames = torch.zeros((t, s, s, 3), dtype=torch.uint8)
-            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:100]}"
-            item.update(frame_indices=[-1] * t, padded=False, status="error", error=reason)
-        item["video"] = normalise(frames, self.spec) if item["status"] == "ok" else torch.zeros((t, 3, s, s))
+            frames, indices = None, blank_indices
+            item.update(padded=False, status="error", error=exc.reason)
+        except (MemoryError, ValueError, OSError, RuntimeError) as exc:  # what a broken file can still provoke
+            frames, indices = None, blank_indices
+            item.update(padded=False, status="error", error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:100]}")
+        if frames is None:
+            frames = torch.zeros((*self._lead(), t, s, s, 3), dtype=torch.uint8)
+            item["video"] = torch.zeros((*self._lead(), t, 3, s, s))
+        else:
+            item["video"] = normalise(frames, self.spec)
+        item["frame_indices"] = indices if self.num_views > 1 else indices[0]
         if self.return_frames:
             item["frames"] = frames
         return item
 
 
 def collate_clips(batch: list[dict[str, Any]]) -> dict[str, Any]:
-    """Stack tensors (``video`` (B, T, 3, S, S), ``frames``, ``label``, ``index``, ``frame_indices``, ``padded``); keep strings as lists."""
+    """Stack tensors (``video`` (B, ...), ``frames``, ``label``, ``index``, ``frame_indices``, ``padded``); keep strings as lists."""
     out: dict[str, Any] = {
         "video": torch.stack([b["video"] for b in batch]),
         "index": torch.tensor([b["index"] for b in batch], dtype=torch.long),
@@ -114,11 +120,14 @@ def make_loader(
     batch_size: int,
     num_workers: int,
     return_frames: bool = False,
+    decoder: str = "auto",
+    num_views: int | None = None,
+    tta: TTA | None = None,
 ) -> DataLoader:
     """An in-order DataLoader over ``samples``: workers decode while the model computes."""
     workers = max(0, int(num_workers))
     return DataLoader(
-        ClipDataset(samples, spec, return_frames=return_frames),
+        ClipDataset(samples, spec, return_frames=return_frames, decoder=decoder, num_views=num_views, tta=tta),
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,

@@ -20,3 +20,24 @@ def segment_centres(num_total: int, num_frames: int) -> tuple[list[int], bool]:
     seg = num_total / num_frames
     indices = [min(int(seg * (i + 0.5)), num_total - 1) for i in range(num_frames)]
     return indices, num_total < num_frames
+
+
+def segment_views(num_total: int, num_frames: int, num_views: int = 1) -> tuple[list[list[int]], bool]:
+    """``num_views`` temporal views of ``num_frames`` frames each, for multi-view evaluation.
+
+    Every view takes one frame per segment; view ``v`` sits at offset
+    ``(v + 1) / (num_views + 1)`` inside each segment, so the views
+    interleave evenly and ``num_views=1`` gives :func:`segment_centres`.
+    """
+    if num_views < 1:
+        raise ValueError(f"num_views must be >= 1, got {num_views}")
+    if num_views == 1:
+        indices, padded = segment_centres(num_total, num_frames)
+        return [indices], padded
+    segment_centres(num_total, num_frames)  # validates the arguments
+    seg = num_total / num_frames
+    views = [
+        [min(int(seg * (i + (v + 1) / (num_views + 1))), num_total - 1) for i in range(num_frames)]
+        for v in range(num_views)
+    ]
+    return views, num_total < num_frames

@@ -11,8 +11,9 @@ from videoxai.data.decode import read_frames
 from videoxai.data.demo import write_demo_dataset
 from videoxai.data.loader import make_loader
 from videoxai.explain.select import select_clips
-from videoxai.explain.stage import explain_selection
+from videoxai.explain.stage import aggregate_stage, explain_selection
 from videoxai.explain.store import load_heatmaps
+from videoxai.io import read_json
 from videoxai.extract.predictions import Predictions
 from videoxai.models.video_coop import VideoCoOp
 
@@ -38,14 +39,14 @@ def demo(tmp_path_factory):
         {"split": "test"},
         0,
     )
-    return model, samples, select_clips(preds, 2, 2, seed=0)
+    return model, samples, select_clips(preds, 2, 2, seed=0), root
 
 
 @pytest.mark.parametrize("method", ["attention-rollout", "grad-cam"])
 def test_heatmaps_file_holds_the_documented_tensors_and_metadata(demo, tmp_path, method):
-    model, samples, selection = demo
+    model, samples, selection, _ = demo
     out = tmp_path / "heatmaps.safetensors"
-    options = {"target-class": "true", "head-fusion": "mean", "split": "test"}
+    options = {"target-class": "true", "head-fusion": "mean", "split": "test", "evaluate": False}
     explain_selection(model, selection, samples, method, options, out, batch_size=3)
     hs = load_heatmaps(out)
     assert hs.heatmaps.shape == (4, 8, 8, 8) and hs.heatmaps.dtype == np.float16
@@ -70,9 +71,9 @@ def test_heatmaps_file_holds_the_documented_tensors_and_metadata(demo, tmp_path,
 
 
 def test_weighted_maps_peak_at_the_target_probability(demo, tmp_path):
-    model, samples, selection = demo
+    model, samples, selection, _ = demo
     out = tmp_path / "h.safetensors"
-    explain_selection(model, selection, samples, "attention-rollout", {"weighted-by-predictions": True}, out)
+    explain_selection(model, selection, samples, "attention-rollout", {"weighted-by-predictions": True, "evaluate": False}, out)
     hs = load_heatmaps(out)
     peaks = hs.heatmaps.reshape(len(hs), -1).max(1).astype(np.float32)
     np.testing.assert_allclose(peaks, [c["target_probability"] for c in hs.clips], atol=2e-3)  # float16 storage
@@ -80,8 +81,33 @@ def test_weighted_maps_peak_at_the_target_probability(demo, tmp_path):
 
 
 def test_a_selection_from_another_split_is_a_clear_error(demo, tmp_path):
-    model, samples, selection = demo
+    model, samples, selection, _ = demo
     stale = dict(selection, clips=[dict(selection["clips"][0], sample_id="Nope/v_Nope_g01_c01.avi")])
     with pytest.raises(ValueError, match="rerun the select step"):
         explain_selection(model, stale, samples, "grad-cam", {}, tmp_path / "x.safetensors")
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_evaluation_runs_in_the_stage_and_lands_in_aggregated_stats(demo, tmp_path):
+    model, samples, selection, root = demo
+    out = tmp_path / "heatmaps.safetensors"
+    options = {"deletion-steps": 4, "sanity-steps": 2}
+    hs = explain_selection(model, selection, samples, "attention-rollout", options, out, batch_size=4)
+    for clip in hs.clips:
+        e = clip["evaluation"]
+        assert 0 <= e["deletion_auc"] <= 1 and 0 <= e["insertion_auc_random"] <= 1
+        assert len(e["sanity_spearman"]) == 2
+        assert set(e["randomised_model"]) == {"pointing_game", "energy_in_mask"}  # demo clips have masks
+    steps = hs.params["evaluation"]["sanity_randomised"]
+    assert len(steps) == 2 and steps[0][0].startswith("text")  # top-down: the class prompts go first
+    stats = aggregate_stage(out, tmp_path / "aggregated_stats.json", dataset={"root": str(root)})
+    assert read_json(tmp_path / "aggregated_stats.json") == stats
+    ev = stats["evaluation"]
+    gt = ev["ground_truth"]
+    assert gt["n_clips"] == 4 and 0 < gt["chance"] < 0.2
+    for name in ("map", "random_map", "centre_prior", "randomised_model"):
+        assert 0 <= gt[name]["pointing_game"] <= 1 and 0 <= gt[name]["energy_in_mask"] <= 1
+    assert ev["faithfulness"]["n_clips"] == 4 and [s["step"] for s in ev["sanity"]] == [1, 2]
+    assert stats["n_clips"] == 4 and stats["rendered"] == {"videos": 0, "attention_maps": 0}
+    with pytest.raises(FileNotFoundError, match="rerun the render jobs"):
+        aggregate_stage(out, tmp_path / "s.json", dataset={"root": str(root)}, videos=[tmp_path / "none.mp4"])

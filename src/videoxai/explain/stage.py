@@ -7,22 +7,51 @@ resolves the model and the dataset split from files, then delegates.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from videoxai.data.datasets import Sample
+from videoxai.data.demo import mask_path
 from videoxai.data.loader import make_loader
+from videoxai.explain import evaluate as ev
 from videoxai.explain.base import finalise
+from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.models.base import InputSpec, VideoClassifier
+from videoxai.render.stats import aggregate_stats
 
 log = logging.getLogger("videoxai.explain")
+
+# Stage options (config names) beside the method's own: the model-based evaluation of the maps.
+EVALUATION_OPTIONS: dict[str, Any] = {
+    "evaluate": True,  # deletion/insertion AUCs and the cascading randomisation sanity check, per clip
+    "deletion-steps": 16,
+    "deletion-baseline": "blur",  # or "mean"
+    "sanity-steps": 4,
+    "evaluation-seed": 0,
+}
+
+
+def evaluation_options(options: dict[str, Any]) -> dict[str, Any]:
+    out = dict(EVALUATION_OPTIONS)
+    out.update({k.replace("_", "-"): v for k, v in options.items() if k.replace("_", "-") in out})
+    if not isinstance(out["evaluate"], bool):
+        raise ValueError(f"option evaluate must be true or false, got {out['evaluate']!r}")
+    for key in ("deletion-steps", "sanity-steps"):
+        if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
+            raise ValueError(f"option {key} must be a positive integer, got {out[key]!r}")
+    if out["deletion-baseline"] not in ("blur", "mean"):
+        raise ValueError(f"option deletion-baseline must be 'blur' or 'mean', got {out['deletion-baseline']!r}")
+    return out
 
 
 def selected_samples(selection: dict[str, Any], samples: Sequence[Sample]) -> list[Sample]:
@@ -57,6 +86,7 @@ def explain_selection(
     """
     options = dict(options or {})
     used = effective_options(method, options)
+    evaluation = evaluation_options(options)
     explainer = make_explainer(method, model, options)
     chosen = selected_samples(selection, samples)
     spec = spec or model.input_spec
@@ -69,6 +99,8 @@ def explain_selection(
     frames: list[np.ndarray | None] = [None] * n
     clips: list[dict[str, Any] | None] = [None] * n
     loader = make_loader(chosen, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True)
+    modules: list | None = None
+    sanity_steps: list[list[str]] = []
     for batch in loader:
         bad = [(int(i), e) for i, s, e in zip(batch["index"], batch["status"], batch["error"]) if s != "ok"]
         if bad:
@@ -77,6 +109,15 @@ def explain_selection(
         labels = batch["label"].to(device)
         expl = explainer.explain(batch["video"].to(device, non_blocking=True), labels, used["target-class"])
         batch_maps, batch_ti, probs = finalise(expl, used["weighted-by-predictions"])
+        scores: list[dict[str, Any]] = [{} for _ in range(len(expl.targets))]
+        if evaluation["evaluate"]:
+            video = batch["video"].to(device, non_blocking=True)
+            if modules is None:
+                modules = ev.parameterised_modules(model, video)
+            scores, sanity_steps = _evaluate_batch(
+                model, method, options, evaluation, video, expl, modules,
+                [chosen[i] for i in batch["index"].tolist()], batch["frame_indices"], spec.size,
+            )
         for j, i in enumerate(batch["index"].tolist()):
             sel = selection["clips"][i]
             target, pred = int(expl.targets[j]), int(probs[j].argmax())
@@ -97,16 +138,75 @@ def explain_selection(
                 "confidence": float(probs[j, pred]),
                 "frame_indices": [int(f) for f in batch["frame_indices"][j]],
             }
+            if scores[j]:
+                clips[i]["evaluation"] = scores[j]
         log.info("explained %d/%d clips", sum(c is not None for c in clips), n)
     hs = HeatmapSet(
         heatmaps=_stack(maps, np.float16),
         temporal_importance=_stack(importance, np.float32),
         frames=_stack(frames, np.uint8),
         clips=[c for c in clips if c is not None],
-        params={**options, **used, "method": method, "input_spec": spec.to_dict()},
+        params={
+            **options,
+            **used,
+            "method": method,
+            "input_spec": spec.to_dict(),
+            "evaluation": {**evaluation, "sanity_randomised": sanity_steps},
+        },
     )
     save_heatmaps(out_path, hs)
     return hs
+
+
+def _evaluate_batch(
+    model: VideoClassifier,
+    method: str,
+    options: dict[str, Any],
+    evaluation: dict[str, Any],
+    video: torch.Tensor,
+    expl: Any,
+    modules: list,
+    samples: list[Sample],
+    frame_indices: torch.Tensor,
+    size: int,
+) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps)."""
+    seed = int(evaluation["evaluation-seed"])
+    fi = ev.deletion_insertion(
+        model, video, expl.relevance, expl.targets, evaluation["deletion-steps"], evaluation["deletion-baseline"], seed
+    )
+    fixed = {**options, "target-class": "true"}  # the randomised models explain the trained model's target classes
+
+    def explain(m: torch.nn.Module) -> torch.Tensor:
+        try:
+            return make_explainer(method, m, fixed).explain(video, expl.targets, "true").relevance
+        except ZeroGradientError:  # a randomised layer that no longer reaches the output: no map at all
+            return torch.zeros_like(expl.relevance)
+
+    steps, random_maps = ev.cascading_randomisation(
+        model, explain, expl.relevance, modules, evaluation["sanity-steps"], seed
+    )
+    masks = _masks_if_any(samples, frame_indices, size)
+    scores = []
+    for j in range(len(samples)):
+        s: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
+        s["sanity_spearman"] = [st["spearman"][j] for st in steps]
+        if masks is not None:
+            final = ev.upsample_maps(random_maps[-1][j : j + 1].cpu(), size)
+            m = masks[j : j + 1]
+            s["randomised_model"] = {
+                "pointing_game": ev._nanmean(ev.pointing_hits(final, m)),
+                "energy_in_mask": ev._nanmean(ev.energy_in_mask(final, m)),
+            }
+        scores.append(s)
+    return scores, [st["randomised"] for st in steps]
+
+
+def _masks_if_any(samples: list[Sample], frame_indices: torch.Tensor, size: int) -> np.ndarray | None:
+    """Ground-truth masks of the clips' frames when every clip has one (the demo), else None."""
+    if not all(mask_path(s.path).is_file() for s in samples):
+        return None
+    return np.stack([ev.clip_masks(s.path, fi.tolist(), size) for s, fi in zip(samples, frame_indices)])
 
 
 def _stack(items: list[np.ndarray | None], dtype: type) -> np.ndarray:
@@ -146,3 +246,42 @@ def explain_stage(
     return explain_selection(
         model, selection, samples, method, options, out_path, batch_size, num_workers=num_workers, spec=spec
     )
+
+
+def aggregate_stage(
+    heatmaps_path: str | os.PathLike[str],
+    stats_path: str | os.PathLike[str],
+    dataset: dict[str, Any] | None = None,
+    videos: Sequence[str | os.PathLike[str]] = (),
+    maps: Sequence[str | os.PathLike[str]] = (),
+) -> dict[str, Any]:
+    """Write ``aggregated_stats.json``: the render stage's summary statistics plus ``evaluation``.
+
+    Ground-truth scores are computed when the dataset has masks beside its
+    clips (the demo); faithfulness and sanity scores come from the explain
+    stage, kept per clip in the heatmaps file.
+    """
+    with safe_open(str(heatmaps_path), framework="np") as f:
+        meta = f.metadata()
+        clips = json.loads(meta["clips"])
+        params = json.loads(meta["params"])
+        heat = f.get_tensor("heatmaps").astype(np.float32)
+        importance = f.get_tensor("temporal_importance").astype(np.float64)
+    masks = None
+    if dataset is not None and clips:
+        root = Path(dataset["root"])
+        paths = [root / c["sample_id"] for c in clips]
+        if all(mask_path(p).is_file() for p in paths):
+            size = int(params.get("input_spec", {}).get("size", heat.shape[-1]))
+            masks = np.stack([ev.clip_masks(p, c["frame_indices"], size) for p, c in zip(paths, clips)])
+    seed = int(params.get("evaluation", {}).get("evaluation-seed", 0))
+    missing = [str(p) for p in [*videos, *maps] if not Path(p).is_file()]
+    if missing:
+        raise FileNotFoundError(f"rendered files are missing (first: {missing[0]}): rerun the render jobs")
+    extra = {
+        "evaluation": ev.evaluation_summary(heat, importance, clips, masks, seed),
+        "rendered": {"videos": len(videos), "attention_maps": len(maps)},
+    }
+    stats = aggregate_stats(heatmaps_path, stats_path, extra=extra)
+    log.info("wrote %s", stats_path)
+    return stats

@@ -22,7 +22,7 @@ def _check_clip(frames: torch.Tensor, maps: torch.Tensor) -> None:
 
 def upsample_maps(maps: torch.Tensor | np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     """Bilinearly resize (T, h, w) maps to (T, H, W) float32, clipped to [0, 1] (the colour table's domain)."""
-    m = torch.as_tensor(maps).to(torch.float32)
+    m = torch.nan_to_num(torch.as_tensor(maps).to(torch.float32), nan=0.0)
     if m.ndim != 3:
         raise ValueError(f"maps must be (T, h, w), got shape {tuple(m.shape)}")
     if tuple(m.shape[-2:]) == tuple(size):
@@ -47,8 +47,7 @@ def overlay(
     m = torch.as_tensor(maps)
     _check_clip(f, m)
     colours = apply_colormap(upsample_maps(m, (f.shape[1], f.shape[2])), colormap)
-    out = f.to(torch.float32).mul_(1.0 - alpha).add_(colours.to(torch.float32), alpha=alpha)
-    return out.round_().clamp_(0, 255).to(torch.uint8)
+    return torch.lerp(f.to(torch.float32), colours.to(torch.float32), alpha).round_().to(torch.uint8)
 
 
 def overlay_chunks(
@@ -56,7 +55,7 @@ def overlay_chunks(
     maps: torch.Tensor | np.ndarray,
     colormap: str = "jet",
     alpha: float = 0.5,
-    chunk: int = 32,
+    chunk: int = 16,
 ) -> Iterator[torch.Tensor]:
     """Yield overlays ``chunk`` frames at a time, so a long clip never needs its float copy in memory at once."""
     f = torch.as_tensor(frames)

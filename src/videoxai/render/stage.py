@@ -14,7 +14,7 @@ from videoxai.render.overlay import overlay_chunks
 from videoxai.render.strip import attention_strip
 from videoxai.render.video import compose_frames, encode_mp4
 
-CHUNK = 32
+CHUNK = 16
 
 
 def render_clip(
@@ -26,6 +26,8 @@ def render_clip(
     alpha: float = 0.5,
     fps: float = 8,
     side_by_side: bool = True,
+    crf: int = 20,
+    preset: str = "veryfast",
 ) -> dict[str, Any]:
     """Render clip ``index``: H.264 video (caption strip, ``original | overlay`` or overlay only) and PNG strip.
 
@@ -42,7 +44,7 @@ def render_clip(
     caption = caption_strip(caption_lines(clip), width)
     overlays = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
     originals = frames.split(CHUNK) if side_by_side else None
-    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps)
+    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset)
     strip = attention_strip(hs.frames[0], hs.heatmaps[0], hs.temporal_importance[0], out_png, clip, colormap, alpha)
     return {
         "index": index,
@@ -81,7 +83,9 @@ def render_selected_clip(
     alpha: float = 0.5,
     fps: float = 8,
     side_by_side: bool = True,
+    crf: int = 20,
+    preset: str = "veryfast",
 ) -> dict[str, Any]:
     """``render_clip`` addressed as the output files are named: ``class_{class_index}_sample_{sample_index}``."""
     index = clip_index(heatmaps_path, class_index, sample_index)
-    return render_clip(heatmaps_path, index, out_mp4, out_png, colormap, alpha, fps, side_by_side)
+    return render_clip(heatmaps_path, index, out_mp4, out_png, colormap, alpha, fps, side_by_side, crf, preset)

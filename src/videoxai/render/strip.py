@@ -14,6 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from videoxai.io import atomic_path
 from videoxai.render.caption import caption_lines
@@ -25,6 +26,23 @@ def strip_frame_indices(n_frames: int, max_frames: int) -> np.ndarray:
     if n_frames <= max_frames:
         return np.arange(n_frames)
     return np.unique(np.linspace(0, n_frames - 1, max_frames).round().astype(int))
+
+
+def tile_frames(frames: np.ndarray, per_row: int, gap: int = 4) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Lay (k, H, W, 3) frames out in rows of ``per_row`` on a white canvas: one image, one ``imshow``.
+
+    Returns the mosaic and each tile's top-left (y, x), for labels.
+    """
+    k, h, w, _ = frames.shape
+    cols = min(k, per_row)
+    rows = -(-k // cols)
+    canvas = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, 3), 255, dtype=np.uint8)
+    origins = []
+    for j, img in enumerate(frames):
+        y, x = (j // cols) * (h + gap), (j % cols) * (w + gap)
+        canvas[y : y + h, x : x + w] = img
+        origins.append((y, x))
+    return canvas, origins
 
 
 def attention_strip(
@@ -46,23 +64,24 @@ def attention_strip(
         raise ValueError(f"temporal_importance has {ti.shape[0]} values for {t} frames")
     idx = strip_frame_indices(t, max_frames)
     shown = overlay(frames[idx], maps[idx], colormap, alpha).numpy()
-    k = len(idx)
-    cols = min(k, per_row)
-    rows = -(-k // cols)
-    fig = Figure(figsize=(max(6.0, 1.5 * cols + 1.0), 1.6 * rows + 2.2), dpi=dpi, layout="constrained")
+    mosaic, origins = tile_frames(shown, per_row)
+    strip_h = 8.4 * mosaic.shape[0] / mosaic.shape[1]  # inches, for a 9-inch-wide figure
+    fig = Figure(figsize=(9.0, strip_h + 2.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(rows + 1, cols + 1, height_ratios=[1.0] * rows + [1.1], width_ratios=[1.0] * cols + [0.06])
-    for j, (i, img) in enumerate(zip(idx, shown)):
-        ax = fig.add_subplot(grid[j // cols, j % cols])
-        ax.imshow(img, interpolation="nearest")
-        ax.set_title(f"t={i}", fontsize=8)
-        ax.set_axis_off()
-    cbar_ax = fig.add_subplot(grid[:rows, cols])
+    grid = fig.add_gridspec(2, 2, height_ratios=[strip_h, 1.8], width_ratios=[1.0, 0.025])
+    strip_ax = fig.add_subplot(grid[0, 0])
+    strip_ax.imshow(mosaic, interpolation="antialiased")
+    strip_ax.set_axis_off()
+    for i, (y, x) in zip(idx, origins):
+        strip_ax.text(x + 2, y + 2, f"t={i}", color="white", fontsize=7, va="top", ha="left",
+                      bbox={"facecolor": "black", "alpha": 0.55, "pad": 1, "linewidth": 0})
+    cbar_ax = fig.add_subplot(grid[0, 1])
     fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), cmap=colormap), cax=cbar_ax, label="importance")
-    curve = fig.add_subplot(grid[rows, :cols])
+    curve = fig.add_subplot(grid[1, 0])
     curve.plot(np.arange(t), ti, color="tab:blue", lw=1.5)
     curve.scatter(idx, ti[idx], color="tab:orange", s=12, zorder=3, label="frames shown")
     curve.set_xlim(-0.5, t - 0.5)
+    curve.xaxis.set_major_locator(MaxNLocator(integer=True))
     curve.set_xlabel("frame")
     curve.set_ylabel("temporal importance")
     curve.grid(alpha=0.3)

@@ -56,11 +56,13 @@ def encode_mp4(
     out_path: str | os.PathLike[str],
     fps: float = 8,
     crf: int = 20,
-    preset: str = "medium",
+    preset: str = "veryfast",
 ) -> dict[str, Any]:
     """Stream (H, W, 3) uint8 RGB frames into one H.264 encoder; write ``out_path`` atomically.
 
-    Returns what a caller wants to check or log: frame count, size, fps, duration in seconds.
+    ``crf``/``preset`` are x264's quality/speed knobs; ``veryfast`` encodes several times faster than
+    ``medium`` at a similar size for these short, smooth clips. Returns what a caller wants to check or
+    log: frame count, size, fps, duration in seconds.
     """
     out = Path(out_path)
     if out.suffix.lower() != ".mp4":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from videoxai.data.sampling import segment_centres
+from videoxai.data.sampling import segment_centres, segment_views
 
 
 def test_centres_of_equal_segments() -> None:
@@ -32,3 +32,17 @@ def test_rejects_empty_clip_and_zero_frames() -> None:
         segment_centres(0, 8)
     with pytest.raises(ValueError, match="num_frames"):
         segment_centres(10, 0)
+
+
+def test_one_view_is_segment_centres() -> None:
+    assert segment_views(16, 8, 1) == ([segment_centres(16, 8)[0]], False)
+
+
+def test_views_interleave_inside_segments() -> None:
+    views, padded = segment_views(24, 4, 2)
+    assert not padded
+    assert views == [[2, 8, 14, 20], [4, 10, 16, 22]]  # offsets 1/3 and 2/3 of each 6-frame segment
+    short, padded = segment_views(3, 4, 3)
+    assert padded and all(0 <= i < 3 for v in short for i in v)
+    with pytest.raises(ValueError, match="num_views"):
+        segment_views(10, 2, 0)

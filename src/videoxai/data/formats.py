@@ -365,21 +365,18 @@ def load_csv(
     rows = {s: _read_path_label_csv(f) for s, f in files.items() if f is not None and f.is_file()}
     class_names = _class_list(classes)
     all_labels = {label for file_rows in rows.values() for _, label in file_rows}
-    numeric = all(lbl.lstrip("-").isdigit() for lbl in all_labels)
     if class_names is None:
-        if numeric:
-            class_names = [str(i) for i in range(max(int(lbl) for lbl in all_labels) + 1)] if all_labels else []
-        else:
-            class_names = sorted(all_labels)
+        named = {lbl for lbl in all_labels if not lbl.isdigit()}
+        class_names = sorted(named) if named else [str(i) for i in range(max(map(int, all_labels), default=-1) + 1)]
     name_to_label = {n: i for i, n in enumerate(class_names)}
     samples = []
     for rel, label in rows["train" if carve else split]:
-        if numeric:
-            index = int(label)
-            if not 0 <= index < len(class_names):
-                raise DatasetError(f"{source}: label {index} out of range for {len(class_names)} classes")
-        elif label in name_to_label:
+        if label in name_to_label:  # a class name first, then an integer index
             index = name_to_label[label]
+        elif label.isdigit():
+            index = int(label)
+            if index >= len(class_names):
+                raise DatasetError(f"{source}: label {index} out of range for {len(class_names)} classes")
         else:
             raise DatasetError(f"{source}: label {label!r} is not a known class (see 'classes')")
         path = Path(rel) if os.path.isabs(rel) else root / rel

@@ -18,6 +18,9 @@ import torch.nn.functional as F
 from videoxai.models.base import InputSpec
 
 
+_FLOAT_BUDGET = 2**25  # float elements per interpolate call (128 MB)
+
+
 def resize_short(frames: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     """uint8 (..., H, W, 3) -> uint8 with the shorter side resized to ``size`` (bilinear, antialiased)."""
     x = torch.as_tensor(frames)
@@ -29,10 +32,14 @@ def resize_short(frames: np.ndarray | torch.Tensor, size: int) -> torch.Tensor:
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     lead = x.shape[:-3]
-    y = x.reshape(-1, h, w, 3).permute(0, 3, 1, 2).float()
-    y = F.interpolate(y, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
-    y = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-    return y.reshape(*lead, nh, nw, 3)
+    flat = x.reshape(-1, h, w, 3)
+    out = torch.empty((flat.shape[0], nh, nw, 3), dtype=torch.uint8)
+    step = max(1, _FLOAT_BUDGET // (h * w * 3))  # bounds float memory: a 4K frame alone is 100 MB
+    for i in range(0, flat.shape[0], step):
+        y = flat[i : i + step].permute(0, 3, 1, 2).float()
+        y = F.interpolate(y, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)
+        out[i : i + step] = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    return out.reshape(*lead, nh, nw, 3)
 
 
 def crop(frames: torch.Tensor, size: int, position: str = "centre") -> torch.Tensor:

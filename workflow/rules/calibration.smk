@@ -25,15 +25,15 @@ rule calibrate:
 
 rule calibration_summary:
     input:
-        metrics=[CALIB.format(method=m.method, train=m.train, run=m.run, test=TEST, split=SPLIT) + "/metrics.json" for m in MODELS],
-        bins=[CALIB.format(method=m.method, train=m.train, run=m.run, test=TEST, split=SPLIT) + "/bins.parquet" for m in MODELS],
+        metrics=calibration_files("metrics.json"),
+        bins=calibration_files("bins.parquet"),
     output:
         csv=f"{RESULTS}/calibration/summary.csv",
         tex=f"{RESULTS}/calibration/summary.tex",
         png=f"{FIGURES}/calibration/comparison.png",
         pdf=f"{FIGURES}/calibration/comparison.pdf",
     params:
-        labels=[str(m) for m in MODELS],
+        labels=analysis_labels(),
     log:
         "logs/calibration_summary.log",
     threads: 1

@@ -16,9 +16,11 @@ except ModelKeyError as e:
     _fail(f"config key 'models': {e}")
 
 DATASETS = config["datasets"]
-TEST = config["dataset-test"]
-if TEST not in DATASETS:
-    _fail(f"config key 'dataset-test': {TEST!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+_tests = config["dataset-test"]
+TESTS = [_tests] if isinstance(_tests, str) else list(_tests)
+for _t in TESTS:
+    if _t not in DATASETS:
+        _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
 # Evaluation variants change the file name, so they never overwrite each other.
 SPLIT = config["split"] + ("+tta" if config["use-augmentation"] else "") + ("+hand" if config["use-handcrafted-prompts"] else "")
@@ -87,19 +89,38 @@ def evaluation_options(split):
     }
 
 
+# Only the options an explainer uses are its parameters, so changing one reruns only that explainer.
+EXPLAINER_KEYS = {
+    "attention-rollout": ["use-cls-token", "head-fusion", "discard-ratio"],
+    "grad-cam": [],
+}
+
+
+def explainer_options(wildcards):
+    common = ["weighted-by-predictions", "target-class", "num-frames"]
+    options = {k: config[k] for k in common + EXPLAINER_KEYS[wildcards.explainer]}
+    options["target-class"] = str(options["target-class"]).lower()
+    return {**evaluation_options(wildcards.split), **options}
+
+
+def analyses():
+    """Wildcards of every (model, test dataset) pair the config asks about."""
+    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLIT) for m in MODELS for t in TESTS]
+
+
+def calibration_files(name):
+    return [CALIB.format(**w) + f"/{name}" for w in analyses()]
+
+
+def analysis_labels():
+    return [f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" for w in analyses()]
+
+
 def calibration_targets():
-    out = []
-    for m in MODELS:
-        w = dict(method=m.method, train=m.train, run=m.run, test=TEST, split=SPLIT)
-        out += [CALIB.format(**w) + "/metrics.json", CALIB_FIG.format(**w) + "/reliability_diagram.png"]
-    out += [f"{RESULTS}/calibration/summary.csv", f"{FIGURES}/calibration/comparison.png"]
-    return out
+    figures = [CALIB_FIG.format(**w) + "/reliability_diagram.png" for w in analyses()]
+    summary = [f"{RESULTS}/calibration/summary.csv", f"{FIGURES}/calibration/comparison.png"]
+    return calibration_files("metrics.json") + figures + summary
 
 
 def explain_targets():
-    return [
-        EXPLAIN_FIG.format(method=m.method, train=m.train, run=m.run, test=TEST, split=SPLIT, explainer=e)
-        + "/aggregated_stats.json"
-        for m in MODELS
-        for e in EXPLAINERS
-    ]
+    return [EXPLAIN_FIG.format(**w, explainer=e) + "/aggregated_stats.json" for w in analyses() for e in EXPLAINERS]

@@ -29,15 +29,7 @@ rule explain_clips:
         f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors",
     params:
         dataset=lambda w: dataset_config(w.test),
-        options=lambda w: {
-            **evaluation_options(w.split),
-            "use-cls-token": config["use-cls-token"],
-            "weighted-by-predictions": config["weighted-by-predictions"],
-            "target-class": str(config["target-class"]).lower(),
-            "head-fusion": config["head-fusion"],
-            "discard-ratio": config["discard-ratio"],
-            "num-frames": config["num-frames"],
-        },
+        options=explainer_options,
         batch_size=config["batch-size"],
         num_workers=config["num-workers"],
         decoder=config["decoder"],

@@ -1,0 +1,33 @@
+"""Where the repository is, and how to run its workflow in a scratch folder, as a user would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def make_workdir(dest: Path, config_overrides: dict | None = None) -> Path:
+    """A scratch copy of what a user checks out: workflow/, config/, profiles/."""
+    for name in ("workflow", "config", "profiles"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    if config_overrides:
+        cfg_path = dest / "config" / "config.yaml"
+        cfg = yaml.safe_load(cfg_path.read_text())
+        cfg.update(config_overrides)
+        cfg_path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
+    )

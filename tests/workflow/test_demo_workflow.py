@@ -1,0 +1,129 @@
+"""The whole demo through Snakemake, for real: data, training, every stage, then caching.
+
+One run (minutes) is shared by the tests of this module; they check the
+outputs a user would open, then that Snakemake's caching does what the
+README promises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import av
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tests.helpers import make_workdir, run_snakemake
+from videoxai.explain.store import load_heatmaps
+from videoxai.extract.predictions import load_predictions
+
+pytestmark = [pytest.mark.workflow, pytest.mark.slow]
+
+KEY = "video_coop/demo/tiny"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wd = make_workdir(tmp_path_factory.mktemp("demo"))
+    proc = run_snakemake(wd, "--cores", "2")
+    (wd / "first_run.log").write_text(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
+    return wd
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    """Rule -> job count from the 'Job stats' table of a dry run."""
+    counts: dict[str, int] = {}
+    table = dry_run_output.split("Job stats:", 1)[1]
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        if m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def test_predictions_cover_every_test_clip(demo: Path) -> None:
+    path = demo / f"results/predictions/{KEY}/demo/test.parquet"
+    table = pq.read_table(path)
+    test_list = (demo / "data/demo/testlist01.txt").read_text().split()
+    assert table.num_rows == len(test_list) == 400
+    assert set(table.column("status").to_pylist()) == {"ok"}
+    preds = load_predictions(path)
+    assert preds.logits.shape == (400, 8)
+    assert preds.metadata["model_key"] == KEY
+    assert len(preds.metadata["checkpoint_sha256"]) == 64
+    report = json.loads((demo / f"checkpoints/{KEY}/training_report.json").read_text())
+    accuracy = float((preds.preds == preds.labels).mean())
+    assert abs(accuracy - report["test_accuracy"]) <= 1 / 400
+    assert accuracy >= 0.8, f"demo model reached only {accuracy:.3f}"
+
+
+def test_calibration_outputs(demo: Path) -> None:
+    metrics = json.loads((demo / f"results/calibration/{KEY}/demo/test/metrics.json").read_text())
+    for name in ("accuracy", "ece", "mce", "adaptive_ece", "classwise_ece", "brier"):
+        assert 0.0 <= metrics[name] <= 1.0 + 1e-9, name
+    assert metrics["nll"] >= 0
+    assert metrics["n_bins"] == 15
+    bins = pq.read_table(demo / f"results/calibration/{KEY}/demo/test/bins.parquet")
+    assert bins.num_rows == 15
+    assert sum(bins.column("count").to_pylist()) == 400
+    for f in ("reliability_diagram.png", "reliability_diagram.pdf"):
+        assert (demo / f"figures/calibration/{KEY}/demo-test/{f}").stat().st_size > 1000
+    assert (demo / "results/calibration/summary.csv").read_text().count("\n") >= 2
+    assert (demo / "figures/calibration/comparison.png").exists()
+
+
+@pytest.mark.parametrize("explainer", ["attention-rollout", "grad-cam"])
+def test_heatmaps_and_videos(demo: Path, explainer: str) -> None:
+    selection = json.loads((demo / f"results/explain/{KEY}/demo/test/selection.json").read_text())
+    clips = selection["clips"]
+    assert len(clips) == 4 * 2
+    hs = load_heatmaps(demo / f"results/explain/{KEY}/demo/test/{explainer}/heatmaps.safetensors")
+    n, t, h, w = hs.heatmaps.shape
+    assert (n, t) == (len(clips), 8)
+    assert hs.frames.shape == (n, 8, 64, 64, 3) and hs.frames.dtype == np.uint8
+    assert hs.temporal_importance.shape == (n, 8)
+    assert 0.0 <= float(hs.heatmaps.min()) and float(hs.heatmaps.max()) <= 1.0
+    folder = demo / f"figures/explainer/{KEY}/demo-test/{explainer}"
+    for c in clips:
+        name = f"class_{c['class_index']}_sample_{c['sample_index']}"
+        with av.open(str(folder / "video_samples" / f"{name}.mp4")) as container:
+            stream = container.streams.video[0]
+            assert stream.codec_context.name == "h264"
+            assert stream.codec_context.pix_fmt == "yuv420p"
+            assert sum(1 for _ in container.decode(stream)) == 8
+        assert (folder / "attention_maps" / f"{name}.png").stat().st_size > 1000
+    stats = json.loads((folder / "aggregated_stats.json").read_text())
+    assert stats["count"] == len(clips)
+
+
+def test_every_job_logged(demo: Path) -> None:
+    logs = list((demo / "logs").rglob("*.log"))
+    assert logs
+    for log in logs:
+        assert "SLURM_JOB_ID=" in log.read_text(), log
+
+
+def test_second_run_does_nothing(demo: Path) -> None:
+    proc = run_snakemake(demo, "--cores", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_n_bins_change_reruns_only_calibration(demo: Path) -> None:
+    proc = run_snakemake(demo, "-n", "--config", "n-bins=10")
+    assert proc.returncode == 0, proc.stderr
+    assert job_counts(proc.stdout) == {"calibrate": 1, "calibration_summary": 1, "all": 1}
+
+
+def test_explainer_change_reruns_no_extraction(demo: Path) -> None:
+    proc = run_snakemake(demo, "-n", "--config", "use-cls-token=false")
+    assert proc.returncode == 0, proc.stderr
+    counts = job_counts(proc.stdout)
+    assert "extract_predictions" not in counts and "train_demo" not in counts
+    assert counts.get("explain_clips") == 1  # attention-rollout depends on use-cls-token

@@ -66,7 +66,7 @@ def test_decodes_back_as_browser_playable_h264(tmp_path: Path) -> None:
 
 def test_fractional_fps(tmp_path: Path) -> None:
     frames = np.full((15, 16, 16, 3), 100, dtype=np.uint8)
-    info = encode_mp4(frames, tmp_path / "v.mp4", fps=7.5)
+    info = encode_mp4(frames, tmp_path / "v.mp4", fps=7.5, threads=1)
     p = probe(tmp_path / "v.mp4")
     assert Fraction(p["rate"]) == Fraction(15, 2) and len(p["frames"]) == 15
     assert info["duration_s"] == pytest.approx(2.0) and p["duration"] == pytest.approx(2.0, abs=0.01)
@@ -106,6 +106,8 @@ def test_caption_colours_prediction_by_correctness() -> None:
 def test_encoder_errors_are_clear_and_leave_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.mp4"):
         encode_mp4(np.zeros((2, 8, 8, 3), np.uint8), tmp_path / "v.avi")
+    with pytest.raises(ValueError, match="threads"):
+        encode_mp4(np.zeros((2, 8, 8, 3), np.uint8), tmp_path / "v.mp4", threads=-1)
     with pytest.raises(ValueError, match="no frames"):
         encode_mp4([], tmp_path / "v.mp4")
     with pytest.raises(ValueError, match="even"):

@@ -28,6 +28,7 @@ def render_clip(
     side_by_side: bool = True,
     crf: int = 20,
     preset: str = "veryfast",
+    threads: int = 0,
 ) -> dict[str, Any]:
     """Render clip ``index``: H.264 video (caption strip, ``original | overlay`` or overlay only) and PNG strip.
 
@@ -44,7 +45,8 @@ def render_clip(
     caption = caption_strip(caption_lines(clip), width)
     overlays = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
     originals = frames.split(CHUNK) if side_by_side else None
-    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset)
+    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset,
+                       threads=threads)
     strip = attention_strip(hs.frames[0], hs.heatmaps[0], hs.temporal_importance[0], out_png, clip, colormap, alpha)
     return {
         "index": index,
@@ -85,7 +87,9 @@ def render_selected_clip(
     side_by_side: bool = True,
     crf: int = 20,
     preset: str = "veryfast",
+    threads: int = 0,
 ) -> dict[str, Any]:
     """``render_clip`` addressed as the output files are named: ``class_{class_index}_sample_{sample_index}``."""
     index = clip_index(heatmaps_path, class_index, sample_index)
-    return render_clip(heatmaps_path, index, out_mp4, out_png, colormap, alpha, fps, side_by_side, crf, preset)
+    return render_clip(heatmaps_path, index, out_mp4, out_png, colormap, alpha, fps, side_by_side, crf, preset,
+                       threads)

@@ -164,7 +164,7 @@ def _sdf(shape: _Shape, xx: np.ndarray, yy: np.ndarray, cx, cy, radius, angle) -
     else:  # triangle, squashed across by ``aspect``
         vv = v / shape.aspect
         d = _TRI_N[0, 0] * u + _TRI_N[0, 1] * vv - _TRI_D[0]
-        for n, o in zip(_TRI_N[1:], _TRI_D[1:]):
+        for n, o in zip(_TRI_N[1:], _TRI_D[1:], strict=True):
             np.maximum(d, n[0] * u + n[1] * vv - o, out=d)
         d *= shape.aspect
     return d * radius

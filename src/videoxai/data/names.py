@@ -22,7 +22,7 @@ def prompt_names(names: list[str]) -> list[str]:
     """:func:`prompt_name` of each; duplicates after normalisation are an error (two classes, one prompt)."""
     out = [prompt_name(n) for n in names]
     seen: dict[str, str] = {}
-    for raw, clean in zip(names, out):
+    for raw, clean in zip(names, out, strict=True):
         if clean in seen:
             raise ValueError(f"class names {seen[clean]!r} and {raw!r} both become the prompt {clean!r}")
         seen[clean] = raw

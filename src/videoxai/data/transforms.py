@@ -17,7 +17,6 @@ import torch.nn.functional as F
 
 from videoxai.models.base import InputSpec
 
-
 _FLOAT_BUDGET = 2**25  # float elements per interpolate call (128 MB)
 
 

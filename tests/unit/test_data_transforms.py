@@ -102,3 +102,15 @@ def test_prompt_names_reject_collisions() -> None:
     assert prompt_names(["TaiChi", "fall_floor"]) == ["tai chi", "fall floor"]
     with pytest.raises(ValueError, match="both become"):
         prompt_names(["BrushHair", "brush_hair"])
+
+
+def test_map_classes_by_prompt_name_and_mapping() -> None:
+    from videoxai.data.names import map_classes
+
+    train = ["BrushHair", "Cartwheel", "PlayingGuitar"]
+    assert map_classes(["brush_hair", "cartwheel"], train) == [0, 1]
+    assert map_classes(["guitar"], train, {"guitar": "PlayingGuitar"}) == [2]
+    with pytest.raises(ValueError, match="1 test classes have no training class: 'fall_floor'"):
+        map_classes(["brush_hair", "fall_floor"], train)
+    with pytest.raises(ValueError, match="not a training class"):
+        map_classes(["guitar"], train, {"guitar": "Guitar"})

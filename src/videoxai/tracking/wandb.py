@@ -110,7 +110,7 @@ def open_run(
     config: Mapping[str, Any] | None = None,
     tags: Sequence[str] = (),
 ) -> Iterator[Any]:
-    """Start (or resume) the analysis's run; finish it on exit, marking it failed if the body raised."""
+    """Start (or resume) the analysis's run; finish it on exit (failed if the body raised) and flush it to disk."""
     import wandb
 
     settings.dir.mkdir(parents=True, exist_ok=True)
@@ -135,8 +135,12 @@ def open_run(
         yield run
     except BaseException:
         run.finish(exit_code=1)
+        wandb.teardown()
         raise
     run.finish()
+    # finish() can return before wandb's service has flushed the run file; teardown waits for it, so the
+    # rule's output record is only written once everything it points to is on disk
+    wandb.teardown()
 
 
 def _record(settings: WandbSettings, run: Any, logged: list[str]) -> dict[str, Any]:

@@ -1,0 +1,213 @@
+"""Publication figures: reliability diagrams and the all-model comparison (matplotlib, Agg).
+
+Sizes are for a two-column paper: one panel fits a column (3.4 in), the
+before/after pair spans the text width (6.9 in); text is 7-8 pt at that size.
+PNG at 200 dpi and vector PDF (TrueType fonts, editable) of the same figure.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from videoxai.io import atomic_path  # noqa: E402
+
+COLUMN_WIDTH = 3.4
+TEXT_WIDTH = 6.9
+DPI = 200
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies and in greyscale order
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+ACCURACY_COLOR = "#0072B2"
+GAP_COLOR = "#D55E00"
+STYLE = {
+    "font.size": 8,
+    "axes.titlesize": 8,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "legend.frameon": True,
+    "legend.framealpha": 0.9,
+    "legend.edgecolor": "0.8",
+    "legend.handlelength": 1.4,
+    "axes.linewidth": 0.6,
+    "xtick.major.width": 0.6,
+    "ytick.major.width": 0.6,
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "lines.linewidth": 1.0,
+    "patch.linewidth": 0.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "savefig.dpi": DPI,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.02,
+}
+
+
+@dataclass
+class Panel:
+    """One reliability diagram: equal-width bin table and the numbers shown in its legend."""
+
+    table: dict[str, np.ndarray]  # lower, upper, count, mean_confidence, accuracy, gap
+    ece: float
+    ece_ci: Sequence[float] | None
+    subtitle: str | None = None
+
+
+@dataclass
+class Curve:
+    """One model's reliability curve in the comparison figure."""
+
+    label: str
+    table: dict[str, np.ndarray]
+    ece: float
+    ece_ci: Sequence[float] | None
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with plt.rc_context(STYLE):
+        yield
+
+
+def _save(fig: Figure, out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]) -> None:
+    for path, fmt in ((out_png, "png"), (out_pdf, "pdf")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata={"CreationDate": None} if fmt == "pdf" else None)
+    plt.close(fig)
+
+
+def _percent(value: float, ci: Sequence[float] | None) -> str:
+    text = f"{100 * value:.2f}%"
+    if ci is not None:
+        text += f" [{100 * ci[0]:.2f}, {100 * ci[1]:.2f}]"
+    return text
+
+
+def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
+    t = panel.table
+    occupied = t["count"] > 0
+    left, width = t["lower"][occupied], (t["upper"] - t["lower"])[occupied]
+    acc, conf = t["accuracy"][occupied], t["mean_confidence"][occupied]
+    ax.bar(left, acc, width=width, align="edge", color=ACCURACY_COLOR, alpha=0.85, edgecolor="white",
+           linewidth=0.5, zorder=2)
+    # hatch only, no fill: legible both over white (over-confidence) and over the bars (under-confidence)
+    ax.bar(left, np.abs(conf - acc), bottom=np.minimum(conf, acc), width=width, align="edge", facecolor="none",
+           edgecolor=GAP_COLOR, hatch="/////", linewidth=0.6, zorder=3)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="0.35", linewidth=0.8, zorder=4)
+    handles = [
+        Patch(facecolor=ACCURACY_COLOR, alpha=0.85, label="Accuracy"),
+        Patch(facecolor="none", edgecolor=GAP_COLOR, hatch="/////", linewidth=0.6, label="Gap to confidence"),
+        Line2D([], [], linestyle="--", color="0.35", linewidth=0.8, label="Perfect calibration"),
+        Line2D([], [], linestyle="none", label=f"ECE {_percent(panel.ece, panel.ece_ci)}"),
+    ]
+    # bars sit below the diagonal for an over-confident model, above it for an under-confident one
+    over = float(np.sum(t["gap"][occupied] * t["count"][occupied])) >= 0
+    ax.legend(handles=handles, loc="upper left" if over else "lower right", borderaxespad=0.4, framealpha=0.95)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.tick_params(labelbottom=False)
+    ax.grid(True, linewidth=0.3, color="0.88", zorder=0)
+    ax.set_axisbelow(True)
+    if panel.subtitle:
+        ax.set_title(panel.subtitle, pad=4)
+
+    n = t["count"].sum()
+    share = 100 * t["count"] / max(n, 1)
+    hist_ax.bar(t["lower"], share, width=t["upper"] - t["lower"], align="edge", color="0.55", edgecolor="white",
+                linewidth=0.5, zorder=2)
+    mean_conf = float(np.nansum(t["mean_confidence"] * t["count"]) / max(n, 1))
+    mean_acc = float(np.nansum(t["accuracy"] * t["count"]) / max(n, 1))
+    hist_ax.axvline(mean_acc, color=ACCURACY_COLOR, linewidth=1.0, zorder=3, label=f"Accuracy {100 * mean_acc:.1f}%")
+    hist_ax.axvline(mean_conf, color=GAP_COLOR, linestyle=":", linewidth=1.2, zorder=3,
+                    label=f"Mean conf. {100 * mean_conf:.1f}%")
+    # headroom above the tallest bar keeps the legend off the bars
+    hist_ax.legend(loc="upper center", ncols=2, fontsize=6.5, borderaxespad=0.2, handlelength=1.2,
+                   columnspacing=1.0, framealpha=1.0)
+    hist_ax.set_xlim(0, 1)
+    hist_ax.set_ylim(0, max(5.0, float(share.max())) * 1.75)
+    hist_ax.set_xlabel("Confidence")
+    hist_ax.grid(True, axis="y", linewidth=0.3, color="0.88", zorder=0)
+    hist_ax.set_axisbelow(True)
+    if show_ylabels:
+        ax.set_ylabel("Accuracy")
+        hist_ax.set_ylabel("Samples (%)")
+
+
+def reliability_diagram(
+    panels: Sequence[Panel], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str], title: str | None = None
+) -> None:
+    """Accuracy bars against confidence with gap bars and the diagonal, over a confidence histogram.
+
+    One panel per entry of ``panels``, side by side (before / after temperature
+    scaling), sharing axes so the two are directly comparable.
+    """
+    if not panels:
+        raise ValueError("reliability_diagram needs at least one panel")
+    with _style():
+        width = COLUMN_WIDTH if len(panels) == 1 else TEXT_WIDTH * len(panels) / 2
+        fig, axes = plt.subplots(
+            2, len(panels), figsize=(width, 3.9), squeeze=False, sharex="col", sharey="row", layout="constrained",
+            gridspec_kw={"height_ratios": [3.0, 1.1]},
+        )
+        fig.get_layout_engine().set(h_pad=0.02, w_pad=0.02, hspace=0.0, wspace=0.02)
+        for j, panel in enumerate(panels):
+            _draw(axes[0, j], axes[1, j], panel, show_ylabels=j == 0)
+        if title:
+            wrap = 60 if len(panels) == 1 else 110
+            fig.suptitle(textwrap.fill(title, wrap), fontsize=8)
+        fig.align_ylabels(axes[:, 0])
+        _save(fig, out_png, out_pdf)
+
+
+def comparison_figure(curves: Sequence[Curve], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]) -> None:
+    """Every model's reliability curve (accuracy at each non-empty bin's mean confidence) on one axis.
+
+    Marker area is proportional to the bin's share of samples; the legend sits
+    below the axes so no curve is hidden, however many models there are.
+    """
+    if not curves:
+        raise ValueError("comparison_figure needs at least one model")
+    with _style():
+        rows = len(curves) + 1
+        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.0 + 0.13 * rows), layout="constrained")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="0.35", linewidth=0.8, label="Perfect calibration", zorder=1)
+        for i, c in enumerate(curves):
+            occupied = c.table["count"] > 0
+            share = c.table["count"][occupied] / max(c.table["count"].sum(), 1)
+            color = PALETTE[i % len(PALETTE)]
+            marker = MARKERS[(i // len(PALETTE) + i) % len(MARKERS)]
+            x, y = c.table["mean_confidence"][occupied], c.table["accuracy"][occupied]
+            ax.plot(x, y, color=color, linewidth=1.0, alpha=0.9, zorder=2, clip_on=False)
+            # marker area grows with the bin's share of samples: sparse bins look as uncertain as they are
+            ax.scatter(x, y, s=6 + 60 * share, color=color, marker=marker, edgecolors="white", linewidths=0.4,
+                       zorder=3, clip_on=False)
+            ax.plot([], [], color=color, marker=marker, markersize=3.5, markeredgecolor="white",
+                    markeredgewidth=0.4, linewidth=1.0, label=f"{c.label} (ECE {100 * c.ece:.2f}%)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        ax.set_xlabel("Confidence (bin mean)")
+        ax.set_ylabel("Accuracy")
+        ax.grid(True, linewidth=0.3, color="0.88", zorder=0)
+        ax.set_axisbelow(True)
+        fig.legend(loc="outside lower center", ncols=1, fontsize=6.5, frameon=False, handlelength=2.0)
+        _save(fig, out_png, out_pdf)

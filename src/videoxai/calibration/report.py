@@ -1,0 +1,70 @@
+"""One set of scores -> the metrics dict (values, 95% intervals, bin counts) and the per-bin tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from videoxai.calibration.bootstrap import METRICS, MetricSuite, bootstrap, percentile_interval
+from videoxai.calibration.scores import Scores
+
+CI_LEVEL = 0.95
+BIN_COLUMNS = ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
+
+
+@dataclass
+class Evaluation:
+    """Metrics of one scores set plus its bin tables (``scheme -> column -> array``)."""
+
+    metrics: dict[str, Any]
+    tables: dict[str, dict[str, np.ndarray]]
+
+
+def evaluate(scores: Scores, n_bins: int, resamples: int, seed: int) -> Evaluation:
+    """Point estimates of every metric and, with ``resamples > 0``, their percentile intervals.
+
+    Keys: each name in :data:`~videoxai.calibration.bootstrap.METRICS` (a float) with
+    ``<name>_ci95`` (``[lo, hi]``, or None when ``resamples == 0``), plus
+    ``smooth_ece_bandwidth``, ``bin_counts`` (equal-width) and ``adaptive_bin_counts``.
+    """
+    if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 0:
+        raise ValueError(f"bootstrap must be a non-negative number of resamples, got {resamples!r}")
+    suite = MetricSuite(scores, n_bins)
+    point = suite.point()
+    samples = bootstrap(suite, int(resamples), seed) if resamples else {}
+    out: dict[str, Any] = {}
+    for name in METRICS:
+        out[name] = point[name]
+        out[f"{name}_ci95"] = percentile_interval(samples[name], CI_LEVEL) if resamples else None
+    out["smooth_ece_bandwidth"] = suite.smooth_bandwidth
+    tables = {"equal-width": suite.equal_width.table(), "equal-mass": suite.adaptive.table()}
+    tables = {s: {k: v.numpy() for k, v in t.items()} for s, t in tables.items()}
+    out["bin_counts"] = tables["equal-width"]["count"].round().astype(int).tolist()
+    out["adaptive_bin_counts"] = tables["equal-mass"]["count"].round().astype(int).tolist()
+    return Evaluation(out, tables)
+
+
+def bins_table(stages: dict[str, tuple[float, Evaluation]]) -> pa.Table:
+    """Long table of every bin: ``stage``, ``temperature``, ``scheme``, ``bin`` + :data:`BIN_COLUMNS`.
+
+    ``stage`` is ``raw`` (the logits as evaluated, divided by any fixed temperature)
+    or ``scaled`` (after the fitted temperature); ``scheme`` is ``equal-width`` or
+    ``equal-mass``. Empty bins keep their row, with count 0 and NaN statistics.
+    """
+    cols: dict[str, list[Any]] = {k: [] for k in ("stage", "temperature", "scheme", "bin", *BIN_COLUMNS)}
+    for stage, (temperature, evaluation) in stages.items():
+        for scheme, table in evaluation.tables.items():
+            n = len(table["count"])
+            cols["stage"] += [stage] * n
+            cols["temperature"] += [float(temperature)] * n
+            cols["scheme"] += [scheme] * n
+            cols["bin"] += list(range(n))
+            for k in BIN_COLUMNS:
+                cols[k] += table[k].tolist()
+    types = {"stage": pa.string(), "temperature": pa.float64(), "scheme": pa.string(), "bin": pa.int32(),
+             "count": pa.int64()}
+    return pa.table({k: pa.array(np.round(v).astype(np.int64) if k == "count" else v,
+                                 type=types.get(k, pa.float64())) for k, v in cols.items()})

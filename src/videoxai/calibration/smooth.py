@@ -1,0 +1,128 @@
+"""Smooth ECE (Błasiok & Nakkiran, 2023) with its automatic bandwidth.
+
+Definition. With the reflected Gaussian kernel on [0, 1],
+``K(t, f) = sum_m phi_s(t - f - 2m) + phi_s(t + f - 2m)`` (mirror images at 0 and 1,
+so every kernel integrates to one over [0, 1]),
+
+    smECE_s = integral_0^1 | (1/n) sum_i K(t, f_i) (f_i - y_i) | dt,
+
+which equals ``integral |r_s(t)| d_s(t) dt`` for the Nadaraya-Watson residual ``r_s``
+and the kernel density ``d_s`` of the paper. smECE_s never increases with ``s``;
+the reported smooth ECE is ``smECE_{s*}`` at the fixed point ``smECE_{s*} = s*``.
+
+Computation. The weighted residual mass is deposited linearly onto a grid of
+``2**p + 1`` nodes over [0, 1] (spacing ``h <= s*/64`` on the final pass), mirrored
+into a period-2 sequence, and smoothed by multiplying its FFT with the exact Fourier
+coefficients of the periodised Gaussian, ``(L/2) exp(-pi^2 s^2 k^2 / 2)`` — periodising
+a mirrored sequence is the same as summing every mirror image. The integral is the
+trapezoid rule on the nodes, and ``s*`` comes from bisection (smECE_s - s is
+decreasing). The deposit acts like a kernel widened by a few ``h^2``, a relative
+error of order ``(h/s)^2 / 8``; the tests bound the total against a direct
+kernel sum with fine quadrature.
+
+Known difference from the reference package ``relplot`` (by the paper's authors):
+its mirrored grid counts the node at 0 (and at 1) once instead of twice, so mass at
+the boundary gets half its reflected weight, and it integrates on 200 points with
+the bandwidth found to about 1e-3. On confidences away from 0 and 1 the two agree
+to that precision.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+F64 = torch.float64
+MIN_POWER, MAX_POWER = 12, 20
+POINTS_PER_SIGMA = 64
+
+
+@dataclass(frozen=True)
+class SmoothECE:
+    value: float
+    bandwidth: float
+
+
+def grid_power(sigma: float, max_power: int = MAX_POWER) -> int:
+    """Grid size exponent ``p`` (``2**p`` intervals) with spacing at most ``sigma / 64``."""
+    if sigma <= 0:
+        return max_power
+    return int(min(max_power, max(MIN_POWER, math.ceil(math.log2(POINTS_PER_SIGMA / sigma)))))
+
+
+class Smoother:
+    """Residual mass of one data set (or a batch of resamples) on a grid, in Fourier space."""
+
+    def __init__(self, confidence: Tensor, residual: Tensor, weights: Tensor | None = None, power: int = MIN_POWER):
+        conf = confidence.to(F64).clamp(0.0, 1.0)
+        res = residual.to(F64)
+        intervals = 2**power
+        self.nodes = intervals + 1
+        self.period = 2 * intervals
+        self.h = 1.0 / intervals
+        u = conf * intervals
+        left = torch.floor(u).to(torch.int64).clamp_max(intervals - 1)
+        frac = u - left
+        if weights is None:
+            self.total = torch.tensor([float(conf.numel())], dtype=F64)
+            wr = res.unsqueeze(0)
+        else:
+            w = weights.to(F64)
+            self.total = w.sum(dim=1)
+            wr = w * res
+        mass = torch.zeros(wr.shape[0], self.nodes, dtype=F64)
+        mass.index_add_(1, left, wr * (1.0 - frac)).index_add_(1, left + 1, wr * frac)
+        ext = torch.cat([mass, mass[:, 1:-1].flip(1)], dim=1)
+        # a point on the boundary coincides with its mirror image: twice the kernel
+        ext[:, 0] *= 2.0
+        ext[:, intervals] *= 2.0
+        self.spectrum = torch.fft.rfft(ext, dim=1)
+        self.freq2 = torch.arange(self.spectrum.shape[1], dtype=F64) ** 2
+
+    def ece(self, sigma: Tensor | float) -> Tensor:
+        """smECE at bandwidth ``sigma``: a scalar, or one per row of the batch."""
+        s = torch.as_tensor(sigma, dtype=F64).reshape(-1, 1)
+        # coefficients beyond k = 3.1 / s are below 1e-20 of the first: leave them out (irfft zero-pads)
+        s_min = float(s.min())
+        cut = self.freq2.numel() if s_min <= 0 else min(self.freq2.numel(), math.ceil(3.1 / s_min) + 1)
+        kernel = (self.period / 2.0) * torch.exp(-(math.pi**2) / 2.0 * s**2 * self.freq2[:cut])
+        smoothed = torch.fft.irfft(self.spectrum[:, :cut] * kernel, n=self.period, dim=1)[:, : self.nodes].abs()
+        integral = self.h * (smoothed.sum(dim=1) - 0.5 * (smoothed[:, 0] + smoothed[:, -1]))
+        return integral / self.total
+
+    def fixed_point(self, iterations: int) -> Tensor:
+        """Bandwidth ``s`` with ``smECE_s = s`` for every row, by bisection on [0, 1]."""
+        rows = self.spectrum.shape[0]
+        lo = torch.zeros(rows, dtype=F64)
+        hi = torch.ones(rows, dtype=F64)
+        for _ in range(iterations):
+            mid = 0.5 * (lo + hi)
+            above = self.ece(mid) > mid
+            lo = torch.where(above, mid, lo)
+            hi = torch.where(above, hi, mid)
+        return 0.5 * (lo + hi)
+
+
+def smooth_ece_at(confidence: Tensor, residual: Tensor, sigma: float, weights: Tensor | None = None) -> Tensor:
+    """smECE at a fixed bandwidth ``sigma`` (no fixed-point search)."""
+    return Smoother(confidence, residual, weights, grid_power(sigma)).ece(sigma)
+
+
+def smooth_ece(
+    confidence: Tensor, residual: Tensor, weights: Tensor | None = None, power: int | None = None, iterations: int = 40
+) -> tuple[Tensor, Tensor]:
+    """(smooth ECE, bandwidth) per row: ``(1,)`` tensors without weights, ``(B,)`` with.
+
+    Without ``power`` a coarse pass locates the bandwidth and a second pass reruns
+    the search on a grid fine enough for it (the bootstrap passes the point
+    estimate's ``power`` so all resamples share one grid).
+    """
+    if power is None:
+        coarse = Smoother(confidence, residual, weights, MIN_POWER).fixed_point(24)
+        power = grid_power(0.5 * float(coarse.min()))
+    smoother = Smoother(confidence, residual, weights, power)
+    sigma = smoother.fixed_point(iterations)
+    return smoother.ece(sigma), sigma

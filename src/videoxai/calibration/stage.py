@@ -1,0 +1,151 @@
+"""The calibration stage as two calls, one per workflow rule: :func:`calibrate` and :func:`summarize`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliability_diagram
+from videoxai.calibration.report import bins_table, evaluate
+from videoxai.calibration.scores import Scores, check_finite_logits
+from videoxai.calibration.table import latex_table, summary_rows, write_csv
+from videoxai.calibration.temperature import fit_temperature
+from videoxai.extract.predictions import Predictions, load_predictions
+from videoxai.io import atomic_path, read_json, write_json, write_text
+
+log = logging.getLogger("videoxai.calibration")
+PathLike = str | os.PathLike[str]
+
+
+def _load(path: PathLike, role: str) -> Predictions:
+    preds = load_predictions(path)
+    if not preds.sample_ids:
+        raise ValueError(f"{role} predictions {os.fspath(path)} have no status=ok rows to evaluate")
+    check_finite_logits(preds.logits, preds.sample_ids, source=f"{role} predictions {os.fspath(path)}")
+    return preds
+
+
+def calibrate(
+    test_predictions: PathLike,
+    out_metrics: PathLike,
+    out_bins: PathLike,
+    out_png: PathLike,
+    out_pdf: PathLike,
+    n_bins: int = 15,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    val_predictions: PathLike | None = None,
+    temperature: float | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Metrics, bins and reliability diagram of one predictions file; returns what ``metrics.json`` holds.
+
+    - neither ``val_predictions`` nor ``temperature``: metrics of the logits as extracted.
+    - ``temperature``: the seed's fixed option; every metric is of ``logits / temperature``.
+    - ``val_predictions``: T is fitted on them (NLL, L-BFGS) and applied to the test
+      logits; top-level metrics stay those before scaling, ``temperature_scaled``
+      holds the metrics after, and the figure shows both side by side.
+
+    ``bootstrap`` resamples (0 = no intervals) of the test set, seeded by ``seed``,
+    give every metric's 95% percentile interval (``<metric>_ci95``).
+    """
+    if val_predictions is not None and temperature is not None:
+        raise ValueError("give either a fixed temperature or val_predictions to fit one, not both")
+    test = _load(test_predictions, "test")
+    meta = test.metadata
+    t_used = 1.0 if temperature is None else float(temperature)
+    scores = Scores.from_logits(test.logits, test.labels, temperature=t_used, sample_ids=test.sample_ids)
+    raw = evaluate(scores, n_bins, bootstrap, seed)
+    metrics: dict[str, Any] = {
+        "model": meta.get("model_key"),
+        "dataset": meta.get("dataset"),
+        "split": meta.get("split"),
+        "predictions": os.fspath(test_predictions),
+        "n": scores.n,
+        "num_errors": test.num_errors,
+        "num_classes": scores.num_classes,
+        "n_bins": int(n_bins),
+        "bootstrap": int(bootstrap),
+        "seed": int(seed),
+        "ci_level": 0.95,
+        "temperature": t_used,
+        "temperature_source": "none" if temperature is None else "fixed",
+        **raw.metrics,
+        "temperature_scaled": None,
+    }
+    stages = {"raw": (t_used, raw)}
+    panels = [Panel(raw.tables["equal-width"], raw.metrics["ece"], raw.metrics["ece_ci95"],
+                    None if temperature is None else f"Fixed temperature $T$ = {t_used:.3g}")]
+    if val_predictions is not None:
+        val = _load(val_predictions, "val")
+        _check_same_model(test, val, test_predictions, val_predictions)
+        fit = fit_temperature(val.logits, val.labels)
+        if fit.at_bound:
+            log.warning("fitted temperature hit its bound (T = %g): the val predictions are (nearly) separable",
+                        fit.temperature)
+        scaled = evaluate(Scores.from_logits(test.logits, test.labels, temperature=fit.temperature),
+                          n_bins, bootstrap, seed)
+        metrics["temperature_source"] = "fitted"
+        metrics["temperature_scaled"] = {
+            "temperature": fit.temperature,
+            "val_predictions": os.fspath(val_predictions),
+            "val_n": fit.n,
+            "val_nll_before": fit.nll_before,
+            "val_nll_after": fit.nll_after,
+            "at_bound": fit.at_bound,
+            **scaled.metrics,
+        }
+        stages["scaled"] = (fit.temperature, scaled)
+        panels[0].subtitle = "Before temperature scaling"
+        panels.append(Panel(scaled.tables["equal-width"], scaled.metrics["ece"], scaled.metrics["ece_ci95"],
+                            f"After temperature scaling ($T$ = {fit.temperature:.3g})"))
+    with atomic_path(out_bins) as tmp:
+        pq.write_table(bins_table(stages), tmp)
+    reliability_diagram(panels, out_png, out_pdf, title=title)
+    write_json(out_metrics, metrics)
+    return metrics
+
+
+def _check_same_model(test: Predictions, val: Predictions, test_path: PathLike, val_path: PathLike) -> None:
+    """A temperature fitted on another model's (or class list's) logits means nothing for these."""
+    if test.class_names != val.class_names:
+        raise ValueError(f"val predictions {os.fspath(val_path)} have a different class list than "
+                         f"test predictions {os.fspath(test_path)}; fit the temperature on the same classes")
+    a, b = test.metadata.get("model_key"), val.metadata.get("model_key")
+    if a and b and a != b:
+        raise ValueError(f"val predictions are of model {b!r} but test predictions of {a!r}")
+
+
+def summarize(
+    metrics_paths: Sequence[PathLike],
+    bins_paths: Sequence[PathLike],
+    labels: Sequence[str],
+    out_csv: PathLike,
+    out_tex: PathLike,
+    out_png: PathLike,
+    out_pdf: PathLike,
+) -> None:
+    """Across models: ``summary.csv`` (every metric and interval), a booktabs table, and the comparison figure.
+
+    The figure overlays each model's equal-width reliability curve of the logits
+    as evaluated (stage ``raw``).
+    """
+    if not (len(metrics_paths) == len(bins_paths) == len(labels)) or not labels:
+        raise ValueError(f"need one label per metrics/bins file, got {len(labels)} labels, "
+                         f"{len(metrics_paths)} metrics and {len(bins_paths)} bins files")
+    metrics = [read_json(p) for p in metrics_paths]
+    write_csv(out_csv, summary_rows(labels, metrics))
+    write_text(out_tex, latex_table(labels, metrics))
+    curves = []
+    for label, m, path in zip(labels, metrics, bins_paths):
+        t = pq.read_table(path).to_pydict()
+        keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
+        table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in
+                 ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")}
+        curves.append(Curve(label, table, m["ece"], m.get("ece_ci95")))
+    comparison_figure(curves, out_png, out_pdf)

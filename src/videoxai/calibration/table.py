@@ -1,0 +1,112 @@
+"""The cross-model summary: a CSV of every metric and a LaTeX (booktabs) table of the main ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from videoxai.calibration.bootstrap import METRICS
+from videoxai.io import write_text
+
+# (metric key, column heading, scale, decimals, lower is better)
+MAIN_COLUMNS = (
+    ("accuracy", r"Acc.\ (\%) $\uparrow$", 100.0, 2, False),
+    ("nll", r"NLL $\downarrow$", 1.0, 3, True),
+    ("brier", r"Brier $\downarrow$", 1.0, 3, True),
+    ("ece", r"ECE (\%) $\downarrow$", 100.0, 2, True),
+    ("adaptive_ece", r"aECE (\%) $\downarrow$", 100.0, 2, True),
+    ("classwise_ece", r"cwECE (\%) $\downarrow$", 100.0, 3, True),
+    ("smooth_ece", r"smECE (\%) $\downarrow$", 100.0, 2, True),
+)
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def summary_rows(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One flat row per model: identity, every metric with its interval, and ``ts_`` columns after scaling."""
+    rows = []
+    for label, m in zip(labels, metrics):
+        row: dict[str, Any] = {"label": label}
+        for key in ("model", "dataset", "split", "n", "num_classes", "n_bins", "bootstrap", "temperature",
+                    "temperature_source"):
+            row[key] = m.get(key)
+        _flatten(row, m, "")
+        ts = m.get("temperature_scaled")
+        row["ts_temperature"] = ts["temperature"] if ts else None
+        _flatten(row, ts, "ts_")
+        rows.append(row)
+    return rows
+
+
+def _flatten(row: dict[str, Any], m: dict[str, Any] | None, prefix: str) -> None:
+    for name in METRICS:
+        ci = m.get(f"{name}_ci95") if m else None
+        row[f"{prefix}{name}"] = m.get(name) if m else None
+        row[f"{prefix}{name}_ci_low"] = ci[0] if ci else None
+        row[f"{prefix}{name}_ci_high"] = ci[1] if ci else None
+
+
+def write_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+    write_text(path, buf.getvalue())
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def latex_table(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> str:
+    """A booktabs ``tabular``: value with its 95% interval below it in small type; best per column in bold.
+
+    When any model has a fitted temperature, two columns follow: T and the ECE
+    after scaling. Needs ``\\usepackage{booktabs}`` (and ``makecell`` for the stacked cells).
+    """
+    columns = [(k, head, scale, dec, low, None) for k, head, scale, dec, low in MAIN_COLUMNS]
+    if any(m.get("temperature_scaled") for m in metrics):
+        columns += [("temperature", "$T$", 1.0, 2, None, "temperature_scaled"),
+                    ("ece", r"ECE$_\mathrm{TS}$ (\%) $\downarrow$", 100.0, 2, True, "temperature_scaled")]
+    best = {}
+    for i, (key, _, _, dec, low, nested) in enumerate(columns):
+        values = [_value(m, key, nested) for m in metrics]
+        finite = [round(v, 12) for v in values if v is not None and math.isfinite(v)]
+        if low is not None and len(finite) > 1:
+            best[i] = min(finite) if low else max(finite)
+    lines = [
+        "% calibration summary; needs \\usepackage{booktabs,makecell}",
+        "\\begin{tabular}{l" + "r" * (len(columns) + 1) + "}",
+        "\\toprule",
+        " & ".join(["Model", "$n$"] + [c[1] for c in columns]) + r" \\",
+        "\\midrule",
+    ]
+    for label, m in zip(labels, metrics):
+        cells = [latex_escape(label), str(m.get("n", ""))]
+        for i, (key, _, scale, dec, _, nested) in enumerate(columns):
+            v = _value(m, key, nested)
+            if v is None:
+                cells.append("--")
+                continue
+            text = f"{scale * v:.{dec}f}"
+            if i in best and round(v, 12) == best[i]:
+                text = f"\\textbf{{{text}}}"
+            src = m.get(nested) if nested else m
+            ci = src.get(f"{key}_ci95") if src else None
+            if ci:
+                text = f"\\makecell[r]{{{text}\\\\[-0.3ex]{{\\scriptsize[{scale * ci[0]:.{dec}f}, {scale * ci[1]:.{dec}f}]}}}}"
+            cells.append(text)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    return "\n".join(lines)
+
+
+def _value(m: dict[str, Any], key: str, nested: str | None) -> float | None:
+    src = m.get(nested) if nested else m
+    v = src.get(key) if src else None
+    return float(v) if v is not None else None

@@ -38,7 +38,9 @@ def test_pointing_and_energy_on_hand_made_frames():
 def test_mask_scores_rank_a_perfect_map_above_both_baselines():
     masks = _box_masks()
     # the mask itself on a coarser (4x4) grid, as a model's map would be
-    perfect = torch.nn.functional.avg_pool2d(torch.from_numpy(masks.astype(np.float32)).flatten(0, 1), 4).reshape(2, 3, 4, 4)
+    perfect = torch.nn.functional.avg_pool2d(torch.from_numpy(masks.astype(np.float32)).flatten(0, 1), 4).reshape(
+        2, 3, 4, 4
+    )
     s = ev.mask_scores(perfect, masks, seed=0)
     assert s["n_frames_scored"] == 4 and s["chance"] == pytest.approx(16 / 256)
     assert s["map"]["pointing_game"] == 1.0 and s["map"]["energy_in_mask"] > 0.4

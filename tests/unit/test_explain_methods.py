@@ -344,7 +344,7 @@ def test_gradient_rollout_matches_chefer_rule_by_hand():
     a = [torch.from_numpy(_hand_attention(rng, 2, 4)[None]) for _ in range(2)]
     g = [torch.from_numpy(rng.normal(size=(1, 2, 4, 4))) for _ in range(2)]
     r = np.eye(4)
-    for al, gl in zip(a, g):
+    for al, gl in zip(a, g, strict=True):
         cam = np.clip(al[0].numpy() * gl[0].numpy(), 0, None).mean(axis=0)
         r = r + cam @ r
     np.testing.assert_allclose(gradient_rollout(a, g)[0].numpy(), r, atol=1e-6)

@@ -53,7 +53,14 @@ def test_selection_is_deterministic_and_records_file_name_indices():
     preds = _predictions()
     a = select_clips(preds, 2, 3, seed=7)
     assert a == select_clips(preds, 2, 3, seed=7)
-    assert [(c["class_index"], c["sample_index"]) for c in a["clips"]] == [(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]
+    assert [(c["class_index"], c["sample_index"]) for c in a["clips"]] == [
+        (1, 0),
+        (1, 1),
+        (1, 2),
+        (2, 0),
+        (2, 1),
+        (2, 2),
+    ]
     for c in a["clips"]:
         r = c["row"]
         assert preds.sample_ids[r] == c["sample_id"] and preds.labels[r] == c["class_index"] == c["label"]
@@ -93,3 +100,47 @@ def test_a_small_class_contributes_all_its_clips():
         "count": 2,
         "selected": 2,
     }
+
+
+def test_videomix_entries_follow_the_plain_clips_and_continue_their_numbering():
+    preds = _predictions()
+    sel = select_clips(preds, 3, 2, seed=0, classes_to_mix=2, mix_mode="temporal")
+    plain = [c for c in sel["clips"] if "mix" not in c]
+    mixes = [c for c in sel["clips"] if "mix" in c]
+    assert len(plain) == 6 and sel["clips"][:6] == plain
+    # 2 pairs of consecutive mapped classes (Grow, MoveLeft), (MoveLeft, Blink); each listed once per class
+    assert [(c["class_index"], c["mix"]["explains"]) for c in mixes] == [
+        (1, "base"),
+        (2, "other"),
+        (2, "base"),
+        (0, "other"),
+    ]
+    names = [(c["class_index"], c["sample_index"]) for c in sel["clips"]]
+    assert len(set(names)) == len(names)  # file names stay unique
+    assert [c["sample_index"] for c in mixes] == [2, 2, 3, 2]
+    for a, b in zip(mixes[::2], mixes[1::2], strict=True):
+        assert a["sample_id"] == b["sample_id"] and a["mix"]["sample_id"] == b["mix"]["sample_id"]
+        assert (
+            preds.labels[a["row"]] == a["mix"]["base_class_index"]
+            and preds.labels[a["mix"]["row"]] == a["mix"]["class_index"]
+        )
+        assert a["mix"]["mode"] == "temporal"
+    assert sel == select_clips(preds, 3, 2, seed=0, classes_to_mix=2, mix_mode="temporal")
+
+
+def test_named_videomix_pairs_and_their_errors():
+    preds = _predictions()
+    sel = select_clips(preds, ["Blink"], 1, classes_to_mix=[["Blink", "MoveRight"]])
+    assert [(c["class_name"], c["sample_index"]) for c in sel["clips"]] == [
+        ("Blink", 0),
+        ("Blink", 1),
+        ("MoveRight", 0),
+    ]
+    with pytest.raises(ValueError, match="valid class names"):
+        select_clips(preds, 1, 1, classes_to_mix=[["Blink", "Jump"]])
+    with pytest.raises(ValueError, match="pairs of two different"):
+        select_clips(preds, 1, 1, classes_to_mix=[["Blink", "Blink"]])
+    with pytest.raises(ValueError, match="at most 0"):
+        select_clips(preds, 1, 1, classes_to_mix=1)
+    with pytest.raises(ValueError, match="mix mode"):
+        select_clips(preds, 2, 1, classes_to_mix=1, mix_mode="cutout")

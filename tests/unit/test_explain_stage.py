@@ -13,8 +13,8 @@ from videoxai.data.loader import make_loader
 from videoxai.explain.select import select_clips
 from videoxai.explain.stage import aggregate_stage, explain_selection
 from videoxai.explain.store import load_heatmaps
-from videoxai.io import read_json
 from videoxai.extract.predictions import Predictions
+from videoxai.io import read_json
 from videoxai.models.video_coop import VideoCoOp
 
 torch.set_num_threads(1)
@@ -54,7 +54,7 @@ def test_heatmaps_file_holds_the_documented_tensors_and_metadata(demo, tmp_path,
     assert hs.heatmaps.min() >= 0 and hs.heatmaps.max() == 1
     np.testing.assert_allclose(hs.temporal_importance.sum(1), 1, atol=1e-5)
     by_id = {s.sample_id: s for s in samples}
-    for i, (clip, sel) in enumerate(zip(hs.clips, selection["clips"])):
+    for i, (clip, sel) in enumerate(zip(hs.clips, selection["clips"], strict=True)):
         # the clips come back in selection order, with their file-name indices and the model's view of them
         assert (clip["sample_id"], clip["class_index"], clip["sample_index"]) == (
             sel["sample_id"],
@@ -73,7 +73,9 @@ def test_heatmaps_file_holds_the_documented_tensors_and_metadata(demo, tmp_path,
 def test_weighted_maps_peak_at_the_target_probability(demo, tmp_path):
     model, samples, selection, _ = demo
     out = tmp_path / "h.safetensors"
-    explain_selection(model, selection, samples, "attention-rollout", {"weighted-by-predictions": True, "evaluate": False}, out)
+    explain_selection(
+        model, selection, samples, "attention-rollout", {"weighted-by-predictions": True, "evaluate": False}, out
+    )
     hs = load_heatmaps(out)
     peaks = hs.heatmaps.reshape(len(hs), -1).max(1).astype(np.float32)
     np.testing.assert_allclose(peaks, [c["target_probability"] for c in hs.clips], atol=2e-3)  # float16 storage
@@ -111,3 +113,44 @@ def test_evaluation_runs_in_the_stage_and_lands_in_aggregated_stats(demo, tmp_pa
     assert stats["n_clips"] == 4 and stats["rendered"] == {"videos": 0, "attention_maps": 0}
     with pytest.raises(FileNotFoundError, match="rerun the render jobs"):
         aggregate_stage(out, tmp_path / "s.json", dataset={"root": str(root)}, videos=[tmp_path / "none.mp4"])
+
+
+def test_videomix_clips_are_mixed_explained_for_each_class_and_scored(demo, tmp_path):
+    from videoxai.explain.mix import mix_region
+
+    model, samples, selection, root = demo
+    # the plain selection plus one mixed pair, as select_clips(classes_to_mix=...) writes it
+    a, b = selection["clips"][0], selection["clips"][2]  # two clips of different classes
+    assert a["class_index"] != b["class_index"]
+    mix = {
+        "sample_id": b["sample_id"],
+        "row": b["row"],
+        "class_index": b["class_index"],
+        "class_name": b["class_name"],
+        "base_class_index": a["class_index"],
+        "mode": "box",
+        "seed": 5,
+    }
+    entries = [
+        dict(a, sample_index=9, mix={**mix, "explains": "base"}),
+        dict(b, sample_id=a["sample_id"], sample_index=9, label=b["class_index"], mix={**mix, "explains": "other"}),
+    ]
+    sel = dict(selection, clips=list(selection["clips"]) + entries)
+    out = tmp_path / "heatmaps.safetensors"
+    hs = explain_selection(
+        model, sel, samples, "attention-rollout", {"deletion-steps": 2, "sanity-steps": 1}, out, batch_size=4
+    )
+    assert len(hs) == 6
+    base_frames, other_frames = hs.frames[0], hs.frames[2]  # the unmixed clips, decoded the same way
+    region = mix_region(8, 64, "box", 5).numpy()
+    for k in (4, 5):
+        assert np.array_equal(hs.frames[k], np.where(region[..., None], other_frames, base_frames))
+    assert [hs.clips[k]["target"] for k in (4, 5)] == [a["class_index"], b["class_index"]]  # each class explained
+    assert hs.clips[5]["mix"]["frame_indices"] == hs.clips[2]["frame_indices"]
+    stats = aggregate_stage(out, tmp_path / "stats.json", dataset={"root": str(root)})
+    vm = stats["evaluation"]["videomix"]
+    assert vm["base_class"]["n_clips"] == vm["pasted_class"]["n_clips"] == 1
+    assert 0 < vm["pasted_class"]["energy_in_pasted_region"] < 1
+    assert vm["pasted_class"]["pasted_area"] == pytest.approx(0.5, abs=0.01)
+    assert "map" in vm["pasted_class"]["ground_truth"]
+    assert stats["evaluation"]["ground_truth"]["n_clips"] == 4  # GT scores of plain clips only

@@ -97,9 +97,7 @@ def temporal_importance(relevance: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, excess / total.clamp_min(1e-30), uniform)
 
 
-def finalise(
-    expl: Explanation, weighted_by_predictions: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def finalise(expl: Explanation, weighted_by_predictions: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Maps in [0, 1] per clip (optionally scaled by p(target)), temporal importance, probabilities."""
     relevance = torch.nan_to_num(expl.relevance.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp_min(0)
     maps = normalise_per_clip(relevance)
@@ -126,7 +124,7 @@ class Explainer(ABC):
         self.params = {**self.options, **{k: v for k, v in options.items() if k in self.options}}
         self.check_params()
 
-    def check_params(self) -> None:
+    def check_params(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Reject bad option values early, with the option named."""
 
     @abstractmethod

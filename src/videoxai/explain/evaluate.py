@@ -118,7 +118,10 @@ def mask_scores(maps: torch.Tensor | np.ndarray, masks: np.ndarray, seed: int = 
         ("centre_prior", centre_prior(maps.shape)),
     ):
         up = upsample_maps(m, size)
-        out[name] = {"pointing_game": _nanmean(pointing_hits(up, masks)), "energy_in_mask": _nanmean(energy_in_mask(up, masks))}
+        out[name] = {
+            "pointing_game": _nanmean(pointing_hits(up, masks)),
+            "energy_in_mask": _nanmean(energy_in_mask(up, masks)),
+        }
     return out
 
 
@@ -136,8 +139,8 @@ def temporal_visibility(importance: np.ndarray, masks: np.ndarray) -> dict[str, 
     vis = visible[both]
     return {
         "n_clips": int(both.sum()),
-        "visible": float(np.mean([t[v].mean() for t, v in zip(ti, vis)])),
-        "hidden": float(np.mean([t[~v].mean() for t, v in zip(ti, vis)])),
+        "visible": float(np.mean([t[v].mean() for t, v in zip(ti, vis, strict=True)])),
+        "hidden": float(np.mean([t[~v].mean() for t, v in zip(ti, vis, strict=True)])),
     }
 
 
@@ -260,7 +263,7 @@ def randomise_(module: torch.nn.Module) -> None:
 def spearman_per_clip(a: torch.Tensor, b: torch.Tensor) -> list[float | None]:
     """Spearman rank correlation of each clip's maps; None where either map is constant (no ranking)."""
     out: list[float | None] = []
-    for x, y in zip(a.flatten(1).cpu().numpy(), b.flatten(1).cpu().numpy()):
+    for x, y in zip(a.flatten(1).cpu().numpy(), b.flatten(1).cpu().numpy(), strict=True):
         if np.ptp(x) == 0 or np.ptp(y) == 0:
             out.append(None)
         else:
@@ -344,7 +347,7 @@ def evaluation_summary(
             for k in ("deletion_auc", "insertion_auc", "deletion_auc_random", "insertion_auc_random")
         }
         out["faithfulness"]["n_clips"] = len(evaluated)
-        per_step = list(zip(*[c["evaluation"]["sanity_spearman"] for c in evaluated]))
+        per_step = list(zip(*[c["evaluation"]["sanity_spearman"] for c in evaluated], strict=True))
         out["sanity"] = [
             {
                 "step": s + 1,

@@ -69,7 +69,8 @@ class GradCAM(Explainer):
         a_grid, g_grid = tgt.to_grid(act), tgt.to_grid(grad)
         if a_grid.ndim != 5 or a_grid.shape[0] != video.shape[0]:
             raise ValueError(
-                f"gradcam_target().to_grid must give (B, D, T', h, w) with B={video.shape[0]}, got {tuple(a_grid.shape)}"
+                f"gradcam_target().to_grid must give (B, D, T', h, w) with B={video.shape[0]}, "
+                f"got {tuple(a_grid.shape)}"
             )
         if not torch.any(g_grid != 0):
             raise ZeroGradientError(

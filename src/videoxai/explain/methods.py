@@ -11,8 +11,7 @@ from videoxai.explain.rollout import AttentionRollout, AttentionRolloutCLS, Atte
 from videoxai.models.base import VideoClassifier
 
 METHODS: dict[str, type[Explainer]] = {
-    cls.name: cls
-    for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
+    cls.name: cls for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
 }
 
 
@@ -37,7 +36,9 @@ def effective_options(method: str, options: dict[str, Any] | None) -> dict[str, 
     if out["target-class"] not in TARGETS:
         raise ValueError(f"option target-class must be one of {list(TARGETS)}, got {out['target-class']!r}")
     if not isinstance(out["weighted-by-predictions"], bool):
-        raise ValueError(f"option weighted-by-predictions must be true or false, got {out['weighted-by-predictions']!r}")
+        raise ValueError(
+            f"option weighted-by-predictions must be true or false, got {out['weighted-by-predictions']!r}"
+        )
     return out
 
 

@@ -111,7 +111,9 @@ class _AttentionExplainer(Explainer):
 
     def check_params(self) -> None:
         if self.params.get("head-fusion", "mean") not in HEAD_FUSIONS:
-            raise ValueError(f"option head-fusion must be one of {list(HEAD_FUSIONS)}, got {self.params['head-fusion']!r}")
+            raise ValueError(
+                f"option head-fusion must be one of {list(HEAD_FUSIONS)}, got {self.params['head-fusion']!r}"
+            )
         ratio = self.params.get("discard-ratio", 0.0)
         if not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
             raise ValueError(f"option discard-ratio must be a number in [0, 1), got {ratio!r}")

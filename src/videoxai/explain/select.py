@@ -36,9 +36,7 @@ def choose_classes(predictions: Predictions, classes_to_map: int | list[str]) ->
     index = {name: k for k, name in enumerate(names)}
     unknown = [c for c in classes_to_map if c not in index]
     if unknown:
-        raise ValueError(
-            f"classes-to-map names unknown classes {unknown}; valid class names are: {', '.join(names)}"
-        )
+        raise ValueError(f"classes-to-map names unknown classes {unknown}; valid class names are: {', '.join(names)}")
     chosen = list(dict.fromkeys(index[c] for c in classes_to_map))
     empty = [names[k] for k in chosen if counts[k] == 0]
     if empty:
@@ -46,8 +44,36 @@ def choose_classes(predictions: Predictions, classes_to_map: int | list[str]) ->
     return chosen
 
 
+def choose_mix_pairs(
+    predictions: Predictions, classes_to_mix: int | list[list[str]] | None, mapped: list[int]
+) -> list[tuple[int, int]]:
+    """VideoMix class pairs: ``n`` pairs of consecutive mapped classes, or the named ``[base, other]`` pairs."""
+    if classes_to_mix is None or classes_to_mix == 0:
+        return []
+    if isinstance(classes_to_mix, bool):
+        raise TypeError(f"classes-to-mix must be an integer or a list of [class, class] pairs, got {classes_to_mix!r}")
+    if isinstance(classes_to_mix, int):
+        if classes_to_mix < 0 or len(mapped) < 2 or classes_to_mix > len(mapped):
+            raise ValueError(
+                f"classes-to-mix is {classes_to_mix}: it pairs consecutive classes of classes-to-map "
+                f"({len(mapped)} chosen), so use at most {len(mapped) if len(mapped) >= 2 else 0}"
+            )
+        return [(mapped[i], mapped[(i + 1) % len(mapped)]) for i in range(classes_to_mix)]
+    pairs = []
+    for pair in classes_to_mix:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or pair[0] == pair[1]:
+            raise ValueError(f"classes-to-mix entries must be pairs of two different class names, got {pair!r}")
+        pairs.append(tuple(choose_classes(predictions, list(pair))))
+    return pairs
+
+
 def select_clips(
-    predictions: Predictions, classes_to_map: int | list[str], samples_per_class: int, seed: int = 0
+    predictions: Predictions,
+    classes_to_map: int | list[str],
+    samples_per_class: int,
+    seed: int = 0,
+    classes_to_mix: int | list[list[str]] | None = None,
+    mix_mode: str = "box",
 ) -> dict[str, Any]:
     """The clips to explain, as a JSON-serialisable dict (``clips`` in class order, then sample order).
 
@@ -56,6 +82,11 @@ def select_clips(
     ``class_{X}_sample_{Y}``, plus its ``row`` in the predictions and the
     model's prediction and confidence. A class with fewer clips than
     ``samples_per_class`` contributes all it has.
+
+    ``classes_to_mix`` adds VideoMix entries after them: per class pair one
+    base clip with a clip of the other class pasted in (``mix_mode``), listed
+    twice, once explained for each class (``class_index``), with sample
+    indices that continue the class's numbering and a ``mix`` record.
     """
     if isinstance(samples_per_class, bool) or not isinstance(samples_per_class, int) or samples_per_class < 1:
         raise ValueError(f"samples-per-class must be a positive integer, got {samples_per_class!r}")
@@ -86,6 +117,7 @@ def select_clips(
                     "confidence": float(probs[r, p]),
                 }
             )
+    clips += _mix_entries(predictions, choose_mix_pairs(predictions, classes_to_mix, classes), clips, seed, mix_mode)
     return {
         "class_names": list(names),
         "classes_to_map": classes_to_map if isinstance(classes_to_map, int) else list(classes_to_map),
@@ -97,6 +129,48 @@ def select_clips(
         "classes": class_rows,
         "clips": clips,
     }
+
+
+def _mix_entries(
+    predictions: Predictions, pairs: list[tuple[int, int]], clips: list[dict[str, Any]], seed: int, mode: str
+) -> list[dict[str, Any]]:
+    from videoxai.explain.mix import MIX_MODES
+
+    if pairs and mode not in MIX_MODES:
+        raise ValueError(f"mix mode must be one of {list(MIX_MODES)}, got {mode!r}")
+    names = predictions.class_names
+    labels = np.asarray(predictions.labels)
+    next_index = Counter(c["class_index"] for c in clips)
+    out = []
+    for k, (a, b) in enumerate(pairs):
+        rng = np.random.default_rng([int(seed), 1, k, a, b])
+        draw = {}
+        for cls in (a, b):
+            rows = sorted(np.flatnonzero(labels == cls).tolist(), key=lambda r: predictions.sample_ids[r])
+            draw[cls] = rows[int(rng.integers(len(rows)))]
+        mix = {
+            "sample_id": predictions.sample_ids[draw[b]],
+            "row": draw[b],
+            "class_index": b,
+            "class_name": names[b],
+            "base_class_index": a,
+            "mode": mode,
+            "seed": int(seed) * 1000 + k,
+        }
+        for cls, explains in ((a, "base"), (b, "other")):
+            out.append(
+                {
+                    "sample_id": predictions.sample_ids[draw[a]],
+                    "class_index": cls,
+                    "class_name": names[cls],
+                    "sample_index": next_index[cls],
+                    "row": draw[a],
+                    "label": cls,
+                    "mix": {**mix, "explains": explains},
+                }
+            )
+            next_index[cls] += 1
+    return out
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

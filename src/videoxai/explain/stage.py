@@ -54,16 +54,104 @@ def evaluation_options(options: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def selected_samples(selection: dict[str, Any], samples: Sequence[Sample]) -> list[Sample]:
-    """The samples the selection names, in its order; a missing one is an error naming it."""
+def selected_samples(selection: dict[str, Any], samples: Sequence[Sample]) -> dict[str, Sample]:
+    """Every sample the selection names (mixed-in clips too), by id; a missing one is an error naming it."""
     by_id = {s.sample_id: s for s in samples}
-    missing = [c["sample_id"] for c in selection["clips"] if c["sample_id"] not in by_id]
+    wanted = [c["sample_id"] for c in selection["clips"]] + [
+        c["mix"]["sample_id"] for c in selection["clips"] if "mix" in c
+    ]
+    missing = [w for w in wanted if w not in by_id]
     if missing:
         raise ValueError(
             f"{len(missing)} selected clips are not in the dataset split (first: {missing[0]!r}); "
             "the selection was made from another dataset or split: rerun the select step"
         )
-    return [by_id[c["sample_id"]] for c in selection["clips"]]
+    return {w: by_id[w] for w in dict.fromkeys(wanted)}
+
+
+class _Batch:
+    """One batch of clips to explain: model input, the frames shown, and where each goes in the output."""
+
+    def __init__(self, positions, video, frames, labels, frame_indices, samples, masks_ok, mix_extra=None):
+        self.mix_extra: list[dict[str, Any]] = mix_extra or [{} for _ in positions]
+        self.positions: list[int] = positions
+        self.video: torch.Tensor = video
+        self.frames: torch.Tensor = frames
+        self.labels: torch.Tensor = labels
+        self.frame_indices: torch.Tensor = frame_indices
+        self.samples: list[Sample] = samples
+        self.masks_ok: bool = masks_ok  # unmixed clips: their demo masks, if any, match the frames
+
+
+def _plain_batches(selection, by_id, spec, batch_size, num_workers):
+    """Unmixed clips, decoded by the loader's workers in selection order."""
+    positions = [i for i, c in enumerate(selection["clips"]) if "mix" not in c]
+    chosen = [by_id[selection["clips"][i]["sample_id"]] for i in positions]
+    if not chosen:
+        return
+    for batch in make_loader(chosen, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True):
+        _check_decoded(batch, chosen)
+        idx = batch["index"].tolist()
+        yield _Batch(
+            [positions[i] for i in idx],
+            batch["video"],
+            batch["frames"],
+            batch["label"],
+            batch["frame_indices"],
+            [chosen[i] for i in idx],
+            True,
+        )
+
+
+def _mixed_batches(selection, by_id, spec, batch_size, num_workers):
+    """VideoMix clips: both source clips decoded once, mixed here, labelled with the class each entry explains."""
+    from videoxai.explain.mix import mix_region, videomix
+
+    positions = [i for i, c in enumerate(selection["clips"]) if "mix" in c]
+    if not positions:
+        return
+    ids = list(
+        dict.fromkeys(
+            x
+            for i in positions
+            for x in (selection["clips"][i]["sample_id"], selection["clips"][i]["mix"]["sample_id"])
+        )
+    )
+    decoded: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+    sources = [by_id[x] for x in ids]
+    for batch in make_loader(sources, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True):
+        _check_decoded(batch, sources)
+        for j, i in enumerate(batch["index"].tolist()):
+            decoded[ids[i]] = (batch["video"][j], batch["frames"][j], batch["frame_indices"][j])
+    for start in range(0, len(positions), batch_size):
+        chunk = positions[start : start + batch_size]
+        videos, frames, labels, fidx, extra = [], [], [], [], []
+        for i in chunk:
+            c = selection["clips"][i]
+            base, other = decoded[c["sample_id"]], decoded[c["mix"]["sample_id"]]
+            region = mix_region(spec.num_frames, spec.size, c["mix"]["mode"], c["mix"]["seed"])
+            videos.append(videomix(base[0], other[0], region))
+            frames.append(videomix(base[1], other[1], region))
+            labels.append(int(c["class_index"]))
+            fidx.append(base[2])
+            extra.append({"frame_indices": [int(f) for f in other[2]]})
+        yield _Batch(
+            chunk,
+            torch.stack(videos),
+            torch.stack(frames),
+            torch.tensor(labels),
+            torch.stack(fidx),
+            [by_id[selection["clips"][i]["sample_id"]] for i in chunk],
+            False,
+            extra,
+        )
+
+
+def _check_decoded(batch: dict[str, Any], samples: list[Sample]) -> None:
+    bad = [(int(i), e) for i, s, e in zip(batch["index"], batch["status"], batch["error"], strict=True) if s != "ok"]
+    if bad:
+        i, err = bad[0]
+        raise RuntimeError(f"selected clip {samples[i].sample_id!r} could not be decoded: {err}")
 
 
 def explain_selection(
@@ -82,65 +170,67 @@ def explain_selection(
 
     Clips are decoded by the data loader (``return_frames=True``: the stored
     frames are exactly what the model saw), explained a batch at a time, and
-    only the reduced maps are kept. Returns what was written.
+    only the reduced maps are kept. VideoMix entries are explained for the
+    class they name (``class_index``), whatever ``target-class`` says.
+    Returns what was written.
     """
     options = dict(options or {})
     used = effective_options(method, options)
     evaluation = evaluation_options(options)
     explainer = make_explainer(method, model, options)
-    chosen = selected_samples(selection, samples)
+    by_id = selected_samples(selection, samples)
     spec = spec or model.input_spec
     device = next(model.parameters()).device
     model.eval()
     names = list(model.class_names)
-    n = len(chosen)
+    n = len(selection["clips"])
     maps: list[np.ndarray | None] = [None] * n
     importance: list[np.ndarray | None] = [None] * n
     frames: list[np.ndarray | None] = [None] * n
     clips: list[dict[str, Any] | None] = [None] * n
-    loader = make_loader(chosen, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True)
     modules: list | None = None
     sanity_steps: list[list[str]] = []
-    for batch in loader:
-        bad = [(int(i), e) for i, s, e in zip(batch["index"], batch["status"], batch["error"]) if s != "ok"]
-        if bad:
-            i, err = bad[0]
-            raise RuntimeError(f"selected clip {chosen[i].sample_id!r} could not be decoded: {err}")
-        labels = batch["label"].to(device)
-        expl = explainer.explain(batch["video"].to(device, non_blocking=True), labels, used["target-class"])
-        batch_maps, batch_ti, probs = finalise(expl, used["weighted-by-predictions"])
-        scores: list[dict[str, Any]] = [{} for _ in range(len(expl.targets))]
-        if evaluation["evaluate"]:
-            video = batch["video"].to(device, non_blocking=True)
-            if modules is None:
-                modules = ev.parameterised_modules(model, video)
-            scores, sanity_steps = _evaluate_batch(
-                model, method, options, evaluation, video, expl, modules,
-                [chosen[i] for i in batch["index"].tolist()], batch["frame_indices"], spec.size,
-            )
-        for j, i in enumerate(batch["index"].tolist()):
-            sel = selection["clips"][i]
-            target, pred = int(expl.targets[j]), int(probs[j].argmax())
-            maps[i] = batch_maps[j].cpu().numpy().astype(np.float16)
-            importance[i] = batch_ti[j].cpu().numpy().astype(np.float32)
-            frames[i] = batch["frames"][j].numpy()
-            clips[i] = {
-                "sample_id": chosen[i].sample_id,
-                "class_index": int(sel["class_index"]),
-                "class_name": sel["class_name"],
-                "sample_index": int(sel["sample_index"]),
-                "label": int(batch["label"][j]),
-                "target": target,
-                "target_name": names[target],
-                "target_probability": float(probs[j, target]),
-                "pred": pred,
-                "pred_name": names[pred],
-                "confidence": float(probs[j, pred]),
-                "frame_indices": [int(f) for f in batch["frame_indices"][j]],
-            }
-            if scores[j]:
-                clips[i]["evaluation"] = scores[j]
-        log.info("explained %d/%d clips", sum(c is not None for c in clips), n)
+    batches = [
+        _plain_batches(selection, by_id, spec, batch_size, num_workers),
+        _mixed_batches(selection, by_id, spec, batch_size, num_workers),
+    ]
+    for mixed, stream in enumerate(batches):
+        target_mode = "true" if mixed else used["target-class"]
+        for b in stream:
+            video = b.video.to(device, non_blocking=True)
+            expl = explainer.explain(video, b.labels.to(device), target_mode)
+            batch_maps, batch_ti, probs = finalise(expl, used["weighted-by-predictions"])
+            scores: list[dict[str, Any]] = [{} for _ in b.positions]
+            if evaluation["evaluate"]:
+                if modules is None:
+                    modules = ev.parameterised_modules(model, video)
+                masks = _masks_if_any(b.samples, b.frame_indices, spec.size) if b.masks_ok else None
+                scores, sanity_steps = _evaluate_batch(model, method, options, evaluation, video, expl, modules, masks)
+            for j, i in enumerate(b.positions):
+                sel = selection["clips"][i]
+                target, pred = int(expl.targets[j]), int(probs[j].argmax())
+                maps[i] = batch_maps[j].cpu().numpy().astype(np.float16)
+                importance[i] = batch_ti[j].cpu().numpy().astype(np.float32)
+                frames[i] = b.frames[j].numpy()
+                clips[i] = {
+                    "sample_id": sel["sample_id"],
+                    "class_index": int(sel["class_index"]),
+                    "class_name": sel["class_name"],
+                    "sample_index": int(sel["sample_index"]),
+                    "label": int(b.labels[j]),
+                    "target": target,
+                    "target_name": names[target],
+                    "target_probability": float(probs[j, target]),
+                    "pred": pred,
+                    "pred_name": names[pred],
+                    "confidence": float(probs[j, pred]),
+                    "frame_indices": [int(f) for f in b.frame_indices[j]],
+                }
+                if "mix" in sel:
+                    clips[i]["mix"] = {**sel["mix"], **b.mix_extra[j]}
+                if scores[j]:
+                    clips[i]["evaluation"] = scores[j]
+            log.info("explained %d/%d clips", sum(c is not None for c in clips), n)
     hs = HeatmapSet(
         heatmaps=_stack(maps, np.float16),
         temporal_importance=_stack(importance, np.float32),
@@ -166,9 +256,7 @@ def _evaluate_batch(
     video: torch.Tensor,
     expl: Any,
     modules: list,
-    samples: list[Sample],
-    frame_indices: torch.Tensor,
-    size: int,
+    masks: np.ndarray | None,
 ) -> tuple[list[dict[str, Any]], list[list[str]]]:
     """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps)."""
     seed = int(evaluation["evaluation-seed"])
@@ -186,13 +274,12 @@ def _evaluate_batch(
     steps, random_maps = ev.cascading_randomisation(
         model, explain, expl.relevance, modules, evaluation["sanity-steps"], seed
     )
-    masks = _masks_if_any(samples, frame_indices, size)
     scores = []
-    for j in range(len(samples)):
+    for j in range(video.shape[0]):
         s: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
         s["sanity_spearman"] = [st["spearman"][j] for st in steps]
         if masks is not None:
-            final = ev.upsample_maps(random_maps[-1][j : j + 1].cpu(), size)
+            final = ev.upsample_maps(random_maps[-1][j : j + 1].cpu(), masks.shape[-1])
             m = masks[j : j + 1]
             s["randomised_model"] = {
                 "pointing_game": ev._nanmean(ev.pointing_hits(final, m)),
@@ -206,7 +293,7 @@ def _masks_if_any(samples: list[Sample], frame_indices: torch.Tensor, size: int)
     """Ground-truth masks of the clips' frames when every clip has one (the demo), else None."""
     if not all(mask_path(s.path).is_file() for s in samples):
         return None
-    return np.stack([ev.clip_masks(s.path, fi.tolist(), size) for s, fi in zip(samples, frame_indices)])
+    return np.stack([ev.clip_masks(s.path, fi.tolist(), size) for s, fi in zip(samples, frame_indices, strict=True)])
 
 
 def _stack(items: list[np.ndarray | None], dtype: type) -> np.ndarray:
@@ -267,21 +354,64 @@ def aggregate_stage(
         params = json.loads(meta["params"])
         heat = f.get_tensor("heatmaps").astype(np.float32)
         importance = f.get_tensor("temporal_importance").astype(np.float64)
-    masks = None
-    if dataset is not None and clips:
-        root = Path(dataset["root"])
-        paths = [root / c["sample_id"] for c in clips]
-        if all(mask_path(p).is_file() for p in paths):
-            size = int(params.get("input_spec", {}).get("size", heat.shape[-1]))
-            masks = np.stack([ev.clip_masks(p, c["frame_indices"], size) for p, c in zip(paths, clips)])
     seed = int(params.get("evaluation", {}).get("evaluation-seed", 0))
+    size = int(params.get("input_spec", {}).get("size", heat.shape[-1]))
+    plain = np.array(["mix" not in c for c in clips], dtype=bool)
+    plain_clips = [c for c in clips if "mix" not in c]
+    root = Path(dataset["root"]) if dataset is not None else None
+    masks = None
+    if root is not None and plain_clips and all(mask_path(root / c["sample_id"]).is_file() for c in plain_clips):
+        masks = np.stack([ev.clip_masks(root / c["sample_id"], c["frame_indices"], size) for c in plain_clips])
+    evaluation = ev.evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed)
+    if not plain.all():
+        evaluation["videomix"] = _videomix_summary(heat[~plain], [c for c in clips if "mix" in c], root, size)
     missing = [str(p) for p in [*videos, *maps] if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"rendered files are missing (first: {missing[0]}): rerun the render jobs")
     extra = {
-        "evaluation": ev.evaluation_summary(heat, importance, clips, masks, seed),
+        "evaluation": evaluation,
         "rendered": {"videos": len(videos), "attention_maps": len(maps)},
     }
     stats = aggregate_stats(heatmaps_path, stats_path, extra=extra)
     log.info("wrote %s", stats_path)
     return stats
+
+
+def _videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path | None, size: int) -> dict[str, Any]:
+    """Per explained class (the base clip's or the pasted clip's): map share in the pasted region, GT scores."""
+    from videoxai.explain.mix import mix_region, mixed_mask
+
+    t = maps.shape[1]
+    regions = np.stack([mix_region(t, size, c["mix"]["mode"], c["mix"]["seed"]).numpy() for c in clips])
+    others = np.array([c["mix"]["explains"] == "other" for c in clips])
+    with_masks = root is not None and all(
+        mask_path(root / x).is_file() for c in clips for x in (c["sample_id"], c["mix"]["sample_id"])
+    )
+    masks = None
+    if with_masks:
+        masks = np.stack(
+            [
+                mixed_mask(
+                    ev.clip_masks(root / c["sample_id"], c["frame_indices"], size),
+                    ev.clip_masks(root / c["mix"]["sample_id"], c["mix"]["frame_indices"], size),
+                    r,
+                    c["mix"]["explains"] == "other",
+                )
+                for c, r in zip(clips, regions, strict=True)
+            ]
+        )
+    out: dict[str, Any] = {}
+    for name, sel in (("base_class", ~others), ("pasted_class", others)):
+        if not sel.any():
+            continue
+        up = ev.upsample_maps(maps[sel], size).numpy().astype(np.float64)
+        total = up.sum(axis=(1, 2, 3))
+        share = np.where(total > 0, (up * regions[sel]).sum(axis=(1, 2, 3)) / np.maximum(total, 1e-300), np.nan)
+        out[name] = {
+            "n_clips": int(sel.sum()),
+            "energy_in_pasted_region": ev._nanmean(share),
+            "pasted_area": float(regions[sel].mean()),
+        }
+        if masks is not None:
+            out[name]["ground_truth"] = ev.mask_scores(maps[sel], masks[sel])
+    return out

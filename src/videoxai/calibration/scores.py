@@ -19,8 +19,12 @@ class NonFiniteLogitsError(ValueError):
 
 
 def as_tensor(x: ArrayLike, dtype: torch.dtype | None = None) -> Tensor:
-    """A CPU tensor view of ``x`` (no copy when it already is one of the right dtype)."""
-    t = x if isinstance(x, Tensor) else torch.as_tensor(np.asarray(x))
+    """A CPU tensor of ``x`` (no copy when it already is one of the right dtype, or writable numpy)."""
+    if isinstance(x, Tensor):
+        t = x
+    else:
+        a = np.asarray(x)
+        t = torch.as_tensor(a if a.flags.writeable else a.copy())  # torch cannot wrap read-only memory
     t = t.detach().cpu()
     return t if dtype is None else t.to(dtype)
 

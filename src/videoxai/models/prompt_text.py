@@ -1,0 +1,107 @@
+"""CoOp-style class text embeddings: learned context vectors + class-name words → tiny text transformer.
+
+Prompt of class ``k``: ``<sos> ctx_1 .. ctx_n  word_1 .. word_m <eos> <pad>...``.
+The context vectors are shared by all classes (or one set per class); a
+causal transformer reads the prompt and the ``<eos>`` feature, projected,
+is the class embedding (as in CLIP).
+
+Initialisation matters on the demo: class-word embeddings start larger than
+the context and special tokens. With equal, small initialisations every
+class prompt is dominated by the shared tokens, all class embeddings start at
+cosine ≈ 0.99 and training sits at loss ln K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .tokenizer import EOS, PAD, SOS, SPECIALS, WordTokenizer
+
+
+@dataclass(frozen=True)
+class PromptTextConfig:
+    """Hyper-parameters of :class:`PromptTextEncoder`."""
+
+    n_ctx: int = 4
+    class_specific_context: bool = False
+    width: int = 64
+    layers: int = 1
+    heads: int = 4
+    embed_dim: int = 64
+    max_words: int = 12
+    context_init_std: float = 0.02
+    word_init_std: float = 1.0
+    norm_first: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PromptTextEncoder(nn.Module):
+    """Computes one embedding per class name from learned context + word tokens."""
+
+    def __init__(self, cfg: PromptTextConfig, tokenizer: WordTokenizer, class_names: Sequence[str]):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        self.seq_len = 1 + cfg.n_ctx + cfg.max_words + 1
+        self.token_embedding = nn.Embedding(tokenizer.vocab_size, cfg.width)
+        with torch.no_grad():
+            self.token_embedding.weight.normal_(0.0, cfg.word_init_std)
+            self.token_embedding.weight[: len(SPECIALS)].normal_(0.0, cfg.context_init_std)
+        n_sets = len(class_names) if cfg.class_specific_context else 1
+        self.context = nn.Parameter(torch.randn(n_sets, cfg.n_ctx, cfg.width) * cfg.context_init_std)
+        self.positional = nn.Parameter(torch.randn(self.seq_len, cfg.width) * 0.01)
+        layer = nn.TransformerEncoderLayer(
+            cfg.width, cfg.heads, 2 * cfg.width, dropout=0.0, activation="gelu", batch_first=True, norm_first=cfg.norm_first
+        )
+        self.transformer = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(cfg.width)
+        self.projection = nn.Linear(cfg.width, cfg.embed_dim, bias=False)
+        self.register_buffer(
+            "causal_mask", nn.Transformer.generate_square_subsequent_mask(self.seq_len), persistent=False
+        )
+        self.set_class_names(class_names)
+
+    def set_class_names(self, class_names: Sequence[str]) -> None:
+        """Re-tokenize for a (possibly different) class list; learned context is kept.
+
+        Words the tokenizer never saw become ``<unk>``: the embedding of an
+        unseen class is then uninformative, so this raises instead.
+        """
+        unknown = self.tokenizer.unknown_words(class_names)
+        if unknown:
+            raise ValueError(
+                f"class names contain words this model's tokenizer has never seen: {unknown}; "
+                "a word-level demo text encoder cannot embed new words (use a CLIP-backbone model)"
+            )
+        if self.cfg.class_specific_context and len(class_names) != self.context.shape[0]:
+            raise ValueError(
+                f"class-specific context was learned for {self.context.shape[0]} classes, got {len(class_names)}"
+            )
+        ids = torch.full((len(class_names), self.seq_len), PAD, dtype=torch.long)
+        eos_at = torch.empty(len(class_names), dtype=torch.long)
+        for k, name in enumerate(class_names):
+            words = self.tokenizer.encode(name)[: self.cfg.max_words]
+            if not words:
+                raise ValueError(f"class name {name!r} has no words")
+            row = [SOS] + [PAD] * self.cfg.n_ctx + words + [EOS]
+            ids[k, : len(row)] = torch.tensor(row)
+            eos_at[k] = len(row) - 1
+        self.register_buffer("token_ids", ids, persistent=False)
+        self.register_buffer("eos_at", eos_at, persistent=False)
+        self.class_names = list(class_names)
+
+    def forward(self) -> torch.Tensor:
+        """Class embeddings ``(K, embed_dim)`` (not normalised)."""
+        k = self.token_ids.shape[0]
+        x = self.token_embedding(self.token_ids)
+        ctx = self.context.expand(k, -1, -1)
+        x = torch.cat([x[:, :1], ctx, x[:, 1 + self.cfg.n_ctx :]], dim=1) + self.positional
+        x = self.transformer(x, mask=self.causal_mask, is_causal=True)
+        x = self.norm(x[torch.arange(k, device=x.device), self.eos_at])
+        return self.projection(x)

@@ -1,0 +1,137 @@
+"""Model key → checkpoint: find it, fingerprint it, describe it (``resolved.json``).
+
+Where: an explicit path given for the key (a weights file or a checkpoint
+folder) is the only place looked for that key, so a typo never silently falls
+back to another checkpoint; otherwise the local registry
+``{checkpoints_root}/{method}/{train}/{run}/``. Nothing found → an error that
+names the key and every place looked. Keys are validated by
+:class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from ..keys import ModelKey
+from .base import VideoClassifier
+from .checkpoint import CONFIG_NAME, WEIGHT_SUFFIXES, CheckpointError, find_weights, load_model, read_config
+from .registry import available_methods, method_class
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No checkpoint for a model key in any configured place."""
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def registry_dir(key: ModelKey, checkpoints_root: str | os.PathLike[str]) -> Path:
+    """``{root}/{method}/{train}/{run}``, checked to stay inside ``root``."""
+    root = Path(checkpoints_root).absolute()
+    path = root / key.method / key.train / key.run
+    if os.path.commonpath([root, path]) != str(root):  # unreachable for a parsed key; kept as a guard
+        raise ValueError(f"model key {key} leads outside the checkpoint registry {root}")
+    return path
+
+
+def find_checkpoint(
+    key: str, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None = None
+) -> Path:
+    """The weights file of ``key`` without loading anything (for a workflow's input function)."""
+    return _find(ModelKey.parse(key), checkpoints_root, explicit)[1]
+
+
+def _candidate(path: Path) -> tuple[Path, Path] | None:
+    """(weights, config) of a folder or a weights file, or None when absent."""
+    if path.is_dir():
+        weights = find_weights(path)
+        return (weights, path / CONFIG_NAME) if weights else None
+    if path.is_file():
+        return path, path.parent / CONFIG_NAME
+    return None
+
+
+def resolve_model(
+    key: str, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None = None
+) -> dict:
+    """Find the checkpoint of ``key`` and describe it as a JSON-able dict.
+
+    Returns ``key``, ``source`` (``explicit`` | ``registry``), ``checkpoint``
+    (absolute weights path), ``sha256`` (of the weights), ``config_file``,
+    ``method`` (the adapter), ``class_names``, ``model_config`` (the whole
+    checkpoint config) and ``input_spec``.
+    """
+    mk = ModelKey.parse(key)
+    source, weights, config_file = _find(mk, checkpoints_root, explicit)
+    if not config_file.is_file():
+        raise CheckpointError(
+            f"model {key}: found weights {weights} but no {CONFIG_NAME} beside them; "
+            "config.json names the method, class names and model configuration"
+        )
+    config = read_config(config_file)
+    method = config["method"]
+    known = available_methods()
+    if method not in known:
+        raise CheckpointError(
+            f"model {key}: {config_file} names method {method!r}, which is not registered (known: {', '.join(known)})"
+        )
+    if mk.method in known and mk.method != method:
+        raise CheckpointError(f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}")
+    return {
+        "key": str(mk),
+        "source": source,
+        "checkpoint": str(weights.absolute()),
+        "sha256": sha256_file(weights),
+        "config_file": str(config_file.absolute()),
+        "method": method,
+        "class_names": list(config["class_names"]),
+        "input_spec": config.get("input_spec"),
+        "model_config": config,
+    }
+
+
+def _find(mk: ModelKey, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None) -> tuple[str, Path, Path]:
+    """(source, weights, config path) of the first place holding weights; else ModelNotFoundError."""
+    key = str(mk)
+    if explicit and key in explicit:
+        # an explicit path is the user's intent: never fall back to the registry silently
+        places = [("explicit", Path(explicit[key]).expanduser())]
+    else:
+        places = [("registry", registry_dir(mk, checkpoints_root))]
+    looked = []
+    for source, place in places:
+        found = _candidate(place)
+        if found is not None:
+            return (source, *found)
+        why = f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}" if place.is_dir() else "does not exist"
+        looked.append(f"{source}: {place} ({why})")
+    raise ModelNotFoundError(
+        f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"
+        f"Put model.safetensors + config.json in {registry_dir(mk, checkpoints_root)}, "
+        f"or give an explicit path for {key!r}."
+    )
+
+
+def load_resolved(resolved: dict, verify: bool = True) -> VideoClassifier:
+    """The model a ``resolve_model`` result describes, in eval mode.
+
+    With ``verify`` the weights' sha256 must still match: a checkpoint
+    replaced after resolution fails loudly instead of silently mixing results.
+    """
+    weights = Path(resolved["checkpoint"])
+    if verify:
+        digest = sha256_file(weights)
+        if digest != resolved["sha256"]:
+            raise CheckpointError(
+                f"{weights} changed since it was resolved for {resolved['key']} "
+                f"(sha256 {digest[:12]}… != {resolved['sha256'][:12]}…): rerun the resolve step"
+            )
+    method_class(resolved["method"])  # clear error for an unknown method before building
+    return load_model(resolved["model_config"], weights)

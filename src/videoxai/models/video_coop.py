@@ -1,0 +1,137 @@
+"""The demo model of the ``video_coop`` family: space-time video tower + CoOp class prompts.
+
+logits = exp(logit_scale) * cosine(video embedding, class text embedding).
+The video embedding is the tower's CLS feature, projected and passed through
+a BatchNorm without affine parameters (on the demo this keeps the video
+embeddings spread out, so their cosines to the class prompts can separate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
+from .prompt_text import PromptTextConfig, PromptTextEncoder
+from .registry import register_method
+from .spacetime import SpaceTimeConfig, SpaceTimeTower
+from .tokenizer import WordTokenizer
+
+DEMO_MEAN = (0.5, 0.5, 0.5)
+DEMO_STD = (0.25, 0.25, 0.25)
+
+
+def forward_views(model: nn.Module, video: torch.Tensor, fn) -> Any:
+    """Accept ``(B, T, C, H, W)`` or multi-view ``(B, V, T, C, H, W)`` (logits averaged over views)."""
+    if video.ndim == 6:
+        b, v = video.shape[:2]
+        out = fn(video.flatten(0, 1))
+        if isinstance(out, tuple):
+            return (out[0].reshape(b, v, -1).mean(1),) + out[1:]
+        return out.reshape(b, v, -1).mean(1)
+    return fn(video)
+
+
+@register_method("video_coop")
+class VideoCoOp(VideoClassifier):
+    """Divided space-time tower + learned-context class prompts, cosine logits."""
+
+    method = "video_coop"
+
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        tower: SpaceTimeConfig | None = None,
+        text: PromptTextConfig | None = None,
+        tokenizer: WordTokenizer | None = None,
+        mean: Sequence[float] = DEMO_MEAN,
+        std: Sequence[float] = DEMO_STD,
+        embed_bn: bool = True,
+    ):
+        super().__init__()
+        tower = tower or SpaceTimeConfig()
+        text = text or PromptTextConfig(embed_dim=tower.width)
+        tokenizer = tokenizer or WordTokenizer.from_texts(class_names)
+        self.class_names = list(class_names)
+        self.input_spec = InputSpec(
+            num_frames=tower.num_frames, size=tower.image_size, mean=tuple(mean), std=tuple(std)
+        )
+        self.tower = SpaceTimeTower(tower)
+        self.video_projection = nn.Linear(tower.width, text.embed_dim)
+        self.embed_norm = nn.BatchNorm1d(text.embed_dim, affine=False) if embed_bn else nn.Identity()
+        self.text = PromptTextEncoder(text, tokenizer, class_names)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        self._embed_bn = embed_bn
+
+    # ---- configuration (what config.json stores; build_model rebuilds from it) ----
+    def get_config(self) -> dict:
+        return {
+            "class_names": list(self.class_names),
+            "model": {
+                "tower": self.tower.cfg.to_dict(),
+                "text": self.text.cfg.to_dict(),
+                "embed_bn": self._embed_bn,
+            },
+            "tokenizer": self.text.tokenizer.to_dict(),
+            "input_spec": self.input_spec.to_dict(),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict) -> "VideoCoOp":
+        m = config.get("model", {})
+        spec = config.get("input_spec", {})
+        tok = config.get("tokenizer")
+        return cls(
+            config["class_names"],
+            tower=SpaceTimeConfig(**m.get("tower", {})),
+            text=PromptTextConfig(**m.get("text", {})),
+            tokenizer=WordTokenizer.from_dict(tok) if tok else None,
+            mean=spec.get("mean", DEMO_MEAN),
+            std=spec.get("std", DEMO_STD),
+            embed_bn=m.get("embed_bn", True),
+        )
+
+    def set_class_names(self, class_names: Sequence[str]) -> None:
+        """Evaluate on another class list (dataset transfer): only the text prompts change."""
+        self.text.set_class_names(class_names)
+        self.class_names = list(class_names)
+
+    # ---- the adapter interface ----
+    @property
+    def token_layout(self) -> TokenLayout:
+        return self.tower.token_layout
+
+    def _logits(self, feature: torch.Tensor) -> torch.Tensor:
+        video = F.normalize(self.embed_norm(self.video_projection(feature)), dim=-1)
+        text = F.normalize(self.text(), dim=-1)
+        return self.logit_scale.clamp(max=math.log(100.0)).exp() * video @ text.t()
+
+    def _forward(self, video: torch.Tensor) -> torch.Tensor:
+        feature, _ = self.tower(video)
+        return self._logits(feature)
+
+    def _forward_attn(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        feature, attn = self.tower(video, need_weights=True)
+        return self._logits(feature), attn
+
+    def forward(self, video: torch.Tensor) -> torch.Tensor:
+        return forward_views(self, video, self._forward)
+
+    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and, per block, the temporal then the spatial attention embedded as ``(B, H, N, N)``."""
+        if video.ndim == 6:
+            raise ValueError("forward_with_attention takes one view (B, T, C, H, W)")
+        return self._forward_attn(video)
+
+    def gradcam_target(self) -> GradCamTarget:
+        """The last block's spatial-attention LayerNorm: its image tokens reach the output via CLS attention.
+
+        (The last block's *output* is useless for Grad-CAM: only CLS leaves the
+        encoder, so the image tokens there have exactly zero gradient.)
+        """
+        return GradCamTarget(module=self.tower.blocks[-1].norm_s, to_grid=self.tower.spatial_tokens_to_grid)

@@ -1,0 +1,145 @@
+"""Checkpoints: save → load gives identical logits; loading never runs code; damaged files fail clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+
+from videoxai.models.checkpoint import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    load_checkpoint,
+    read_state_dict,
+    save_checkpoint,
+)
+from videoxai.models.prompt_text import PromptTextConfig
+from videoxai.models.registry import available_methods, build_model
+from videoxai.models.spacetime import SpaceTimeConfig
+from videoxai.models.video_coop import VideoCoOp
+
+CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
+
+
+def tiny(seed: int = 0, width: int = 32) -> VideoCoOp:
+    torch.manual_seed(seed)
+    tower = SpaceTimeConfig(num_frames=4, image_size=32, width=width, layers=1, heads=2, stem_channels=8)
+    return VideoCoOp(CLASSES, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2))
+
+
+def trained_a_little(seed: int = 0) -> VideoCoOp:
+    """A model whose BatchNorm statistics and weights moved away from init (what a real checkpoint holds)."""
+    model = tiny(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(6, 4, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+    loss = torch.nn.functional.cross_entropy(model(x), torch.arange(6) % 4)
+    loss.backward()
+    opt.step()
+    return model.eval()
+
+
+class CreatesFileWhenUnpickled:
+    """A pickle payload: unpickling calls open(path, 'w'), i.e. runs code that creates a file."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.fixture()
+def clip() -> torch.Tensor:
+    return torch.randn(2, 4, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+
+
+def test_save_load_identical_logits(tmp_path, clip):
+    model = trained_a_little()
+    weights = save_checkpoint(model, tmp_path / "ckpt")
+    assert weights.name == "model.safetensors"
+    loaded = load_checkpoint(tmp_path / "ckpt")
+    assert not loaded.training and loaded.class_names == CLASSES
+    with torch.no_grad():
+        assert torch.equal(loaded(clip), model(clip))
+    # loading by the weights file path works too
+    with torch.no_grad():
+        assert torch.equal(load_checkpoint(weights)(clip), model(clip))
+
+
+def test_config_json_describes_the_model(tmp_path):
+    model = tiny()
+    save_checkpoint(model, tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["method"] == "video_coop" and config["class_names"] == CLASSES
+    assert config["input_spec"]["num_frames"] == 4 and config["input_spec"]["size"] == 32
+    assert config["tokenizer"]["type"] == "word" and "move" in config["tokenizer"]["words"]
+    assert config["model"]["tower"]["width"] == 32
+    rebuilt = build_model("video_coop", config)
+    assert sum(p.numel() for p in rebuilt.parameters()) == sum(p.numel() for p in model.parameters())
+    assert "video_coop" in available_methods()
+
+
+def test_unknown_method_is_named():
+    with pytest.raises(KeyError, match="unknown model method 'nope'.*video_coop"):
+        build_model("nope", {})
+
+
+def test_plain_torch_state_dict_loads(tmp_path, clip):
+    model = trained_a_little()
+    save_checkpoint(model, tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "weights.pt")
+    loaded = load_checkpoint(tmp_path)
+    with torch.no_grad():
+        assert torch.equal(loaded(clip), model(clip))
+
+
+def test_malicious_pickle_is_refused_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned.txt"
+    model = tiny()
+    save_checkpoint(model, tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    evil = tmp_path / "model.pt"
+    torch.save({"state_dict": model.state_dict(), "payload": CreatesFileWhenUnpickled(str(marker))}, evil)
+    with pytest.raises(UnsafeCheckpointError, match="refused to load"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(UnsafeCheckpointError):
+        read_state_dict(evil)
+    assert not marker.exists()
+    # the payload is real: an unrestricted unpickle does create the file
+    torch.load(evil, weights_only=False)
+    assert marker.exists()
+
+
+def test_corrupted_files_give_clear_errors(tmp_path):
+    model = tiny()
+    weights = save_checkpoint(model, tmp_path)
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupted"):
+        load_checkpoint(tmp_path)
+    bad_pt = tmp_path / "x.pt"
+    bad_pt.write_bytes(os.urandom(256))
+    with pytest.raises(CheckpointError, match="corrupted|refused"):
+        read_state_dict(bad_pt)
+    (tmp_path / "config.json").write_text("{not json")
+    weights.write_bytes(data)
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(weights)
+
+
+def test_weights_that_do_not_fit_the_config(tmp_path):
+    save_checkpoint(tiny(width=32), tmp_path / "a")
+    save_checkpoint(tiny(width=16), tmp_path / "b")
+    os.replace(tmp_path / "b" / "model.safetensors", tmp_path / "a" / "model.safetensors")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_checkpoint(tmp_path / "a")
+
+
+def test_missing_config_is_named(tmp_path):
+    weights = save_checkpoint(tiny(), tmp_path)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        load_checkpoint(weights)

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 F64 = torch.float64
-MIN_POWER, MAX_POWER = 12, 20
+MIN_POWER, MAX_POWER = 12, 18
 POINTS_PER_SIGMA = 64
 
 
@@ -120,6 +120,9 @@ def smooth_ece(
     the search on a grid fine enough for it (the bootstrap passes the point
     estimate's ``power`` so all resamples share one grid).
     """
+    rows = 1 if weights is None else weights.shape[0]
+    if not bool((residual != 0).any()):  # perfectly calibrated point masses: smECE_s = 0 for every s
+        return torch.zeros(rows, dtype=F64), torch.zeros(rows, dtype=F64)
     if power is None:
         coarse = Smoother(confidence, residual, weights, MIN_POWER).fixed_point(24)
         power = grid_power(0.5 * float(coarse.min()))

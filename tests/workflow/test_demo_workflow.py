@@ -57,7 +57,7 @@ def test_predictions_cover_every_test_clip(demo: Path) -> None:
     assert preds.logits.shape == (400, 8)
     assert preds.metadata["model_key"] == KEY
     assert len(preds.metadata["checkpoint_sha256"]) == 64
-    report = json.loads((demo / f"checkpoints/{KEY}/training_report.json").read_text())
+    report = json.loads((demo / f"checkpoints/{KEY}/train_report.json").read_text())
     accuracy = float((preds.preds == preds.labels).mean())
     assert abs(accuracy - report["test_accuracy"]) <= 1 / 400
     assert accuracy >= 0.8, f"demo model reached only {accuracy:.3f}"

@@ -26,7 +26,7 @@ rule train_demo:
     output:
         weights=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/model.safetensors",
         config=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/config.json",
-        report=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/training_report.json",
+        report=f"{CHECKPOINTS_ROOT}/{{method}}/{{train}}/{{run}}/train_report.json",
     wildcard_constraints:
         train="|".join(DEMO_DATASETS) or "(?!)",
     params:

@@ -8,6 +8,8 @@ rule resolve_model:
         f"{RESULTS}/models/{MODEL}/resolved.json",
     params:
         key=model_key,
+        checkpoints_root=CHECKPOINTS_ROOT,
+        explicit=config["checkpoint-paths"],
     log:
         f"logs/resolve_model/{MODEL}.log",
     threads: 1

@@ -2,9 +2,9 @@
 
 from videoxai.io import write_json
 from videoxai.joblog import job_logging
-from videoxai.models.resolve import resolve_checkpoint
+from videoxai.models.resolve import resolve_model
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:
-    resolved = resolve_checkpoint(snakemake.params.key, snakemake.input.checkpoint)
+    resolved = resolve_model(snakemake.params.key, snakemake.params.checkpoints_root, snakemake.params.explicit)
     write_json(snakemake.output[0], resolved)
     log.info("%s -> %s (sha256 %s)", snakemake.params.key, resolved["checkpoint"], resolved["sha256"][:12])

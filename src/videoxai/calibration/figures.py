@@ -118,17 +118,15 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
         Line2D([], [], linestyle="--", color="0.35", linewidth=0.8, label="Perfect calibration"),
         Line2D([], [], linestyle="none", label=f"ECE {_percent(panel.ece, panel.ece_ci)}"),
     ]
-    # bars sit below the diagonal for an over-confident model, above it for an under-confident one
-    over = float(np.sum(t["gap"][occupied] * t["count"][occupied])) >= 0
-    ax.legend(handles=handles, loc="upper left" if over else "lower right", borderaxespad=0.4, framealpha=0.95)
+    # above the axes, never on the bars, wherever a model puts them; the panel's subtitle heads it
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False,
+              borderaxespad=0.3, columnspacing=1.2, title=panel.subtitle, title_fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_yticks(np.linspace(0, 1, 6))
     ax.tick_params(labelbottom=False)
     ax.grid(True, linewidth=0.3, color="0.88", zorder=0)
     ax.set_axisbelow(True)
-    if panel.subtitle:
-        ax.set_title(panel.subtitle, pad=4)
 
     n = t["count"].sum()
     share = 100 * t["count"] / max(n, 1)
@@ -165,7 +163,7 @@ def reliability_diagram(
     with _style():
         width = COLUMN_WIDTH if len(panels) == 1 else TEXT_WIDTH * len(panels) / 2
         fig, axes = plt.subplots(
-            2, len(panels), figsize=(width, 3.9), squeeze=False, sharex="col", sharey="row", layout="constrained",
+            2, len(panels), figsize=(width, 4.2), squeeze=False, sharex="col", sharey="row", layout="constrained",
             gridspec_kw={"height_ratios": [3.0, 1.1]},
         )
         fig.get_layout_engine().set(h_pad=0.02, w_pad=0.02, hspace=0.0, wspace=0.02)

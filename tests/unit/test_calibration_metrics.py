@@ -63,7 +63,7 @@ def ref_binned(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> tuple[floa
 
 
 def ref_classwise(probs: np.ndarray, labels: np.ndarray, n_bins: int) -> float:
-    n, k = probs.shape
+    k = probs.shape[1]
     total = 0.0
     for c in range(k):
         y = (labels == c).astype(float)
@@ -137,7 +137,7 @@ def test_binned_errors_match_the_definition():
 def test_confidence_zero_and_one_are_counted():
     conf = np.array([0.0, 0.0, 1.0, 1.0, 0.5])
     correct = np.array([0, 1, 1, 0, 1])
-    counts, res = EqualWidth(torch.as_tensor(conf), torch.as_tensor(correct), 10).sums()
+    counts, _ = EqualWidth(torch.as_tensor(conf), torch.as_tensor(correct), 10).sums()
     assert counts[0] == 2 and counts[9] == 2 and counts.sum() == 5
     # bin 0: conf 0, acc 0.5; bin 9: conf 1, acc 0.5; bin 5: conf .5, acc 1
     assert calibration_error(conf, correct, 10) == pytest.approx((2 * 0.5 + 2 * 0.5 + 0.5) / 5)

@@ -17,6 +17,8 @@ Documented differences, each pinned by a test below:
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -141,7 +143,7 @@ def seed_classic_ece(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> floa
     """Guo et al.'s loop as the seed's calibration.py uses it: bins (lo, hi], prop over all samples."""
     edges = np.linspace(0, 1, n_bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         in_bin = (conf > lo) & (conf <= hi)
         prop = in_bin.mean()
         if prop > 0:

@@ -90,7 +90,7 @@ class Scores:
         labels: ArrayLike,
         temperature: float = 1.0,
         sample_ids: Sequence[str] | None = None,
-    ) -> "Scores":
+    ) -> Scores:
         """Softmax of ``logits / temperature`` in float64; NLL from ``log_softmax`` (never ``log(0)``)."""
         z = as_tensor(logits, torch.float64)
         y = as_tensor(labels, torch.int64)
@@ -107,7 +107,7 @@ class Scores:
         return cls._build(probs, y, nll=-logp.gather(1, y[:, None]).squeeze(1))
 
     @classmethod
-    def from_probs(cls, probs: ArrayLike, labels: ArrayLike) -> "Scores":
+    def from_probs(cls, probs: ArrayLike, labels: ArrayLike) -> Scores:
         """From probabilities as given (rows are not renormalised); NLL is ``-log p_y`` (inf where 0)."""
         p = as_tensor(probs, torch.float64)
         y = as_tensor(labels, torch.int64)
@@ -119,7 +119,7 @@ class Scores:
         return cls._build(p, y, nll=-torch.log(p.gather(1, y[:, None]).squeeze(1)))
 
     @classmethod
-    def _build(cls, probs: Tensor, labels: Tensor, nll: Tensor) -> "Scores":
+    def _build(cls, probs: Tensor, labels: Tensor, nll: Tensor) -> Scores:
         confidence, prediction = probs.max(dim=1)
         p_true = probs.gather(1, labels[:, None]).squeeze(1)
         # sum_k (p_k - y_k)^2 = sum_k p_k^2 - 2 p_y + 1: the original multiclass Brier score, range [0, 2]

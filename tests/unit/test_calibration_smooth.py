@@ -56,8 +56,10 @@ def test_degenerate_inputs():
     # all wrong at confidence one: every kernel carries residual 1, smECE_s = 1 for every s
     s = smooth_calibration_error(np.ones(10), np.zeros(10))
     assert s.value == pytest.approx(1.0, abs=1e-9)
-    s = smooth_calibration_error(np.array([0.7]), np.array([1.0]))
-    assert s.value == pytest.approx(0.3, abs=1e-9)
+    # one sample: every reflected kernel integrates to one over [0, 1], so smECE_s = |residual|
+    for f, y in ((0.7, 1.0), (0.0, 1.0), (1.0, 0.0)):
+        s = smooth_calibration_error(np.array([f]), np.array([y]))
+        assert s.value == pytest.approx(abs(f - y), abs=1e-9)
 
 
 def test_grid_power_follows_the_bandwidth():

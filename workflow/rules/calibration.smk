@@ -4,14 +4,22 @@
 rule calibrate:
     input:
         predictions=PRED,
+        val=val_predictions,
     output:
         metrics=f"{CALIB}/metrics.json",
         bins=f"{CALIB}/bins.parquet",
-        png=f"{CALIB_FIG}/reliability_diagram.png",
+        png=report(
+            f"{CALIB_FIG}/reliability_diagram.png",
+            caption="../report/reliability_diagram.rst",
+            category="Calibration",
+            subcategory=f"{MODEL}",
+            labels={"model": f"{MODEL}", "test": "{test}-{split}"},
+        ),
         pdf=f"{CALIB_FIG}/reliability_diagram.pdf",
     params:
         n_bins=config["n-bins"],
         bootstrap=config["bootstrap"],
+        temperature=config["temperature"],
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     log:
         f"logs/calibrate/{MODEL}/{{test}}/{{split}}.log",
@@ -28,9 +36,19 @@ rule calibration_summary:
         metrics=calibration_files("metrics.json"),
         bins=calibration_files("bins.parquet"),
     output:
-        csv=f"{RESULTS}/calibration/summary.csv",
+        csv=report(
+            f"{RESULTS}/calibration/summary.csv",
+            caption="../report/calibration_summary.rst",
+            category="Summary",
+            labels={"figure": "calibration summary table"},
+        ),
         tex=f"{RESULTS}/calibration/summary.tex",
-        png=f"{FIGURES}/calibration/comparison.png",
+        png=report(
+            f"{FIGURES}/calibration/comparison.png",
+            caption="../report/comparison.rst",
+            category="Summary",
+            labels={"figure": "reliability curves of all models"},
+        ),
         pdf=f"{FIGURES}/calibration/comparison.pdf",
     params:
         labels=analysis_labels(),

@@ -31,6 +31,9 @@ EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers
 DEMO_DATASETS = [name for name, d in DATASETS.items() if d.get("generate")]
 CHECKPOINTS_ROOT = config["checkpoints-root"]
 
+# Only wandb's own settings are rule parameters: the rest of the config never reaches a run.
+WANDB_SETTINGS = {k: config[k] for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity") if config.get(k) is not None}
+
 RESULTS = "results"
 FIGURES = "figures"
 MODEL = "{method}/{train}/{run}"
@@ -116,6 +119,16 @@ def analysis_labels():
     return [f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" for w in analyses()]
 
 
+def val_predictions(wildcards):
+    """The val split's predictions, needed only to fit temperature scaling."""
+    if not config["temperature-scaling"]:
+        return []
+    if config["temperature"] is not None:
+        _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
+    val_split = "val" + wildcards.split[len(wildcards.split.split("+")[0]) :]
+    return PRED.format(**{**dict(wildcards.items()), "split": val_split})
+
+
 def calibration_targets():
     figures = [CALIB_FIG.format(**w) + "/reliability_diagram.png" for w in analyses()]
     summary = [f"{RESULTS}/calibration/summary.csv", f"{FIGURES}/calibration/comparison.png"]
@@ -123,4 +136,16 @@ def calibration_targets():
 
 
 def explain_targets():
-    return [EXPLAIN_FIG.format(**w, explainer=e) + "/aggregated_stats.json" for w in analyses() for e in EXPLAINERS]
+    return [
+        EXPLAIN_FIG.format(**w, explainer=e) + f"/{name}"
+        for w in analyses()
+        for e in EXPLAINERS
+        for name in ("aggregated_stats.json", "gallery.html")
+    ]
+
+
+def tracking_targets():
+    if not (config["use-wandb"] and config["wandb-mode"] != "disabled"):
+        return []
+    records = [f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}".format(**w) for w in analyses()]
+    return [r + "/calibration.json" for r in records] + [r + f"/{e}.json" for r in records for e in EXPLAINERS]

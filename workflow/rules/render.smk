@@ -26,8 +26,20 @@ rule render_clip:
     input:
         heatmaps=f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors",
     output:
-        mp4=f"{EXPLAIN_FIG}/video_samples/class_{{cls}}_sample_{{idx}}.mp4",
-        png=f"{EXPLAIN_FIG}/attention_maps/class_{{cls}}_sample_{{idx}}.png",
+        mp4=report(
+            f"{EXPLAIN_FIG}/video_samples/class_{{cls}}_sample_{{idx}}.mp4",
+            caption="../report/video_gallery.rst",
+            category=f"Explanations/{MODEL}",
+            subcategory="{explainer} videos",
+            labels={"clip": "class {cls} sample {idx}", "test": "{test}-{split}"},
+        ),
+        png=report(
+            f"{EXPLAIN_FIG}/attention_maps/class_{{cls}}_sample_{{idx}}.png",
+            caption="../report/attention_map.rst",
+            category=f"Explanations/{MODEL}",
+            subcategory="{explainer}",
+            labels={"clip": "class {cls} sample {idx}", "test": "{test}-{split}"},
+        ),
     params:
         colormap=config["colormap"],
         alpha=config["alpha"],
@@ -61,3 +73,27 @@ rule aggregate_explanations:
         runtime=20,
     script:
         "../scripts/aggregate_explanations.py"
+
+
+rule gallery:
+    input:
+        videos=rendered_files("video_samples", "mp4"),
+        maps=rendered_files("attention_maps", "png"),
+    output:
+        report(
+            f"{EXPLAIN_FIG}/gallery.html",
+            caption="../report/video_gallery.rst",
+            category=f"Explanations/{MODEL}",
+            subcategory="{explainer}",
+            labels={"page": "video gallery", "test": "{test}-{split}"},
+        ),
+    params:
+        title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",
+    log:
+        f"logs/gallery/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/gallery.py"

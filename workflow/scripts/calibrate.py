@@ -13,5 +13,7 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
         n_bins=snakemake.params.n_bins,
         bootstrap=snakemake.params.bootstrap,
         title=snakemake.params.title,
+        val_predictions=snakemake.input.val or None,
+        temperature=snakemake.params.temperature,
     )
     log.info("accuracy %.4f, ECE %.4f", metrics["accuracy"], metrics["ece"])

@@ -12,8 +12,9 @@ import torch
 from tqdm import tqdm
 
 import videoxai
-from videoxai.data.datasets import load_split
+from videoxai.data.datasets import load_split_info
 from videoxai.data.loader import make_loader
+from videoxai.data.transforms import TTA, average_tta_logits
 from videoxai.extract.device import autocast, pick_device
 from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import atomic_path, read_json
@@ -66,10 +67,14 @@ def extract_predictions(
     dev = pick_device(device)
     model = load_resolved(resolved).to(dev).eval()
     split = options["split"]
-    class_names, samples = load_split(dataset["format"], dataset["root"], split, split_id=dataset.get("split-id", 1))
+    info = open_split(dataset, split)
+    class_names, samples = info.class_names, info.samples
     ask_about(model, class_names)
+    if options.get("use-handcrafted-prompts"):
+        use_handcrafted_prompts(model)
     spec = model_input_spec(model, num_frames)
-    loader = make_loader(samples, spec, batch_size=batch_size, num_workers=num_workers)
+    tta = TTA() if options.get("use-augmentation") else None
+    loader = make_loader(samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=decoder, tta=tta)
     k = len(class_names)
     metadata = {
         "class_names": class_names,
@@ -79,6 +84,9 @@ def extract_predictions(
         "dataset_format": dataset["format"],
         "split": split,
         "options": options,
+        "tta": tta.to_dict() if tta else None,
+        "decoder": decoder,
+        "missing_on_disk": len(info.missing),
         "input_spec": spec.to_dict(),
         "videoxai_version": videoxai.__version__,
     }
@@ -88,23 +96,41 @@ def extract_predictions(
         try:
             with torch.inference_mode(), autocast(dev):
                 for batch in tqdm(loader, desc="extract", unit="batch", mininterval=2.0):
-                    writer.write(_rows(model, batch, samples, class_names, dev, k))
+                    writer.write(_rows(model, batch, samples, class_names, dev, k, tta is not None))
         finally:
             writer.close()
-    summary = {"clips": writer.rows, "errors": writer.errors}
+    summary = {"clips": writer.rows, "errors": writer.errors, "missing_on_disk": len(info.missing)}
     if writer.errors:
         log.warning("%d of %d clips could not be decoded (status=error rows)", writer.errors, writer.rows)
     log.info("wrote %s: %s", out_path, summary)
     return summary
 
 
-def _rows(model, batch, samples, class_names, dev, k) -> dict[str, list[Any]]:
+def open_split(dataset: dict[str, Any], split: str):
+    """The split's samples; dataset options beyond the common ones go to the format reader."""
+    common = {"name", "format", "root", "split-id", "generate"}
+    opts = {k: v for k, v in dataset.items() if k not in common}
+    return load_split_info(dataset["format"], dataset["root"], split, dataset.get("split-id", 1), **opts)
+
+
+def use_handcrafted_prompts(model: VideoClassifier) -> None:
+    """The seed's `use-handcrafted-prompts`: a fixed template instead of learned context."""
+    if not hasattr(model, "use_handcrafted_prompts"):
+        raise ValueError(
+            f"use-handcrafted-prompts is on, but {model.method or type(model).__name__} has no text prompts; "
+            "turn the option off for this model"
+        )
+    model.use_handcrafted_prompts()
+
+
+def _rows(model, batch, samples, class_names, dev, k, tta: bool) -> dict[str, list[Any]]:
     status = list(batch["status"])
     ok = torch.tensor([s == "ok" for s in status])
     logits = np.full((len(status), k), np.nan, dtype=np.float32)
     if ok.any():
         video = batch["video"][ok].to(dev, non_blocking=True)
-        logits[ok.numpy()] = model(video).float().cpu().numpy()
+        out = average_tta_logits(model, video) if tta else model(video)
+        logits[ok.numpy()] = out.float().cpu().numpy()
     probs = torch.from_numpy(logits).softmax(dim=1)
     conf, pred = probs.max(dim=1)
     idx = [int(i) for i in batch["index"]]
@@ -115,7 +141,7 @@ def _rows(model, batch, samples, class_names, dev, k) -> dict[str, list[Any]]:
         "pred": [int(p) if o else -1 for p, o in zip(pred.tolist(), ok.tolist())],
         "confidence": [float(c) if o else float("nan") for c, o in zip(conf.tolist(), ok.tolist())],
         "logits": logits,
-        "frame_indices": [list(map(int, f)) for f in batch["frame_indices"]],
+        "frame_indices": [np.asarray(f, dtype=np.int64).reshape(-1).tolist() for f in batch["frame_indices"]],
         "padded": [bool(p) for p in batch["padded"]],
         "status": status,
         "error": [e or None for e in batch["error"]],

@@ -6,10 +6,10 @@ rule calibrate:
         predictions=PRED,
         val=val_predictions,
     output:
-        metrics=f"{CALIB}/metrics.json",
-        bins=f"{CALIB}/bins.parquet",
+        metrics=CALIB_METRICS,
+        bins=CALIB_BINS,
         png=report(
-            f"{CALIB_FIG}/reliability_diagram.png",
+            CALIB_DIAGRAM,
             caption="../report/reliability_diagram.rst",
             category="Calibration",
             subcategory=f"{MODEL}",
@@ -27,24 +27,26 @@ rule calibrate:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/calibrate.py"
 
 
 rule calibration_summary:
     input:
-        metrics=calibration_files("metrics.json"),
-        bins=calibration_files("bins.parquet"),
+        metrics=for_each_analysis(CALIB_METRICS),
+        bins=for_each_analysis(CALIB_BINS),
     output:
         csv=report(
-            f"{RESULTS}/calibration/summary.csv",
+            CALIB_SUMMARY,
             caption="../report/calibration_summary.rst",
             category="Summary",
             labels={"figure": "calibration summary table"},
         ),
         tex=f"{RESULTS}/calibration/summary.tex",
         png=report(
-            f"{FIGURES}/calibration/comparison.png",
+            CALIB_COMPARISON,
             caption="../report/comparison.rst",
             category="Summary",
             labels={"figure": "reliability curves of all models"},
@@ -58,5 +60,7 @@ rule calibration_summary:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/calibration_summary.py"

@@ -1,6 +1,6 @@
 # Config access, model keys, target lists and input functions shared by every stage.
 
-from pathlib import Path
+import json
 
 from videoxai.keys import ModelKey, ModelKeyError
 from videoxai.models.resolve import find_checkpoint
@@ -22,8 +22,10 @@ for _t in TESTS:
     if _t not in DATASETS:
         _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
-# Evaluation variants change the file name, so they never overwrite each other.
-SPLIT = config["split"] + ("+tta" if config["use-augmentation"] else "") + ("+hand" if config["use-handcrafted-prompts"] else "")
+# Evaluation variants (the seed's options) suffix the split name, e.g. test+tta+hand,
+# so variants never overwrite each other.
+VARIANTS = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
+SPLIT = "+".join([config["split"], *(v for k, v in VARIANTS.items() if config[k])])
 
 _explainers = config["explainer-method"]
 EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers)
@@ -31,7 +33,7 @@ EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers
 DEMO_DATASETS = [name for name, d in DATASETS.items() if d.get("generate")]
 CHECKPOINTS_ROOT = config["checkpoints-root"]
 
-# Only wandb's own settings are rule parameters: the rest of the config never reaches a run.
+# Only wandb's own settings reach the tracking jobs: the rest of the config never reaches a run.
 WANDB_SETTINGS = {k: config[k] for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity") if config.get(k) is not None}
 
 RESULTS = "results"
@@ -43,16 +45,22 @@ CALIB_FIG = f"{FIGURES}/calibration/{MODEL}/{{test}}-{{split}}"
 EXPLAIN = f"{RESULTS}/explain/{MODEL}/{{test}}/{{split}}"
 EXPLAIN_FIG = f"{FIGURES}/explainer/{MODEL}/{{test}}-{{split}}/{{explainer}}"
 
+CALIB_METRICS = f"{CALIB}/metrics.json"
+CALIB_BINS = f"{CALIB}/bins.parquet"
+CALIB_DIAGRAM = f"{CALIB_FIG}/reliability_diagram.png"
+CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
+CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
+RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
+SELECTION = f"{EXPLAIN}/selection.json"
+HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
+VIDEO = f"{EXPLAIN_FIG}/video_samples/class_{{cls}}_sample_{{idx}}.mp4"
+ATTENTION_MAP = f"{EXPLAIN_FIG}/attention_maps/class_{{cls}}_sample_{{idx}}.png"
+EXPLAIN_STATS = f"{EXPLAIN_FIG}/aggregated_stats.json"
+EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
+TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
+TRACK_CALIBRATION = f"{TRACK}/calibration.json"
+TRACK_EXPLANATIONS = f"{TRACK}/{{explainer}}.json"
 
-wildcard_constraints:
-    method=r"[A-Za-z0-9_.-]+",
-    train=r"[A-Za-z0-9_.-]+",
-    run=r"[A-Za-z0-9_.-]+",
-    test=r"[A-Za-z0-9_.-]+",
-    split=r"(train|val|test)(\+tta)?(\+hand)?",
-    explainer=r"[a-z-]+",
-    cls=r"\d+",
-    idx=r"\d+",
 
 
 def model_key(wildcards):
@@ -85,11 +93,8 @@ def dataset_marker(wildcards):
 
 
 def evaluation_options(split):
-    return {
-        "split": split.split("+")[0],
-        "use-augmentation": "+tta" in split,
-        "use-handcrafted-prompts": "+hand" in split,
-    }
+    base, *variants = split.split("+")
+    return {"split": base, **{key: suffix in variants for key, suffix in VARIANTS.items()}}
 
 
 # Only the options an explainer uses are its parameters, so changing one reruns only that explainer.
@@ -101,7 +106,7 @@ EXPLAINER_KEYS = {
 
 def explainer_options(wildcards):
     common = ["weighted-by-predictions", "target-class", "num-frames"]
-    options = {k: config[k] for k in common + EXPLAINER_KEYS[wildcards.explainer]}
+    options = {k: config[k] for k in [*common, *EXPLAINER_KEYS[wildcards.explainer]]}
     options["target-class"] = str(options["target-class"]).lower()
     return {**evaluation_options(wildcards.split), **options}
 
@@ -111,8 +116,8 @@ def analyses():
     return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLIT) for m in MODELS for t in TESTS]
 
 
-def calibration_files(name):
-    return [CALIB.format(**w) + f"/{name}" for w in analyses()]
+def for_each_analysis(template, **extra):
+    return [template.format(**w, **extra) for w in analyses()]
 
 
 def analysis_labels():
@@ -125,27 +130,44 @@ def val_predictions(wildcards):
         return []
     if config["temperature"] is not None:
         _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    val_split = "val" + wildcards.split[len(wildcards.split.split("+")[0]) :]
-    return PRED.format(**{**dict(wildcards.items()), "split": val_split})
+    _, *variants = wildcards.split.split("+")
+    return PRED.format(**{**dict(wildcards.items()), "split": "+".join(["val", *variants])})
+
+
+def selected_clips(wildcards):
+    """(class index, sample index) of every clip the select checkpoint chose."""
+    selection = checkpoints.select_clips.get(
+        method=wildcards.method, train=wildcards.train, run=wildcards.run, test=wildcards.test, split=wildcards.split
+    ).output[0]
+    with open(selection) as f:
+        return [(c["class_index"], c["sample_index"]) for c in json.load(f)["clips"]]
+
+
+def rendered(template):
+    """Input function: ``template`` (with {cls}, {idx}) for every selected clip of one explainer folder."""
+
+    def files(wildcards):
+        return [template.format(**dict(wildcards.items()), cls=x, idx=y) for x, y in selected_clips(wildcards)]
+
+    return files
 
 
 def calibration_targets():
-    figures = [CALIB_FIG.format(**w) + "/reliability_diagram.png" for w in analyses()]
-    summary = [f"{RESULTS}/calibration/summary.csv", f"{FIGURES}/calibration/comparison.png"]
-    return calibration_files("metrics.json") + figures + summary
+    return [*for_each_analysis(CALIB_METRICS), *for_each_analysis(CALIB_DIAGRAM), CALIB_SUMMARY, CALIB_COMPARISON]
 
 
 def explain_targets():
     return [
-        EXPLAIN_FIG.format(**w, explainer=e) + f"/{name}"
+        t.format(**w, explainer=e)
         for w in analyses()
         for e in EXPLAINERS
-        for name in ("aggregated_stats.json", "gallery.html")
+        for t in (EXPLAIN_STATS, EXPLAIN_GALLERY)
     ]
 
 
 def tracking_targets():
     if not (config["use-wandb"] and config["wandb-mode"] != "disabled"):
         return []
-    records = [f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}".format(**w) for w in analyses()]
-    return [r + "/calibration.json" for r in records] + [r + f"/{e}.json" for r in records for e in EXPLAINERS]
+    calibration = for_each_analysis(TRACK_CALIBRATION)
+    explanations = [t for e in EXPLAINERS for t in for_each_analysis(TRACK_EXPLANATIONS, explainer=e)]
+    return [*calibration, *explanations]

@@ -16,6 +16,8 @@ rule demo_dataset:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/demo_dataset.py"
 
@@ -38,5 +40,7 @@ rule train_demo:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/train_demo.py"

@@ -5,7 +5,7 @@ checkpoint select_clips:
     input:
         predictions=PRED,
     output:
-        f"{EXPLAIN}/selection.json",
+        SELECTION,
     params:
         classes_to_map=config["classes-to-map"],
         samples_per_class=config["samples-per-class"],
@@ -16,17 +16,19 @@ checkpoint select_clips:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/select_clips.py"
 
 
 rule explain_clips:
     input:
-        selection=f"{EXPLAIN}/selection.json",
-        resolved=f"{RESULTS}/models/{MODEL}/resolved.json",
+        selection=SELECTION,
+        resolved=RESOLVED,
         dataset=dataset_marker,
     output:
-        f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors",
+        HEATMAPS,
     params:
         dataset=lambda w: dataset_config(w.test),
         options=explainer_options,
@@ -40,5 +42,7 @@ rule explain_clips:
     resources:
         mem_mb=6000,
         runtime=60,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/explain_clips.py"

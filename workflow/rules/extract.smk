@@ -3,7 +3,7 @@
 
 rule extract_predictions:
     input:
-        resolved=f"{RESULTS}/models/{MODEL}/resolved.json",
+        resolved=RESOLVED,
         dataset=dataset_marker,
     output:
         PRED,
@@ -21,5 +21,7 @@ rule extract_predictions:
     resources:
         mem_mb=4000 + 1000 * config["num-workers"],
         runtime=120,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/extract_predictions.py"

@@ -5,7 +5,7 @@ rule resolve_model:
     input:
         checkpoint=checkpoint_file,
     output:
-        f"{RESULTS}/models/{MODEL}/resolved.json",
+        RESOLVED,
     params:
         key=model_key,
         checkpoints_root=CHECKPOINTS_ROOT,
@@ -16,5 +16,7 @@ rule resolve_model:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/resolve_model.py"

@@ -1,40 +1,19 @@
 # render: one small job per selected clip (grouped on a cluster), then per-folder statistics.
 
 
-def selected_clips(wildcards):
-    """(class index, sample index) of every clip the select checkpoint chose."""
-    selection = checkpoints.select_clips.get(
-        method=wildcards.method, train=wildcards.train, run=wildcards.run, test=wildcards.test, split=wildcards.split
-    ).output[0]
-    import json
-
-    with open(selection) as f:
-        clips = json.load(f)["clips"]
-    return [(c["class_index"], c["sample_index"]) for c in clips]
-
-
-def rendered_files(kind, ext):
-    def files(wildcards):
-        return [
-            EXPLAIN_FIG.format(**wildcards) + f"/{kind}/class_{x}_sample_{y}.{ext}" for x, y in selected_clips(wildcards)
-        ]
-
-    return files
-
-
 rule render_clip:
     input:
-        heatmaps=f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors",
+        heatmaps=HEATMAPS,
     output:
         mp4=report(
-            f"{EXPLAIN_FIG}/video_samples/class_{{cls}}_sample_{{idx}}.mp4",
+            VIDEO,
             caption="../report/video_gallery.rst",
             category=f"Explanations/{MODEL}",
             subcategory="{explainer} videos",
             labels={"clip": "class {cls} sample {idx}", "test": "{test}-{split}"},
         ),
         png=report(
-            f"{EXPLAIN_FIG}/attention_maps/class_{{cls}}_sample_{{idx}}.png",
+            ATTENTION_MAP,
             caption="../report/attention_map.rst",
             category=f"Explanations/{MODEL}",
             subcategory="{explainer}",
@@ -52,17 +31,19 @@ rule render_clip:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/render_clip.py"
 
 
 rule aggregate_explanations:
     input:
-        heatmaps=f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors",
-        videos=rendered_files("video_samples", "mp4"),
-        maps=rendered_files("attention_maps", "png"),
+        heatmaps=HEATMAPS,
+        videos=rendered(VIDEO),
+        maps=rendered(ATTENTION_MAP),
     output:
-        stats=f"{EXPLAIN_FIG}/aggregated_stats.json",
+        stats=EXPLAIN_STATS,
     params:
         dataset=lambda w: dataset_config(w.test),
     log:
@@ -71,17 +52,19 @@ rule aggregate_explanations:
     resources:
         mem_mb=2000,
         runtime=20,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/aggregate_explanations.py"
 
 
 rule gallery:
     input:
-        videos=rendered_files("video_samples", "mp4"),
-        maps=rendered_files("attention_maps", "png"),
+        videos=rendered(VIDEO),
+        maps=rendered(ATTENTION_MAP),
     output:
         report(
-            f"{EXPLAIN_FIG}/gallery.html",
+            EXPLAIN_GALLERY,
             caption="../report/video_gallery.rst",
             category=f"Explanations/{MODEL}",
             subcategory="{explainer}",
@@ -95,5 +78,7 @@ rule gallery:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/gallery.py"

@@ -3,11 +3,11 @@
 
 rule track_calibration:
     input:
-        metrics=f"{CALIB}/metrics.json",
-        bins=f"{CALIB}/bins.parquet",
-        png=f"{CALIB_FIG}/reliability_diagram.png",
+        metrics=CALIB_METRICS,
+        bins=CALIB_BINS,
+        png=CALIB_DIAGRAM,
     output:
-        f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}/calibration.json",
+        TRACK_CALIBRATION,
     params:
         key=model_key,
         settings=WANDB_SETTINGS,
@@ -17,17 +17,19 @@ rule track_calibration:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/track_calibration.py"
 
 
 rule track_explanations:
     input:
-        stats=f"{EXPLAIN_FIG}/aggregated_stats.json",
-        videos=rendered_files("video_samples", "mp4"),
-        maps=rendered_files("attention_maps", "png"),
+        stats=EXPLAIN_STATS,
+        videos=rendered(VIDEO),
+        maps=rendered(ATTENTION_MAP),
     output:
-        f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}/{{explainer}}.json",
+        TRACK_EXPLANATIONS,
     params:
         key=model_key,
         settings=WANDB_SETTINGS,
@@ -37,5 +39,7 @@ rule track_explanations:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
     script:
         "../scripts/track_explanations.py"

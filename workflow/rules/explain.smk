@@ -32,10 +32,6 @@ rule explain_clips:
     params:
         dataset=lambda w: dataset_config(w.test),
         options=explainer_options,
-        batch_size=config["batch-size"],
-        num_workers=config["num-workers"],
-        decoder=config["decoder"],
-        device=config["device"],
     log:
         f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
     threads: min(config["num-workers"] + 1, workflow.cores)

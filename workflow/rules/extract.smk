@@ -1,4 +1,6 @@
 # extract: batched inference over a dataset split, streamed to a Parquet file of predictions.
+# Speed settings (batch-size, num-workers, decoder, device) are read from the config in the script,
+# not rule parameters: changing them never reruns a finished job.
 
 
 rule extract_predictions:
@@ -10,11 +12,7 @@ rule extract_predictions:
     params:
         dataset=lambda w: dataset_config(w.test),
         options=lambda w: evaluation_options(w.split),
-        batch_size=config["batch-size"],
-        num_workers=config["num-workers"],
         num_frames=config["num-frames"],
-        decoder=config["decoder"],
-        device=config["device"],
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
     threads: min(config["num-workers"] + 1, workflow.cores)

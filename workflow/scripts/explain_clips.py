@@ -6,7 +6,7 @@ from videoxai.explain.stage import explain_stage
 from videoxai.joblog import job_logging
 
 with job_logging(snakemake.log[0], snakemake.rule):
-    torch.set_num_threads(max(1, snakemake.threads - snakemake.params.num_workers))
+    torch.set_num_threads(max(1, snakemake.threads - snakemake.config["num-workers"]))
     explain_stage(
         resolved_path=snakemake.input.resolved,
         selection_path=snakemake.input.selection,
@@ -14,7 +14,7 @@ with job_logging(snakemake.log[0], snakemake.rule):
         method=snakemake.wildcards.explainer,
         options=snakemake.params.options,
         out_path=snakemake.output[0],
-        batch_size=snakemake.params.batch_size,
-        num_workers=snakemake.params.num_workers,
-        device=snakemake.params.device,
+        batch_size=snakemake.config["batch-size"],
+        num_workers=snakemake.config["num-workers"],
+        device=snakemake.config["device"],
     )

@@ -6,15 +6,15 @@ from videoxai.extract.run import extract_predictions
 from videoxai.joblog import job_logging
 
 with job_logging(snakemake.log[0], snakemake.rule):
-    torch.set_num_threads(max(1, snakemake.threads - snakemake.params.num_workers))
+    torch.set_num_threads(max(1, snakemake.threads - snakemake.config["num-workers"]))
     extract_predictions(
         snakemake.input.resolved,
         snakemake.params.dataset,
         snakemake.output[0],
         options=snakemake.params.options,
-        batch_size=snakemake.params.batch_size,
-        num_workers=snakemake.params.num_workers,
+        batch_size=snakemake.config["batch-size"],
+        num_workers=snakemake.config["num-workers"],
         num_frames=snakemake.params.num_frames,
-        device=snakemake.params.device,
-        decoder=snakemake.params.decoder,
+        device=snakemake.config["device"],
+        decoder=snakemake.config["decoder"],
     )

@@ -154,3 +154,48 @@ def test_videomix_clips_are_mixed_explained_for_each_class_and_scored(demo, tmp_
     assert vm["pasted_class"]["pasted_area"] == pytest.approx(0.5, abs=0.01)
     assert "map" in vm["pasted_class"]["ground_truth"]
     assert stats["evaluation"]["ground_truth"]["n_clips"] == 4  # GT scores of plain clips only
+
+
+def test_explain_stage_resolves_the_model_and_split_from_files(demo, tmp_path):
+    from videoxai.explain.stage import explain_stage
+    from videoxai.io import write_json
+    from videoxai.models.checkpoint import save_checkpoint
+    from videoxai.models.resolve import resolve_model
+
+    model, samples, selection, root = demo
+    save_checkpoint(model, tmp_path / "ckpt" / "video_coop" / "demo" / "t")
+    write_json(tmp_path / "resolved.json", resolve_model("video_coop/demo/t", tmp_path / "ckpt"))
+    write_json(tmp_path / "selection.json", selection)
+    out = tmp_path / "heatmaps.safetensors"
+    options = {"split": "test", "num-frames": 8, "evaluate": False, "target-class": "predicted"}
+    dataset = {"name": "demo", "format": "ucf101", "root": str(root)}
+    hs = explain_stage(tmp_path / "resolved.json", tmp_path / "selection.json", dataset, "grad-cam", options, out)
+    assert load_heatmaps(out).clips == hs.clips and len(hs) == len(selection["clips"])
+    with pytest.raises(ValueError, match="takes exactly 8 frames"):
+        explain_stage(
+            tmp_path / "resolved.json",
+            tmp_path / "selection.json",
+            dataset,
+            "grad-cam",
+            {**options, "num-frames": 4},
+            out,
+        )
+
+
+def test_gradcam_on_a_torchvision_3d_cnn_through_the_stage(demo, tmp_path):
+    """r3d_18 (random weights, built offline): layer4 pools 8 frames to 1 and 64 px to 4; stretched back to 8 frames."""
+    from videoxai.models.torchvision_video import ARCHS, TorchvisionVideo
+
+    _, samples, selection, _ = demo
+    cls = next(c for c in TorchvisionVideo.__subclasses__() if c.arch_name == "r3d_18")
+    assert "r3d_18" in ARCHS
+    torch.manual_seed(0)
+    cnn = cls([f"c{i}" for i in range(8)], num_frames=8, size=64).eval()
+    hs = explain_selection(
+        cnn, selection, samples, "grad-cam", {"evaluate": False, "target-class": "true"}, tmp_path / "h.safetensors"
+    )
+    assert hs.heatmaps.shape == (4, 8, 4, 4) and hs.frames.shape == (4, 8, 64, 64, 3)
+    assert np.array_equal(hs.heatmaps[:, 0], hs.heatmaps[:, 7])  # one temporal slice, repeated
+    assert np.isfinite(hs.heatmaps.astype(np.float32)).all() and hs.heatmaps.max() <= 1
+    with pytest.raises(ValueError, match="use 'grad-cam'"):
+        explain_selection(cnn, selection, samples, "attention-rollout", {}, tmp_path / "x.safetensors")

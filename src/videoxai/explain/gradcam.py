@@ -33,6 +33,8 @@ def activations_and_gradients(
     store: dict[str, torch.Tensor] = {}
 
     def hook(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:
+        if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+            output = output[0]  # e.g. MViT blocks return (tokens, thw)
         if not isinstance(output, torch.Tensor):
             raise TypeError(f"Grad-CAM needs a module whose output is a tensor, got {type(output).__name__}")
         store["activation"] = output

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from videoxai.models.prompt_text import PromptTextConfig
-from videoxai.models.spacetime import SpaceTimeConfig, embed_spatial, embed_temporal
+from videoxai.models.spacetime import SpaceTimeConfig, embed_frames, embed_temporal
 from videoxai.models.tokenizer import WordTokenizer, split_words
 from videoxai.models.video_coop import VideoCoOp
 
@@ -110,7 +110,8 @@ def test_embedding_keeps_per_frame_probabilities():
     g = torch.Generator().manual_seed(0)
     b, t, hw, h = 2, 3, 4, 2
     p_s = torch.softmax(torch.randn(b * t, h, hw + 1, hw + 1, generator=g), -1)
-    e = embed_spatial(p_s, b, t, hw)
+    index = 1 + torch.arange(t)[:, None] * hw + torch.arange(hw)
+    e = embed_frames(p_s, b, index, 1 + t * hw, with_global=True)
     p = p_s.reshape(b, t, h, hw + 1, hw + 1)
     for f in range(t):
         sl = slice(1 + f * hw, 1 + (f + 1) * hw)

@@ -124,3 +124,42 @@ def test_config_problems(registry):
     (folder / "config.json").unlink()
     with pytest.raises(CheckpointError, match="no config.json"):
         resolve_model(KEY, root)
+
+
+CUSTOM_MODULE = '''
+from videoxai.models.video_coop import VideoCoOp
+
+
+def factory(config):
+    return VideoCoOp.from_config(config)
+
+
+def not_a_model(config):
+    return object()
+'''
+
+
+def test_custom_factory_from_workflow_config(registry, tmp_path, monkeypatch):
+    root, model = registry
+    (tmp_path / "my_videonets.py").write_text(CUSTOM_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    save_checkpoint(model, root / "mynet/demo/run1")
+    r = resolve_model("mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:factory"})
+    assert r["method"] == "custom" and r["factory"] == "my_videonets:factory"
+    x = torch.randn(1, 4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(load_resolved(r)(x), model(x))
+    bad = resolve_model("mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:not_a_model"})
+    with pytest.raises(TypeError, match="not a videoxai.models.base.VideoClassifier"):
+        load_resolved(bad)
+    with pytest.raises(ValueError, match="package.module:factory"):
+        load_resolved({**r, "factory": "os.system('x')"})
+
+
+def test_checkpoint_cannot_name_code_to_import(registry):
+    root, _ = registry
+    folder = root / KEY
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "method": "custom", "factory": "os:system"}))
+    with pytest.raises(CheckpointError, match="cannot name code to import"):
+        resolve_model(KEY, root)

@@ -105,13 +105,15 @@ def find_weights(directory: Path) -> Path | None:
     return found[0] if found else None
 
 
-def read_config(path: str | os.PathLike[str]) -> dict:
-    """Checkpoint ``config.json`` with its required fields checked."""
+def read_config(path: str | os.PathLike[str], require_method: bool = True) -> dict:
+    """Checkpoint ``config.json`` with its required fields checked (``method`` optional for custom models)."""
     try:
         config = read_json(path)
     except ValueError as e:
         raise CheckpointError(f"{path} is not valid JSON: {e}") from e
-    missing = [k for k in ("method", "class_names") if k not in config]
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} must hold a JSON object")
+    missing = [k for k in (("method",) if require_method else ()) + ("class_names",) if k not in config]
     if missing:
         raise CheckpointError(f"{path} lacks required field(s) {missing}")
     return config

@@ -13,7 +13,7 @@ from .base import VideoClassifier
 _METHODS: dict[str, type[VideoClassifier]] = {}
 # modules that register built-in methods when imported (kept lazy: importing one
 # family must not pull in every dependency)
-_BUILTIN_MODULES = ("videoxai.models.video_coop",)
+_BUILTIN_MODULES = ("videoxai.models.video_coop", "videoxai.models.torchvision_video")
 
 
 def register_method(name: str) -> Callable[[type[VideoClassifier]], type[VideoClassifier]]:

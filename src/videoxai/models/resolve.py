@@ -16,7 +16,16 @@ from pathlib import Path
 
 from ..keys import ModelKey
 from .base import VideoClassifier
-from .checkpoint import CONFIG_NAME, WEIGHT_SUFFIXES, CheckpointError, find_weights, load_model, read_config
+from .checkpoint import (
+    CONFIG_NAME,
+    WEIGHT_SUFFIXES,
+    CheckpointError,
+    find_weights,
+    load_model,
+    load_weights_into,
+    read_config,
+)
+from .custom import build_custom
 from .registry import available_methods, method_class
 
 
@@ -59,54 +68,94 @@ def _candidate(path: Path) -> tuple[Path, Path] | None:
 
 
 def resolve_model(
-    key: str, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None = None
+    key: str,
+    checkpoints_root: str | os.PathLike[str],
+    explicit: dict[str, str] | None = None,
+    custom: dict[str, str] | None = None,
 ) -> dict:
     """Find the checkpoint of ``key`` and describe it as a JSON-able dict.
 
-    Returns ``key``, ``source`` (``explicit`` | ``registry``), ``checkpoint``
-    (absolute weights path), ``sha256`` (of the weights), ``config_file``,
-    ``method`` (the adapter), ``class_names``, ``model_config`` (the whole
-    checkpoint config) and ``input_spec``.
+    Returns ``key``, ``source`` (``explicit`` | ``registry`` | ``torch-hub``),
+    ``checkpoint`` (absolute weights path), ``sha256`` (of the weights),
+    ``config_file`` (None for hub weights), ``method`` (the adapter),
+    ``class_names``, ``model_config`` (the whole checkpoint config),
+    ``input_spec`` and, for custom models, ``factory``.
+
+    ``custom`` maps model keys to ``package.module:factory`` (from the
+    workflow config): those keys are built by the user's factory.
     """
     mk = ModelKey.parse(key)
     source, weights, config_file = _find(mk, checkpoints_root, explicit)
-    if not config_file.is_file():
+    factory = (custom or {}).get(key)
+    if source == "torch-hub":
+        config = _hub_config(mk.method)
+    elif not config_file.is_file():
         raise CheckpointError(
             f"model {key}: found weights {weights} but no {CONFIG_NAME} beside them; "
             "config.json names the method, class names and model configuration"
         )
-    config = read_config(config_file)
-    method = config["method"]
-    known = available_methods()
-    if method not in known:
+    else:
+        config = read_config(config_file, require_method=not factory)
+    method = "custom" if factory else config["method"]
+    if method == "custom" and not factory:
         raise CheckpointError(
-            f"model {key}: {config_file} names method {method!r}, which is not registered (known: {', '.join(known)})"
+            f"model {key}: {config_file} asks for a custom model, but a checkpoint cannot name code to import; "
+            f"name the factory in the workflow config (custom: {{{key!r}: 'package.module:factory'}})"
         )
-    if mk.method in known and mk.method != method:
-        raise CheckpointError(f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}")
-    return {
+    known = available_methods()
+    if method != "custom":
+        if method not in known:
+            raise CheckpointError(
+                f"model {key}: {config_file} names method {method!r}, which is not registered (known: {', '.join(known)})"
+            )
+        if mk.method in known and mk.method != method:
+            raise CheckpointError(f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}")
+    resolved = {
         "key": str(mk),
         "source": source,
         "checkpoint": str(weights.absolute()),
         "sha256": sha256_file(weights),
-        "config_file": str(config_file.absolute()),
+        "config_file": str(config_file.absolute()) if config_file else None,
         "method": method,
         "class_names": list(config["class_names"]),
         "input_spec": config.get("input_spec"),
         "model_config": config,
     }
+    if factory:
+        resolved["factory"] = factory
+    return resolved
 
 
-def _find(mk: ModelKey, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None) -> tuple[str, Path, Path]:
+def _hub_config(arch: str) -> dict:
+    from .torchvision_video import ARCHS, kinetics400_classes
+
+    a = ARCHS[arch]
+    return {"method": arch, "class_names": kinetics400_classes(arch), "model": {}, "input_spec": {
+        "num_frames": a.num_frames, "size": a.size, "mean": a.mean, "std": a.std, "fixed_size": a.fixed_size}}
+
+
+def _find(
+    mk: ModelKey, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None
+) -> tuple[str, Path, Path | None]:
     """(source, weights, config path) of the first place holding weights; else ModelNotFoundError."""
     key = str(mk)
+    places: list[tuple[str, Path]]
     if explicit and key in explicit:
         # an explicit path is the user's intent: never fall back to the registry silently
         places = [("explicit", Path(explicit[key]).expanduser())]
     else:
         places = [("registry", registry_dir(mk, checkpoints_root))]
+        from .torchvision_video import ARCHS, hub_weights_path
+
+        if mk.method in ARCHS and mk.train == "kinetics400":  # torchvision's own Kinetics-400 weights, offline
+            places.append(("torch-hub", hub_weights_path(mk.method)))
     looked = []
     for source, place in places:
+        if source == "torch-hub":
+            if place.is_file():
+                return source, place, None
+            looked.append(f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)")
+            continue
         found = _candidate(place)
         if found is not None:
             return (source, *found)
@@ -133,5 +182,8 @@ def load_resolved(resolved: dict, verify: bool = True) -> VideoClassifier:
                 f"{weights} changed since it was resolved for {resolved['key']} "
                 f"(sha256 {digest[:12]}… != {resolved['sha256'][:12]}…): rerun the resolve step"
             )
+    if resolved["method"] == "custom":
+        model = build_custom(resolved["factory"], resolved["model_config"])
+        return load_weights_into(model, weights).eval()
     method_class(resolved["method"])  # clear error for an unknown method before building
     return load_model(resolved["model_config"], weights)

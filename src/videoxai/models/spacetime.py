@@ -4,6 +4,14 @@ Each block attends over time at every spatial position, then over space
 within every frame (the global CLS token joins each frame's spatial
 attention and keeps the mean of its per-frame outputs), then applies an MLP.
 
+Two options give the other seed families their mechanism on the same tower:
+``frame_tokens`` learned tokens per frame that join that frame's spatial
+attention (``dual_coop``'s visual prompts; kept through ``frame_token_layers``
+blocks, then dropped), and ``summary_attention``, where the global token and
+the per-frame tokens attend among themselves after every spatial attention
+(``stt``'s frame- and video-level summary tokens). Joint token order: global
+token, then frame tokens (frame-major), then patches (see ``TokenLayout``).
+
 The fast path uses ``F.scaled_dot_product_attention``. When attention is
 requested, probabilities are computed explicitly and each factor is embedded
 as a dense ``(B, heads, N, N)`` matrix over the joint token set
@@ -36,7 +44,13 @@ class SpaceTimeConfig:
     mlp_ratio: float = 2.0
     stem_channels: int = 16
     stem_stride: int = 2
-    stem_frames: int = 3  # temporal kernel of the stem: > 1 lets it see local motion
+    stem_frames: int = 1  # temporal kernel of the stem's first conv: > 1 lets it see local motion itself
+    stem_layers: int = 1  # extra 3x3 convs after the first one
+    stem_motion: bool = True  # also feed frame differences (x[t+1] - x[t-1]) to the stem
+    frame_tokens: int = 0  # learned tokens per frame, in that frame's spatial attention
+    frame_token_layers: int | None = None  # blocks that keep the frame tokens (None: all)
+    global_in_spatial: bool = True  # the global token joins every frame's spatial attention
+    summary_attention: bool = False  # global + frame tokens attend among themselves in every block
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -75,77 +89,154 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, d)), probs
 
 
-def embed_temporal(probs: torch.Tensor, batch: int, frames: int, hw: int) -> torch.Tensor:
-    """Embed temporal attention ``(B*hw, H, T, T)`` into ``(B, H, N, N)`` over CLS + T*hw patches.
+def embed_temporal(probs: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1) -> torch.Tensor:
+    """Embed temporal attention ``(B*hw, H, T, T)`` into ``(B, H, N, N)`` over prefix + T*hw patches.
 
-    Patch ``(t, p)`` attends to ``(t', p)`` only; CLS does not take part, so
-    its row is the identity.
+    Patch ``(t, p)`` attends to ``(t', p)`` only; prefix tokens do not take
+    part, so their rows are the identity.
     """
     heads = probs.shape[1]
     n = frames * hw
     p = probs.reshape(batch, hw, heads, frames, frames).permute(0, 2, 3, 4, 1)  # B,H,T,T',hw
     patch = torch.diag_embed(p)  # B,H,T,T',hw,hw'
     patch = patch.permute(0, 1, 2, 4, 3, 5).reshape(batch, heads, n, n)
-    out = probs.new_zeros(batch, heads, n + 1, n + 1)
-    out[:, :, 0, 0] = 1.0
-    out[:, :, 1:, 1:] = patch
+    out = probs.new_zeros(batch, heads, num_prefix + n, num_prefix + n)
+    idx = torch.arange(num_prefix, device=probs.device)
+    out[:, :, idx, idx] = 1.0
+    out[:, :, num_prefix:, num_prefix:] = patch
     return out
 
 
-def embed_spatial(probs: torch.Tensor, batch: int, frames: int, hw: int) -> torch.Tensor:
-    """Embed per-frame spatial attention ``(B*T, H, 1+hw, 1+hw)`` into ``(B, H, N, N)``.
+def embed_frames(
+    probs: torch.Tensor, batch: int, index: torch.Tensor, num_tokens: int, with_global: bool
+) -> torch.Tensor:
+    """Embed per-frame attention ``(B*T, H, L, L)`` into ``(B, H, N, N)``.
 
-    Patch rows keep their frame's probabilities (block diagonal over frames,
-    plus the CLS column). The CLS output is the mean over frames of its
-    per-frame outputs, so its row is the mean of the per-frame CLS rows.
+    Frame ``t``'s sequence is ``[global token (if with_global)] + tokens
+    index[t]`` (joint indices). Rows of frame tokens keep their frame's
+    probabilities. The global token (joint index 0) is shared by all frames
+    and keeps the mean of its per-frame outputs, so its row is the mean of
+    the per-frame rows. Tokens in no sequence get identity rows.
     """
-    heads = probs.shape[1]
-    n = frames * hw
-    p = probs.reshape(batch, frames, heads, hw + 1, hw + 1)
-    eye = torch.eye(frames, dtype=probs.dtype, device=probs.device)
-    patch = torch.einsum("bthij,ts->bhtisj", p[..., 1:, 1:], eye).reshape(batch, heads, n, n)
-    out = probs.new_zeros(batch, heads, n + 1, n + 1)
-    out[:, :, 1:, 1:] = patch
-    out[:, :, 1:, 0] = p[..., 1:, 0].permute(0, 2, 1, 3).reshape(batch, heads, n)
-    out[:, :, 0, 0] = p[..., 0, 0].mean(dim=1)
-    out[:, :, 0, 1:] = p[..., 0, 1:].permute(0, 2, 1, 3).reshape(batch, heads, n) / frames
+    frames = index.shape[0]
+    heads, length = probs.shape[1], probs.shape[-1]
+    g = int(with_global)
+    p = probs.reshape(batch, frames, heads, length, length)
+    out = probs.new_zeros(batch, heads, num_tokens, num_tokens)
+    covered = torch.zeros(num_tokens, dtype=torch.bool, device=probs.device)
+    zero = torch.zeros(1, dtype=index.dtype, device=index.device)
+    for t in range(frames):
+        cols = torch.cat([zero, index[t]]) if g else index[t]
+        out[:, :, index[t][:, None], cols[None, :]] = p[:, t, :, g:, :]
+        if g:
+            out[:, :, 0].index_add_(-1, cols, p[:, t, :, 0, :] / frames)
+        covered[index[t]] = True
+    covered[0] |= bool(g)
+    idle = (~covered).nonzero().flatten()
+    out[:, :, idle, idle] = 1.0
     return out
+
+
+def embed_subset(probs: torch.Tensor, index: torch.Tensor, num_tokens: int) -> torch.Tensor:
+    """Embed attention ``(B, H, L, L)`` among tokens ``index`` into ``(B, H, N, N)``; identity elsewhere."""
+    b, h = probs.shape[:2]
+    out = probs.new_zeros(b, h, num_tokens, num_tokens)
+    idle = torch.ones(num_tokens, dtype=torch.bool, device=probs.device)
+    idle[index] = False
+    idle_idx = idle.nonzero().flatten()
+    out[:, :, idle_idx, idle_idx] = 1.0
+    out[:, :, index[:, None], index[None, :]] = probs
+    return out
+
+
+def motion_channels(x: torch.Tensor) -> torch.Tensor:
+    """Central frame differences ``x[t+1] - x[t-1]`` (one-sided at the ends) of ``(B, C, T, H, W)``.
+
+    A moving object lights up at its leading and trailing edges with opposite
+    signs, so direction is visible to the very first layer; a static
+    background cancels out.
+    """
+    nxt = torch.cat([x[:, :, 1:], x[:, :, -1:]], dim=2)
+    prev = torch.cat([x[:, :, :1], x[:, :, :-1]], dim=2)
+    return nxt - prev
 
 
 class DividedBlock(nn.Module):
-    """Temporal attention, then spatial attention (with CLS), then MLP; pre-norm residuals."""
+    """Temporal attention, spatial attention (+ summary attention), MLP; pre-norm residuals.
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float):
+    Token state: ``g`` (B, 1, D) global token, ``f`` (B, T, P, D) frame tokens
+    (P may be 0), ``x`` (B, T*hw, D) patches.
+    """
+
+    def __init__(self, width: int, heads: int, mlp_ratio: float, global_in_spatial: bool, summary: bool):
         super().__init__()
+        self.global_in_spatial = global_in_spatial
         self.norm_t = nn.LayerNorm(width)
         self.attn_t = Attention(width, heads)
         self.norm_s = nn.LayerNorm(width)
         self.attn_s = Attention(width, heads)
+        if summary:
+            self.norm_sum = nn.LayerNorm(width)
+            self.attn_sum = Attention(width, heads)
+        self.summary = summary
         self.norm_mlp = nn.LayerNorm(width)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
 
     def forward(
-        self, x: torch.Tensor, frames: int, hw: int, need_weights: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        b, _, d = x.shape
-        cls, patches = x[:, :1], x[:, 1:]
+        self,
+        g: torch.Tensor,
+        f: torch.Tensor,
+        x: torch.Tensor,
+        hw: int,
+        need_weights: bool = False,
+        total_f: int | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """One block; ``total_f`` is the frame-token count of the joint layout (when this block has dropped them)."""
+        b, frames, n_f, d = f.shape
         # temporal: every spatial position attends over frames
-        xt = patches.reshape(b, frames, hw, d).transpose(1, 2).reshape(b * hw, frames, d)
+        xt = x.reshape(b, frames, hw, d).transpose(1, 2).reshape(b * hw, frames, d)
         out_t, p_t = self.attn_t(self.norm_t(xt), need_weights)
-        patches = patches + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(b, frames * hw, d)
-        # spatial: every frame's patches plus the (shared) CLS token
-        xs = torch.cat([cls.expand(b, frames, d).reshape(b * frames, 1, d), patches.reshape(b * frames, hw, d)], 1)
-        out_s, p_s = self.attn_s(self.norm_s(xs), need_weights)
-        out_s = out_s.reshape(b, frames, hw + 1, d)
-        cls = cls + out_s[:, :, :1].mean(dim=1)
-        patches = patches + out_s[:, :, 1:].reshape(b, frames * hw, d)
-        x = torch.cat([cls, patches], dim=1)
-        x = x + self.mlp(self.norm_mlp(x))
-        attn = []
+        x = x + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(b, frames * hw, d)
+        # spatial: each frame's [global] + frame tokens + patches
+        parts = [g.expand(b, frames, d).reshape(b * frames, 1, d)] if self.global_in_spatial else []
+        parts += [f.reshape(b * frames, n_f, d), x.reshape(b * frames, hw, d)]
+        out_s, p_s = self.attn_s(self.norm_s(torch.cat(parts, 1)), need_weights)
+        out_s = out_s.reshape(b, frames, -1, d)
+        k = int(self.global_in_spatial)
+        if k:
+            g = g + out_s[:, :, :1].mean(dim=1)
+        f = f + out_s[:, :, k : k + n_f]
+        x = x + out_s[:, :, k + n_f :].reshape(b, frames * hw, d)
+        p_sum = None
+        if self.summary:  # the global token and the frame tokens summarise among themselves
+            seq = torch.cat([g, f.reshape(b, frames * n_f, d)], 1)
+            out_u, p_sum = self.attn_sum(self.norm_sum(seq), need_weights)
+            g = g + out_u[:, :1]
+            f = f + out_u[:, 1:].reshape(b, frames, n_f, d)
+        # MLP on every token
+        tokens = torch.cat([g, f.reshape(b, frames * n_f, d), x], 1)
+        tokens = tokens + self.mlp(self.norm_mlp(tokens))
+        g, f, x = tokens[:, :1], tokens[:, 1 : 1 + frames * n_f].reshape(b, frames, n_f, d), tokens[:, 1 + frames * n_f :]
+        attn: list[torch.Tensor] = []
         if need_weights:
-            attn = [embed_temporal(p_t, b, frames, hw), embed_spatial(p_s, b, frames, hw)]
-        return x, attn
+            attn = self._embedded(p_t, p_s, p_sum, b, frames, n_f, hw, total_f)
+        return g, f, x, attn
+
+    def _embedded(self, p_t, p_s, p_sum, b: int, frames: int, n_f: int, hw: int, total_f: int | None = None):
+        """The block's attentions over the joint token set (global, all frame tokens, patches)."""
+        total_f = n_f if total_f is None else total_f
+        prefix = 1 + frames * total_f
+        n = prefix + frames * hw
+        dev = p_t.device
+        t = torch.arange(frames, device=dev)[:, None]
+        index = torch.cat(
+            [1 + t * total_f + torch.arange(n_f, device=dev), prefix + t * hw + torch.arange(hw, device=dev)], 1
+        )
+        out = [embed_temporal(p_t, b, frames, hw, prefix), embed_frames(p_s, b, index, n, self.global_in_spatial)]
+        if p_sum is not None:
+            out.append(embed_subset(p_sum, torch.arange(1 + frames * n_f, device=dev), n))
+        return out
 
 
 class SpaceTimeTower(nn.Module):
@@ -164,26 +255,39 @@ class SpaceTimeTower(nn.Module):
             raise ValueError(f"stem_frames must be odd (same number of frames out as in), got {cfg.stem_frames}")
         self.stem = nn.Sequential(
             nn.Conv3d(
-                3,
+                6 if cfg.stem_motion else 3,
                 cfg.stem_channels,
                 (cfg.stem_frames, 3, 3),
                 stride=(1, cfg.stem_stride, cfg.stem_stride),
                 padding=(cfg.stem_frames // 2, 1, 1),
             ),
             nn.GELU(),
+            *[
+                m
+                for _ in range(cfg.stem_layers - 1)
+                for m in (nn.Conv3d(cfg.stem_channels, cfg.stem_channels, (1, 3, 3), padding=(0, 1, 1)), nn.GELU())
+            ],
         )
         inner = cfg.patch_size // cfg.stem_stride
         self.patchify = nn.Conv2d(cfg.stem_channels, cfg.width, inner, stride=inner)
         self.cls_token = nn.Parameter(torch.randn(1, 1, cfg.width) * 0.02)
+        if cfg.frame_tokens:
+            self.frame_tokens = nn.Parameter(torch.randn(1, 1, cfg.frame_tokens, cfg.width) * 0.02)
         self.pos_space = nn.Parameter(torch.randn(1, cfg.grid * cfg.grid, cfg.width) * 0.02)
         self.pos_time = nn.Parameter(torch.randn(1, cfg.num_frames, 1, cfg.width) * 0.02)
-        self.blocks = nn.ModuleList(DividedBlock(cfg.width, cfg.heads, cfg.mlp_ratio) for _ in range(cfg.layers))
+        self.blocks = nn.ModuleList(
+            DividedBlock(cfg.width, cfg.heads, cfg.mlp_ratio, cfg.global_in_spatial, cfg.summary_attention)
+            for _ in range(cfg.layers)
+        )
         self.norm = nn.LayerNorm(cfg.width)
 
     @property
     def token_layout(self) -> TokenLayout:
+        """Global token (index 0, the readout), then ``frames * frame_tokens`` prefix tokens, then patches."""
         g = self.cfg.grid
-        return TokenLayout(num_prefix=1, frames=self.cfg.num_frames, height=g, width=g)
+        return TokenLayout(
+            num_prefix=1 + self.cfg.num_frames * self.cfg.frame_tokens, frames=self.cfg.num_frames, height=g, width=g
+        )
 
     def check_input(self, video: torch.Tensor) -> None:
         """Fail with a message that says what the tower expects (it has fixed position embeddings)."""
@@ -198,23 +302,34 @@ class SpaceTimeTower(nn.Module):
             )
 
     def forward(self, video: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """CLS feature ``(B, width)`` of a normalised clip batch, and (if asked) the embedded attentions."""
+        """Global feature ``(B, width)`` of a normalised clip batch, and (if asked) the embedded attentions."""
         self.check_input(video)
+        cfg = self.cfg
         b, t = video.shape[:2]
-        x = self.stem(video.transpose(1, 2))  # (B, C, T, H', W')
+        x = video.transpose(1, 2)  # (B, 3, T, H, W)
+        if cfg.stem_motion:
+            x = torch.cat([x, motion_channels(x)], dim=1)
+        x = self.stem(x)  # (B, C, T, H', W')
         x = self.patchify(x.transpose(1, 2).flatten(0, 1))  # (B*T, D, g, g)
         hw = x.shape[-2] * x.shape[-1]
         x = x.flatten(2).transpose(1, 2).reshape(b, t, hw, -1)
         x = (x + self.pos_space.unsqueeze(1) + self.pos_time).reshape(b, t * hw, -1)
-        x = torch.cat([self.cls_token.expand(b, 1, -1), x], dim=1)
+        g = self.cls_token.expand(b, 1, -1)
+        if cfg.frame_tokens:
+            f = (self.frame_tokens + self.pos_time).expand(b, t, -1, -1)
+        else:
+            f = x.new_zeros(b, t, 0, cfg.width)
+        keep = cfg.layers if cfg.frame_token_layers is None else cfg.frame_token_layers
         attentions: list[torch.Tensor] = []
-        for block in self.blocks:
-            x, attn = block(x, t, hw, need_weights)
+        for i, block in enumerate(self.blocks):
+            if i == keep:  # frame tokens are dropped from here on
+                f = f[:, :, :0]
+            g, f, x, attn = block(g, f, x, hw, need_weights, total_f=cfg.frame_tokens)
             attentions.extend(attn)
-        return self.norm(x[:, 0]), attentions
+        return self.norm(g[:, 0]), attentions
 
     def spatial_tokens_to_grid(self, a: torch.Tensor) -> torch.Tensor:
-        """Map a spatial-attention input ``(B*T, 1+hw, D)`` to ``(B, D, T, h, w)``, CLS dropped."""
+        """Map a spatial-attention input ``(B*T, L, D)`` to ``(B, D, T, h, w)``: its last h*w tokens are the patches."""
         g, t = self.cfg.grid, self.cfg.num_frames
         bt, _, d = a.shape
-        return a[:, 1:].reshape(bt // t, t, g, g, d).permute(0, 4, 1, 2, 3)
+        return a[:, -g * g :].reshape(bt // t, t, g, g, d).permute(0, 4, 1, 2, 3)

@@ -1,15 +1,24 @@
-"""The demo model of the ``video_coop`` family: space-time video tower + CoOp class prompts.
+"""The demo models of the seed families: space-time video tower + CoOp class prompts.
 
 logits = exp(logit_scale) * cosine(video embedding, class text embedding).
-The video embedding is the tower's CLS feature, projected and passed through
-a BatchNorm without affine parameters (on the demo this keeps the video
-embeddings spread out, so their cosines to the class prompts can separate).
+The video embedding is the tower's global token, projected and passed
+through a BatchNorm without affine parameters (on the demo this keeps the
+video embeddings spread out, so their cosines to the class prompts can
+separate). The families differ only in the tower's tokens:
+
+* ``video_coop``: one global CLS token;
+* ``dual_coop``: plus learned visual prompt tokens in every frame's spatial
+  attention (kept through all blocks, or only the first);
+* ``stt``: a video-level token and one summary token per frame that attend
+  among themselves after every spatial attention (the video token reads
+  frames only through the frame tokens).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -37,11 +46,10 @@ def forward_views(model: nn.Module, video: torch.Tensor, fn) -> Any:
     return fn(video)
 
 
-@register_method("video_coop")
-class VideoCoOp(VideoClassifier):
-    """Divided space-time tower + learned-context class prompts, cosine logits."""
+class PromptVideoModel(VideoClassifier):
+    """Divided space-time tower + learned-context class prompts, cosine logits (base of the families)."""
 
-    method = "video_coop"
+    method = ""
 
     def __init__(
         self,
@@ -54,7 +62,7 @@ class VideoCoOp(VideoClassifier):
         embed_bn: bool = True,
     ):
         super().__init__()
-        tower = tower or SpaceTimeConfig()
+        tower = self.check_tower(tower or self.default_tower())
         text = text or PromptTextConfig(embed_dim=tower.width)
         tokenizer = tokenizer or WordTokenizer.from_texts(class_names)
         self.class_names = list(class_names)
@@ -67,6 +75,15 @@ class VideoCoOp(VideoClassifier):
         self.text = PromptTextEncoder(text, tokenizer, class_names)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
         self._embed_bn = embed_bn
+
+    @classmethod
+    def default_tower(cls) -> SpaceTimeConfig:
+        return SpaceTimeConfig()
+
+    @classmethod
+    def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
+        """Families constrain the tower's token options; a wrong config fails here, not silently."""
+        return tower
 
     # ---- configuration (what config.json stores; build_model rebuilds from it) ----
     def get_config(self) -> dict:
@@ -82,13 +99,13 @@ class VideoCoOp(VideoClassifier):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "VideoCoOp":
+    def from_config(cls, config: dict) -> "PromptVideoModel":
         m = config.get("model", {})
         spec = config.get("input_spec", {})
         tok = config.get("tokenizer")
         return cls(
             config["class_names"],
-            tower=SpaceTimeConfig(**m.get("tower", {})),
+            tower=replace(cls.default_tower(), **m["tower"]) if "tower" in m else None,
             text=PromptTextConfig(**m.get("text", {})),
             tokenizer=WordTokenizer.from_dict(tok) if tok else None,
             mean=spec.get("mean", DEMO_MEAN),
@@ -135,3 +152,55 @@ class VideoCoOp(VideoClassifier):
         encoder, so the image tokens there have exactly zero gradient.)
         """
         return GradCamTarget(module=self.tower.blocks[-1].norm_s, to_grid=self.tower.spatial_tokens_to_grid)
+
+
+@register_method("video_coop")
+class VideoCoOp(PromptVideoModel):
+    """``video_coop``: one global CLS token reads every frame (mean of its per-frame spatial attention)."""
+
+    @classmethod
+    def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
+        if tower.frame_tokens or tower.summary_attention or not tower.global_in_spatial:
+            raise ValueError("video_coop has no frame tokens or summary attention (those are dual_coop / stt)")
+        return tower
+
+
+@register_method("dual_coop")
+class DualCoOp(PromptVideoModel):
+    """``dual_coop``: CoOp text context plus learned visual prompt tokens in every frame's spatial attention.
+
+    ``frame_token_layers`` = None keeps the prompts through all blocks; 1 drops them after the first.
+    The prompts are prefix tokens of the token layout, so attention maps over image tokens exclude them.
+    """
+
+    @classmethod
+    def default_tower(cls) -> SpaceTimeConfig:
+        return SpaceTimeConfig(frame_tokens=2)
+
+    @classmethod
+    def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
+        if tower.frame_tokens < 1 or tower.summary_attention or not tower.global_in_spatial:
+            raise ValueError("dual_coop needs frame_tokens >= 1 (visual prompts) and no summary attention")
+        if tower.frame_token_layers is not None and not 1 <= tower.frame_token_layers <= tower.layers:
+            raise ValueError(f"frame_token_layers must be in [1, {tower.layers}] or None, got {tower.frame_token_layers}")
+        return tower
+
+
+@register_method("stt")
+class STT(PromptVideoModel):
+    """``stt``: a video-level token over per-frame summary tokens, by summary attention in every block."""
+
+    @classmethod
+    def default_tower(cls) -> SpaceTimeConfig:
+        return SpaceTimeConfig(frame_tokens=1, global_in_spatial=False, summary_attention=True)
+
+    @classmethod
+    def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
+        if tower.frame_tokens < 1 or not tower.summary_attention or tower.global_in_spatial:
+            raise ValueError(
+                "stt needs frame_tokens >= 1, summary_attention=True and global_in_spatial=False "
+                "(the video token sees frames only through their summary tokens)"
+            )
+        if tower.frame_token_layers is not None:
+            raise ValueError("stt keeps its frame summary tokens through all blocks (frame_token_layers=None)")
+        return tower

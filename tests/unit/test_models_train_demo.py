@@ -1,0 +1,65 @@
+"""Demo training: a few real steps on a handful of generated clips, end to end through the data loader."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from videoxai.data.datasets import load_split
+from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
+from videoxai.models.checkpoint import load_checkpoint
+from videoxai.models.train_demo import lr_at, train_demo
+
+TINY = {
+    "model": {
+        "tower": {"num_frames": 4, "image_size": 32, "width": 16, "layers": 1, "heads": 2, "stem_channels": 4},
+        "text": {"width": 16, "embed_dim": 16, "heads": 2},
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo") / "ucf"
+    write_demo_dataset(root, n_train=16, n_test=8, frames=8, size=32)
+    return root
+
+
+def run(root, out, seed=0):
+    return train_demo(
+        root, out, seed=seed, steps=3, max_seconds=60, model_config=TINY, progress=False,
+        batch_size=4, num_workers=0, threads=1,
+    )
+
+
+def test_train_demo_writes_a_loadable_checkpoint_and_report(demo_root, tmp_path):
+    report = run(demo_root, tmp_path / "ckpt")
+    assert report["train"]["steps"] == 3 and not report["train"]["stopped_early"]
+    # the train split is trainlist01 minus the groups held out for validation
+    assert report["train_clips"] == len(load_split("ucf101", demo_root, "train")[1]) and report["test_clips"] == 8
+    assert set(report["test_per_class"]) == set(DEMO_CLASSES)
+    assert 0.0 <= report["test_accuracy"] <= 1.0
+    on_disk = json.loads((tmp_path / "ckpt" / "train_report.json").read_text())
+    assert on_disk["test_accuracy"] == report["test_accuracy"]
+    model = load_checkpoint(tmp_path / "ckpt")
+    assert model.class_names == DEMO_CLASSES and model.input_spec.num_frames == 4
+    assert not list((tmp_path / "ckpt").glob(".*tmp*"))  # no temporary files left behind
+
+
+def test_same_seed_same_weights_other_seed_differs(demo_root, tmp_path):
+    run(demo_root, tmp_path / "a", seed=1)
+    run(demo_root, tmp_path / "b", seed=1)
+    run(demo_root, tmp_path / "c", seed=2)
+    a, b, c = (load_file(str(tmp_path / d / "model.safetensors")) for d in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_lr_schedule_warms_up_and_anneals():
+    assert lr_at(0.0, 1.0, 0.1) == 0.0
+    assert lr_at(0.1, 1.0, 0.1) == pytest.approx(1.0)
+    assert lr_at(0.55, 1.0, 0.1) == pytest.approx(0.5)
+    assert lr_at(1.0, 1.0, 0.1) == pytest.approx(0.0)

@@ -45,7 +45,7 @@ class SpaceTimeConfig:
     stem_channels: int = 16
     stem_stride: int = 2
     stem_frames: int = 1  # temporal kernel of the stem's first conv: > 1 lets it see local motion itself
-    stem_layers: int = 1  # extra 3x3 convs after the first one
+    stem_layers: int = 1  # conv layers in the stem: the first (strided), then 3x3 ones
     stem_motion: bool = True  # also feed frame differences (x[t+1] - x[t-1]) to the stem
     frame_tokens: int = 0  # learned tokens per frame, in that frame's spatial attention
     frame_token_layers: int | None = None  # blocks that keep the frame tokens (None: all)

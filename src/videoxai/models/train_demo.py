@@ -212,7 +212,7 @@ def train_demo(
     history = fit(model, train_x, train_y, cfg, progress=progress)
     t0 = time.perf_counter()
     test = evaluate(model, test_x, test_y, class_names, cfg.eval_batch_size)
-    train_eval = evaluate(model, train_x[:1000], train_y[:1000], class_names, cfg.eval_batch_size)
+    train_eval = evaluate(model, train_x[:400], train_y[:400], class_names, cfg.eval_batch_size)
     report = {
         "method": method,
         "dataset_root": str(dataset_root),
@@ -222,7 +222,7 @@ def train_demo(
         "test_clips": len(test_y),
         "test_accuracy": test["accuracy"],
         "test_per_class": test["per_class"],
-        "train_accuracy_first_1000": train_eval["accuracy"],
+        "train_accuracy_first_400": train_eval["accuracy"],
         "decode_seconds": round(decode_seconds, 2),
         "eval_seconds": round(time.perf_counter() - t0, 2),
         "train": {**history, "config": asdict(cfg)},

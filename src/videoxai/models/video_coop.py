@@ -99,8 +99,14 @@ class PromptVideoModel(VideoClassifier):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "PromptVideoModel":
+    def from_config(cls, config: dict) -> VideoClassifier:
         m = config.get("model", {})
+        if m.get("backbone", "spacetime") == "clip":  # the same family on a transformers CLIPModel
+            from .clip_video import ClipPromptVideo
+
+            return ClipPromptVideo.from_config(cls.method, config)
+        if m.get("backbone", "spacetime") != "spacetime":
+            raise ValueError(f"model.backbone must be 'spacetime' (demo tower) or 'clip', got {m['backbone']!r}")
         spec = config.get("input_spec", {})
         tok = config.get("tokenizer")
         return cls(

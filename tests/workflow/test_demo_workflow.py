@@ -8,7 +8,9 @@ README promises.
 from __future__ import annotations
 
 import json
+import os
 import re
+import zipfile
 from pathlib import Path
 
 import av
@@ -122,8 +124,41 @@ def test_n_bins_change_reruns_only_calibration(demo: Path) -> None:
 
 
 def test_explainer_change_reruns_no_extraction(demo: Path) -> None:
-    proc = run_snakemake(demo, "-n", "--config", "use-cls-token=false")
+    proc = run_snakemake(demo, "-n", "--config", "use-cls-token=False")
     assert proc.returncode == 0, proc.stderr
     counts = job_counts(proc.stdout)
     assert "extract_predictions" not in counts and "train_demo" not in counts
     assert counts.get("explain_clips") == 1  # attention-rollout depends on use-cls-token
+
+
+def test_report_holds_every_figure(demo: Path) -> None:
+    proc = run_snakemake(demo, "--report", "report.zip")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    names = [Path(n).name for n in zipfile.ZipFile(demo / "report.zip").namelist()]
+    assert "report.html" in names
+    for name in ("reliability_diagram.png", "comparison.png", "summary.csv"):
+        assert name in names, name
+    assert names.count("gallery.html") == 2  # one per explainer
+    clips = 4 * 2 * 2  # classes x samples x explainers
+    assert sum(n.endswith(".mp4") for n in names) == clips
+    assert sum(n.startswith("class_") and n.endswith(".png") for n in names) == clips
+
+
+def test_wandb_is_a_leaf_and_keeps_no_key(demo: Path) -> None:
+    """Turning wandb on adds only tracking jobs; the offline run never writes the API key."""
+    on = ("--config", "use-wandb=True")
+    plan = run_snakemake(demo, "-n", *on)
+    assert plan.returncode == 0, plan.stderr
+    assert set(job_counts(plan.stdout)) == {"track_calibration", "track_explanations", "all"}
+    fake_key = "0123456789abcdef0123456789abcdef01234567"
+    env = {"WANDB_API_KEY": fake_key, "WANDB_CONFIG_DIR": str(demo / ".wandb-config"), "WANDB_CACHE_DIR": str(demo / ".wandb-cache")}
+    proc = run_snakemake(demo, "--cores", "2", *on, env=env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    records = list((demo / "results/wandb/records").rglob("*.json"))
+    assert len(records) == 3
+    assert all(json.loads(r.read_text())["enabled"] for r in records)
+    for path in demo.rglob("*"):
+        if path.is_file() and path.stat().st_size < 50_000_000:
+            assert fake_key.encode() not in path.read_bytes(), path
+    off = run_snakemake(demo, "-n")
+    assert "Nothing to be done" in off.stdout + off.stderr

@@ -63,3 +63,16 @@ def test_lr_schedule_warms_up_and_anneals():
     assert lr_at(0.1, 1.0, 0.1) == pytest.approx(1.0)
     assert lr_at(0.55, 1.0, 0.1) == pytest.approx(0.5)
     assert lr_at(1.0, 1.0, 0.1) == pytest.approx(0.0)
+
+
+def test_time_budget_caps_a_long_step_schedule():
+    from videoxai.models.registry import build_model
+    from videoxai.models.train_demo import TrainConfig, fit
+
+    torch.manual_seed(0)
+    model = build_model("video_coop", {"class_names": DEMO_CLASSES, **TINY})
+    frames = torch.randint(0, 256, (8, 4, 32, 32, 3), dtype=torch.uint8)
+    labels = torch.arange(8)
+    history = fit(model, frames, labels, TrainConfig(steps=100_000, max_seconds=1.5, batch_size=2, threads=1), progress=False)
+    assert history["stopped_early"] and history["schedule"] == "clock"
+    assert history["seconds"] < 5 and 20 <= history["steps"] < 100_000

@@ -17,7 +17,7 @@ separate). The families differ only in the tower's tokens:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,7 +35,7 @@ DEMO_MEAN = (0.5, 0.5, 0.5)
 DEMO_STD = (0.25, 0.25, 0.25)
 
 
-def forward_views(model: nn.Module, video: torch.Tensor, fn) -> Any:
+def forward_views(model: nn.Module, video: torch.Tensor, fn: Callable[[torch.Tensor], Any]) -> Any:
     """Accept ``(B, T, C, H, W)`` or multi-view ``(B, V, T, C, H, W)`` (logits averaged over views)."""
     if video.ndim == 6:
         b, v = video.shape[:2]

@@ -83,13 +83,15 @@ class _Batch:
         self.masks_ok: bool = masks_ok  # unmixed clips: their demo masks, if any, match the frames
 
 
-def _plain_batches(selection, by_id, spec, batch_size, num_workers):
+def _plain_batches(selection, by_id, spec, batch_size, num_workers, decoder):
     """Unmixed clips, decoded by the loader's workers in selection order."""
     positions = [i for i, c in enumerate(selection["clips"]) if "mix" not in c]
     chosen = [by_id[selection["clips"][i]["sample_id"]] for i in positions]
     if not chosen:
         return
-    for batch in make_loader(chosen, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True):
+    for batch in make_loader(
+        chosen, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True, decoder=decoder, num_views=1
+    ):
         _check_decoded(batch, chosen)
         idx = batch["index"].tolist()
         yield _Batch(
@@ -103,7 +105,7 @@ def _plain_batches(selection, by_id, spec, batch_size, num_workers):
         )
 
 
-def _mixed_batches(selection, by_id, spec, batch_size, num_workers):
+def _mixed_batches(selection, by_id, spec, batch_size, num_workers, decoder):
     """VideoMix clips: both source clips decoded once, mixed here, labelled with the class each entry explains."""
     from videoxai.explain.mix import mix_region, videomix
 
@@ -119,7 +121,9 @@ def _mixed_batches(selection, by_id, spec, batch_size, num_workers):
     )
     decoded: dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
     sources = [by_id[x] for x in ids]
-    for batch in make_loader(sources, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True):
+    for batch in make_loader(
+        sources, spec, batch_size=batch_size, num_workers=num_workers, return_frames=True, decoder=decoder, num_views=1
+    ):
         _check_decoded(batch, sources)
         for j, i in enumerate(batch["index"].tolist()):
             decoded[ids[i]] = (batch["video"][j], batch["frames"][j], batch["frame_indices"][j])
@@ -165,6 +169,7 @@ def explain_selection(
     *,
     num_workers: int = 0,
     spec: InputSpec | None = None,
+    decoder: str = "auto",
 ) -> HeatmapSet:
     """Explain every selected clip with ``method`` and write ``out_path`` (heatmaps.safetensors).
 
@@ -191,8 +196,8 @@ def explain_selection(
     modules: list | None = None
     sanity_steps: list[list[str]] = []
     batches = [
-        _plain_batches(selection, by_id, spec, batch_size, num_workers),
-        _mixed_batches(selection, by_id, spec, batch_size, num_workers),
+        _plain_batches(selection, by_id, spec, batch_size, num_workers, decoder),
+        _mixed_batches(selection, by_id, spec, batch_size, num_workers, decoder),
     ]
     for mixed, stream in enumerate(batches):
         target_mode = "true" if mixed else used["target-class"]
@@ -312,11 +317,17 @@ def explain_stage(
     batch_size: int = 8,
     num_workers: int = 0,
     device: str = "auto",
+    decoder: str = "auto",
 ) -> HeatmapSet:
-    """The workflow's explain job: load the resolved model and the split, then :func:`explain_selection`."""
-    from videoxai.data.datasets import load_split
+    """The workflow's explain job: load the resolved model and the split, then :func:`explain_selection`.
+
+    The model is set up as the extract stage set it up (test dataset's class
+    names, hand-crafted prompts when ``use-handcrafted-prompts``), so the
+    maps explain the predictions the clips were selected from; test-time
+    augmentation is not applied (a map is drawn over one view).
+    """
     from videoxai.extract.device import pick_device
-    from videoxai.extract.run import ask_about, model_input_spec
+    from videoxai.extract.run import ask_about, model_input_spec, open_split, use_handcrafted_prompts
     from videoxai.io import read_json
     from videoxai.models.resolve import load_resolved
 
@@ -324,14 +335,25 @@ def explain_stage(
     dev = pick_device(device)
     model = load_resolved(read_json(resolved_path)).to(dev).eval()
     split = options.get("split", selection.get("split") or "test")
-    class_names, samples = load_split(dataset["format"], dataset["root"], split, split_id=dataset.get("split-id", 1))
-    ask_about(model, class_names)
-    if selection.get("class_names") not in (None, class_names):
+    info = open_split(dataset, split)
+    ask_about(model, info.class_names)
+    if options.get("use-handcrafted-prompts"):
+        use_handcrafted_prompts(model)
+    if selection.get("class_names") not in (None, info.class_names):
         raise ValueError("the selection was made for another class list than the dataset's: rerun the select step")
     spec = model_input_spec(model, options.get("num-frames"))
     log.info("explaining %d clips with %s on %s", len(selection["clips"]), method, dev)
     return explain_selection(
-        model, selection, samples, method, options, out_path, batch_size, num_workers=num_workers, spec=spec
+        model,
+        selection,
+        info.samples,
+        method,
+        options,
+        out_path,
+        batch_size,
+        num_workers=num_workers,
+        spec=spec,
+        decoder=decoder,
     )
 
 

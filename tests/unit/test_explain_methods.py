@@ -367,3 +367,24 @@ def test_grad_rollout_says_when_attention_is_not_in_the_graph(vit, clip):
 def test_attention_methods_refuse_a_cnn_with_a_clear_message(r3d):
     with pytest.raises(ValueError, match="use 'grad-cam'"):
         make_explainer("attention-rollout", r3d)
+
+
+def test_cls_variants_refuse_a_model_whose_cls_never_attends_to_patches(vit, clip):
+    """E.g. summary-token models (stt): CLS reads frame tokens, never patches; a constant map would be a lie."""
+
+    class Indirect(TinyViT):
+        def forward_with_attention(self, video):
+            logits, attn = self._run(video)
+            out = []
+            for a in attn:
+                a = a.clone()
+                a[:, :, 0, :] = 0
+                a[:, :, 0, 0] = 1
+                out.append(a)
+            return logits, out
+
+    m = Indirect()
+    m.load_state_dict(vit.state_dict())
+    for method in ("attention-rollout-cls", "attention-rollout-cls-weighted"):
+        with pytest.raises(ValueError, match="never attends to image tokens directly"):
+            make_explainer(method, m.eval()).explain(clip, None, "predicted")

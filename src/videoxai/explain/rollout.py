@@ -153,14 +153,15 @@ class AttentionRolloutCLS(_AttentionExplainer):
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
         logits, attentions, targets = self._forward(video, labels, target)
-        log_sum = None
+        log_sum, count = None, 0
         eps = float(self.params["eps"])
         for a in attentions:
             row = cls_patch_attention(a, self.params["head-fusion"], layout)
-            term = torch.log(row + eps) * _attends_patches(row)[:, None]
+            used = _attends_patches(row)
+            term = torch.log(row + eps) * used[:, None]
             log_sum = term if log_sum is None else log_sum + term
-        if log_sum is None:
-            raise ValueError("the model returned no attention layers")
+            count = count + used.long()
+        _require_cls_patch_layers(count, self)
         relevance = torch.exp(log_sum - log_sum.amax(dim=1, keepdim=True))
         return Explanation(patch_grid(_with_prefix(relevance, layout), layout), logits, targets)
 
@@ -182,11 +183,20 @@ class AttentionRolloutCLSWeighted(_AttentionExplainer):
             used = _attends_patches(row).to(row.dtype)[:, None]
             cls_sum = row * used if cls_sum is None else cls_sum + row * used
             count = used if count is None else count + used
-        if cls_sum is None:
-            raise ValueError("the model returned no attention layers")
+        _require_cls_patch_layers(count, self)
         mean_cls = cls_sum / count.clamp_min(1)
         rolled = acc.token_relevance(use_cls_token=True)[:, layout.num_prefix :]
         return Explanation(patch_grid(_with_prefix(rolled * mean_cls, layout), layout), logits, targets)
+
+
+def _require_cls_patch_layers(count: torch.Tensor | int | None, explainer: Explainer) -> None:
+    """The CLS variants need at least one layer where CLS attends to image tokens directly."""
+    if count is None or isinstance(count, int) or bool((count == 0).any()):
+        raise ValueError(
+            f"{explainer.name}: in {type(explainer.model).__name__} the CLS token never attends to image tokens "
+            "directly (it reads them through other tokens, or there are no attention layers), so CLS-to-patch "
+            "attention is undefined; use attention-rollout or grad-rollout for this model"
+        )
 
 
 def _with_prefix(patch_values: torch.Tensor, layout: TokenLayout) -> torch.Tensor:

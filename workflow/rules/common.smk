@@ -2,6 +2,7 @@
 
 import json
 
+from videoxai.explain.methods import METHODS as EXPLAINERS_METHODS
 from videoxai.keys import ModelKey, ModelKeyError
 from videoxai.models.resolve import find_checkpoint
 
@@ -97,16 +98,11 @@ def evaluation_options(split):
     return {"split": base, **{key: suffix in variants for key, suffix in VARIANTS.items()}}
 
 
-# Only the options an explainer uses are its parameters, so changing one reruns only that explainer.
-EXPLAINER_KEYS = {
-    "attention-rollout": ["use-cls-token", "head-fusion", "discard-ratio"],
-    "grad-cam": [],
-}
-
-
 def explainer_options(wildcards):
+    """Only the options an explainer uses are its parameters, so changing one reruns only that explainer."""
     common = ["weighted-by-predictions", "target-class", "num-frames"]
-    options = {k: config[k] for k in [*common, *EXPLAINER_KEYS[wildcards.explainer]]}
+    own = [k for k in EXPLAINERS_METHODS[wildcards.explainer].options if k in config]
+    options = {k: config[k] for k in [*common, *own]}
     options["target-class"] = str(options["target-class"]).lower()
     return {**evaluation_options(wildcards.split), **options}
 

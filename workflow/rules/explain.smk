@@ -9,6 +9,8 @@ checkpoint select_clips:
     params:
         classes_to_map=config["classes-to-map"],
         samples_per_class=config["samples-per-class"],
+        classes_to_mix=config["classes-to-mix"],
+        mix_mode=config["mix-mode"],
         seed=config["demo"]["seed"],
     log:
         f"logs/select_clips/{MODEL}/{{test}}/{{split}}.log",

@@ -11,6 +11,8 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
         snakemake.params.classes_to_map,
         snakemake.params.samples_per_class,
         seed=snakemake.params.seed,
+        classes_to_mix=snakemake.params.classes_to_mix,
+        mix_mode=snakemake.params.mix_mode,
     )
     write_json(snakemake.output[0], selection)
     log.info("selected %d clips", len(selection["clips"]))

@@ -115,12 +115,12 @@ def open_split(dataset: dict[str, Any], split: str):
 
 def use_handcrafted_prompts(model: VideoClassifier) -> None:
     """The seed's `use-handcrafted-prompts`: a fixed template instead of learned context."""
-    if not hasattr(model, "use_handcrafted_prompts"):
+    if not hasattr(model, "set_handcrafted_prompts"):
         raise ValueError(
             f"use-handcrafted-prompts is on, but {model.method or type(model).__name__} has no text prompts; "
             "turn the option off for this model"
         )
-    model.use_handcrafted_prompts()
+    model.set_handcrafted_prompts(True)
 
 
 def _rows(model, batch, samples, class_names, dev, k, tta: bool) -> dict[str, list[Any]]:

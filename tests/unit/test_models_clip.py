@@ -10,10 +10,21 @@ from videoxai.models.clip_video import ClipPromptVideo, load_clip
 from videoxai.models.registry import build_model
 
 TINY = {
-    "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                    "max_position_embeddings": 32},
-    "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
-                      "image_size": 32, "patch_size": 8},
+    "text_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 32,
+    },
+    "vision_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "image_size": 32,
+        "patch_size": 8,
+    },
     "projection_dim": 32,
 }
 CLASSES = ["MoveRight", "MoveLeft", "Grow"]
@@ -50,15 +61,22 @@ def test_family_forward_attention_and_checkpoint(name, clip, tmp_path):
     torch.testing.assert_close(slow, fast, atol=1e-5, rtol=1e-5)
     layout = model.token_layout
     n_vpt = 2 if name.startswith("dual") else 0
-    assert layout.num_prefix == 1 + T + T * n_vpt  # video token, frame CLS tokens, prompts: all excluded from maps
+    assert (
+        layout.num_prefix == 1 + T + T * n_vpt
+    )  # video token, frame CLS tokens, prompts: all excluded from maps
     assert layout.num_tokens == layout.num_prefix + T * 16
     for a in attn:
         assert a.shape[-1] == layout.num_tokens and a.min() >= 0
         torch.testing.assert_close(a.sum(-1), torch.ones(a.shape[:-1]))
     # the video token's last entry: pooling weights over the frame CLS tokens (or the summary attention)
     last = attn[-1][:, 0, 0]
-    assert last[:, 1 : 1 + T].sum(-1).min() > 0.99 - (name == "stt") and last[:, 1 + T :].abs().max() == 0
-    if name == "dual_coop_first":  # layer 2 no longer has the prompts: nothing attends to them
+    assert (
+        last[:, 1 : 1 + T].sum(-1).min() > 0.99 - (name == "stt")
+        and last[:, 1 + T :].abs().max() == 0
+    )
+    if (
+        name == "dual_coop_first"
+    ):  # layer 2 no longer has the prompts: nothing attends to them
         prompts = list(range(1 + T, 1 + T + T * n_vpt))
         assert attn[1][:, :, 1 + T + T * n_vpt :][:, :, :, prompts].abs().max() == 0
     save_checkpoint(model, tmp_path)
@@ -72,10 +90,16 @@ def test_per_frame_attention_is_block_diagonal(clip):
     with torch.no_grad():
         _, attn = model.forward_with_attention(clip)
     a = attn[0][0, 0]
-    patches_of = lambda t: slice(1 + T + t * 16, 1 + T + (t + 1) * 16)  # noqa: E731
-    assert a[patches_of(0), patches_of(1)].abs().max() == 0  # no attention across frames in a per-frame ViT
-    assert a[patches_of(0), 1].sum() > 0  # frame 0's patches attend to frame 0's CLS (index 1)
-    assert torch.equal(attn[-1][0, 0, 0, 1 : 1 + T], torch.full((T,), 1 / T))  # mean pooling
+    patches_of = lambda t: slice(1 + T + t * 16, 1 + T + (t + 1) * 16)
+    assert (
+        a[patches_of(0), patches_of(1)].abs().max() == 0
+    )  # no attention across frames in a per-frame ViT
+    assert (
+        a[patches_of(0), 1].sum() > 0
+    )  # frame 0's patches attend to frame 0's CLS (index 1)
+    assert torch.equal(
+        attn[-1][0, 0, 0, 1 : 1 + T], torch.full((T,), 1 / T)
+    )  # mean pooling
 
 
 @pytest.mark.parametrize("name", ["video_coop_mean", "dual_coop", "stt"])
@@ -83,6 +107,7 @@ def test_gradcam_layer_gets_gradients(name, clip):
     model = make(name)
     target = model.gradcam_target()
     seen = {}
+
     def hook(module, inputs, output):  # returns None: the output is left as is
         output.register_hook(lambda g: seen.__setitem__("g", g))
 
@@ -104,16 +129,30 @@ def test_learned_context_trains_and_backbone_is_frozen(clip):
 def test_handcrafted_prompts_and_transfer_with_bpe(clip):
     model = build_model(
         "video_coop",
-        {"class_names": CLASSES, "tokenizer": {"type": "clip-bpe"},
-         "model": {"backbone": "clip", "clip_config": {**TINY, "text_config": {**TINY["text_config"], "max_position_embeddings": 77}},
-                   "num_frames": T}},
+        {
+            "class_names": CLASSES,
+            "tokenizer": {"type": "clip-bpe"},
+            "model": {
+                "backbone": "clip",
+                "clip_config": {
+                    **TINY,
+                    "text_config": {
+                        **TINY["text_config"],
+                        "max_position_embeddings": 77,
+                    },
+                },
+                "num_frames": T,
+            },
+        },
     ).eval()
     with torch.no_grad():
         learned = model(clip)
         model.set_handcrafted_prompts(True, "a video of a person {}.")
         hand = model(clip)
         assert not torch.allclose(learned, hand)
-        model.set_class_names(["ApplyEyeMakeup", "Basketball"])  # any class list: BPE covers any text
+        model.set_class_names(
+            ["ApplyEyeMakeup", "Basketball"]
+        )  # any class list: BPE covers any text
         assert model(clip).shape == (2, 2)
     assert model.get_config()["tokenizer"] == {"type": "clip-bpe"}
 
@@ -127,7 +166,9 @@ def test_tiny_word_tokenizer_refuses_unknown_words():
 def test_real_clip_missing_offline_says_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(FileNotFoundError, match="huggingface-cli download openai/clip-vit-base-patch32"):
+    with pytest.raises(
+        FileNotFoundError, match="huggingface-cli download openai/clip-vit-base-patch32"
+    ):
         load_clip("openai/clip-vit-base-patch32", None)
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="must hold config.json"):
@@ -139,8 +180,25 @@ def test_real_clip_loads_from_a_local_folder(tmp_path, clip):
     from transformers import CLIPConfig, CLIPModel
 
     torch.manual_seed(0)
-    CLIPModel(CLIPConfig(**{**TINY, "text_config": {**TINY["text_config"], "max_position_embeddings": 77}})).save_pretrained(tmp_path / "clip")
-    model = build_model("stt", {"class_names": CLASSES, "model": {"backbone": "clip", "clip_model": str(tmp_path / "clip"), "num_frames": T}})
+    CLIPModel(
+        CLIPConfig(
+            **{
+                **TINY,
+                "text_config": {**TINY["text_config"], "max_position_embeddings": 77},
+            }
+        )
+    ).save_pretrained(tmp_path / "clip")
+    model = build_model(
+        "stt",
+        {
+            "class_names": CLASSES,
+            "model": {
+                "backbone": "clip",
+                "clip_model": str(tmp_path / "clip"),
+                "num_frames": T,
+            },
+        },
+    )
     assert model.get_config()["tokenizer"] == {"type": "clip-bpe"}
     with torch.no_grad():
         assert model.eval()(clip).shape == (2, 3)

@@ -8,15 +8,30 @@ import torch
 from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
 from videoxai.models.registry import build_model
 from videoxai.models.resolve import ModelNotFoundError, load_resolved, resolve_model
-from videoxai.models.torchvision_video import ARCHS, hub_weights_path, kinetics400_classes
+from videoxai.models.torchvision_video import (
+    ARCHS,
+    hub_weights_path,
+    kinetics400_classes,
+)
 
 CLASSES = ["a", "b", "c"]
-LIGHT = ["r3d_18", "r2plus1d_18", "mc3_18", pytest.param("swin3d_t", marks=pytest.mark.slow)]
+LIGHT = [
+    "r3d_18",
+    "r2plus1d_18",
+    "mc3_18",
+    pytest.param("swin3d_t", marks=pytest.mark.slow),
+]
 
 
 def make(arch: str, frames: int = 8, size: int = 32, **model):
     torch.manual_seed(0)
-    return build_model(arch, {"class_names": CLASSES, "model": {"num_frames": frames, "size": size, **model}}).eval()
+    return build_model(
+        arch,
+        {
+            "class_names": CLASSES,
+            "model": {"num_frames": frames, "size": size, **model},
+        },
+    ).eval()
 
 
 def gradcam_grid(model, clip):
@@ -63,7 +78,9 @@ def test_r3d_gradcam_layer_is_configurable():
     assert model.get_config()["model"]["gradcam_layer"] == "layer3"
     with pytest.raises(ValueError, match="no layer 'layer9'.*layer4"):
         model.set_gradcam_layer("layer9")
-    with pytest.raises(ValueError, match="fixed 3-way classifier"):  # dataset transfer is refused for CNNs
+    with pytest.raises(
+        ValueError, match="fixed 3-way classifier"
+    ):  # dataset transfer is refused for CNNs
         model.set_class_names(["x", "y"])
 
 
@@ -97,7 +114,13 @@ def test_missing_hub_weights_name_the_file(tmp_path, monkeypatch):
     expected = tmp_path / "torch" / "hub" / "checkpoints" / "r3d_18-b3b3357e.pth"
     assert hub_weights_path("r3d_18") == expected
     with pytest.raises(FileNotFoundError, match="r3d_18-b3b3357e.pth"):
-        build_model("r3d_18", {"class_names": kinetics400_classes("r3d_18"), "model": {"pretrained": "kinetics400"}})
+        build_model(
+            "r3d_18",
+            {
+                "class_names": kinetics400_classes("r3d_18"),
+                "model": {"pretrained": "kinetics400"},
+            },
+        )
     with pytest.raises(ModelNotFoundError) as e:
         resolve_model("r3d_18/kinetics400/torchvision", tmp_path / "registry")
     assert str(expected) in str(e.value) and "registry" in str(e.value)
@@ -106,12 +129,20 @@ def test_missing_hub_weights_name_the_file(tmp_path, monkeypatch):
 def test_hub_weights_found_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     torch.manual_seed(1)
-    reference = build_model("r3d_18", {"class_names": kinetics400_classes("r3d_18")}).eval()
+    reference = build_model(
+        "r3d_18", {"class_names": kinetics400_classes("r3d_18")}
+    ).eval()
     path = hub_weights_path("r3d_18")
     path.parent.mkdir(parents=True)
-    torch.save(reference.net.state_dict(), path)  # what torchvision's download leaves there: a plain state_dict
+    torch.save(
+        reference.net.state_dict(), path
+    )  # what torchvision's download leaves there: a plain state_dict
     r = resolve_model("r3d_18/kinetics400/torchvision", tmp_path / "registry")
-    assert r["source"] == "torch-hub" and len(r["class_names"]) == 400 and r["config_file"] is None
+    assert (
+        r["source"] == "torch-hub"
+        and len(r["class_names"]) == 400
+        and r["config_file"] is None
+    )
     model = load_resolved(r)
     clip = torch.randn(1, 8, 3, 32, 32)
     with torch.no_grad():

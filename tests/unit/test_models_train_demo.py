@@ -15,7 +15,14 @@ from videoxai.models.train_demo import lr_at, train_demo
 
 TINY = {
     "model": {
-        "tower": {"num_frames": 4, "image_size": 32, "width": 16, "layers": 1, "heads": 2, "stem_channels": 4},
+        "tower": {
+            "num_frames": 4,
+            "image_size": 32,
+            "width": 16,
+            "layers": 1,
+            "heads": 2,
+            "stem_channels": 4,
+        },
         "text": {"width": 16, "embed_dim": 16, "heads": 2},
     }
 }
@@ -30,8 +37,16 @@ def demo_root(tmp_path_factory):
 
 def run(root, out, seed=0):
     return train_demo(
-        root, out, seed=seed, steps=3, max_seconds=60, model_config=TINY, progress=False,
-        batch_size=4, num_workers=0, threads=1,
+        root,
+        out,
+        seed=seed,
+        steps=3,
+        max_seconds=60,
+        model_config=TINY,
+        progress=False,
+        batch_size=4,
+        num_workers=0,
+        threads=1,
     )
 
 
@@ -39,14 +54,19 @@ def test_train_demo_writes_a_loadable_checkpoint_and_report(demo_root, tmp_path)
     report = run(demo_root, tmp_path / "ckpt")
     assert report["train"]["steps"] == 3 and not report["train"]["stopped_early"]
     # the train split is trainlist01 minus the groups held out for validation
-    assert report["train_clips"] == len(load_split("ucf101", demo_root, "train")[1]) and report["test_clips"] == 8
+    assert (
+        report["train_clips"] == len(load_split("ucf101", demo_root, "train")[1])
+        and report["test_clips"] == 8
+    )
     assert set(report["test_per_class"]) == set(DEMO_CLASSES)
     assert 0.0 <= report["test_accuracy"] <= 1.0
     on_disk = json.loads((tmp_path / "ckpt" / "train_report.json").read_text())
     assert on_disk["test_accuracy"] == report["test_accuracy"]
     model = load_checkpoint(tmp_path / "ckpt")
     assert model.class_names == DEMO_CLASSES and model.input_spec.num_frames == 4
-    assert not list((tmp_path / "ckpt").glob(".*tmp*"))  # no temporary files left behind
+    assert not list(
+        (tmp_path / "ckpt").glob(".*tmp*")
+    )  # no temporary files left behind
 
 
 def test_same_seed_same_weights_other_seed_differs(demo_root, tmp_path):
@@ -73,6 +93,12 @@ def test_time_budget_caps_a_long_step_schedule():
     model = build_model("video_coop", {"class_names": DEMO_CLASSES, **TINY})
     frames = torch.randint(0, 256, (8, 4, 32, 32, 3), dtype=torch.uint8)
     labels = torch.arange(8)
-    history = fit(model, frames, labels, TrainConfig(steps=100_000, max_seconds=1.5, batch_size=2, threads=1), progress=False)
+    history = fit(
+        model,
+        frames,
+        labels,
+        TrainConfig(steps=100_000, max_seconds=1.5, batch_size=2, threads=1),
+        progress=False,
+    )
     assert history["stopped_early"] and history["schedule"] == "clock"
     assert history["seconds"] < 5 and 20 <= history["steps"] < 100_000

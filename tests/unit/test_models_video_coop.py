@@ -15,8 +15,18 @@ CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 
 def tiny(classes=CLASSES, seed: int = 0) -> VideoCoOp:
     torch.manual_seed(seed)
-    tower = SpaceTimeConfig(num_frames=4, image_size=32, patch_size=8, width=32, layers=2, heads=2, stem_channels=8)
-    return VideoCoOp(classes, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2)).eval()
+    tower = SpaceTimeConfig(
+        num_frames=4,
+        image_size=32,
+        patch_size=8,
+        width=32,
+        layers=2,
+        heads=2,
+        stem_channels=8,
+    )
+    return VideoCoOp(
+        classes, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2)
+    ).eval()
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +43,12 @@ def test_forward_shape_and_spec(model, clip):
     assert model(clip).shape == (3, len(CLASSES))
     assert model.input_spec.num_frames == 4 and model.input_spec.size == 32
     layout = model.token_layout
-    assert (layout.num_prefix, layout.frames, layout.height, layout.width) == (1, 4, 4, 4)
+    assert (layout.num_prefix, layout.frames, layout.height, layout.width) == (
+        1,
+        4,
+        4,
+        4,
+    )
 
 
 def test_attention_logits_equal_fast_path(model, clip):
@@ -63,7 +78,9 @@ def test_temporal_cls_row_is_identity(model, clip):
 
 
 def _capture(module, store, name):
-    return module.register_forward_hook(lambda m, i, o: store.__setitem__(name, (i[0], o)))
+    return module.register_forward_hook(
+        lambda m, i, o: store.__setitem__(name, (i[0], o))
+    )
 
 
 def _merge(module, probs_times_v: torch.Tensor) -> torch.Tensor:
@@ -90,12 +107,24 @@ def test_embedded_attention_reproduces_the_block(model, clip, block_index):
         x_s, (out_s, _) = seen["s"]
         _, _, v = block.attn_s.heads_qkv(x_s)  # (B*T, H, 1+hw, d)
         v = v.reshape(b, t, 2, hw + 1, -1)
-        torch.testing.assert_close(v[:, 1:, :, 0], v[:, :1, :, 0].expand_as(v[:, 1:, :, 0]))
-        v_joint = torch.cat([v[:, 0, :, :1], v[:, :, :, 1:].permute(0, 2, 1, 3, 4).reshape(b, 2, t * hw, -1)], 2)
+        torch.testing.assert_close(
+            v[:, 1:, :, 0], v[:, :1, :, 0].expand_as(v[:, 1:, :, 0])
+        )
+        v_joint = torch.cat(
+            [
+                v[:, 0, :, :1],
+                v[:, :, :, 1:].permute(0, 2, 1, 3, 4).reshape(b, 2, t * hw, -1),
+            ],
+            2,
+        )
         joint = _merge(block.attn_s, a_s @ v_joint)  # (B, N, D)
         out_s = out_s.reshape(b, t, hw + 1, -1)
-        torch.testing.assert_close(joint[:, 0], out_s[:, :, 0].mean(1), atol=1e-5, rtol=1e-5)
-        torch.testing.assert_close(joint[:, 1:], out_s[:, :, 1:].reshape(b, t * hw, -1), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            joint[:, 0], out_s[:, :, 0].mean(1), atol=1e-5, rtol=1e-5
+        )
+        torch.testing.assert_close(
+            joint[:, 1:], out_s[:, :, 1:].reshape(b, t * hw, -1), atol=1e-5, rtol=1e-5
+        )
         # temporal: per-position inputs (B*hw, T, D); CLS takes no part
         x_t, (out_t, _) = seen["t"]
         _, _, v = block.attn_t.heads_qkv(x_t)  # (B*hw, H, T, d)
@@ -139,7 +168,9 @@ def test_gradcam_target_has_gradients_and_block_output_has_none(model, clip):
         return hook
 
     def keep_block(module, inputs, output):
-        output[0].register_hook(lambda g: grads.__setitem__("block", g))  # output = (tokens, attentions)
+        output[0].register_hook(
+            lambda g: grads.__setitem__("block", g)
+        )  # output = (tokens, attentions)
 
     hooks = [
         target.module.register_forward_hook(keep("target")),
@@ -154,7 +185,9 @@ def test_gradcam_target_has_gradients_and_block_output_has_none(model, clip):
         model.zero_grad()
     grid = target.to_grid(grads["target"])
     assert grid.shape == (3, 32, 4, 4, 4)  # (B, D, T, h, w)
-    assert grid.abs().amax(dim=(1, 3, 4)).min() > 0  # every frame of every clip gets gradient
+    assert (
+        grid.abs().amax(dim=(1, 3, 4)).min() > 0
+    )  # every frame of every clip gets gradient
     assert target.to_grid(grads["target_out"]).shape == grid.shape
     # the seed's bug: at the block output only CLS leaves the encoder, image tokens get exactly zero
     assert grads["block"][:, 0].abs().max() > 0
@@ -177,7 +210,18 @@ def test_wrong_input_size_says_what_is_expected(model):
 
 def test_class_prompts_start_apart():
     """Class-word embeddings dominate the prompt at init, so class embeddings are not all alike."""
-    model = tiny(["MoveRight", "MoveLeft", "MoveDown", "MoveUp", "Grow", "Shrink", "Rotate", "Blink"])
+    model = tiny(
+        [
+            "MoveRight",
+            "MoveLeft",
+            "MoveDown",
+            "MoveUp",
+            "Grow",
+            "Shrink",
+            "Rotate",
+            "Blink",
+        ]
+    )
     with torch.no_grad():
         t = torch.nn.functional.normalize(model.text(), dim=-1)
     off = (t @ t.T)[~torch.eye(8, dtype=torch.bool)]
@@ -199,6 +243,8 @@ def test_tokenizer_words_and_roundtrip():
     assert split_words("ApplyEyeMakeup") == ["apply", "eye", "makeup"]
     assert split_words("brush_hair") == ["brush", "hair"]
     tok = WordTokenizer.from_texts(CLASSES)
-    assert WordTokenizer.from_dict(tok.to_dict()).encode("MoveLeft") == tok.encode("MoveLeft")
+    assert WordTokenizer.from_dict(tok.to_dict()).encode("MoveLeft") == tok.encode(
+        "MoveLeft"
+    )
     assert tok.encode("MoveLeft")[0] == tok.encode("MoveRight")[0]
     assert tok.unknown_words(["Jump"]) == ["jump"]

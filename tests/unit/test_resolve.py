@@ -9,9 +9,18 @@ import pytest
 import torch
 
 from videoxai.keys import ModelKeyError
-from videoxai.models.checkpoint import CheckpointError, UnsafeCheckpointError, save_checkpoint
+from videoxai.models.checkpoint import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    save_checkpoint,
+)
 from videoxai.models.prompt_text import PromptTextConfig
-from videoxai.models.resolve import ModelNotFoundError, find_checkpoint, load_resolved, resolve_model
+from videoxai.models.resolve import (
+    ModelNotFoundError,
+    find_checkpoint,
+    load_resolved,
+    resolve_model,
+)
 from videoxai.models.spacetime import SpaceTimeConfig
 from videoxai.models.video_coop import VideoCoOp
 
@@ -21,8 +30,12 @@ CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 
 def tiny() -> VideoCoOp:
     torch.manual_seed(0)
-    tower = SpaceTimeConfig(num_frames=4, image_size=32, width=16, layers=1, heads=2, stem_channels=4)
-    return VideoCoOp(CLASSES, tower=tower, text=PromptTextConfig(width=16, embed_dim=16, heads=2)).eval()
+    tower = SpaceTimeConfig(
+        num_frames=4, image_size=32, width=16, layers=1, heads=2, stem_channels=4
+    )
+    return VideoCoOp(
+        CLASSES, tower=tower, text=PromptTextConfig(width=16, embed_dim=16, heads=2)
+    ).eval()
 
 
 class CreatesFileWhenUnpickled:
@@ -61,8 +74,14 @@ def test_explicit_path_file_and_folder(registry, tmp_path):
     other = tmp_path / "elsewhere"
     save_checkpoint(tiny(), other)
     for target in (other, other / "model.safetensors"):
-        r = resolve_model("video_coop/ucf101/best-attention-0", root, {"video_coop/ucf101/best-attention-0": str(target)})
-        assert r["source"] == "explicit" and r["checkpoint"] == str((other / "model.safetensors").absolute())
+        r = resolve_model(
+            "video_coop/ucf101/best-attention-0",
+            root,
+            {"video_coop/ucf101/best-attention-0": str(target)},
+        )
+        assert r["source"] == "explicit" and r["checkpoint"] == str(
+            (other / "model.safetensors").absolute()
+        )
 
 
 def test_missing_names_key_and_every_place(registry, tmp_path):
@@ -70,10 +89,15 @@ def test_missing_names_key_and_every_place(registry, tmp_path):
     with pytest.raises(ModelNotFoundError) as e:
         resolve_model("stt/ucf101/best-true-val", root)
     msg = str(e.value)
-    assert "stt/ucf101/best-true-val" in msg and str((root / "stt/ucf101/best-true-val").absolute()) in msg
+    assert (
+        "stt/ucf101/best-true-val" in msg
+        and str((root / "stt/ucf101/best-true-val").absolute()) in msg
+    )
     missing = tmp_path / "nowhere" / "model.pt"
     with pytest.raises(ModelNotFoundError) as e:
-        resolve_model(KEY, root, {KEY: str(missing)})  # explicit wins: no silent fallback to the registry
+        resolve_model(
+            KEY, root, {KEY: str(missing)}
+        )  # explicit wins: no silent fallback to the registry
     assert str(missing) in str(e.value) and "explicit" in str(e.value)
     (root / "dual_coop/demo/tiny").mkdir(parents=True)
     with pytest.raises(ModelNotFoundError, match="no weights file"):
@@ -82,7 +106,15 @@ def test_missing_names_key_and_every_place(registry, tmp_path):
 
 @pytest.mark.parametrize(
     "key",
-    ["../../etc/passwd", "video_coop/../../x", "/etc/passwd/x", "video_coop/demo/..", "a/b", "a/b/c/d", "a/b/c d"],
+    [
+        "../../etc/passwd",
+        "video_coop/../../x",
+        "/etc/passwd/x",
+        "video_coop/demo/..",
+        "a/b",
+        "a/b/c/d",
+        "a/b/c d",
+    ],
 )
 def test_traversal_and_malformed_keys_refused(registry, key):
     root, _ = registry
@@ -96,7 +128,10 @@ def test_malicious_pickle_refused_at_load(registry, tmp_path):
     folder = root / "video_coop/demo/evil"
     save_checkpoint(model, folder)
     (folder / "model.safetensors").unlink()
-    torch.save({"state_dict": model.state_dict(), "x": CreatesFileWhenUnpickled(str(marker))}, folder / "model.pt")
+    torch.save(
+        {"state_dict": model.state_dict(), "x": CreatesFileWhenUnpickled(str(marker))},
+        folder / "model.pt",
+    )
     r = resolve_model("video_coop/demo/evil", root)  # resolution only hashes the file
     with pytest.raises(UnsafeCheckpointError, match="refused"):
         load_resolved(r)
@@ -118,7 +153,9 @@ def test_config_problems(registry):
     root, _ = registry
     folder = root / KEY
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "method": "no_such_method"}))
+    (folder / "config.json").write_text(
+        json.dumps({**config, "method": "no_such_method"})
+    )
     with pytest.raises(CheckpointError, match="not registered"):
         resolve_model(KEY, root)
     (folder / "config.json").unlink()
@@ -126,7 +163,7 @@ def test_config_problems(registry):
         resolve_model(KEY, root)
 
 
-CUSTOM_MODULE = '''
+CUSTOM_MODULE = """
 from videoxai.models.video_coop import VideoCoOp
 
 
@@ -136,7 +173,7 @@ def factory(config):
 
 def not_a_model(config):
     return object()
-'''
+"""
 
 
 def test_custom_factory_from_workflow_config(registry, tmp_path, monkeypatch):
@@ -144,12 +181,16 @@ def test_custom_factory_from_workflow_config(registry, tmp_path, monkeypatch):
     (tmp_path / "my_videonets.py").write_text(CUSTOM_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     save_checkpoint(model, root / "mynet/demo/run1")
-    r = resolve_model("mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:factory"})
+    r = resolve_model(
+        "mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:factory"}
+    )
     assert r["method"] == "custom" and r["factory"] == "my_videonets:factory"
     x = torch.randn(1, 4, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(load_resolved(r)(x), model(x))
-    bad = resolve_model("mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:not_a_model"})
+    bad = resolve_model(
+        "mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:not_a_model"}
+    )
     with pytest.raises(TypeError, match="not a videoxai.models.base.VideoClassifier"):
         load_resolved(bad)
     with pytest.raises(ValueError, match="package.module:factory"):
@@ -160,6 +201,8 @@ def test_checkpoint_cannot_name_code_to_import(registry):
     root, _ = registry
     folder = root / KEY
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "method": "custom", "factory": "os:system"}))
+    (folder / "config.json").write_text(
+        json.dumps({**config, "method": "custom", "factory": "os:system"})
+    )
     with pytest.raises(CheckpointError, match="cannot name code to import"):
         resolve_model(KEY, root)

@@ -24,7 +24,9 @@ class InputSpec:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     num_views: int = 1
-    fixed_size: bool = False  # True when the architecture accepts only ``size`` (e.g. s3d, mvit)
+    fixed_size: bool = (
+        False  # True when the architecture accepts only ``size`` (e.g. s3d, mvit)
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,17 +73,23 @@ class VideoClassifier(nn.Module):
     class_names: list[str]
     input_spec: InputSpec
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward(
+        self, video: torch.Tensor
+    ) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_with_attention(
+        self, video: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and per-layer attention probabilities ``(B, heads, N, N)`` over ``token_layout``.
 
         Rows sum to 1. Layers are in forward order; a model with factorised
         (e.g. divided space-time) attention returns each factor as its own
         entry, embedded in the joint token set, so rollout treats it uniformly.
         """
-        raise NotImplementedError(f"{type(self).__name__} has no attention (use grad-cam)")
+        raise NotImplementedError(
+            f"{type(self).__name__} has no attention (use grad-cam)"
+        )
 
     @property
     def token_layout(self) -> TokenLayout:
@@ -92,4 +100,7 @@ class VideoClassifier(nn.Module):
 
     @property
     def has_attention(self) -> bool:
-        return type(self).forward_with_attention is not VideoClassifier.forward_with_attention
+        return (
+            type(self).forward_with_attention
+            is not VideoClassifier.forward_with_attention
+        )

@@ -23,15 +23,21 @@ def load_factory(spec: str) -> Callable[[dict], VideoClassifier]:
     """Import ``package.module:factory`` and return the callable."""
     m = _SPEC.match(spec or "")
     if not m:
-        raise ValueError(f"custom model factory must look like 'package.module:factory', got {spec!r}")
+        raise ValueError(
+            f"custom model factory must look like 'package.module:factory', got {spec!r}"
+        )
     module_name, attr = m.groups()
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
-        raise ImportError(f"cannot import module {module_name!r} of custom factory {spec!r}: {e}") from e
+        raise ImportError(
+            f"cannot import module {module_name!r} of custom factory {spec!r}: {e}"
+        ) from e
     factory = getattr(module, attr, None)
     if not callable(factory):
-        raise AttributeError(f"{module_name!r} has no callable {attr!r} (custom factory {spec!r})")
+        raise TypeError(
+            f"{module_name!r} has no callable {attr!r} (custom factory {spec!r})"
+        )
     return factory
 
 
@@ -44,5 +50,7 @@ def build_custom(spec: str, config: dict) -> VideoClassifier:
         )
     missing = [a for a in ("class_names", "input_spec") if not hasattr(model, a)]
     if missing or not isinstance(model.input_spec, InputSpec):
-        raise TypeError(f"custom model from {spec!r} must set class_names and input_spec (InputSpec); missing {missing}")
+        raise TypeError(
+            f"custom model from {spec!r} must set class_names and input_spec (InputSpec); missing {missing}"
+        )
     return model

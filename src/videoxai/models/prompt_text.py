@@ -44,7 +44,12 @@ class PromptTextConfig:
 class PromptTextEncoder(nn.Module):
     """Computes one embedding per class name from learned context + word tokens."""
 
-    def __init__(self, cfg: PromptTextConfig, tokenizer: WordTokenizer, class_names: Sequence[str]):
+    def __init__(
+        self,
+        cfg: PromptTextConfig,
+        tokenizer: WordTokenizer,
+        class_names: Sequence[str],
+    ):
         super().__init__()
         self.cfg = cfg
         self.tokenizer = tokenizer
@@ -52,18 +57,32 @@ class PromptTextEncoder(nn.Module):
         self.token_embedding = nn.Embedding(tokenizer.vocab_size, cfg.width)
         with torch.no_grad():
             self.token_embedding.weight.normal_(0.0, cfg.word_init_std)
-            self.token_embedding.weight[: len(SPECIALS)].normal_(0.0, cfg.context_init_std)
+            self.token_embedding.weight[: len(SPECIALS)].normal_(
+                0.0, cfg.context_init_std
+            )
         n_sets = len(class_names) if cfg.class_specific_context else 1
-        self.context = nn.Parameter(torch.randn(n_sets, cfg.n_ctx, cfg.width) * cfg.context_init_std)
+        self.context = nn.Parameter(
+            torch.randn(n_sets, cfg.n_ctx, cfg.width) * cfg.context_init_std
+        )
         self.positional = nn.Parameter(torch.randn(self.seq_len, cfg.width) * 0.01)
         layer = nn.TransformerEncoderLayer(
-            cfg.width, cfg.heads, 2 * cfg.width, dropout=0.0, activation="gelu", batch_first=True, norm_first=cfg.norm_first
+            cfg.width,
+            cfg.heads,
+            2 * cfg.width,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=cfg.norm_first,
         )
-        self.transformer = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+        self.transformer = nn.TransformerEncoder(
+            layer, cfg.layers, enable_nested_tensor=False
+        )
         self.norm = nn.LayerNorm(cfg.width)
         self.projection = nn.Linear(cfg.width, cfg.embed_dim, bias=False)
         self.register_buffer(
-            "causal_mask", nn.Transformer.generate_square_subsequent_mask(self.seq_len), persistent=False
+            "causal_mask",
+            nn.Transformer.generate_square_subsequent_mask(self.seq_len),
+            persistent=False,
         )
         self.set_class_names(class_names)
 
@@ -79,7 +98,10 @@ class PromptTextEncoder(nn.Module):
                 f"class names contain words this model's tokenizer has never seen: {unknown}; "
                 "a word-level demo text encoder cannot embed new words (use a CLIP-backbone model)"
             )
-        if self.cfg.class_specific_context and len(class_names) != self.context.shape[0]:
+        if (
+            self.cfg.class_specific_context
+            and len(class_names) != self.context.shape[0]
+        ):
             raise ValueError(
                 f"class-specific context was learned for {self.context.shape[0]} classes, got {len(class_names)}"
             )
@@ -101,7 +123,10 @@ class PromptTextEncoder(nn.Module):
         k = self.token_ids.shape[0]
         x = self.token_embedding(self.token_ids)
         ctx = self.context.expand(k, -1, -1)
-        x = torch.cat([x[:, :1], ctx, x[:, 1 + self.cfg.n_ctx :]], dim=1) + self.positional
+        x = (
+            torch.cat([x[:, :1], ctx, x[:, 1 + self.cfg.n_ctx :]], dim=1)
+            + self.positional
+        )
         x = self.transformer(x, mask=self.causal_mask, is_causal=True)
         x = self.norm(x[torch.arange(k, device=x.device), self.eos_at])
         return self.projection(x)

@@ -16,12 +16,16 @@ _METHODS: dict[str, type[VideoClassifier]] = {}
 _BUILTIN_MODULES = ("videoxai.models.video_coop", "videoxai.models.torchvision_video")
 
 
-def register_method(name: str) -> Callable[[type[VideoClassifier]], type[VideoClassifier]]:
+def register_method(
+    name: str,
+) -> Callable[[type[VideoClassifier]], type[VideoClassifier]]:
     """Class decorator: make ``build_model(name, config)`` construct this class."""
 
     def deco(cls: type[VideoClassifier]) -> type[VideoClassifier]:
         if name in _METHODS and _METHODS[name] is not cls:
-            raise ValueError(f"method {name!r} is already registered to {_METHODS[name].__name__}")
+            raise ValueError(
+                f"method {name!r} is already registered to {_METHODS[name].__name__}"
+            )
         _METHODS[name] = cls
         cls.method = name
         return cls
@@ -44,7 +48,9 @@ def method_class(method: str) -> type[VideoClassifier]:
     try:
         return _METHODS[method]
     except KeyError:
-        raise KeyError(f"unknown model method {method!r}; known methods: {', '.join(sorted(_METHODS))}") from None
+        raise KeyError(
+            f"unknown model method {method!r}; known methods: {', '.join(sorted(_METHODS))}"
+        ) from None
 
 
 def build_model(method: str, config: dict) -> VideoClassifier:

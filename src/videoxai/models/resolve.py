@@ -45,13 +45,19 @@ def registry_dir(key: ModelKey, checkpoints_root: str | os.PathLike[str]) -> Pat
     """``{root}/{method}/{train}/{run}``, checked to stay inside ``root``."""
     root = Path(checkpoints_root).absolute()
     path = root / key.method / key.train / key.run
-    if os.path.commonpath([root, path]) != str(root):  # unreachable for a parsed key; kept as a guard
-        raise ValueError(f"model key {key} leads outside the checkpoint registry {root}")
+    if os.path.commonpath([root, path]) != str(
+        root
+    ):  # unreachable for a parsed key; kept as a guard
+        raise ValueError(
+            f"model key {key} leads outside the checkpoint registry {root}"
+        )
     return path
 
 
 def find_checkpoint(
-    key: str, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None = None
+    key: str,
+    checkpoints_root: str | os.PathLike[str],
+    explicit: dict[str, str] | None = None,
 ) -> Path:
     """The weights file of ``key`` without loading anything (for a workflow's input function)."""
     return _find(ModelKey.parse(key), checkpoints_root, explicit)[1]
@@ -109,7 +115,9 @@ def resolve_model(
                 f"model {key}: {config_file} names method {method!r}, which is not registered (known: {', '.join(known)})"
             )
         if mk.method in known and mk.method != method:
-            raise CheckpointError(f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}")
+            raise CheckpointError(
+                f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}"
+            )
     resolved = {
         "key": str(mk),
         "source": source,
@@ -130,12 +138,24 @@ def _hub_config(arch: str) -> dict:
     from .torchvision_video import ARCHS, kinetics400_classes
 
     a = ARCHS[arch]
-    return {"method": arch, "class_names": kinetics400_classes(arch), "model": {}, "input_spec": {
-        "num_frames": a.num_frames, "size": a.size, "mean": a.mean, "std": a.std, "fixed_size": a.fixed_size}}
+    return {
+        "method": arch,
+        "class_names": kinetics400_classes(arch),
+        "model": {},
+        "input_spec": {
+            "num_frames": a.num_frames,
+            "size": a.size,
+            "mean": a.mean,
+            "std": a.std,
+            "fixed_size": a.fixed_size,
+        },
+    }
 
 
 def _find(
-    mk: ModelKey, checkpoints_root: str | os.PathLike[str], explicit: dict[str, str] | None
+    mk: ModelKey,
+    checkpoints_root: str | os.PathLike[str],
+    explicit: dict[str, str] | None,
 ) -> tuple[str, Path, Path | None]:
     """(source, weights, config path) of the first place holding weights; else ModelNotFoundError."""
     key = str(mk)
@@ -147,19 +167,27 @@ def _find(
         places = [("registry", registry_dir(mk, checkpoints_root))]
         from .torchvision_video import ARCHS, hub_weights_path
 
-        if mk.method in ARCHS and mk.train == "kinetics400":  # torchvision's own Kinetics-400 weights, offline
+        if (
+            mk.method in ARCHS and mk.train == "kinetics400"
+        ):  # torchvision's own Kinetics-400 weights, offline
             places.append(("torch-hub", hub_weights_path(mk.method)))
     looked = []
     for source, place in places:
         if source == "torch-hub":
             if place.is_file():
                 return source, place, None
-            looked.append(f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)")
+            looked.append(
+                f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)"
+            )
             continue
         found = _candidate(place)
         if found is not None:
             return (source, *found)
-        why = f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}" if place.is_dir() else "does not exist"
+        why = (
+            f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}"
+            if place.is_dir()
+            else "does not exist"
+        )
         looked.append(f"{source}: {place} ({why})")
     raise ModelNotFoundError(
         f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"
@@ -185,5 +213,7 @@ def load_resolved(resolved: dict, verify: bool = True) -> VideoClassifier:
     if resolved["method"] == "custom":
         model = build_custom(resolved["factory"], resolved["model_config"])
         return load_weights_into(model, weights).eval()
-    method_class(resolved["method"])  # clear error for an unknown method before building
+    method_class(
+        resolved["method"]
+    )  # clear error for an unknown method before building
     return load_model(resolved["model_config"], weights)

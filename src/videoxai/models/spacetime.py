@@ -46,11 +46,19 @@ class SpaceTimeConfig:
     stem_stride: int = 2
     stem_frames: int = 1  # temporal kernel of the stem's first conv: > 1 lets it see local motion itself
     stem_layers: int = 1  # conv layers in the stem: the first (strided), then 3x3 ones
-    stem_motion: bool = True  # also feed frame differences (x[t+1] - x[t-1]) to the stem
+    stem_motion: bool = (
+        True  # also feed frame differences (x[t+1] - x[t-1]) to the stem
+    )
     frame_tokens: int = 0  # learned tokens per frame, in that frame's spatial attention
-    frame_token_layers: int | None = None  # blocks that keep the frame tokens (None: all)
-    global_in_spatial: bool = True  # the global token joins every frame's spatial attention
-    summary_attention: bool = False  # global + frame tokens attend among themselves in every block
+    frame_token_layers: int | None = (
+        None  # blocks that keep the frame tokens (None: all)
+    )
+    global_in_spatial: bool = (
+        True  # the global token joins every frame's spatial attention
+    )
+    summary_attention: bool = (
+        False  # global + frame tokens attend among themselves in every block
+    )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -71,17 +79,27 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def heads_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def heads_qkv(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Queries, keys, values as ``(B, heads, L, head_dim)``."""
         b, n, d = x.shape
-        qkv = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = (
+            self.qkv(x)
+            .reshape(b, n, 3, self.heads, d // self.heads)
+            .permute(2, 0, 3, 1, 4)
+        )
         return qkv[0], qkv[1], qkv[2]
 
-    def forward(self, x: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         b, n, d = x.shape
         q, k, v = self.heads_qkv(x)
         if need_weights:
-            probs = torch.softmax((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1)
+            probs = torch.softmax(
+                (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1
+            )
             out = probs @ v
         else:
             probs = None
@@ -89,7 +107,9 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, d)), probs
 
 
-def embed_temporal(probs: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1) -> torch.Tensor:
+def embed_temporal(
+    probs: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1
+) -> torch.Tensor:
     """Embed temporal attention ``(B*hw, H, T, T)`` into ``(B, H, N, N)`` over prefix + T*hw patches.
 
     Patch ``(t, p)`` attends to ``(t', p)`` only; prefix tokens do not take
@@ -97,7 +117,9 @@ def embed_temporal(probs: torch.Tensor, batch: int, frames: int, hw: int, num_pr
     """
     heads = probs.shape[1]
     n = frames * hw
-    p = probs.reshape(batch, hw, heads, frames, frames).permute(0, 2, 3, 4, 1)  # B,H,T,T',hw
+    p = probs.reshape(batch, hw, heads, frames, frames).permute(
+        0, 2, 3, 4, 1
+    )  # B,H,T,T',hw
     patch = torch.diag_embed(p)  # B,H,T,T',hw,hw'
     patch = patch.permute(0, 1, 2, 4, 3, 5).reshape(batch, heads, n, n)
     out = probs.new_zeros(batch, heads, num_prefix + n, num_prefix + n)
@@ -108,7 +130,11 @@ def embed_temporal(probs: torch.Tensor, batch: int, frames: int, hw: int, num_pr
 
 
 def embed_frames(
-    probs: torch.Tensor, batch: int, index: torch.Tensor, num_tokens: int, with_global: bool
+    probs: torch.Tensor,
+    batch: int,
+    index: torch.Tensor,
+    num_tokens: int,
+    with_global: bool,
 ) -> torch.Tensor:
     """Embed per-frame attention ``(B*T, H, L, L)`` into ``(B, H, N, N)``.
 
@@ -137,7 +163,9 @@ def embed_frames(
     return out
 
 
-def embed_subset(probs: torch.Tensor, index: torch.Tensor, num_tokens: int) -> torch.Tensor:
+def embed_subset(
+    probs: torch.Tensor, index: torch.Tensor, num_tokens: int
+) -> torch.Tensor:
     """Embed attention ``(B, H, L, L)`` among tokens ``index`` into ``(B, H, N, N)``; identity elsewhere."""
     b, h = probs.shape[:2]
     out = probs.new_zeros(b, h, num_tokens, num_tokens)
@@ -168,7 +196,14 @@ class DividedBlock(nn.Module):
     (P may be 0), ``x`` (B, T*hw, D) patches.
     """
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float, global_in_spatial: bool, summary: bool):
+    def __init__(
+        self,
+        width: int,
+        heads: int,
+        mlp_ratio: float,
+        global_in_spatial: bool,
+        summary: bool,
+    ):
         super().__init__()
         self.global_in_spatial = global_in_spatial
         self.norm_t = nn.LayerNorm(width)
@@ -181,7 +216,9 @@ class DividedBlock(nn.Module):
         self.summary = summary
         self.norm_mlp = nn.LayerNorm(width)
         hidden = int(width * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+        self.mlp = nn.Sequential(
+            nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width)
+        )
 
     def forward(
         self,
@@ -197,9 +234,15 @@ class DividedBlock(nn.Module):
         # temporal: every spatial position attends over frames
         xt = x.reshape(b, frames, hw, d).transpose(1, 2).reshape(b * hw, frames, d)
         out_t, p_t = self.attn_t(self.norm_t(xt), need_weights)
-        x = x + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(b, frames * hw, d)
+        x = x + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(
+            b, frames * hw, d
+        )
         # spatial: each frame's [global] + frame tokens + patches
-        parts = [g.expand(b, frames, d).reshape(b * frames, 1, d)] if self.global_in_spatial else []
+        parts = (
+            [g.expand(b, frames, d).reshape(b * frames, 1, d)]
+            if self.global_in_spatial
+            else []
+        )
         parts += [f.reshape(b * frames, n_f, d), x.reshape(b * frames, hw, d)]
         out_s, p_s = self.attn_s(self.norm_s(torch.cat(parts, 1)), need_weights)
         out_s = out_s.reshape(b, frames, -1, d)
@@ -209,7 +252,9 @@ class DividedBlock(nn.Module):
         f = f + out_s[:, :, k : k + n_f]
         x = x + out_s[:, :, k + n_f :].reshape(b, frames * hw, d)
         p_sum = None
-        if self.summary:  # the global token and the frame tokens summarise among themselves
+        if (
+            self.summary
+        ):  # the global token and the frame tokens summarise among themselves
             seq = torch.cat([g, f.reshape(b, frames * n_f, d)], 1)
             out_u, p_sum = self.attn_sum(self.norm_sum(seq), need_weights)
             g = g + out_u[:, :1]
@@ -217,13 +262,27 @@ class DividedBlock(nn.Module):
         # MLP on every token
         tokens = torch.cat([g, f.reshape(b, frames * n_f, d), x], 1)
         tokens = tokens + self.mlp(self.norm_mlp(tokens))
-        g, f, x = tokens[:, :1], tokens[:, 1 : 1 + frames * n_f].reshape(b, frames, n_f, d), tokens[:, 1 + frames * n_f :]
+        g, f, x = (
+            tokens[:, :1],
+            tokens[:, 1 : 1 + frames * n_f].reshape(b, frames, n_f, d),
+            tokens[:, 1 + frames * n_f :],
+        )
         attn: list[torch.Tensor] = []
         if need_weights:
             attn = self._embedded(p_t, p_s, p_sum, b, frames, n_f, hw, total_f)
         return g, f, x, attn
 
-    def _embedded(self, p_t, p_s, p_sum, b: int, frames: int, n_f: int, hw: int, total_f: int | None = None):
+    def _embedded(
+        self,
+        p_t,
+        p_s,
+        p_sum,
+        b: int,
+        frames: int,
+        n_f: int,
+        hw: int,
+        total_f: int | None = None,
+    ):
         """The block's attentions over the joint token set (global, all frame tokens, patches)."""
         total_f = n_f if total_f is None else total_f
         prefix = 1 + frames * total_f
@@ -231,11 +290,20 @@ class DividedBlock(nn.Module):
         dev = p_t.device
         t = torch.arange(frames, device=dev)[:, None]
         index = torch.cat(
-            [1 + t * total_f + torch.arange(n_f, device=dev), prefix + t * hw + torch.arange(hw, device=dev)], 1
+            [
+                1 + t * total_f + torch.arange(n_f, device=dev),
+                prefix + t * hw + torch.arange(hw, device=dev),
+            ],
+            1,
         )
-        out = [embed_temporal(p_t, b, frames, hw, prefix), embed_frames(p_s, b, index, n, self.global_in_spatial)]
+        out = [
+            embed_temporal(p_t, b, frames, hw, prefix),
+            embed_frames(p_s, b, index, n, self.global_in_spatial),
+        ]
         if p_sum is not None:
-            out.append(embed_subset(p_sum, torch.arange(1 + frames * n_f, device=dev), n))
+            out.append(
+                embed_subset(p_sum, torch.arange(1 + frames * n_f, device=dev), n)
+            )
         return out
 
 
@@ -252,7 +320,9 @@ class SpaceTimeTower(nn.Module):
         self.cfg = cfg
         # the stem's stride is part of the patch: stride s then a (patch/s)-sized patchify = patch size overall
         if cfg.stem_frames % 2 == 0:
-            raise ValueError(f"stem_frames must be odd (same number of frames out as in), got {cfg.stem_frames}")
+            raise ValueError(
+                f"stem_frames must be odd (same number of frames out as in), got {cfg.stem_frames}"
+            )
         self.stem = nn.Sequential(
             nn.Conv3d(
                 6 if cfg.stem_motion else 3,
@@ -265,18 +335,38 @@ class SpaceTimeTower(nn.Module):
             *[
                 m
                 for _ in range(cfg.stem_layers - 1)
-                for m in (nn.Conv3d(cfg.stem_channels, cfg.stem_channels, (1, 3, 3), padding=(0, 1, 1)), nn.GELU())
+                for m in (
+                    nn.Conv3d(
+                        cfg.stem_channels,
+                        cfg.stem_channels,
+                        (1, 3, 3),
+                        padding=(0, 1, 1),
+                    ),
+                    nn.GELU(),
+                )
             ],
         )
         inner = cfg.patch_size // cfg.stem_stride
         self.patchify = nn.Conv2d(cfg.stem_channels, cfg.width, inner, stride=inner)
         self.cls_token = nn.Parameter(torch.randn(1, 1, cfg.width) * 0.02)
         if cfg.frame_tokens:
-            self.frame_tokens = nn.Parameter(torch.randn(1, 1, cfg.frame_tokens, cfg.width) * 0.02)
-        self.pos_space = nn.Parameter(torch.randn(1, cfg.grid * cfg.grid, cfg.width) * 0.02)
-        self.pos_time = nn.Parameter(torch.randn(1, cfg.num_frames, 1, cfg.width) * 0.02)
+            self.frame_tokens = nn.Parameter(
+                torch.randn(1, 1, cfg.frame_tokens, cfg.width) * 0.02
+            )
+        self.pos_space = nn.Parameter(
+            torch.randn(1, cfg.grid * cfg.grid, cfg.width) * 0.02
+        )
+        self.pos_time = nn.Parameter(
+            torch.randn(1, cfg.num_frames, 1, cfg.width) * 0.02
+        )
         self.blocks = nn.ModuleList(
-            DividedBlock(cfg.width, cfg.heads, cfg.mlp_ratio, cfg.global_in_spatial, cfg.summary_attention)
+            DividedBlock(
+                cfg.width,
+                cfg.heads,
+                cfg.mlp_ratio,
+                cfg.global_in_spatial,
+                cfg.summary_attention,
+            )
             for _ in range(cfg.layers)
         )
         self.norm = nn.LayerNorm(cfg.width)
@@ -286,14 +376,19 @@ class SpaceTimeTower(nn.Module):
         """Global token (index 0, the readout), then ``frames * frame_tokens`` prefix tokens, then patches."""
         g = self.cfg.grid
         return TokenLayout(
-            num_prefix=1 + self.cfg.num_frames * self.cfg.frame_tokens, frames=self.cfg.num_frames, height=g, width=g
+            num_prefix=1 + self.cfg.num_frames * self.cfg.frame_tokens,
+            frames=self.cfg.num_frames,
+            height=g,
+            width=g,
         )
 
     def check_input(self, video: torch.Tensor) -> None:
         """Fail with a message that says what the tower expects (it has fixed position embeddings)."""
         cfg = self.cfg
         if video.ndim != 5 or video.shape[2] != 3:
-            raise ValueError(f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}")
+            raise ValueError(
+                f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}"
+            )
         _, t, _, h, w = video.shape
         if t != cfg.num_frames or h != cfg.image_size or w != cfg.image_size:
             raise ValueError(
@@ -301,7 +396,9 @@ class SpaceTimeTower(nn.Module):
                 f"got {t} frames of {h}x{w}: resample/crop the clip to the model's input spec"
             )
 
-    def forward(self, video: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(
+        self, video: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Global feature ``(B, width)`` of a normalised clip batch, and (if asked) the embedded attentions."""
         self.check_input(video)
         cfg = self.cfg

@@ -35,7 +35,7 @@ class WordTokenizer:
         self._index = {w: i + len(SPECIALS) for i, w in enumerate(self.words)}
 
     @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> "WordTokenizer":
+    def from_texts(cls, texts: Iterable[str]) -> WordTokenizer:
         seen: dict[str, None] = {}
         for t in texts:
             for w in split_words(t):
@@ -51,13 +51,15 @@ class WordTokenizer:
         return [self._index.get(w, UNK) for w in split_words(text)]
 
     def unknown_words(self, texts: Iterable[str]) -> list[str]:
-        return sorted({w for t in texts for w in split_words(t) if w not in self._index})
+        return sorted(
+            {w for t in texts for w in split_words(t) if w not in self._index}
+        )
 
     def to_dict(self) -> dict:
         return {"type": "word", "specials": list(SPECIALS), "words": list(self.words)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "WordTokenizer":
+    def from_dict(cls, d: dict) -> WordTokenizer:
         if d.get("type") != "word" or list(d.get("specials", [])) != list(SPECIALS):
             raise ValueError(f"not a word tokenizer description: {d!r:.200}")
         return cls(list(d["words"]))

@@ -39,12 +39,41 @@ class Arch:
 
 ARCHS: dict[str, Arch] = {
     # r3d_18's layer4 has only 2 time slices at 16 frames; layer3 has 4 (set gradcam_layer to choose)
-    "r3d_18": Arch(tvv.r3d_18, tvv.R3D_18_Weights.KINETICS400_V1, "layer4", 16, 112, False),
-    "r2plus1d_18": Arch(tvv.r2plus1d_18, tvv.R2Plus1D_18_Weights.KINETICS400_V1, "layer4", 16, 112, False),
-    "mc3_18": Arch(tvv.mc3_18, tvv.MC3_18_Weights.KINETICS400_V1, "layer4", 16, 112, False),
+    "r3d_18": Arch(
+        tvv.r3d_18, tvv.R3D_18_Weights.KINETICS400_V1, "layer4", 16, 112, False
+    ),
+    "r2plus1d_18": Arch(
+        tvv.r2plus1d_18,
+        tvv.R2Plus1D_18_Weights.KINETICS400_V1,
+        "layer4",
+        16,
+        112,
+        False,
+    ),
+    "mc3_18": Arch(
+        tvv.mc3_18, tvv.MC3_18_Weights.KINETICS400_V1, "layer4", 16, 112, False
+    ),
     "s3d": Arch(tvv.s3d, tvv.S3D_Weights.KINETICS400_V1, "features", 16, 224, True),
-    "mvit_v2_s": Arch(tvv.mvit_v2_s, tvv.MViT_V2_S_Weights.KINETICS400_V1, "norm", 16, 224, True, (0.45,) * 3, (0.225,) * 3),
-    "swin3d_t": Arch(tvv.swin3d_t, tvv.Swin3D_T_Weights.KINETICS400_V1, "norm", 16, 224, False, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "mvit_v2_s": Arch(
+        tvv.mvit_v2_s,
+        tvv.MViT_V2_S_Weights.KINETICS400_V1,
+        "norm",
+        16,
+        224,
+        True,
+        (0.45,) * 3,
+        (0.225,) * 3,
+    ),
+    "swin3d_t": Arch(
+        tvv.swin3d_t,
+        tvv.Swin3D_T_Weights.KINETICS400_V1,
+        "norm",
+        16,
+        224,
+        False,
+        (0.485, 0.456, 0.406),
+        (0.229, 0.224, 0.225),
+    ),
 }
 
 
@@ -85,18 +114,30 @@ class TorchvisionVideo(VideoClassifier):
         arch = ARCHS[self.arch_name]
         self.class_names = list(class_names)
         size = size or arch.size
-        if arch.fixed_size and size != arch.size:  # checked before building: the big nets take seconds to init
-            raise ValueError(f"{self.arch_name} accepts only {arch.size}x{arch.size} input, not {size}")
+        if (
+            arch.fixed_size and size != arch.size
+        ):  # checked before building: the big nets take seconds to init
+            raise ValueError(
+                f"{self.arch_name} accepts only {arch.size}x{arch.size} input, not {size}"
+            )
         self.net = arch.builder(weights=None, num_classes=len(self.class_names))
         if pretrained == "kinetics400":
             if len(self.class_names) != 400:
-                raise ValueError(f"Kinetics-400 weights have 400 classes, got {len(self.class_names)} class names")
+                raise ValueError(
+                    f"Kinetics-400 weights have 400 classes, got {len(self.class_names)} class names"
+                )
             self.net.load_state_dict(load_hub_weights(self.arch_name))
         elif pretrained is not None:
-            raise ValueError(f"pretrained must be None or 'kinetics400', got {pretrained!r}")
+            raise ValueError(
+                f"pretrained must be None or 'kinetics400', got {pretrained!r}"
+            )
         self.pretrained = pretrained
         self.input_spec = InputSpec(
-            num_frames=num_frames or arch.num_frames, size=size, mean=arch.mean, std=arch.std, fixed_size=arch.fixed_size
+            num_frames=num_frames or arch.num_frames,
+            size=size,
+            mean=arch.mean,
+            std=arch.std,
+            fixed_size=arch.fixed_size,
         )
         self.gradcam_layer = gradcam_layer or arch.gradcam_layer
         self._module_by_name(self.gradcam_layer)  # fail now on a wrong layer name
@@ -106,12 +147,16 @@ class TorchvisionVideo(VideoClassifier):
     def get_config(self) -> dict:
         return {
             "class_names": list(self.class_names),
-            "model": {"gradcam_layer": self.gradcam_layer, "num_frames": self.input_spec.num_frames, "size": self.input_spec.size},
+            "model": {
+                "gradcam_layer": self.gradcam_layer,
+                "num_frames": self.input_spec.num_frames,
+                "size": self.input_spec.size,
+            },
             "input_spec": self.input_spec.to_dict(),
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> "TorchvisionVideo":
+    def from_config(cls, config: dict) -> TorchvisionVideo:
         m = config.get("model", {})
         return cls(
             config["class_names"],
@@ -138,9 +183,14 @@ class TorchvisionVideo(VideoClassifier):
     # ---- the adapter interface ----
     def _check(self, video: torch.Tensor) -> None:
         if video.ndim != 5 or video.shape[2] != 3:
-            raise ValueError(f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}")
+            raise ValueError(
+                f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}"
+            )
         h, w = video.shape[-2:]
-        if self.input_spec.fixed_size and (h, w) != (self.input_spec.size, self.input_spec.size):
+        if self.input_spec.fixed_size and (h, w) != (
+            self.input_spec.size,
+            self.input_spec.size,
+        ):
             raise ValueError(
                 f"{self.arch_name} accepts only {self.input_spec.size}x{self.input_spec.size} input, got {h}x{w}: "
                 f"set the input size to {self.input_spec.size}"
@@ -154,9 +204,9 @@ class TorchvisionVideo(VideoClassifier):
             return self.forward(video.flatten(0, 1)).reshape(b, v, -1).mean(1)
         self._check(video)
         t, h, w = video.shape[1], video.shape[-2], video.shape[-1]
-        if self.arch_name == "mvit_v2_s":  # token grid after its (2, 4, 4)-strided stem and 3 pooling stages
-            self._grid_thw = (t // 2, h // 32, w // 32)
-        elif self.arch_name == "swin3d_t":
+        if (
+            self.arch_name == "mvit_v2_s" or self.arch_name == "swin3d_t"
+        ):  # token grid after its (2, 4, 4)-strided stem and 3 pooling stages
             self._grid_thw = (t // 2, h // 32, w // 32)
         return self.net(video.transpose(1, 2))
 
@@ -165,7 +215,9 @@ class TorchvisionVideo(VideoClassifier):
             return self.net.get_submodule(name)
         except AttributeError:
             layers = [n for n, _ in self.net.named_children()]
-            raise ValueError(f"{self.arch_name} has no layer {name!r} for Grad-CAM; top-level layers: {layers}") from None
+            raise ValueError(
+                f"{self.arch_name} has no layer {name!r} for Grad-CAM; top-level layers: {layers}"
+            ) from None
 
     def set_gradcam_layer(self, name: str) -> None:
         """Choose the Grad-CAM layer by dotted module name (e.g. r3d_18 ``layer3`` for finer time slices)."""
@@ -176,8 +228,12 @@ class TorchvisionVideo(VideoClassifier):
         """The configured layer; its output mapped to (B, C, T', h, w)."""
         module = self._module_by_name(self.gradcam_layer)
         if self.arch_name == "swin3d_t" and self.gradcam_layer in ("norm", "features"):
-            return GradCamTarget(module, lambda a: a.permute(0, 4, 1, 2, 3))  # (B, T, H, W, C) -> (B, C, T, H, W)
-        if self.arch_name == "mvit_v2_s" and (self.gradcam_layer == "norm" or self.gradcam_layer.startswith("blocks")):
+            return GradCamTarget(
+                module, lambda a: a.permute(0, 4, 1, 2, 3)
+            )  # (B, T, H, W, C) -> (B, C, T, H, W)
+        if self.arch_name == "mvit_v2_s" and (
+            self.gradcam_layer == "norm" or self.gradcam_layer.startswith("blocks")
+        ):
             return GradCamTarget(module, self._mvit_grid)
         return GradCamTarget(module)
 
@@ -187,7 +243,9 @@ class TorchvisionVideo(VideoClassifier):
         t, h, w = self._grid_thw or (8, 7, 7)
         b, n, c = a.shape
         if n != 1 + t * h * w:
-            raise ValueError(f"mvit_v2_s layer {self.gradcam_layer} has {n} tokens, not 1 + {t}x{h}x{w}: use 'norm'")
+            raise ValueError(
+                f"mvit_v2_s layer {self.gradcam_layer} has {n} tokens, not 1 + {t}x{h}x{w}: use 'norm'"
+            )
         return a[:, 1:].reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
 
 
@@ -197,7 +255,11 @@ def kinetics400_classes(arch: str) -> list[str]:
 
 
 def _register(name: str) -> type[TorchvisionVideo]:
-    cls = type(name, (TorchvisionVideo,), {"arch_name": name, "__doc__": f"torchvision {name} adapter."})
+    cls = type(
+        name,
+        (TorchvisionVideo,),
+        {"arch_name": name, "__doc__": f"torchvision {name} adapter."},
+    )
     return register_method(name)(cls)
 
 

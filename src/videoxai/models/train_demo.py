@@ -51,19 +51,32 @@ class TrainConfig:
 
 
 def load_clips(
-    dataset_root: str | os.PathLike[str], split: str, spec: InputSpec, num_workers: int = 2
+    dataset_root: str | os.PathLike[str],
+    split: str,
+    spec: InputSpec,
+    num_workers: int = 2,
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Decode a split once: uint8 frames ``(N, T, S, S, 3)``, labels ``(N,)``, class names."""
-    from ..data.datasets import load_split  # the data package is only needed when training
+    from ..data.datasets import (
+        load_split,  # the data package is only needed when training
+    )
     from ..data.loader import make_loader
 
     class_names, samples = load_split("ucf101", dataset_root, split)
     frames, labels = [], []
-    loader = make_loader(samples, spec, batch_size=64, num_workers=num_workers, return_frames=True)
+    loader = make_loader(
+        samples, spec, batch_size=64, num_workers=num_workers, return_frames=True
+    )
     for batch in loader:
-        bad = [samples[i].sample_id for i, s in zip(batch["index"].tolist(), batch["status"]) if s != "ok"]
+        bad = [
+            samples[i].sample_id
+            for i, s in zip(batch["index"].tolist(), batch["status"])
+            if s != "ok"
+        ]
         if bad:
-            raise RuntimeError(f"demo clips failed to decode: {bad[:5]} (errors: {batch['error'][:2]})")
+            raise RuntimeError(
+                f"demo clips failed to decode: {bad[:5]} (errors: {batch['error'][:2]})"
+            )
         frames.append(batch["frames"])
         labels.append(batch["label"])
     return torch.cat(frames), torch.cat(labels), class_names
@@ -89,9 +102,14 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     # no decay on biases, norms, embeddings and learned prompt context (decay would pull them to 0)
     decay, keep = [], []
     for name, p in model.named_parameters():
-        is_matrix = p.ndim >= 2 and not any(s in name for s in ("embedding", "context", "pos_", "cls_token"))
+        is_matrix = p.ndim >= 2 and not any(
+            s in name for s in ("embedding", "context", "pos_", "cls_token")
+        )
         (decay if is_matrix else keep).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": keep, "weight_decay": 0.0},
+    ]
 
 
 def fit(
@@ -111,8 +129,13 @@ def fit(
     step, losses = 0, []
     start = time.perf_counter()
     total = cfg.steps if cfg.steps is not None else None
-    bar = tqdm(total=total or int(cfg.max_seconds), unit="step" if total else "s", disable=not progress,
-               desc=f"train {model.method}", mininterval=2.0)
+    bar = tqdm(
+        total=total or int(cfg.max_seconds),
+        unit="step" if total else "s",
+        disable=not progress,
+        desc=f"train {model.method}",
+        mininterval=2.0,
+    )
     stopped_early = False
     by_clock = total is None
     while True:
@@ -121,7 +144,11 @@ def fit(
         by_time = (time.perf_counter() - start) / cfg.max_seconds
         if not by_clock and step >= 20 and by_time * total / step > 1.0:
             by_clock = True
-        frac = max(by_time, step / total) if by_clock and total else (by_time if by_clock else step / total)
+        frac = (
+            max(by_time, step / total)
+            if by_clock and total
+            else (by_time if by_clock else step / total)
+        )
         if frac >= 1.0 or by_time >= 1.0 or (total is not None and step >= total):
             stopped_early = total is not None and step < total
             break
@@ -159,19 +186,34 @@ def fit(
 
 @torch.inference_mode()
 def evaluate(
-    model: VideoClassifier, frames: torch.Tensor, labels: torch.Tensor, class_names: Sequence[str], batch_size: int = 64
+    model: VideoClassifier,
+    frames: torch.Tensor,
+    labels: torch.Tensor,
+    class_names: Sequence[str],
+    batch_size: int = 64,
 ) -> dict[str, Any]:
     """Overall and per-class accuracy of ``model`` on in-memory clips."""
     model.eval()
     preds = torch.cat(
-        [model(normalise_batch(frames[i : i + batch_size], model.input_spec)).argmax(-1) for i in range(0, len(labels), batch_size)]
+        [
+            model(normalise_batch(frames[i : i + batch_size], model.input_spec)).argmax(
+                -1
+            )
+            for i in range(0, len(labels), batch_size)
+        ]
     )
     correct = preds == labels
     per_class = {
-        name: round(correct[labels == k].float().mean().item(), 4) if (labels == k).any() else None
+        name: round(correct[labels == k].float().mean().item(), 4)
+        if (labels == k).any()
+        else None
         for k, name in enumerate(class_names)
     }
-    return {"accuracy": round(correct.float().mean().item(), 4), "per_class": per_class, "n": len(labels)}
+    return {
+        "accuracy": round(correct.float().mean().item(), 4),
+        "per_class": per_class,
+        "n": len(labels),
+    }
 
 
 def train_demo(
@@ -211,7 +253,9 @@ def train_demo(
     history = fit(model, train_x, train_y, cfg, progress=progress)
     t0 = time.perf_counter()
     test = evaluate(model, test_x, test_y, class_names, cfg.eval_batch_size)
-    train_eval = evaluate(model, train_x[:400], train_y[:400], class_names, cfg.eval_batch_size)
+    train_eval = evaluate(
+        model, train_x[:400], train_y[:400], class_names, cfg.eval_batch_size
+    )
     report = {
         "method": method,
         "dataset_root": str(dataset_root),
@@ -228,8 +272,18 @@ def train_demo(
         "torch_threads": torch.get_num_threads(),
     }
     out = Path(out_dir)
-    save_checkpoint(model, out, extra={"train_report": {k: report[k] for k in ("test_accuracy", "parameters")}})
+    save_checkpoint(
+        model,
+        out,
+        extra={"train_report": {k: report[k] for k in ("test_accuracy", "parameters")}},
+    )
     report["wall_seconds"] = round(time.perf_counter() - wall, 2)
     write_json(out / REPORT_NAME, report)
-    log.info("trained %s: test accuracy %.3f in %d steps (%.0f s)", method, test["accuracy"], history["steps"], history["seconds"])
+    log.info(
+        "trained %s: test accuracy %.3f in %d steps (%.0f s)",
+        method,
+        test["accuracy"],
+        history["steps"],
+        history["seconds"],
+    )
     return report

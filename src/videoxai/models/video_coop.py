@@ -35,7 +35,9 @@ DEMO_MEAN = (0.5, 0.5, 0.5)
 DEMO_STD = (0.25, 0.25, 0.25)
 
 
-def forward_views(model: nn.Module, video: torch.Tensor, fn: Callable[[torch.Tensor], Any]) -> Any:
+def forward_views(
+    model: nn.Module, video: torch.Tensor, fn: Callable[[torch.Tensor], Any]
+) -> Any:
     """Accept ``(B, T, C, H, W)`` or multi-view ``(B, V, T, C, H, W)`` (logits averaged over views)."""
     if video.ndim == 6:
         b, v = video.shape[:2]
@@ -67,11 +69,16 @@ class PromptVideoModel(VideoClassifier):
         tokenizer = tokenizer or WordTokenizer.from_texts(class_names)
         self.class_names = list(class_names)
         self.input_spec = InputSpec(
-            num_frames=tower.num_frames, size=tower.image_size, mean=tuple(mean), std=tuple(std)
+            num_frames=tower.num_frames,
+            size=tower.image_size,
+            mean=tuple(mean),
+            std=tuple(std),
         )
         self.tower = SpaceTimeTower(tower)
         self.video_projection = nn.Linear(tower.width, text.embed_dim)
-        self.embed_norm = nn.BatchNorm1d(text.embed_dim, affine=False) if embed_bn else nn.Identity()
+        self.embed_norm = (
+            nn.BatchNorm1d(text.embed_dim, affine=False) if embed_bn else nn.Identity()
+        )
         self.text = PromptTextEncoder(text, tokenizer, class_names)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
         self._embed_bn = embed_bn
@@ -101,12 +108,16 @@ class PromptVideoModel(VideoClassifier):
     @classmethod
     def from_config(cls, config: dict) -> VideoClassifier:
         m = config.get("model", {})
-        if m.get("backbone", "spacetime") == "clip":  # the same family on a transformers CLIPModel
+        if (
+            m.get("backbone", "spacetime") == "clip"
+        ):  # the same family on a transformers CLIPModel
             from .clip_video import ClipPromptVideo
 
             return ClipPromptVideo.from_config(cls.method, config)
         if m.get("backbone", "spacetime") != "spacetime":
-            raise ValueError(f"model.backbone must be 'spacetime' (demo tower) or 'clip', got {m['backbone']!r}")
+            raise ValueError(
+                f"model.backbone must be 'spacetime' (demo tower) or 'clip', got {m['backbone']!r}"
+            )
         spec = config.get("input_spec", {})
         tok = config.get("tokenizer")
         return cls(
@@ -138,15 +149,23 @@ class PromptVideoModel(VideoClassifier):
         feature, _ = self.tower(video)
         return self._logits(feature)
 
-    def _forward_attn(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _forward_attn(
+        self, video: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         feature, attn = self.tower(video, need_weights=True)
         return self._logits(feature), attn
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         return forward_views(self, video, self._forward)
 
-    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Logits and, per block, the temporal then the spatial attention embedded as ``(B, H, N, N)``."""
+    def forward_with_attention(
+        self, video: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and, per block, the temporal, the spatial (and for stt the summary) attention, each ``(B, H, N, N)``.
+
+        ``N`` = ``token_layout.num_tokens``: global token, frame tokens, patches. Each
+        matrix times the joint value matrix reproduces that factor's output exactly.
+        """
         if video.ndim == 6:
             raise ValueError("forward_with_attention takes one view (B, T, C, H, W)")
         return self._forward_attn(video)
@@ -157,7 +176,10 @@ class PromptVideoModel(VideoClassifier):
         (The last block's *output* is useless for Grad-CAM: only CLS leaves the
         encoder, so the image tokens there have exactly zero gradient.)
         """
-        return GradCamTarget(module=self.tower.blocks[-1].norm_s, to_grid=self.tower.spatial_tokens_to_grid)
+        return GradCamTarget(
+            module=self.tower.blocks[-1].norm_s,
+            to_grid=self.tower.spatial_tokens_to_grid,
+        )
 
 
 @register_method("video_coop")
@@ -167,7 +189,9 @@ class VideoCoOp(PromptVideoModel):
     @classmethod
     def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
         if tower.frame_tokens or tower.summary_attention or not tower.global_in_spatial:
-            raise ValueError("video_coop has no frame tokens or summary attention (those are dual_coop / stt)")
+            raise ValueError(
+                "video_coop has no frame tokens or summary attention (those are dual_coop / stt)"
+            )
         return tower
 
 
@@ -185,10 +209,21 @@ class DualCoOp(PromptVideoModel):
 
     @classmethod
     def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
-        if tower.frame_tokens < 1 or tower.summary_attention or not tower.global_in_spatial:
-            raise ValueError("dual_coop needs frame_tokens >= 1 (visual prompts) and no summary attention")
-        if tower.frame_token_layers is not None and not 1 <= tower.frame_token_layers <= tower.layers:
-            raise ValueError(f"frame_token_layers must be in [1, {tower.layers}] or None, got {tower.frame_token_layers}")
+        if (
+            tower.frame_tokens < 1
+            or tower.summary_attention
+            or not tower.global_in_spatial
+        ):
+            raise ValueError(
+                "dual_coop needs frame_tokens >= 1 (visual prompts) and no summary attention"
+            )
+        if (
+            tower.frame_token_layers is not None
+            and not 1 <= tower.frame_token_layers <= tower.layers
+        ):
+            raise ValueError(
+                f"frame_token_layers must be in [1, {tower.layers}] or None, got {tower.frame_token_layers}"
+            )
         return tower
 
 
@@ -198,15 +233,23 @@ class STT(PromptVideoModel):
 
     @classmethod
     def default_tower(cls) -> SpaceTimeConfig:
-        return SpaceTimeConfig(frame_tokens=1, global_in_spatial=False, summary_attention=True)
+        return SpaceTimeConfig(
+            frame_tokens=1, global_in_spatial=False, summary_attention=True
+        )
 
     @classmethod
     def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
-        if tower.frame_tokens < 1 or not tower.summary_attention or tower.global_in_spatial:
+        if (
+            tower.frame_tokens < 1
+            or not tower.summary_attention
+            or tower.global_in_spatial
+        ):
             raise ValueError(
                 "stt needs frame_tokens >= 1, summary_attention=True and global_in_spatial=False "
                 "(the video token sees frames only through their summary tokens)"
             )
         if tower.frame_token_layers is not None:
-            raise ValueError("stt keeps its frame summary tokens through all blocks (frame_token_layers=None)")
+            raise ValueError(
+                "stt keeps its frame summary tokens through all blocks (frame_token_layers=None)"
+            )
         return tower

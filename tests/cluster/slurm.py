@@ -13,6 +13,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,31 +105,59 @@ def job_ids_in_log(text: str) -> list[str]:
 
 
 def submitted_job_ids(snakemake_output: str) -> dict[str, str]:
-    """SLURM job id -> rule name (from its SLURM log path), as Snakemake announced submissions."""
+    """SLURM job id -> what it ran, as Snakemake announced each submission.
+
+    The value is the folder of the job's SLURM log: ``rule_{rule}`` for a
+    single job, ``group_{group}_{rules}`` for a bundle of grouped jobs.
+    """
     found = re.findall(
-        r"has been submitted with SLURM jobid (\d+) \(log: \S*/(?:rule_|group_)([^/\s]+)/", snakemake_output
+        r"has been submitted with SLURM jobid (\d+) \(log: \S*/((?:rule|group)_[^/\s]+)/", snakemake_output
     )
     return dict(found)
+
+
+class SnakemakeRun:
+    """Snakemake started in ``workdir`` in the background; ``wait()`` gives (exit status, output).
+
+    Snakemake ignores SIGTERM, so the time limit sends SIGINT (it then
+    cancels its SLURM jobs), and SIGKILL 30 s later if it still runs. The
+    output is kept in ``workdir/snakemake.out``.
+    """
+
+    def __init__(self, workdir: Path, *args: str, env: dict[str, str] | None = None, limit_s: int = 600):
+        self.workdir = workdir
+        self.limit_s = limit_s
+        self.started = time.monotonic()
+        self.seconds: float | None = None
+        cmd = ["timeout", "-s", "INT", "-k", "30", str(limit_s), SNAKEMAKE, *args]
+        self.log_path = workdir / "snakemake.out"
+        self._log = open(self.log_path, "w")
+        self._log.write(f"$ {shlex.join(cmd)}\n")
+        self._log.flush()
+        full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+        self.proc = subprocess.Popen(cmd, cwd=workdir, env=full_env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait(self) -> tuple[int, str]:
+        rc = self.proc.wait(timeout=self.limit_s + 60)
+        if self.seconds is None:
+            self.seconds = time.monotonic() - self.started
+            self._log.close()
+        return rc, self.log_path.read_text()
 
 
 def run_snakemake(
     workdir: Path, *args: str, env: dict[str, str] | None = None, limit_s: int = 600
 ) -> tuple[int, str]:
-    """Run Snakemake in ``workdir``; return (exit status, stdout+stderr), also saved to ``snakemake.out``.
-
-    Snakemake ignores SIGTERM, so the time limit sends SIGINT (it then
-    cancels its SLURM jobs), and SIGKILL 30 s later if it still runs.
-    """
-    cmd = ["timeout", "-s", "INT", "-k", "30", str(limit_s), SNAKEMAKE, *args]
-    full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    proc = subprocess.run(
-        cmd, cwd=workdir, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        timeout=limit_s + 60,
-    )
-    (workdir / "snakemake.out").write_text(f"$ {shlex.join(cmd)}\n{proc.stdout}")
-    return proc.returncode, proc.stdout
+    """Run Snakemake in ``workdir`` to the end; return (exit status, stdout+stderr)."""
+    return SnakemakeRun(workdir, *args, env=env, limit_s=limit_s).wait()
 
 
 def slurm_profile_args() -> list[str]:
     """The profile a user runs with, then the test cluster's overrides layered on top."""
     return ["--profile", str(SLURM_PROFILE), "--profile", str(TEST_PROFILE)]
+
+
+def start_mini_workflow_if_wanted(request: pytest.FixtureRequest) -> None:
+    """Start the ``mini_workflow`` fixture now if any selected test needs it, so it overlaps with the caller."""
+    if any("mini_workflow" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        request.getfixturevalue("mini_workflow")

@@ -8,28 +8,15 @@ tests then ask SLURM itself (``scontrol``) what ran, where and how it ended.
 
 from __future__ import annotations
 
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from snakemake.profiles import ProfileConfigFileParser
 
-from tests.cluster.slurm import (
-    REPO,
-    SLURM_PROFILE,
-    Cluster,
-    job_ids_in_log,
-    run_snakemake,
-    slurm_job,
-    slurm_profile_args,
-    submitted_job_ids,
-)
+from tests.cluster.slurm import SLURM_PROFILE, Cluster, SnakemakeRun, job_ids_in_log, slurm_job, submitted_job_ids
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
-
-MINI = Path(__file__).with_name("mini") / "Snakefile"
 
 
 @dataclass
@@ -37,7 +24,6 @@ class MiniRun:
     workdir: Path
     returncode: int
     output: str
-    seconds: float
 
 
 def profile_retries() -> int:
@@ -46,20 +32,9 @@ def profile_retries() -> int:
 
 
 @pytest.fixture(scope="module")
-def mini_run(slurm_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> MiniRun:
-    wd = tmp_path_factory.mktemp("mini")
-    shutil.copytree(REPO / "profiles", wd / "profiles")
-    (wd / "workflow").mkdir()
-    shutil.copy(MINI, wd / "workflow" / "Snakefile")
-    start = time.monotonic()
-    rc, out = run_snakemake(
-        wd,
-        *slurm_profile_args(),
-        "--keep-going",
-        env={"VIDEOXAI_SLURM_PARTITION": slurm_cluster.partition},
-        limit_s=300,
-    )
-    return MiniRun(wd, rc, out, time.monotonic() - start)
+def mini_run(mini_workflow: SnakemakeRun) -> MiniRun:
+    rc, out = mini_workflow.wait()
+    return MiniRun(mini_workflow.workdir, rc, out)
 
 
 def test_workflow_fails_only_because_of_the_doomed_rule(mini_run: MiniRun) -> None:
@@ -79,7 +54,7 @@ def test_every_job_ran_under_slurm(mini_run: MiniRun, slurm_cluster: Cluster) ->
         ids = job_ids_in_log((mini_run.workdir / "logs" / f"{rule}.log").read_text())
         assert ids, f"logs/{rule}.log records no SLURM_JOB_ID"
         for job_id in ids:
-            assert submitted.get(job_id) == rule, f"job {job_id} in logs/{rule}.log was not submitted for {rule}"
+            assert submitted.get(job_id) == f"rule_{rule}", f"job {job_id} in logs/{rule}.log was not submitted for {rule}"
             job = slurm_job(job_id)
             assert job["Comment"] == f"rule_{rule}"
             assert job["Partition"] == slurm_cluster.partition

@@ -43,6 +43,6 @@ def test_submitted_job_ids_map_to_rules_and_groups() -> None:
     out = (
         "Job 2 has been submitted with SLURM jobid 4 (log: /tmp/mini/logs/slurm/rule_explain_clips/4.log).\n"
         "Job 7 has been submitted with SLURM jobid 12 (log: /w/logs/slurm/rule_calibrate/video_coop_demo/12.log).\n"
-        "Job 9 has been submitted with SLURM jobid 13 (log: /w/logs/slurm/group_render/ab12/13.log).\n"
+        "Job 0a69 has been submitted with SLURM jobid 33 (log: /w/logs/slurm/group_render_render_clip/33.log).\n"
     )
-    assert submitted_job_ids(out) == {"4": "explain_clips", "12": "calibrate", "13": "render"}
+    assert submitted_job_ids(out) == {"4": "rule_explain_clips", "12": "rule_calibrate", "33": "group_render_render_clip"}

@@ -248,3 +248,27 @@ def test_tokenizer_words_and_roundtrip():
     )
     assert tok.encode("MoveLeft")[0] == tok.encode("MoveRight")[0]
     assert tok.unknown_words(["Jump"]) == ["jump"]
+
+
+def test_handcrafted_prompts_replace_the_learned_context(clip):
+    model = tiny()
+    with torch.no_grad():
+        learned = model(clip)
+    model.set_handcrafted_prompts(True)
+    tok = model.text.tokenizer
+    first = model.text.token_ids[0].tolist()
+    assert first[1 : 1 + 5] == tok.encode(
+        "a video of a person"
+    )  # the template, where the context was
+    logits = model(clip)
+    assert not torch.allclose(logits, learned)
+    logits.sum().backward()
+    assert model.text.context.grad is None  # the learned context takes no part
+    with pytest.raises(ValueError, match="never seen"):
+        model.set_handcrafted_prompts(True, "a clip showing {}")
+    assert (
+        model.text.handcrafted and model.text.template == "a video of a person {}."
+    )  # unchanged
+    model.set_handcrafted_prompts(False)
+    with torch.no_grad():
+        torch.testing.assert_close(model(clip), learned)

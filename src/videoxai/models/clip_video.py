@@ -240,11 +240,17 @@ class ClipPromptVideo(VideoClassifier):
             config.get("tokenizer"),
         )
 
-    def set_handcrafted_prompts(self, on: bool, template: str | None = None) -> None:
+    def set_handcrafted_prompts(
+        self, on: bool = True, template: str | None = None
+    ) -> None:
         """Use a template such as "a video of a person {}." instead of the learned context (``use-handcrafted-prompts``)."""
-        self.handcrafted = bool(on)
-        self.template = template or self.template
-        self.set_class_names(self.class_names)
+        before = (self.handcrafted, self.template)
+        self.handcrafted, self.template = bool(on), template or self.template
+        try:
+            self.set_class_names(self.class_names)
+        except ValueError:
+            self.handcrafted, self.template = before  # leave the model as it was
+            raise
 
     def set_class_names(self, class_names: Sequence[str]) -> None:
         """Tokenize the class prompts (any class list works with BPE: dataset transfer)."""

@@ -21,6 +21,8 @@ from torch import nn
 
 from .tokenizer import EOS, PAD, SOS, SPECIALS, WordTokenizer
 
+DEFAULT_TEMPLATE = "a video of a person {}."
+
 
 @dataclass(frozen=True)
 class PromptTextConfig:
@@ -84,6 +86,8 @@ class PromptTextEncoder(nn.Module):
             nn.Transformer.generate_square_subsequent_mask(self.seq_len),
             persistent=False,
         )
+        self.handcrafted = False
+        self.template = DEFAULT_TEMPLATE
         self.set_class_names(class_names)
 
     def set_class_names(self, class_names: Sequence[str]) -> None:
@@ -92,7 +96,12 @@ class PromptTextEncoder(nn.Module):
         Words the tokenizer never saw become ``<unk>``: the embedding of an
         unseen class is then uninformative, so this raises instead.
         """
-        unknown = self.tokenizer.unknown_words(class_names)
+        texts = (
+            [self.template.format(n) for n in class_names]
+            if self.handcrafted
+            else list(class_names)
+        )
+        unknown = self.tokenizer.unknown_words(texts)
         if unknown:
             raise ValueError(
                 f"class names contain words this model's tokenizer has never seen: {unknown}; "
@@ -108,25 +117,42 @@ class PromptTextEncoder(nn.Module):
         ids = torch.full((len(class_names), self.seq_len), PAD, dtype=torch.long)
         eos_at = torch.empty(len(class_names), dtype=torch.long)
         for k, name in enumerate(class_names):
-            words = self.tokenizer.encode(name)[: self.cfg.max_words]
+            if (
+                self.handcrafted
+            ):  # "<sos> a video of a person move right <eos>": no learned context
+                words = self.tokenizer.encode(self.template.format(name))[
+                    : self.seq_len - 2
+                ]
+                row = [SOS] + words + [EOS]
+            else:
+                words = self.tokenizer.encode(name)[: self.cfg.max_words]
+                row = [SOS] + [PAD] * self.cfg.n_ctx + words + [EOS]
             if not words:
                 raise ValueError(f"class name {name!r} has no words")
-            row = [SOS] + [PAD] * self.cfg.n_ctx + words + [EOS]
             ids[k, : len(row)] = torch.tensor(row)
             eos_at[k] = len(row) - 1
         self.register_buffer("token_ids", ids, persistent=False)
         self.register_buffer("eos_at", eos_at, persistent=False)
         self.class_names = list(class_names)
 
+    def set_handcrafted_prompts(self, on: bool, template: str | None = None) -> None:
+        """Use a fixed template (e.g. ``"a video of a person {}."``) instead of the learned context."""
+        before = (self.handcrafted, self.template)
+        self.handcrafted, self.template = bool(on), template or self.template
+        try:
+            self.set_class_names(self.class_names)
+        except ValueError:
+            self.handcrafted, self.template = before  # leave the model as it was
+            raise
+
     def forward(self) -> torch.Tensor:
         """Class embeddings ``(K, embed_dim)`` (not normalised)."""
         k = self.token_ids.shape[0]
         x = self.token_embedding(self.token_ids)
-        ctx = self.context.expand(k, -1, -1)
-        x = (
-            torch.cat([x[:, :1], ctx, x[:, 1 + self.cfg.n_ctx :]], dim=1)
-            + self.positional
-        )
+        if not self.handcrafted:
+            ctx = self.context.expand(k, -1, -1)
+            x = torch.cat([x[:, :1], ctx, x[:, 1 + self.cfg.n_ctx :]], dim=1)
+        x = x + self.positional
         x = self.transformer(x, mask=self.causal_mask, is_causal=True)
         x = self.norm(x[torch.arange(k, device=x.device), self.eos_at])
         return self.projection(x)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
-from .prompt_text import PromptTextConfig, PromptTextEncoder
+from .prompt_text import DEFAULT_TEMPLATE, PromptTextConfig, PromptTextEncoder
 from .registry import register_method
 from .spacetime import SpaceTimeConfig, SpaceTimeTower
 from .tokenizer import WordTokenizer
@@ -66,7 +66,10 @@ class PromptVideoModel(VideoClassifier):
         super().__init__()
         tower = self.check_tower(tower or self.default_tower())
         text = text or PromptTextConfig(embed_dim=tower.width)
-        tokenizer = tokenizer or WordTokenizer.from_texts(class_names)
+        # the template's words are in the vocabulary too, so use-handcrafted-prompts can be evaluated
+        tokenizer = tokenizer or WordTokenizer.from_texts(
+            [*class_names, DEFAULT_TEMPLATE]
+        )
         self.class_names = list(class_names)
         self.input_spec = InputSpec(
             num_frames=tower.num_frames,
@@ -134,6 +137,16 @@ class PromptVideoModel(VideoClassifier):
         """Evaluate on another class list (dataset transfer): only the text prompts change."""
         self.text.set_class_names(class_names)
         self.class_names = list(class_names)
+
+    def set_handcrafted_prompts(
+        self, on: bool = True, template: str | None = None
+    ) -> None:
+        """The seed's ``use-handcrafted-prompts``: a template such as "a video of a person {}." replaces the learned context.
+
+        Demo models know only the words of their class names and the default
+        template; another template with new words fails with a clear error.
+        """
+        self.text.set_handcrafted_prompts(on, template)
 
     # ---- the adapter interface ----
     @property

@@ -94,7 +94,8 @@ def centre_prior(shape: Sequence[int]) -> torch.Tensor:
     return g.expand(*lead, h, w).clone()
 
 
-def _nanmean(a: np.ndarray) -> float | None:
+def nanmean_or_none(a: np.ndarray) -> float | None:
+    """Mean over the finite entries; None when there are none (JSON has no NaN)."""
     a = np.asarray(a, dtype=np.float64)
     return float(np.nanmean(a)) if np.isfinite(a).any() else None
 
@@ -110,7 +111,7 @@ def mask_scores(maps: torch.Tensor | np.ndarray, masks: np.ndarray, seed: int = 
     out: dict[str, Any] = {
         "n_clips": int(masks.shape[0]),
         "n_frames_scored": int(visible.sum()),
-        "chance": _nanmean(np.where(visible, masks.reshape(*masks.shape[:2], -1).mean(axis=2), np.nan)),
+        "chance": nanmean_or_none(np.where(visible, masks.reshape(*masks.shape[:2], -1).mean(axis=2), np.nan)),
     }
     for name, m in (
         ("map", maps),
@@ -119,8 +120,8 @@ def mask_scores(maps: torch.Tensor | np.ndarray, masks: np.ndarray, seed: int = 
     ):
         up = upsample_maps(m, size)
         out[name] = {
-            "pointing_game": _nanmean(pointing_hits(up, masks)),
-            "energy_in_mask": _nanmean(energy_in_mask(up, masks)),
+            "pointing_game": nanmean_or_none(pointing_hits(up, masks)),
+            "energy_in_mask": nanmean_or_none(energy_in_mask(up, masks)),
         }
     return out
 
@@ -337,7 +338,7 @@ def evaluation_summary(
         rand = [c["evaluation"]["randomised_model"] for c in clips if c.get("evaluation", {}).get("randomised_model")]
         if rand:
             out["ground_truth"]["randomised_model"] = {
-                k: _nanmean(np.array([r[k] if r[k] is not None else np.nan for r in rand], dtype=np.float64))
+                k: nanmean_or_none(np.array([r[k] if r[k] is not None else np.nan for r in rand], dtype=np.float64))
                 for k in ("pointing_game", "energy_in_mask")
             }
     evaluated = [c for c in clips if c.get("evaluation")]
@@ -351,7 +352,7 @@ def evaluation_summary(
         out["sanity"] = [
             {
                 "step": s + 1,
-                "spearman": _nanmean(np.array([v if v is not None else np.nan for v in vals], dtype=np.float64)),
+                "spearman": nanmean_or_none(np.array([v if v is not None else np.nan for v in vals], dtype=np.float64)),
                 "n_undefined": int(sum(v is None for v in vals)),
             }
             for s, vals in enumerate(per_step)

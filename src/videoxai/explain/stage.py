@@ -287,8 +287,8 @@ def _evaluate_batch(
             final = ev.upsample_maps(random_maps[-1][j : j + 1].cpu(), masks.shape[-1])
             m = masks[j : j + 1]
             s["randomised_model"] = {
-                "pointing_game": ev._nanmean(ev.pointing_hits(final, m)),
-                "energy_in_mask": ev._nanmean(ev.energy_in_mask(final, m)),
+                "pointing_game": ev.nanmean_or_none(ev.pointing_hits(final, m)),
+                "energy_in_mask": ev.nanmean_or_none(ev.energy_in_mask(final, m)),
             }
         scores.append(s)
     return scores, [st["randomised"] for st in steps]
@@ -431,7 +431,7 @@ def _videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path 
         share = np.where(total > 0, (up * regions[sel]).sum(axis=(1, 2, 3)) / np.maximum(total, 1e-300), np.nan)
         out[name] = {
             "n_clips": int(sel.sum()),
-            "energy_in_pasted_region": ev._nanmean(share),
+            "energy_in_pasted_region": ev.nanmean_or_none(share),
             "pasted_area": float(regions[sel].mean()),
         }
         if masks is not None:

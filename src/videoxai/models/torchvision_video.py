@@ -54,10 +54,12 @@ ARCHS: dict[str, Arch] = {
         tvv.mc3_18, tvv.MC3_18_Weights.KINETICS400_V1, "layer4", 16, 112, False
     ),
     "s3d": Arch(tvv.s3d, tvv.S3D_Weights.KINETICS400_V1, "features", 16, 224, True),
+    # mvit_v2_s classifies from its CLS token only: at "norm" (after the last block) the patch tokens
+    # get exactly zero gradient; the last block's attention input still feeds the CLS token
     "mvit_v2_s": Arch(
         tvv.mvit_v2_s,
         tvv.MViT_V2_S_Weights.KINETICS400_V1,
-        "norm",
+        "blocks.15.norm1",
         16,
         224,
         True,
@@ -244,7 +246,7 @@ class TorchvisionVideo(VideoClassifier):
         b, n, c = a.shape
         if n != 1 + t * h * w:
             raise ValueError(
-                f"mvit_v2_s layer {self.gradcam_layer} has {n} tokens, not 1 + {t}x{h}x{w}: use 'norm'"
+                f"mvit_v2_s layer {self.gradcam_layer} has {n} tokens, not 1 + {t}x{h}x{w}: use a layer of the last stage, e.g. 'blocks.15.norm1'"
             )
         return a[:, 1:].reshape(b, t, h, w, c).permute(0, 4, 1, 2, 3)
 

@@ -59,7 +59,9 @@ def test_predictions_cover_every_test_clip(demo: Path) -> None:
     assert preds.logits.shape == (400, 8)
     assert preds.metadata["model_key"] == KEY
     assert len(preds.metadata["checkpoint_sha256"]) == 64
-    report = json.loads((demo / f"checkpoints/{KEY}/train_report.json").read_text())
+    resolved = json.loads((demo / f"results/models/{KEY}/resolved.json").read_text())
+    assert resolved["sha256"] == preds.metadata["checkpoint_sha256"]
+    report = json.loads((Path(resolved["checkpoint"]).parent / "train_report.json").read_text())
     accuracy = float((preds.preds == preds.labels).mean())
     assert abs(accuracy - report["test_accuracy"]) <= 1 / 400
     assert accuracy >= 0.8, f"demo model reached only {accuracy:.3f}"

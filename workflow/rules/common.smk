@@ -4,6 +4,7 @@ import json
 
 from videoxai.explain.methods import METHODS as EXPLAINERS_METHODS
 from videoxai.keys import ModelKey, ModelKeyError
+from videoxai.models.bundled import bundled_checkpoints_root
 from videoxai.models.resolve import find_checkpoint
 
 
@@ -73,9 +74,16 @@ def is_demo_model(wildcards):
 
 
 def checkpoint_file(wildcards):
-    """The checkpoint behind a key: an input, so a new checkpoint reruns everything downstream."""
+    """The checkpoint behind a key: an input, so a new checkpoint reruns everything downstream.
+
+    Demo keys use the checkpoints shipped with the package, unless
+    `train-demo-models` asks for them to be trained here (into the registry).
+    """
     key = model_key(wildcards)
     if is_demo_model(wildcards):
+        bundled = bundled_checkpoints_root() / key / "model.safetensors"
+        if bundled.is_file() and not config["train-demo-models"]:
+            return str(bundled)
         return f"{CHECKPOINTS_ROOT}/{key}/model.safetensors"
     try:
         return str(find_checkpoint(key, CHECKPOINTS_ROOT, config["checkpoint-paths"]))

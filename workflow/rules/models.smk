@@ -9,7 +9,8 @@ rule resolve_model:
     params:
         key=model_key,
         checkpoints_root=CHECKPOINTS_ROOT,
-        explicit=config["checkpoint-paths"],
+        # the file found for the key (registry, explicit path or the package's demo checkpoints)
+        explicit=lambda w, input: {model_key(w): input.checkpoint},
     log:
         f"logs/resolve_model/{MODEL}.log",
     threads: 1

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -24,7 +25,8 @@ from videoxai.extract.predictions import load_predictions
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
-KEY = "video_coop/demo/tiny"
+KEYS = ["video_coop/demo/tiny", "dual_coop/demo/tiny", "stt/demo/tiny"]
+KEY = KEYS[0]
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +51,18 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
     return counts
 
 
-def test_predictions_cover_every_test_clip(demo: Path) -> None:
-    path = demo / f"results/predictions/{KEY}/demo/test.parquet"
+@pytest.mark.parametrize("key", KEYS)
+def test_predictions_cover_every_test_clip(demo: Path, key: str) -> None:
+    path = demo / f"results/predictions/{key}/demo/test.parquet"
     table = pq.read_table(path)
     test_list = (demo / "data/demo/testlist01.txt").read_text().split()
     assert table.num_rows == len(test_list) == 400
     assert set(table.column("status").to_pylist()) == {"ok"}
     preds = load_predictions(path)
     assert preds.logits.shape == (400, 8)
-    assert preds.metadata["model_key"] == KEY
+    assert preds.metadata["model_key"] == key
     assert len(preds.metadata["checkpoint_sha256"]) == 64
-    resolved = json.loads((demo / f"results/models/{KEY}/resolved.json").read_text())
+    resolved = json.loads((demo / f"results/models/{key}/resolved.json").read_text())
     assert resolved["sha256"] == preds.metadata["checkpoint_sha256"]
     report = json.loads((Path(resolved["checkpoint"]).parent / "train_report.json").read_text())
     accuracy = float((preds.preds == preds.labels).mean())
@@ -74,11 +77,11 @@ def test_calibration_outputs(demo: Path) -> None:
     assert metrics["nll"] >= 0
     assert metrics["n_bins"] == 15
     bins = pq.read_table(demo / f"results/calibration/{KEY}/demo/test/bins.parquet")
-    assert bins.num_rows == 15
-    assert sum(bins.column("count").to_pylist()) == 400
+    assert bins.num_rows == 2 * 15  # equal-width and equal-mass bins
+    assert sum(bins.filter(pc.equal(bins.column("scheme"), "equal-width")).column("count").to_pylist()) == 400
     for f in ("reliability_diagram.png", "reliability_diagram.pdf"):
         assert (demo / f"figures/calibration/{KEY}/demo-test/{f}").stat().st_size > 1000
-    assert (demo / "results/calibration/summary.csv").read_text().count("\n") >= 2
+    assert (demo / "results/calibration/summary.csv").read_text().count("\n") == 1 + len(KEYS)
     assert (demo / "figures/calibration/comparison.png").exists()
 
 
@@ -130,7 +133,7 @@ def test_explainer_change_reruns_no_extraction(demo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     counts = job_counts(proc.stdout)
     assert "extract_predictions" not in counts and "train_demo" not in counts
-    assert counts.get("explain_clips") == 1  # attention-rollout depends on use-cls-token
+    assert counts.get("explain_clips") == len(KEYS)  # only attention-rollout depends on use-cls-token
 
 
 def test_report_holds_every_figure(demo: Path) -> None:
@@ -140,8 +143,8 @@ def test_report_holds_every_figure(demo: Path) -> None:
     assert "report.html" in names
     for name in ("reliability_diagram.png", "comparison.png", "summary.csv"):
         assert name in names, name
-    assert names.count("gallery.html") == 2  # one per explainer
-    clips = 4 * 2 * 2  # classes x samples x explainers
+    assert names.count("gallery.html") == 2 * len(KEYS)  # one per explainer and model
+    clips = 4 * 2 * 2 * len(KEYS)  # classes x samples x explainers x models
     assert sum(n.endswith(".mp4") for n in names) == clips
     assert sum(n.startswith("class_") and n.endswith(".png") for n in names) == clips
 
@@ -157,7 +160,7 @@ def test_wandb_is_a_leaf_and_keeps_no_key(demo: Path) -> None:
     proc = run_snakemake(demo, "--cores", "2", *on, env=env)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     records = list((demo / "results/wandb/records").rglob("*.json"))
-    assert len(records) == 3
+    assert len(records) == 3 * len(KEYS)
     assert all(json.loads(r.read_text())["enabled"] for r in records)
     for path in demo.rglob("*"):
         if path.is_file() and path.stat().st_size < 50_000_000:

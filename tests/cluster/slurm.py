@@ -49,7 +49,7 @@ def parse_key_values(text: str) -> dict[str, str]:
 
 def start_cluster() -> Cluster:
     """Run slurm-setup.sh (idempotent); skip the calling test only if SLURM cannot be installed here."""
-    proc = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(["bash", str(SETUP)], check=False, capture_output=True, text=True, timeout=900)
     if proc.returncode == CANNOT_INSTALL:
         pytest.skip(f"SLURM packages cannot be installed here: {proc.stderr.strip().splitlines()[-1]}")
     if proc.returncode != 0:
@@ -67,12 +67,12 @@ def pid_running(pid: int) -> bool:
         status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return False
-    return not re.search(r"^State:\s+Z", status, re.M)
+    return not re.search(r"^State:\s+Z", status, re.MULTILINE)
 
 
 def stop_cluster(cluster: Cluster) -> str:
     """Run slurm-stop.sh and check that every pid the setup reported is gone."""
-    proc = subprocess.run(["bash", str(STOP)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(["bash", str(STOP)], check=False, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0:
         raise RuntimeError(f"{STOP} failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     alive = {name: pid for name, pid in cluster.pids.items() if pid_running(pid)}
@@ -92,7 +92,7 @@ def parse_scontrol_oneliner(line: str) -> dict[str, str]:
 def slurm_job(job_id: int | str) -> dict[str, str]:
     """SLURM's record of one job (kept MinJobAge=600 s after it ends; no slurmdbd needed)."""
     proc = subprocess.run(
-        ["scontrol", "-o", "show", "job", "-d", str(job_id)], capture_output=True, text=True, timeout=30
+        ["scontrol", "-o", "show", "job", "-d", str(job_id)], check=False, capture_output=True, text=True, timeout=30
     )
     if proc.returncode != 0 or not proc.stdout.strip():
         raise AssertionError(f"SLURM has no record of job {job_id}: {proc.stderr.strip()}")
@@ -116,6 +116,24 @@ def submitted_job_ids(snakemake_output: str) -> dict[str, str]:
     return dict(found)
 
 
+def slurm_cpus_by_job(snakemake_output: str) -> dict[str, tuple[str, int]]:
+    """SLURM job id -> (rule, threads Snakemake gave it), for single (ungrouped) submitted jobs.
+
+    Joins each top-level ``rule X:`` block (its ``jobid:`` and ``threads:``
+    lines; no ``threads:`` line means 1) with the announcement
+    ``Job <jobid> has been submitted with SLURM jobid <id>``.
+    """
+    blocks = re.finditer(r"^(?:rule|checkpoint) (\w+):\n((?:    .*\n)+)", snakemake_output, re.MULTILINE)
+    by_jobid = {}
+    for m in blocks:
+        jobid = re.search(r"^    jobid: (\d+)$", m.group(2), re.MULTILINE)
+        threads = re.search(r"^    threads: (\d+)$", m.group(2), re.MULTILINE)
+        if jobid:
+            by_jobid[jobid.group(1)] = (m.group(1), int(threads.group(1)) if threads else 1)
+    found = re.findall(r"^Job (\d+) has been submitted with SLURM jobid (\d+)", snakemake_output, re.MULTILINE)
+    return {slurm_id: by_jobid[jobid] for jobid, slurm_id in found if jobid in by_jobid}
+
+
 class SnakemakeRun:
     """Snakemake started in ``workdir`` in the background; ``wait()`` gives (exit status, output).
 
@@ -131,7 +149,7 @@ class SnakemakeRun:
         self.seconds: float | None = None
         cmd = ["timeout", "-s", "INT", "-k", "30", str(limit_s), SNAKEMAKE, *args]
         self.log_path = workdir / "snakemake.out"
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - open while Snakemake runs; wait() closes it
         self._log.write(f"$ {shlex.join(cmd)}\n")
         self._log.flush()
         full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
@@ -145,9 +163,7 @@ class SnakemakeRun:
         return rc, self.log_path.read_text()
 
 
-def run_snakemake(
-    workdir: Path, *args: str, env: dict[str, str] | None = None, limit_s: int = 600
-) -> tuple[int, str]:
+def run_snakemake(workdir: Path, *args: str, env: dict[str, str] | None = None, limit_s: int = 600) -> tuple[int, str]:
     """Run Snakemake in ``workdir`` to the end; return (exit status, stdout+stderr)."""
     return SnakemakeRun(workdir, *args, env=env, limit_s=limit_s).wait()
 

@@ -54,7 +54,9 @@ def test_every_job_ran_under_slurm(mini_run: MiniRun, slurm_cluster: Cluster) ->
         ids = job_ids_in_log((mini_run.workdir / "logs" / f"{rule}.log").read_text())
         assert ids, f"logs/{rule}.log records no SLURM_JOB_ID"
         for job_id in ids:
-            assert submitted.get(job_id) == f"rule_{rule}", f"job {job_id} in logs/{rule}.log was not submitted for {rule}"
+            assert submitted.get(job_id) == f"rule_{rule}", (
+                f"job {job_id} in logs/{rule}.log was not submitted for {rule}"
+            )
             job = slurm_job(job_id)
             assert job["Comment"] == f"rule_{rule}"
             assert job["Partition"] == slurm_cluster.partition

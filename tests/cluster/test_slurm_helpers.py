@@ -6,6 +6,7 @@ from tests.cluster.slurm import (
     job_ids_in_log,
     parse_key_values,
     parse_scontrol_oneliner,
+    slurm_cpus_by_job,
     submitted_job_ids,
 )
 
@@ -45,4 +46,30 @@ def test_submitted_job_ids_map_to_rules_and_groups() -> None:
         "Job 7 has been submitted with SLURM jobid 12 (log: /w/logs/slurm/rule_calibrate/video_coop_demo/12.log).\n"
         "Job 0a69 has been submitted with SLURM jobid 33 (log: /w/logs/slurm/group_render_render_clip/33.log).\n"
     )
-    assert submitted_job_ids(out) == {"4": "rule_explain_clips", "12": "rule_calibrate", "33": "group_render_render_clip"}
+    assert submitted_job_ids(out) == {
+        "4": "rule_explain_clips",
+        "12": "rule_calibrate",
+        "33": "group_render_render_clip",
+    }
+
+
+def test_threads_joined_with_slurm_job_ids() -> None:
+    out = (
+        "[Thu Nov 26 09:28:00 2026]\n"
+        "rule extract_predictions:\n"
+        "    output: results/predictions/a.parquet\n"
+        "    jobid: 4\n"
+        "    threads: 2\n"
+        "    resources: tmpdir=<TBD>, mem_mb=6000, gpu=1\n"
+        "Shell command: None\n"
+        "Job 4 has been submitted with SLURM jobid 111 (log: /w/logs/slurm/rule_extract_predictions/x/111.log).\n"
+        "[Thu Nov 26 09:28:34 2026]\n"
+        "checkpoint select_clips:\n"
+        "    jobid: 10\n"
+        "    resources: tmpdir=<TBD>\n"
+        "Job 10 has been submitted with SLURM jobid 113 (log: /w/logs/slurm/rule_select_clips/x/113.log).\n"
+        "[Thu Nov 26 09:30:10 2026] Group job render (jobs in lexicogr. order):\n"
+        "    rule render_clip:\n"
+        "        jobid: 28\n"
+    )
+    assert slurm_cpus_by_job(out) == {"111": ("extract_predictions", 2), "113": ("select_clips", 1)}

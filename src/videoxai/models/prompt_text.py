@@ -104,8 +104,9 @@ class PromptTextEncoder(nn.Module):
         unknown = self.tokenizer.unknown_words(texts)
         if unknown:
             raise ValueError(
-                f"class names contain words this model's tokenizer has never seen: {unknown}; "
-                "a word-level demo text encoder cannot embed new words (use a CLIP-backbone model)"
+                f"the {'handcrafted prompts' if self.handcrafted else 'class names'} contain words this model's "
+                f"tokenizer has never seen: {unknown}; a word-level demo text encoder cannot embed new words "
+                "(use a CLIP-backbone model, or a demo model trained with those words in its vocabulary)"
             )
         if (
             self.cfg.class_specific_context

@@ -41,10 +41,11 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 TARGETS = ("calibration", "explain")
 GPU_RULES = {"extract_predictions", "explain_clips", "train_demo"}  # profiles/slurm gives these gpu: 1
-# Small enough for CI (2 CPUs), big enough to exercise every stage. The shipped
+# One model, small enough for CI (2 CPUs), big enough to exercise every stage. The shipped
 # checkpoint, not one trained here: training stops on a wall-clock budget, so
 # two trainings would differ.
 TINY = {
+    "models": ["video_coop/demo/tiny"],
     "train-demo-models": False,
     "demo": {"n-train": 8, "n-test": 32, "seed": 0, "train-seconds": 8},
     "bootstrap": 20,

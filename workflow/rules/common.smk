@@ -61,7 +61,7 @@ EXPLAIN_STATS = f"{EXPLAIN_FIG}/aggregated_stats.json"
 EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
-TRACK_EXPLANATIONS = f"{TRACK}/{{explainer}}.json"
+TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
 
 
 

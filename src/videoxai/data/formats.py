@@ -41,6 +41,22 @@ def _check_split_id(name: str, split_id: int, valid: Sequence[int]) -> None:
         raise DatasetError(f"{name} has splits {', '.join(map(str, valid))}; got split-id {split_id}")
 
 
+def _optional_annotation(
+    root: Path,
+    names: Sequence[str],
+    explicit: PathLike | None,
+    annotations: PathLike | None,
+    extra: Sequence[Path] = (),
+) -> Path | None:
+    """An annotation file that a split may lack: the ``*_csv`` option if set, else the first of ``names`` found."""
+    if explicit is not None:
+        return Path(explicit)
+    try:
+        return find_annotation(root, names, annotations, extra)
+    except DatasetError:
+        return None
+
+
 def _class_list(opt: Sequence[str] | PathLike | None) -> list[str] | None:
     """``classes`` option: a list of names or a text file with one name per line."""
     if opt is None:
@@ -208,16 +224,8 @@ def load_kinetics400(
     """
     _check_split_id("Kinetics-400", split_id, (1,))
     extra = [root / "annotations", root.parent / "annotations"]
-
-    def csv_for(which: str, explicit: PathLike | None) -> Path | None:
-        if explicit is not None:
-            return Path(explicit)
-        try:
-            return find_annotation(root, _K400_CSV[which], annotations, extra)
-        except DatasetError:
-            return None
-
-    train_file, test_file = csv_for("train", train_csv), csv_for("test", test_csv)
+    train_file = _optional_annotation(root, _K400_CSV["train"], train_csv, annotations, extra)
+    test_file = _optional_annotation(root, _K400_CSV["test"], test_csv, annotations, extra)
     list_file = test_file if split == "test" else train_file
     if list_file is None or not list_file.is_file():
         names = _K400_CSV["test" if split == "test" else "train"]
@@ -345,16 +353,7 @@ def load_csv(
     names found across the split files. No val file: a per-clip held-out part of train.
     """
     explicit = {"train": train_csv, "val": val_csv, "test": test_csv}
-
-    def file_for(which: str) -> Path | None:
-        if explicit[which] is not None:
-            return Path(explicit[which])
-        try:
-            return find_annotation(root, [f"{which}.csv"], annotations)
-        except DatasetError:
-            return None
-
-    files = {s: file_for(s) for s in ("train", "val", "test")}
+    files = {s: _optional_annotation(root, [f"{s}.csv"], explicit[s], annotations) for s in explicit}
     source, carve = files[split], False
     if split == "val" and source is None:
         source, carve = files["train"], True

@@ -41,7 +41,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
-from .spacetime import Attention, embed_frames, embed_subset
+from .spacetime import (
+    Attention,
+    Embedding,
+    embed_subset,
+    frames_embedding,
+    subset_embedding,
+)
 from .tokenizer import EOS, PAD, SOS, WordTokenizer
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -93,8 +99,18 @@ class BPETokenizer:
         return {"type": "clip-bpe"}
 
 
-def _attend(attn, x: torch.Tensor, need: bool, mask: torch.Tensor | None = None):
-    """CLIP attention (q/k/v/out_proj) with SDPA, or with explicit probabilities when ``need``."""
+def _attend(
+    attn,
+    x: torch.Tensor,
+    need: bool,
+    mask: torch.Tensor | None = None,
+    embed: Embedding | None = None,
+):
+    """CLIP attention (q/k/v/out_proj) with SDPA, or with explicit probabilities when ``need``.
+
+    With ``embed`` the returned probabilities are the joint matrix and the
+    output is computed from it (so it is in the autograd graph).
+    """
     b, n, d = x.shape
     h = attn.num_heads
     q, k, v = (
@@ -106,16 +122,25 @@ def _attend(attn, x: torch.Tensor, need: bool, mask: torch.Tensor | None = None)
         if mask is not None:
             scores = scores + mask
         probs = scores.softmax(-1)
-        out = probs @ v
+        used = probs
+        if embed is not None:
+            probs, used = embed(probs)
+        out = used @ v
     else:
         probs = None
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     return attn.out_proj(out.transpose(1, 2).reshape(b, n, d)), probs
 
 
-def _layer(layer, x: torch.Tensor, need: bool, mask: torch.Tensor | None = None):
+def _layer(
+    layer,
+    x: torch.Tensor,
+    need: bool,
+    mask: torch.Tensor | None = None,
+    embed: Embedding | None = None,
+):
     """One CLIPEncoderLayer (pre-norm attention + MLP) with our attention."""
-    a, probs = _attend(layer.self_attn, layer.layer_norm1(x), need, mask)
+    a, probs = _attend(layer.self_attn, layer.layer_norm1(x), need, mask, embed)
     x = x + a
     x = x + layer.mlp(layer.layer_norm2(x))
     return x, probs
@@ -373,7 +398,7 @@ class ClipPromptVideo(VideoClassifier):
             )
             if i == keep and p:
                 seq = x[:, : 1 + hw]  # prompts dropped from here on
-            x, probs = _layer(layer, seq, need)
+            emb = None
             if need:
                 # frame t's sequence: [CLS_t, patches_t, prompts_t] -> joint indices
                 index = torch.cat(
@@ -384,19 +409,27 @@ class ClipPromptVideo(VideoClassifier):
                     ],
                     1,
                 )
-                attn.append(embed_frames(probs, b, index, n, with_global=False))
+                emb = frames_embedding(b, index, n, with_global=False)
+            x, probs = _layer(layer, seq, need, embed=emb)
+            if need:
+                attn.append(probs)
             if (
                 video_tok is not None
             ):  # stt: the video token summarises the frames' CLS tokens
                 cls = x[:, 0].reshape(b, t, -1)
                 s = torch.cat([video_tok, cls], 1)
-                out, sp = self.summary_attn[i](self.summary_norm[i](s), need)
+                emb = (
+                    subset_embedding(torch.arange(1 + t, device=dev), n)
+                    if need
+                    else None
+                )
+                out, sp = self.summary_attn[i](self.summary_norm[i](s), need, emb)
                 video_tok = video_tok + out[:, :1]
                 x = torch.cat(
                     [x[:, :1] + out[:, 1:].reshape(b * t, 1, -1), x[:, 1:]], 1
                 )
                 if need:
-                    attn.append(embed_subset(sp, torch.arange(1 + t, device=dev), n))
+                    attn.append(sp)
         if video_tok is not None:
             feat = self.clip.visual_projection(vm.post_layernorm(video_tok[:, 0]))
             return feat, attn
@@ -408,17 +441,17 @@ class ClipPromptVideo(VideoClassifier):
             w = self.pool_query(self.pool_norm(frames)).squeeze(-1).softmax(-1)
         else:
             w = frames.new_full((b, t), 1.0 / t)
-        if (
-            need
-        ):  # the pooling as an attention of the video token over the frame CLS tokens
+        if need:
+            # the pooling as a one-head attention of the video token over the frame
+            # CLS tokens; the weights used are read back from it (in the graph)
             pool = torch.zeros(b, 1, 1 + t, 1 + t, device=dev, dtype=w.dtype)
             pool[:, 0, 0, 1:] = w
             pool[:, 0, 1:, 1:] = torch.eye(t, device=dev)
-            attn.append(
-                embed_subset(pool, torch.arange(1 + t, device=dev), n).expand(
-                    -1, attn[0].shape[1], -1, -1
-                )
-            )
+            if torch.is_grad_enabled() and not pool.requires_grad:
+                pool.requires_grad_(True)  # mean pooling: constant, but grad-rollout asks for d/dA
+            joint = embed_subset(pool, torch.arange(1 + t, device=dev), n)
+            attn.append(joint)
+            w = joint[:, 0, 0, 1 : 1 + t]
         return (w.unsqueeze(-1) * frames).sum(1), attn
 
     def _logits(self, feature: torch.Tensor) -> torch.Tensor:

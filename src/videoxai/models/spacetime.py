@@ -17,11 +17,15 @@ requested, probabilities are computed explicitly and each factor is embedded
 as a dense ``(B, heads, N, N)`` matrix over the joint token set
 (1 CLS + T*h*w patches, see :class:`~videoxai.models.base.TokenLayout`) whose
 product with the joint value matrix reproduces that factor's output exactly,
-so rollout can treat the two factors like ordinary attention layers.
+so rollout can treat the two factors like ordinary attention layers. The
+factor's output is then computed from probabilities read back out of that
+joint matrix (``read_*``), so the returned matrices are part of the autograd
+graph and their gradients are those of the joint layer (grad-rollout).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -29,6 +33,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import TokenLayout
+
+Embedding = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+"""Per-sequence probabilities -> (joint ``(B, H, N, N)`` matrix, the probabilities read back from it)."""
 
 
 @dataclass(frozen=True)
@@ -92,15 +99,28 @@ class Attention(nn.Module):
         return qkv[0], qkv[1], qkv[2]
 
     def forward(
-        self, x: torch.Tensor, need_weights: bool = False
+        self,
+        x: torch.Tensor,
+        need_weights: bool = False,
+        embed: Embedding | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Output and, when ``need_weights``, the probabilities (embedded by ``embed`` when given).
+
+        With ``embed``, the output is computed from probabilities read back
+        out of the embedded matrix, so that matrix is part of the autograd
+        graph: gradients of any score with respect to it exist (grad-rollout).
+        """
         b, n, d = x.shape
         q, k, v = self.heads_qkv(x)
         if need_weights:
             probs = torch.softmax(
                 (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1
             )
-            out = probs @ v
+            if embed is not None:
+                probs, used = embed(probs)
+            else:
+                used = probs
+            out = used @ v
         else:
             probs = None
             out = F.scaled_dot_product_attention(q, k, v)
@@ -177,6 +197,79 @@ def embed_subset(
     return out
 
 
+def read_temporal(
+    joint: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1
+) -> torch.Tensor:
+    """Inverse of :func:`embed_temporal`: the ``(B*hw, H, T, T)`` probabilities, as a view of ``joint``."""
+    heads = joint.shape[1]
+    patch = joint[:, :, num_prefix:, num_prefix:].reshape(
+        batch, heads, frames, hw, frames, hw
+    )
+    diag = torch.diagonal(patch, dim1=3, dim2=5)  # B,H,T,T',hw
+    return diag.permute(0, 4, 1, 2, 3).reshape(batch * hw, heads, frames, frames)
+
+
+def read_frames(
+    joint: torch.Tensor, index: torch.Tensor, with_global: bool
+) -> torch.Tensor:
+    """Inverse of :func:`embed_frames`: per-frame probabilities ``(B*T, H, L, L)`` read out of ``joint``.
+
+    The global token's row is shared: frame ``t`` gets ``[A[0, 0], T * A[0, index[t]]]``.
+    Those rows differ from the original per-frame rows, but their mean over
+    frames, which is all the global token keeps, times the values is exactly
+    the global token's output, and its gradient with respect to ``joint`` is
+    that of the joint layer.
+    """
+    frames = index.shape[0]
+    rows = []
+    for t in range(frames):
+        cols = index[t]
+        block = joint[:, :, index[t][:, None], cols[None, :]]
+        if with_global:
+            own = joint[:, :, index[t], :1]  # frame tokens / patches -> global token
+            block = torch.cat([own, block], -1)
+            top = torch.cat(
+                [joint[:, :, :1, :1], joint[:, :, :1, index[t]] * frames], -1
+            )
+            block = torch.cat([top, block], 2)
+        rows.append(block)
+    out = torch.stack(rows, 1)
+    return out.reshape(-1, *out.shape[2:])
+
+
+def read_subset(joint: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`embed_subset`."""
+    return joint[:, :, index[:, None], index[None, :]]
+
+
+def temporal_embedding(
+    batch: int, frames: int, hw: int, num_prefix: int
+) -> Embedding:
+    def embed(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        joint = embed_temporal(p, batch, frames, hw, num_prefix)
+        return joint, read_temporal(joint, batch, frames, hw, num_prefix)
+
+    return embed
+
+
+def frames_embedding(
+    batch: int, index: torch.Tensor, num_tokens: int, with_global: bool
+) -> Embedding:
+    def embed(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        joint = embed_frames(p, batch, index, num_tokens, with_global)
+        return joint, read_frames(joint, index, with_global)
+
+    return embed
+
+
+def subset_embedding(index: torch.Tensor, num_tokens: int) -> Embedding:
+    def embed(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        joint = embed_subset(p, index, num_tokens)
+        return joint, read_subset(joint, index)
+
+    return embed
+
+
 def motion_channels(x: torch.Tensor) -> torch.Tensor:
     """Central frame differences ``x[t+1] - x[t-1]`` (one-sided at the ends) of ``(B, C, T, H, W)``.
 
@@ -231,9 +324,16 @@ class DividedBlock(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """One block; ``total_f`` is the frame-token count of the joint layout (when this block has dropped them)."""
         b, frames, n_f, d = f.shape
+        total_f = n_f if total_f is None else total_f
+        prefix = 1 + frames * total_f
+        n = prefix + frames * hw
+        dev = x.device
+        attn: list[torch.Tensor] = []
         # temporal: every spatial position attends over frames
         xt = x.reshape(b, frames, hw, d).transpose(1, 2).reshape(b * hw, frames, d)
-        out_t, p_t = self.attn_t(self.norm_t(xt), need_weights)
+        emb = temporal_embedding(b, frames, hw, prefix) if need_weights else None
+        out_t, a = self.attn_t(self.norm_t(xt), need_weights, emb)
+        attn += [a] if need_weights else []
         x = x + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(
             b, frames * hw, d
         )
@@ -244,19 +344,36 @@ class DividedBlock(nn.Module):
             else []
         )
         parts += [f.reshape(b * frames, n_f, d), x.reshape(b * frames, hw, d)]
-        out_s, p_s = self.attn_s(self.norm_s(torch.cat(parts, 1)), need_weights)
+        emb = None
+        if need_weights:
+            t = torch.arange(frames, device=dev)[:, None]
+            index = torch.cat(
+                [
+                    1 + t * total_f + torch.arange(n_f, device=dev),
+                    prefix + t * hw + torch.arange(hw, device=dev),
+                ],
+                1,
+            )
+            emb = frames_embedding(b, index, n, self.global_in_spatial)
+        out_s, a = self.attn_s(self.norm_s(torch.cat(parts, 1)), need_weights, emb)
+        attn += [a] if need_weights else []
         out_s = out_s.reshape(b, frames, -1, d)
         k = int(self.global_in_spatial)
         if k:
             g = g + out_s[:, :, :1].mean(dim=1)
         f = f + out_s[:, :, k : k + n_f]
         x = x + out_s[:, :, k + n_f :].reshape(b, frames * hw, d)
-        p_sum = None
         if (
             self.summary
         ):  # the global token and the frame tokens summarise among themselves
             seq = torch.cat([g, f.reshape(b, frames * n_f, d)], 1)
-            out_u, p_sum = self.attn_sum(self.norm_sum(seq), need_weights)
+            emb = (
+                subset_embedding(torch.arange(1 + frames * n_f, device=dev), n)
+                if need_weights
+                else None
+            )
+            out_u, a = self.attn_sum(self.norm_sum(seq), need_weights, emb)
+            attn += [a] if need_weights else []
             g = g + out_u[:, :1]
             f = f + out_u[:, 1:].reshape(b, frames, n_f, d)
         # MLP on every token
@@ -267,44 +384,7 @@ class DividedBlock(nn.Module):
             tokens[:, 1 : 1 + frames * n_f].reshape(b, frames, n_f, d),
             tokens[:, 1 + frames * n_f :],
         )
-        attn: list[torch.Tensor] = []
-        if need_weights:
-            attn = self._embedded(p_t, p_s, p_sum, b, frames, n_f, hw, total_f)
         return g, f, x, attn
-
-    def _embedded(
-        self,
-        p_t,
-        p_s,
-        p_sum,
-        b: int,
-        frames: int,
-        n_f: int,
-        hw: int,
-        total_f: int | None = None,
-    ):
-        """The block's attentions over the joint token set (global, all frame tokens, patches)."""
-        total_f = n_f if total_f is None else total_f
-        prefix = 1 + frames * total_f
-        n = prefix + frames * hw
-        dev = p_t.device
-        t = torch.arange(frames, device=dev)[:, None]
-        index = torch.cat(
-            [
-                1 + t * total_f + torch.arange(n_f, device=dev),
-                prefix + t * hw + torch.arange(hw, device=dev),
-            ],
-            1,
-        )
-        out = [
-            embed_temporal(p_t, b, frames, hw, prefix),
-            embed_frames(p_s, b, index, n, self.global_in_spatial),
-        ]
-        if p_sum is not None:
-            out.append(
-                embed_subset(p_sum, torch.arange(1 + frames * n_f, device=dev), n)
-            )
-        return out
 
 
 class SpaceTimeTower(nn.Module):

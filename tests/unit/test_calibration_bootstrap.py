@@ -11,14 +11,6 @@ from videoxai.calibration.bootstrap import METRICS, MetricSuite, bootstrap, perc
 from videoxai.calibration.report import evaluate
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _logits(n: int = 400, k: int = 9, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, k)) * 2

@@ -21,14 +21,6 @@ from videoxai.calibration.binned import Adaptive, Classwise, EqualWidth
 from videoxai.calibration.binning import EqualMass, equal_width_bins, equal_width_edges
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)

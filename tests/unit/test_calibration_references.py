@@ -38,14 +38,6 @@ torchmetrics = pytest.importorskip("torchmetrics")
 netcal_metrics = pytest.importorskip("netcal.metrics")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _probs32(n: int, k: int, seed: int, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
     """float32 probabilities whose top confidence stays 1e-5 away from every bin edge (and from 1)."""
     rng = np.random.default_rng(seed)

@@ -10,14 +10,6 @@ from videoxai.calibration import smooth_calibration_error
 from videoxai.calibration.smooth import Smoother, grid_power, smooth_ece_at
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _data(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     f = rng.beta(4, 1.5, n)

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import torch
 from PIL import Image
 
 from videoxai.calibration import NonFiniteLogitsError, Scores, calibrate, summarize
@@ -18,14 +17,6 @@ from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import read_json
 
 K = 6
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def write_predictions(path: Path, n: int, scale: float, seed: int, key: str = "video_coop/ucf101/run-0",

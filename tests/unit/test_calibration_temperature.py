@@ -11,14 +11,6 @@ from scipy.optimize import minimize_scalar
 from videoxai.calibration import NonFiniteLogitsError, fit_temperature
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _overconfident(n: int, k: int, scale: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Labels drawn from softmax(true logits); the model reports ``scale`` times those logits."""
     rng = np.random.default_rng(seed)

@@ -130,15 +130,14 @@ def test_gallery_links_resolve_relative_and_embedded(heatmaps: Path, tmp_path: P
         write_gallery(tmp_path / "g.html", [tmp_path / "missing.mp4"], [], "x")
 
 
-def test_render_selected_clip_by_class_and_sample(heatmaps: Path, tmp_path: Path) -> None:
-    from videoxai.render.stage import clip_index, render_selected_clip
+def test_render_clip_addressed_by_class_and_sample(heatmaps: Path, tmp_path: Path) -> None:
+    from videoxai.render.stage import clip_index, render_clip
 
     clips = load_heatmaps(heatmaps).clips
     want = clips[3]
     i = clip_index(heatmaps, want["class_index"], want["sample_index"])
     assert i == 3
-    info = render_selected_clip(heatmaps, want["class_index"], want["sample_index"], tmp_path / "v.mp4",
-                                tmp_path / "v.png", fps=8)
+    info = render_clip(heatmaps, i, tmp_path / "v.mp4", tmp_path / "v.png", fps=8)
     assert info["sample_id"] == want["sample_id"] and info["index"] == 3
     with pytest.raises(LookupError, match="class_index=9, sample_index=0"):
         clip_index(heatmaps, 9, 0)

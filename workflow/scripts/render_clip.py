@@ -1,13 +1,13 @@
-"""Heatmap video and attention-map strip of one explained clip."""
+"""Heatmap video and attention-map strip of one explained clip (named class_{cls}_sample_{idx})."""
 
 from videoxai.joblog import job_logging
-from videoxai.render.stage import render_selected_clip
+from videoxai.render.stage import clip_index, render_clip
 
 with job_logging(snakemake.log[0], snakemake.rule):
-    render_selected_clip(
-        snakemake.input.heatmaps,
-        class_index=int(snakemake.wildcards.cls),
-        sample_index=int(snakemake.wildcards.idx),
+    heatmaps = snakemake.input.heatmaps
+    render_clip(
+        heatmaps,
+        clip_index(heatmaps, int(snakemake.wildcards.cls), int(snakemake.wildcards.idx)),
         out_mp4=snakemake.output.mp4,
         out_png=snakemake.output.png,
         colormap=snakemake.params.colormap,

@@ -74,22 +74,3 @@ def clip_index(heatmaps_path: str | os.PathLike[str], class_index: int, sample_i
         f"it holds (class_index, sample_index) = {have}"
     )
 
-
-def render_selected_clip(
-    heatmaps_path: str | os.PathLike[str],
-    class_index: int,
-    sample_index: int,
-    out_mp4: str | os.PathLike[str],
-    out_png: str | os.PathLike[str],
-    colormap: str = "jet",
-    alpha: float = 0.5,
-    fps: float = 8,
-    side_by_side: bool = True,
-    crf: int = 20,
-    preset: str = "veryfast",
-    threads: int = 0,
-) -> dict[str, Any]:
-    """``render_clip`` addressed as the output files are named: ``class_{class_index}_sample_{sample_index}``."""
-    index = clip_index(heatmaps_path, class_index, sample_index)
-    return render_clip(heatmaps_path, index, out_mp4, out_png, colormap, alpha, fps, side_by_side, crf, preset,
-                       threads)

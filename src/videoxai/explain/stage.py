@@ -7,7 +7,6 @@ resolves the model and the dataset split from files, then delegates.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -16,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import safe_open
 
 from videoxai.data.datasets import Sample
 from videoxai.data.demo import mask_path
@@ -25,7 +23,7 @@ from videoxai.explain import evaluate as ev
 from videoxai.explain.base import finalise
 from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.methods import effective_options, make_explainer
-from videoxai.explain.store import HeatmapSet, save_heatmaps
+from videoxai.explain.store import HeatmapSet, load_maps, save_heatmaps
 from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.render.stats import aggregate_stats
 
@@ -327,7 +325,12 @@ def explain_stage(
     augmentation is not applied (a map is drawn over one view).
     """
     from videoxai.extract.device import pick_device
-    from videoxai.extract.run import ask_about, model_input_spec, open_split, use_handcrafted_prompts
+    from videoxai.extract.run import (
+        ask_about,
+        model_input_spec,
+        open_split,
+        use_handcrafted_prompts,
+    )
     from videoxai.io import read_json
     from videoxai.models.resolve import load_resolved
 
@@ -370,12 +373,8 @@ def aggregate_stage(
     clips (the demo); faithfulness and sanity scores come from the explain
     stage, kept per clip in the heatmaps file.
     """
-    with safe_open(str(heatmaps_path), framework="np") as f:
-        meta = f.metadata()
-        clips = json.loads(meta["clips"])
-        params = json.loads(meta["params"])
-        heat = f.get_tensor("heatmaps").astype(np.float32)
-        importance = f.get_tensor("temporal_importance").astype(np.float64)
+    hs = load_maps(heatmaps_path)
+    clips, params, heat, importance = hs.clips, hs.params, hs.heatmaps, hs.temporal_importance
     seed = int(params.get("evaluation", {}).get("evaluation-seed", 0))
     size = int(params.get("input_spec", {}).get("size", heat.shape[-1]))
     plain = np.array(["mix" not in c for c in clips], dtype=bool)

@@ -69,3 +69,16 @@ def load_heatmaps(path: str | os.PathLike[str], index: int | None = None) -> Hea
 def load_clip_list(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     with safe_open(str(path), framework="pt") as f:
         return json.loads(f.metadata()["clips"])
+
+
+def load_maps(path: str | os.PathLike[str]) -> HeatmapSet:
+    """Everything but the frames (``frames`` is empty): what statistics need, without reading the clips' pixels."""
+    with safe_open(str(path), framework="np") as f:
+        meta = f.metadata()
+        return HeatmapSet(
+            f.get_tensor("heatmaps").astype(np.float32),
+            f.get_tensor("temporal_importance").astype(np.float64),
+            np.zeros((0,), np.uint8),
+            json.loads(meta["clips"]),
+            json.loads(meta["params"]),
+        )

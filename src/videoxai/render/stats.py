@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from safetensors import safe_open
 
+from videoxai.explain.store import load_maps
 from videoxai.io import write_json
 
 
@@ -71,12 +70,8 @@ def aggregate_stats(
     Reads only the maps and metadata (never the frames). ``extra`` (e.g. evaluation scores) is merged in
     at the top level; a key that clashes with ours is an error rather than a silent overwrite.
     """
-    with safe_open(str(heatmaps_path), framework="np") as f:
-        meta = f.metadata()
-        clips = json.loads(meta["clips"])
-        params = json.loads(meta["params"])
-        maps = f.get_tensor("heatmaps").astype(np.float32)
-        ti = f.get_tensor("temporal_importance").astype(np.float64)
+    hs = load_maps(heatmaps_path)
+    clips, params, maps, ti = hs.clips, hs.params, hs.heatmaps, hs.temporal_importance
     ent = spatial_entropy(maps)  # (N, T)
     classes = [_class_of(c, i) for i, c in enumerate(clips)]
     per_class = {}

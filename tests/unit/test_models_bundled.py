@@ -43,3 +43,25 @@ def test_bundled_checkpoint_accuracy_on_new_clips(key):
     with torch.inference_mode():
         pred = model(normalise_batch(frames, model.input_spec)).argmax(-1)
     assert (pred == labels).float().mean() >= 0.7
+
+
+@pytest.mark.parametrize("key", BUNDLED_KEYS)
+def test_handcrafted_prompts_run_on_bundled_checkpoints(key):
+    """The shipped vocabularies hold only class-name words: the template's words get fixed fallback vectors."""
+    torch.set_num_threads(1)
+    frames, _ = fresh_clips(per_class=1, seed=7)
+    resolved = resolve_model(key, bundled_checkpoints_root())
+    model = load_resolved(resolved)
+    x = normalise_batch(frames, model.input_spec)
+    unknown = model.text.tokenizer.unknown_words(["a video of a person {}."])
+    assert unknown == ["a", "of", "person", "video"]  # the shipped vocabularies predate templates
+    with torch.inference_mode():
+        learned = model(x)
+        model.set_handcrafted_prompts(True)
+        hand = model(x)
+        again = load_resolved(resolved)  # a fresh load gives the same template prompts
+        again.set_handcrafted_prompts(True)
+        assert torch.equal(again(x), hand)
+        assert hand.isfinite().all() and not torch.allclose(hand, learned)
+        model.set_handcrafted_prompts(False)
+        assert torch.equal(model(x), learned)  # the learned-prompt numbers are untouched

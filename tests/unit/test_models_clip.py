@@ -202,3 +202,18 @@ def test_real_clip_loads_from_a_local_folder(tmp_path, clip):
     assert model.get_config()["tokenizer"] == {"type": "clip-bpe"}
     with torch.no_grad():
         assert model.eval()(clip).shape == (2, 3)
+
+
+def test_tiny_word_tokenizer_takes_any_template(clip):
+    """A template's words outside the tiny vocabulary get fixed vectors; the learned prompts are untouched."""
+    model = make("video_coop_mean").eval()
+    with torch.no_grad():
+        learned = model(clip)
+        model.set_handcrafted_prompts(True, "footage where someone does {}")
+        assert model.oov_embedding.shape[0] == len(
+            model.tokenizer.unknown_words(["footage where someone does {}"])
+        )
+        hand = model(clip)
+        assert hand.isfinite().all() and not torch.allclose(hand, learned)
+        model.set_handcrafted_prompts(False)
+        assert torch.equal(model(clip), learned)

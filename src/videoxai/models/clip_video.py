@@ -41,6 +41,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
+from .prompt_text import (
+    DEFAULT_TEMPLATE,
+    HandcraftedPrompts,
+    embed_tokens,
+    fallback_vectors,
+)
 from .spacetime import (
     Attention,
     Embedding,
@@ -52,7 +58,6 @@ from .tokenizer import EOS, PAD, SOS, WordTokenizer
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-DEFAULT_TEMPLATE = "a video of a person {}."
 
 
 def load_clip(clip_model: str | None, clip_config: dict | None):
@@ -146,7 +151,7 @@ def _layer(
     return x, probs
 
 
-class ClipPromptVideo(VideoClassifier):
+class ClipPromptVideo(HandcraftedPrompts, VideoClassifier):
     """A seed family (``video_coop`` | ``dual_coop`` | ``stt``) on a CLIP backbone."""
 
     def __init__(
@@ -265,18 +270,6 @@ class ClipPromptVideo(VideoClassifier):
             config.get("tokenizer"),
         )
 
-    def set_handcrafted_prompts(
-        self, on: bool = True, template: str | None = None
-    ) -> None:
-        """Use a template such as "a video of a person {}." instead of the learned context (``use-handcrafted-prompts``)."""
-        before = (self.handcrafted, self.template)
-        self.handcrafted, self.template = bool(on), template or self.template
-        try:
-            self.set_class_names(self.class_names)
-        except ValueError:
-            self.handcrafted, self.template = before  # leave the model as it was
-            raise
-
     def set_class_names(self, class_names: Sequence[str]) -> None:
         """Tokenize the class prompts (any class list works with BPE: dataset transfer)."""
         unknown = self.tokenizer.unknown_words(class_names)
@@ -292,10 +285,17 @@ class ClipPromptVideo(VideoClassifier):
             else (SOS, EOS, PAD)
         )
         rows, ctx_at = [], []
+        # template words outside a word vocabulary (BPE covers any text)
+        extra: dict[str, int] = {}
         for name in class_names:
             words = name.replace("_", " ")
             if self.handcrafted:
-                body = self.tokenizer.encode(self.template.format(words))
+                text = self.template.format(words)
+                body = (
+                    self.tokenizer.encode(text)
+                    if is_bpe
+                    else self.tokenizer.encode_open(text, extra)
+                )
                 row, at = [sos] + body + [eos], None
             else:
                 row = (
@@ -318,12 +318,19 @@ class ClipPromptVideo(VideoClassifier):
         self.register_buffer(
             "eos_at", torch.tensor([len(r) - 1 for r in rows]), persistent=False
         )
+        # fallback vectors at the scale CLIP initialises its token embedding with
+        oov = fallback_vectors(
+            list(extra), tc.hidden_size, 0.02 * self.clip.config.initializer_factor
+        )
+        self.register_buffer("oov_embedding", oov, persistent=False)
         self.class_names = list(class_names)
 
     # ---- text ----
     def text_features(self) -> torch.Tensor:
         text = self.clip.text_model
-        x = text.embeddings.token_embedding(self.token_ids)
+        x = embed_tokens(
+            text.embeddings.token_embedding, self.token_ids, self.oov_embedding
+        )
         if not self.handcrafted:
             k = x.shape[0]
             x = torch.cat(

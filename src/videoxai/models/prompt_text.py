@@ -13,15 +13,70 @@ cosine ≈ 0.99 and training sits at loss ln K.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .tokenizer import EOS, PAD, SOS, SPECIALS, WordTokenizer
 
 DEFAULT_TEMPLATE = "a video of a person {}."
+
+
+def fallback_vectors(words: Sequence[str], width: int, std: float) -> torch.Tensor:
+    """Fixed embeddings ``(len(words), width)`` for words outside a word vocabulary.
+
+    Each row is drawn from a generator seeded by the word's sha256: the same
+    on every machine and run, independent of the global RNG, and what an
+    untrained vocabulary entry would hold (a random vector at the word-init
+    scale). Template words a demo model never saw get these; a checkpoint's
+    learned weights are untouched.
+    """
+    out = torch.empty(len(words), width)
+    for i, word in enumerate(words):
+        seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "little") >> 1
+        out[i] = torch.randn(width, generator=torch.Generator().manual_seed(seed)) * std
+    return out
+
+
+def embed_tokens(
+    embedding: nn.Embedding, ids: torch.Tensor, extra: torch.Tensor
+) -> torch.Tensor:
+    """Token embeddings where ids ``>= vocab size`` index ``extra`` (see :func:`fallback_vectors`)."""
+    if extra.shape[0] == 0:  # the learned-prompt path: exactly the plain lookup
+        return embedding(ids)
+    return F.embedding(ids, torch.cat([embedding.weight, extra.to(embedding.weight)]))
+
+
+class HandcraftedPrompts:
+    """Mixin: ``set_handcrafted_prompts`` for a text side whose ``set_class_names`` reads ``handcrafted``/``template``.
+
+    Switching is transactional: a template the model cannot tokenize leaves
+    the previous prompts in place.
+    """
+
+    handcrafted: bool
+    template: str
+    class_names: list[str]
+
+    def set_handcrafted_prompts(
+        self, on: bool = True, template: str | None = None
+    ) -> None:
+        """Use a fixed template (e.g. ``"a video of a person {}."``) instead of the learned context."""
+        if template is not None and "{}" not in template:
+            raise ValueError(
+                f"a prompt template needs a '{{}}' where the class name goes, got {template!r}"
+            )
+        before = (self.handcrafted, self.template)
+        self.handcrafted, self.template = bool(on), template or self.template
+        try:
+            self.set_class_names(self.class_names)  # type: ignore[attr-defined]
+        except ValueError:
+            self.handcrafted, self.template = before  # leave the model as it was
+            raise
 
 
 @dataclass(frozen=True)
@@ -43,7 +98,7 @@ class PromptTextConfig:
         return asdict(self)
 
 
-class PromptTextEncoder(nn.Module):
+class PromptTextEncoder(HandcraftedPrompts, nn.Module):
     """Computes one embedding per class name from learned context + word tokens."""
 
     def __init__(
@@ -93,20 +148,18 @@ class PromptTextEncoder(nn.Module):
     def set_class_names(self, class_names: Sequence[str]) -> None:
         """Re-tokenize for a (possibly different) class list; learned context is kept.
 
-        Words the tokenizer never saw become ``<unk>``: the embedding of an
-        unseen class is then uninformative, so this raises instead.
+        A class-name word the tokenizer never saw would make that class's
+        embedding uninformative, so this raises. A handcrafted template's
+        words carry no class information: those outside the vocabulary get
+        fixed per-word vectors (:func:`fallback_vectors`), so any template
+        runs on any demo checkpoint.
         """
-        texts = (
-            [self.template.format(n) for n in class_names]
-            if self.handcrafted
-            else list(class_names)
-        )
-        unknown = self.tokenizer.unknown_words(texts)
+        unknown = self.tokenizer.unknown_words(class_names)
         if unknown:
             raise ValueError(
-                f"the {'handcrafted prompts' if self.handcrafted else 'class names'} contain words this model's "
-                f"tokenizer has never seen: {unknown}; a word-level demo text encoder cannot embed new words "
-                "(use a CLIP-backbone model, or a demo model trained with those words in its vocabulary)"
+                f"the class names contain words this model's tokenizer has never seen: {unknown}; a word-level "
+                "demo text encoder cannot embed new class words (use a CLIP-backbone model, or a demo model "
+                "trained with those words in its vocabulary)"
             )
         if (
             self.cfg.class_specific_context
@@ -117,11 +170,12 @@ class PromptTextEncoder(nn.Module):
             )
         ids = torch.full((len(class_names), self.seq_len), PAD, dtype=torch.long)
         eos_at = torch.empty(len(class_names), dtype=torch.long)
+        extra: dict[str, int] = {}  # template words outside the vocabulary
         for k, name in enumerate(class_names):
             if (
                 self.handcrafted
             ):  # "<sos> a video of a person move right <eos>": no learned context
-                words = self.tokenizer.encode(self.template.format(name))[
+                words = self.tokenizer.encode_open(self.template.format(name), extra)[
                     : self.seq_len - 2
                 ]
                 row = [SOS] + words + [EOS]
@@ -132,24 +186,17 @@ class PromptTextEncoder(nn.Module):
                 raise ValueError(f"class name {name!r} has no words")
             ids[k, : len(row)] = torch.tensor(row)
             eos_at[k] = len(row) - 1
-        self.register_buffer("token_ids", ids, persistent=False)
-        self.register_buffer("eos_at", eos_at, persistent=False)
+        device = self.token_embedding.weight.device
+        oov = fallback_vectors(list(extra), self.cfg.width, self.cfg.word_init_std)
+        self.register_buffer("token_ids", ids.to(device), persistent=False)
+        self.register_buffer("eos_at", eos_at.to(device), persistent=False)
+        self.register_buffer("oov_embedding", oov.to(device), persistent=False)
         self.class_names = list(class_names)
-
-    def set_handcrafted_prompts(self, on: bool, template: str | None = None) -> None:
-        """Use a fixed template (e.g. ``"a video of a person {}."``) instead of the learned context."""
-        before = (self.handcrafted, self.template)
-        self.handcrafted, self.template = bool(on), template or self.template
-        try:
-            self.set_class_names(self.class_names)
-        except ValueError:
-            self.handcrafted, self.template = before  # leave the model as it was
-            raise
 
     def forward(self) -> torch.Tensor:
         """Class embeddings ``(K, embed_dim)`` (not normalised)."""
         k = self.token_ids.shape[0]
-        x = self.token_embedding(self.token_ids)
+        x = embed_tokens(self.token_embedding, self.token_ids, self.oov_embedding)
         if not self.handcrafted:
             ctx = self.context.expand(k, -1, -1)
             x = torch.cat([x[:, :1], ctx, x[:, 1 + self.cfg.n_ctx :]], dim=1)

@@ -50,6 +50,23 @@ class WordTokenizer:
         """Word ids of ``text`` (unknown words become ``<unk>``)."""
         return [self._index.get(w, UNK) for w in split_words(text)]
 
+    def encode_open(self, text: str, extra: dict[str, int]) -> list[int]:
+        """Word ids of ``text``; a word outside the vocabulary gets id ``vocab_size + j``.
+
+        ``extra`` collects those words (word → id, in order of first
+        appearance, shared across calls), so a caller can give each one a
+        fixed embedding instead of the uninformative ``<unk>``.
+        """
+        ids = []
+        for w in split_words(text):
+            i = self._index.get(w)
+            ids.append(
+                i
+                if i is not None
+                else extra.setdefault(w, self.vocab_size + len(extra))
+            )
+        return ids
+
     def unknown_words(self, texts: Iterable[str]) -> list[str]:
         return sorted(
             {w for t in texts for w in split_words(t) if w not in self._index}

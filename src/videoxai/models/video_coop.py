@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
-from .prompt_text import DEFAULT_TEMPLATE, PromptTextConfig, PromptTextEncoder
+from .prompt_text import PromptTextConfig, PromptTextEncoder
 from .registry import register_method
 from .spacetime import SpaceTimeConfig, SpaceTimeTower
 from .tokenizer import WordTokenizer
@@ -66,10 +66,9 @@ class PromptVideoModel(VideoClassifier):
         super().__init__()
         tower = self.check_tower(tower or self.default_tower())
         text = text or PromptTextConfig(embed_dim=tower.width)
-        # the template's words are in the vocabulary too, so use-handcrafted-prompts can be evaluated
-        tokenizer = tokenizer or WordTokenizer.from_texts(
-            [*class_names, DEFAULT_TEMPLATE]
-        )
+        # the class names' words only (as the shipped demo checkpoints have): a handcrafted template's
+        # other words get fixed fallback vectors, so the vocabulary never depends on the template
+        tokenizer = tokenizer or WordTokenizer.from_texts(class_names)
         self.class_names = list(class_names)
         self.input_spec = InputSpec(
             num_frames=tower.num_frames,
@@ -143,8 +142,9 @@ class PromptVideoModel(VideoClassifier):
     ) -> None:
         """The seed's ``use-handcrafted-prompts``: a template such as "a video of a person {}." replaces the learned context.
 
-        Demo models know only the words of their class names and the default
-        template; another template with new words fails with a clear error.
+        Demo models know only the words of their class names: the template's
+        other words get fixed per-word vectors (the same on every run), and
+        the learned-prompt numbers are untouched when switched back.
         """
         self.text.set_handcrafted_prompts(on, template)
 

@@ -2,7 +2,9 @@
 
 Where: an explicit path given for the key (a weights file or a checkpoint
 folder) is the only place looked for that key, so a typo never silently falls
-back to another checkpoint; otherwise the local registry
+back to another checkpoint; an explicit ``wandb:entity/project/name:alias``
+means that artifact, fetched into (and then read from) the key's registry
+folder (:mod:`.wandb_artifact`); otherwise the local registry
 ``{checkpoints_root}/{method}/{train}/{run}/``. Nothing found → an error that
 names the key and every place looked. Keys are validated by
 :class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
@@ -27,6 +29,14 @@ from .checkpoint import (
 )
 from .custom import build_custom
 from .registry import available_methods, method_class
+from .wandb_artifact import (
+    ArtifactSpec,
+    ArtifactUnavailableError,
+    ensure_artifact,
+    is_artifact,
+    read_marker,
+    unavailable_message,
+)
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -78,19 +88,27 @@ def resolve_model(
     checkpoints_root: str | os.PathLike[str],
     explicit: dict[str, str] | None = None,
     custom: dict[str, str] | None = None,
+    fetch: bool = True,
+    offline: bool | None = None,
 ) -> dict:
     """Find the checkpoint of ``key`` and describe it as a JSON-able dict.
 
-    Returns ``key``, ``source`` (``explicit`` | ``registry`` | ``torch-hub``),
-    ``checkpoint`` (absolute weights path), ``sha256`` (of the weights),
-    ``config_file`` (None for hub weights), ``method`` (the adapter),
-    ``class_names``, ``model_config`` (the whole checkpoint config),
-    ``input_spec`` and, for custom models, ``factory``.
+    Returns ``key``, ``source`` (``explicit`` | ``registry`` | ``torch-hub`` |
+    ``wandb-artifact``), ``checkpoint`` (absolute weights path), ``sha256``
+    (of the weights), ``config_file`` (None for hub weights), ``method`` (the
+    adapter), ``class_names``, ``model_config`` (the whole checkpoint config),
+    ``input_spec``, for custom models ``factory``, and for wandb artifacts
+    ``artifact`` (the registry marker: name, version, digest, files).
 
     ``custom`` maps model keys to ``package.module:factory`` (from the
-    workflow config): those keys are built by the user's factory.
+    workflow config): those keys are built by the user's factory. With
+    ``fetch``, a wandb artifact not yet in the registry is downloaded
+    (``offline`` None follows ``WANDB_MODE``); without, it must be there.
     """
     mk = ModelKey.parse(key)
+    artifact = (explicit or {}).get(key)
+    if fetch and is_artifact(artifact):
+        ensure_artifact(artifact, registry_dir(mk, checkpoints_root), offline)
     source, weights, config_file = _find(mk, checkpoints_root, explicit)
     factory = (custom or {}).get(key)
     if source == "torch-hub":
@@ -131,6 +149,12 @@ def resolve_model(
     }
     if factory:
         resolved["factory"] = factory
+    if source == "wandb-artifact":
+        marker = read_marker(registry_dir(mk, checkpoints_root))
+        resolved["artifact"] = marker or {
+            "artifact": str(ArtifactSpec.parse(artifact)),
+            "origin": "placed by hand",
+        }
     return resolved
 
 
@@ -160,6 +184,18 @@ def _find(
     """(source, weights, config path) of the first place holding weights; else ModelNotFoundError."""
     key = str(mk)
     places: list[tuple[str, Path]]
+    if explicit and is_artifact(explicit.get(key)):
+        # the artifact's files live in the key's registry folder once fetched
+        spec, folder = (
+            ArtifactSpec.parse(explicit[key]),
+            registry_dir(mk, checkpoints_root),
+        )
+        found = _candidate(folder)
+        if found is None:
+            raise ArtifactUnavailableError(
+                f"model {key}: " + unavailable_message(spec, folder, "not fetched yet")
+            )
+        return ("wandb-artifact", *found)
     if explicit and key in explicit:
         # an explicit path is the user's intent: never fall back to the registry silently
         places = [("explicit", Path(explicit[key]).expanduser())]

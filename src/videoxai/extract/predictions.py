@@ -5,6 +5,13 @@ Columns: ``sample_id``, ``label``, ``label_name``, ``pred``, ``confidence``,
 ``status`` (``ok`` | ``error``), ``error``. File metadata (key ``videoxai``,
 JSON): class names, model key, checkpoint sha256, dataset, split, evaluation
 options, library version.
+
+``label`` indexes ``class_names`` (the logits' columns); ``label_name`` is
+the clip's class as the test dataset names it. They differ only when a
+closed-set model's labels were mapped (metadata ``class_mapping``,
+``test_class_names``, ``unmapped_classes``; clips of unmapped classes are
+``status=error`` rows with ``label`` -1). ``frame_indices`` lists the
+``num_temporal_views`` (metadata) views' frames one view after another.
 """
 
 from __future__ import annotations

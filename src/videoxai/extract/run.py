@@ -14,32 +14,34 @@ from tqdm import tqdm
 import videoxai
 from videoxai.data.datasets import load_split_info
 from videoxai.data.loader import make_loader
+from videoxai.data.splits import Sample
 from videoxai.data.transforms import TTA, average_tta_logits
+from videoxai.extract.classes import ClassMappingSource, ClassPlan, plan_classes
 from videoxai.extract.device import autocast, pick_device
 from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import atomic_path, read_json
-from videoxai.models.base import VideoClassifier
+from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.models.resolve import load_resolved
 
 log = logging.getLogger("videoxai.extract")
 
 
 def ask_about(model: VideoClassifier, class_names: list[str]) -> None:
-    """Make the model score the test dataset's classes (the seed's transfer analysis)."""
-    if list(model.class_names) == list(class_names):
-        return
-    if hasattr(model, "set_class_names"):
-        model.set_class_names(class_names)
-        return
-    raise ValueError(
-        f"the model knows {len(model.class_names)} classes ({', '.join(model.class_names[:5])}, ...) but the test "
-        f"dataset has {len(class_names)} ({', '.join(class_names[:5])}, ...); this model has a closed-set head "
-        "and cannot take new class names: evaluate it on its training dataset or configure a class-name mapping"
-    )
+    """Make the model score the test dataset's classes (the seed's transfer analysis), or fail saying why.
+
+    With no class mapping: see :func:`~videoxai.extract.classes.plan_classes`
+    for runs where a closed-set model's labels are mapped instead.
+    """
+    plan_classes(model, class_names)
 
 
-def model_input_spec(model: VideoClassifier, num_frames: int | None):
+def model_input_spec(model: VideoClassifier, num_frames: int | None, num_views: int | None = None) -> InputSpec:
+    """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own)."""
     spec = model.input_spec
+    if num_views is not None:
+        if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 1:
+            raise ValueError(f"num-temporal-views must be a positive integer or null, got {num_views!r}")
+        spec = dataclasses.replace(spec, num_views=num_views)
     if num_frames is None or num_frames == spec.num_frames:
         return spec
     if getattr(model, "fixed_num_frames", True):
@@ -61,22 +63,44 @@ def extract_predictions(
     num_frames: int | None = None,
     device: str = "auto",
     decoder: str = "auto",
+    class_mapping: ClassMappingSource | None = None,
 ) -> dict[str, Any]:
-    """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows."""
+    """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows.
+
+    ``options`` are the evaluation options (``split``, ``use-augmentation``,
+    ``use-handcrafted-prompts``, ``num-temporal-views``: V temporal views per
+    clip, None for the model's own ``input_spec.num_views``). With V > 1 the
+    model's ``forward`` gets ``(B, V, T, C, H, W)`` and combines the views
+    (every built-in adapter averages their logits); test-time augmentation
+    views are averaged here, each one a ``(B, V, ...)`` call, so the two
+    combine as a mean over all A x V views. ``class_mapping`` ({test class:
+    training class} or a CSV file) lets a closed-set model be evaluated on
+    another dataset: see :mod:`videoxai.extract.classes`.
+    """
     resolved = read_json(resolved_path)
     dev = pick_device(device)
     model = load_resolved(resolved).to(dev).eval()
     split = options["split"]
     info = open_split(dataset, split)
-    class_names, samples = info.class_names, info.samples
-    ask_about(model, class_names)
+    plan = plan_classes(model, info.class_names, class_mapping)
+    class_names = plan.class_names
+    samples = [s for s in info.samples if plan.label_index[s.label] >= 0]
+    unmapped = [s for s in info.samples if plan.label_index[s.label] < 0]
+    if plan.mapping is not None:
+        log.info("%s answers with its own %d classes: %d test classes mapped, %d without a training class (%d clips "
+                 "become error rows)", resolved["key"], len(class_names), len(plan.mapping), len(plan.unmapped),
+                 len(unmapped))
     if options.get("use-handcrafted-prompts"):
         use_handcrafted_prompts(model)
-    spec = model_input_spec(model, num_frames)
+    spec = model_input_spec(model, num_frames, options.get("num-temporal-views"))
     tta = TTA() if options.get("use-augmentation") else None
-    loader = make_loader(samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=decoder, tta=tta)
+    loader = make_loader(
+        samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=decoder, num_views=spec.num_views, tta=tta
+    )
     k = len(class_names)
     metadata = {
+        **plan.to_metadata(),
+        "num_temporal_views": spec.num_views,
         "class_names": class_names,
         "model_key": resolved["key"],
         "checkpoint_sha256": resolved["sha256"],
@@ -96,12 +120,21 @@ def extract_predictions(
         try:
             with torch.inference_mode(), autocast(dev):
                 for batch in tqdm(loader, desc="extract", unit="batch", mininterval=2.0):
-                    writer.write(_rows(model, batch, samples, class_names, dev, k, tta is not None))
+                    writer.write(_rows(model, batch, samples, plan, dev, tta is not None))
+            writer.write(_unmapped_rows(unmapped, plan))
         finally:
             writer.close()
-    summary = {"clips": writer.rows, "errors": writer.errors, "missing_on_disk": len(info.missing)}
-    if writer.errors:
-        log.warning("%d of %d clips could not be decoded (status=error rows)", writer.errors, writer.rows)
+    summary = {
+        "clips": writer.rows,
+        "errors": writer.errors,
+        "unmapped": len(unmapped),
+        "missing_on_disk": len(info.missing),
+    }
+    if writer.errors > len(unmapped):
+        log.warning("%d of %d clips could not be decoded (status=error rows)", writer.errors - len(unmapped), writer.rows)
+    if unmapped:
+        log.warning("%d clips of %d test classes have no training class in the class mapping (status=error rows): %s",
+                    len(unmapped), len(plan.unmapped), ", ".join(plan.unmapped[:10]))
     log.info("wrote %s: %s", out_path, summary)
     return summary
 
@@ -123,7 +156,8 @@ def use_handcrafted_prompts(model: VideoClassifier) -> None:
     model.set_handcrafted_prompts(True)
 
 
-def _rows(model, batch, samples, class_names, dev, k, tta: bool) -> dict[str, list[Any]]:
+def _rows(model, batch, samples, plan: ClassPlan, dev, tta: bool) -> dict[str, list[Any]]:
+    k = len(plan.class_names)
     status = list(batch["status"])
     ok = torch.tensor([s == "ok" for s in status])
     logits = np.full((len(status), k), np.nan, dtype=np.float32)
@@ -136,8 +170,8 @@ def _rows(model, batch, samples, class_names, dev, k, tta: bool) -> dict[str, li
     idx = [int(i) for i in batch["index"]]
     return {
         "sample_id": [samples[i].sample_id for i in idx],
-        "label": [samples[i].label for i in idx],
-        "label_name": [class_names[samples[i].label] for i in idx],
+        "label": [plan.label_index[samples[i].label] for i in idx],
+        "label_name": [plan.test_class_names[samples[i].label] for i in idx],
         "pred": [int(p) if o else -1 for p, o in zip(pred.tolist(), ok.tolist())],
         "confidence": [float(c) if o else float("nan") for c, o in zip(conf.tolist(), ok.tolist())],
         "logits": logits,
@@ -145,4 +179,22 @@ def _rows(model, batch, samples, class_names, dev, k, tta: bool) -> dict[str, li
         "padded": [bool(p) for p in batch["padded"]],
         "status": status,
         "error": [e or None for e in batch["error"]],
+    }
+
+
+def _unmapped_rows(samples: list[Sample], plan: ClassPlan) -> dict[str, list[Any]]:
+    """Error rows for clips whose test class has no training class: kept, never decoded."""
+    n = len(samples)
+    return {
+        "sample_id": [s.sample_id for s in samples],
+        "label": [-1] * n,
+        "label_name": [plan.test_class_names[s.label] for s in samples],
+        "pred": [-1] * n,
+        "confidence": [float("nan")] * n,
+        "logits": np.full((n, len(plan.class_names)), np.nan, dtype=np.float32),
+        "frame_indices": [[] for _ in samples],
+        "padded": [False] * n,
+        "status": ["error"] * n,
+        "error": [f"test class {plan.test_class_names[s.label]!r} has no training class in the class mapping"
+                  for s in samples],
     }

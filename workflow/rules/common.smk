@@ -25,9 +25,20 @@ for _t in TESTS:
         _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
 # Evaluation variants (the seed's options) suffix the split name, e.g. test+tta+hand,
-# so variants never overwrite each other.
+# so variants never overwrite each other. `num-temporal-views: V` adds +v{V} (unset: the model's own views).
 VARIANTS = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
-SPLIT = "+".join([config["split"], *(v for k, v in VARIANTS.items() if config[k])])
+VIEWS = config["num-temporal-views"]
+SPLIT = "+".join(
+    [config["split"], *(v for k, v in VARIANTS.items() if config[k]), *([f"v{VIEWS}"] if VIEWS is not None else [])]
+)
+# The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
+SPLIT_PATTERN = r"(train|val|test)" + "".join(rf"(\+{v})?" for v in VARIANTS.values()) + r"(\+v[1-9][0-9]*)?"
+
+# Class-name mappings for closed-set models on another dataset: {dataset-test: {dataset-train: {test: train} | CSV}}
+CLASS_MAPPING = config["class-mapping"]
+for _t in CLASS_MAPPING:
+    if _t not in DATASETS:
+        _fail(f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
 _explainers = config["explainer-method"]
 EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers)
@@ -103,7 +114,23 @@ def dataset_marker(wildcards):
 
 def evaluation_options(split):
     base, *variants = split.split("+")
-    return {"split": base, **{key: suffix in variants for key, suffix in VARIANTS.items()}}
+    views = [int(v[1:]) for v in variants if v[:1] == "v" and v[1:].isdigit()]
+    return {
+        "split": base,
+        **{key: suffix in variants for key, suffix in VARIANTS.items()},
+        "num-temporal-views": views[0] if views else None,
+    }
+
+
+def class_mapping(wildcards):
+    """The (test, train) pair's class mapping: a dict, a CSV path, or None; a parameter of extraction, so editing it reruns that job."""
+    return CLASS_MAPPING.get(wildcards.test, {}).get(wildcards.train)
+
+
+def class_mapping_file(wildcards):
+    """A mapping given as a CSV file is an input, so editing the file reruns extraction."""
+    mapping = class_mapping(wildcards)
+    return [mapping] if isinstance(mapping, str) else []
 
 
 def explainer_options(wildcards):

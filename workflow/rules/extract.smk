@@ -1,18 +1,22 @@
 # extract: batched inference over a dataset split, streamed to a Parquet file of predictions.
 # Speed settings (batch-size, num-workers, decoder, device) are read from the config in the script,
-# not rule parameters: changing them never reruns a finished job.
+# not rule parameters: changing them never reruns a finished job. Evaluation options that change the
+# numbers are in the file name (+tta, +hand, +v{V}: variants never overwrite each other); the class
+# mapping of the (test, train) pair is a parameter (and its CSV file an input): editing it reruns this job.
 
 
 rule extract_predictions:
     input:
         resolved=RESOLVED,
         dataset=dataset_marker,
+        class_mapping=class_mapping_file,
     output:
         PRED,
     params:
         dataset=lambda w: dataset_config(w.test),
         options=lambda w: evaluation_options(w.split),
         num_frames=config["num-frames"],
+        class_mapping=class_mapping,
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
     threads: min(config["num-workers"] + 1, workflow.cores)

@@ -17,4 +17,5 @@ with job_logging(snakemake.log[0], snakemake.rule):
         num_frames=snakemake.params.num_frames,
         device=snakemake.config["device"],
         decoder=snakemake.config["decoder"],
+        class_mapping=snakemake.params.class_mapping,
     )

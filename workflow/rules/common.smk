@@ -6,6 +6,7 @@ from videoxai.explain.methods import METHODS as EXPLAINERS_METHODS
 from videoxai.keys import ModelKey, ModelKeyError
 from videoxai.models.bundled import bundled_checkpoints_root
 from videoxai.models.resolve import find_checkpoint
+from videoxai.models.wandb_artifact import is_artifact
 
 
 def _fail(message):
@@ -64,6 +65,7 @@ CALIB_DIAGRAM = f"{CALIB_FIG}/reliability_diagram.png"
 CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
+ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
 VIDEO = f"{EXPLAIN_FIG}/video_samples/class_{{cls}}_sample_{{idx}}.mp4"
@@ -84,13 +86,29 @@ def is_demo_model(wildcards):
     return wildcards.train in DEMO_DATASETS and model_key(wildcards) not in config["checkpoint-paths"]
 
 
+def checkpoint_source(wildcards):
+    """What `checkpoint-paths` gives for the key: a path, a `wandb:entity/project/name:alias`, or None."""
+    return config["checkpoint-paths"].get(model_key(wildcards))
+
+
+def custom_factory(wildcards):
+    """`custom: {key: package.module:factory}` for this key only (changing another key's reruns nothing here)."""
+    key = model_key(wildcards)
+    factory = (config.get("custom") or {}).get(key)
+    return {key: factory} if factory else {}
+
+
 def checkpoint_file(wildcards):
     """The checkpoint behind a key: an input, so a new checkpoint reruns everything downstream.
 
     Demo keys use the checkpoints shipped with the package, unless
     `train-demo-models` asks for them to be trained here (into the registry).
+    A wandb artifact is fetched into the registry by `fetch_artifact`, whose
+    record (name, version, digest) stands for it.
     """
     key = model_key(wildcards)
+    if is_artifact(checkpoint_source(wildcards)):
+        return ARTIFACT_RECORD.format(**dict(wildcards.items()))
     if is_demo_model(wildcards):
         bundled = bundled_checkpoints_root() / key / "model.safetensors"
         if bundled.is_file() and not config["train-demo-models"]:

@@ -33,10 +33,14 @@ rule train_demo:
         train="|".join(DEMO_DATASETS) or "(?!)",
     params:
         seed=config["demo"]["seed"],
-        max_seconds=config["demo"]["train-seconds"],
+        steps=config["demo"].get("train-steps", 1000),
+        # null: exactly `train-steps` steps, so --forcerun train_demo reproduces the shipped checkpoints
+        max_seconds=config["demo"].get("train-seconds"),
     log:
         "logs/train_demo/{method}/{train}/{run}.log",
-    threads: workflow.cores
+    # one thread: float reductions (and so the weights) depend on the thread count; the shipped
+    # checkpoints were trained with one. Clips decode in DataLoader worker processes besides.
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -5,6 +5,12 @@ from videoxai.joblog import job_logging
 from videoxai.models.resolve import resolve_model
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:
-    resolved = resolve_model(snakemake.params.key, snakemake.params.checkpoints_root, snakemake.params.explicit)
+    resolved = resolve_model(
+        snakemake.params.key,
+        snakemake.params.checkpoints_root,
+        snakemake.params.explicit,
+        custom=snakemake.params.custom,
+        fetch=False,  # a wandb artifact was fetched by fetch_artifact: no network here
+    )
     write_json(snakemake.output[0], resolved)
     log.info("%s -> %s (sha256 %s)", snakemake.params.key, resolved["checkpoint"], resolved["sha256"][:12])

@@ -11,6 +11,7 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
         Path(snakemake.output.weights).parent,
         method=snakemake.wildcards.method,
         seed=snakemake.params.seed,
+        steps=snakemake.params.steps,
         max_seconds=snakemake.params.max_seconds,
         threads=snakemake.threads,
     )

@@ -27,7 +27,7 @@ from .checkpoint import (
     load_weights_into,
     read_config,
 )
-from .custom import build_custom
+from .custom import build_custom, load_factory
 from .registry import available_methods, method_class
 from .wandb_artifact import (
     ArtifactSpec,
@@ -111,6 +111,8 @@ def resolve_model(
         ensure_artifact(artifact, registry_dir(mk, checkpoints_root), offline)
     source, weights, config_file = _find(mk, checkpoints_root, explicit)
     factory = (custom or {}).get(key)
+    if factory:
+        load_factory(factory)  # importable now, not first at extraction on a GPU node
     if source == "torch-hub":
         config = _hub_config(mk.method)
     elif not config_file.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -10,8 +11,11 @@ from safetensors.torch import load_file
 
 from videoxai.data.datasets import load_split
 from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
-from videoxai.models.checkpoint import load_checkpoint
-from videoxai.models.train_demo import lr_at, train_demo
+from videoxai.models.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.models.checkpoint import load_checkpoint, read_config
+from videoxai.models.registry import build_model
+from videoxai.models.tokenizer import PAD, UNK
+from videoxai.models.train_demo import TrainConfig, lr_at, train_demo
 
 TINY = {
     "model": {
@@ -102,3 +106,39 @@ def test_time_budget_caps_a_long_step_schedule():
     )
     assert history["stopped_early"] and history["schedule"] == "clock"
     assert history["seconds"] < 5 and 20 <= history["steps"] < 100_000
+
+
+@pytest.mark.parametrize("key", BUNDLED_KEYS)
+def test_train_demo_starts_where_the_shipped_runs_started(key):
+    """The reproducible part of a shipped run, checked quickly: its recipe and its initialisation.
+
+    ``train_demo`` builds the model from the class names alone (default
+    vocabulary and architecture) after seeding; the rows of the token
+    embedding that training never updates (``<pad>``, ``<unk>``: no gradient)
+    must still equal that fresh build's, bit for bit.
+    """
+    shipped = bundled_checkpoints_root() / key
+    config = read_config(shipped / "config.json")
+    report = json.loads((shipped / "train_report.json").read_text())
+    recorded = report["train"]["config"]
+    recipe = {
+        k: v
+        for k, v in asdict(TrainConfig()).items()
+        if k not in ("max_seconds", "num_workers")
+    }
+    assert recipe == {
+        k: recorded[k] for k in recipe
+    }  # seed, steps, batch, lr, ..., one thread
+    assert (
+        report["train"]["steps"] == recorded["steps"]
+        and not report["train"]["stopped_early"]
+    )
+    torch.manual_seed(recorded["seed"])
+    fresh = build_model(config["method"], {"class_names": config["class_names"]})
+    assert fresh.get_config()["model"] == config["model"]
+    assert fresh.get_config()["tokenizer"] == config["tokenizer"]
+    weights = load_file(str(shipped / "model.safetensors"))[
+        "text.token_embedding.weight"
+    ]
+    init = fresh.state_dict()["text.token_embedding.weight"]
+    assert torch.equal(weights[[PAD, UNK]], init[[PAD, UNK]])

@@ -50,7 +50,9 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.05
     warmup: float = 0.05  # fraction of the schedule
-    threads: int = 2
+    threads: int = (
+        1  # the weights depend on it: one thread trained the shipped checkpoints
+    )
     num_workers: int = 2
     eval_batch_size: int = 64
 

@@ -144,3 +144,23 @@ def test_named_videomix_pairs_and_their_errors():
         select_clips(preds, 1, 1, classes_to_mix=1)
     with pytest.raises(ValueError, match="mix mode"):
         select_clips(preds, 2, 1, classes_to_mix=1, mix_mode="cutout")
+
+
+def test_a_mapped_run_records_its_mapping_and_views_and_never_selects_unmapped_clips():
+    """Predictions of a closed-set model on another dataset: labels index its classes, -1 where unmapped."""
+    labels = [0, -1, 1, -1, 2, 0, 1, 2, -1, 3]
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(len(labels), len(NAMES))).astype(np.float32)
+    ids = [f"clips/{i:02d}.avi" for i in range(len(labels))]
+    meta = {"split": "test", "class_mapping": {"blink": "Blink", "grow": "Grow"}, "num_temporal_views": 2}
+    preds = Predictions(ids, np.asarray(labels), logits, list(NAMES), meta, 0)
+    selection = select_clips(preds, 4, 5, seed=0, classes_to_mix=2)
+    assert selection["class_mapping"] == meta["class_mapping"] and selection["num_temporal_views"] == 2
+    unmapped = {ids[i] for i, y in enumerate(labels) if y < 0}
+    chosen = [c["sample_id"] for c in selection["clips"]] + [
+        c["mix"]["sample_id"] for c in selection["clips"] if "mix" in c
+    ]
+    assert len(selection["clips"]) == 7 + 4 and not unmapped & set(chosen)
+    assert all(c["class_index"] >= 0 for c in selection["clips"])
+    with pytest.raises(ValueError, match="clips of only 4 classes"):
+        select_clips(preds, 5, 1)

@@ -199,3 +199,156 @@ def test_gradcam_on_a_torchvision_3d_cnn_through_the_stage(demo, tmp_path):
     assert np.isfinite(hs.heatmaps.astype(np.float32)).all() and hs.heatmaps.max() <= 1
     with pytest.raises(ValueError, match="use 'grad-cam'"):
         explain_selection(cnn, selection, samples, "attention-rollout", {}, tmp_path / "x.safetensors")
+
+
+# --- dataset transfer: a closed-set model explained on another dataset through a class mapping -------------------
+
+# the demo's test clips listed again (csv format) under class names no demo model knows
+RENAMED = {
+    "MoveRight": "Rightward",
+    "MoveLeft": "Leftward",
+    "MoveDown": "Downward",
+    "MoveUp": "Upward",
+    "Grow": "Expand",
+    "Shrink": "Contract",
+    "Rotate": "Spin",
+    "Blink": "Flash",
+}
+LEFT_OUT = ("Spin", "Flash")  # test classes the (partial, CSV) mapping gives no training class
+
+
+@pytest.fixture(scope="module")
+def transfer(demo, tmp_path_factory):
+    """r3d_18 (random weights, 32 px) trained on the demo's classes; its predictions on the renamed clips with
+    a partial CSV mapping and two temporal views, and the selection made from them, as the workflow makes them."""
+    import csv
+
+    from videoxai.data.demo import DEMO_CLASSES
+    from videoxai.extract.predictions import load_predictions
+    from videoxai.extract.run import extract_predictions, open_split
+    from videoxai.io import write_json
+    from videoxai.models.checkpoint import save_checkpoint
+    from videoxai.models.registry import build_model
+    from videoxai.models.resolve import resolve_model
+
+    _, samples, _, _ = demo
+    tmp = tmp_path_factory.mktemp("transfer")
+    (tmp / "renamed").mkdir()
+    with (tmp / "renamed" / "test.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label"])
+        w.writerows([str(s.path), RENAMED[s.label_name]] for s in samples)
+    mapping = tmp / "mapping.csv"
+    mapping.write_text(
+        "test,train\n" + "".join(f"{new},{old}\n" for old, new in RENAMED.items() if new not in LEFT_OUT)
+    )
+    torch.manual_seed(0)
+    cnn = build_model("r3d_18", {"class_names": list(DEMO_CLASSES), "model": {"size": 32, "num_frames": 8}})
+    save_checkpoint(cnn, tmp / "ckpt" / "r3d_18" / "demo" / "rand")
+    write_json(tmp / "resolved.json", resolve_model("r3d_18/demo/rand", tmp / "ckpt"))
+    dataset = {"name": "renamed", "format": "csv", "root": str(tmp / "renamed")}
+    options = {"split": "test", "num-temporal-views": 2}
+    predictions = tmp / "test+v2.parquet"
+    extract_predictions(
+        tmp / "resolved.json", dataset, predictions, options=options, num_workers=0, class_mapping=str(mapping)
+    )
+    selection = select_clips(load_predictions(predictions), 6, 1, seed=0)  # every mapped class
+    write_json(tmp / "selection.json", selection)
+    renamed_samples = open_split(dataset, "test").samples
+    return {
+        "tmp": tmp,
+        "dataset": dataset,
+        "mapping": str(mapping),
+        "options": {**options, "num-frames": 8, "evaluate": False, "target-class": "true"},
+        "selection": selection,
+        "samples": renamed_samples,
+    }
+
+
+def _explain_transfer(transfer, out_name, mapping="configured", options=None):
+    from videoxai.explain.stage import explain_stage
+
+    t = transfer
+    out = t["tmp"] / out_name
+    mapping = t["mapping"] if mapping == "configured" else mapping
+    hs = explain_stage(
+        t["tmp"] / "resolved.json",
+        t["tmp"] / "selection.json",
+        t["dataset"],
+        "grad-cam",
+        options or t["options"],
+        out,
+        class_mapping=mapping,
+    )
+    return hs, out
+
+
+def test_a_closed_set_model_is_explained_on_another_dataset_through_the_class_mapping(transfer):
+    from videoxai.data.demo import DEMO_CLASSES
+
+    hs, out = _explain_transfer(transfer, "heatmaps.safetensors")
+    selection, by_id = transfer["selection"], {s.sample_id: s for s in transfer["samples"]}
+    assert selection["class_names"] == list(DEMO_CLASSES)  # the model's own classes index everything
+    assert selection["class_mapping"] == {new: old for old, new in RENAMED.items() if new not in LEFT_OUT}
+    assert len(hs) == len(selection["clips"]) == 6 and load_heatmaps(out).clips == hs.clips
+    for clip in hs.clips:
+        test_name = by_id[clip["sample_id"]].label_name  # the clip's class in the renamed dataset
+        assert test_name not in LEFT_OUT  # clips of unmapped classes are never selected
+        trained = DEMO_CLASSES.index(selection["class_mapping"][test_name])
+        # target-class true explains the mapped training class, and the names are the model's
+        assert clip["label"] == clip["target"] == clip["class_index"] == trained
+        assert clip["target_name"] == clip["class_name"] == DEMO_CLASSES[trained]
+        assert clip["pred_name"] == DEMO_CLASSES[clip["pred"]]
+
+
+def test_one_view_is_explained_whatever_num_temporal_views(transfer):
+    """Predictions made with two temporal views; the maps are drawn over the segment centres (one view)."""
+    from videoxai.data.decode import count_frames
+    from videoxai.data.sampling import segment_centres
+    from videoxai.extract.predictions import read_metadata
+
+    assert read_metadata(transfer["tmp"] / "test+v2.parquet")["num_temporal_views"] == 2
+    assert transfer["selection"]["num_temporal_views"] == 2
+    hs, _ = _explain_transfer(transfer, "views.safetensors")
+    by_id = {s.sample_id: s for s in transfer["samples"]}
+    assert hs.frames.shape == (6, 8, 32, 32, 3) and hs.params["input_spec"]["num_views"] == 1
+    assert hs.params["num-temporal-views"] == 2  # the option is recorded, the explained view is one
+    for i, clip in enumerate(hs.clips):
+        n = count_frames(by_id[clip["sample_id"]].path)
+        centres, _ = segment_centres(n, 8)
+        assert clip["frame_indices"] == centres
+        np.testing.assert_array_equal(hs.frames[i], _resized(by_id[clip["sample_id"]].path, centres, 32))
+
+
+def _resized(path, indices, size):
+    """The frames as the loader shows them (shorter side to ``size``, centre crop), for comparison."""
+    from videoxai.data.transforms import resize_crop
+
+    return resize_crop(read_frames(path, indices), size).numpy()
+
+
+def test_without_a_mapping_the_explain_step_says_to_configure_one(transfer):
+    with pytest.raises(ValueError, match="class-mapping") as err:
+        _explain_transfer(transfer, "refused.safetensors", mapping=None)
+    assert "Contract" in str(err.value) and "MoveRight" in str(err.value)  # both class lists are named
+    assert not (transfer["tmp"] / "refused.safetensors").exists()
+
+
+def test_a_selection_made_under_another_mapping_is_refused(transfer, tmp_path):
+    from videoxai.io import write_json
+
+    # left and right swapped: same class list, other labels
+    swapped = {new: old for old, new in RENAMED.items()} | {"Rightward": "MoveLeft", "Leftward": "MoveRight"}
+    with pytest.raises(ValueError, match="rerun the extract and select steps"):
+        _explain_transfer(transfer, "swapped.safetensors", mapping=swapped)
+    # a selection that does not record its mapping: the relabelled clips themselves are caught
+    selection = dict(transfer["selection"])
+    del selection["class_mapping"]
+    selection["clips"] = [c for c in selection["clips"] if c["class_name"] in ("MoveRight", "MoveLeft")]
+    write_json(transfer["tmp"] / "selection.json", selection)
+    try:
+        with pytest.raises(ValueError, match="another label in the dataset than in the selection"):
+            _explain_transfer(transfer, "swapped.safetensors", mapping=swapped)
+    finally:
+        write_json(transfer["tmp"] / "selection.json", transfer["selection"])
+    assert not (transfer["tmp"] / "swapped.safetensors").exists()

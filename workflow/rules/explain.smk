@@ -1,4 +1,8 @@
 # select (a checkpoint: which clips exist downstream is known only after it runs), then explain.
+# select reads everything it needs from the predictions (their class list, class mapping and views);
+# explain sets the model up as extraction did, so the (test, train) pair's class mapping is its parameter
+# too (a CSV mapping an input): editing it reruns extraction, selection and explanation of that pair.
+# Explanation draws maps over one view (the segment centres), whatever num-temporal-views (+v{V}) is.
 
 
 checkpoint select_clips:
@@ -29,11 +33,13 @@ rule explain_clips:
         selection=SELECTION,
         resolved=RESOLVED,
         dataset=dataset_marker,
+        class_mapping=class_mapping_file,
     output:
         HEATMAPS,
     params:
         dataset=lambda w: dataset_config(w.test),
         options=explainer_options,
+        class_mapping=class_mapping,
     log:
         f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
     threads: min(config["num-workers"] + 1, workflow.cores)

@@ -17,4 +17,5 @@ with job_logging(snakemake.log[0], snakemake.rule):
         batch_size=snakemake.config["batch-size"],
         num_workers=snakemake.config["num-workers"],
         device=snakemake.config["device"],
+        class_mapping=snakemake.params.class_mapping,
     )

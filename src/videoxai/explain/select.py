@@ -87,6 +87,13 @@ def select_clips(
     base clip with a clip of the other class pasted in (``mix_mode``), listed
     twice, once explained for each class (``class_index``), with sample
     indices that continue the class's numbering and a ``mix`` record.
+
+    Classes are the predictions' ``class_names`` (the logits' columns): with
+    a class mapping (a closed-set model on another dataset) they are the
+    model's training classes, so ``classes-to-map`` names training classes,
+    and clips of test classes without one (label -1, error rows) are never
+    chosen. Prediction and confidence are those of the predictions file
+    (averaged over its temporal views and TTA, if any).
     """
     if isinstance(samples_per_class, bool) or not isinstance(samples_per_class, int) or samples_per_class < 1:
         raise ValueError(f"samples-per-class must be a positive integer, got {samples_per_class!r}")
@@ -126,6 +133,9 @@ def select_clips(
         "model_key": predictions.metadata.get("model_key"),
         "dataset": predictions.metadata.get("dataset"),
         "split": predictions.metadata.get("split"),
+        # how the predictions were made: the explain step checks it uses the same mapping (see explain_stage)
+        "class_mapping": predictions.metadata.get("class_mapping"),
+        "num_temporal_views": predictions.metadata.get("num_temporal_views"),
         "classes": class_rows,
         "clips": clips,
     }

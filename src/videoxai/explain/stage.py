@@ -7,6 +7,7 @@ resolves the model and the dataset split from files, then delegates.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from videoxai.explain.base import finalise
 from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.store import HeatmapSet, load_maps, save_heatmaps
+from videoxai.extract.classes import ClassMappingSource, ClassPlan, plan_classes
 from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.render.stats import aggregate_stats
 
@@ -33,7 +35,8 @@ log = logging.getLogger("videoxai.explain")
 EVALUATION_OPTIONS: dict[str, Any] = {
     "evaluate": True,  # deletion/insertion AUCs and the cascading randomisation sanity check, per clip
     "deletion-steps": 16,
-    "deletion-baseline": "blur",  # or "mean"
+    "deletion-baseline": "mean",  # or "blur" (RISE's pair: delete to the mean, insert from a blur)
+    "insertion-baseline": "blur",  # or "mean"
     "sanity-steps": 4,
     "evaluation-seed": 0,
 }
@@ -47,13 +50,20 @@ def evaluation_options(options: dict[str, Any]) -> dict[str, Any]:
     for key in ("deletion-steps", "sanity-steps"):
         if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
             raise ValueError(f"option {key} must be a positive integer, got {out[key]!r}")
-    if out["deletion-baseline"] not in ("blur", "mean"):
-        raise ValueError(f"option deletion-baseline must be 'blur' or 'mean', got {out['deletion-baseline']!r}")
+    for key in ("deletion-baseline", "insertion-baseline"):
+        if out[key] not in ("blur", "mean"):
+            raise ValueError(f"option {key} must be 'blur' or 'mean', got {out[key]!r}")
     return out
 
 
 def selected_samples(selection: dict[str, Any], samples: Sequence[Sample]) -> dict[str, Sample]:
-    """Every sample the selection names (mixed-in clips too), by id; a missing one is an error naming it."""
+    """Every sample the selection names (mixed-in clips too), by id; a missing or relabelled one is an error.
+
+    A plain clip's label in ``samples`` must be the class the selection chose
+    it for: a clip whose class moved (another class list or class mapping
+    than the predictions were made with) would otherwise be explained for
+    the wrong class without a word.
+    """
     by_id = {s.sample_id: s for s in samples}
     wanted = [c["sample_id"] for c in selection["clips"]] + [
         c["mix"]["sample_id"] for c in selection["clips"] if "mix" in c
@@ -62,9 +72,30 @@ def selected_samples(selection: dict[str, Any], samples: Sequence[Sample]) -> di
     if missing:
         raise ValueError(
             f"{len(missing)} selected clips are not in the dataset split (first: {missing[0]!r}); "
-            "the selection was made from another dataset or split: rerun the select step"
+            "the selection was made from another dataset, split or class mapping: rerun the select step"
+        )
+    moved = [c for c in selection["clips"] if "mix" not in c and by_id[c["sample_id"]].label != c["class_index"]]
+    if moved:
+        c = moved[0]
+        raise ValueError(
+            f"{len(moved)} selected clips have another label in the dataset than in the selection (first: "
+            f"{c['sample_id']!r}, selected as class {c['class_index']} {c['class_name']!r}, labelled "
+            f"{by_id[c['sample_id']].label}); the selection was made with another class list or class mapping: "
+            "rerun the extract and select steps"
         )
     return {w: by_id[w] for w in dict.fromkeys(wanted)}
+
+
+def mapped_samples(samples: Sequence[Sample], plan: ClassPlan) -> list[Sample]:
+    """The split's samples labelled by the model's class index (``plan.label_index``), as extraction labelled them.
+
+    Clips of test classes without a training class are left out: they have
+    no prediction, so the select step never chooses them. ``label_name``
+    keeps the test dataset's own class name.
+    """
+    return [
+        dataclasses.replace(s, label=plan.label_index[s.label]) for s in samples if plan.label_index[s.label] >= 0
+    ]
 
 
 class _Batch:
@@ -264,7 +295,14 @@ def _evaluate_batch(
     """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps)."""
     seed = int(evaluation["evaluation-seed"])
     fi = ev.deletion_insertion(
-        model, video, expl.relevance, expl.targets, evaluation["deletion-steps"], evaluation["deletion-baseline"], seed
+        model,
+        video,
+        expl.relevance,
+        expl.targets,
+        evaluation["deletion-steps"],
+        deletion_baseline=evaluation["deletion-baseline"],
+        insertion_baseline=evaluation["insertion-baseline"],
+        seed=seed,
     )
     fixed = {**options, "target-class": "true"}  # the randomised models explain the trained model's target classes
 
@@ -316,21 +354,27 @@ def explain_stage(
     num_workers: int = 0,
     device: str = "auto",
     decoder: str = "auto",
+    class_mapping: ClassMappingSource | None = None,
 ) -> HeatmapSet:
     """The workflow's explain job: load the resolved model and the split, then :func:`explain_selection`.
 
-    The model is set up as the extract stage set it up (test dataset's class
-    names, hand-crafted prompts when ``use-handcrafted-prompts``), so the
-    maps explain the predictions the clips were selected from; test-time
-    augmentation is not applied (a map is drawn over one view).
+    The model is set up as the extract stage set it up, so the maps explain
+    the predictions the clips were selected from: the test dataset's class
+    names, or, for a closed-set model on another dataset, its own classes
+    with the test labels mapped through ``class_mapping`` (the same
+    :func:`~videoxai.extract.classes.plan_classes` call; ``target-class:
+    true`` then explains the mapped training class), and hand-crafted
+    prompts when ``use-handcrafted-prompts``.
+
+    One view is explained: the segment centres (the frames a one-view
+    extraction decodes), whatever ``num-temporal-views`` the predictions were
+    made with, because a map is drawn over the frames of one (B, T, C, H, W)
+    forward pass. Test-time augmentation is not applied either. The
+    selection's prediction and confidence are the V-view (and TTA) average;
+    the heatmaps file records the explained view's own.
     """
     from videoxai.extract.device import pick_device
-    from videoxai.extract.run import (
-        ask_about,
-        model_input_spec,
-        open_split,
-        use_handcrafted_prompts,
-    )
+    from videoxai.extract.run import model_input_spec, open_split, use_handcrafted_prompts
     from videoxai.io import read_json
     from videoxai.models.resolve import load_resolved
 
@@ -339,17 +383,16 @@ def explain_stage(
     model = load_resolved(read_json(resolved_path)).to(dev).eval()
     split = options.get("split", selection.get("split") or "test")
     info = open_split(dataset, split)
-    ask_about(model, info.class_names)
+    plan = plan_classes(model, info.class_names, class_mapping)
     if options.get("use-handcrafted-prompts"):
         use_handcrafted_prompts(model)
-    if selection.get("class_names") not in (None, info.class_names):
-        raise ValueError("the selection was made for another class list than the dataset's: rerun the select step")
-    spec = model_input_spec(model, options.get("num-frames"))
+    check_selection_classes(selection, plan)
+    spec = model_input_spec(model, options.get("num-frames"), 1)
     log.info("explaining %d clips with %s on %s", len(selection["clips"]), method, dev)
     return explain_selection(
         model,
         selection,
-        info.samples,
+        mapped_samples(info.samples, plan),
         method,
         options,
         out_path,
@@ -358,6 +401,28 @@ def explain_stage(
         spec=spec,
         decoder=decoder,
     )
+
+
+def check_selection_classes(selection: dict[str, Any], plan: ClassPlan) -> None:
+    """The selection must index the classes the model answers with now, under the same class mapping."""
+    chosen = selection.get("class_names")
+    if chosen is not None and list(chosen) != plan.class_names:
+        how = (
+            f"the model's own {len(plan.class_names)} classes, the test labels mapped onto them"
+            if plan.mapping is not None
+            else f"the test dataset's {len(plan.class_names)} classes"
+        )
+        raise ValueError(
+            f"the selection indexes {len(chosen)} classes ({', '.join(chosen[:5])}{', ...' if len(chosen) > 5 else ''}) "
+            f"but the model answers with {how} ({', '.join(plan.class_names[:5])}"
+            f"{', ...' if len(plan.class_names) > 5 else ''}): the predictions were made with another dataset or "
+            "class mapping; rerun the extract and select steps"
+        )
+    if "class_mapping" in selection and selection["class_mapping"] != plan.mapping:
+        raise ValueError(
+            f"the selection was made from predictions with class mapping {selection['class_mapping']!r}, but the "
+            f"explain step maps {plan.mapping!r}: rerun the extract and select steps with the configured mapping"
+        )
 
 
 def aggregate_stage(

@@ -151,9 +151,12 @@ def class_mapping_file(wildcards):
     return [mapping] if isinstance(mapping, str) else []
 
 
+EVALUATION_KEYS = ["evaluate", "deletion-steps", "deletion-baseline", "insertion-baseline", "sanity-steps"]
+
+
 def explainer_options(wildcards):
     """Only the options an explainer uses are its parameters, so changing one reruns only that explainer."""
-    common = ["weighted-by-predictions", "target-class", "num-frames"]
+    common = ["weighted-by-predictions", "target-class", "num-frames", *EVALUATION_KEYS]
     own = [k for k in EXPLAINERS_METHODS[wildcards.explainer].options if k in config]
     options = {k: config[k] for k in [*common, *own]}
     options["target-class"] = str(options["target-class"]).lower()

@@ -67,7 +67,11 @@ def test_spec_parsing():
     )
     assert spec.uri == URI and str(ArtifactSpec.parse("p/n:latest")) == "p/n:latest"
     assert is_artifact(URI) and not is_artifact("/data/ckpt/model.pt")
-    for bad in ("wandb:team/project/name", "wandb:team/project/na me:v1", "wandb:a/b/c/d:v1"):
+    for bad in (
+        "wandb:team/project/name",
+        "wandb:team/project/na me:v1",
+        "wandb:a/b/c/d:v1",
+    ):
         with pytest.raises(ValueError, match="entity/project/name:alias"):
             ArtifactSpec.parse(bad)
 
@@ -138,6 +142,10 @@ def test_registry_holding_another_artifact_is_not_reused(tmp_path, monkeypatch):
         ArtifactUnavailableError, match="delete .* to fetch the new one"
     ):
         resolve_model(KEY, root, explicit={KEY: URI})
+    with pytest.raises(ArtifactUnavailableError, match="to fetch the new one"):
+        resolve_model(
+            KEY, root, explicit={KEY: URI}, fetch=False
+        )  # the workflow's resolve job
 
 
 def test_install_replaces_a_previous_download_in_one_rename(tmp_path):

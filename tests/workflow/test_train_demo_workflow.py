@@ -1,6 +1,6 @@
 """`snakemake --forcerun train_demo` reproduces a shipped demo checkpoint, tensor for tensor.
 
-Slow (~10 min on 2 shared cores: the 3400-clip demo dataset, then 1000
+Slow (~6 min on 2 shared cores: the 3400-clip demo dataset, then 1000
 training steps on one thread), so one family: dual_coop, the fastest to
 train. Bit-exact equality holds where PyTorch runs the same CPU kernels as
 the machine that trained the shipped weights (same torch version and SIMD
@@ -44,8 +44,9 @@ def test_forcerun_train_demo_reproduces_the_shipped_checkpoint(tmp_path: Path) -
         },
     )
     target = f"checkpoints/{KEY}/model.safetensors"
+    # the target first: --forcerun takes every rule name after it
     proc = run_snakemake(
-        wd, "--cores", "2", "--forcerun", "train_demo", target, timeout=3000
+        wd, "--cores", "2", target, "--forcerun", "train_demo", timeout=3000
     )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     mine = json.loads((wd / f"checkpoints/{KEY}/train_report.json").read_text())

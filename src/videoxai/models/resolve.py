@@ -32,6 +32,7 @@ from .registry import available_methods, method_class
 from .wandb_artifact import (
     ArtifactSpec,
     ArtifactUnavailableError,
+    cached_artifact,
     ensure_artifact,
     is_artifact,
     read_marker,
@@ -192,6 +193,8 @@ def _find(
             ArtifactSpec.parse(explicit[key]),
             registry_dir(mk, checkpoints_root),
         )
+        # a download of another artifact there is an error, not a match
+        cached_artifact(spec, folder)
         found = _candidate(folder)
         if found is None:
             raise ArtifactUnavailableError(

@@ -1,7 +1,7 @@
 """Dataset-transfer options reach every job that sets the model up: the class mapping is a parameter (a CSV
 mapping an input) of extraction *and* explanation, so editing a (test, train) pair's mapping reruns both.
 
-(The extraction-side wiring of num-temporal-views and class-mapping is tested in tests/unit/test_extract_workflow.py.)
+(The extraction-side wiring of num-temporal-views and class-mapping is tested in tests/workflow/test_views_and_mapping_workflow.py.)
 """
 
 from __future__ import annotations

@@ -33,3 +33,17 @@ def run_snakemake(
     return subprocess.run(
         [SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+# The demo's classes under names no demo model's tokenizer has seen: a stand-in for another dataset's class list
+# (dataset transfer tests).
+DEMO_RENAMED = {
+    "MoveRight": "Rightward",
+    "MoveLeft": "Leftward",
+    "MoveDown": "Downward",
+    "MoveUp": "Upward",
+    "Grow": "Expand",
+    "Shrink": "Contract",
+    "Rotate": "Spin",
+    "Blink": "Flash",
+}

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
 from videoxai.data.decode import read_frames
 from videoxai.data.demo import write_demo_dataset
@@ -204,16 +205,7 @@ def test_gradcam_on_a_torchvision_3d_cnn_through_the_stage(demo, tmp_path):
 # --- dataset transfer: a closed-set model explained on another dataset through a class mapping -------------------
 
 # the demo's test clips listed again (csv format) under class names no demo model knows
-RENAMED = {
-    "MoveRight": "Rightward",
-    "MoveLeft": "Leftward",
-    "MoveDown": "Downward",
-    "MoveUp": "Upward",
-    "Grow": "Expand",
-    "Shrink": "Contract",
-    "Rotate": "Spin",
-    "Blink": "Flash",
-}
+RENAMED = DEMO_RENAMED
 LEFT_OUT = ("Spin", "Flash")  # test classes the (partial, CSV) mapping gives no training class
 
 

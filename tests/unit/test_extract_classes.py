@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
 from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
 from videoxai.extract.classes import plan_classes
@@ -27,16 +28,7 @@ from videoxai.models.registry import build_model
 from videoxai.models.resolve import load_resolved, resolve_model
 
 # words the demo models' tokenizer never saw, so even the open-set demo families cannot embed them
-RENAMED = {
-    "MoveRight": "Rightward",
-    "MoveLeft": "Leftward",
-    "MoveDown": "Downward",
-    "MoveUp": "Upward",
-    "Grow": "Expand",
-    "Shrink": "Contract",
-    "Rotate": "Spin",
-    "Blink": "Flash",
-}
+RENAMED = DEMO_RENAMED
 MAPPING = {new: old for old, new in RENAMED.items()}
 
 

@@ -1,0 +1,92 @@
+"""Models: parameters and CPU forward time per clip of every adapter, side by side.
+
+The three shipped demo checkpoints; the three seed families on a
+ViT-B/32-shaped CLIP backbone (random weights: timing only); torchvision's
+six video classifiers (random weights, their Kinetics input spec). Each
+model runs one clip (batch 1) at its own input spec: ``--repeats`` timed
+forwards after one warm-up, median reported, plus the ratio to the fastest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from _common import print_table, save
+from videoxai.models.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.models.checkpoint import load_checkpoint
+from videoxai.models.registry import build_model
+
+VIT_B32 = {  # openai/clip-vit-base-patch32's shapes
+    "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12, "num_attention_heads": 8},
+    "vision_config": {
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "image_size": 224,
+        "patch_size": 32,
+    },
+    "projection_dim": 512,
+}
+CLASSES = [f"class {i}" for i in range(101)]
+TORCHVISION = ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
+
+
+def builders(include_clip: bool):
+    root = bundled_checkpoints_root()
+    for key in BUNDLED_KEYS:
+        yield key, lambda key=key: load_checkpoint(root / key)
+    if include_clip:
+        for method, extra in (("video_coop", {}), ("dual_coop", {"n_vpt": 4}), ("stt", {})):
+            model = {"backbone": "clip", "clip_config": VIT_B32, "num_frames": 8, **extra}
+            yield f"{method} (ViT-B/32 CLIP, 8 frames)", lambda m=method, c=model: build_model(
+                m, {"class_names": CLASSES, "model": c}
+            )
+    for arch in TORCHVISION:
+        yield arch, lambda arch=arch: build_model(arch, {"class_names": [f"k{i}" for i in range(400)], "model": {}})
+
+
+def time_forward(model: torch.nn.Module, repeats: int) -> tuple[float, tuple[int, ...]]:
+    spec = model.input_spec
+    clip = torch.randn(1, spec.num_frames, 3, spec.size, spec.size)
+    times = []
+    with torch.inference_mode():
+        model(clip)  # warm-up
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(clip)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times), tuple(clip.shape[1:])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-clip", action="store_true", help="skip the ViT-B/32-sized CLIP families")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = []
+    for name, build in builders(not args.no_clip):
+        torch.manual_seed(0)
+        model = build().eval()
+        seconds, shape = time_forward(model, args.repeats)
+        params = sum(p.numel() for p in model.parameters())
+        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        rows.append({"model": name, "params": params, "trainable": trainable, "input": "x".join(map(str, shape)),
+                     "s_per_clip": seconds})
+        print(f"{name}: {seconds:.3f} s/clip", flush=True)
+        del model
+    fastest = min(r["s_per_clip"] for r in rows)
+    for r in rows:
+        r["x_fastest"] = r["s_per_clip"] / fastest
+    print_table(rows, ["model", "params", "trainable", "input", "s_per_clip", "x_fastest"])
+    save("models", {"threads": args.threads, "repeats": args.repeats, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -161,3 +163,14 @@ def test_missing_config_is_named(tmp_path):
     (tmp_path / "config.json").unlink()
     with pytest.raises(FileNotFoundError, match="config.json"):
         load_checkpoint(weights)
+
+
+def test_the_registry_imports_only_the_family_a_method_needs():
+    """A demo-family checkpoint must not pay torchvision's import (seconds of every job's start)."""
+    code = (
+        "import sys; from videoxai.models.registry import method_class, available_methods;"
+        "method_class('video_coop'); assert 'torchvision' not in sys.modules, 'torchvision imported';"
+        "method_class('r3d_18'); assert 'torchvision' in sys.modules;"
+        "assert {'stt', 'swin3d_t'} <= set(available_methods())"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

@@ -11,9 +11,19 @@ from collections.abc import Callable
 from .base import VideoClassifier
 
 _METHODS: dict[str, type[VideoClassifier]] = {}
-# modules that register built-in methods when imported (kept lazy: importing one
-# family must not pull in every dependency)
-_BUILTIN_MODULES = ("videoxai.models.video_coop", "videoxai.models.torchvision_video")
+# the module that registers each built-in method when imported: only the one a
+# checkpoint needs is imported (torchvision alone costs ~2 s of every job's start)
+_SEED_FAMILIES = "videoxai.models.video_coop"
+_TORCHVISION = "videoxai.models.torchvision_video"
+_BUILTIN_MODULES: dict[str, str] = {
+    "video_coop": _SEED_FAMILIES,
+    "dual_coop": _SEED_FAMILIES,
+    "stt": _SEED_FAMILIES,
+    **{
+        arch: _TORCHVISION
+        for arch in ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
+    },
+}
 
 
 def register_method(
@@ -33,8 +43,16 @@ def register_method(
     return deco
 
 
-def _load_builtins() -> None:
-    for mod in _BUILTIN_MODULES:
+def _load_builtins(method: str | None = None) -> None:
+    """Import the module registering ``method`` (all built-in modules when None or unknown)."""
+    if method in _METHODS:
+        return
+    modules = (
+        [_BUILTIN_MODULES[method]]
+        if method in _BUILTIN_MODULES
+        else sorted(set(_BUILTIN_MODULES.values()))
+    )
+    for mod in modules:
         importlib.import_module(mod)
 
 
@@ -44,12 +62,12 @@ def available_methods() -> list[str]:
 
 
 def method_class(method: str) -> type[VideoClassifier]:
-    _load_builtins()
+    _load_builtins(method)
     try:
         return _METHODS[method]
     except KeyError:
         raise KeyError(
-            f"unknown model method {method!r}; known methods: {', '.join(sorted(_METHODS))}"
+            f"unknown model method {method!r}; known methods: {', '.join(available_methods())}"
         ) from None
 
 

@@ -47,6 +47,7 @@ from .prompt_text import (
     embed_tokens,
     fallback_vectors,
 )
+from .frozen_cache import FrozenCache
 from .spacetime import (
     Attention,
     Embedding,
@@ -162,6 +163,7 @@ class ClipPromptVideo(HandcraftedPrompts, VideoClassifier):
         tokenizer: dict | None = None,
     ):
         super().__init__()
+        self._text_cache = FrozenCache()  # text features, reused across inference batches
         if method not in ("video_coop", "dual_coop", "stt"):
             raise ValueError(f"unknown CLIP family {method!r}")
         self.method = method
@@ -463,7 +465,7 @@ class ClipPromptVideo(HandcraftedPrompts, VideoClassifier):
 
     def _logits(self, feature: torch.Tensor) -> torch.Tensor:
         video = F.normalize(self.embed_norm(feature), dim=-1)
-        text = F.normalize(self.text_features(), dim=-1)
+        text = F.normalize(self._text_cache.get(self, self.text_features), dim=-1)
         return self.clip.logit_scale.clamp(max=math.log(100.0)).exp() * video @ text.t()
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:

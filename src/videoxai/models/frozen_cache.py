@@ -1,0 +1,41 @@
+"""Reuse a module's input-independent output (CLIP text features) across inference batches.
+
+Prompt-learning models run their text encoder over every class prompt on
+every forward, although at inference the result is the same for every batch:
+for 101 classes that costs about as much as the video tower. The cache is
+keyed by the identity, in-place version counter and device of every parameter
+and buffer of the module, so an optimiser step, ``load_state_dict``, new class
+names or a move to another device all recompute it. It is used only outside
+autograd and in eval mode, so training and explanations are untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+def state_key(module: nn.Module) -> tuple:
+    """Changes whenever any parameter or buffer of ``module`` is replaced or modified in place."""
+    return tuple(
+        (id(t), t._version, t.device, t.dtype)
+        for t in (*module.parameters(), *module.buffers())
+    )
+
+
+class FrozenCache:
+    """One cached tensor per owner, valid while the owner's state key is unchanged."""
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._value: torch.Tensor | None = None
+
+    def get(self, owner: nn.Module, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        if owner.training or torch.is_grad_enabled():
+            return compute()
+        key = state_key(owner)
+        if self._value is None or key != self._key:
+            self._value, self._key = compute(), key
+        return self._value

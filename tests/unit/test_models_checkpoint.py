@@ -174,3 +174,25 @@ def test_the_registry_imports_only_the_family_a_method_needs():
         "assert {'stt', 'swin3d_t'} <= set(available_methods())"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_planning_imports_no_torch():
+    """What the workflow imports to plan (on every snakemake start) must not pay torch's import."""
+    code = (
+        "import sys;"
+        "from videoxai.explain.options import METHOD_OPTIONS;"
+        "from videoxai.keys import ModelKey;"
+        "from videoxai.models.bundled import bundled_checkpoints_root;"
+        "from videoxai.models.locate import find_checkpoint;"
+        "from videoxai.models.wandb_artifact import is_artifact;"
+        "find_checkpoint('video_coop/demo/tiny', bundled_checkpoints_root());"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_explainers_take_their_options_from_the_planning_table():
+    from videoxai.explain.methods import METHODS
+    from videoxai.explain.options import METHOD_OPTIONS
+
+    assert {name: cls.options for name, cls in METHODS.items()} == METHOD_OPTIONS

@@ -2,10 +2,10 @@
 
 import json
 
-from videoxai.explain.methods import METHODS as EXPLAINERS_METHODS
+from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.keys import ModelKey, ModelKeyError
 from videoxai.models.bundled import bundled_checkpoints_root
-from videoxai.models.resolve import find_checkpoint
+from videoxai.models.locate import find_checkpoint
 from videoxai.models.wandb_artifact import is_artifact
 
 
@@ -157,7 +157,7 @@ EVALUATION_KEYS = ["evaluate", "deletion-steps", "deletion-baseline", "insertion
 def explainer_options(wildcards):
     """Only the options an explainer uses are its parameters, so changing one reruns only that explainer."""
     common = ["weighted-by-predictions", "target-class", "num-frames", *EVALUATION_KEYS]
-    own = [k for k in EXPLAINERS_METHODS[wildcards.explainer].options if k in config]
+    own = [k for k in METHOD_OPTIONS[wildcards.explainer] if k in config]
     options = {k: config[k] for k in [*common, *own]}
     options["target-class"] = str(options["target-class"]).lower()
     return {**evaluation_options(wildcards.split), **options}

@@ -16,7 +16,14 @@ from typing import Any
 
 import torch
 
-from videoxai.explain.base import Explainer, Explanation, choose_targets, patch_grid, target_scores
+from videoxai.explain.base import (
+    Explainer,
+    Explanation,
+    choose_targets,
+    patch_grid,
+    target_scores,
+)
+from videoxai.explain.options import METHOD_OPTIONS
 
 
 def gradient_rollout(attentions: list[torch.Tensor], gradients: list[torch.Tensor]) -> torch.Tensor:
@@ -36,7 +43,7 @@ class GradRollout(Explainer):
     """Class-specific relevance through every attention layer; the map is the CLS row."""
 
     name = "grad-rollout"
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = METHOD_OPTIONS["grad-rollout"]
     needs_attention = True
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:

@@ -18,7 +18,14 @@ from typing import Any
 
 import torch
 
-from videoxai.explain.base import Explainer, Explanation, choose_targets, target_scores, upsample_time
+from videoxai.explain.base import (
+    Explainer,
+    Explanation,
+    choose_targets,
+    target_scores,
+    upsample_time,
+)
+from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.models.base import GradCamTarget
 
 
@@ -63,7 +70,7 @@ class GradCAM(Explainer):
     """Grad-CAM on the layer the model names in ``gradcam_target()``."""
 
     name = "grad-cam"
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = METHOD_OPTIONS["grad-cam"]
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         tgt = self.model.gradcam_target()

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from videoxai.explain.base import COMMON_OPTIONS, TARGETS, Explainer, normalise_option_key
+from videoxai.explain.base import (
+    COMMON_OPTIONS,
+    TARGETS,
+    Explainer,
+    normalise_option_key,
+)
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
-from videoxai.explain.rollout import AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted
+from videoxai.explain.rollout import (
+    AttentionRollout,
+    AttentionRolloutCLS,
+    AttentionRolloutCLSWeighted,
+)
 from videoxai.models.base import VideoClassifier
 
 METHODS: dict[str, type[Explainer]] = {

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from videoxai.explain.base import Explainer, Explanation, choose_targets, patch_grid
+from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.models.base import TokenLayout
 
 HEAD_FUSIONS = ("mean", "max", "min")
@@ -128,7 +129,7 @@ class AttentionRollout(_AttentionExplainer):
     """Abnar & Zuidema's rollout; the map is the CLS row (``use-cls-token``) or the mean of all rows."""
 
     name = "attention-rollout"
-    options: dict[str, Any] = {"head-fusion": "mean", "discard-ratio": 0.0, "use-cls-token": True}
+    options: dict[str, Any] = METHOD_OPTIONS["attention-rollout"]
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
@@ -148,7 +149,7 @@ class AttentionRolloutCLS(_AttentionExplainer):
     """
 
     name = "attention-rollout-cls"
-    options: dict[str, Any] = {"head-fusion": "mean", "eps": 1e-6}
+    options: dict[str, Any] = METHOD_OPTIONS["attention-rollout-cls"]
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
@@ -170,7 +171,7 @@ class AttentionRolloutCLSWeighted(_AttentionExplainer):
     """The seed's weighted variant: the rollout CLS row times the per-layer mean CLS-to-patch attention."""
 
     name = "attention-rollout-cls-weighted"
-    options: dict[str, Any] = {"head-fusion": "mean", "discard-ratio": 0.0}
+    options: dict[str, Any] = METHOD_OPTIONS["attention-rollout-cls-weighted"]
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout

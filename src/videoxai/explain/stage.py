@@ -374,7 +374,11 @@ def explain_stage(
     the heatmaps file records the explained view's own.
     """
     from videoxai.extract.device import pick_device
-    from videoxai.extract.run import model_input_spec, open_split, use_handcrafted_prompts
+    from videoxai.extract.run import (
+        model_input_spec,
+        open_split,
+        use_handcrafted_prompts,
+    )
     from videoxai.io import read_json
     from videoxai.models.resolve import load_resolved
 

@@ -18,18 +18,18 @@ from safetensors.torch import load_file, save_file
 
 from ..io import atomic_path, read_json, write_json
 from .base import VideoClassifier
+from .layout import (  # re-exported: the checkpoint format's names
+    CONFIG_NAME,
+    PICKLE_SUFFIXES,
+    WEIGHT_SUFFIXES,
+    WEIGHTS_NAME,
+    CheckpointError,
+    find_weights,
+)
 from .registry import build_model
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
-PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
-WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
 FORMAT = "videoxai-checkpoint"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint exists but cannot be used (corrupted, wrong format, mismatched)."""
 
 
 class UnsafeCheckpointError(CheckpointError):
@@ -101,22 +101,6 @@ def _unwrap_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
             f"{path} does not hold a state_dict (a mapping of parameter names to tensors)"
         )
     return obj
-
-
-def find_weights(directory: Path) -> Path | None:
-    """The weights file of a checkpoint folder: ``model.safetensors`` first, else the single other candidate."""
-    preferred = directory / WEIGHTS_NAME
-    if preferred.is_file():
-        return preferred
-    found = sorted(
-        p for p in directory.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES
-    )
-    if len(found) > 1:
-        raise CheckpointError(
-            f"{directory} holds several weights files ({', '.join(p.name for p in found)}); "
-            f"keep one or name it explicitly"
-        )
-    return found[0] if found else None
 
 
 def read_config(path: str | os.PathLike[str], require_method: bool = True) -> dict:

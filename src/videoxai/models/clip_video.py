@@ -41,13 +41,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
+from .frozen_cache import FrozenCache
 from .prompt_text import (
     DEFAULT_TEMPLATE,
     HandcraftedPrompts,
     embed_tokens,
     fallback_vectors,
 )
-from .frozen_cache import FrozenCache
 from .spacetime import (
     Attention,
     Embedding,

@@ -7,22 +7,22 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .base import VideoClassifier
+if TYPE_CHECKING:  # the registry itself stays free of torch: the workflow reads it while planning
+    from .base import VideoClassifier
 
 _METHODS: dict[str, type[VideoClassifier]] = {}
 # the module that registers each built-in method when imported: only the one a
 # checkpoint needs is imported (torchvision alone costs ~2 s of every job's start)
 _SEED_FAMILIES = "videoxai.models.video_coop"
 _TORCHVISION = "videoxai.models.torchvision_video"
+TORCHVISION_METHODS = ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
 _BUILTIN_MODULES: dict[str, str] = {
     "video_coop": _SEED_FAMILIES,
     "dual_coop": _SEED_FAMILIES,
     "stt": _SEED_FAMILIES,
-    **{
-        arch: _TORCHVISION
-        for arch in ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
-    },
+    **{arch: _TORCHVISION for arch in TORCHVISION_METHODS},
 }
 
 

@@ -1,12 +1,8 @@
 """Model key → checkpoint: find it, fingerprint it, describe it (``resolved.json``).
 
-Where: an explicit path given for the key (a weights file or a checkpoint
-folder) is the only place looked for that key, so a typo never silently falls
-back to another checkpoint; an explicit ``wandb:entity/project/name:alias``
-means that artifact, fetched into (and then read from) the key's registry
-folder (:mod:`.wandb_artifact`); otherwise the local registry
-``{checkpoints_root}/{method}/{train}/{run}/``. Nothing found → an error that
-names the key and every place looked. Keys are validated by
+Finding the files is :mod:`.locate`'s (torch-free, used while the workflow
+plans); this module fetches wandb artifacts, fingerprints the weights, reads
+the config and loads the model. Keys are validated by
 :class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
 """
 
@@ -18,30 +14,16 @@ from pathlib import Path
 
 from ..keys import ModelKey
 from .base import VideoClassifier
-from .checkpoint import (
-    CONFIG_NAME,
-    WEIGHT_SUFFIXES,
-    CheckpointError,
-    find_weights,
-    load_model,
-    load_weights_into,
-    read_config,
-)
+from .checkpoint import load_model, load_weights_into, read_config
 from .custom import build_custom, load_factory
-from .registry import available_methods, method_class
-from .wandb_artifact import (
-    ArtifactSpec,
-    ArtifactUnavailableError,
-    cached_artifact,
-    ensure_artifact,
-    is_artifact,
-    read_marker,
-    unavailable_message,
+from .layout import CONFIG_NAME, CheckpointError
+from .locate import (
+    ModelNotFoundError as ModelNotFoundError,  # re-exported: finding is part of resolving
 )
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """No checkpoint for a model key in any configured place."""
+from .locate import find_checkpoint as find_checkpoint
+from .locate import find_source, registry_dir
+from .registry import available_methods, method_class
+from .wandb_artifact import ArtifactSpec, ensure_artifact, is_artifact, read_marker
 
 
 def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -50,38 +32,6 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
-
-
-def registry_dir(key: ModelKey, checkpoints_root: str | os.PathLike[str]) -> Path:
-    """``{root}/{method}/{train}/{run}``, checked to stay inside ``root``."""
-    root = Path(checkpoints_root).absolute()
-    path = root / key.method / key.train / key.run
-    if os.path.commonpath([root, path]) != str(
-        root
-    ):  # unreachable for a parsed key; kept as a guard
-        raise ValueError(
-            f"model key {key} leads outside the checkpoint registry {root}"
-        )
-    return path
-
-
-def find_checkpoint(
-    key: str,
-    checkpoints_root: str | os.PathLike[str],
-    explicit: dict[str, str] | None = None,
-) -> Path:
-    """The weights file of ``key`` without loading anything (for a workflow's input function)."""
-    return _find(ModelKey.parse(key), checkpoints_root, explicit)[1]
-
-
-def _candidate(path: Path) -> tuple[Path, Path] | None:
-    """(weights, config) of a folder or a weights file, or None when absent."""
-    if path.is_dir():
-        weights = find_weights(path)
-        return (weights, path / CONFIG_NAME) if weights else None
-    if path.is_file():
-        return path, path.parent / CONFIG_NAME
-    return None
 
 
 def resolve_model(
@@ -110,7 +60,7 @@ def resolve_model(
     artifact = (explicit or {}).get(key)
     if fetch and is_artifact(artifact):
         ensure_artifact(artifact, registry_dir(mk, checkpoints_root), offline)
-    source, weights, config_file = _find(mk, checkpoints_root, explicit)
+    source, weights, config_file = find_source(mk, checkpoints_root, explicit)
     factory = (custom or {}).get(key)
     if factory:
         load_factory(factory)  # importable now, not first at extraction on a GPU node
@@ -177,64 +127,6 @@ def _hub_config(arch: str) -> dict:
             "fixed_size": a.fixed_size,
         },
     }
-
-
-def _find(
-    mk: ModelKey,
-    checkpoints_root: str | os.PathLike[str],
-    explicit: dict[str, str] | None,
-) -> tuple[str, Path, Path | None]:
-    """(source, weights, config path) of the first place holding weights; else ModelNotFoundError."""
-    key = str(mk)
-    places: list[tuple[str, Path]]
-    if explicit and is_artifact(explicit.get(key)):
-        # the artifact's files live in the key's registry folder once fetched
-        spec, folder = (
-            ArtifactSpec.parse(explicit[key]),
-            registry_dir(mk, checkpoints_root),
-        )
-        # a download of another artifact there is an error, not a match
-        cached_artifact(spec, folder)
-        found = _candidate(folder)
-        if found is None:
-            raise ArtifactUnavailableError(
-                f"model {key}: " + unavailable_message(spec, folder, "not fetched yet")
-            )
-        return ("wandb-artifact", *found)
-    if explicit and key in explicit:
-        # an explicit path is the user's intent: never fall back to the registry silently
-        places = [("explicit", Path(explicit[key]).expanduser())]
-    else:
-        places = [("registry", registry_dir(mk, checkpoints_root))]
-        from .torchvision_video import ARCHS, hub_weights_path
-
-        if (
-            mk.method in ARCHS and mk.train == "kinetics400"
-        ):  # torchvision's own Kinetics-400 weights, offline
-            places.append(("torch-hub", hub_weights_path(mk.method)))
-    looked = []
-    for source, place in places:
-        if source == "torch-hub":
-            if place.is_file():
-                return source, place, None
-            looked.append(
-                f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)"
-            )
-            continue
-        found = _candidate(place)
-        if found is not None:
-            return (source, *found)
-        why = (
-            f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}"
-            if place.is_dir()
-            else "does not exist"
-        )
-        looked.append(f"{source}: {place} ({why})")
-    raise ModelNotFoundError(
-        f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"
-        f"Put model.safetensors + config.json in {registry_dir(mk, checkpoints_root)}, "
-        f"or give an explicit path for {key!r}."
-    )
 
 
 def load_resolved(resolved: dict, verify: bool = True) -> VideoClassifier:

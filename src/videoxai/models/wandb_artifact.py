@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..io import read_json, write_json
-from .checkpoint import CONFIG_NAME, WEIGHT_SUFFIXES, find_weights
+from .layout import CONFIG_NAME, WEIGHT_SUFFIXES, find_weights
 
 PREFIX = "wandb:"
 MARKER_NAME = "wandb_artifact.json"

@@ -47,3 +47,7 @@ DEMO_RENAMED = {
     "Rotate": "Spin",
     "Blink": "Flash",
 }
+
+
+# The smallest demo run through the workflow: one shipped model, 8 clips per split.
+TINY_DEMO = {"models": ["video_coop/demo/tiny"], "demo": {"n-train": 8, "n-test": 8, "seed": 0, "train-seconds": 1}}

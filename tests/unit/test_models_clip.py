@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from videoxai.explain.gradcam import activations_and_gradients
 from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
 from videoxai.models.clip_video import ClipPromptVideo, load_clip
 from videoxai.models.registry import build_model
@@ -106,17 +107,9 @@ def test_per_frame_attention_is_block_diagonal(clip):
 def test_gradcam_layer_gets_gradients(name, clip):
     model = make(name)
     target = model.gradcam_target()
-    seen = {}
-
-    def hook(module, inputs, output):  # returns None: the output is left as is
-        output.register_hook(lambda g: seen.__setitem__("g", g))
-
-    handle = target.module.register_forward_hook(hook)
-    try:
-        model(clip)[:, 0].sum().backward()
-    finally:
-        handle.remove()
-    grid = target.to_grid(seen["g"])
+    labels = torch.zeros(len(clip), dtype=torch.long)
+    _, grad, _, _ = activations_and_gradients(model, target, clip, labels, "true")
+    grid = target.to_grid(grad)
     assert grid.shape == (2, 32, T, 4, 4) and grid.abs().amax(dim=(1, 3, 4)).min() > 0
 
 

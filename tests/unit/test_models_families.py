@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from videoxai.explain.gradcam import activations_and_gradients
 from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
 from videoxai.models.prompt_text import PromptTextConfig
 from videoxai.models.registry import build_model
@@ -165,17 +166,9 @@ def test_stt_video_token_reads_frames_only_through_summary_tokens(clip):
 def test_gradcam_layer_gets_gradients_on_image_tokens(name, clip):
     model = make(name)
     target = model.gradcam_target()
-    grads = {}
-
-    def hook(module, inputs, output):
-        output.register_hook(lambda g: grads.__setitem__("g", g))
-
-    handle = target.module.register_forward_hook(hook)
-    try:
-        model(clip)[:, 1].sum().backward()
-    finally:
-        handle.remove()
-    grid = target.to_grid(grads["g"])
+    labels = torch.ones(len(clip), dtype=torch.long)
+    _, grad, _, _ = activations_and_gradients(model, target, clip, labels, "true")
+    grid = target.to_grid(grad)
     assert grid.shape == (2, 32, T, 4, 4)
     assert grid.abs().amax(dim=(1, 3, 4)).min() > 0
 

@@ -6,7 +6,6 @@ import torch
 
 from tests.unit.test_models_clip import make
 
-
 STEP = torch.randn(4, 32, generator=torch.Generator().manual_seed(7))  # (n_ctx, text width)
 
 

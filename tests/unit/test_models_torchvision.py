@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from videoxai.explain.gradcam import activations_and_gradients
 from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
 from videoxai.models.registry import build_model
 from videoxai.models.resolve import ModelNotFoundError, load_resolved, resolve_model
@@ -35,19 +36,11 @@ def make(arch: str, frames: int = 8, size: int = 32, **model):
 
 
 def gradcam_grid(model, clip):
+    """The Grad-CAM layer's activation and gradient (of class 0) grids, captured as Grad-CAM captures them."""
     target = model.gradcam_target()
-    seen = {}
-
-    def hook(module, inputs, output):
-        output.register_hook(lambda g: seen.__setitem__("g", g))
-        seen["a"] = output
-
-    handle = target.module.register_forward_hook(hook)
-    try:
-        model(clip)[:, 0].sum().backward()
-    finally:
-        handle.remove()
-    return target.to_grid(seen["a"]), target.to_grid(seen["g"])
+    labels = torch.zeros(len(clip), dtype=torch.long)
+    act, grad, _, _ = activations_and_gradients(model, target, clip, labels, "true")
+    return target.to_grid(act), target.to_grid(grad)
 
 
 @pytest.mark.parametrize("arch", LIGHT)

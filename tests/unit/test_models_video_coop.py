@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from videoxai.data.demo import DEMO_CLASSES
 from videoxai.models.prompt_text import PromptTextConfig
 from videoxai.models.spacetime import SpaceTimeConfig, embed_frames, embed_temporal
 from videoxai.models.tokenizer import WordTokenizer, split_words
@@ -210,18 +211,7 @@ def test_wrong_input_size_says_what_is_expected(model):
 
 def test_class_prompts_start_apart():
     """Class-word embeddings dominate the prompt at init, so class embeddings are not all alike."""
-    model = tiny(
-        [
-            "MoveRight",
-            "MoveLeft",
-            "MoveDown",
-            "MoveUp",
-            "Grow",
-            "Shrink",
-            "Rotate",
-            "Blink",
-        ]
-    )
+    model = tiny(DEMO_CLASSES)
     with torch.no_grad():
         t = torch.nn.functional.normalize(model.text(), dim=-1)
     off = (t @ t.T)[~torch.eye(8, dtype=torch.bool)]

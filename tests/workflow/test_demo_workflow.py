@@ -8,7 +8,6 @@ README promises.
 from __future__ import annotations
 
 import json
-import os
 import re
 import zipfile
 from pathlib import Path

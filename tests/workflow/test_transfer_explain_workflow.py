@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import make_workdir, run_snakemake
+from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
 from videoxai.explain.store import load_heatmaps
 from videoxai.io import read_json
 
 pytestmark = pytest.mark.workflow
 
 SMALL = {
-    "models": ["video_coop/demo/tiny"],
-    "demo": {"n-train": 8, "n-test": 8, "seed": 0, "train-seconds": 1},
+    **TINY_DEMO,
     "explainer-method": "grad-cam",
     "classes-to-map": 1,
     "samples-per-class": 1,

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import make_workdir, run_snakemake
+from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
 from videoxai.extract.predictions import load_predictions
 
 pytestmark = pytest.mark.workflow
 
-SMALL = {"models": ["video_coop/demo/tiny"], "demo": {"n-train": 8, "n-test": 8, "seed": 0, "train-seconds": 1}}
+SMALL = TINY_DEMO
 PRED = "results/predictions/video_coop/demo/tiny/demo/{split}.parquet"
 
 

@@ -20,7 +20,7 @@ from videoxai.data.datasets import load_split
 from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
 from videoxai.extract.classes import plan_classes
 from videoxai.extract.predictions import load_predictions
-from videoxai.extract.run import ask_about, extract_predictions
+from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json
 from videoxai.models.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoint import save_checkpoint
@@ -134,7 +134,7 @@ def test_mapping_mistakes_are_named(setup: dict) -> None:
     # unlisted classes match by prompt name: only the ones that differ need listing
     plan = plan_classes(model, ["move_right", "Spinning"], {"Spinning": "Rotate"})
     assert plan.label_index == [0, 6] and plan.mapping == {"move_right": "MoveRight", "Spinning": "Rotate"}
-    ask_about(model, list(DEMO_CLASSES))  # same names: nothing to map, no error
+    plan_classes(model, list(DEMO_CLASSES))  # same names: nothing to map, no error
 
 
 def load_json(path: Path) -> dict:

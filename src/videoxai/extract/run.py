@@ -26,15 +26,6 @@ from videoxai.models.resolve import load_resolved
 log = logging.getLogger("videoxai.extract")
 
 
-def ask_about(model: VideoClassifier, class_names: list[str]) -> None:
-    """Make the model score the test dataset's classes (the seed's transfer analysis), or fail saying why.
-
-    With no class mapping: see :func:`~videoxai.extract.classes.plan_classes`
-    for runs where a closed-set model's labels are mapped instead.
-    """
-    plan_classes(model, class_names)
-
-
 def model_input_spec(model: VideoClassifier, num_frames: int | None, num_views: int | None = None) -> InputSpec:
     """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own)."""
     spec = model.input_spec

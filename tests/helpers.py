@@ -51,3 +51,17 @@ DEMO_RENAMED = {
 
 # The smallest demo run through the workflow: one shipped model, 8 clips per split.
 TINY_DEMO = {"models": ["video_coop/demo/tiny"], "demo": {"n-train": 8, "n-test": 8, "seed": 0, "train-seconds": 1}}
+
+
+# Golden data made by running the origin's own code (see ../shared/origin-fixtures/README.md). It lives beside the
+# checkout, not in it; tests that need it skip with the reason where it is absent.
+ORIGIN_FIXTURES = Path(os.environ.get("VIDEOXAI_ORIGIN_FIXTURES", REPO.parent / "shared" / "origin-fixtures"))
+
+
+def origin_fixtures() -> Path:
+    """The origin-fixtures folder, or skip the calling test with the reason."""
+    import pytest
+
+    if not (ORIGIN_FIXTURES / "README.md").is_file():
+        pytest.skip(f"origin fixtures not found at {ORIGIN_FIXTURES} (set VIDEOXAI_ORIGIN_FIXTURES)")
+    return ORIGIN_FIXTURES

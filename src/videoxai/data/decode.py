@@ -232,7 +232,12 @@ def _probe(name: str) -> str | None:
     """None when backend ``name`` works here, else why not (import errors, missing FFmpeg libraries)."""
     try:
         if name == "torchcodec":
+            import torchcodec
             import torchcodec.decoders  # noqa: F401  (loads the FFmpeg libraries)
+
+            # Recent torchcodec imports without FFmpeg and fails on the first video instead; it says so here.
+            if getattr(torchcodec, "ffmpeg_major_version", 0) is None:
+                raise ImportError("torchcodec found no FFmpeg libraries (libavutil, libavcodec, ...) on this machine")
         elif name == "decord":
             import decord  # noqa: F401
     except Exception as exc:  # noqa: BLE001 - any import-time failure means "not available"

@@ -41,3 +41,31 @@ def segment_views(num_total: int, num_frames: int, num_views: int = 1) -> tuple[
         for v in range(num_views)
     ]
     return views, num_total < num_frames
+
+
+def linspace_indices(num_total: int, num_frames: int, num_views: int = 1) -> tuple[list[list[int]], bool]:
+    """The seed repository's sampling: ``linspace(0, N-1, num_frames * num_views)``, truncated, in contiguous views.
+
+    The origin picks ``num_frames * num_views`` evenly spaced frames over the
+    whole clip and splits them into ``num_views`` consecutive chunks (view 0
+    is the first ``num_frames`` of them), so its temporal views are
+    consecutive stretches of the clip, unlike :func:`segment_views`. The
+    indices come from float32 ``torch.linspace`` truncated towards zero,
+    exactly as the origin computes them (its rounding differs from float64
+    arithmetic for some lengths, so torch itself is used; imported here
+    only when called).
+
+    The origin drops (and deletes!) a clip shorter than the frames it needs;
+    here the same formula yields repeated indices instead and ``padded`` is
+    True, as for :func:`segment_views`. Returns ``(views, padded)``.
+    """
+    if num_frames < 1 or num_views < 1:
+        raise ValueError(f"num_frames and num_views must be >= 1, got {num_frames} and {num_views}")
+    if num_total < 1:
+        raise ValueError(f"clip has no frames (num_total={num_total})")
+    import torch
+
+    needed = num_frames * num_views
+    flat = torch.linspace(0, num_total - 1, needed).long().tolist()
+    views = [flat[v * num_frames : (v + 1) * num_frames] for v in range(num_views)]
+    return views, num_total < needed

@@ -56,10 +56,10 @@ def test_unit_weights_give_the_point_estimate():
 
 def test_intervals_are_seeded_and_bracket_unbiased_metrics():
     z, y = _logits(seed=5)
-    scores = Scores.from_logits(z, y)
-    a = evaluate(scores, 15, resamples=200, seed=7).metrics
-    b = evaluate(scores, 15, resamples=200, seed=7).metrics
-    c = evaluate(scores, 15, resamples=200, seed=8).metrics
+    suite = MetricSuite(Scores.from_logits(z, y), 15)
+    a = evaluate(suite, resamples=200, seed=7).metrics
+    b = evaluate(suite, resamples=200, seed=7).metrics
+    c = evaluate(suite, resamples=200, seed=8).metrics
     assert a == b
     assert a["ece_ci95"] != c["ece_ci95"]
     for name in ("accuracy", "nll", "brier"):  # means: the point estimate is inside its interval
@@ -72,10 +72,10 @@ def test_intervals_are_seeded_and_bracket_unbiased_metrics():
 
 def test_no_resamples_means_no_intervals():
     z, y = _logits(n=60)
-    m = evaluate(Scores.from_logits(z, y), 15, resamples=0, seed=0).metrics
+    m = evaluate(MetricSuite(Scores.from_logits(z, y), 15), resamples=0, seed=0).metrics
     assert all(m[f"{name}_ci95"] is None for name in METRICS)
     with pytest.raises(ValueError, match="bootstrap"):
-        evaluate(Scores.from_logits(z, y), 15, resamples=-1, seed=0)
+        evaluate(MetricSuite(Scores.from_logits(z, y), 15), resamples=-1, seed=0)
 
 
 def test_percentile_interval():

@@ -18,6 +18,7 @@ rule calibrate:
         pdf=f"{CALIB_FIG}/reliability_diagram.pdf",
     params:
         n_bins=config["n-bins"],
+        convention=config.get("conventions", "standard"),
         bootstrap=config["bootstrap"],
         temperature=config["temperature"],
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",

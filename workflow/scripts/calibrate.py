@@ -15,5 +15,6 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
         title=snakemake.params.title,
         val_predictions=snakemake.input.val or None,
         temperature=snakemake.params.temperature,
+        convention=snakemake.params.convention,
     )
-    log.info("accuracy %.4f, ECE %.4f", metrics["accuracy"], metrics["ece"])
+    log.info("accuracy %.4f, ECE %.4f (%s convention)", metrics["accuracy"], metrics["ece"], metrics["convention"])

@@ -1,37 +1,50 @@
 """videoxai.calibration: calibration metrics, bootstrap intervals, temperature scaling, reliability diagrams.
 
 Stage entry points (one call per workflow rule): :func:`calibrate`, :func:`summarize`.
-Array-level metrics: :mod:`videoxai.calibration.metrics`. Bin conventions:
-:mod:`videoxai.calibration.binning`.
+Point estimates as the workflow writes them: :func:`point_metrics` (either
+convention). Array-level metrics: :mod:`videoxai.calibration.metrics`. Bin
+conventions: :mod:`videoxai.calibration.binning` (standard) and
+:mod:`videoxai.calibration.seed` (the seed's).
+
+Names load on first use, so importing a torch-free submodule (``seed``,
+``point``) does not pull in torch through this package.
 """
 
-from videoxai.calibration.metrics import (
-    accuracy,
-    adaptive_calibration_error,
-    brier_score,
-    calibration_error,
-    classwise_calibration_error,
-    negative_log_likelihood,
-    smooth_calibration_error,
-    top_label,
-)
-from videoxai.calibration.scores import NonFiniteLogitsError, Scores
-from videoxai.calibration.stage import calibrate, summarize
-from videoxai.calibration.temperature import TemperatureFit, fit_temperature
+from __future__ import annotations
 
-__all__ = [
-    "NonFiniteLogitsError",
-    "Scores",
-    "TemperatureFit",
-    "accuracy",
-    "adaptive_calibration_error",
-    "brier_score",
-    "calibrate",
-    "calibration_error",
-    "classwise_calibration_error",
-    "fit_temperature",
-    "negative_log_likelihood",
-    "smooth_calibration_error",
-    "summarize",
-    "top_label",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "accuracy": "metrics",
+    "adaptive_calibration_error": "metrics",
+    "brier_score": "metrics",
+    "calibration_error": "metrics",
+    "classwise_calibration_error": "metrics",
+    "negative_log_likelihood": "metrics",
+    "smooth_calibration_error": "metrics",
+    "top_label": "metrics",
+    "NonFiniteLogitsError": "scores",
+    "Scores": "scores",
+    "calibrate": "stage",
+    "summarize": "stage",
+    "TemperatureFit": "temperature",
+    "fit_temperature": "temperature",
+    "point_metrics": "point",
+    "CONVENTIONS": "seed",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

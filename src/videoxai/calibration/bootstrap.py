@@ -64,8 +64,17 @@ class MetricSuite:
         out["smooth_ece"] = smooth
         return out
 
+    @property
+    def n(self) -> int:
+        return self.scores.n
+
     def point(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.evaluate().items()}
+
+    def tables(self) -> dict[str, dict[str, np.ndarray]]:
+        """Per-bin tables of both schemes (``equal-width``, ``equal-mass``), as numpy arrays."""
+        tables = {"equal-width": self.equal_width.table(), "equal-mass": self.adaptive.table()}
+        return {s: {k: v.numpy() for k, v in t.items()} for s, t in tables.items()}
 
 
 def resample_counts(n: int, resamples: int, seed: int, batch: int | None = None) -> Iterator[Tensor]:
@@ -84,11 +93,15 @@ def resample_counts(n: int, resamples: int, seed: int, batch: int | None = None)
 
 
 def bootstrap(suite: MetricSuite, resamples: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Each metric's value on ``resamples`` bootstrap resamples (same resamples for all metrics)."""
+    """Each metric's value on ``resamples`` bootstrap resamples (same resamples for all metrics).
+
+    ``suite`` is a :class:`MetricSuite` or any suite with ``n`` and ``evaluate(weights)``
+    (the seed convention's :class:`~videoxai.calibration.point.SeedMetricSuite`).
+    """
     values: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
-    for counts in resample_counts(suite.scores.n, resamples, seed):
+    for counts in resample_counts(suite.n, resamples, seed):
         for k, v in suite.evaluate(counts).items():
-            values[k].append(v.numpy())
+            values[k].append(np.asarray(v.numpy() if isinstance(v, Tensor) else v))
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in values.items()}
 
 

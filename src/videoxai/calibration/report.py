@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from videoxai.calibration.bootstrap import METRICS, MetricSuite, bootstrap, percentile_interval
-from videoxai.calibration.scores import Scores
+from videoxai.calibration.bootstrap import METRICS, bootstrap, percentile_interval
 
 CI_LEVEL = 0.95
 BIN_COLUMNS = ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
@@ -23,25 +22,28 @@ class Evaluation:
     tables: dict[str, dict[str, np.ndarray]]
 
 
-def evaluate(scores: Scores, n_bins: int, resamples: int, seed: int) -> Evaluation:
+def evaluate(suite: Any, resamples: int, seed: int) -> Evaluation:
     """Point estimates of every metric and, with ``resamples > 0``, their percentile intervals.
+
+    ``suite`` comes from :func:`videoxai.calibration.point.metric_suite` (either
+    convention); its ``point()`` is what :func:`~videoxai.calibration.point.point_metrics` returns.
 
     Keys: each name in :data:`~videoxai.calibration.bootstrap.METRICS` (a float) with
     ``<name>_ci95`` (``[lo, hi]``, or None when ``resamples == 0``), plus
     ``smooth_ece_bandwidth``, ``bin_counts`` (equal-width) and ``adaptive_bin_counts``.
+    A metric that is not finite (only the seed's NLL can be) is None.
     """
     if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 0:
         raise ValueError(f"bootstrap must be a non-negative number of resamples, got {resamples!r}")
-    suite = MetricSuite(scores, n_bins)
     point = suite.point()
     samples = bootstrap(suite, int(resamples), seed) if resamples else {}
     out: dict[str, Any] = {}
     for name in METRICS:
-        out[name] = point[name]
+        # JSON has no infinity: the seed's NLL is infinite when a true-class probability underflows to 0
+        out[name] = point[name] if np.isfinite(point[name]) else None
         out[f"{name}_ci95"] = percentile_interval(samples[name], CI_LEVEL) if resamples else None
     out["smooth_ece_bandwidth"] = suite.smooth_bandwidth
-    tables = {"equal-width": suite.equal_width.table(), "equal-mass": suite.adaptive.table()}
-    tables = {s: {k: v.numpy() for k, v in t.items()} for s, t in tables.items()}
+    tables = suite.tables()
     out["bin_counts"] = tables["equal-width"]["count"].round().astype(int).tolist()
     out["adaptive_bin_counts"] = tables["equal-mass"]["count"].round().astype(int).tolist()
     return Evaluation(out, tables)

@@ -11,8 +11,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliability_diagram
+from videoxai.calibration.point import metric_suite
 from videoxai.calibration.report import bins_table, evaluate
-from videoxai.calibration.scores import Scores, check_finite_logits
+from videoxai.calibration.scores import check_finite_logits
+from videoxai.calibration.seed import check_convention
 from videoxai.calibration.table import latex_table, summary_rows, write_csv
 from videoxai.calibration.temperature import fit_temperature
 from videoxai.extract.predictions import Predictions, load_predictions
@@ -42,6 +44,7 @@ def calibrate(
     val_predictions: PathLike | None = None,
     temperature: float | None = None,
     title: str | None = None,
+    convention: str = "standard",
 ) -> dict[str, Any]:
     """Metrics, bins and reliability diagram of one predictions file; returns what ``metrics.json`` holds.
 
@@ -53,22 +56,30 @@ def calibrate(
 
     ``bootstrap`` resamples (0 = no intervals) of the test set, seeded by ``seed``,
     give every metric's 95% percentile interval (``<metric>_ci95``).
+
+    ``convention`` (the config's ``conventions``): ``standard`` or ``seed`` (the
+    seed's bins and float32 arithmetic, :mod:`videoxai.calibration.seed`); it
+    applies to the metrics, ``bins.parquet`` and the diagram, and metrics.json
+    records it as ``convention``. The point values are
+    :func:`videoxai.calibration.point_metrics` of the same logits.
     """
+    check_convention(convention)
     if val_predictions is not None and temperature is not None:
         raise ValueError("give either a fixed temperature or val_predictions to fit one, not both")
     test = _load(test_predictions, "test")
     meta = test.metadata
     t_used = 1.0 if temperature is None else float(temperature)
-    scores = Scores.from_logits(test.logits, test.labels, temperature=t_used, sample_ids=test.sample_ids)
-    raw = evaluate(scores, n_bins, bootstrap, seed)
+    suite = metric_suite(test.logits, test.labels, n_bins, convention, t_used, sample_ids=test.sample_ids)
+    raw = evaluate(suite, bootstrap, seed)
     metrics: dict[str, Any] = {
         "model": meta.get("model_key"),
         "dataset": meta.get("dataset"),
         "split": meta.get("split"),
         "predictions": os.fspath(test_predictions),
-        "n": scores.n,
+        "n": suite.n,
         "num_errors": test.num_errors,
-        "num_classes": scores.num_classes,
+        "num_classes": int(test.logits.shape[1]),
+        "convention": convention,
         "n_bins": int(n_bins),
         "bootstrap": int(bootstrap),
         "seed": int(seed),
@@ -88,8 +99,8 @@ def calibrate(
         if fit.at_bound:
             log.warning("fitted temperature hit its bound (T = %g): the val predictions are (nearly) separable",
                         fit.temperature)
-        scaled = evaluate(Scores.from_logits(test.logits, test.labels, temperature=fit.temperature),
-                          n_bins, bootstrap, seed)
+        scaled = evaluate(metric_suite(test.logits, test.labels, n_bins, convention, fit.temperature),
+                          bootstrap, seed)
         metrics["temperature_source"] = "fitted"
         metrics["temperature_scaled"] = {
             "temperature": fit.temperature,
@@ -106,6 +117,8 @@ def calibrate(
                             f"After temperature scaling ($T$ = {fit.temperature:.3g})"))
     with atomic_path(out_bins) as tmp:
         pq.write_table(bins_table(stages), tmp)
+    if title and convention != "standard":
+        title = f"{title} [{convention} convention]"
     reliability_diagram(panels, out_png, out_pdf, title=title)
     write_json(out_metrics, metrics)
     return metrics

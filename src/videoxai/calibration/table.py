@@ -31,8 +31,8 @@ def summary_rows(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> li
     rows = []
     for label, m in zip(labels, metrics):
         row: dict[str, Any] = {"label": label}
-        for key in ("model", "dataset", "split", "n", "num_classes", "n_bins", "bootstrap", "temperature",
-                    "temperature_source"):
+        for key in ("model", "dataset", "split", "n", "num_classes", "convention", "n_bins", "bootstrap",
+                    "temperature", "temperature_source"):
             row[key] = m.get(key)
         _flatten(row, m, "")
         ts = m.get("temperature_scaled")

@@ -1,0 +1,126 @@
+"""One home for the point estimates: :func:`point_metrics` gives a notebook the numbers the workflow writes.
+
+The calibration stage builds its estimates with :func:`metric_suite` and writes
+``suite.point()`` to ``metrics.json``; :func:`point_metrics` returns exactly that
+dict, so the two cannot drift apart.
+
+Names (metrics.json's): ``accuracy``, ``nll``, ``brier``, ``ece``, ``rms_ce``,
+``mce``, ``adaptive_ece``, ``classwise_ece``, ``smooth_ece``. The seed's
+``calibration.py`` names them the same except ``brier_score`` (here ``brier``);
+it has no ``rms_ce`` or ``smooth_ece``. Under ``convention="seed"`` the seven
+metrics the seed computes follow its conventions (:mod:`videoxai.calibration.seed`),
+``rms_ce`` is the L2 error over the seed's bins and ``smooth_ece`` (bin-free)
+is computed from the seed's float32 confidences.
+
+Importing this module does not import torch (the seed convention runs without it
+apart from ``smooth_ece``); the standard estimators load torch when first used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from videoxai.calibration.seed import SeedSuite, _as_numpy, check_convention, softmax_float32
+
+
+class SeedMetricSuite:
+    """The seed's metrics plus smooth ECE, with the interface of :class:`~videoxai.calibration.bootstrap.MetricSuite`.
+
+    ``evaluate(weights)`` takes ``None`` or ``(B, N)`` resampling counts (numpy or
+    torch) and returns ``(B,)`` arrays; the bootstrap treats both suites alike.
+    """
+
+    def __init__(self, logits: Any, labels: Any, n_bins: int = 15, temperature: float = 1.0):
+        self.seed = SeedSuite(softmax_float32(logits, temperature), labels, n_bins)
+        self.n_bins = self.seed.n_bins
+        self._smooth: tuple[Any, Any, int] | None = None
+
+    @property
+    def n(self) -> int:
+        return self.seed.n
+
+    def _smooth_parts(self) -> tuple[Any, Any, int]:
+        """(smooth ECE, bandwidth, bootstrap grid power) of the seed's confidences, computed once."""
+        if self._smooth is None:
+            import torch
+
+            from videoxai.calibration.bootstrap import _BOOTSTRAP_MAX_POWER
+            from videoxai.calibration.smooth import grid_power, smooth_ece
+
+            conf = torch.from_numpy(self.seed.confidence)
+            value, sigma = smooth_ece(conf, conf - torch.from_numpy(self.seed.correct))
+            self._smooth = (value, float(sigma[0]), min(_BOOTSTRAP_MAX_POWER, grid_power(0.5 * float(sigma[0]))))
+        return self._smooth
+
+    @property
+    def smooth_bandwidth(self) -> float:
+        return self._smooth_parts()[1]
+
+    def evaluate(self, weights: Any = None) -> dict[str, np.ndarray]:
+        value, _, power = self._smooth_parts()
+        if weights is None:
+            out = self.seed.errors()
+            out["smooth_ece"] = np.asarray([float(value[0])])
+            return out
+        w = _as_numpy(weights)
+        out = self.seed.errors(w)
+        import torch
+
+        from videoxai.calibration.bootstrap import _BOOTSTRAP_ITERATIONS
+        from videoxai.calibration.smooth import MIN_POWER, smooth_ece
+
+        conf = torch.from_numpy(self.seed.confidence)
+        resid = conf - torch.from_numpy(self.seed.correct)
+        out["smooth_ece"] = smooth_ece(conf, resid, torch.as_tensor(w), power=max(MIN_POWER, power),
+                                       iterations=_BOOTSTRAP_ITERATIONS)[0].numpy()
+        return out
+
+    def point(self) -> dict[str, float]:
+        return {k: float(v[0]) for k, v in self.evaluate().items()}
+
+    def tables(self) -> dict[str, dict[str, np.ndarray]]:
+        return self.seed.tables()
+
+
+def _check_finite(logits: np.ndarray) -> None:
+    bad = np.flatnonzero(~np.isfinite(logits).all(axis=tuple(range(1, logits.ndim))))
+    if bad.size:
+        raise ValueError(f"{bad.size} row(s) have non-finite (NaN or inf) logits, e.g. rows {bad[:10].tolist()}; "
+                         "drop them (or mark them status=error) before computing calibration metrics")
+
+
+def metric_suite(
+    logits: Any,
+    labels: Any,
+    n_bins: int = 15,
+    convention: str = "standard",
+    temperature: float = 1.0,
+    sample_ids: Any = None,
+) -> Any:
+    """The estimators of one set of logits under ``convention``: point values, bootstrap and bin tables."""
+    check_convention(convention)
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
+    if convention == "seed":
+        z = _as_numpy(logits)
+        _check_finite(z)
+        return SeedMetricSuite(z, labels, n_bins, temperature)
+    from videoxai.calibration.bootstrap import MetricSuite
+    from videoxai.calibration.scores import Scores
+
+    return MetricSuite(Scores.from_logits(logits, labels, temperature=temperature, sample_ids=sample_ids), n_bins)
+
+
+def point_metrics(
+    logits: Any, labels: Any, n_bins: int = 15, convention: str = "standard", temperature: float = 1.0
+) -> dict[str, float]:
+    """Point estimates of every calibration metric of ``softmax(logits / temperature)``, as metrics.json holds them.
+
+    ``logits`` (N, K) and ``labels`` (N,) may be numpy arrays, torch tensors or
+    nested lists. ``convention`` is ``"standard"`` (float64, ``[lo, hi)`` bins; the
+    default) or ``"seed"`` (the seed's ``calibration.py``, to 1e-6). Returns
+    ``accuracy, nll, brier, ece, rms_ce, mce, adaptive_ece, classwise_ece, smooth_ece``.
+    """
+    return metric_suite(logits, labels, n_bins, convention, temperature).point()

@@ -133,3 +133,108 @@ def test_seed_grad_cam_weights_tokens_not_channels() -> None:
     act = torch.tensor([[[9.0, 9.0], [1.0, 2.0], [3.0, -1.0]]])
     grad = torch.tensor([[[5.0, 5.0], [1.0, -3.0], [0.5, 0.5]]])
     torch.testing.assert_close(seed_grad_cam(act, grad), torch.tensor([[2.0 * 3.0, 0.5 * 2.0]]))
+
+
+# --------------------------------------------------------------------------- the explainers and the stage (demo tower)
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    from videoxai.models.video_coop import VideoCoOp
+
+    torch.manual_seed(0)
+    model = VideoCoOp([f"class{i}" for i in range(4)]).eval()
+    video = torch.randn(2, model.input_spec.num_frames, 3, model.input_spec.size, model.input_spec.size)
+    return model, video
+
+
+def test_seed_rollout_on_a_joint_layout_is_the_seed_product_per_frame(demo_model) -> None:
+    from videoxai.explain.methods import make_explainer
+
+    model, video = demo_model
+    layout = model.token_layout
+    expl = make_explainer("attention-rollout", model, {"discard-ratio": 0.2}, "seed").explain(video, None, "predicted")
+    with torch.no_grad():
+        _, attn = model.forward_with_attention(video)
+    eye = torch.eye(layout.num_tokens)
+    product = None
+    for a in attn:
+        fused = seed_discard(a.mean(1), 0.2) + eye
+        fused = fused / fused.sum(-1, keepdim=True)
+        product = fused if product is None else product @ fused
+    row = product[:, layout.cls_index, layout.num_prefix :].reshape(2, layout.frames, -1)
+    expected = (row / row.amax(-1, keepdim=True)).reshape(expl.relevance.shape)
+    torch.testing.assert_close(expl.relevance, expected, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(expl.relevance.flatten(2).amax(-1), torch.ones(2, layout.frames))
+    standard = make_explainer("attention-rollout", model, {"discard-ratio": 0.2}).explain(video, None, "predicted")
+    assert not torch.allclose(standard.relevance, expl.relevance, atol=1e-3)
+
+
+def test_seed_options_and_methods_without_a_seed_form() -> None:
+    from videoxai.explain.methods import effective_options, explainer_class
+    from videoxai.explain.options import effective_convention, method_options
+    from videoxai.explain.rollout import AttentionRolloutCLS
+    from videoxai.explain.seed import SeedAttentionRolloutCLS
+
+    assert explainer_class("attention-rollout-cls", "seed") is SeedAttentionRolloutCLS
+    assert explainer_class("attention-rollout-cls") is AttentionRolloutCLS
+    assert "discard-ratio" in method_options("attention-rollout-cls", "seed")
+    assert "discard-ratio" not in method_options("attention-rollout-cls", "standard")
+    assert effective_convention("grad-rollout", "seed") == "standard"  # the origin has no grad-rollout
+    assert effective_options("attention-rollout", {"use_cls_token": False}, "seed")["use-cls-token"] is False
+    with pytest.raises(ValueError, match="conventions must be one of"):
+        effective_convention("grad-cam", "origin")
+
+
+def test_seed_explainers_refuse_min_fusion(demo_model) -> None:
+    from videoxai.explain.methods import make_explainer
+
+    model, _ = demo_model
+    with pytest.raises(ValueError, match="head-fusion under conventions: seed"):
+        make_explainer("attention-rollout-cls", model, {"head-fusion": "min"}, "seed")
+
+
+def test_seed_grad_cam_on_the_demo_uses_the_origin_formula_on_its_layer(demo_model) -> None:
+    from videoxai.explain.gradcam import activations_and_gradients
+    from videoxai.explain.methods import make_explainer
+
+    model, video = demo_model
+    expl = make_explainer("grad-cam", model, {}, "seed").explain(video, None, "predicted")
+    tgt = model.gradcam_target()
+    act, grad, _, _ = activations_and_gradients(model, tgt, video, None, "predicted")
+    a, g = tgt.to_grid(act), tgt.to_grid(grad)
+    cam = g.abs().mean(1) * a.sum(1)
+    torch.testing.assert_close(expl.relevance, cam / cam.amax((2, 3), keepdim=True), atol=1e-5, rtol=1e-4)
+
+
+def test_the_stage_records_the_convention_and_keeps_per_frame_maps(tmp_path) -> None:
+    import numpy as np
+
+    from videoxai.data.datasets import load_split
+    from videoxai.data.demo import write_demo_dataset
+    from videoxai.explain.stage import explain_selection
+    from videoxai.explain.store import load_heatmaps
+    from videoxai.models.video_coop import VideoCoOp
+
+    root = tmp_path / "data"
+    write_demo_dataset(root, n_train=8, n_test=8, seed=1)
+    class_names, samples = load_split("ucf101", root, "test")
+    torch.manual_seed(0)
+    model = VideoCoOp(class_names).eval()
+    s = samples[0]
+    selection = {
+        "clips": [{"sample_id": s.sample_id, "class_index": s.label, "class_name": class_names[s.label], "sample_index": 0}]
+    }
+    options = {"evaluate": False, "target-class": "true"}
+    for method, convention in [("attention-rollout-cls", "seed"), ("grad-rollout", "seed"), ("attention-rollout", "standard")]:
+        out = tmp_path / f"{method}-{convention}.safetensors"
+        explain_selection(model, selection, samples, method, options, out, conventions=convention)
+        hs = load_heatmaps(out)
+        expected = "standard" if method == "grad-rollout" else convention
+        assert hs.params["conventions"] == expected
+        frame_max = hs.heatmaps.reshape(1, hs.heatmaps.shape[1], -1).max(-1)
+        if expected == "seed":  # every frame peaks at 1; importance is each frame's mean
+            np.testing.assert_allclose(frame_max, 1, atol=1e-3)
+            np.testing.assert_allclose(hs.temporal_importance, hs.heatmaps.astype(np.float32).mean((2, 3)), atol=2e-3)
+        else:
+            np.testing.assert_allclose(hs.temporal_importance.sum(1), 1, atol=1e-5)

@@ -3,6 +3,21 @@
 # explain sets the model up as extraction did, so the (test, train) pair's class mapping is its parameter
 # too (a CSV mapping an input): editing it reruns extraction, selection and explanation of that pair.
 # Explanation draws maps over one view (the segment centres), whatever num-temporal-views (+v{V}) is.
+# `conventions` is a param of explain_clips only where the method has a seed form (the origin's rollout variants
+# and Grad-CAM): switching it reruns those explanations and nothing upstream.
+
+from videoxai.explain.options import effective_convention, method_options
+
+
+def explain_convention(wildcards):
+    return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
+
+
+def explain_options(wildcards):
+    """explainer_options, plus the options the method takes only under the seed convention (discard-ratio for -cls)."""
+    options = explainer_options(wildcards)
+    own = method_options(wildcards.explainer, explain_convention(wildcards))
+    return {**options, **{k: config[k] for k in own if k in config and k not in options}}
 
 
 checkpoint select_clips:
@@ -38,8 +53,9 @@ rule explain_clips:
         HEATMAPS,
     params:
         dataset=lambda w: dataset_config(w.test),
-        options=explainer_options,
+        options=explain_options,
         class_mapping=class_mapping,
+        conventions=explain_convention,
     log:
         f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
     threads: min(config["num-workers"] + 1, workflow.cores)

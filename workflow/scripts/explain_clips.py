@@ -18,4 +18,5 @@ with job_logging(snakemake.log[0], snakemake.rule):
         num_workers=snakemake.config["num-workers"],
         device=snakemake.config["device"],
         class_mapping=snakemake.params.class_mapping,
+        conventions=snakemake.params.conventions,
     )

@@ -97,14 +97,28 @@ def temporal_importance(relevance: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, excess / total.clamp_min(1e-30), uniform)
 
 
-def finalise(expl: Explanation, weighted_by_predictions: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Maps in [0, 1] per clip (optionally scaled by p(target)), temporal importance, probabilities."""
-    relevance = torch.nan_to_num(expl.relevance.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp_min(0)
-    maps = normalise_per_clip(relevance)
+def finalise(
+    expl: Explanation, weighted_by_predictions: bool, convention: str = "standard"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Maps in [0, 1] (optionally scaled by p(target)), temporal importance, probabilities.
+
+    ``standard``: min-max over the whole clip, importance as
+    :func:`temporal_importance`. ``seed``: the relevance is already the
+    origin's per-frame-max map; it is kept (clipped to [0, 1], as the origin's
+    colour map clips it when drawing) and the importance is each frame's mean,
+    the origin's ``cam.mean``. ``weighted-by-predictions`` (videoxai's option,
+    which the origin lacks) scales the maps by p(target) under both.
+    """
     probs = expl.logits.detach().float().softmax(dim=1)
+    if convention == "seed":
+        relevance = expl.relevance.float()
+        maps, importance = relevance.clamp(0, 1), relevance.mean(dim=(2, 3))
+    else:
+        relevance = torch.nan_to_num(expl.relevance.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp_min(0)
+        maps, importance = normalise_per_clip(relevance), temporal_importance(relevance)
     if weighted_by_predictions:
         maps = maps * probs.gather(1, expl.targets[:, None])[:, :, None, None]
-    return maps, temporal_importance(relevance), probs
+    return maps, importance, probs
 
 
 class Explainer(ABC):

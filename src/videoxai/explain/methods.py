@@ -12,6 +12,7 @@ from videoxai.explain.base import (
 )
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
+from videoxai.explain.options import effective_convention
 from videoxai.explain.rollout import (
     AttentionRollout,
     AttentionRolloutCLS,
@@ -24,14 +25,18 @@ METHODS: dict[str, type[Explainer]] = {
 }
 
 
-def explainer_class(method: str) -> type[Explainer]:
-    try:
-        return METHODS[method]
-    except KeyError:
-        raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHODS)}") from None
+def explainer_class(method: str, convention: str = "standard") -> type[Explainer]:
+    """The class of ``method`` under ``convention`` (``seed``: the origin's form where it has one)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHODS)}")
+    if effective_convention(method, convention) == "seed":
+        from videoxai.explain.seed import SEED_METHODS
+
+        return SEED_METHODS[method]
+    return METHODS[method]
 
 
-def effective_options(method: str, options: dict[str, Any] | None) -> dict[str, Any]:
+def effective_options(method: str, options: dict[str, Any] | None, convention: str = "standard") -> dict[str, Any]:
     """The options ``method`` uses, defaults filled in and values checked.
 
     Keys are accepted with ``-`` or ``_``. Keys that belong to other methods
@@ -39,7 +44,7 @@ def effective_options(method: str, options: dict[str, Any] | None) -> dict[str, 
     are ignored here; the caller records them as given.
     """
     given = {normalise_option_key(k): v for k, v in (options or {}).items()}
-    cls = explainer_class(method)
+    cls = explainer_class(method, convention)
     out = {**COMMON_OPTIONS, **cls.options}
     out.update({k: v for k, v in given.items() if k in out})
     if out["target-class"] not in TARGETS:
@@ -51,7 +56,9 @@ def effective_options(method: str, options: dict[str, Any] | None) -> dict[str, 
     return out
 
 
-def make_explainer(method: str, model: VideoClassifier, options: dict[str, Any] | None = None) -> Explainer:
-    """An explainer for ``model`` with ``options`` (config names); raises with the bad key named."""
-    cls = explainer_class(method)
-    return cls(model, **effective_options(method, options))
+def make_explainer(
+    method: str, model: VideoClassifier, options: dict[str, Any] | None = None, convention: str = "standard"
+) -> Explainer:
+    """An explainer for ``model`` with ``options`` (config names) under ``convention``; raises with the bad key named."""
+    cls = explainer_class(method, convention)
+    return cls(model, **effective_options(method, options, convention))

@@ -42,6 +42,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+
+from videoxai.explain.base import Explainer, Explanation, choose_targets, upsample_time
+from videoxai.explain.gradcam import ZeroGradientError, activations_and_gradients
+from videoxai.explain.options import SEED_METHOD_OPTIONS
+from videoxai.models.base import VideoClassifier
 
 SEED_HEAD_FUSIONS = ("mean", "max")
 ROLLOUT_TYPES = ("full", "cls", "cls_weighted")
@@ -184,3 +190,254 @@ def check_seed_options(method: str, params: dict[str, Any]) -> None:
     ratio = params.get("discard-ratio", 0.0)
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
         raise ValueError(f"{method}: option discard-ratio must be a number in [0, 1), got {ratio!r}")
+
+
+# --------------------------------------------------------------------------- the origin's per-frame CLIP path
+
+
+def _clip_layer(layer: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ``transformers`` CLIP encoder layer with explicit (eager) attention probabilities ``(F, heads, N, N)``.
+
+    Calls the layer's own modules (``layer_norm1``, the projections,
+    ``layer_norm2``, ``mlp``), so hooks on them fire as in the origin.
+    """
+    attn = layer.self_attn
+    f, n, d = x.shape
+    heads = attn.num_heads
+    h = layer.layer_norm1(x)
+
+    def split(t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(f, n, heads, d // heads).transpose(1, 2)
+
+    q, k, v = split(attn.q_proj(h)), split(attn.k_proj(h)), split(attn.v_proj(h))
+    probs = torch.softmax(torch.matmul(q, k.transpose(2, 3)) * attn.scale, dim=-1, dtype=torch.float32).to(q.dtype)
+    x = x + attn.out_proj((probs @ v).transpose(1, 2).reshape(f, n, d))
+    x = x + layer.mlp(layer.layer_norm2(x))
+    return x, probs
+
+
+def origin_frame_attentions(
+    clip: torch.nn.Module,
+    pixels: torch.Tensor,
+    visual_prompts: torch.Tensor | None = None,
+    keep_prompts: bool = False,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The origin's ``encode_video_batch(return_attentions=True)``: CLIP image features and per-layer attention.
+
+    ``pixels`` ``(F, C, H, W)``: every frame on its own. Without
+    ``visual_prompts`` this is the plain CLIP vision path (video_coop, and stt,
+    whose explainer never runs the STT layers). With them (dual_coop: its
+    ``context_vectors_vision``) the prompts are appended after the patch
+    tokens before ``pre_layrnorm``; unless ``keep_prompts`` they are dropped
+    after each layer and the returned attention is cut to the CLS and patch
+    tokens (rows not re-normalised), as Dual.py does. Returns the projected
+    CLS features ``(F, D)`` and ``[(F, heads, N, N)]`` per layer.
+    """
+    vm = clip.vision_model
+    x = vm.embeddings(pixels.to(vm.embeddings.patch_embedding.weight.dtype))
+    if visual_prompts is not None:
+        x = torch.cat([x, visual_prompts.to(x.dtype).expand(x.shape[0], -1, -1)], dim=1)
+    keep = x.shape[1] if (visual_prompts is None or keep_prompts) else x.shape[1] - visual_prompts.shape[-2]
+    x = vm.pre_layrnorm(x)
+    attentions = []
+    for layer in vm.encoder.layers:
+        x, probs = _clip_layer(layer, x)
+        attentions.append(probs[..., :keep, :keep])
+        x = x[:, :keep]
+    return clip.visual_projection(vm.post_layernorm(x[:, 0])), attentions
+
+
+def origin_grad_cam_inputs(
+    clip: torch.nn.Module,
+    pixels: torch.Tensor,
+    text_features: torch.Tensor,
+    class_idx: int | torch.Tensor,
+    logit_scale: torch.Tensor | float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Activations and gradients of ``vision_model.encoder.layers[-1].layer_norm2``, as the origin's ``_gradcam``.
+
+    The plain CLIP vision path (no prompts, no STT layers), unnormalised
+    projected CLS features, ``logits = scale * feats . text_features``, score
+    ``1000 * mean(logits[..., class_idx])`` (``class_idx``: one class, or one
+    per frame). Returns ``(F, N, D)`` twice.
+    """
+    layer = clip.vision_model.encoder.layers[-1].layer_norm2
+    store: dict[str, torch.Tensor] = {}
+
+    def hook(_m: torch.nn.Module, _i: Any, out: torch.Tensor) -> None:
+        store["a"] = out
+
+    handle = layer.register_forward_hook(hook)
+    try:
+        with torch.enable_grad():
+            vm = clip.vision_model
+            pixels = pixels.detach().to(vm.embeddings.patch_embedding.weight.dtype).requires_grad_(True)
+            x = vm.pre_layrnorm(vm.embeddings(pixels))
+            for lay in vm.encoder.layers:
+                x, _ = _clip_layer(lay, x)
+            feats = clip.visual_projection(vm.post_layernorm(x)[:, 0])
+            logits = logit_scale * feats @ text_features.to(feats.dtype).t()
+            idx = torch.as_tensor(class_idx, device=logits.device).reshape(-1, 1).expand(logits.shape[0], 1)
+            score = logits.gather(1, idx).mean() * 1000
+            (grad,) = torch.autograd.grad(score, store["a"])
+    finally:
+        handle.remove()
+    return store["a"].detach(), grad.detach()
+
+
+# --------------------------------------------------------------------------- explainers for the explain stage
+
+
+class UndefinedSeedMapError(ZeroGradientError):
+    """The origin's normalisation divides a frame's map by a zero maximum: the map is NaN (0 / 0)."""
+
+
+def origin_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tensor | None, bool] | None:
+    """``(clip, visual prompts or None, keep prompts)`` for the origin's own models, else None.
+
+    The origin's explainer runs each frame through ``model.clip`` (a
+    ``transformers`` CLIPModel): plain for video_coop and stt, with the
+    ``context_vectors_vision`` prompts for dual_coop. Other models (the demo
+    towers, torchvision, custom) have no such path and are explained through
+    ``forward_with_attention`` / ``gradcam_target``.
+    """
+    if not type(model).__module__.startswith("videoxai.models.origin") or not hasattr(model, "clip"):
+        return None
+    prompts = None
+    if getattr(model, "method", "") == "dual_coop":
+        found = [p for n, p in model.named_parameters() if n.endswith("context_vectors_vision")]
+        if len(found) != 1:
+            raise ValueError(
+                f"{type(model).__name__}: a dual_coop origin model needs exactly one 'context_vectors_vision' "
+                f"parameter (its visual prompts) for the seed explainers, found {len(found)}"
+            )
+        prompts = found[0]
+    options = getattr(model, "options", None)
+    return model.clip, prompts, bool(getattr(options, "keep_vision_prompts", False))
+
+
+def _check_defined(maps: torch.Tensor, explainer: Explainer) -> torch.Tensor:
+    bad = torch.isnan(maps).flatten(2).any(-1)  # (B, T) frames whose map is 0 / 0
+    if bool(bad.any()):
+        raise UndefinedSeedMapError(
+            f"{explainer.name} under conventions: seed gives NaN maps (0 / 0) on {int(bad.sum())} of "
+            f"{bad.numel()} frames of {type(explainer.model).__name__}: the layer it weighs has no relevance "
+            "there (the origin's Grad-CAM hooks the last layer's layer_norm2, whose image tokens never reach the "
+            "CLS output, so every origin Grad-CAM map is NaN). Use conventions: standard for this explainer."
+        )
+    return maps
+
+
+class _SeedExplainer(Explainer):
+    convention = "seed"
+
+    def check_params(self) -> None:
+        check_seed_options(self.name, self.params)
+
+
+class SeedRollout(_SeedExplainer):
+    """The origin's rollout variants: product ``Â_0 ... Â_{L-1}``, CLS row, each frame divided by its maximum.
+
+    On the origin's models the attention is the origin's per-frame CLIP
+    attention (:func:`origin_frame_attentions`); on any other attention model
+    it is ``forward_with_attention``'s joint attention over ``token_layout``,
+    in list order, and "frame" is one time step of the patch grid.
+    """
+
+    def check_params(self) -> None:
+        super().check_params()
+        if origin_backbone(self.model) is None and not self.model.has_attention:
+            raise ValueError(
+                f"explainer {self.name!r} needs attention probabilities, but {type(self.model).__name__} has none "
+                "(it is not a transformer); use 'grad-cam' for this model"
+            )
+
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        kind = SEED_ROLLOUTS[self.name]
+        kw = {
+            "head_fusion": self.params["head-fusion"],
+            "discard_ratio": float(self.params["discard-ratio"]),
+            "use_cls_token": bool(self.params.get("use-cls-token", True)),
+        }
+        origin = origin_backbone(self.model)
+        with torch.no_grad():
+            if origin is not None:
+                clip, prompts, keep = origin
+                b, t = video.shape[:2]
+                logits = self.model(video)
+                _, attentions = origin_frame_attentions(clip, video.flatten(0, 1), prompts, keep)
+                side = int((attentions[0].shape[-1] - 1) ** 0.5)
+                cam = seed_rollout(attentions, kind, **kw)
+                maps = per_frame_max(cam, 1, side, side).reshape(b, t, side, side)
+            else:
+                layout = self.model.token_layout
+                logits, attentions = self.model.forward_with_attention(video)
+                cam = seed_rollout(
+                    attentions, kind, **kw, cls_index=layout.cls_index, num_prefix=layout.num_prefix
+                )
+                maps = per_frame_max(cam, layout.frames, layout.height, layout.width)
+        return Explanation(_check_defined(maps, self), logits, choose_targets(logits, labels, target))
+
+
+class SeedAttentionRollout(SeedRollout):
+    name = "attention-rollout"
+    options: dict[str, Any] = SEED_METHOD_OPTIONS["attention-rollout"]
+
+
+class SeedAttentionRolloutCLS(SeedRollout):
+    name = "attention-rollout-cls"
+    options: dict[str, Any] = SEED_METHOD_OPTIONS["attention-rollout-cls"]
+
+
+class SeedAttentionRolloutCLSWeighted(SeedRollout):
+    name = "attention-rollout-cls-weighted"
+    options: dict[str, Any] = SEED_METHOD_OPTIONS["attention-rollout-cls-weighted"]
+
+
+class SeedGradCAM(_SeedExplainer):
+    """The origin's Grad-CAM formula: token weight ``mean_c |g|`` times ``sum_c a``, each frame over its maximum.
+
+    On the origin's models it hooks the origin's layer (the last CLIP layer's
+    ``layer_norm2``, plain vision path, the model's normalised class text
+    features): the maps are 0 / 0 and the explainer raises
+    :class:`UndefinedSeedMapError` saying so. On other models it weighs the
+    model's own ``gradcam_target()`` (videoxai's layer; the origin's has no
+    counterpart there) with the origin's formula and normalisation.
+    """
+
+    name = "grad-cam"
+    options: dict[str, Any] = SEED_METHOD_OPTIONS["grad-cam"]
+
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        origin = origin_backbone(self.model)
+        if origin is not None:
+            clip = origin[0]
+            text_features = getattr(self.model, "text_features", None)
+            if not callable(text_features):
+                raise ValueError(
+                    f"grad-cam under conventions: seed needs {type(self.model).__name__}.text_features() (the "
+                    "class text features the origin's explainer scores frames against)"
+                )
+            b, t = video.shape[:2]
+            with torch.no_grad():
+                logits = self.model(video)
+                text = F.normalize(text_features().float(), dim=-1)
+            targets = choose_targets(logits, labels, target)
+            act, grad = origin_grad_cam_inputs(clip, video.flatten(0, 1), text, targets.repeat_interleave(t))
+            cam = seed_grad_cam(act, grad)
+            side = int(cam.shape[1] ** 0.5)
+            maps = per_frame_max(cam, 1, side, side).reshape(b, t, side, side)
+            return Explanation(_check_defined(maps, self), logits, targets)
+        tgt = self.model.gradcam_target()
+        act, grad, logits, targets = activations_and_gradients(self.model, tgt, video, labels, target)
+        a_grid, g_grid = tgt.to_grid(act).float(), tgt.to_grid(grad).float()  # (B, D, T', h, w)
+        cam = g_grid.abs().mean(dim=1) * a_grid.sum(dim=1)  # (B, T', h, w)
+        cam = cam / cam.amax(dim=(2, 3), keepdim=True)
+        maps = upsample_time(_check_defined(cam, self), video.shape[1])
+        return Explanation(maps, logits, targets)
+
+
+SEED_METHODS: dict[str, type[Explainer]] = {
+    cls.name: cls
+    for cls in (SeedAttentionRollout, SeedAttentionRolloutCLS, SeedAttentionRolloutCLSWeighted, SeedGradCAM)
+}

@@ -24,6 +24,7 @@ from videoxai.explain import evaluate as ev
 from videoxai.explain.base import finalise
 from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.methods import effective_options, make_explainer
+from videoxai.explain.options import effective_convention
 from videoxai.explain.store import HeatmapSet, load_maps, save_heatmaps
 from videoxai.extract.classes import ClassMappingSource, ClassPlan, plan_classes
 from videoxai.models.base import InputSpec, VideoClassifier
@@ -199,6 +200,7 @@ def explain_selection(
     num_workers: int = 0,
     spec: InputSpec | None = None,
     decoder: str = "auto",
+    conventions: str = "standard",
 ) -> HeatmapSet:
     """Explain every selected clip with ``method`` and write ``out_path`` (heatmaps.safetensors).
 
@@ -206,12 +208,18 @@ def explain_selection(
     frames are exactly what the model saw), explained a batch at a time, and
     only the reduced maps are kept. VideoMix entries are explained for the
     class they name (``class_index``), whatever ``target-class`` says.
+    ``conventions: seed`` explains with the origin's form of the method
+    where it has one (:mod:`videoxai.explain.seed`); the file records the
+    convention each map was made under (``params.conventions``).
     Returns what was written.
     """
     options = dict(options or {})
-    used = effective_options(method, options)
+    convention = effective_convention(method, conventions)
+    if convention != conventions:
+        log.info("%s has no seed form (the origin lacks it): explained under the standard convention", method)
+    used = effective_options(method, options, convention)
     evaluation = evaluation_options(options)
-    explainer = make_explainer(method, model, options)
+    explainer = make_explainer(method, model, options, convention)
     by_id = selected_samples(selection, samples)
     spec = spec or model.input_spec
     device = next(model.parameters()).device
@@ -233,13 +241,15 @@ def explain_selection(
         for b in stream:
             video = b.video.to(device, non_blocking=True)
             expl = explainer.explain(video, b.labels.to(device), target_mode)
-            batch_maps, batch_ti, probs = finalise(expl, used["weighted-by-predictions"])
+            batch_maps, batch_ti, probs = finalise(expl, used["weighted-by-predictions"], convention)
             scores: list[dict[str, Any]] = [{} for _ in b.positions]
             if evaluation["evaluate"]:
                 if modules is None:
                     modules = ev.parameterised_modules(model, video)
                 masks = _masks_if_any(b.samples, b.frame_indices, spec.size) if b.masks_ok else None
-                scores, sanity_steps = _evaluate_batch(model, method, options, evaluation, video, expl, modules, masks)
+                scores, sanity_steps = _evaluate_batch(
+                    model, method, options, evaluation, video, expl, modules, masks, convention
+                )
             for j, i in enumerate(b.positions):
                 sel = selection["clips"][i]
                 target, pred = int(expl.targets[j]), int(probs[j].argmax())
@@ -274,6 +284,7 @@ def explain_selection(
             **options,
             **used,
             "method": method,
+            "conventions": convention,
             "input_spec": spec.to_dict(),
             "evaluation": {**evaluation, "sanity_randomised": sanity_steps},
         },
@@ -291,6 +302,7 @@ def _evaluate_batch(
     expl: Any,
     modules: list,
     masks: np.ndarray | None,
+    convention: str = "standard",
 ) -> tuple[list[dict[str, Any]], list[list[str]]]:
     """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps)."""
     seed = int(evaluation["evaluation-seed"])
@@ -308,7 +320,7 @@ def _evaluate_batch(
 
     def explain(m: torch.nn.Module) -> torch.Tensor:
         try:
-            return make_explainer(method, m, fixed).explain(video, expl.targets, "true").relevance
+            return make_explainer(method, m, fixed, convention).explain(video, expl.targets, "true").relevance
         except ZeroGradientError:  # a randomised layer that no longer reaches the output: no map at all
             return torch.zeros_like(expl.relevance)
 
@@ -355,6 +367,7 @@ def explain_stage(
     device: str = "auto",
     decoder: str = "auto",
     class_mapping: ClassMappingSource | None = None,
+    conventions: str = "standard",
 ) -> HeatmapSet:
     """The workflow's explain job: load the resolved model and the split, then :func:`explain_selection`.
 
@@ -371,7 +384,8 @@ def explain_stage(
     made with, because a map is drawn over the frames of one (B, T, C, H, W)
     forward pass. Test-time augmentation is not applied either. The
     selection's prediction and confidence are the V-view (and TTA) average;
-    the heatmaps file records the explained view's own.
+    the heatmaps file records the explained view's own. ``conventions``
+    (the config key: ``standard`` | ``seed``) picks the maps' convention.
     """
     from videoxai.extract.device import pick_device
     from videoxai.extract.run import (
@@ -391,7 +405,7 @@ def explain_stage(
     if options.get("use-handcrafted-prompts"):
         use_handcrafted_prompts(model)
     check_selection_classes(selection, plan)
-    spec = model_input_spec(model, options.get("num-frames"), 1)
+    spec = model_input_spec(model, options.get("num-frames"), 1, spatial_views=1)
     log.info("explaining %d clips with %s on %s", len(selection["clips"]), method, dev)
     return explain_selection(
         model,
@@ -404,6 +418,7 @@ def explain_stage(
         num_workers=num_workers,
         spec=spec,
         decoder=decoder,
+        conventions=conventions,
     )
 
 

@@ -2,10 +2,16 @@
 
 A bad clip never raises: its item has ``status='error'``, a short ``error``
 and an all-zero video, so extraction writes an error row and goes on.
+
+The model's ``InputSpec.pipeline`` chooses the frames: ``standard``
+(segment centres, antialiased resize, centre crop; TTA by :class:`TTA`) or
+``origin`` (the seed repository's own sampling, views and bfloat16
+transforms, :mod:`videoxai.data.origin_frames`; TTA by :class:`OriginTTA`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from videoxai.data.decode import DecodeError, decode_clip, resolve_decoder
+from videoxai.data.origin_frames import OriginTTA, decode_origin_clip, display_frames, origin_views
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import TTA, crop, normalise, resize_crop, resize_short, tta_views
 from videoxai.models.base import InputSpec
@@ -21,15 +28,23 @@ __all__ = ["ClipDataset", "collate_clips", "make_loader", "normalise", "resize_c
 
 
 class ClipDataset(Dataset):
-    """Decodes ``spec.num_frames`` segment-centre frames of each sample, ready for the model.
+    """Decodes ``spec.num_frames`` frames per view of each sample, ready for the model.
 
     Items are dicts: ``video`` float32, ``(T, 3, S, S)``, or ``(V, T, 3, S, S)``
     with ``num_views`` V > 1 temporal views (default ``spec.num_views``), with
     a leading TTA axis ``A`` when ``tta`` is set (``(A, T, ...)`` or
     ``(A, V, T, ...)``); optionally ``frames`` uint8 of the same leading
     shape ``(..., T, S, S, 3)``; ``index``, ``label``, ``frame_indices``
-    (``(T,)`` or ``(V, T)``), ``padded`` (clip shorter than T, frames
-    repeated), ``status`` ('ok' | 'error'), ``error`` (short reason).
+    (``(T,)`` or ``(V, T)``), ``padded`` (clip shorter than the frames it
+    needs, frames repeated), ``status`` ('ok' | 'error'), ``error`` (short
+    reason).
+
+    With ``spec.pipeline == "origin"`` the view axis holds the origin's
+    ``V x spec.spatial_views`` views (temporal-major), the values are the
+    origin's ``spec.dtype`` tensor exactly (handed over as float32), ``frames``
+    are those values mapped back to uint8, and ``frame_indices`` are the
+    decoded frames per temporal view. ``tta`` must then be an
+    :class:`OriginTTA`.
     """
 
     def __init__(
@@ -39,7 +54,7 @@ class ClipDataset(Dataset):
         return_frames: bool = False,
         decoder: str = "auto",
         num_views: int | None = None,
-        tta: TTA | None = None,
+        tta: TTA | OriginTTA | None = None,
     ) -> None:
         self.samples = list(samples)
         self.spec = spec
@@ -49,13 +64,32 @@ class ClipDataset(Dataset):
         self.num_views = int(num_views if num_views is not None else spec.num_views)
         if self.num_views < 1:
             raise ValueError(f"num_views must be >= 1, got {self.num_views}")
+        self.origin = spec.pipeline == "origin"
+        if tta is not None and isinstance(tta, OriginTTA) != self.origin:
+            want = "OriginTTA" if self.origin else "TTA"
+            raise ValueError(f"a {spec.pipeline!r} pipeline model takes {want} test-time augmentation, got {tta!r}")
         self.tta = tta
+        # every view the model averages over: temporal x (origin only) spatial
+        self.views = self.num_views * (spec.spatial_views if self.origin else 1)
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def _lead(self) -> tuple[int, ...]:
-        return ((self.tta.num_views,) if self.tta else ()) + ((self.num_views,) if self.num_views > 1 else ())
+        return ((self.tta.num_views,) if self.tta else ()) + ((self.views,) if self.views > 1 else ())
+
+    def _origin(self, path) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:  # noqa: ANN001
+        """The origin's tensor (float32 holding ``spec.dtype`` values), display frames, indices, padded."""
+        spec = dataclasses.replace(self.spec, num_views=self.num_views)
+        clip = decode_origin_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)
+        video = origin_views(clip.frames, spec)  # (V*S, T, C, S, S)
+        if self.tta is not None:
+            video = torch.stack([aug(video) for aug in self.tta.augmentations])
+        video = video.float()
+        if self.views == 1:
+            video = video.select(-5, 0)
+        frames = display_frames(video, spec) if self.return_frames else video.new_empty(0, dtype=torch.uint8)
+        return video, frames, clip.indices, clip.padded
 
     def _prepare(self, frames: torch.Tensor) -> torch.Tensor:
         """(V, T, H, W, 3) decoded -> uint8 (*lead, T, S, S, 3)."""
@@ -71,11 +105,15 @@ class ClipDataset(Dataset):
         t, s = self.spec.num_frames, self.spec.size
         item: dict[str, Any] = {"index": index, "label": sample.label}
         blank_indices = [[-1] * t for _ in range(self.num_views)]
+        video = None
         try:
-            clip = decode_clip(sample.path, t, num_views=self.num_views, decoder=self.decoder)
-            frames = self._prepare(torch.from_numpy(clip.frames))
-            indices: list = clip.indices
-            item.update(padded=clip.padded, status="ok", error="")
+            if self.origin:
+                video, frames, indices, padded = self._origin(sample.path)
+            else:
+                clip = decode_clip(sample.path, t, num_views=self.num_views, decoder=self.decoder)
+                frames = self._prepare(torch.from_numpy(clip.frames))
+                indices, padded = clip.indices, clip.padded
+            item.update(padded=padded, status="ok", error="")
         except DecodeError as exc:
             frames, indices = None, blank_indices
             item.update(padded=False, status="error", error=exc.reason)
@@ -86,7 +124,7 @@ class ClipDataset(Dataset):
             frames = torch.zeros((*self._lead(), t, s, s, 3), dtype=torch.uint8)
             item["video"] = torch.zeros((*self._lead(), t, 3, s, s))
         else:
-            item["video"] = normalise(frames, self.spec)
+            item["video"] = video if video is not None else normalise(frames, self.spec)
         item["frame_indices"] = indices if self.num_views > 1 else indices[0]
         if self.return_frames:
             item["frames"] = frames
@@ -122,7 +160,7 @@ def make_loader(
     return_frames: bool = False,
     decoder: str = "auto",
     num_views: int | None = None,
-    tta: TTA | None = None,
+    tta: TTA | OriginTTA | None = None,
 ) -> DataLoader:
     """An in-order DataLoader over ``samples``: workers decode while the model computes."""
     workers = max(0, int(num_workers))

@@ -14,6 +14,7 @@ from tqdm import tqdm
 import videoxai
 from videoxai.data.datasets import load_split_info
 from videoxai.data.loader import make_loader
+from videoxai.data.origin_frames import OriginTTA
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import TTA, average_tta_logits
 from videoxai.extract.classes import ClassMappingSource, ClassPlan, plan_classes
@@ -26,9 +27,19 @@ from videoxai.models.resolve import load_resolved
 log = logging.getLogger("videoxai.extract")
 
 
-def model_input_spec(model: VideoClassifier, num_frames: int | None, num_views: int | None = None) -> InputSpec:
-    """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own)."""
+def model_input_spec(
+    model: VideoClassifier, num_frames: int | None, num_views: int | None = None, spatial_views: int | None = None
+) -> InputSpec:
+    """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own).
+
+    ``spatial_views`` (1 or 3; None: the model's own) applies to origin
+    models (``pipeline='origin'``), whose spec carries the run config's
+    ``num-spatial-views``; one map is drawn over one view, so the explain
+    stage asks for 1 temporal x 1 spatial view.
+    """
     spec = model.input_spec
+    if spatial_views is not None and spec.pipeline == "origin":
+        spec = dataclasses.replace(spec, spatial_views=spatial_views)
     if num_views is not None:
         if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 1:
             raise ValueError(f"num-temporal-views must be a positive integer or null, got {num_views!r}")
@@ -84,7 +95,7 @@ def extract_predictions(
     if options.get("use-handcrafted-prompts"):
         use_handcrafted_prompts(model)
     spec = model_input_spec(model, num_frames, options.get("num-temporal-views"))
-    tta = TTA() if options.get("use-augmentation") else None
+    tta = tta_for(spec) if options.get("use-augmentation") else None
     loader = make_loader(
         samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=decoder, num_views=spec.num_views, tta=tta
     )
@@ -128,6 +139,18 @@ def extract_predictions(
                     len(unmapped), len(plan.unmapped), ", ".join(plan.unmapped[:10]))
     log.info("wrote %s: %s", out_path, summary)
     return summary
+
+
+def tta_for(spec: InputSpec) -> TTA | OriginTTA:
+    """What ``use-augmentation`` means for a model: the origin's augmentation set for origin models, else TTA().
+
+    Origin models (``pipeline='origin'``) average their logits over the clean
+    clip, its horizontal flip and a Gaussian blur (kernel 5, sigma 1): the
+    deterministic settings of the origin's augmentation evaluations
+    (:data:`~videoxai.data.origin_frames.ORIGIN_TTA_SET`). Other models get
+    three crops and their flips.
+    """
+    return OriginTTA() if spec.pipeline == "origin" else TTA()
 
 
 def open_split(dataset: dict[str, Any], split: str):

@@ -49,7 +49,7 @@ from typing import Any
 import av
 import numpy as np
 
-from videoxai.io import atomic_path, read_json, write_json, write_text
+from videoxai.io import atomic_path, make_temp_dir, read_json, write_json, write_text
 
 DEMO_CLASSES: list[str] = [
     "MoveRight",
@@ -389,7 +389,8 @@ def write_demo_dataset(
 
     root.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    tmp_root = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".tmp", dir=root.parent))
+    # the umask's mode (mkdtemp would make it 0700, unreadable to a group); a killed build's folder is removed
+    tmp_root = make_temp_dir(root)
     try:
         lists: dict[str, list[str]] = {"train": [], "test": []}
         for split, n, groups in (("train", n_train, TRAIN_GROUPS), ("test", n_test, TEST_GROUPS)):

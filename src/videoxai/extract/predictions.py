@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from videoxai.checks import check_predictions, reading
+
 META_KEY = b"videoxai"
 
 
@@ -93,12 +95,14 @@ class Predictions:
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    return json.loads(pq.read_schema(str(path)).metadata[META_KEY])
+    """The file metadata, after checking footer, columns and metadata (a broken file names itself)."""
+    return check_predictions(path)
 
 
 def load_predictions(path: str | os.PathLike[str]) -> Predictions:
-    table = pq.read_table(str(path), columns=["sample_id", "label", "logits", "status"])
     meta = read_metadata(path)
+    with reading(path):
+        table = pq.read_table(str(path), columns=["sample_id", "label", "logits", "status"])
     ok = np.asarray(table.column("status").to_pylist()) == "ok"
     k = len(meta["class_names"])
     logits_col = table.column("logits").combine_chunks()

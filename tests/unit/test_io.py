@@ -1,0 +1,130 @@
+"""Atomic writes: recognisable temporaries, cleaned by the next write; the user's umask on files and folders."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from videoxai.checks import BrokenFileError
+from videoxai.io import (
+    atomic_path,
+    is_temporary,
+    make_temp_dir,
+    read_json,
+    stale_temporaries,
+    write_json,
+    write_text,
+)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _mode(p: Path) -> int:
+    return p.stat().st_mode & 0o777
+
+
+def test_temporary_is_hidden_recognisable_and_keeps_the_suffix(tmp_path: Path) -> None:
+    out = tmp_path / "sub" / "metrics.json"
+    with atomic_path(out) as tmp:
+        assert tmp.parent == out.parent
+        assert tmp.name.startswith(".metrics.json.tmp-") and tmp.suffix == ".json"
+        assert is_temporary(tmp) and stale_temporaries(out) == [tmp]
+        assert not out.exists()
+        tmp.write_text("{}")
+    assert out.read_text() == "{}"
+    assert stale_temporaries(out) == []
+
+
+def test_failure_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
+    out = tmp_path / "a.txt"
+    with pytest.raises(RuntimeError):
+        with atomic_path(out) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_temporaries_of_that_output_only_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    stale = tmp_path / ".a.json.tmp-0123abcd.json"
+    other = tmp_path / ".a.b.json.tmp-0123abcd.json"  # another output's temporary: not ours to remove
+    unrelated = tmp_path / ".a.json.notes"
+    for p in (stale, other, unrelated):
+        p.write_text("x")
+    write_text(out, "new")
+    assert not stale.exists()
+    assert other.exists() and unrelated.exists()
+    assert out.read_text() == "new"
+
+
+def test_files_and_folders_get_the_umask(tmp_path: Path, umask_022) -> None:
+    import videoxai.io as io
+
+    old, io._UMASK = io._UMASK, 0o022
+    try:
+        out = tmp_path / "new" / "deeper" / "x.json"
+        write_json(out, {"a": 1})
+        assert _mode(out) == 0o644
+        assert _mode(out.parent) == 0o755
+        with atomic_path(tmp_path / "y.bin") as tmp:
+            assert _mode(tmp) == 0o644  # even a temporary a kill leaves behind is not 0600
+        folder = make_temp_dir(tmp_path / "dataset")
+        assert _mode(folder) == 0o755 and is_temporary(folder)
+    finally:
+        io._UMASK = old
+
+
+def test_make_temp_dir_removes_a_killed_builds_folder(tmp_path: Path) -> None:
+    first = make_temp_dir(tmp_path / "demo")
+    (first / "clip.avi").write_bytes(b"half")
+    second = make_temp_dir(tmp_path / "demo")
+    assert not first.exists() and second.is_dir()
+
+
+def test_read_json_names_a_broken_file(tmp_path: Path) -> None:
+    bad = tmp_path / "results" / "x.json"
+    bad.parent.mkdir()
+    bad.write_text('{"a": 1')
+    with pytest.raises(BrokenFileError, match="x.json: not valid JSON") as e:
+        read_json(bad)
+    assert isinstance(e.value, ValueError)  # callers that catch ValueError keep working
+
+
+def test_sigkill_leaves_a_temporary_that_the_next_write_removes(tmp_path: Path) -> None:
+    """A real writer killed with SIGKILL mid-write: no final file, a hidden temporary, gone after the rerun."""
+    out = tmp_path / "big.bin"
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from videoxai.io import atomic_path
+        with atomic_path({str(out)!r}) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(b"x" * 1000)
+                fh.flush()
+                print("writing", flush=True)
+                time.sleep(60)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()
+    left = stale_temporaries(out)
+    assert len(left) == 1 and left[0].stat().st_size == 1000
+    write_text(out, "done")
+    assert out.read_text() == "done" and stale_temporaries(out) == []

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from videoxai.checks import open_heatmaps as safe_open  # safe_open after checking the file: a broken one names itself
 from safetensors.torch import save_file
 
 from videoxai.io import atomic_path

@@ -185,10 +185,35 @@ def test_planning_imports_no_torch():
         "from videoxai.models.bundled import bundled_checkpoints_root;"
         "from videoxai.models.locate import find_checkpoint;"
         "from videoxai.models.wandb_artifact import is_artifact;"
+        "from videoxai.models.hf_cache import locate_backbone;"
+        "from videoxai.models.origin_run import explicit_paths, origin_config_beside;"
+        "import videoxai;"
         "find_checkpoint('video_coop/demo/tiny', bundled_checkpoints_root());"
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_planning_an_origin_run_imports_no_torch():
+    """Finding an origin run, reading checkpoint_paths.json and locating its CLIP in the cache: all torch-free."""
+    from tests.helpers import origin_fixtures
+
+    fixtures = origin_fixtures()
+    code = (
+        "import sys;"
+        "from videoxai.models.hf_cache import locate_backbone;"
+        "from videoxai.models.locate import find_checkpoint;"
+        "from videoxai.models.origin_run import backbone_name, explicit_paths, origin_config_beside;"
+        f"paths = explicit_paths({str(fixtures / 'checkpoint_paths.json')!r});"
+        "weights = find_checkpoint('stt/ucf101/best-mean', 'checkpoints', paths);"
+        "cfg = origin_config_beside(weights);"
+        "bb = locate_backbone(backbone_name(cfg, weights.parent / 'config.json'));"
+        "assert weights.name == 'best.pt' and bb.revision and bb.files();"
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    env = dict(os.environ, HF_HOME=str(fixtures / "hf-home"), HF_HUB_OFFLINE="1")
+    env.pop("HF_HUB_CACHE", None)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
 
 
 def test_explainers_take_their_options_from_the_planning_table():

@@ -27,13 +27,16 @@ rule fetch_artifact:
 rule resolve_model:
     input:
         checkpoint=checkpoint_file,
+        # an origin run's CLIP backbone (HF cache snapshot named by its config's clip-model): a new one reruns all after
+        backbone=backbone_files,
     output:
         RESOLVED,
     params:
         key=model_key,
         checkpoints_root=CHECKPOINTS_ROOT,
         # the file found for the key (registry, explicit path or the package's demo checkpoints),
-        # or its wandb artifact (already fetched into the registry by fetch_artifact)
+        # or its wandb artifact (already fetched into the registry by fetch_artifact); checkpoint-file
+        # already chose the file of a run folder (best.pt unless named)
         explicit=lambda w, input: {
             model_key(w): checkpoint_source(w) if is_artifact(checkpoint_source(w)) else input.checkpoint
         },
@@ -43,7 +46,7 @@ rule resolve_model:
         f"logs/resolve_model/{MODEL}.log",
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=4000,  # an origin run is built once here (its CLIP backbone loaded) to check the context fits
         runtime=10,
     conda:
         "../envs/videoxai.yaml"

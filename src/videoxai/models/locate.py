@@ -12,6 +12,13 @@ means that artifact, fetched into (and then read from) the key's registry
 folder (:mod:`.wandb_artifact`); otherwise the local registry
 ``{checkpoints_root}/{method}/{train}/{run}/`` (and, for torchvision's
 architectures trained on ``kinetics400``, torch hub's cache).
+
+Which file of a folder is used is :func:`.layout.find_weights`'s rule
+(``model.safetensors``, else an origin run's ``best.pt``, else the only
+one); ``checkpoint_file`` (the workflow's ``checkpoint-file: {key: name}``)
+picks another file of the key's folder, e.g. an origin epoch file ``3.pt``.
+The explicit paths may come from the origin's ``checkpoint_paths.json``
+(:func:`.origin_run.explicit_paths`).
 """
 
 from __future__ import annotations
@@ -52,15 +59,21 @@ def find_checkpoint(
     key: str,
     checkpoints_root: str | os.PathLike[str],
     explicit: dict[str, str] | None = None,
+    checkpoint_file: str | None = None,
 ) -> Path:
     """The weights file of ``key`` without loading anything (for a workflow's input function)."""
-    return find_source(ModelKey.parse(key), checkpoints_root, explicit)[1]
+    return find_source(ModelKey.parse(key), checkpoints_root, explicit, checkpoint_file)[1]
 
 
-def _candidate(path: Path) -> tuple[Path, Path] | None:
-    """(weights, config) of a folder or a weights file, or None when absent."""
+def _candidate(path: Path, name: str | None = None) -> tuple[Path, Path] | None:
+    """(weights, config) of a folder or a weights file, or None when absent.
+
+    ``name`` picks a file of the folder (of a file's folder, for an explicit file).
+    """
+    if path.is_file() and name is not None and path.name != name:
+        path = path.parent
     if path.is_dir():
-        weights = find_weights(path)
+        weights = find_weights(path, name)
         return (weights, path / CONFIG_NAME) if weights else None
     if path.is_file():
         return path, path.parent / CONFIG_NAME
@@ -71,8 +84,12 @@ def find_source(
     mk: ModelKey,
     checkpoints_root: str | os.PathLike[str],
     explicit: dict[str, str] | None,
+    checkpoint_file: str | None = None,
 ) -> tuple[str, Path, Path | None]:
-    """(source, weights, config path) of the first place holding weights; else ModelNotFoundError."""
+    """(source, weights, config path) of the first place holding weights; else ModelNotFoundError.
+
+    ``checkpoint_file`` names the file to use in the key's folder (see :func:`find_checkpoint`).
+    """
     key = str(mk)
     places: list[tuple[str, Path]]
     if explicit and is_artifact(explicit.get(key)):
@@ -83,7 +100,7 @@ def find_source(
         )
         # a download of another artifact there is an error, not a match
         cached_artifact(spec, folder)
-        found = _candidate(folder)
+        found = _candidate(folder, checkpoint_file)
         if found is None:
             raise ArtifactUnavailableError(
                 f"model {key}: " + unavailable_message(spec, folder, "not fetched yet")
@@ -109,7 +126,7 @@ def find_source(
                 f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)"
             )
             continue
-        found = _candidate(place)
+        found = _candidate(place, checkpoint_file)
         if found is not None:
             return (source, *found)
         why = (
@@ -120,6 +137,7 @@ def find_source(
         looked.append(f"{source}: {place} ({why})")
     raise ModelNotFoundError(
         f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"
-        f"Put model.safetensors + config.json in {registry_dir(mk, checkpoints_root)}, "
-        f"or give an explicit path for {key!r}."
+        f"Put model.safetensors + config.json (or an origin run folder: config.json + best.pt) in "
+        f"{registry_dir(mk, checkpoints_root)}, or give an explicit path for {key!r} in checkpoint-paths "
+        "(a mapping, or the origin's checkpoint_paths.json)."
     )

@@ -8,30 +8,37 @@ the config and loads the model. Keys are validated by
 
 from __future__ import annotations
 
-import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..keys import ModelKey
 from .base import VideoClassifier
 from .checkpoint import load_model, load_weights_into, read_config
 from .custom import build_custom, load_factory
+from .hf_cache import locate_backbone
 from .layout import CONFIG_NAME, CheckpointError
+from .layout import sha256_file as sha256_file  # re-exported: fingerprints are part of resolving
 from .locate import (
     ModelNotFoundError as ModelNotFoundError,  # re-exported: finding is part of resolving
 )
 from .locate import find_checkpoint as find_checkpoint
 from .locate import find_source, registry_dir
+from .origin_run import (
+    ORIGIN_FORMAT,
+    backbone_name,
+    build_origin,
+    check_origin_method,
+    is_origin_config,
+    read_context_state_dict,
+    read_run_json,
+)
 from .registry import available_methods, method_class
 from .wandb_artifact import ArtifactSpec, ensure_artifact, is_artifact, read_marker
 
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+# An origin run records no class names (the origin takes them from the dataset it evaluates). Until
+# someone sets them (extraction: the test set's), the model is built for this one placeholder class.
+UNSET_CLASS_NAMES = ["unset class names"]
 
 
 def resolve_model(
@@ -41,6 +48,7 @@ def resolve_model(
     custom: dict[str, str] | None = None,
     fetch: bool = True,
     offline: bool | None = None,
+    checkpoint_file: str | None = None,
 ) -> dict:
     """Find the checkpoint of ``key`` and describe it as a JSON-able dict.
 
@@ -60,10 +68,14 @@ def resolve_model(
     artifact = (explicit or {}).get(key)
     if fetch and is_artifact(artifact):
         ensure_artifact(artifact, registry_dir(mk, checkpoints_root), offline)
-    source, weights, config_file = find_source(mk, checkpoints_root, explicit)
+    source, weights, config_file = find_source(mk, checkpoints_root, explicit, checkpoint_file)
     factory = (custom or {}).get(key)
     if factory:
         load_factory(factory)  # importable now, not first at extraction on a GPU node
+    elif config_file is not None and config_file.is_file():
+        run_config = read_run_json(config_file)
+        if is_origin_config(run_config):
+            return _resolve_origin(mk, source, weights, config_file, run_config)
     if source == "torch-hub":
         config = _hub_config(mk.method)
     elif not config_file.is_file():
@@ -111,6 +123,29 @@ def resolve_model(
     return resolved
 
 
+def _resolve_origin(mk: ModelKey, source: str, weights: Path, config_file: Path, run_config: dict) -> dict:
+    """``resolve_model`` for a run folder of the origin's training code (see there)."""
+    method = check_origin_method(mk, config_file)
+    context = read_context_state_dict(weights)
+    backbone = locate_backbone(backbone_name(run_config, config_file))
+    model = build_origin(
+        str(mk), run_config, context, backbone.path, UNSET_CLASS_NAMES, weights=weights, config_path=config_file
+    )
+    return {
+        "key": str(mk),
+        "source": source,
+        "format": ORIGIN_FORMAT,
+        "checkpoint": str(weights.absolute()),
+        "sha256": sha256_file(weights),
+        "config_file": str(config_file.absolute()),
+        "method": method,
+        "class_names": [],
+        "input_spec": model.input_spec.to_dict(),
+        "model_config": run_config,
+        "backbone": backbone.record(),
+    }
+
+
 def _hub_config(arch: str) -> dict:
     from .torchvision_video import ARCHS, kinetics400_classes
 
@@ -129,20 +164,22 @@ def _hub_config(arch: str) -> dict:
     }
 
 
-def load_resolved(resolved: dict, verify: bool = True) -> VideoClassifier:
+def load_resolved(
+    resolved: dict, verify: bool = True, class_names: Sequence[str] | None = None
+) -> VideoClassifier:
     """The model a ``resolve_model`` result describes, in eval mode.
 
-    With ``verify`` the weights' sha256 must still match: a checkpoint
-    replaced after resolution fails loudly instead of silently mixing results.
+    With ``verify`` the weights' sha256 (and an origin run's backbone
+    weights') must still match: a checkpoint replaced after resolution fails
+    loudly instead of silently mixing results. ``class_names`` builds an
+    origin run's model for these classes (else a placeholder class that
+    extraction replaces with the test set's).
     """
     weights = Path(resolved["checkpoint"])
     if verify:
-        digest = sha256_file(weights)
-        if digest != resolved["sha256"]:
-            raise CheckpointError(
-                f"{weights} changed since it was resolved for {resolved['key']} "
-                f"(sha256 {digest[:12]}… != {resolved['sha256'][:12]}…): rerun the resolve step"
-            )
+        _verify(weights, resolved["sha256"], resolved["key"])
+    if resolved.get("format") == ORIGIN_FORMAT:
+        return _load_origin(resolved, verify, class_names)
     if resolved["method"] == "custom":
         model = build_custom(resolved["factory"], resolved["model_config"])
         return load_weights_into(model, weights).eval()
@@ -150,3 +187,73 @@ def load_resolved(resolved: dict, verify: bool = True) -> VideoClassifier:
         resolved["method"]
     )  # clear error for an unknown method before building
     return load_model(resolved["model_config"], weights)
+
+
+def _verify(path: Path, expected: str, key: str) -> None:
+    if not path.is_file():
+        raise CheckpointError(f"{path}, resolved for {key}, no longer exists: rerun the resolve step")
+    digest = sha256_file(path)
+    if digest != expected:
+        raise CheckpointError(
+            f"{path} changed since it was resolved for {key} "
+            f"(sha256 {digest[:12]}… != {expected[:12]}…): rerun the resolve step"
+        )
+
+
+def _load_origin(resolved: dict, verify: bool, class_names: Sequence[str] | None) -> VideoClassifier:
+    backbone = resolved["backbone"]
+    folder = Path(backbone["path"])
+    if verify:
+        for name, digest in backbone["files"].items():
+            if name.endswith((".safetensors", ".bin")):
+                _verify(folder / name, digest, resolved["key"])
+    return build_origin(
+        resolved["key"],
+        resolved["model_config"],
+        read_context_state_dict(resolved["checkpoint"]),
+        folder,
+        list(class_names or resolved["class_names"] or UNSET_CLASS_NAMES),
+        weights=resolved["checkpoint"],
+        config_path=resolved["config_file"],
+    )
+
+
+def load_key(
+    key: str,
+    *,
+    checkpoint_paths: str | os.PathLike[str] | dict | None = None,
+    checkpoints_root: str | os.PathLike[str] | None = None,
+    class_names: Sequence[str] | None = None,
+    checkpoint_file: str | None = None,
+) -> VideoClassifier:
+    """``videoxai.load_model``: a model key → its model in eval mode, resolved as the workflow does."""
+    from .bundled import bundled_checkpoints_root
+    from .origin_run import explicit_paths
+
+    explicit = explicit_paths(checkpoint_paths)
+    root = checkpoints_root
+    if root is None:
+        # as the workflow: the registry folder "checkpoints", else the demo checkpoints shipped with the package
+        root = "checkpoints"
+        shipped = bundled_checkpoints_root()
+        if key not in explicit and not registry_dir(ModelKey.parse(key), root).exists() and (
+            registry_dir(ModelKey.parse(key), shipped).is_dir()
+        ):
+            root = shipped
+    resolved = resolve_model(key, root, explicit, checkpoint_file=checkpoint_file)
+    if resolved.get("format") == ORIGIN_FORMAT and not class_names:
+        raise ValueError(
+            f"model {key} is an origin run ({resolved['config_file']}), which records no class names: "
+            "pass class_names=[...] in the order its logits should have (the origin's UCF101/HMDB51 loaders "
+            "sort the class folder names)"
+        )
+    model = load_resolved(resolved, class_names=class_names)
+    if class_names is not None and list(model.class_names) != list(class_names):
+        setter = getattr(model, "set_class_names", None)
+        if setter is None:
+            raise ValueError(
+                f"model {key} knows its own {len(model.class_names)} classes and cannot take other class names; "
+                "call load_model without class_names"
+            )
+        setter(list(class_names))
+    return model.eval()

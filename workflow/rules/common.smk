@@ -1,11 +1,14 @@
 # Config access, model keys, target lists and input functions shared by every stage.
 
 import json
+from pathlib import Path
 
 from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.keys import ModelKey, ModelKeyError
 from videoxai.models.bundled import bundled_checkpoints_root
+from videoxai.models.hf_cache import locate_backbone
 from videoxai.models.locate import find_checkpoint
+from videoxai.models.origin_run import backbone_name, explicit_paths, origin_config_beside
 from videoxai.models.wandb_artifact import is_artifact
 
 
@@ -46,6 +49,13 @@ EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers
 
 DEMO_DATASETS = [name for name, d in DATASETS.items() if d.get("generate")]
 CHECKPOINTS_ROOT = config["checkpoints-root"]
+# checkpoint-paths: {model key: path | wandb:...}, or the origin's checkpoint_paths.json ({method: {dataset: {run: path}}},
+# paths relative to the file); checkpoint-file: {model key: file name in its run folder} (default: the layout rule)
+try:
+    CHECKPOINT_PATHS = explicit_paths(config["checkpoint-paths"])
+except (OSError, ValueError) as e:
+    _fail(f"config key 'checkpoint-paths': {e}")
+CHECKPOINT_FILES = config["checkpoint-file"]
 
 # Only wandb's own settings reach the tracking jobs: the rest of the config never reaches a run.
 WANDB_SETTINGS = {k: config[k] for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity") if config.get(k) is not None}
@@ -83,12 +93,13 @@ def model_key(wildcards):
 
 
 def is_demo_model(wildcards):
-    return wildcards.train in DEMO_DATASETS and model_key(wildcards) not in config["checkpoint-paths"]
+    key = model_key(wildcards)
+    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and key not in CHECKPOINT_FILES
 
 
 def checkpoint_source(wildcards):
     """What `checkpoint-paths` gives for the key: a path, a `wandb:entity/project/name:alias`, or None."""
-    return config["checkpoint-paths"].get(model_key(wildcards))
+    return CHECKPOINT_PATHS.get(model_key(wildcards))
 
 
 def custom_factory(wildcards):
@@ -115,9 +126,27 @@ def checkpoint_file(wildcards):
             return str(bundled)
         return f"{CHECKPOINTS_ROOT}/{key}/model.safetensors"
     try:
-        return str(find_checkpoint(key, CHECKPOINTS_ROOT, config["checkpoint-paths"]))
-    except (FileNotFoundError, ValueError) as e:
+        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, CHECKPOINT_FILES.get(key)))
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(str(e))
+
+
+def backbone_files(wildcards):
+    """An origin run's CLIP backbone files (Hugging Face cache snapshot or folder): inputs of resolve.
+
+    A new snapshot of the backbone is a new path, so resolve and everything after it rerun; a run
+    of videoxai's own format has none.
+    """
+    if is_artifact(checkpoint_source(wildcards)) or is_demo_model(wildcards):
+        return []
+    try:
+        weights = checkpoint_file(wildcards)
+        run_config = origin_config_beside(weights)
+        if run_config is None:
+            return []
+        return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / "config.json")).files()]
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        _fail(f"model {model_key(wildcards)}: {e}")
 
 
 def dataset_config(name):

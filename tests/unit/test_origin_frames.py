@@ -341,3 +341,35 @@ def test_bad_and_missing_clips_are_error_items_of_the_right_shape(tmp_path: Path
         ClipDataset(rows, InputSpec(num_frames=4, size=24), tta=OriginTTA())
     with pytest.raises(Exception, match="file not found"):
         decode_origin_clip(tmp_path / "gone.avi", 4)
+
+
+def test_black_strips_and_resize_protocols() -> None:
+    """The origin's dataset-config options: strip removal (dark rows above/below) and the cache resize protocols."""
+    frames = torch.full((2, 3, 40, 30), 120, dtype=torch.uint8)
+    frames[:, :, :6] = 3  # a dark band on top
+    frames[:, :, -4:] = 10  # and at the bottom
+    frames[1, :, 6, :] = 20  # a row that is bright in one frame only is kept (maximum over time)
+    assert origin_frames.remove_black_strips(frames).shape == (2, 3, 30, 30)
+    dark = torch.zeros((2, 3, 8, 8), dtype=torch.uint8)
+    assert torch.equal(origin_frames.remove_black_strips(dark), dark)  # all dark: left alone
+
+    wide = torch.randint(0, 256, (2, 3, 60, 100), dtype=torch.uint8)
+    shapes = {p: tuple(origin_frames.resize_for_protocol(wide, p, 20).shape[-2:]) for p in origin_frames.RESIZE_PROTOCOLS}
+    assert shapes == {
+        "preserve-aspect-ratio": (20, 33),
+        "interpolate-smallest-side": (20, 100),
+        "interpolate-longest-side": (60, 20),
+    }
+    assert origin_frames.resize_for_protocol(wide, "preserve-aspect-ratio", 20).dtype == torch.uint8
+    with pytest.raises(ValueError, match="resize_protocol"):
+        origin_frames.resize_for_protocol(wide, "bicubic", 20)
+
+
+def test_resize_protocol_runs_before_strip_removal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As in the origin, whose dataset resizes a clip before the transform removes its strips."""
+    calls: list[str] = []
+    monkeypatch.setattr(origin_frames, "resize_for_protocol", lambda f, p, s: calls.append("resize") or f)
+    monkeypatch.setattr(origin_frames, "remove_black_strips", lambda f: calls.append("strips") or f)
+    spec = _spec_of(remove_black_strips=True, resize_protocol="preserve-aspect-ratio")
+    origin_views(torch.zeros((4, 3, 30, 40), dtype=torch.uint8), spec)
+    assert calls == ["resize", "strips"]

@@ -367,10 +367,10 @@ def origin_views(
     v, t = spec.num_views, spec.num_frames
     if frames.shape[0] != v * t:
         raise ValueError(f"expected {v} views x {t} frames = {v * t} frames, got {frames.shape[0]}")
+    if spec.resize_protocol is not None:  # the origin's dataset resizes before its transform removes strips
+        frames = resize_for_protocol(frames, spec.resize_protocol, spec.size)
     if spec.remove_black_strips:
         frames = remove_black_strips(frames)
-    if spec.resize_protocol is not None:
-        frames = resize_for_protocol(frames, spec.resize_protocol, spec.size)
     if spec.spatial_views == 1:
         video = _one_crop(frames, spec).reshape(v, t, 3, spec.size, spec.size)
     else:

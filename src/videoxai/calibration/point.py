@@ -84,10 +84,14 @@ class SeedMetricSuite:
         return self.seed.tables()
 
 
-def _check_finite(logits: np.ndarray) -> None:
-    bad = np.flatnonzero(~np.isfinite(logits).all(axis=tuple(range(1, logits.ndim))))
+def _check_logits(logits: np.ndarray) -> None:
+    """NaN, +inf or an all -inf row make the seed's softmax NaN; a single -inf logit is a zero probability."""
+    if logits.ndim != 2:
+        raise ValueError(f"expected logits of shape (N, K), got {logits.shape}")
+    bad = np.flatnonzero(np.isnan(logits).any(axis=1) | np.isposinf(logits).any(axis=1)
+                         | np.isneginf(logits).all(axis=1))
     if bad.size:
-        raise ValueError(f"{bad.size} row(s) have non-finite (NaN or inf) logits, e.g. rows {bad[:10].tolist()}; "
+        raise ValueError(f"{bad.size} row(s) have NaN, +inf or only -inf logits, e.g. rows {bad[:10].tolist()}; "
                          "drop them (or mark them status=error) before computing calibration metrics")
 
 
@@ -105,7 +109,7 @@ def metric_suite(
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
     if convention == "seed":
         z = _as_numpy(logits)
-        _check_finite(z)
+        _check_logits(z)
         return SeedMetricSuite(z, labels, n_bins, temperature)
     from videoxai.calibration.bootstrap import MetricSuite
     from videoxai.calibration.scores import Scores

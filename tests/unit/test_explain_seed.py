@@ -238,3 +238,72 @@ def test_the_stage_records_the_convention_and_keeps_per_frame_maps(tmp_path) -> 
             np.testing.assert_allclose(hs.temporal_importance, hs.heatmaps.astype(np.float32).mean((2, 3)), atol=2e-3)
         else:
             np.testing.assert_allclose(hs.temporal_importance.sum(1), 1, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- end to end on the five fixture models
+
+FIXTURE_RUNS = (
+    "video_coop/best-attention-0",
+    "video_coop/best-mean",
+    "dual_coop/best-attention-1",
+    "dual_coop/best-mean",
+    "stt/best-mean",
+)
+
+
+def _origin_model(fx: Path, key: str):
+    import json
+
+    pytest.importorskip("transformers")
+    from transformers import CLIPModel, CLIPTokenizer
+
+    from videoxai.models.origin.build import build_origin_model
+
+    method, run = key.split("/")
+    folder = fx / "runs" / method / "ucf101" / run
+    clip = CLIPModel.from_pretrained(
+        "openai/clip-vit-base-patch16", cache_dir=fx / "hf-home" / "hub", local_files_only=True
+    ).eval()
+    names = json.loads((fx / "cases" / "class_names.json").read_text())
+    tokenizer = CLIPTokenizer.from_pretrained(
+        "openai/clip-vit-base-patch16", cache_dir=fx / "hf-home" / "hub", local_files_only=True
+    )
+    model = build_origin_model(json.loads((folder / "config.json").read_text()), names, clip, tokenizer=tokenizer)
+    ckpt = torch.load(folder / "best.pt", map_location="cpu", weights_only=True)
+    model.load_context_state_dict(ckpt["context_state_dict"])
+    return model.eval()
+
+
+@pytest.mark.parametrize("key", FIXTURE_RUNS)
+def test_seed_explainers_reproduce_the_origin_on_its_models(key: str) -> None:
+    from videoxai.explain.methods import make_explainer
+    from videoxai.explain.seed import UndefinedSeedMapError, origin_backbone
+
+    fx = origin_fixtures()
+    model = _origin_model(fx, key)
+    assert origin_backbone(model) is not None
+    video = load_file(fx / "cases" / "input_video.safetensors")["input_video"]  # (B, V, T, C, H, W)
+    frames = video.flatten(0, 1)  # every view explained as a clip: the origin's maps are per frame
+    name = key.replace("/", "__")
+    for method in sorted(SEED_ROLLOUTS):
+        for option, kw in OPTIONS.items():
+            opts = {"head-fusion": kw.get("head_fusion", "mean"), "discard-ratio": kw.get("discard_ratio", 0.0)}
+            expl = make_explainer(method, model, opts, "seed").explain(frames, None, "predicted")
+            ref = load_file(fx / "explain" / f"{name}__{method}__{option}.safetensors")
+            cam = expl.relevance.reshape(B, V, T, 4, 4)
+            _assert_maps(cam, cam.mean(dim=(3, 4)), ref)
+    # Grad-CAM for class 2: the origin's maps are NaN everywhere, and so are these; the explainer says why
+    labels = torch.full((B * V,), 2)
+    grad_cam = make_explainer("grad-cam", model, {}, "seed")
+    with pytest.raises(UndefinedSeedMapError, match="layer_norm2"):
+        grad_cam.explain(frames, labels, "true")
+    ref = load_file(fx / "explain" / f"{name}__gradcam__class_idx-2.safetensors")
+    from videoxai.explain.seed import origin_grad_cam_inputs, raw_text_features_of
+
+    text = torch.nn.functional.normalize(raw_text_features_of(model), dim=-1)
+    act, grad = origin_grad_cam_inputs(model.clip, frames.flatten(0, 1), text, 2, model.scale())
+    cam, importance = origin_maps(seed_grad_cam(act, grad), B, V, T)
+    _assert_maps(cam, importance, ref)
+    if "activations_layer_norm2" in ref:
+        torch.testing.assert_close(act, ref["activations_layer_norm2"], atol=TOL, rtol=0)
+        torch.testing.assert_close(grad, ref["gradients_layer_norm2"], atol=TOL, rtol=1e-4)

@@ -316,6 +316,22 @@ def origin_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tens
     return model.clip, prompts, bool(getattr(options, "keep_vision_prompts", False))
 
 
+def raw_text_features_of(model: VideoClassifier) -> torch.Tensor:
+    """The class text features the origin's Grad-CAM scores frames against, unnormalised ``(K, D)``.
+
+    The origin passes ``CoOpModel.encode_texts(class_names)``: the learned
+    prompt through CLIP's text encoder (for stt too: its explainer never runs
+    the STT layers), which the origin models expose as ``raw_text_features()``.
+    """
+    fn = getattr(model, "raw_text_features", None)
+    if not callable(fn):
+        raise ValueError(
+            f"grad-cam under conventions: seed needs {type(model).__name__}.raw_text_features() (the class text "
+            "features the origin's explainer scores frames against)"
+        )
+    return fn()
+
+
 def _check_defined(maps: torch.Tensor, explainer: Explainer) -> torch.Tensor:
     bad = torch.isnan(maps).flatten(2).any(-1)  # (B, T) frames whose map is 0 / 0
     if bool(bad.any()):
@@ -398,8 +414,8 @@ class SeedGradCAM(_SeedExplainer):
     """The origin's Grad-CAM formula: token weight ``mean_c |g|`` times ``sum_c a``, each frame over its maximum.
 
     On the origin's models it hooks the origin's layer (the last CLIP layer's
-    ``layer_norm2``, plain vision path, the model's normalised class text
-    features): the maps are 0 / 0 and the explainer raises
+    ``layer_norm2``, plain vision path, the model's normalised CoOp-path class
+    text features): the maps are 0 / 0 and the explainer raises
     :class:`UndefinedSeedMapError` saying so. On other models it weighs the
     model's own ``gradcam_target()`` (videoxai's layer; the origin's has no
     counterpart there) with the origin's formula and normalisation.
@@ -412,18 +428,13 @@ class SeedGradCAM(_SeedExplainer):
         origin = origin_backbone(self.model)
         if origin is not None:
             clip = origin[0]
-            text_features = getattr(self.model, "text_features", None)
-            if not callable(text_features):
-                raise ValueError(
-                    f"grad-cam under conventions: seed needs {type(self.model).__name__}.text_features() (the "
-                    "class text features the origin's explainer scores frames against)"
-                )
             b, t = video.shape[:2]
             with torch.no_grad():
                 logits = self.model(video)
-                text = F.normalize(text_features().float(), dim=-1)
+                text = F.normalize(raw_text_features_of(self.model).float(), dim=-1)
+                scale = self.model.scale() if callable(getattr(self.model, "scale", None)) else 1.0
             targets = choose_targets(logits, labels, target)
-            act, grad = origin_grad_cam_inputs(clip, video.flatten(0, 1), text, targets.repeat_interleave(t))
+            act, grad = origin_grad_cam_inputs(clip, video.flatten(0, 1), text, targets.repeat_interleave(t), scale)
             cam = seed_grad_cam(act, grad)
             side = int(cam.shape[1] ** 0.5)
             maps = per_frame_max(cam, 1, side, side).reshape(b, t, side, side)

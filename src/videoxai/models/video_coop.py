@@ -12,6 +12,11 @@ separate). The families differ only in the tower's tokens:
 * ``stt``: a video-level token and one summary token per frame that attend
   among themselves after every spatial attention (the video token reads
   frames only through the frame tokens).
+
+This tower is the documented ``demo`` backbone (``model.backbone: demo``, the
+default; ``spacetime`` is the same). With ``model.backbone: clip`` the same
+method names build the origin's own models on a CLIP backbone
+(:mod:`videoxai.models.origin`).
 """
 
 from __future__ import annotations
@@ -110,15 +115,15 @@ class PromptVideoModel(VideoClassifier):
     @classmethod
     def from_config(cls, config: dict) -> VideoClassifier:
         m = config.get("model", {})
-        if (
-            m.get("backbone", "spacetime") == "clip"
-        ):  # the same family on a transformers CLIPModel
-            from .clip_video import ClipPromptVideo
+        backbone = m.get("backbone", "spacetime")
+        if backbone == "clip":  # the origin's model of this family on a transformers CLIPModel
+            from .origin.build import from_registry_config
 
-            return ClipPromptVideo.from_config(cls.method, config)
-        if m.get("backbone", "spacetime") != "spacetime":
+            return from_registry_config(cls.method, config)
+        if backbone not in ("spacetime", "demo"):
             raise ValueError(
-                f"model.backbone must be 'spacetime' (demo tower) or 'clip', got {m['backbone']!r}"
+                f"model.backbone must be 'demo' (alias 'spacetime': the demo's space-time tower) or 'clip' "
+                f"(the origin's model on a CLIP backbone), got {backbone!r}"
             )
         spec = config.get("input_spec", {})
         tok = config.get("tokenizer")

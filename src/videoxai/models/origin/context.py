@@ -88,7 +88,7 @@ def frame_weights(learner: ContextLearner, feats: torch.Tensor) -> torch.Tensor:
     per-head weights. ``max`` picks a frame per feature dimension, which no
     frame weighting reproduces: its weights are each frame's share of the
     dimensions it wins (what an explainer can show), and :func:`pool_frames`
-    takes the true maximum.
+    takes the true maximum (through those weights, so it has a gradient).
     """
     n, t, _ = feats.shape
     if learner.pooling == "attention":
@@ -106,10 +106,24 @@ def pool_frames(
 
     ``weights`` (from :func:`frame_weights`, possibly read back from an
     explainer's attention matrix) are used when given, so the output is
-    computed from them; ``max`` always takes the true maximum.
+    computed from them; ``max`` always gives the true maximum.
     """
     if learner.pooling == "max":
-        return feats.max(1).values
+        if weights is None:
+            return feats.max(1).values
+        # the same maximum, each frame's winning entries scaled by w_t / w_t (= 1): d(out)/dw exists
+        wins = (
+            nn.functional.one_hot(feats.argmax(1), feats.shape[1])
+            .transpose(1, 2)
+            .to(feats.dtype)
+        )
+        w = weights[:, 0]
+        unit = torch.where(
+            w > 0,
+            w / w.detach().clamp_min(torch.finfo(w.dtype).tiny),
+            torch.zeros_like(w),
+        )
+        return (wins * feats * unit[..., None]).sum(1)
     if learner.pooling == "attention":
         return learner.temporal_pooling.pool(
             feats, frame_weights(learner, feats) if weights is None else weights

@@ -61,14 +61,19 @@ def load_tokenizer(clip: nn.Module) -> Any:
         return OpenClipTokenizer()
     from transformers import AutoTokenizer
 
+    why = ""
     try:
-        return AutoTokenizer.from_pretrained(name, local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
     except (OSError, ValueError) as e:
+        tokenizer, why = None, f" ({e})"
+    # transformers 5 builds an empty-vocabulary CLIP tokenizer, silently, where the files are missing
+    if tokenizer is None or len(tokenizer) < 1000:
         raise FileNotFoundError(
             f"the tokenizer of CLIP backbone {name!r} is not available offline (the origin tokenizes class "
             f"names with it): it must sit beside the model (vocab.json, merges.txt, tokenizer_config.json) in "
-            f"that folder or in the Hugging Face cache ($HF_HOME/hub). ({e})"
-        ) from e
+            f"that folder or in the Hugging Face cache ($HF_HOME/hub){why}"
+        )
+    return tokenizer
 
 
 def tokenize(

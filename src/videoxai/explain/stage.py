@@ -11,7 +11,6 @@ import dataclasses
 import logging
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,10 +24,9 @@ from videoxai.explain.base import finalise
 from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.options import effective_convention
-from videoxai.explain.store import HeatmapSet, load_maps, save_heatmaps
+from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.extract.classes import ClassMappingSource, ClassPlan, plan_classes
 from videoxai.models.base import InputSpec, VideoClassifier
-from videoxai.render.stats import aggregate_stats
 
 log = logging.getLogger("videoxai.explain")
 
@@ -442,81 +440,3 @@ def check_selection_classes(selection: dict[str, Any], plan: ClassPlan) -> None:
             f"the selection was made from predictions with class mapping {selection['class_mapping']!r}, but the "
             f"explain step maps {plan.mapping!r}: rerun the extract and select steps with the configured mapping"
         )
-
-
-def aggregate_stage(
-    heatmaps_path: str | os.PathLike[str],
-    stats_path: str | os.PathLike[str],
-    dataset: dict[str, Any] | None = None,
-    videos: Sequence[str | os.PathLike[str]] = (),
-    maps: Sequence[str | os.PathLike[str]] = (),
-) -> dict[str, Any]:
-    """Write ``aggregated_stats.json``: the render stage's summary statistics plus ``evaluation``.
-
-    Ground-truth scores are computed when the dataset has masks beside its
-    clips (the demo); faithfulness and sanity scores come from the explain
-    stage, kept per clip in the heatmaps file.
-    """
-    hs = load_maps(heatmaps_path)
-    clips, params, heat, importance = hs.clips, hs.params, hs.heatmaps, hs.temporal_importance
-    seed = int(params.get("evaluation", {}).get("evaluation-seed", 0))
-    size = int(params.get("input_spec", {}).get("size", heat.shape[-1]))
-    plain = np.array(["mix" not in c for c in clips], dtype=bool)
-    plain_clips = [c for c in clips if "mix" not in c]
-    root = Path(dataset["root"]) if dataset is not None else None
-    masks = None
-    if root is not None and plain_clips and all(mask_path(root / c["sample_id"]).is_file() for c in plain_clips):
-        masks = np.stack([ev.clip_masks(root / c["sample_id"], c["frame_indices"], size) for c in plain_clips])
-    evaluation = ev.evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed)
-    if not plain.all():
-        evaluation["videomix"] = _videomix_summary(heat[~plain], [c for c in clips if "mix" in c], root, size)
-    missing = [str(p) for p in [*videos, *maps] if not Path(p).is_file()]
-    if missing:
-        raise FileNotFoundError(f"rendered files are missing (first: {missing[0]}): rerun the render jobs")
-    extra = {
-        "evaluation": evaluation,
-        "rendered": {"videos": len(videos), "attention_maps": len(maps)},
-    }
-    stats = aggregate_stats(heatmaps_path, stats_path, extra=extra)
-    log.info("wrote %s", stats_path)
-    return stats
-
-
-def _videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path | None, size: int) -> dict[str, Any]:
-    """Per explained class (the base clip's or the pasted clip's): map share in the pasted region, GT scores."""
-    from videoxai.explain.mix import mix_region, mixed_mask
-
-    t = maps.shape[1]
-    regions = np.stack([mix_region(t, size, c["mix"]["mode"], c["mix"]["seed"]).numpy() for c in clips])
-    others = np.array([c["mix"]["explains"] == "other" for c in clips])
-    with_masks = root is not None and all(
-        mask_path(root / x).is_file() for c in clips for x in (c["sample_id"], c["mix"]["sample_id"])
-    )
-    masks = None
-    if with_masks:
-        masks = np.stack(
-            [
-                mixed_mask(
-                    ev.clip_masks(root / c["sample_id"], c["frame_indices"], size),
-                    ev.clip_masks(root / c["mix"]["sample_id"], c["mix"]["frame_indices"], size),
-                    r,
-                    c["mix"]["explains"] == "other",
-                )
-                for c, r in zip(clips, regions, strict=True)
-            ]
-        )
-    out: dict[str, Any] = {}
-    for name, sel in (("base_class", ~others), ("pasted_class", others)):
-        if not sel.any():
-            continue
-        up = ev.upsample_maps(maps[sel], size).numpy().astype(np.float64)
-        total = up.sum(axis=(1, 2, 3))
-        share = np.where(total > 0, (up * regions[sel]).sum(axis=(1, 2, 3)) / np.maximum(total, 1e-300), np.nan)
-        out[name] = {
-            "n_clips": int(sel.sum()),
-            "energy_in_pasted_region": ev.nanmean_or_none(share),
-            "pasted_area": float(regions[sel].mean()),
-        }
-        if masks is not None:
-            out[name]["ground_truth"] = ev.mask_scores(maps[sel], masks[sel])
-    return out

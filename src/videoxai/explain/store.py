@@ -6,6 +6,8 @@ exact frames the model saw, so rendering never re-decodes). Its safetensors
 metadata holds ``clips``: a JSON list with one dict per clip (sample_id,
 class_index, class_name, sample_index, target, target_name, pred, pred_name,
 confidence, label, ...) and ``params``: the method and its parameters.
+
+Reading and writing use numpy only, so the jobs that draw or summarise the maps never import torch.
 """
 
 from __future__ import annotations
@@ -16,9 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from videoxai.checks import open_heatmaps as safe_open  # safe_open after checking the file: a broken one names itself
-from safetensors.torch import save_file
+from safetensors.numpy import save_file
 
 from videoxai.io import atomic_path
 
@@ -43,9 +44,9 @@ def save_heatmaps(path: str | os.PathLike[str], hs: HeatmapSet) -> None:
     if n and (np.nanmin(h) < 0 or np.nanmax(h) > 1 or not np.isfinite(h).all()):
         raise ValueError("heatmaps must be finite and in [0, 1]")
     tensors = {
-        "heatmaps": torch.from_numpy(np.ascontiguousarray(hs.heatmaps, dtype=np.float16)),
-        "temporal_importance": torch.from_numpy(np.ascontiguousarray(hs.temporal_importance, dtype=np.float32)),
-        "frames": torch.from_numpy(np.ascontiguousarray(hs.frames, dtype=np.uint8)),
+        "heatmaps": np.ascontiguousarray(hs.heatmaps, dtype=np.float16),
+        "temporal_importance": np.ascontiguousarray(hs.temporal_importance, dtype=np.float32),
+        "frames": np.ascontiguousarray(hs.frames, dtype=np.uint8),
     }
     meta = {"clips": json.dumps(hs.clips, sort_keys=True), "params": json.dumps(hs.params, sort_keys=True)}
     with atomic_path(path) as tmp:
@@ -54,20 +55,20 @@ def save_heatmaps(path: str | os.PathLike[str], hs: HeatmapSet) -> None:
 
 def load_heatmaps(path: str | os.PathLike[str], index: int | None = None) -> HeatmapSet:
     """Load all clips, or only clip ``index`` (slicing lazily: a render job reads one clip)."""
-    with safe_open(str(path), framework="pt") as f:
+    with safe_open(str(path), framework="np") as f:
         meta = f.metadata()
         clips = json.loads(meta["clips"])
         params = json.loads(meta["params"])
         if index is None:
-            get = lambda k: f.get_tensor(k).numpy()  # noqa: E731
+            get = f.get_tensor
         else:
             clips = [clips[index]]
-            get = lambda k: f.get_slice(k)[index : index + 1].numpy()  # noqa: E731
+            get = lambda k: f.get_slice(k)[index : index + 1]  # noqa: E731
         return HeatmapSet(get("heatmaps"), get("temporal_importance"), get("frames"), clips, params)
 
 
 def load_clip_list(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    with safe_open(str(path), framework="pt") as f:
+    with safe_open(str(path), framework="np") as f:
         return json.loads(f.metadata()["clips"])
 
 

@@ -1,20 +1,66 @@
-"""Render stage entry point: one clip of a heatmaps file -> its mp4 and its attention-map PNG."""
+"""Render stage entry points: one clip of a heatmaps file -> its mp4 and PNG; a whole folder -> every clip + gallery.
+
+numpy, PyAV, Pillow and matplotlib only: a render job never imports torch.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from videoxai.explain.store import load_clip_list, load_heatmaps
+from videoxai.explain.store import HeatmapSet, load_clip_list, load_heatmaps
 from videoxai.render.caption import caption_lines, caption_strip
+from videoxai.render.gallery import write_gallery
 from videoxai.render.overlay import overlay_chunks
 from videoxai.render.strip import attention_strip
 from videoxai.render.video import compose_frames, encode_mp4
 
 CHUNK = 16
+
+log = logging.getLogger("videoxai.render")
+
+
+def clip_name(clip: Mapping[str, Any]) -> str:
+    """``class_{X}_sample_{Y}``: the file stem of a clip's video and attention map (X, Y from the selection)."""
+    return f"class_{int(clip['class_index'])}_sample_{int(clip['sample_index'])}"
+
+
+def _render_one(
+    hs: HeatmapSet,
+    i: int,
+    out_mp4: str | os.PathLike[str],
+    out_png: str | os.PathLike[str],
+    colormap: str,
+    alpha: float,
+    fps: float,
+    side_by_side: bool,
+    crf: int,
+    preset: str,
+    threads: int,
+) -> dict[str, Any]:
+    frames, maps, clip = hs.frames[i], hs.heatmaps[i], hs.clips[i]
+    width = frames.shape[2] * (2 if side_by_side else 1)
+    caption = caption_strip(caption_lines(clip), width)
+    overlays = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
+    originals = (frames[s : s + CHUNK] for s in range(0, frames.shape[0], CHUNK)) if side_by_side else None
+    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset,
+                       threads=threads)
+    strip = attention_strip(frames, maps, hs.temporal_importance[i], out_png, clip, colormap, alpha)
+    return {
+        "sample_id": clip.get("sample_id"),
+        "class_name": clip.get("class_name"),
+        "video": str(Path(out_mp4)),
+        "png": str(Path(out_png)),
+        "colormap": colormap,
+        "alpha": alpha,
+        "side_by_side": side_by_side,
+        **video,
+        **strip,
+    }
 
 
 def render_clip(
@@ -38,28 +84,49 @@ def render_clip(
     if not 0 <= index < n:
         raise IndexError(f"clip index {index} is out of range: {heatmaps_path} holds {n} clips (0..{n - 1})")
     hs = load_heatmaps(heatmaps_path, index)
-    frames = torch.from_numpy(hs.frames[0])
-    maps = torch.from_numpy(hs.heatmaps[0])
-    clip = hs.clips[0]
-    width = frames.shape[2] * (2 if side_by_side else 1)
-    caption = caption_strip(caption_lines(clip), width)
-    overlays = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
-    originals = frames.split(CHUNK) if side_by_side else None
-    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset,
-                       threads=threads)
-    strip = attention_strip(hs.frames[0], hs.heatmaps[0], hs.temporal_importance[0], out_png, clip, colormap, alpha)
-    return {
-        "index": index,
-        "sample_id": clip.get("sample_id"),
-        "class_name": clip.get("class_name"),
-        "video": str(Path(out_mp4)),
-        "png": str(Path(out_png)),
-        "colormap": colormap,
-        "alpha": alpha,
-        "side_by_side": side_by_side,
-        **video,
-        **strip,
-    }
+    info = _render_one(hs, 0, out_mp4, out_png, colormap, alpha, fps, side_by_side, crf, preset, threads)
+    return {"index": index, **info}
+
+
+def render_folder(
+    heatmaps_path: str | os.PathLike[str],
+    videos_dir: str | os.PathLike[str],
+    maps_dir: str | os.PathLike[str],
+    gallery: str | os.PathLike[str] | None = None,
+    title: str = "",
+    colormap: str = "jet",
+    alpha: float = 0.5,
+    fps: float = 8,
+    side_by_side: bool = True,
+    crf: int = 20,
+    preset: str = "veryfast",
+    threads: int = 0,
+) -> list[dict[str, Any]]:
+    """Render every clip of a heatmaps file into ``videos_dir``/``maps_dir`` as ``class_{X}_sample_{Y}``, then the
+    gallery page (videos and maps embedded, so it plays inside ``snakemake --report``).
+
+    One process for a whole explainer folder: the start-up (imports, the file's header) is paid once, not once per
+    clip. The file is read clip by clip, so memory holds one clip's frames at a time.
+    """
+    clips = load_clip_list(heatmaps_path)
+    names = [clip_name(c) for c in clips]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"{heatmaps_path}: clips share a (class_index, sample_index) name: {dup}; rerun select_clips")
+    videos_dir, maps_dir = Path(videos_dir), Path(maps_dir)
+    videos_dir.mkdir(parents=True, exist_ok=True)
+    maps_dir.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, name in enumerate(names):
+        start = time.perf_counter()
+        hs = load_heatmaps(heatmaps_path, i)
+        info = _render_one(hs, 0, videos_dir / f"{name}.mp4", maps_dir / f"{name}.png", colormap, alpha, fps,
+                           side_by_side, crf, preset, threads)
+        records.append({"index": i, **info})
+        log.info("%s: %d frames in %.2f s", name, info["n_frames"], time.perf_counter() - start)
+    if gallery is not None:
+        write_gallery(gallery, [r["video"] for r in records], [r["png"] for r in records], title, embed=True)
+    return records
 
 
 def clip_index(heatmaps_path: str | os.PathLike[str], class_index: int, sample_index: int) -> int:
@@ -73,4 +140,3 @@ def clip_index(heatmaps_path: str | os.PathLike[str], class_index: int, sample_i
         f"{heatmaps_path} has no clip with class_index={class_index}, sample_index={sample_index}; "
         f"it holds (class_index, sample_index) = {have}"
     )
-

@@ -63,7 +63,7 @@ def attention_strip(
     if ti.shape[0] != t:
         raise ValueError(f"temporal_importance has {ti.shape[0]} values for {t} frames")
     idx = strip_frame_indices(t, max_frames)
-    shown = overlay(frames[idx], maps[idx], colormap, alpha).numpy()
+    shown = overlay(frames[idx], maps[idx], colormap, alpha)
     mosaic, origins = tile_frames(shown, per_row)
     strip_h = 8.4 * mosaic.shape[0] / mosaic.shape[1]  # inches, for a 9-inch-wide figure
     fig = Figure(figsize=(9.0, strip_h + 2.4), dpi=dpi, layout="constrained")

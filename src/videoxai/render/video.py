@@ -10,7 +10,6 @@ from typing import Any
 
 import av
 import numpy as np
-import torch
 
 from videoxai.io import atomic_path
 
@@ -21,8 +20,8 @@ def even(n: int) -> int:
 
 
 def compose_frames(
-    overlays: Iterable[torch.Tensor | np.ndarray],
-    originals: Iterable[torch.Tensor | np.ndarray] | None = None,
+    overlays: Iterable[np.ndarray],
+    originals: Iterable[np.ndarray] | None = None,
     caption: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
     """Lay out each output frame: caption strip on top, then ``original | overlay`` (or the overlay alone).
@@ -32,23 +31,23 @@ def compose_frames(
     """
     orig_iter = iter(originals) if originals is not None else None
     for chunk in overlays:
-        body = torch.as_tensor(chunk)
+        body = np.asarray(chunk)
         if orig_iter is not None:
-            orig = torch.as_tensor(next(orig_iter))
+            orig = np.asarray(next(orig_iter))
             if orig.shape != body.shape:
                 raise ValueError(f"original and overlay chunks differ in shape: {tuple(orig.shape)} vs {tuple(body.shape)}")
-            body = torch.cat([orig, body], dim=2)
+            body = np.concatenate([orig, body], axis=2)
         t, h, w, _ = body.shape
         cap_h = 0
         if caption is not None:
             if caption.shape[1] != w:
                 raise ValueError(f"caption width {caption.shape[1]} does not match the frame width {w}")
             cap_h = caption.shape[0]
-        canvas = torch.zeros((t, even(cap_h + h), even(w), 3), dtype=torch.uint8)
+        canvas = np.zeros((t, even(cap_h + h), even(w), 3), dtype=np.uint8)
         if caption is not None:
-            canvas[:, :cap_h, :w] = torch.from_numpy(caption)
+            canvas[:, :cap_h, :w] = caption
         canvas[:, cap_h : cap_h + h, :w] = body
-        yield from canvas.numpy()
+        yield from canvas
 
 
 def encode_mp4(

@@ -1,0 +1,392 @@
+"""The explanation summary of one explainer folder: ``aggregated_stats.json``, from the heatmaps file alone.
+
+Counts, the mean temporal-importance curve and the spatial spread of the maps,
+overall and per class; on data with object masks (the demo) the ground-truth
+scores (pointing game, energy in mask, against a random-map and a centre-prior
+baseline), the temporal visibility check and the VideoMix scores; the
+faithfulness and sanity scores the explain stage kept per clip, averaged.
+
+numpy only (no torch): the maps are upsampled with :func:`videoxai.explain.maps.upsample_bilinear`
+and the random baseline is drawn from torch's generator stream reproduced in numpy
+(:func:`random_maps`), so the numbers are those of the torch implementation in
+:mod:`videoxai.explain.evaluate`. It reads the heatmaps file once, and never the rendered videos: the summary
+does not wait for encoding.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from videoxai.explain.maps import upsample_bilinear
+from videoxai.explain.store import HeatmapSet, load_maps
+from videoxai.io import write_json
+
+log = logging.getLogger("videoxai.explain")
+
+# --------------------------------------------------------------------------- folder statistics
+
+
+def spatial_entropy(maps: np.ndarray) -> np.ndarray:
+    """Normalised Shannon entropy of each (h, w) map taken as a distribution: 0 = one pixel, 1 = uniform.
+
+    Input (..., h, w); output (...) float64, NaN for all-zero maps (no distribution to measure).
+    """
+    m = np.asarray(maps, dtype=np.float64)
+    flat = m.reshape(*m.shape[:-2], -1)
+    total = flat.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = flat / total
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=-1)
+    n = flat.shape[-1]
+    h = h / np.log(n) if n > 1 else np.zeros_like(h)
+    return np.where(total[..., 0] > 0, h, np.nan)
+
+
+def _is_correct(clip: Mapping[str, Any]) -> bool:
+    if "pred" in clip and "target" in clip:
+        return clip["pred"] == clip["target"]
+    return clip.get("pred_name") == clip.get("target_name")
+
+
+def _class_of(clip: Mapping[str, Any], i: int) -> str:
+    for k in ("class_name", "target_name"):
+        if clip.get(k) is not None:
+            return str(clip[k])
+    raise ValueError(f"clip {i} ({clip.get('sample_id')}) has neither class_name nor target_name in its metadata")
+
+
+def _group_stats(ti: np.ndarray, ent: np.ndarray, clips: list[dict[str, Any]]) -> dict[str, Any]:
+    n = len(clips)
+    correct = [_is_correct(c) for c in clips]
+    conf = [float(c["confidence"]) for c in clips if c.get("confidence") is not None]
+    curve = ti.mean(axis=0) if n else np.zeros(0)
+    valid = ent[np.isfinite(ent)]
+    return {
+        "n_clips": n,
+        "n_correct": int(sum(correct)),
+        "accuracy": float(np.mean(correct)) if n else None,
+        "mean_confidence": float(np.mean(conf)) if conf else None,
+        "temporal_importance_mean": [float(x) for x in curve],
+        "temporal_peak_frame": int(np.argmax(curve)) if curve.size else None,
+        "spatial_entropy_mean": float(valid.mean()) if valid.size else None,
+        "spatial_entropy_std": float(valid.std()) if valid.size else None,
+        "n_empty_maps": int((~np.isfinite(ent)).sum()),
+    }
+
+
+def folder_stats(hs: HeatmapSet, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Counts, mean temporal importance and spatial entropy, overall and per class, of maps already read.
+
+    ``extra`` (e.g. evaluation scores) is merged in at the top level; a key that clashes with ours is an
+    error rather than a silent overwrite.
+    """
+    clips, params = hs.clips, hs.params
+    maps = np.asarray(hs.heatmaps, dtype=np.float32)
+    ti = np.asarray(hs.temporal_importance, dtype=np.float64)
+    ent = spatial_entropy(maps)  # (N, T)
+    classes = [_class_of(c, i) for i, c in enumerate(clips)]
+    per_class = {}
+    for name in sorted(set(classes)):
+        sel = np.array([c == name for c in classes])
+        per_class[name] = _group_stats(ti[sel], ent[sel], [c for c, s in zip(clips, sel) if s])
+    stats: dict[str, Any] = {
+        "n_clips": len(clips),
+        "n_classes": len(per_class),
+        "n_frames": int(maps.shape[1]) if maps.ndim == 4 else 0,
+        "map_size": [int(maps.shape[2]), int(maps.shape[3])] if maps.ndim == 4 else [],
+        "params": params,
+        "overall": _group_stats(ti, ent, clips),
+        "per_class": per_class,
+    }
+    if extra:
+        clash = sorted(set(stats) & set(extra))
+        if clash:
+            raise ValueError(f"extra stats reuse reserved keys {clash}: rename them (e.g. nest under 'evaluation')")
+        stats.update(extra)
+    return stats
+
+
+def aggregate_stats(
+    heatmaps_path: str | os.PathLike[str],
+    out_json: str | os.PathLike[str],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write :func:`folder_stats` of a heatmaps file to ``out_json`` (reads the maps and metadata, never the frames)."""
+    stats = folder_stats(load_maps(heatmaps_path), extra)
+    write_json(out_json, stats)
+    return stats
+
+
+# --------------------------------------------------------------------------- ground truth (object masks)
+
+
+def random_maps(shape: Sequence[int], seed: int = 0) -> np.ndarray:
+    """Uniform noise on the maps' grid, the baseline any explanation must beat: ``torch.rand(shape)`` after
+    ``torch.Generator().manual_seed(seed)``, value for value.
+
+    torch's CPU generator is the 32-bit Mersenne Twister seeded as numpy's legacy ``RandomState`` seeds it, and a
+    float32 draw keeps the low 24 bits of one 32-bit word, times 2**-24.
+    """
+    n = math.prod(int(s) for s in shape)
+    words = np.random.RandomState(seed).randint(0, 2**32, size=n, dtype=np.uint32)
+    return ((words & 0xFFFFFF).astype(np.float32) * np.float32(2.0**-24)).reshape(tuple(shape))
+
+
+def centre_prior(shape: Sequence[int]) -> np.ndarray:
+    """An isotropic Gaussian at the frame centre (sigma = a quarter of the side): objects are often central."""
+    *lead, h, w = shape
+    y = (np.arange(h, dtype=np.float32) + np.float32(0.5)) / np.float32(h) - np.float32(0.5)
+    x = (np.arange(w, dtype=np.float32) + np.float32(0.5)) / np.float32(w) - np.float32(0.5)
+    g = np.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / np.float32(2 * 0.25**2)).astype(np.float32)
+    return np.broadcast_to(g, (*lead, h, w)).copy()
+
+
+def nanmean_or_none(a: np.ndarray) -> float | None:
+    """Mean over the finite entries; None when there are none (JSON has no NaN)."""
+    a = np.asarray(a, dtype=np.float64)
+    return float(np.nanmean(a)) if np.isfinite(a).any() else None
+
+
+def pointing_hits(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per frame: 1 if the map's maximum lies on the object, 0 if not, NaN where the object is absent.
+
+    Maps ``(N, T, H, W)`` at mask resolution. A frame whose map is constant points nowhere and counts as a miss.
+    """
+    m = np.asarray(maps, dtype=np.float32).reshape(*maps.shape[:2], -1)
+    mk = np.asarray(masks, dtype=bool).reshape(*masks.shape[:2], -1)
+    peak = m.max(axis=2, keepdims=True)
+    on_object = ((m >= peak) & mk).any(axis=2)
+    constant = m.min(axis=2) >= peak[..., 0]
+    hits = (on_object & ~constant).astype(np.float64)
+    hits[~mk.any(axis=2)] = np.nan
+    return hits
+
+
+def energy_in_mask(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per frame: the share of the map's mass on the object; NaN where the object is absent or the map is zero."""
+    m = np.clip(np.asarray(maps, dtype=np.float64), 0, None).reshape(*maps.shape[:2], -1)
+    mk = np.asarray(masks, dtype=bool).reshape(*masks.shape[:2], -1)
+    total = m.sum(axis=2)
+    inside = (m * mk).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(total > 0, inside / np.maximum(total, 1e-300), np.nan)
+    out[~mk.any(axis=2)] = np.nan
+    return out
+
+
+def mask_scores(maps: np.ndarray, masks: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """Pointing game and energy in mask of ``maps`` (N, T, h, w) against ``masks`` (N, T, H, W), with baselines.
+
+    Scores are means over the frames where the object is visible.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    size = tuple(masks.shape[-2:])
+    flat = masks.reshape(*masks.shape[:2], -1)
+    visible = flat.any(axis=2)
+    out: dict[str, Any] = {
+        "n_clips": int(masks.shape[0]),
+        "n_frames_scored": int(visible.sum()),
+        "chance": nanmean_or_none(np.where(visible, flat.mean(axis=2), np.nan)),
+    }
+    for name, m in (
+        ("map", maps),
+        ("random_map", random_maps(maps.shape, seed)),
+        ("centre_prior", centre_prior(maps.shape)),
+    ):
+        up = upsample_bilinear(m, size)
+        out[name] = {
+            "pointing_game": nanmean_or_none(pointing_hits(up, masks)),
+            "energy_in_mask": nanmean_or_none(energy_in_mask(up, masks)),
+        }
+    return out
+
+
+def temporal_visibility(importance: np.ndarray, masks: np.ndarray) -> dict[str, Any]:
+    """Mean temporal importance of frames where the object is visible vs hidden (clips that have both).
+
+    On the demo's blinking clips a temporal importance that means anything gives hidden frames less.
+    """
+    visible = masks.reshape(*masks.shape[:2], -1).any(axis=2)
+    both = visible.any(axis=1) & (~visible).any(axis=1)
+    if not both.any():
+        return {"n_clips": 0, "visible": None, "hidden": None}
+    ti = np.asarray(importance, dtype=np.float64)[both]
+    vis = visible[both]
+    return {
+        "n_clips": int(both.sum()),
+        "visible": float(np.mean([t[v].mean() for t, v in zip(ti, vis, strict=True)])),
+        "hidden": float(np.mean([t[~v].mean() for t, v in zip(ti, vis, strict=True)])),
+    }
+
+
+def clip_masks(video_path: str | os.PathLike[str], frame_indices: Sequence[int], size: int) -> np.ndarray:
+    """The demo mask of the frames the model saw, cropped and resized exactly as those frames were: bool (T, S, S).
+
+    Masks whose shorter side is already ``size`` (the demo's) are only centre-cropped, here in numpy; any other size
+    is resized by the loader's own transform, which needs torch.
+    """
+    from videoxai.data.demo import load_mask
+
+    mask = load_mask(video_path)[list(frame_indices)]
+    h, w = mask.shape[1:3]
+    if min(h, w) == size:
+        top, left = (h - size) // 2, (w - size) // 2
+        return mask[:, top : top + size, left : left + size].copy()
+    from videoxai.data.transforms import resize_crop  # torch: only for masks of another size than the model's input
+
+    rgb = np.repeat(mask[..., None].astype(np.uint8) * 255, 3, axis=-1)
+    return resize_crop(rgb, size)[..., 0].numpy() >= 128
+
+
+def mix_region(frames: int, size: int, mode: str, seed: int) -> np.ndarray:
+    """Where the pasted clip shows in a VideoMix clip: bool ``(T, S, S)``, as :func:`videoxai.explain.mix.mix_region`."""
+    region = np.zeros((frames, size, size), dtype=bool)
+    if mode == "temporal":
+        region[frames // 2 :] = True
+        return region
+    if mode != "box":
+        raise ValueError(f"mix mode must be one of ['box', 'temporal'], got {mode!r}")
+    side = max(1, round(size * math.sqrt(0.5)))
+    y, x = np.random.default_rng(seed).integers(0, size - side + 1, size=2)
+    region[:, y : y + side, x : x + side] = True
+    return region
+
+
+def _mean_of(clips: list[dict[str, Any]], key: str) -> float | None:
+    vals = [c["evaluation"][key] for c in clips if c.get("evaluation", {}).get(key) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def evaluation_summary(
+    maps: np.ndarray,
+    importance: np.ndarray,
+    clips: list[dict[str, Any]],
+    masks: np.ndarray | None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Everything that goes under ``evaluation`` in ``aggregated_stats.json`` (clips without VideoMix).
+
+    ``masks`` (N, T, H, W) are the ground-truth object masks aligned with the maps' frames, or None when the
+    dataset has none (only faithfulness and sanity scores, computed in the explain stage and kept per clip, are
+    summarised then).
+    """
+    out: dict[str, Any] = {}
+    if masks is not None:
+        out["ground_truth"] = mask_scores(maps, masks, seed)
+        out["ground_truth"]["per_class"] = {}
+        names = [c.get("class_name", str(c.get("class_index"))) for c in clips]
+        for name in sorted(set(names)):
+            sel = np.array([n == name for n in names])
+            s = mask_scores(maps[sel], masks[sel], seed)
+            out["ground_truth"]["per_class"][name] = {"n_clips": s["n_clips"], **s["map"]}
+        out["temporal_visibility"] = temporal_visibility(importance, masks)
+        rand = [c["evaluation"]["randomised_model"] for c in clips if c.get("evaluation", {}).get("randomised_model")]
+        if rand:
+            out["ground_truth"]["randomised_model"] = {
+                k: nanmean_or_none(np.array([r[k] if r[k] is not None else np.nan for r in rand], dtype=np.float64))
+                for k in ("pointing_game", "energy_in_mask")
+            }
+    evaluated = [c for c in clips if c.get("evaluation")]
+    if evaluated:
+        out["faithfulness"] = {
+            k: _mean_of(evaluated, k)
+            for k in ("deletion_auc", "insertion_auc", "deletion_auc_random", "insertion_auc_random")
+        }
+        out["faithfulness"]["n_clips"] = len(evaluated)
+        per_step = list(zip(*[c["evaluation"]["sanity_spearman"] for c in evaluated], strict=True))
+        out["sanity"] = [
+            {
+                "step": s + 1,
+                "spearman": nanmean_or_none(np.array([v if v is not None else np.nan for v in vals], dtype=np.float64)),
+                "n_undefined": int(sum(v is None for v in vals)),
+            }
+            for s, vals in enumerate(per_step)
+        ]
+    return out
+
+
+def videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path | None, size: int) -> dict[str, Any]:
+    """Per explained class (the base clip's or the pasted clip's): map share in the pasted region, GT scores."""
+    t = maps.shape[1]
+    regions = np.stack([mix_region(t, size, c["mix"]["mode"], c["mix"]["seed"]) for c in clips])
+    others = np.array([c["mix"]["explains"] == "other" for c in clips])
+    with_masks = root is not None and all(
+        _mask_file(root / x).is_file() for c in clips for x in (c["sample_id"], c["mix"]["sample_id"])
+    )
+    masks = None
+    if with_masks:
+        masks = np.stack(
+            [
+                _mixed_mask(
+                    clip_masks(root / c["sample_id"], c["frame_indices"], size),
+                    clip_masks(root / c["mix"]["sample_id"], c["mix"]["frame_indices"], size),
+                    r,
+                    c["mix"]["explains"] == "other",
+                )
+                for c, r in zip(clips, regions, strict=True)
+            ]
+        )
+    out: dict[str, Any] = {}
+    for name, sel in (("base_class", ~others), ("pasted_class", others)):
+        if not sel.any():
+            continue
+        up = upsample_bilinear(maps[sel], size).astype(np.float64)
+        total = up.sum(axis=(1, 2, 3))
+        share = np.where(total > 0, (up * regions[sel]).sum(axis=(1, 2, 3)) / np.maximum(total, 1e-300), np.nan)
+        out[name] = {
+            "n_clips": int(sel.sum()),
+            "energy_in_pasted_region": nanmean_or_none(share),
+            "pasted_area": float(regions[sel].mean()),
+        }
+        if masks is not None:
+            out[name]["ground_truth"] = mask_scores(maps[sel], masks[sel])
+    return out
+
+
+def _mask_file(video_path: Path) -> Path:
+    from videoxai.data.demo import mask_path
+
+    return mask_path(video_path)
+
+
+def _mixed_mask(base_mask: np.ndarray, other_mask: np.ndarray, region: np.ndarray, explains_other: bool) -> np.ndarray:
+    return (other_mask & region) if explains_other else (base_mask & ~region)
+
+
+# --------------------------------------------------------------------------- the rule's entry point
+
+
+def summarize_explanations(
+    heatmaps_path: str | os.PathLike[str],
+    stats_path: str | os.PathLike[str],
+    dataset: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write ``aggregated_stats.json`` of one explainer folder: folder statistics plus ``evaluation``.
+
+    Ground-truth scores are computed when the dataset has masks beside its clips (the demo); faithfulness and
+    sanity scores come from the explain stage, kept per clip in the heatmaps file, which is read once.
+    """
+    hs = load_maps(heatmaps_path)
+    clips, params, heat, importance = hs.clips, hs.params, hs.heatmaps, hs.temporal_importance
+    seed = int(params.get("evaluation", {}).get("evaluation-seed", 0))
+    size = int(params.get("input_spec", {}).get("size", heat.shape[-1]))
+    plain = np.array(["mix" not in c for c in clips], dtype=bool)
+    plain_clips = [c for c in clips if "mix" not in c]
+    root = Path(dataset["root"]) if dataset is not None else None
+    masks = None
+    if root is not None and plain_clips and all(_mask_file(root / c["sample_id"]).is_file() for c in plain_clips):
+        masks = np.stack([clip_masks(root / c["sample_id"], c["frame_indices"], size) for c in plain_clips])
+    evaluation = evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed)
+    if not plain.all():
+        evaluation["videomix"] = videomix_summary(heat[~plain], [c for c in clips if "mix" in c], root, size)
+    stats = folder_stats(hs, extra={"evaluation": evaluation})
+    write_json(stats_path, stats)
+    log.info("wrote %s", stats_path)
+    return stats

@@ -34,7 +34,24 @@ _EXPORTS = {
     "CONVENTIONS": "seed",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [  # noqa: RUF022 (grouped by module)
+    "accuracy",
+    "adaptive_calibration_error",
+    "brier_score",
+    "calibration_error",
+    "classwise_calibration_error",
+    "negative_log_likelihood",
+    "smooth_calibration_error",
+    "top_label",
+    "NonFiniteLogitsError",
+    "Scores",
+    "calibrate",
+    "summarize",
+    "TemperatureFit",
+    "fit_temperature",
+    "point_metrics",
+    "CONVENTIONS",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -22,7 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from videoxai.calibration.seed import SeedSuite, _as_numpy, check_convention, softmax_float32
+from videoxai.calibration.seed import (
+    SeedSuite,
+    _as_numpy,
+    check_convention,
+    softmax_float32,
+)
 
 
 class SeedMetricSuite:

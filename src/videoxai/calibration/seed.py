@@ -91,7 +91,7 @@ def seed_centres(n_bins: int) -> np.ndarray:
 
 def _row_sums_float32(e: np.ndarray) -> np.ndarray:
     """Row sums in float32, added in the order of torch's vectorised reduction (``reduce_all``)."""
-    n, k = e.shape
+    k = e.shape[1]
     if k < _SUM_LANES:  # one partial vector: lanes added one after another
         acc = e[:, 0].copy()
         for j in range(1, k):

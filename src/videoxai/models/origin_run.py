@@ -257,7 +257,7 @@ def build_origin(
 
     clip = load_backbone(backbone_path)
     try:
-        model = build_origin_model(run_config, list(class_names), clip)
+        model = build_origin_model(run_config, list(class_names), clip, method=ModelKey.parse(key).method)
     except (KeyError, TypeError, ValueError) as e:
         raise CheckpointError(f"model {key}: cannot build the origin model from {config_path}: {e}") from e
     try:

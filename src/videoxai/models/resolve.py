@@ -63,7 +63,28 @@ def resolve_model(
     workflow config): those keys are built by the user's factory. With
     ``fetch``, a wandb artifact not yet in the registry is downloaded
     (``offline`` None follows ``WANDB_MODE``); without, it must be there.
+    ``checkpoint_file`` names the file of the key's folder to use.
+
+    An origin run folder (``config.json`` naming ``clip-model``, beside
+    ``best.pt``) resolves with ``format: "origin-run"``: ``model_config`` is
+    the run config, ``class_names`` is empty (the test set's are used),
+    ``backbone`` records the CLIP's name, source, folder, snapshot id and
+    each file's sha256, and the model is built once here so a context that
+    does not fit its backbone fails now, not on a GPU node.
     """
+    return _resolve(key, checkpoints_root, explicit, custom, fetch, offline, checkpoint_file)[0]
+
+
+def _resolve(
+    key: str,
+    checkpoints_root: str | os.PathLike[str],
+    explicit: dict[str, str] | None = None,
+    custom: dict[str, str] | None = None,
+    fetch: bool = True,
+    offline: bool | None = None,
+    checkpoint_file: str | None = None,
+) -> tuple[dict, VideoClassifier | None]:
+    """``resolve_model``, plus the model when resolving had to build it (an origin run), else None."""
     mk = ModelKey.parse(key)
     artifact = (explicit or {}).get(key)
     if fetch and is_artifact(artifact):
@@ -120,10 +141,12 @@ def resolve_model(
             "artifact": str(ArtifactSpec.parse(artifact)),
             "origin": "placed by hand",
         }
-    return resolved
+    return resolved, None
 
 
-def _resolve_origin(mk: ModelKey, source: str, weights: Path, config_file: Path, run_config: dict) -> dict:
+def _resolve_origin(
+    mk: ModelKey, source: str, weights: Path, config_file: Path, run_config: dict
+) -> tuple[dict, VideoClassifier]:
     """``resolve_model`` for a run folder of the origin's training code (see there)."""
     method = check_origin_method(mk, config_file)
     context = read_context_state_dict(weights)
@@ -131,7 +154,7 @@ def _resolve_origin(mk: ModelKey, source: str, weights: Path, config_file: Path,
     model = build_origin(
         str(mk), run_config, context, backbone.path, UNSET_CLASS_NAMES, weights=weights, config_path=config_file
     )
-    return {
+    resolved = {
         "key": str(mk),
         "source": source,
         "format": ORIGIN_FORMAT,
@@ -144,6 +167,7 @@ def _resolve_origin(mk: ModelKey, source: str, weights: Path, config_file: Path,
         "model_config": run_config,
         "backbone": backbone.record(),
     }
+    return resolved, model
 
 
 def _hub_config(arch: str) -> dict:
@@ -240,14 +264,15 @@ def load_key(
             registry_dir(ModelKey.parse(key), shipped).is_dir()
         ):
             root = shipped
-    resolved = resolve_model(key, root, explicit, checkpoint_file=checkpoint_file)
+    resolved, model = _resolve(key, root, explicit, checkpoint_file=checkpoint_file)
     if resolved.get("format") == ORIGIN_FORMAT and not class_names:
         raise ValueError(
             f"model {key} is an origin run ({resolved['config_file']}), which records no class names: "
             "pass class_names=[...] in the order its logits should have (the origin's UCF101/HMDB51 loaders "
             "sort the class folder names)"
         )
-    model = load_resolved(resolved, class_names=class_names)
+    if model is None:  # resolving built none: load it as the workflow's jobs do
+        model = load_resolved(resolved, verify=False, class_names=class_names)
     if class_names is not None and list(model.class_names) != list(class_names):
         setter = getattr(model, "set_class_names", None)
         if setter is None:

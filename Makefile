@@ -1,6 +1,9 @@
-# Two commands do all the set-up on a fresh machine:
+# Two commands do all the set-up on a fresh machine, as an ordinary user (no root, no sudo):
 #   make demo   install, then run the whole workflow on the embedded demo
-#   make test   install, then run the test suite (what CI runs)
+#   make test   install, then run the test suite (what CI runs: .ci/run)
+# Optional Debian packages (FFmpeg's libraries for torchcodec, Chromium for the browser test) are
+# installed only when missing and installable without a prompt (root, or passwordless sudo);
+# otherwise one line says what is skipped (.ci/system-deps.sh).
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +11,8 @@ BIN := $(VENV)/bin
 .PHONY: demo test install system-deps clean
 
 $(BIN)/.installed: pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (or set PYTHON=...)"; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "need Python 3.11 as '$(PYTHON)': put it on PATH (module load, conda, pyenv) or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "$(PYTHON) is Python $$($(PYTHON) -V 2>&1); videoxai needs 3.11 or newer: make PYTHON=/path/to/python3.11"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -16,13 +20,16 @@ $(BIN)/.installed: pyproject.toml
 
 install: system-deps $(BIN)/.installed
 
+# What the workflow can use: FFmpeg's shared libraries (torchcodec, the fastest decoder).
 system-deps:
-	bash .ci/system-deps.sh
+	@bash .ci/system-deps.sh ffmpeg
 
 demo: install
 	$(BIN)/snakemake --cores all
 
+# What the tests can use besides: Chromium (tests/browser). SLURM is set up by tests/cluster itself (as root).
 test: install
+	@bash .ci/system-deps.sh chromium
 	$(BIN)/python -m pytest -v --durations=15
 
 clean:

@@ -1,6 +1,7 @@
 """The rendered videos play in a real browser: headless Chromium loads the gallery page and plays every video.
 
-Needs the Debian package ``chromium`` (``apt-get install -y chromium``); skipped, with that reason, without it.
+Needs the Debian package ``chromium`` (``apt-get install -y chromium``; ``make test`` installs it as root); skipped,
+with that reason, without it, except under ``CI=true``, where the skip is a failure (tests/conftest.py).
 The page reports back to a localhost server (POST), so the check does not depend on when Chromium dumps the DOM.
 """
 
@@ -24,10 +25,13 @@ from tests.unit.test_render_fixtures import make_heatmaps
 from videoxai.render import render_clip, write_gallery
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium: install the Debian package with `apt-get install -y chromium` to check browser playback",
-)
+pytestmark = [
+    pytest.mark.needs("chromium"),
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium: install the Debian package with `apt-get install -y chromium` to check browser playback",
+    ),
+]
 TIMEOUT_S = 60
 
 # Waits for every <video> to have its current frame (readyState >= 2), then plays it to the end (muted, no loop).

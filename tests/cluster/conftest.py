@@ -18,6 +18,13 @@ from tests.cluster.slurm import REPO, Cluster, SnakemakeRun, slurm_profile_args,
 MINI = Path(__file__).with_name("mini") / "Snakefile"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the cluster needs SLURM: skipped without it (not root), a failure under CI=true."""
+    for item in items:
+        if "slurm_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs("slurm"))
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[Cluster]:
     cluster = start_cluster()

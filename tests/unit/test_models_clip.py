@@ -129,7 +129,7 @@ def test_per_frame_attention_is_block_diagonal(clip):
     with torch.no_grad():
         _, attn = model.forward_with_attention(clip)
     a = attn[0][0, 0]
-    patches_of = lambda t: slice(1 + T + t * 16, 1 + T + (t + 1) * 16)  # noqa: E731
+    patches_of = lambda t: slice(1 + T + t * 16, 1 + T + (t + 1) * 16)
     assert (
         a[patches_of(0), patches_of(1)].abs().max() == 0
     )  # no attention across frames in a per-frame ViT

@@ -22,7 +22,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.helpers import origin_fixtures
+from tests.helpers import ORIGIN_FIXTURES, origin_fixtures
 from videoxai.data import origin_frames
 from videoxai.data.datasets import Sample
 from videoxai.data.decode import available_backends
@@ -53,14 +53,16 @@ def _summary() -> dict:
 
 
 def _video_path(root: Path, clip: str) -> Path:
-    return root / "preprocessing" / "videos" / ("clip_a.avi" if clip == "clip_a" else "clip_b.mp4")
+    names = [n for n in _summary()["videos"] if Path(n).stem == clip]
+    assert len(names) == 1, f"summary.json names no single video for {clip!r}"
+    return root / "preprocessing" / "videos" / names[0]
 
 
 def _spec(summary: dict, case: dict) -> InputSpec:
     views = case["eval_overrides"]
     processor = summary["processor"]
     return origin_spec(
-        summary["num-frames-temporal"],
+        views.get("num-frames-temporal", summary["num-frames-temporal"]),
         processor["shortest_edge"],
         processor["image_mean"],
         processor["image_std"],
@@ -69,8 +71,17 @@ def _spec(summary: dict, case: dict) -> InputSpec:
     )
 
 
-# The settings the origin produced a tensor for (clip_b has 30 frames: only the 8-frame settings).
-TENSOR_CASES = [
+def _case_names(tensor: bool) -> list[str]:
+    """The fixture's cases (read at collection, so a folder with other cases is checked the same way)."""
+    path = ORIGIN_FIXTURES / "preprocessing" / "summary.json"
+    if not path.is_file():
+        return ["fixtures-absent"]  # the test then skips, naming the reason
+    cases = json.loads(path.read_text())["cases"]
+    return sorted(n for n, c in cases.items() if (c["result"] == "tensor") == tensor)
+
+
+# The shipped folder: clip_b has 30 frames, so the origin made tensors only for its 8-frame settings.
+SHIPPED_TENSOR_CASES = {
     "clip_a__tta-4x3",
     "clip_a__views-4x1",
     "clip_a__views-1x3",
@@ -79,14 +90,21 @@ TENSOR_CASES = [
     "clip_a__aug-gaussian-blur-k5-s1-4x1",
     "clip_b__views-1x3",
     "clip_b__single-1x1",
-]
-NONE_CASES = ["clip_b__tta-4x3", "clip_b__views-4x1", "clip_b__aug-hflip-p1-4x1", "clip_b__aug-gaussian-blur-k5-s1-4x1"]
+}
+TENSOR_CASES = _case_names(tensor=True)
+NONE_CASES = _case_names(tensor=False)
 
 
-def test_the_fixture_cases_are_the_ones_tested() -> None:
+def test_every_case_has_a_tensor_or_was_too_short() -> None:
     summary = _summary()
-    assert sorted(n for n, c in summary["cases"].items() if c["result"] == "tensor") == sorted(TENSOR_CASES)
-    assert sorted(n for n, c in summary["cases"].items() if c["result"] != "tensor") == sorted(NONE_CASES)
+    tensors = {n for n, c in summary["cases"].items() if c["result"] == "tensor"}
+    assert tensors and tensors == set(TENSOR_CASES)
+    if "clip_a.avi" in summary["videos"]:  # the shipped folder
+        assert tensors == SHIPPED_TENSOR_CASES
+    for name in NONE_CASES:
+        case = summary["cases"][name]
+        frames = summary["videos"][_video_path(origin_fixtures(), name.split("__")[0]).name]["frames"]
+        assert case["num_frames_needed"] > frames, f"{name}: the origin returned None for another reason"
 
 
 @pytest.mark.parametrize("decoder", available_backends())
@@ -115,52 +133,68 @@ def _sha256(path: Path) -> str:
 
 @pytest.mark.parametrize("name", NONE_CASES)
 def test_a_clip_shorter_than_needed_is_padded_and_never_touched(name: str, tmp_path: Path) -> None:
-    """The origin deletes clip_b for these settings (it needs 32 frames, the clip has 30); we pad and only read."""
+    """The origin deletes the clip for these settings (clip_b: 32 frames needed, 30 there); we pad and only read."""
     root = origin_fixtures()
     summary = _summary()
     case = summary["cases"][name]
     assert case["video_file_left_in_place"] is False  # what the origin did
-    copy = tmp_path / "clip_b.mp4"
-    shutil.copy2(_video_path(root, "clip_b"), copy)
+    source = _video_path(root, name.split("__")[0])
+    copy = tmp_path / source.name
+    shutil.copy2(source, copy)
+    total = summary["videos"][source.name]["frames"]
     before = (_sha256(copy), copy.stat().st_mtime_ns, copy.stat().st_size)
     spec = _spec(summary, case)
     aug = OriginAugmentation.from_config(case["augmentation-dict"]) if case["augmentation-dict"] else None
 
     video, clip = origin_clip(copy, spec, aug)
-    item = ClipDataset([Sample("clip_b.mp4", copy, 0, "x")], spec, return_frames=True)[0]
+    item = ClipDataset([Sample(source.name, copy, 0, "x")], spec, return_frames=True)[0]
 
     assert copy.is_file() and (_sha256(copy), copy.stat().st_mtime_ns, copy.stat().st_size) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip_b.mp4"]
-    assert clip.padded and clip.total == 30
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]
+    assert clip.padded and clip.total == total
     flat = [i for view in clip.indices for i in view]
-    assert len(flat) == 32 and flat[0] == 0 and flat[-1] == 29 and len(set(flat)) == 30  # two frames repeated
-    assert video.shape == (spec.total_views, 8, 3, 32, 32)
-    assert item["status"] == "ok" and item["padded"] is True
-    assert item["video"].shape == (spec.total_views, 8, 3, 32, 32)
+    needed = case["num_frames_needed"]
+    assert len(flat) == needed and flat[0] == 0 and flat[-1] == total - 1 and len(set(flat)) == total  # repeats
+    shape = (spec.total_views, spec.num_frames, 3, spec.size, spec.size)
+    assert video.shape == shape
+    assert item["status"] == "ok" and item["padded"] is True and item["video"].shape == shape
 
 
-def test_loader_items_are_the_origin_tensor_and_its_augmentations() -> None:
-    """ClipDataset on an origin spec hands over the fixture's values (as float32); OriginTTA stacks the augmentations."""
+@pytest.mark.parametrize("name", TENSOR_CASES)
+def test_loader_items_are_the_origin_tensor(name: str) -> None:
+    """ClipDataset on an origin spec hands over the fixture's values (as float32), augmented through OriginTTA."""
     root = origin_fixtures()
     summary = _summary()
+    case = summary["cases"][name]
+    expected = load_file(str(root / "preprocessing" / case["file"]))["video"].float()
+    spec = _spec(summary, case)
+    path = _video_path(root, name.split("__")[0])
+    tta = OriginTTA((OriginAugmentation.from_config(case["augmentation-dict"]),)) if case["augmentation-dict"] else None
+
+    item = ClipDataset([Sample(path.name, path, 0, "x")], spec, return_frames=True, tta=tta)[0]
+
+    video = item["video"][0] if tta else item["video"]
+    assert item["status"] == "ok" and video.dtype == torch.float32
+    assert torch.equal(video, expected if spec.total_views > 1 else expected[0])
+    t = spec.num_frames
+    assert np.array(item["frame_indices"]).shape == ((spec.num_views, t) if spec.total_views > 1 else (t,))
+    lead = item["video"].shape[:-3]
+    assert item["frames"].dtype == torch.uint8 and item["frames"].shape == (*lead, spec.size, spec.size, 3)
+
+
+def test_use_augmentation_stacks_clean_flip_and_blur() -> None:
+    """The default OriginTTA: the clean clip, then the origin's flip and blur evaluations, in that order."""
+    root = origin_fixtures()
+    summary = _summary()
+    if not SHIPPED_TENSOR_CASES <= set(TENSOR_CASES):
+        pytest.skip("this fixture folder does not hold the shipped augmentation cases")
     pre = root / "preprocessing"
-    sample = Sample("clip_a.avi", _video_path(root, "clip_a"), 0, "x")
-
-    spec = _spec(summary, summary["cases"]["clip_a__tta-4x3"])
-    item = ClipDataset([sample], spec, return_frames=True)[0]
-    assert item["video"].dtype == torch.float32
-    assert torch.equal(item["video"], load_file(str(pre / "clip_a__tta-4x3.safetensors"))["video"].float())
-    assert np.array(item["frame_indices"]).shape == (4, 8)  # decoded frames, per temporal view
-    assert item["frames"].shape == (12, 8, 32, 32, 3) and item["frames"].dtype == torch.uint8
-
+    path = _video_path(root, "clip_a")
     spec = _spec(summary, summary["cases"]["clip_a__views-4x1"])
-    tta = ClipDataset([sample], spec, tta=OriginTTA())[0]["video"]
+    tta = ClipDataset([Sample(path.name, path, 0, "x")], spec, tta=OriginTTA())[0]["video"]
     assert tta.shape == (3, 4, 8, 3, 32, 32)
     for k, name in enumerate(["views-4x1", "aug-hflip-p1-4x1", "aug-gaussian-blur-k5-s1-4x1"]):
         assert torch.equal(tta[k], load_file(str(pre / f"clip_a__{name}.safetensors"))["video"].float()), name
-
-    single = ClipDataset([sample], _spec(summary, summary["cases"]["clip_a__single-1x1"]))[0]
-    assert single["video"].shape == (8, 3, 32, 32) and len(single["frame_indices"]) == 8
 
 
 # --------------------------------------------------------------------------- other shapes: internal consistency

@@ -177,7 +177,7 @@ def test_loader_items_are_the_origin_tensor(name: str) -> None:
     assert item["status"] == "ok" and video.dtype == torch.float32
     assert torch.equal(video, expected if spec.total_views > 1 else expected[0])
     t = spec.num_frames
-    assert np.array(item["frame_indices"]).shape == ((spec.num_views, t) if spec.total_views > 1 else (t,))
+    assert np.array(item["frame_indices"]).shape == ((spec.num_views, t) if spec.num_views > 1 else (t,))  # per temporal view
     lead = item["video"].shape[:-3]
     assert item["frames"].dtype == torch.uint8 and item["frames"].shape == (*lead, spec.size, spec.size, 3)
 

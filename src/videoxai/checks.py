@@ -70,8 +70,25 @@ def is_product(path: str | os.PathLike[str]) -> bool:
 
 
 def rebuild_command(path: str | os.PathLike[str]) -> str:
-    """The one command that rebuilds a workflow output and everything made from it."""
-    return f"rm {shlex.quote(str(path))} && snakemake --cores all"
+    """The one command that rebuilds a workflow output and everything made from it.
+
+    A file inside a ``directory()`` output (marked by Snakemake's ``.snakemake_timestamp``) is rebuilt
+    with its whole folder: Snakemake dates and rebuilds the folder, not the files in it.
+    """
+    p = Path(path)
+    for parent in p.parents:
+        if (parent / ".snakemake_timestamp").is_file():
+            return f"rm -r {shlex.quote(str(parent))} && snakemake --cores all"
+        if parent.name in PRODUCT_FOLDERS or parent == parent.parent:
+            break
+    return f"rm {shlex.quote(str(p))} && snakemake --cores all"
+
+
+def rebuild_all_command(paths: Iterable[str | os.PathLike[str]]) -> str:
+    """One command that rebuilds every one of ``paths`` (missing ones need no removal)."""
+    suffix = " && snakemake --cores all"
+    removals = dict.fromkeys(rebuild_command(p).removesuffix(suffix) for p in paths if os.path.lexists(p))
+    return " && ".join([*removals, "snakemake --cores all"])
 
 
 def rebuild_hint(path: str | os.PathLike[str]) -> str:
@@ -269,7 +286,7 @@ def mp4_boxes(path: str | os.PathLike[str]) -> list[str]:
             elif length == 0:
                 length = size - pos
             if length < 8 or pos + length > size:
-                raise BrokenFileError(path, f"box {kind!r} at byte {pos} runs past the end (the file was cut short)")
+                raise BrokenFileError(path, f"box '{kind.decode('latin-1')}' at byte {pos} runs past the end (the file was cut short)")
             boxes.append(kind.decode("latin-1"))
             pos += length
     return boxes

@@ -1,0 +1,108 @@
+# Nothing goes missing quietly: checks while planning, and `snakemake --cores 1 verify`.
+#
+# While planning (before any job, main process only):
+#   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the
+#     checkpoints' config.json, classes-to-map vs the split's classes, class names: errors, not failed jobs;
+#   * every output already under results/ and figures/, by a cheap structural check (videoxai.checks):
+#     a broken one (cut short, zero-filled, not what was written) gets its mtime set to 0, so Snakemake's
+#     mtime trigger sees it older than its inputs and reruns the job that makes it, and what was made from it,
+#     in this very run (and `-n` shows it). Nothing is deleted. Without the mtime trigger
+#     (--rerun-triggers without mtime) the warning names the command that rebuilds it.
+# `snakemake --cores 1 verify` recomputes nothing: it checks every output of the current config (decoding
+# videos and images) and lists what is missing or broken, exiting non-zero when anything is.
+
+import os
+import sys
+
+from snakemake.iocontainers import Wildcards
+
+from videoxai.checks import broken_outputs, check_json, problems, rebuild_all_command, rebuild_command
+from videoxai.preflight import ConfigError, check_data
+
+VERIFY_FOLDERS = [f"{RESULTS}/{d}" for d in ("models", "predictions", "calibration", "explain", "wandb/records")] + [FIGURES]
+
+
+def _checkpoint_config(key):
+    """The config.json beside a model's checkpoint, or None when it is not there (yet)."""
+    mk = ModelKey.parse(key)
+    try:
+        weights = checkpoint_file(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+    except Exception:  # a missing checkpoint is reported, with every place looked, when the job graph is built
+        return None
+    config_json = os.path.join(os.path.dirname(weights), "config.json")
+    return config_json if weights.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".bin")) and os.path.isfile(config_json) else None
+
+
+def _outdate_broken_outputs(quiet=False):
+    """Set a broken output's mtime to 0 so this run rebuilds it (see the top of this file); say so."""
+    for path, problem in broken_outputs([f for f in VERIFY_FOLDERS if os.path.isdir(f)]):
+        os.utime(path, (0, 0))
+        # inside a directory() output, Snakemake dates the folder by its .snakemake_timestamp
+        parent = os.path.dirname(path)
+        while parent and parent not in VERIFY_FOLDERS:
+            stamp = os.path.join(parent, ".snakemake_timestamp")
+            if os.path.isfile(stamp):
+                os.utime(stamp, (0, 0))
+                os.utime(parent, (0, 0))
+            parent = os.path.dirname(parent)
+        if not quiet:
+            print(
+                f"videoxai: {path} is broken ({problem}): marked outdated (mtime 0), so this run rebuilds it and what "
+                f"was made from it; if it does not (--rerun-triggers without mtime): {rebuild_command(path)}",
+                file=sys.stderr,
+            )
+
+
+# Planning runs in the main process only (a cluster job re-reads this file: no checks there). The job graph's
+# settings (targets, rerun triggers) are not known yet while this file is read.
+if workflow.is_main_process:
+    try:
+        check_data(config, TESTS, {str(m): _checkpoint_config(str(m)) for m in MODELS})
+    except ConfigError as e:
+        _fail(str(e))
+    _outdate_broken_outputs(quiet="verify" in sys.argv[1:])  # verify lists them itself
+
+
+def expected_outputs():
+    """Every output of the current config; the rendered clips of a selection that exists (else only the selection)."""
+    files = list(dict.fromkeys([
+        *for_each_analysis(RESOLVED),
+        *for_each_analysis(PRED),
+        *([v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))]] if config["temperature-scaling"] else []),
+        *calibration_targets(),
+        *for_each_analysis(CALIB_BINS),
+        *for_each_analysis(f"{CALIB_FIG}/reliability_diagram.pdf"),
+        f"{RESULTS}/calibration/summary.tex",
+        f"{FIGURES}/calibration/comparison.pdf",
+        *for_each_analysis(SELECTION),
+        *[HEATMAPS.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS],
+        *explain_targets(),
+        *tracking_targets(),
+    ]))
+    for w in analyses():
+        selection = SELECTION.format(**w)
+        try:
+            clips = check_json(selection)["clips"] if os.path.isfile(selection) else []
+        except Exception:  # reported as broken by the check itself
+            clips = []
+        for e in EXPLAINERS:
+            folder = EXPLAIN_FIG.format(**w, explainer=e)
+            for c in clips:
+                name = f"class_{c['class_index']}_sample_{c['sample_index']}"
+                files += [f"{folder}/video_samples/{name}.mp4", f"{folder}/attention_maps/{name}.png"]
+    return files
+
+
+rule verify:
+    # no inputs: asking for it never builds anything
+    localrule: True
+    run:
+        files = expected_outputs()
+        found = problems(files, deep=True)
+        width = max((len(p) for p, _ in found), default=0)
+        print(f"verify: {len(files)} outputs of the current config checked, {len(found)} missing or broken", file=sys.stderr)
+        for path, problem in found:
+            print(f"  {path:<{width}}  {problem}", file=sys.stderr)
+        if found:
+            fix = rebuild_all_command(p for p, _ in found)
+            raise WorkflowError(f"{len(found)} output(s) missing or broken (listed above); rebuild them with: {fix}")

@@ -5,28 +5,32 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pytest
 import yaml
 
 from tests.helpers import REPO
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 ENV = yaml.safe_load((REPO / "environment.yml").read_text())
+RULE_ENV = yaml.safe_load((REPO / "workflow" / "envs" / "videoxai.yaml").read_text())
 MAKEFILE = (REPO / "Makefile").read_text()
 README = (REPO / "README.md").read_text()
 
 
-def _conda_pip() -> list[str]:
-    (pip,) = [d["pip"] for d in ENV["dependencies"] if isinstance(d, dict) and "pip" in d]
+def _conda_pip(env: dict = ENV) -> list[str]:
+    (pip,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
     return pip
 
 
-def test_environment_yml_pins_what_pyproject_pins() -> None:
+@pytest.mark.parametrize("name, env", [("environment.yml", ENV), ("workflow/envs/videoxai.yaml", RULE_ENV)])
+def test_conda_environments_pin_what_pyproject_pins(name: str, env: dict) -> None:
     pins = {re.split(r"[=<>!~ ]", d, maxsplit=1)[0].lower(): d for d in PYPROJECT["project"]["dependencies"]}
-    for line in _conda_pip():
+    for line in _conda_pip(env):
         if line.startswith("-e"):
             continue
-        name = re.split(r"[=<>!~ ]", line, maxsplit=1)[0].lower()
-        assert pins.get(name) == line, f"environment.yml has {line!r}, pyproject.toml {pins.get(name)!r}"
+        package = re.split(r"[=<>!~ ]", line, maxsplit=1)[0].lower()
+        assert pins.get(package) == line, f"{name} has {line!r}, pyproject.toml {pins.get(package)!r}"
+    assert "python=3.11" in env["dependencies"], name
 
 
 def test_both_installs_take_the_project_with_its_test_extra() -> None:

@@ -213,7 +213,7 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _spec_of(**kw) -> InputSpec:  # noqa: ANN003
+def _spec_of(**kw) -> InputSpec:
     base = {"num_frames": 4, "size": 24, "mean": CLIP_MEAN, "std": CLIP_STD}
     return origin_spec(**{**base, **kw})
 

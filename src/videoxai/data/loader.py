@@ -13,15 +13,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from videoxai.data.decode import DecodeError, decode_clip, resolve_decoder
-from videoxai.data.origin_frames import OriginTTA, decode_origin_clip, display_frames, origin_views
+from videoxai.data.origin_frames import (
+    OriginTTA,
+    decode_origin_clip,
+    display_frames,
+    origin_views,
+)
 from videoxai.data.splits import Sample
-from videoxai.data.transforms import TTA, crop, normalise, resize_crop, resize_short, tta_views
+from videoxai.data.transforms import (
+    TTA,
+    crop,
+    normalise,
+    resize_crop,
+    resize_short,
+    tta_views,
+)
 from videoxai.models.base import InputSpec
 
 __all__ = ["ClipDataset", "collate_clips", "make_loader", "normalise", "resize_crop"]
@@ -78,7 +91,7 @@ class ClipDataset(Dataset):
     def _lead(self) -> tuple[int, ...]:
         return ((self.tta.num_views,) if self.tta else ()) + ((self.views,) if self.views > 1 else ())
 
-    def _origin(self, path) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:  # noqa: ANN001
+    def _origin(self, path: Path) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:
         """The origin's tensor (float32 holding ``spec.dtype`` values), display frames, indices, padded."""
         spec = dataclasses.replace(self.spec, num_views=self.num_views)
         clip = decode_origin_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)

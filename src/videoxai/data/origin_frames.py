@@ -296,7 +296,7 @@ def resize_for_protocol(frames: torch.Tensor, protocol: str, size: int) -> torch
     return _chunked(frames, lambda x: F.interpolate(x, size=new, mode="bilinear", align_corners=False))
 
 
-def _chunked(frames: torch.Tensor, fn) -> torch.Tensor:  # noqa: ANN001 - internal
+def _chunked(frames: torch.Tensor, fn) -> torch.Tensor:
     """``fn`` over frame chunks: each frame is independent, so values equal one call's."""
     per = max(1, _PIXEL_BUDGET // max(1, frames[0].numel()))
     if frames.shape[0] <= per:
@@ -325,7 +325,7 @@ def _one_crop(frames: torch.Tensor, spec: InputSpec) -> torch.Tensor:
         return y.round_().to(torch.uint8)
 
     resized = _chunked(frames, resize)
-    top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
+    top, left = round((nh - size) / 2.0), round((nw - size) / 2.0)
     cropped = resized[..., top : top + size, left : left + size]
     return _normalise(cropped.to(dtype).div_(255), spec)
 
@@ -335,7 +335,7 @@ def _three_crops(frames: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     size, dtype = spec.size, _dtype(spec)
     h, w = frames.shape[-2:]
     scale = size / min(h, w)
-    nh, nw = int(round(h * scale)), int(round(w * scale))
+    nh, nw = round(h * scale), round(w * scale)
 
     def resize(x: torch.Tensor) -> torch.Tensor:
         x = x.to(dtype).div_(255)
@@ -428,7 +428,7 @@ def origin_spec(
     )
 
 
-def origin_spec_from_config(config: Mapping[str, Any], size: int, mean, std) -> InputSpec:  # noqa: ANN001
+def origin_spec_from_config(config: Mapping[str, Any], size: int, mean, std) -> InputSpec:
     """An origin InputSpec from a run's ``config.json`` (its ``num-frames-temporal``, views and ``dataset-config``).
 
     ``size``/``mean``/``std`` are the CLIP processor's (``shortest_edge``,

@@ -91,6 +91,17 @@ def test_checkpoint_paths_forms_agree(fixtures, tmp_path, monkeypatch):
     assert got == {"stt/ucf101/a": "wandb:e/p/n:v1", "stt/ucf101/b": str(tmp_path / "r" / "best.pt")}
 
 
+def test_the_origins_own_copy_is_read_from_its_repository_root(tmp_path):
+    """The origin reads src/configs/methods/checkpoint_paths.json from its repository root, paths as written."""
+    place = tmp_path / "origin-repo" / "src" / "configs" / "methods" / "checkpoint_paths.json"
+    place.parent.mkdir(parents=True)
+    place.write_text(json.dumps({"stt": {"ucf101": {"best-true-val": "models/stt/best.pt", "abs": "/data/x.pt"}}}))
+    assert read_checkpoint_paths(place) == {
+        "stt/ucf101/best-true-val": str(tmp_path / "origin-repo" / "models" / "stt" / "best.pt"),
+        "stt/ucf101/abs": "/data/x.pt",
+    }
+
+
 @pytest.mark.parametrize(
     "content, message",
     [

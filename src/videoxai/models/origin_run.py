@@ -10,7 +10,10 @@ layers) is used here, and the CLIP backbone comes from ``clip-model``
 dataset it evaluates, and so does videoxai (extraction sets the test set's).
 
 ``checkpoint_paths.json`` maps ``{method: {dataset: {run: path}}}``; a relative
-path is relative to the JSON file's folder.
+path is relative to the JSON file's folder, except in the origin's own copy,
+``<repository>/src/configs/methods/checkpoint_paths.json``, where it is
+relative to ``<repository>`` (the origin runs from its repository root and
+reads the paths as written).
 
 Finding and reading JSON is torch-free (the workflow plans with it); reading a
 ``.pt`` and building the model import torch and transformers when called.
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from .base import VideoClassifier
 
 ORIGIN_FORMAT = "origin-run"
+ORIGIN_JSON_PLACE = ("src", "configs", "methods", "checkpoint_paths.json")
 ORIGIN_METHODS = ("video_coop", "dual_coop", "stt")
 CONTEXT_KEY = "context_state_dict"
 BACKBONE_KEY = "clip-model"
@@ -58,7 +62,11 @@ OLD_FORMAT_SNIPPET = """\
 
 
 def read_checkpoint_paths(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The origin's ``checkpoint_paths.json`` as ``{model key: absolute path}`` (relative paths: to the file)."""
+    """The origin's ``checkpoint_paths.json`` as ``{model key: absolute path}``.
+
+    Relative paths are relative to the file's folder, or, for the file at the origin's own place in its
+    repository (``src/configs/methods/checkpoint_paths.json``), to that repository's root.
+    """
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
@@ -69,7 +77,10 @@ def read_checkpoint_paths(path: str | os.PathLike[str]) -> dict[str, str]:
         data = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{path} is not valid JSON: {e}") from e
-    return flatten_checkpoint_paths(data, base=path.absolute().parent, where=str(path))
+    path = path.absolute()
+    in_origin_repo = path.parts[-len(ORIGIN_JSON_PLACE) :] == ORIGIN_JSON_PLACE
+    base = path.parents[len(ORIGIN_JSON_PLACE) - 1] if in_origin_repo else path.parent
+    return flatten_checkpoint_paths(data, base=base, where=str(path))
 
 
 def flatten_checkpoint_paths(

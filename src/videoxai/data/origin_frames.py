@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -296,7 +296,7 @@ def resize_for_protocol(frames: torch.Tensor, protocol: str, size: int) -> torch
     return _chunked(frames, lambda x: F.interpolate(x, size=new, mode="bilinear", align_corners=False))
 
 
-def _chunked(frames: torch.Tensor, fn) -> torch.Tensor:
+def _chunked(frames: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """``fn`` over frame chunks: each frame is independent, so values equal one call's."""
     per = max(1, _PIXEL_BUDGET // max(1, frames[0].numel()))
     if frames.shape[0] <= per:
@@ -404,8 +404,8 @@ def origin_clip(
 def origin_spec(
     num_frames: int,
     size: int,
-    mean: tuple[float, float, float],
-    std: tuple[float, float, float],
+    mean: Sequence[float],
+    std: Sequence[float],
     *,
     temporal_views: int = 1,
     spatial_views: int = 1,
@@ -428,7 +428,9 @@ def origin_spec(
     )
 
 
-def origin_spec_from_config(config: Mapping[str, Any], size: int, mean, std) -> InputSpec:
+def origin_spec_from_config(
+    config: Mapping[str, Any], size: int, mean: Sequence[float], std: Sequence[float]
+) -> InputSpec:
     """An origin InputSpec from a run's ``config.json`` (its ``num-frames-temporal``, views and ``dataset-config``).
 
     ``size``/``mean``/``std`` are the CLIP processor's (``shortest_edge``,

@@ -1,6 +1,5 @@
 # Config access, model keys, target lists and input functions shared by every stage.
 
-import json
 from pathlib import Path
 
 from videoxai.explain.options import METHOD_OPTIONS
@@ -78,8 +77,9 @@ RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
-VIDEO = f"{EXPLAIN_FIG}/video_samples/class_{{cls}}_sample_{{idx}}.mp4"
-ATTENTION_MAP = f"{EXPLAIN_FIG}/attention_maps/class_{{cls}}_sample_{{idx}}.png"
+# one render job per explainer folder writes every selected clip as class_{X}_sample_{Y}.mp4 / .png in these
+EXPLAIN_VIDEOS = f"{EXPLAIN_FIG}/video_samples"
+EXPLAIN_MAPS = f"{EXPLAIN_FIG}/attention_maps"
 EXPLAIN_STATS = f"{EXPLAIN_FIG}/aggregated_stats.json"
 EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
@@ -215,29 +215,12 @@ def val_predictions(wildcards):
     return PRED.format(**{**dict(wildcards.items()), "split": "+".join(["val", *variants])})
 
 
-def selected_clips(wildcards):
-    """(class index, sample index) of every clip the select checkpoint chose."""
-    selection = checkpoints.select_clips.get(
-        method=wildcards.method, train=wildcards.train, run=wildcards.run, test=wildcards.test, split=wildcards.split
-    ).output[0]
-    with open(selection) as f:
-        return [(c["class_index"], c["sample_index"]) for c in json.load(f)["clips"]]
-
-
-def rendered(template):
-    """Input function: ``template`` (with {cls}, {idx}) for every selected clip of one explainer folder."""
-
-    def files(wildcards):
-        return [template.format(**dict(wildcards.items()), cls=x, idx=y) for x, y in selected_clips(wildcards)]
-
-    return files
-
-
 def calibration_targets():
     return [*for_each_analysis(CALIB_METRICS), *for_each_analysis(CALIB_DIAGRAM), CALIB_SUMMARY, CALIB_COMPARISON]
 
 
 def explain_targets():
+    """Per explainer folder: the summary, the gallery (its render job also writes every video and map)."""
     return [
         t.format(**w, explainer=e)
         for w in analyses()

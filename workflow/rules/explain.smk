@@ -66,3 +66,23 @@ rule explain_clips:
         "../envs/videoxai.yaml"
     script:
         "../scripts/explain_clips.py"
+
+
+# The explanation summary reads the heatmaps file alone (never the videos), so it does not wait for rendering.
+rule aggregate_explanations:
+    input:
+        heatmaps=HEATMAPS,
+    output:
+        stats=EXPLAIN_STATS,
+    params:
+        dataset=lambda w: dataset_config(w.test),
+    log:
+        f"logs/aggregate_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/videoxai.yaml"
+    script:
+        "../scripts/aggregate_explanations.py"

@@ -1,69 +1,30 @@
-# render: one small job per selected clip (grouped on a cluster), then per-folder statistics.
+# render: one job per explainer folder renders every clip the heatmaps file holds (the selected clips), then the
+# gallery page. One process pays the start-up once for all of a folder's clips; an added explainer, or a changed
+# render option, reruns only the folders it touches. The videos and attention maps are directory outputs marked
+# for the report with file patterns, so `snakemake --report` still lists every video and map on its own.
 
 
-rule render_clip:
+rule render_explanations:
     input:
         heatmaps=HEATMAPS,
     output:
-        mp4=report(
-            VIDEO,
+        videos=report(
+            directory(EXPLAIN_VIDEOS),
+            patterns=["{name}.mp4"],
             caption="../report/video_gallery.rst",
             category=f"Explanations/{MODEL}",
             subcategory="{explainer} videos",
-            labels={"clip": "class {cls} sample {idx}", "test": "{test}-{split}"},
+            labels={"clip": "{name}", "test": "{test}-{split}"},
         ),
-        png=report(
-            ATTENTION_MAP,
+        maps=report(
+            directory(EXPLAIN_MAPS),
+            patterns=["{name}.png"],
             caption="../report/attention_map.rst",
             category=f"Explanations/{MODEL}",
             subcategory="{explainer}",
-            labels={"clip": "class {cls} sample {idx}", "test": "{test}-{split}"},
+            labels={"clip": "{name}", "test": "{test}-{split}"},
         ),
-    params:
-        colormap=config["colormap"],
-        alpha=config["alpha"],
-        fps=config["fps"],
-    log:
-        f"logs/render_clip/{MODEL}/{{test}}-{{split}}/{{explainer}}/class_{{cls}}_sample_{{idx}}.log",
-    group:
-        "render"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
-    script:
-        "../scripts/render_clip.py"
-
-
-rule aggregate_explanations:
-    input:
-        heatmaps=HEATMAPS,
-        videos=rendered(VIDEO),
-        maps=rendered(ATTENTION_MAP),
-    output:
-        stats=EXPLAIN_STATS,
-    params:
-        dataset=lambda w: dataset_config(w.test),
-    log:
-        f"logs/aggregate_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/videoxai.yaml"
-    script:
-        "../scripts/aggregate_explanations.py"
-
-
-rule gallery:
-    input:
-        videos=rendered(VIDEO),
-        maps=rendered(ATTENTION_MAP),
-    output:
-        report(
+        gallery=report(
             EXPLAIN_GALLERY,
             caption="../report/video_gallery.rst",
             category=f"Explanations/{MODEL}",
@@ -71,14 +32,17 @@ rule gallery:
             labels={"page": "video gallery", "test": "{test}-{split}"},
         ),
     params:
+        colormap=config["colormap"],
+        alpha=config["alpha"],
+        fps=config["fps"],
         title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",
     log:
-        f"logs/gallery/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
+        f"logs/render_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=1500,
+        runtime=30,
     conda:
         "../envs/videoxai.yaml"
     script:
-        "../scripts/gallery.py"
+        "../scripts/render_explanations.py"

@@ -26,8 +26,8 @@ rule track_calibration:
 rule track_explanations:
     input:
         stats=EXPLAIN_STATS,
-        videos=rendered(VIDEO),
-        maps=rendered(ATTENTION_MAP),
+        videos=EXPLAIN_VIDEOS,
+        maps=EXPLAIN_MAPS,
     output:
         TRACK_EXPLANATIONS,
     params:

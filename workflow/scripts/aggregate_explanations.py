@@ -1,13 +1,8 @@
-"""Per-folder statistics of one model x explainer (and scores against ground truth on the demo)."""
+"""Per-folder statistics of one model x explainer, from its heatmaps file alone (and scores against ground truth
+on the demo). Does not wait for the videos."""
 
-from videoxai.explain.stage import aggregate_stage
+from videoxai.explain.summary import summarize_explanations
 from videoxai.joblog import job_logging
 
 with job_logging(snakemake.log[0], snakemake.rule):
-    aggregate_stage(
-        snakemake.input.heatmaps,
-        snakemake.output.stats,
-        dataset=snakemake.params.dataset,
-        videos=list(snakemake.input.videos),
-        maps=list(snakemake.input.maps),
-    )
+    summarize_explanations(snakemake.input.heatmaps, snakemake.output.stats, dataset=snakemake.params.dataset)

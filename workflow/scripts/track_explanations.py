@@ -1,13 +1,15 @@
 """Log one model x explainer's videos, maps and statistics to wandb (offline by default)."""
 
+from pathlib import Path
+
 from videoxai.joblog import job_logging
 from videoxai.tracking.wandb import log_explanations
 
 with job_logging(snakemake.log[0], snakemake.rule):
     log_explanations(
         snakemake.input.stats,
-        list(snakemake.input.videos),
-        list(snakemake.input.maps),
+        sorted(map(str, Path(snakemake.input.videos).glob("*.mp4"))),  # the folder's render job wrote exactly these
+        sorted(map(str, Path(snakemake.input.maps).glob("*.png"))),
         key=snakemake.params.key,
         explainer=snakemake.wildcards.explainer,
         test=snakemake.wildcards.test,

@@ -407,3 +407,46 @@ def test_resize_protocol_runs_before_strip_removal(monkeypatch: pytest.MonkeyPat
     spec = _spec_of(remove_black_strips=True, resize_protocol="preserve-aspect-ratio")
     origin_views(torch.zeros((4, 3, 30, 40), dtype=torch.uint8), spec)
     assert calls == ["resize", "strips"]
+
+
+def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """extract_predictions on a model whose spec says 'origin': its views and, with use-augmentation, OriginTTA.
+
+    The demo's tiny model stands in for an origin model (its spec swapped for
+    an origin one); expected logits are computed clip by clip from
+    origin_clip, augmentation by augmentation, outside the loader.
+    """
+    import pyarrow.parquet as pq
+
+    import videoxai.extract.run as run
+    from videoxai.data.demo import write_demo_dataset
+    from videoxai.extract.predictions import load_predictions
+    from videoxai.io import write_json
+    from videoxai.models.bundled import bundled_checkpoints_root
+    from videoxai.models.resolve import load_resolved, resolve_model
+
+    root = tmp_path / "demo"
+    write_demo_dataset(root, n_train=8, n_test=8, seed=0, frames=20, size=48)
+    resolved = resolve_model("video_coop/demo/tiny", bundled_checkpoints_root())
+    write_json(tmp_path / "resolved.json", resolved)
+    model = load_resolved(resolved).eval()
+    spec = origin_spec(model.input_spec.num_frames, model.input_spec.size, model.input_spec.mean, model.input_spec.std,
+                       temporal_views=2, spatial_views=3)
+    model.input_spec = spec
+    monkeypatch.setattr(run, "load_resolved", lambda _: model)
+    dataset = {"name": "demo", "format": "ucf101", "root": str(root), "split-id": 1}
+    out = tmp_path / "test+tta.parquet"
+    run.extract_predictions(tmp_path / "resolved.json", dataset, out,
+                            options={"split": "test", "use-augmentation": True}, num_workers=0)
+
+    meta = load_predictions(out).metadata
+    assert meta["input_spec"]["pipeline"] == "origin" and meta["input_spec"]["spatial_views"] == 3
+    assert meta["tta"] == {"origin": ["none", "random-horizontal-flip", "gaussian-blur"], "views": 3}
+    rows = pq.read_table(out).to_pylist()
+    assert rows and all(r["status"] == "ok" for r in rows)
+    for row in rows[:2]:
+        base, clip = origin_clip(root / row["sample_id"], spec)
+        assert row["frame_indices"] == [i for view in clip.indices for i in view]
+        with torch.inference_mode():
+            logits = torch.stack([model(aug(base).float()[None]) for aug in ORIGIN_TTA_SET]).mean(0)[0]
+        np.testing.assert_allclose(np.asarray(row["logits"]), logits.numpy(), rtol=1e-4, atol=1e-4)

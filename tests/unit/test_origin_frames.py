@@ -418,8 +418,8 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     """
     import pyarrow.parquet as pq
 
-    import videoxai.extract.run as run
     from videoxai.data.demo import write_demo_dataset
+    from videoxai.extract import run
     from videoxai.extract.predictions import load_predictions
     from videoxai.io import write_json
     from videoxai.models.bundled import bundled_checkpoints_root

@@ -1,9 +1,14 @@
-"""GPU: extraction throughput and the cost of capturing attention, on a ViT-B/16-sized CLIP video model.
+"""GPU: extraction throughput and the cost of capturing attention, on the origin's models at ViT-B/16 size.
 
-Random weights (timing does not depend on them), AMP (bf16) on CUDA. Prints
-clips/s of the fast path (fused attention, what extraction runs) and of
-``forward_with_attention`` + rollout (what the explain stage runs), and their
-ratio. ``--smoke`` runs a tiny configuration on the CPU to check the script.
+The origin's three families (:mod:`videoxai.models.origin`, the seed's
+models) built from a ``CLIPConfig`` of openai/clip-vit-base-patch16's sizes
+with random weights (timing does not depend on them), AMP (bf16) on CUDA.
+Prints clips/s of the fast path (fused attention, what extraction runs;
+``--views`` views of ``--frames`` frames per clip, the origin evaluates 12)
+and of ``forward_with_attention`` + rollout on one view (what the explain
+stage runs), and their ratio. It first checks, in float32, that the fast
+path and the attention path give the same logits. ``--smoke`` runs a tiny
+configuration on the CPU to check the script.
 """
 
 from __future__ import annotations
@@ -15,13 +20,6 @@ import torch
 
 from _common import print_table, save
 
-VIT_B16 = {
-    "vision_config": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-                      "num_attention_heads": 12, "patch_size": 16, "image_size": 224},
-    "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12,
-                    "num_attention_heads": 8, "max_position_embeddings": 77},
-    "projection_dim": 512,
-}
 TINY = {
     "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
                       "num_attention_heads": 2, "patch_size": 16, "image_size": 64},
@@ -49,11 +47,13 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--batches", type=int, default=10)
+    ap.add_argument("--views", type=int, default=1, help="views per clip in extraction (the origin: 4 x 3 = 12)")
     args = ap.parse_args()
+
+    from models import VIT_B16, origin_model  # benchmarks/models.py: the same origin run configs
 
     from videoxai.explain.methods import make_explainer
     from videoxai.extract.device import autocast
-    from videoxai.models.clip_video import ClipPromptVideo
 
     device = torch.device("cpu" if args.smoke else "cuda")
     clip_config = TINY if args.smoke else VIT_B16
@@ -61,8 +61,15 @@ def main() -> None:
     classes = [f"class {i}" for i in range(101)]
     rows = []
     for method in ("video_coop", "dual_coop", "stt"):
-        model = ClipPromptVideo(method, classes, {"clip_config": clip_config, "num_frames": args.frames}).to(device).eval()
-        video = torch.randn(args.batch_size, args.frames, 3, size, size, device=device)
+        torch.manual_seed(0)
+        small = {"num-heads-summary-attention": 2} if args.smoke else {}  # the tiny width takes 2 heads
+        model = origin_model(method, clip_config, classes, args.frames, **small).to(device).eval()
+        video = torch.randn(args.batch_size, args.views, args.frames, 3, size, size, device=device)
+        one_view = video[:, 0]
+        with torch.no_grad():  # float32: the explain path computes what the fast path computes
+            fast_logits = model(one_view[:2])
+            slow_logits, attn = model.forward_with_attention(one_view[:2])
+        max_diff = (fast_logits - slow_logits).abs().max().item()
 
         def extract():
             with torch.inference_mode(), autocast(device):
@@ -72,16 +79,25 @@ def main() -> None:
 
         def explain():
             with autocast(device):
-                explainer.explain(video, None, "predicted")
+                explainer.explain(one_view, None, "predicted")
 
         n = args.batch_size * args.batches
         fast = n / timed(extract, args.batches, device)
         slow = n / timed(explain, args.batches, device)
-        rows.append({"model": method, "extract_clips_per_s": fast, "explain_clips_per_s": slow,
-                     "explain_cost_x": fast / slow})
-    print_table(rows, ["model", "extract_clips_per_s", "explain_clips_per_s", "explain_cost_x"])
+        peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
+        rows.append({"model": method, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
+                     "extract_clips_per_s": fast, "extract_frames_per_s": fast * args.views * args.frames,
+                     "explain_clips_per_s": slow, "explain_cost_x": fast * args.views / slow,
+                     "fast_vs_attention_max_diff": max_diff, "peak_GiB": peak})
+        del model, explainer
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+    print_table(rows, ["model", "params_M", "extract_clips_per_s", "extract_frames_per_s", "explain_clips_per_s",
+                       "explain_cost_x", "fast_vs_attention_max_diff", "peak_GiB"])
     name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu (smoke)"
-    print(f"device: {name}; {args.frames} frames of {size}px, batch {args.batch_size}")
+    print(f"device: {name}; {args.views} view(s) x {args.frames} frames of {size}px, batch {args.batch_size}; "
+          f"explain_cost_x: extraction time per view vs explanation time per view")
     save("gpu" if not args.smoke else "gpu_smoke", {"device": name, "args": vars(args), "rows": rows})
 
 

@@ -1,7 +1,9 @@
 """Models: parameters and CPU forward time per clip of every adapter, side by side.
 
-The three shipped demo checkpoints; the three seed families on a
-ViT-B/32-shaped CLIP backbone (random weights: timing only); torchvision's
+The three shipped demo checkpoints; the origin's three families (the seed's
+models, :mod:`videoxai.models.origin`) on a ViT-B/16-shaped CLIP backbone as
+the origin trains them (random weights: timing only; one view of 8 frames,
+where the origin evaluates 4 x 3 views); torchvision's
 six video classifiers (random weights, their Kinetics input spec). Each
 model runs one clip (batch 1) at its own input spec: ``--repeats`` timed
 forwards after one warm-up, median reported, plus the ratio to the fastest.
@@ -22,7 +24,7 @@ from videoxai.models.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.models.checkpoint import load_checkpoint
 from videoxai.models.registry import build_model
 
-VIT_B32 = {  # openai/clip-vit-base-patch32's shapes
+VIT_B16 = {  # openai/clip-vit-base-patch16's shapes, the backbone of every origin run
     "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12, "num_attention_heads": 8},
     "vision_config": {
         "hidden_size": 768,
@@ -30,10 +32,36 @@ VIT_B32 = {  # openai/clip-vit-base-patch32's shapes
         "num_hidden_layers": 12,
         "num_attention_heads": 12,
         "image_size": 224,
-        "patch_size": 32,
+        "patch_size": 16,
     },
     "projection_dim": 512,
 }
+# the architecture keys of the origin's published run configs (models/configs/{method}/*best*.json)
+ORIGIN_RUNS = {
+    "video_coop": {"ctx-len": 8, "temporal-pooling": "attention", "num-frames-temporal": 8},
+    "dual_coop": {"ctx-len": 8, "ctx-len-video": 8, "keep-vision-prompts-throughout": False, "num-frames-temporal": 8},
+    "stt": {
+        "ctx-len": 8,
+        "ctx-len-video": 8,
+        "num-frames": 8,
+        "num-frames-temporal": 8,
+        "num-frame-tokens": 1,
+        "num-heads-summary-attention": 12,
+        "layers-with-summary-to-text": list(range(10)),
+    },
+}
+
+
+def origin_model(method: str, clip_config: dict, classes: list[str], frames: int = 8, **overrides):
+    """The origin's ``method`` on a random CLIP of ``clip_config``'s sizes, through the registry's clip path."""
+    run = {**ORIGIN_RUNS[method], "prompt-optimisation-method": method, **overrides}
+    run["num-frames-temporal"] = frames
+    if "num-frames" in run:
+        run["num-frames"] = frames
+    model = {"backbone": "clip", "clip_config": clip_config, "run_config": run}
+    return build_model(method, {"class_names": classes, "model": model})
+
+
 CLASSES = [f"class {i}" for i in range(101)]
 TORCHVISION = ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
 
@@ -43,11 +71,8 @@ def builders(include_clip: bool):
     for key in BUNDLED_KEYS:
         yield key, lambda key=key: load_checkpoint(root / key)
     if include_clip:
-        for method, extra in (("video_coop", {}), ("dual_coop", {"n_vpt": 4}), ("stt", {})):
-            model = {"backbone": "clip", "clip_config": VIT_B32, "num_frames": 8, **extra}
-            yield f"{method} (ViT-B/32 CLIP, 8 frames)", lambda m=method, c=model: build_model(
-                m, {"class_names": CLASSES, "model": c}
-            )
+        for method in ORIGIN_RUNS:
+            yield f"{method} (origin, ViT-B/16 CLIP, 8 frames)", lambda m=method: origin_model(m, VIT_B16, CLASSES)
     for arch in TORCHVISION:
         yield arch, lambda arch=arch: build_model(arch, {"class_names": [f"k{i}" for i in range(400)], "model": {}})
 
@@ -76,7 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-clip", action="store_true", help="skip the ViT-B/32-sized CLIP families")
+    ap.add_argument("--no-clip", action="store_true", help="skip the origin families on a ViT-B/16-sized CLIP")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows = []

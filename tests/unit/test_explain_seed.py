@@ -307,3 +307,23 @@ def test_seed_explainers_reproduce_the_origin_on_its_models(key: str) -> None:
     if "activations_layer_norm2" in ref:
         torch.testing.assert_close(act, ref["activations_layer_norm2"], atol=TOL, rtol=0)
         torch.testing.assert_close(grad, ref["gradients_layer_norm2"], atol=TOL, rtol=1e-4)
+
+
+def test_seed_cls_variants_leave_out_factors_where_cls_reads_no_image_token(demo_model) -> None:
+    """The demo's temporal factors leave CLS out (identity row): they drop out of the CLS product and weight."""
+    from videoxai.explain.methods import make_explainer
+
+    model, video = demo_model
+    layout = model.token_layout
+    with torch.no_grad():
+        _, attn = model.forward_with_attention(video)
+    rows = [a.mean(1)[:, layout.cls_index, layout.num_prefix :] for a in attn]
+    reading = [r for r in rows if bool((r.sum(1) > 1e-6).all())]
+    assert 0 < len(reading) < len(rows)  # some factors (temporal) never let CLS read image tokens
+    cls = make_explainer("attention-rollout-cls", model, {}, "seed").explain(video, None, "predicted").relevance
+    expected = torch.stack(reading).prod(0).reshape(2, layout.frames, -1)
+    expected = (expected / expected.amax(-1, keepdim=True)).reshape(cls.shape)
+    torch.testing.assert_close(cls, expected, atol=1e-5, rtol=1e-4)
+    full = make_explainer("attention-rollout", model, {}, "seed").explain(video, None, "predicted").relevance
+    weighted = make_explainer("attention-rollout-cls-weighted", model, {}, "seed").explain(video, None, "predicted")
+    torch.testing.assert_close(weighted.relevance, full, atol=1e-5, rtol=1e-4)  # a per-clip scalar weight

@@ -114,17 +114,20 @@ def seed_rollout(
         log_sum = None
         for a in layers:
             row = seed_fuse_heads(a.detach().float(), head_fusion)[:, cls_index, num_prefix:]
+            used = _cls_reads_patches(row)
             row = seed_discard(row, discard_ratio)
-            term = torch.log(row + LOG_EPS)
+            term = torch.log(row + LOG_EPS) * used
             log_sum = term if log_sum is None else log_sum + term
         return torch.exp(log_sum)
     product = None
     weight = None
     for a in layers:
         fused = seed_fuse_heads(a.detach().float(), head_fusion)
+        used = _cls_reads_patches(fused[:, cls_index, num_prefix:])
         fused = seed_discard(fused, discard_ratio)
         if rollout_type == "cls_weighted":
             w = fused[:, cls_index, num_prefix:].mean(dim=1, keepdim=True)
+            w = torch.where(used, w, torch.ones_like(w))
             weight = w if weight is None else weight * w
         fused = fused + torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
         fused = fused / fused.sum(dim=-1, keepdim=True)
@@ -134,6 +137,20 @@ def seed_rollout(
     if weight is not None:
         cam = cam * (torch.ones_like(cam[:, :1]) * weight)
     return cam
+
+
+def _cls_reads_patches(cls_row: torch.Tensor) -> torch.Tensor:
+    """``(F, 1)``: whether a layer's CLS row (before discarding) reaches any image token at all.
+
+    In CLIP it always does (softmax weights are positive), so on the
+    origin's models every layer counts. In a factorised (divided
+    space-time) model the temporal factor leaves CLS out (its row is the
+    identity): such a layer says nothing about where CLS looks, and its zero
+    row would turn the CLS-only product into a constant and the CLS weight
+    into 0 (maps 0 / 0). It is left out of those two, as in the standard
+    variants; the full product keeps it (it moves no mass there).
+    """
+    return cls_row.sum(dim=1, keepdim=True) > 1e-6
 
 
 def seed_grad_cam(activations: torch.Tensor, gradients: torch.Tensor, num_prefix: int = 1) -> torch.Tensor:
@@ -335,11 +352,17 @@ def raw_text_features_of(model: VideoClassifier) -> torch.Tensor:
 def _check_defined(maps: torch.Tensor, explainer: Explainer) -> torch.Tensor:
     bad = torch.isnan(maps).flatten(2).any(-1)  # (B, T) frames whose map is 0 / 0
     if bool(bad.any()):
+        why = (
+            "the layer it weighs passes no gradient to the image tokens (the origin's Grad-CAM hooks the last "
+            "layer's layer_norm2, whose image tokens never reach the CLS output, so every origin Grad-CAM map is "
+            "NaN)"
+            if explainer.name == "grad-cam"
+            else "the CLS token's relevance to every image token of those frames is 0"
+        )
         raise UndefinedSeedMapError(
-            f"{explainer.name} under conventions: seed gives NaN maps (0 / 0) on {int(bad.sum())} of "
-            f"{bad.numel()} frames of {type(explainer.model).__name__}: the layer it weighs has no relevance "
-            "there (the origin's Grad-CAM hooks the last layer's layer_norm2, whose image tokens never reach the "
-            "CLS output, so every origin Grad-CAM map is NaN). Use conventions: standard for this explainer."
+            f"{explainer.name} under conventions: seed gives NaN maps (0 / 0, the origin divides each frame by its "
+            f"maximum) on {int(bad.sum())} of {bad.numel()} frames of {type(explainer.model).__name__}: {why}. "
+            "Use conventions: standard for this explainer."
         )
     return maps
 

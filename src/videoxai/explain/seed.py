@@ -34,6 +34,15 @@ explained independently, CLS at ``cls_index``, image tokens from
 ``num_prefix`` on), so they apply to the origin's per-frame CLIP tokens as
 stored in the fixtures and to a joint space-time layout alike (``F`` clips of
 ``T*h*w`` tokens; the frame split happens in :func:`per_frame_max`).
+
+What ``seed`` means on models the origin never had (the demo's divided
+space-time towers, torchvision, custom): the same product order over
+``forward_with_attention``'s joint matrices in list order (each factor one
+layer), the CLS row restricted to image tokens, each frame of the grid
+divided by its maximum, importance the frame mean. A factor in which CLS
+reads no image token (the temporal one) drops out of the CLS-only product and
+the CLS weight (see :func:`_cls_reads_patches`). Grad-CAM applies the
+origin's formula to the model's own ``gradcam_target()``.
 """
 
 from __future__ import annotations

@@ -60,7 +60,12 @@ def describe(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
         return "one of: " + ", ".join(str(v) for v in schema["enum"] if v is not True)
     for key in ("oneOf", "anyOf"):
         if key in schema:
-            return " or ".join(describe(s, root).removeprefix("one of: ") for s in schema[key])
+            branches = [_resolve(s, root) for s in schema[key]]
+            singles = [describe(s, root) for s in branches if s.get("type") != "array" or "items" not in s]
+            lists = [describe(s["items"], root) for s in branches if s.get("type") == "array" and "items" in s]
+            words = [d.removeprefix("one of: ") for d in singles]
+            words += ["a list of them" if d in singles else f"a list of ({d})" for d in lists]
+            return ", or ".join(words)
     kinds = schema.get("type")
     kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
     words = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",

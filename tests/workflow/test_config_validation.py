@@ -58,3 +58,78 @@ def test_missing_checkpoint_names_every_place_looked(workdir: Path) -> None:
     assert proc.returncode != 0
     assert "video_coop/ucf101/best-attention-0" in out
     assert str(Path("checkpoints/video_coop/ucf101/best-attention-0")) in out
+
+
+def _with(workdir: Path, override: dict) -> None:
+    cfg_path = workdir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg.update(override)
+    cfg_path.write_text(yaml.safe_dump(cfg))
+
+
+# A schema error is one short line naming the key and what it may be (not the whole schema and config).
+SHORT_CASES = [
+    ({"not-a-key": 1}, ["unknown config key 'not-a-key'", "valid keys:", "n-bins"]),
+    ({"n_bins": 3}, ["unknown config key 'n_bins'", "did you mean 'n-bins'"]),
+    ({"explainer-method": "foo"}, ["'explainer-method' is 'foo'", "attention-rollout", "grad-cam", "grad-rollout"]),
+    ({"mix-mode": "diagonal"}, ["'mix-mode' is 'diagonal'", "box, temporal"]),
+    ({"batch-size": "sixteen"}, ["'batch-size' is 'sixteen'", "an integer >= 1"]),
+]
+
+
+@pytest.mark.parametrize("override,expected", SHORT_CASES, ids=[next(iter(o)) for o, _ in SHORT_CASES])
+def test_config_errors_are_short_and_list_valid_values(workdir: Path, override: dict, expected: list[str]) -> None:
+    _with(workdir, override)
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    for text in expected:
+        assert text in out, out
+    assert len(out.splitlines()) < 15, out  # was 401 lines for an unknown key
+
+
+# Checks that need only the config, the datasets' annotations and the checkpoints' config.json run while
+# planning: `snakemake -n` fails, and no job (not even the demo dataset) starts.
+DATA_CASES = [
+    ({"num-frames": 4}, ["'num-frames' is 4", "video_coop/demo/tiny takes exactly 8 frames", "config.json"]),
+    ({"classes-to-map": 9}, ["'classes-to-map' is 9", "only 8 classes", "1 to 8"]),
+    ({"classes-to-map": ["MoveRight", "Jump"]}, ["'classes-to-map' names classes", "'Jump'", "MoveLeft"]),
+    ({"classes-to-mix": [["MoveRigth", "Grow"]]}, ["'classes-to-mix'", "'MoveRigth' (did you mean 'MoveRight'?)"]),
+    (
+        {"datasets": {"ucf101": {"format": "ucf101", "root": "nowhere/UCF-101"}}, "dataset-test": "ucf101"},
+        ["'datasets.ucf101.root'", "nowhere/UCF-101 does not exist"],
+    ),
+]
+
+
+@pytest.mark.parametrize("override,expected", DATA_CASES, ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root"])
+def test_data_dependent_config_errors_fail_while_planning(workdir: Path, override: dict, expected: list[str]) -> None:
+    _with(workdir, override)
+    for args in (["-n"], ["--cores", "1"]):
+        proc = run_snakemake(workdir, *args, timeout=300)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out
+        for text in expected:
+            assert text in out, out
+        assert "Building DAG" not in out and len(out.splitlines()) < 20, out
+    assert not (workdir / "results").exists()
+    assert not (workdir / "data").exists()
+
+
+def test_dataset_on_disk_is_checked_against_its_annotations(workdir: Path, tmp_path: Path) -> None:
+    """A real dataset folder (UCF101 layout): classes-to-map counts and names come from its annotation files."""
+    from videoxai.data.demo import write_demo_dataset
+
+    root = tmp_path / "ucf"
+    write_demo_dataset(root, n_train=8, n_test=8, frames=4, size=32)
+    (root / "testlist01.txt").write_text("".join(l for l in (root / "testlist01.txt").read_text().splitlines(True) if "Move" in l))
+    _with(workdir, {"datasets": {"ucf": {"format": "ucf101", "root": str(root)}}, "dataset-test": "ucf", "classes-to-map": 5})
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "only 4 classes" in out, out
+    _with(workdir, {"classes-to-map": ["MoveUp", "Grow"]})
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "no clips in the test split of 'ucf': ['Grow']" in out, out

@@ -9,10 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videoxai.data.annotations import AnnotationError, load_ground_truth, resolve_path, video_id
+from videoxai.data.annotations import (
+    AnnotationError,
+    load_ground_truth,
+    resolve_path,
+    video_id,
+)
 from videoxai.data.annotations.base import ClipAnnotation
 from videoxai.data.annotations.frames import ClipSkipped, clip_target, view_geometry
-from videoxai.data.annotations.jhmdb import PuppetMasks, read_puppet_mask, write_puppet_mask
+from videoxai.data.annotations.jhmdb import (
+    PuppetMasks,
+    read_puppet_mask,
+    write_puppet_mask,
+)
 from videoxai.data.annotations.safe_pickle import RefusedGlobal, safe_load, safe_loads
 from videoxai.data.annotations.ucf101_24 import read_tubes
 
@@ -25,11 +34,11 @@ class _Payload:
     def __init__(self, target: Path) -> None:
         self.target = target
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.touch, (self.target,))
 
 
-@pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path: Path, protocol: int) -> None:
     target = tmp_path / "pwned"
     path = tmp_path / "UCF101v2-GT.pkl"
@@ -45,13 +54,13 @@ def test_a_pickle_that_would_run_code_is_refused_and_nothing_runs(tmp_path: Path
 
 def test_os_system_and_eval_are_refused() -> None:
     class Shell:
-        def __reduce__(self):  # noqa: ANN204
+        def __reduce__(self):
             import os
 
             return (os.system, ("true",))
 
     class Eval:
-        def __reduce__(self):  # noqa: ANN204
+        def __reduce__(self):
             return (eval, ("1+1",))
 
     for obj in (Shell(), Eval()):
@@ -59,7 +68,7 @@ def test_os_system_and_eval_are_refused() -> None:
             safe_loads(pickle.dumps(obj))
 
 
-@pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_plain_data_and_numpy_arrays_load_under_every_protocol(protocol: int) -> None:
     obj = {
         "labels": ["Basketball"],

@@ -1,5 +1,7 @@
 # The embedded demo: a synthetic action dataset in UCF101's layout, and tiny models trained on it.
 
+from videoxai.data.demo import FORMAT_VERSION as DEMO_FORMAT_VERSION
+
 
 rule demo_dataset:
     output:
@@ -8,6 +10,8 @@ rule demo_dataset:
         n_train=config["demo"]["n-train"],
         n_test=config["demo"]["n-test"],
         seed=config["demo"]["seed"],
+        # the layout's version (2: puppet-mask annotations): a demo written by an older version is rebuilt
+        format_version=DEMO_FORMAT_VERSION,
     wildcard_constraints:
         root="|".join(DATASETS[d]["root"] for d in DEMO_DATASETS) or "(?!)",
     log:

@@ -6,11 +6,24 @@
 # `conventions` is a param of explain_clips only where the method has a seed form (the origin's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
 
+from videoxai.data.annotations import annotation_inputs
 from videoxai.explain.options import effective_convention, method_options
 
 
 def explain_convention(wildcards):
     return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
+
+
+def ground_truth_files(wildcards):
+    """The test dataset's annotation file (UCF101-24's pickle): editing it reruns selection and the scores."""
+    d = DATASETS[wildcards.test]
+    return annotation_inputs(d.get("ground-truth"), d["root"])
+
+
+def annotated_dataset(wildcards):
+    """`prefer-annotated`: the test dataset's entry when it names ground-truth annotations, else None."""
+    d = DATASETS[wildcards.test]
+    return dataset_config(wildcards.test) if config.get("prefer-annotated") and d.get("ground-truth") else None
 
 
 def explain_options(wildcards):
@@ -23,9 +36,11 @@ def explain_options(wildcards):
 checkpoint select_clips:
     input:
         predictions=PRED,
+        ground_truth=lambda w: ground_truth_files(w) if config.get("prefer-annotated") else [],
     output:
         SELECTION,
     params:
+        prefer_annotated=annotated_dataset,
         classes_to_map=config["classes-to-map"],
         samples_per_class=config["samples-per-class"],
         classes_to_mix=config["classes-to-mix"],
@@ -72,6 +87,7 @@ rule explain_clips:
 rule aggregate_explanations:
     input:
         heatmaps=HEATMAPS,
+        ground_truth=ground_truth_files,
     output:
         stats=EXPLAIN_STATS,
     params:

@@ -28,6 +28,9 @@ Layout under ``root`` (UCF101's, split 1 only)::
     testlist01.txt                      "MoveRight/v_MoveRight_g01_c01.avi"
     MoveRight/v_MoveRight_g08_c01.avi   the clip
     MoveRight/v_MoveRight_g08_c01.mask.npz   bool (T, H, W) object mask, key "mask"
+    puppet_mask/MoveRight/v_MoveRight_g08_c01/puppet_mask.mat   the same mask as J-HMDB stores
+                                        its annotations ("part_mask", uint8 (H, W, T)), so the demo
+                                        is scored through the real-annotation path too
     DONE.json                           counts and parameters, written last
 
 Test clips use groups 1-7 and train clips groups 8-25, as UCF101 does.
@@ -49,6 +52,7 @@ from typing import Any
 import av
 import numpy as np
 
+from videoxai.data.annotations.jhmdb import write_puppet_mask
 from videoxai.io import atomic_path, make_temp_dir, read_json, write_json, write_text
 
 DEMO_CLASSES: list[str] = [
@@ -77,7 +81,8 @@ _ACTIONS: list[tuple[str, bool]] = [
 TEST_GROUPS = range(1, 8)
 TRAIN_GROUPS = range(8, 26)
 DONE_FILE = "DONE.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: J-HMDB-style puppet masks beside the .mask.npz files
+PUPPET_MASKS = "puppet_mask"
 
 # container -> (codec, pixel format, codec options): both exactly lossless in RGB
 _CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -279,6 +284,13 @@ def load_mask(video_path: str | os.PathLike[str]) -> np.ndarray:
         return data["mask"].astype(bool)
 
 
+def puppet_mask_path(root: str | os.PathLike[str], rel: str) -> Path:
+    """Where the J-HMDB-style annotation of clip ``rel`` lives: ``{root}/puppet_mask/{Class}/{stem}/puppet_mask.mat``."""
+    from videoxai.data.annotations.jhmdb import MASK_FILE
+
+    return Path(root) / PUPPET_MASKS / Path(rel).with_suffix("") / MASK_FILE
+
+
 def write_video(path: str | os.PathLike[str], frames: np.ndarray, fps: int = 25) -> None:
     """Write uint8 (T, H, W, 3) frames losslessly; the codec follows the suffix (.avi or .mp4)."""
     path = Path(path)
@@ -401,6 +413,7 @@ def write_demo_dataset(
                 )
                 write_video(tmp_root / rel, clip_frames, fps=fps)
                 _write_mask(mask_path(tmp_root / rel), clip_mask)
+                write_puppet_mask(puppet_mask_path(tmp_root, rel), clip_mask)
                 lists[split].append(f"{rel} {class_index + 1}" if split == "train" else rel)
         write_text(tmp_root / "classInd.txt", "".join(f"{i + 1} {c}\n" for i, c in enumerate(DEMO_CLASSES)))
         write_text(tmp_root / "trainlist01.txt", "".join(f"{line}\n" for line in lists["train"]))

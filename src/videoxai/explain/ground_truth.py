@@ -28,9 +28,19 @@ from typing import Any
 import numpy as np
 
 from videoxai.data.annotations import load_ground_truth
-from videoxai.data.annotations.frames import ClipSkipped, clip_target, probe_video, view_geometry
+from videoxai.data.annotations.frames import (
+    ClipSkipped,
+    clip_target,
+    probe_video,
+    view_geometry,
+)
 from videoxai.explain.maps import upsample_bilinear
-from videoxai.explain.summary import energy_in_mask, mask_scores, nanmean_or_none, pointing_hits
+from videoxai.explain.summary import (
+    energy_in_mask,
+    mask_scores,
+    nanmean_or_none,
+    pointing_hits,
+)
 
 __all__ = ["annotated_ids", "annotation_scores", "tube_share", "video_path"]
 

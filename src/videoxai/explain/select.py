@@ -74,6 +74,7 @@ def select_clips(
     seed: int = 0,
     classes_to_mix: int | list[list[str]] | None = None,
     mix_mode: str = "box",
+    preferred: set[str] | None = None,
 ) -> dict[str, Any]:
     """The clips to explain, as a JSON-serialisable dict (``clips`` in class order, then sample order).
 
@@ -94,6 +95,11 @@ def select_clips(
     and clips of test classes without one (label -1, error rows) are never
     chosen. Prediction and confidence are those of the predictions file
     (averaged over its temporal views and TTA, if any).
+
+    ``preferred`` (sample ids, e.g. the clips the dataset's ground truth
+    annotates: ``prefer-annotated``) puts those first in each class's seeded
+    order, so they are chosen before the others (still a fixed order, so
+    growing ``samples_per_class`` keeps the clips chosen).
     """
     if isinstance(samples_per_class, bool) or not isinstance(samples_per_class, int) or samples_per_class < 1:
         raise ValueError(f"samples-per-class must be a positive integer, got {samples_per_class!r}")
@@ -107,8 +113,12 @@ def select_clips(
     for k in classes:
         rows = sorted(np.flatnonzero(labels == k).tolist(), key=lambda r: predictions.sample_ids[r])
         order = np.random.default_rng([int(seed), int(k)]).permutation(len(rows))
+        if preferred is not None:  # stable: the preferred clips first, each part in the seeded order
+            order = sorted(order, key=lambda i: predictions.sample_ids[rows[i]] not in preferred)
         chosen = [rows[i] for i in order[:samples_per_class]]
         class_rows.append({"class_index": k, "class_name": names[k], "count": len(rows), "selected": len(chosen)})
+        if preferred is not None:
+            class_rows[-1]["preferred"] = sum(predictions.sample_ids[r] in preferred for r in rows)
         for y, r in enumerate(chosen):
             p = int(preds[r])
             clips.append(

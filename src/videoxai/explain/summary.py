@@ -370,7 +370,9 @@ def summarize_explanations(
 ) -> dict[str, Any]:
     """Write ``aggregated_stats.json`` of one explainer folder: folder statistics plus ``evaluation``.
 
-    Ground-truth scores are computed when the dataset has masks beside its clips (the demo); faithfulness and
+    Ground-truth scores are computed when the dataset has masks beside its clips (the demo), and under
+    ``evaluation.annotations`` when its entry names ``ground-truth`` annotations
+    (:mod:`videoxai.explain.ground_truth`); faithfulness and
     sanity scores come from the explain stage, kept per clip in the heatmaps file, which is read once.
     """
     hs = load_maps(heatmaps_path)
@@ -386,6 +388,12 @@ def summarize_explanations(
     evaluation = evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed)
     if not plain.all():
         evaluation["videomix"] = videomix_summary(heat[~plain], [c for c in clips if "mix" in c], root, size)
+    if dataset is not None and dataset.get("ground-truth") and plain_clips:
+        # the dataset's own annotations (UCF101-24 tubes, J-HMDB masks; the demo's too)
+        from videoxai.explain.ground_truth import annotation_scores
+
+        spec = params.get("input_spec") or {"size": size}
+        evaluation["annotations"] = annotation_scores(heat[plain], importance[plain], plain_clips, dataset, spec, seed)
     stats = folder_stats(hs, extra={"evaluation": evaluation})
     write_json(stats_path, stats)
     log.info("wrote %s", stats_path)

@@ -22,7 +22,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from videoxai.data.annotations.base import AnnotationError, AnnotationSet, ClipAnnotation, VideoIndex, video_id
+from videoxai.data.annotations.base import (
+    AnnotationError,
+    AnnotationSet,
+    ClipAnnotation,
+    VideoIndex,
+    video_id,
+)
 
 __all__ = [
     "GROUND_TRUTH_FORMATS",
@@ -67,7 +73,7 @@ def annotation_inputs(spec: Mapping[str, Any] | None, dataset_root: str | os.Pat
     """The files a job that reads ``spec`` depends on: the pickle of ``ucf101-24``; nothing for a folder."""
     if not spec:
         return []
-    fmt, key = _check(spec)
+    _, key = _check(spec)
     return [str(resolve_path(spec, dataset_root))] if key == "file" else []
 
 

@@ -84,7 +84,7 @@ def view_geometry(decoded: Sequence[int], input_spec: Mapping[str, Any]) -> View
     short, long = min(ph, pw), max(ph, pw)
     new_long = int(s * long / short)
     nh, nw = (s, new_long) if ph <= pw else (new_long, s)
-    return ViewGeometry((h, w), (nh, nw), int(round((nh - s) / 2.0)), int(round((nw - s) / 2.0)), s)
+    return ViewGeometry((h, w), (nh, nw), round((nh - s) / 2.0), round((nw - s) / 2.0), s)
 
 
 def _protocol_size(h: int, w: int, protocol: str | None, size: int) -> tuple[int, int]:

@@ -56,9 +56,8 @@ def write_puppet_mask(path: str | os.PathLike[str], mask: np.ndarray) -> None:
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 3:
         raise ValueError(f"expected a (T, H, W) mask, got shape {m.shape}")
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            savemat(fh, {MASK_KEY: np.moveaxis(m, 0, 2).astype(np.uint8)}, do_compression=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        savemat(fh, {MASK_KEY: np.moveaxis(m, 0, 2).astype(np.uint8)}, do_compression=True)
 
 
 class PuppetMasks:

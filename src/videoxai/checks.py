@@ -8,9 +8,10 @@ it and the command that rebuilds it (:class:`BrokenFileError`).
 
 Checks by kind (``deep`` adds what costs more than reading a header):
 
-* Parquet: both magic numbers, the footer, the columns a reader needs, and
-  for predictions the ``videoxai`` metadata (class names matching the
-  logits' width);
+* Parquet: both magic numbers and the footer's length; ``deep`` (and every
+  reader) adds the footer itself, the columns a reader needs, and for
+  predictions the ``videoxai`` metadata (class names matching the logits'
+  width), then reads every page;
 * safetensors: the JSON header, every tensor's byte range inside the file
   and the data ending exactly at its end (a truncated copy fails here), and
   for ``heatmaps.safetensors`` the contract's tensors, dtypes, ranks and
@@ -100,6 +101,24 @@ def rebuild_hint(path: str | os.PathLike[str]) -> str:
 # ---------------------------------------------------------------------------------------------- Parquet
 
 
+def parquet_frame(path: str | os.PathLike[str]) -> None:
+    """Magic numbers at both ends and a footer length that fits: no pyarrow import (planning stays fast)."""
+    size = _size(path)
+    if size < 12:
+        raise BrokenFileError(path, f"only {size} bytes: not a Parquet file")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        fh.seek(-8, os.SEEK_END)
+        (footer,) = struct.unpack("<I", fh.read(4))
+        tail = fh.read(4)
+    if head != b"PAR1":
+        raise BrokenFileError(path, "does not start like a Parquet file")
+    if tail != b"PAR1":
+        raise BrokenFileError(path, "has no Parquet footer (the file was cut short)")
+    if footer > size - 12:
+        raise BrokenFileError(path, f"its footer length {footer} does not fit the {size}-byte file")
+
+
 def check_parquet(
     path: str | os.PathLike[str], columns: Iterable[str] = (), metadata_key: bytes | None = None
 ) -> dict[str, Any] | None:
@@ -107,17 +126,7 @@ def check_parquet(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    size = _size(path)
-    if size < 12:
-        raise BrokenFileError(path, f"only {size} bytes: not a Parquet file")
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-        fh.seek(-4, os.SEEK_END)
-        tail = fh.read(4)
-    if head != b"PAR1":
-        raise BrokenFileError(path, "does not start like a Parquet file")
-    if tail != b"PAR1":
-        raise BrokenFileError(path, "has no Parquet footer (the file was cut short)")
+    parquet_frame(path)
     try:
         schema = pq.read_schema(str(path))
     except (pa.ArrowException, OSError) as e:
@@ -373,13 +382,12 @@ def check_file(path: str | os.PathLike[str], deep: bool = False) -> None:
     suffix = p.suffix.lower()
     with reading(p):
         if suffix == ".parquet":
-            if "predictions" in p.parts:
-                check_predictions(p)
+            if not deep:
+                parquet_frame(p)
             else:
-                check_parquet(p)
-            if deep:
                 import pyarrow.parquet as pq
 
+                check_predictions(p) if "predictions" in p.parts else check_parquet(p)
                 pq.read_table(str(p))
         elif suffix == ".safetensors":
             check_heatmaps(p) if p.name == "heatmaps.safetensors" else safetensors_header(p)

@@ -46,8 +46,10 @@ def lut_indices(values: np.ndarray) -> np.ndarray:
     NaN is treated as 0 and values outside [0, 1] are clipped, so a bad map never crashes a render.
     """
     v = np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0)
+    with np.errstate(over="ignore"):  # +-inf and float32's largest values become +-inf, then the clip's bounds
+        scaled = v * np.float32(LUT_SIZE)
     # after the clip every value is in [0, 255]; the cast truncates, which is floor for non-negatives
-    return np.clip(v * np.float32(LUT_SIZE), 0, LUT_SIZE - 1).astype(np.uint8)
+    return np.clip(scaled, 0, LUT_SIZE - 1).astype(np.uint8)
 
 
 def apply_colormap(values: np.ndarray, name: str = "jet") -> np.ndarray:

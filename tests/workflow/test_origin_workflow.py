@@ -29,14 +29,17 @@ def hf_env(wd: Path) -> dict[str, str]:
     return {"HF_HOME": str(wd / "hf-home"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
+def origin_workdir(dest: Path) -> Path:
+    """A scratch workflow for the seed's keys, with a copy of the fixtures' Hugging Face cache."""
+    fixtures = origin_fixtures()
+    wd = make_workdir(dest, {**TINY_DEMO, "models": KEYS, "checkpoint-paths": str(fixtures / "checkpoint_paths.json")})
+    shutil.copytree(fixtures / "hf-home", wd / "hf-home")
+    return wd
+
+
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    fixtures = origin_fixtures()
-    wd = make_workdir(
-        tmp_path_factory.mktemp("origin"),
-        {**TINY_DEMO, "models": KEYS, "checkpoint-paths": str(fixtures / "checkpoint_paths.json")},
-    )
-    shutil.copytree(fixtures / "hf-home", wd / "hf-home")
+    wd = origin_workdir(tmp_path_factory.mktemp("origin"))
     proc = run_snakemake(wd, "--cores", "2", "calibration", env=hf_env(wd))
     (wd / "first_run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
@@ -108,3 +111,39 @@ def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(origin: P
     assert proc.returncode != 0
     assert str(run / "config.json") in out and "video_coop, dual_coop, stt" in out, out[-3000:]
     assert not (origin / f"results/models/{key}").exists() or not any((origin / f"results/models/{key}").iterdir())
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        (["checkpoint-paths=/nowhere/checkpoint_paths.json"], ["checkpoint-paths", "/nowhere/checkpoint_paths.json"]),
+        (["checkpoint-file={video_coop/ucf101/best-attention-0: ../best.pt}"], ["checkpoint-file"]),
+        (["checkpoint-file={video_coop/ucf101/best-attention-0: 7.pt}"], ["'7.pt' is not a file of", "1.pt, best.pt"]),
+    ],
+)
+def test_checkpoint_settings_are_checked_while_planning(
+    tmp_path: Path, override: list[str], expected: list[str]
+) -> None:
+    wd = origin_workdir(tmp_path / "wd")
+    proc = run_snakemake(wd, "-n", "calibration", "--config", *override, env=hf_env(wd))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    for text in expected:
+        assert text in out, out[-3000:]
+
+
+def test_checkpoint_file_and_the_backbone_are_inputs_of_resolve(tmp_path: Path) -> None:
+    wd = origin_workdir(tmp_path / "wd")
+    proc = run_snakemake(
+        wd, "-n", "calibration", "--config", "checkpoint-file={stt/ucf101/best-mean: 1.pt}", env=hf_env(wd)
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    fixtures = origin_fixtures()
+    inputs = [line for line in out.splitlines() if line.strip().startswith("input:") and "best" in line]
+    stt = next(line for line in inputs if "/stt/" in line)
+    coop = next(line for line in inputs if "/video_coop/" in line)
+    assert str(fixtures / "runs/stt/ucf101/best-mean/1.pt") in stt
+    assert str(fixtures / "runs/video_coop/ucf101/best-attention-0/best.pt") in coop
+    snapshot = wd / "hf-home/hub" / REPO / "snapshots" / (wd / "hf-home/hub" / REPO / "refs/main").read_text().strip()
+    assert str(snapshot / "model.safetensors") in stt and str(snapshot / "model.safetensors") in coop

@@ -155,7 +155,7 @@ def tta_for(spec: InputSpec) -> TTA | OriginTTA:
 
 def open_split(dataset: dict[str, Any], split: str):
     """The split's samples; dataset options beyond the common ones go to the format reader."""
-    common = {"name", "format", "root", "split-id", "generate"}
+    common = {"name", "format", "root", "split-id", "generate", "ground-truth"}  # ground-truth: explain.ground_truth
     opts = {k: v for k, v in dataset.items() if k not in common}
     return load_split_info(dataset["format"], dataset["root"], split, dataset.get("split-id", 1), **opts)
 

@@ -1,7 +1,7 @@
 """Shared fixtures, and the rule that a test needing something from the host may skip, except in CI.
 
 A test that needs a program or privilege the machine may lack (Chromium,
-a SLURM cluster, root) carries ``@pytest.mark.needs("what")`` and skips with
+a SLURM cluster, root, FFmpeg's libraries) carries ``@pytest.mark.needs("what")`` and skips with
 the reason where it is missing: ``make test`` passes for an ordinary user on
 a laptop or a cluster login node. Under ``CI=true`` (``.ci/run`` sets it) such
 a skip is reported as a failure instead, so CI cannot silently lose coverage.
@@ -22,7 +22,7 @@ CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "needs(what): needs something from the host (chromium, slurm, root); skipped with the reason where it is "
+        "needs(what): needs something from the host (chromium, slurm, root, ffmpeg); skipped with the reason where it is "
         "missing, but a failure under CI=true",
     )
 

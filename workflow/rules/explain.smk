@@ -89,7 +89,13 @@ rule aggregate_explanations:
         heatmaps=HEATMAPS,
         ground_truth=ground_truth_files,
     output:
-        stats=EXPLAIN_STATS,
+        stats=report(
+            EXPLAIN_STATS,
+            caption="../report/explanation_scores.rst",
+            category=f"Explanations/{MODEL}",
+            subcategory="{explainer}",
+            labels={"page": "scores (aggregated_stats.json)", "test": "{test}-{split}"},
+        ),
     params:
         dataset=lambda w: dataset_config(w.test),
     log:

@@ -332,3 +332,20 @@ def test_origin_pipeline_geometry() -> None:
     assert g.resized == (224, 320) and g.left == 48 and g.scale_x == 1.0
     with pytest.raises(ClipSkipped, match="remove-black-strips"):
         view_geometry((240, 320), {**spec, "remove_black_strips": True})
+
+
+def test_a_tubes_file_is_a_job_input_and_a_mask_folder_is_not(tmp_path: Path) -> None:
+    from videoxai.data.annotations import annotation_inputs
+
+    (tmp_path / "UCF101v2-GT.pkl").write_bytes(b"")
+    assert annotation_inputs({"format": "ucf101-24", "file": "UCF101v2-GT.pkl"}, tmp_path) == [
+        str(tmp_path / "UCF101v2-GT.pkl")
+    ]
+    assert annotation_inputs({"format": "jhmdb", "root": "puppet_mask"}, tmp_path) == []
+    assert annotation_inputs(None) == []
+
+
+def test_masks_list_their_annotated_frames() -> None:
+    masks = np.zeros((4, 2, 2), bool)
+    masks[[1, 3], 0, 0] = True
+    assert ClipAnnotation("v", "x", masks=masks).annotated_frames() == [2, 4]

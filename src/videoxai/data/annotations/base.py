@@ -53,7 +53,7 @@ class ClipAnnotation:
     def annotated_frames(self) -> list[int]:
         """1-based numbers of the frames that show the action (a box, or a non-empty mask)."""
         if self.masks is not None:
-            return [i + 1 for i in np.flatnonzero(self.masks.reshape(len(self.masks), -1).any(axis=1))]
+            return [int(i) + 1 for i in np.flatnonzero(self.masks.reshape(len(self.masks), -1).any(axis=1))]
         return sorted(n for n, b in (self.boxes or {}).items() if len(b))
 
 

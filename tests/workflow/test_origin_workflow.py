@@ -87,7 +87,7 @@ def test_nothing_to_do_then_a_new_backbone_snapshot_reruns_resolve_and_after(ori
         proc = run_snakemake(origin, "-n", "calibration", env=hf_env(origin))
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-3000:]
-        jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1], re.M))
+        jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1], re.MULTILINE))
         assert jobs.get("resolve_model") == str(len(KEYS)), out[-3000:]
         assert jobs.get("extract_predictions") == str(len(KEYS)) and "calibrate" in jobs
     finally:

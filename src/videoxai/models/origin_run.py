@@ -214,9 +214,9 @@ def read_context_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Ten
             f"format that saved a module object, or not a checkpoint at all), and loading it could run code. "
             f"If you trust the file, convert it once, knowingly, outside the workflow:\n"
             + CONVERT_SNIPPET.format(path=path, converted=converted)
-            + f"\n  For the oldest format ({{'text_context', 'temporal_pooling': <module>}}) use instead:\n"
+            + "\n  For the oldest format ({'text_context', 'temporal_pooling': <module>}) use instead:\n"
             + OLD_FORMAT_SNIPPET.format(path=path, converted=converted)
-            + f"\n  Then point checkpoint-paths (or checkpoint-file) at {converted.name}. Detail: {e}"
+            + f"\n  Then point checkpoint-paths (or checkpoint-file) at {converted.name}. Detail: {_unpickling_detail(e)}"
         ) from e
     except Exception as e:  # zip/pickle framing errors
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupted?): {e}") from e
@@ -236,6 +236,14 @@ def read_context_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Ten
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: {CONTEXT_KEY!r} must map parameter names to tensors")
     return state
+
+
+def _unpickling_detail(error: Exception) -> str:
+    """The line of torch's long weights-only message that names what was refused."""
+    text = str(error)
+    marker = "WeightsUnpickler error:"
+    line = text.split(marker, 1)[1].strip() if marker in text else text.strip()
+    return line.split("\n")[0].split(" Please use")[0]
 
 
 def load_backbone(path: str | os.PathLike[str]):

@@ -18,7 +18,9 @@ from .checkpoint import load_model, load_weights_into, read_config
 from .custom import build_custom, load_factory
 from .hf_cache import locate_backbone
 from .layout import CONFIG_NAME, CheckpointError
-from .layout import sha256_file as sha256_file  # re-exported: fingerprints are part of resolving
+from .layout import (
+    sha256_file as sha256_file,  # re-exported: fingerprints are part of resolving
+)
 from .locate import (
     ModelNotFoundError as ModelNotFoundError,  # re-exported: finding is part of resolving
 )

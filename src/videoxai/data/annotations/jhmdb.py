@@ -70,7 +70,8 @@ class PuppetMasks:
         if not root.is_dir():
             raise AnnotationError(
                 f"J-HMDB annotations folder {root} does not exist: point `ground-truth: root:` at J-HMDB's "
-                "puppet_mask folder (puppet_mask/<class>/<video>/puppet_mask.mat)"
+                "puppet_mask folder (puppet_mask/<class>/<video>/puppet_mask.mat); a demo dataset written before "
+                "its format 2 has none: rebuild it (snakemake --forcerun demo_dataset)"
             )
         self.root = root
         self.source = str(root)

@@ -93,7 +93,7 @@ def _explain(error: Any, root: Mapping[str, Any]) -> list[str]:
     path = list(error.absolute_path)
     key = _key(path)
     if error.validator == "additionalProperties":
-        allowed = sorted((error.schema.get("properties") or {}))
+        allowed = sorted(error.schema.get("properties") or {})
         lines = []
         for extra in sorted(set(error.instance) - set(allowed)):
             close = difflib.get_close_matches(str(extra), allowed, n=2)
@@ -166,7 +166,7 @@ def split_classes(dataset: Mapping[str, Any], split: str, demo: Mapping[str, Any
         return list(DEMO_CLASSES), set(DEMO_CLASSES)
     from videoxai.data.datasets import load_split_info
 
-    common = {"name", "format", "root", "split-id", "generate"}
+    common = {"name", "format", "root", "split-id", "generate", "ground-truth"}  # as extraction's open_split
     opts = {k: v for k, v in dataset.items() if k not in common}
     quiet = logging.getLogger("videoxai.data")
     level = quiet.level
@@ -224,7 +224,7 @@ def data_errors(
     for name in tests:
         try:
             names, present = split_classes(dict(datasets[name], name=name), base_split)
-        except Exception:  # noqa: BLE001 - a dataset the reader rejects is reported by extraction, in its words
+        except Exception:  # noqa: BLE001, S112 - a dataset the reader rejects is reported by extraction, in its words
             continue
         # with a class mapping for (test, train), selection may name the models' training classes instead
         mapped = set()
@@ -236,7 +236,7 @@ def data_errors(
                     from videoxai.data.names import read_class_mapping
 
                     mapped |= set(read_class_mapping(train_map).values())
-                except Exception:  # noqa: BLE001 - a bad mapping file is extraction's to report
+                except Exception:  # noqa: BLE001, S110 - a bad mapping file is extraction's to report
                     pass
         if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > len(present):
             lines.append(

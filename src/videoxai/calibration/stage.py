@@ -17,6 +17,7 @@ from videoxai.calibration.scores import check_finite_logits
 from videoxai.calibration.seed import check_convention
 from videoxai.calibration.table import latex_table, summary_rows, write_csv
 from videoxai.calibration.temperature import fit_temperature
+from videoxai.checks import check_parquet
 from videoxai.extract.predictions import Predictions, load_predictions
 from videoxai.io import atomic_path, read_json, write_json, write_text
 
@@ -156,6 +157,7 @@ def summarize(
     write_text(out_tex, latex_table(labels, metrics))
     curves = []
     for label, m, path in zip(labels, metrics, bins_paths):
+        check_parquet(path, ("stage", "scheme"))  # a broken bins file names itself and its rebuild command
         t = pq.read_table(path).to_pydict()
         keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
         table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in

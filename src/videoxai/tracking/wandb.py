@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from videoxai.checks import check_mp4
 from videoxai.io import read_json, write_json
 from videoxai.keys import ModelKey
 
@@ -235,6 +236,7 @@ def log_explanations(
                   tags=[test, split, explainer]) as run:
         payload: dict[str, Any] = {}
         for p in map(Path, videos):
+            check_mp4(p, deep=True)  # a broken video names itself instead of uploading
             payload[f"videos/{p.stem}"] = wandb.Video(str(p), format=p.suffix.lstrip(".").lower() or "mp4")
         for p in map(Path, pngs):
             payload[f"attention_maps/{p.stem}"] = wandb.Image(str(p), caption=p.stem)

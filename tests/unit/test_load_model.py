@@ -238,3 +238,13 @@ def test_a_backbone_changed_after_resolving_is_refused(fixtures, tmp_path):
         f.write(b"\0")
     with pytest.raises(CheckpointError, match="changed since it was resolved.*rerun the resolve step"):
         load_resolved(r, class_names=["a", "b"])
+
+
+def test_an_origin_run_kept_as_a_wandb_artifact(fixtures, tmp_path):
+    """The run folder placed in the key's registry folder for a wandb artifact: resolved offline, artifact recorded."""
+    root = tmp_path / "checkpoints"
+    shutil.copytree(fixtures / "runs" / KEY, root / KEY)
+    r = resolve_model(KEY, root, {KEY: "wandb:team/proj/video_coop-ucf101:v2"}, fetch=False)
+    assert r["source"] == "wandb-artifact" and r["format"] == "origin-run"
+    assert r["artifact"] == {"artifact": "team/proj/video_coop-ucf101:v2", "origin": "placed by hand"}
+    assert r["checkpoint"] == str(root / KEY / "best.pt")

@@ -98,7 +98,10 @@ def _resolve(
     elif config_file is not None and config_file.is_file():
         run_config = read_run_json(config_file)
         if is_origin_config(run_config):
-            return _resolve_origin(mk, source, weights, config_file, run_config)
+            resolved, model = _resolve_origin(mk, source, weights, config_file, run_config)
+            if source == "wandb-artifact":
+                resolved["artifact"] = _artifact_record(mk, checkpoints_root, artifact)
+            return resolved, model
     if source == "torch-hub":
         config = _hub_config(mk.method)
     elif not config_file.is_file():
@@ -138,12 +141,16 @@ def _resolve(
     if factory:
         resolved["factory"] = factory
     if source == "wandb-artifact":
-        marker = read_marker(registry_dir(mk, checkpoints_root))
-        resolved["artifact"] = marker or {
-            "artifact": str(ArtifactSpec.parse(artifact)),
-            "origin": "placed by hand",
-        }
+        resolved["artifact"] = _artifact_record(mk, checkpoints_root, artifact)
     return resolved, None
+
+
+def _artifact_record(mk: ModelKey, checkpoints_root: str | os.PathLike[str], artifact: str) -> dict:
+    """The registry marker of a fetched wandb artifact (name, version, digest), or what was placed by hand."""
+    return read_marker(registry_dir(mk, checkpoints_root)) or {
+        "artifact": str(ArtifactSpec.parse(artifact)),
+        "origin": "placed by hand",
+    }
 
 
 def _resolve_origin(

@@ -5,6 +5,10 @@ the CLS row or column), add the identity for the residual path, re-normalise
 rows, and multiply the layers together. The product is accumulated layer by
 layer as attention is produced (:class:`RolloutAccumulator`), so only one
 ``(B, N, N)`` matrix is ever kept, never every layer's attention.
+
+This is the ``standard`` convention; the origin's own forms (the reverse
+product order, its discard rule, per-frame max maps) are in
+:mod:`videoxai.explain.seed` (``conventions: seed``).
 """
 
 from __future__ import annotations

@@ -351,7 +351,7 @@ def raw_text_features_of(model: VideoClassifier) -> torch.Tensor:
     """
     fn = getattr(model, "raw_text_features", None)
     if not callable(fn):
-        raise ValueError(
+        raise TypeError(
             f"grad-cam under conventions: seed needs {type(model).__name__}.raw_text_features() (the class text "
             "features the origin's explainer scores frames against)"
         )

@@ -70,26 +70,34 @@ def is_product(path: str | os.PathLike[str]) -> bool:
     return bool(p.parts) and p.parts[0] in PRODUCT_FOLDERS
 
 
-def rebuild_command(path: str | os.PathLike[str]) -> str:
-    """The one command that rebuilds a workflow output and everything made from it.
+def rebuild_target(path: str | os.PathLike[str]) -> str:
+    """What to force for ``path``: the file, or the ``directory()`` output it lies in.
 
-    A file inside a ``directory()`` output (marked by Snakemake's ``.snakemake_timestamp``) is rebuilt
-    with its whole folder: Snakemake dates and rebuilds the folder, not the files in it.
+    Snakemake dates and rebuilds a folder output (marked by its ``.snakemake_timestamp``) as a whole.
     """
     p = Path(path)
     for parent in p.parents:
         if (parent / ".snakemake_timestamp").is_file():
-            return f"rm -r {shlex.quote(str(parent))} && snakemake --cores all"
+            return str(parent)
         if parent.name in PRODUCT_FOLDERS or parent == parent.parent:
             break
-    return f"rm {shlex.quote(str(p))} && snakemake --cores all"
+    return str(p)
 
 
 def rebuild_all_command(paths: Iterable[str | os.PathLike[str]]) -> str:
-    """One command that rebuilds every one of ``paths`` (missing ones need no removal)."""
-    suffix = " && snakemake --cores all"
-    removals = dict.fromkeys(rebuild_command(p).removesuffix(suffix) for p in paths if os.path.lexists(p))
-    return " && ".join([*removals, "snakemake --cores all"])
+    """One command that rebuilds every one of ``paths`` and everything made from them.
+
+    ``--forcerun FILE`` makes the job that writes FILE run (deleting FILE first) and, FILE being newer, the
+    jobs downstream of it. Deleting the file instead is not enough: Snakemake does not rebuild a missing
+    intermediate whose products are up to date.
+    """
+    targets = dict.fromkeys(shlex.quote(rebuild_target(p)) for p in paths)
+    return f"snakemake --cores all --forcerun {' '.join(targets)}"
+
+
+def rebuild_command(path: str | os.PathLike[str]) -> str:
+    """The one command that rebuilds a workflow output and everything made from it."""
+    return rebuild_all_command([path])
 
 
 def rebuild_hint(path: str | os.PathLike[str]) -> str:

@@ -18,9 +18,16 @@ from videoxai.checks import (
     check_predictions,
     is_product,
     problems,
+    rebuild_all_command,
     rebuild_command,
 )
-from videoxai.explain.store import HeatmapSet, load_clip_list, load_heatmaps, load_maps, save_heatmaps
+from videoxai.explain.store import (
+    HeatmapSet,
+    load_clip_list,
+    load_heatmaps,
+    load_maps,
+    save_heatmaps,
+)
 from videoxai.extract.predictions import PredictionWriter, load_predictions
 
 CLASSES = ["a", "b", "c"]
@@ -111,7 +118,8 @@ def test_broken_predictions_are_named_with_the_command_that_rebuilds_them(in_tmp
         load_predictions(path)
     msg = str(e.value)
     assert str(path) in msg
-    assert rebuild_command(path) in msg and "snakemake --cores all" in msg
+    assert rebuild_command(path) in msg
+    assert f"snakemake --cores all --forcerun {path}" in msg
 
 
 def test_predictions_without_their_metadata_are_broken(in_tmp: Path) -> None:
@@ -217,3 +225,14 @@ def test_only_workflow_outputs_get_the_rebuild_command(in_tmp: Path) -> None:
     bad.write_text("{")
     with pytest.raises(BrokenFileError, match="replace it with a good copy"):
         check_file(bad)
+
+
+def test_a_file_in_a_folder_output_is_rebuilt_with_its_folder(in_tmp: Path) -> None:
+    folder = in_tmp / "figures" / "x" / "video_samples"
+    folder.mkdir(parents=True)
+    (folder / ".snakemake_timestamp").touch()
+    video = folder / "class_0_sample_0.mp4"
+    assert rebuild_command(video) == f"snakemake --cores all --forcerun {folder}"
+    assert rebuild_all_command([video, folder / "class_1_sample_0.mp4", "results/a b.json"]) == (
+        f"snakemake --cores all --forcerun {folder} 'results/a b.json'"
+    )

@@ -102,10 +102,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-clip", action="store_true", help="skip the origin families on a ViT-B/16-sized CLIP")
+    ap.add_argument("--only", help="run only the models whose name contains this (results go to models_only.json)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     rows = []
     for name, build in builders(not args.no_clip):
+        if args.only and args.only not in name:
+            continue
         torch.manual_seed(0)
         model = build().eval()
         seconds, shape = time_forward(model, args.repeats)
@@ -125,7 +128,7 @@ def main() -> None:
     for r in rows:
         r["x_fastest"] = r["s_per_clip"] / fastest
     print_table(rows, ["model", "params", "trainable", "input", "s_per_clip", "x_fastest"])
-    save("models", {"threads": args.threads, "repeats": args.repeats, "rows": rows})
+    save("models_only" if args.only else "models", {"only": args.only, "threads": args.threads, "repeats": args.repeats, "rows": rows})
 
 
 if __name__ == "__main__":

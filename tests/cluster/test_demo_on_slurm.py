@@ -4,7 +4,7 @@ The ``calibration`` and ``explain`` targets for the demo model (the
 checkpoint that ships with the package) run twice from the same config, at
 the same time, in two folders laid out as a user's: once through
 ``--profile profiles/slurm`` (plus the test cluster's overlay), where every
-job is a SLURM job, from writing the demo data to the grouped render jobs;
+job is a SLURM job, from writing the demo data to the render jobs (one per explainer folder);
 once locally. The outputs must match: metrics.json byte for byte, Parquet
 tables exactly (metadata too, apart from timestamps), clip selections and
 heatmaps exactly. SLURM's own records then show where each job ran.
@@ -146,7 +146,7 @@ def test_both_runs_ran_the_same_jobs(runs: Runs) -> None:
     on_slurm, local = jobs_run(runs.slurm.output), jobs_run(runs.local.output)
     assert on_slurm == local
     stages = {"demo_dataset", "resolve_model", "extract_predictions", "calibrate", "select_clips", "explain_clips"}
-    assert stages | {"render_clip", "aggregate_explanations"} <= set(on_slurm), on_slurm
+    assert stages | {"render_explanations", "aggregate_explanations"} <= set(on_slurm), on_slurm
 
 
 def test_metrics_json_identical(runs: Runs) -> None:
@@ -192,10 +192,10 @@ def job_logs(workdir: Path) -> dict[Path, list[str]]:
 
 
 def test_every_job_ran_under_slurm(runs: Runs, slurm_cluster: Cluster) -> None:
-    """Each job's log names the SLURM job it ran in; SLURM ran that job for that rule (or render group)."""
+    """Each job's log names the SLURM job it ran in; SLURM ran that job for that rule."""
     logs = job_logs(runs.slurm.workdir)
     rules = {rule_of(rel) for rel in logs}
-    assert {"demo_dataset", "resolve_model", "extract_predictions", "explain_clips", "render_clip"} <= rules, rules
+    assert {"demo_dataset", "resolve_model", "extract_predictions", "explain_clips", "render_explanations"} <= rules, rules
     submitted = submitted_job_ids(runs.slurm.output)
     seen: set[str] = set()
     for rel, ids in logs.items():
@@ -204,23 +204,19 @@ def test_every_job_ran_under_slurm(runs: Runs, slurm_cluster: Cluster) -> None:
         job = slurm_job(job_id)
         assert job["JobState"] == "COMPLETED" and job["Partition"] == slurm_cluster.partition, (rel, job)
         rule = rule_of(rel)
-        if rule == "render_clip":
-            assert submitted.get(job_id, "").startswith("group_render"), f"logs/{rel}: {job_id} is no render bundle"
-        else:
-            assert submitted.get(job_id) == f"rule_{rule}", f"logs/{rel}: {job_id} was not submitted for {rule}"
-            # The plugin's comment: rule_{rule}, then _wildcards_... for rules with wildcards.
-            assert re.fullmatch(rf"rule_{rule}(_wildcards_.*)?", job["Comment"]), (rel, job["Comment"])
+        assert submitted.get(job_id) == f"rule_{rule}", f"logs/{rel}: {job_id} was not submitted for {rule}"
+        # The plugin's comment: rule_{rule}, then _wildcards_... for rules with wildcards.
+        assert re.fullmatch(rf"rule_{rule}(_wildcards_.*)?", job["Comment"]), (rel, job["Comment"])
         seen.add(job_id)
     assert seen == set(submitted), "every submitted SLURM job has a rule log naming it"
     # Local runs record that they were not under SLURM.
     assert all(ids == [] for ids in job_logs(runs.local.workdir).values())
 
 
-def test_render_clips_were_bundled(runs: Runs) -> None:
-    """Grouped render jobs: fewer SLURM jobs than clips rendered."""
-    renders = [ids[0] for rel, ids in job_logs(runs.slurm.workdir).items() if rule_of(rel) == "render_clip"]
-    assert len(renders) >= 2
-    assert len(set(renders)) < len(renders)
+def test_one_render_job_per_explainer_folder(runs: Runs) -> None:
+    """Every clip of a folder is rendered by one SLURM job: as many render jobs as heatmaps files."""
+    renders = [ids[0] for rel, ids in job_logs(runs.slurm.workdir).items() if rule_of(rel) == "render_explanations"]
+    assert len(renders) == len(set(renders)) == len(result_files(runs.slurm.workdir, "heatmaps.safetensors"))
 
 
 def test_gpu_rules_ran_on_a_gres_gpu(runs: Runs) -> None:

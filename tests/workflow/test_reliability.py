@@ -101,6 +101,14 @@ def test_broken_predictions_with_their_mtime_kept_are_rebuilt(run: Path, finishe
     assert run_snakemake(run, "--cores", "1", "verify", timeout=300).returncode == 0
 
 
+def test_deleted_predictions_are_rebuilt(run: Path) -> None:
+    """An intermediate deleted by hand: Snakemake rebuilds it only because `all` asks for it."""
+    (run / PRED).unlink()
+    dry = run_snakemake(run, "-n", timeout=300)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "extract_predictions" in planned(dry)
+
+
 def test_broken_heatmaps_rerun_only_that_explainer(run: Path) -> None:
     damage(run / HEATMAPS)
     dry = run_snakemake(run, "-n", timeout=300)

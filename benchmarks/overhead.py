@@ -45,18 +45,23 @@ def job_work(workdir: Path) -> dict[str, dict[str, float]]:
     return dict(per_rule)
 
 
-def import_seconds(script: Path, repeats: int = 3) -> float:
-    """Median seconds a fresh interpreter takes to run a rule script's top-level imports, less a bare start."""
+def import_seconds(script: Path, repeats: int = 3) -> float | None:
+    """Median seconds a fresh interpreter takes to run a rule script's top-level imports, less a bare start
+    (None, with the error printed, when they do not import)."""
     tree = ast.parse(script.read_text())
     code = "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom))
 
     def run(c: str) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", c], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-c", c], check=True, capture_output=True, text=True)
         return time.perf_counter() - start
 
-    bare = statistics.median(run("pass") for _ in range(repeats))
-    return max(0.0, statistics.median(run(code) for _ in range(repeats)) - bare)
+    try:
+        bare = statistics.median(run("pass") for _ in range(repeats))
+        return max(0.0, statistics.median(run(code) for _ in range(repeats)) - bare)
+    except subprocess.CalledProcessError as e:
+        print(f"{script.name}: its imports fail: {e.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
 
 
 def main() -> None:
@@ -65,7 +70,8 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a temporary folder)")
     args = ap.parse_args()
-    imports = {p.stem: round(import_seconds(p), 2) for p in sorted((REPO / "workflow" / "scripts").glob("*.py"))}
+    imports = {p.stem: import_seconds(p) for p in sorted((REPO / "workflow" / "scripts").glob("*.py"))}
+    imports = {k: None if v is None else round(v, 2) for k, v in imports.items()}
     with tempfile.TemporaryDirectory() as tmp:
         wd = args.keep or Path(tmp)
         wd.mkdir(parents=True, exist_ok=True)

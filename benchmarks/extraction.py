@@ -51,7 +51,7 @@ print(json.dumps({"wall": wall, "startup": startup, "clips": s["clips"], "rss_mb
 
 
 def make_model(root: Path) -> Path:
-    from videoxai.data.demo import DEMO_CLASSES
+    from videoxai.demo.dataset import DEMO_CLASSES
     from videoxai.io import write_json
     from videoxai.models.checkpoint import save_checkpoint
     from videoxai.models.registry import build_model
@@ -103,7 +103,7 @@ def main() -> None:
     import torch
 
     from videoxai.data.decode import available_backends
-    from videoxai.data.demo import write_demo_dataset
+    from videoxai.demo.dataset import write_demo_dataset
     from videoxai.io import read_json
     from videoxai.models.resolve import load_resolved
 

@@ -20,7 +20,7 @@ import time
 import torch
 
 from _common import print_table, save
-from videoxai.models.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.models.checkpoint import load_checkpoint
 from videoxai.models.registry import build_model
 

@@ -25,10 +25,10 @@ import torch
 
 from _common import print_table, save
 from models import origin_model
-from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
+from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 from videoxai.models.base import InputSpec
 from videoxai.models.origin import CLIP_MEAN, CLIP_STD
-from videoxai.models.train_demo import TrainConfig, evaluate, fit, load_clips, normalise_batch
+from videoxai.demo.train import TrainConfig, evaluate, fit, load_clips, normalise_batch
 
 SMALL_CLIP = {
     "vision_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,

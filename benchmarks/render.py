@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 import videoxai
-from videoxai.data.demo import make_clip
+from videoxai.demo.dataset import make_clip
 from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.io import write_json
 from videoxai.render.overlay import overlay_chunks
@@ -134,7 +134,7 @@ def main() -> None:
         "results": results,
         "settings": {"torch_threads": args.threads, "repeats": args.repeats, "seed_repeats": args.seed_repeats,
                      "fps": args.fps, "colormap": "jet", "alpha": 0.5, "map_grid": GRID,
-                     "encoder": "libx264 crf 20 preset veryfast yuv420p", "inputs": "videoxai.data.demo.make_clip"},
+                     "encoder": "libx264 crf 20 preset veryfast yuv420p", "inputs": "videoxai.demo.dataset.make_clip"},
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
                     "av": av.__version__, "matplotlib": matplotlib.__version__, "videoxai": videoxai.__version__,
                     "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)},

@@ -34,6 +34,7 @@ def load_model(
     ``(B, V, T, C, H, W)`` normalised frames and returns logits ``(B, K)``
     over ``class_names``, averaged over the V views.
     """
+    from .demo.bundled import bundled_checkpoints_root
     from .models.resolve import load_key
 
     return load_key(
@@ -42,4 +43,5 @@ def load_model(
         checkpoints_root=checkpoints_root,
         class_names=class_names,
         checkpoint_file=checkpoint_file,
+        fallback_root=bundled_checkpoints_root(),
     )

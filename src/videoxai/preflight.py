@@ -161,7 +161,7 @@ def split_classes(dataset: Mapping[str, Any], split: str, demo: Mapping[str, Any
     """
     root = Path(dataset["root"])
     if dataset.get("generate") and not root.is_dir():
-        from videoxai.data.demo import DEMO_CLASSES
+        from videoxai.demo.dataset import DEMO_CLASSES
 
         return list(DEMO_CLASSES), set(DEMO_CLASSES)
     from videoxai.data.datasets import load_split_info

@@ -24,13 +24,13 @@ import json, shutil, sys
 from pathlib import Path
 import av, numpy as np, torchcodec
 from videoxai.data.decode import decode_clip, resolve_decoder
-from videoxai.data.demo import write_video
+from videoxai.data.encode import write_lossless
 from videoxai.render.video import encode_mp4
 
 out = Path(sys.argv[1])
 rng = np.random.default_rng(0)
 frames = rng.integers(0, 256, (8, 32, 48, 3), dtype=np.uint8)
-write_video(out / "clip.avi", frames)  # lossless: decoded frames must equal these
+write_lossless(out / "clip.avi", frames)  # lossless: decoded frames must equal these
 clip = decode_clip(out / "clip.avi", 4)
 info = encode_mp4(clip.frames[0], out / "clip.mp4", fps=4)
 with av.open(str(out / "clip.mp4")) as c:

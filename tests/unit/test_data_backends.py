@@ -10,7 +10,8 @@ import pytest
 
 from videoxai.data import decode
 from videoxai.data.decode import AUTO_ORDER, available_backends, count_frames, decode_clip, read_frames, resolve_decoder
-from videoxai.data.demo import make_clip, write_video
+from videoxai.data.encode import write_lossless
+from videoxai.demo.dataset import make_clip
 
 BACKENDS = available_backends()
 
@@ -33,8 +34,8 @@ def _encode(path: Path, codec: str, pix_fmt: str, options: dict[str, str], n: in
 def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("backends")
     demo_frames, _ = make_clip(6, np.random.default_rng(0), 16, 64)
-    write_video(d / "demo.avi", demo_frames)
-    write_video(d / "demo.mp4", demo_frames)
+    write_lossless(d / "demo.avi", demo_frames)
+    write_lossless(d / "demo.mp4", demo_frames)
     return {
         "h264_yuv420p.mp4": _encode(d / "h264.mp4", "libx264", "yuv420p", {"preset": "fast", "g": "10", "bf": "2"}),
         "mpeg4_xvid_like.avi": _encode(d / "mpeg4.avi", "mpeg4", "yuv420p", {"qscale": "4", "g": "12"}),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from videoxai.data.datasets import DatasetError, load_split, ucf101_group
-from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
+from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from videoxai.data.decode import DecodeError, count_frames, read_frames
-from videoxai.data.demo import make_clip, write_video
+from videoxai.data.encode import write_lossless
+from videoxai.demo.dataset import make_clip
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
     frames, _ = make_clip(0, np.random.default_rng(0), 12, 64)
     path = tmp_path_factory.mktemp("decode") / "clip.avi"
-    write_video(path, frames)
+    write_lossless(path, frames)
     return path, frames
 
 

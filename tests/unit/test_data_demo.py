@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videoxai.data import demo
+from videoxai.demo import dataset as demo
 from videoxai.data.decode import count_frames, read_frames
-from videoxai.data.demo import DEMO_CLASSES, load_mask, make_clip, write_demo_dataset
+from videoxai.data.masks import load_mask
+from videoxai.demo.dataset import DEMO_CLASSES, make_clip, write_demo_dataset
 from videoxai.io import read_json
 
 T, S = 16, 64
@@ -151,7 +152,7 @@ def test_rerun_is_idempotent_and_refuses_other_parameters(demo_root: Path) -> No
 
 
 def test_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write = demo.write_video
+    real_write = demo.write_lossless
     calls = {"n": 0}
 
     def failing_write(path, frames, fps=25):  # fault injection: the 5th clip dies mid-run
@@ -160,7 +161,7 @@ def test_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path, monkeypat
             raise KeyboardInterrupt
         real_write(path, frames, fps=fps)
 
-    monkeypatch.setattr(demo, "write_video", failing_write)
+    monkeypatch.setattr(demo, "write_lossless", failing_write)
     root = tmp_path / "ds"
     with pytest.raises(KeyboardInterrupt):
         write_demo_dataset(root, n_train=8, n_test=8)

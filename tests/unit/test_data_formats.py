@@ -10,13 +10,14 @@ import pytest
 
 from videoxai.data.datasets import DatasetError, hmdb51_source, load_split, load_split_info
 from videoxai.data.decode import count_frames
-from videoxai.data.demo import make_clip, write_video
+from videoxai.data.encode import write_lossless
+from videoxai.demo.dataset import make_clip
 
 _FRAMES = make_clip(0, np.random.default_rng(0), 4, 32)[0]
 
 
 def _video(path: Path) -> Path:
-    write_video(path, _FRAMES)
+    write_lossless(path, _FRAMES)
     return path
 
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from videoxai.data.datasets import Sample, load_split
-from videoxai.data.demo import make_clip, write_demo_dataset, write_video
+from videoxai.data.encode import write_lossless
+from videoxai.demo.dataset import make_clip, write_demo_dataset
 from videoxai.data.loader import ClipDataset, collate_clips, make_loader, resize_crop
 from videoxai.models.base import InputSpec
 
@@ -40,7 +41,7 @@ def test_frames_are_the_resized_decoded_frames(samples: list[Sample]) -> None:
     spec = InputSpec(num_frames=8, size=64)
     item = ClipDataset(samples[:1], spec, return_frames=True)[0]
     class_index = samples[0].label
-    from videoxai.data import demo
+    from videoxai.demo import dataset as demo
 
     expected, _ = make_clip(class_index, demo._clip_seed(0, "test", class_index, 1, 1), 16, 64)
     assert np.array_equal(item["frames"].numpy(), expected[1::2])  # size 64: no resize, exact
@@ -78,7 +79,7 @@ def test_bad_clip_becomes_error_item(tmp_path: Path, samples: list[Sample]) -> N
 def test_short_clip_is_padded(tmp_path: Path) -> None:
     frames, _ = make_clip(0, np.random.default_rng(0), 5, 64)
     path = tmp_path / "short.avi"
-    write_video(path, frames)
+    write_lossless(path, frames)
     item = ClipDataset([Sample("short.avi", path, 0, "MoveRight")], SPEC)[0]
     assert item["status"] == "ok" and item["padded"] is True
     assert item["frame_indices"] == [0, 0, 1, 2, 2, 3, 4, 4]

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from videoxai.data.datasets import Sample
-from videoxai.data.demo import make_clip, write_video
+from videoxai.data.encode import write_lossless
+from videoxai.demo.dataset import make_clip
 from videoxai.data.loader import ClipDataset, collate_clips
 from videoxai.data.names import prompt_name, prompt_names
 from videoxai.data.transforms import TTA, average_tta_logits, crop, resize_short, tta_views
@@ -58,7 +59,7 @@ def test_average_tta_logits_means_over_views() -> None:
 def clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frames, _ = make_clip(0, np.random.default_rng(0), 16, 64)
     path = tmp_path_factory.mktemp("views") / "c.avi"
-    write_video(path, frames)
+    write_lossless(path, frames)
     return path
 
 

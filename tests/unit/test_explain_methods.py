@@ -217,7 +217,7 @@ def test_normalisation_is_per_clip_and_constant_maps_become_zero():
 
 def test_temporal_importance_is_low_where_the_object_is_absent():
     """A blinking object: frames 2, 3, 6 hide it, and the map there is only the uniform floor."""
-    from videoxai.data.demo import make_clip
+    from videoxai.demo.dataset import make_clip
 
     _, mask = make_clip(7, np.random.default_rng(5), 8, 64)  # class 7 = Blink
     visible = mask.any(axis=(1, 2))

@@ -211,7 +211,7 @@ def test_the_stage_records_the_convention_and_keeps_per_frame_maps(tmp_path) -> 
     import numpy as np
 
     from videoxai.data.datasets import load_split
-    from videoxai.data.demo import write_demo_dataset
+    from videoxai.demo.dataset import write_demo_dataset
     from videoxai.explain.stage import explain_selection
     from videoxai.explain.store import load_heatmaps
     from videoxai.models.video_coop import VideoCoOp

@@ -9,7 +9,7 @@ import torch
 from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
 from videoxai.data.decode import read_frames
-from videoxai.data.demo import write_demo_dataset
+from videoxai.demo.dataset import write_demo_dataset
 from videoxai.data.loader import make_loader
 from videoxai.explain.select import select_clips
 from videoxai.explain.stage import explain_selection
@@ -214,7 +214,7 @@ def transfer(demo, tmp_path_factory):
     a partial CSV mapping and two temporal views, and the selection made from them, as the workflow makes them."""
     import csv
 
-    from videoxai.data.demo import DEMO_CLASSES
+    from videoxai.demo.dataset import DEMO_CLASSES
     from videoxai.extract.predictions import load_predictions
     from videoxai.extract.run import extract_predictions, open_split
     from videoxai.io import write_json
@@ -275,7 +275,7 @@ def _explain_transfer(transfer, out_name, mapping="configured", options=None):
 
 
 def test_a_closed_set_model_is_explained_on_another_dataset_through_the_class_mapping(transfer):
-    from videoxai.data.demo import DEMO_CLASSES
+    from videoxai.demo.dataset import DEMO_CLASSES
 
     hs, out = _explain_transfer(transfer, "heatmaps.safetensors")
     selection, by_id = transfer["selection"], {s.sample_id: s for s in transfer["samples"]}

@@ -17,12 +17,12 @@ import torch
 
 from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
-from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
+from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 from videoxai.extract.classes import plan_classes
 from videoxai.extract.predictions import load_predictions
 from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json
-from videoxai.models.bundled import bundled_checkpoints_root
+from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoint import save_checkpoint
 from videoxai.models.registry import build_model
 from videoxai.models.resolve import load_resolved, resolve_model

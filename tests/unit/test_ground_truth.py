@@ -11,12 +11,8 @@ import numpy as np
 import pytest
 
 from videoxai.data.annotations.jhmdb import read_puppet_mask
-from videoxai.data.demo import (
-    DEMO_CLASSES,
-    load_mask,
-    puppet_mask_path,
-    write_demo_dataset,
-)
+from videoxai.data.masks import load_mask
+from videoxai.demo.dataset import DEMO_CLASSES, puppet_mask_path, write_demo_dataset
 from videoxai.data.sampling import segment_centres
 from videoxai.explain.ground_truth import annotated_ids, annotation_scores, tube_share
 from videoxai.explain.select import select_clips

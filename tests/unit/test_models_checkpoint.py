@@ -182,7 +182,7 @@ def test_planning_imports_no_torch():
         "import sys;"
         "from videoxai.explain.options import METHOD_OPTIONS;"
         "from videoxai.keys import ModelKey;"
-        "from videoxai.models.bundled import bundled_checkpoints_root;"
+        "from videoxai.demo.bundled import bundled_checkpoints_root;"
         "from videoxai.models.locate import find_checkpoint;"
         "from videoxai.models.wandb_artifact import is_artifact;"
         "from videoxai.models.hf_cache import locate_backbone;"

@@ -10,12 +10,12 @@ import torch
 from safetensors.torch import load_file
 
 from videoxai.data.datasets import load_split
-from videoxai.data.demo import DEMO_CLASSES, write_demo_dataset
-from videoxai.models.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
+from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.models.checkpoint import load_checkpoint, read_config
 from videoxai.models.registry import build_model
 from videoxai.models.tokenizer import PAD, UNK
-from videoxai.models.train_demo import TrainConfig, lr_at, train_demo
+from videoxai.demo.train import TrainConfig, lr_at, train_demo
 
 TINY = {
     "model": {
@@ -91,7 +91,7 @@ def test_lr_schedule_warms_up_and_anneals():
 
 def test_time_budget_caps_a_long_step_schedule():
     from videoxai.models.registry import build_model
-    from videoxai.models.train_demo import TrainConfig, fit
+    from videoxai.demo.train import TrainConfig, fit
 
     torch.manual_seed(0)
     model = build_model("video_coop", {"class_names": DEMO_CLASSES, **TINY})

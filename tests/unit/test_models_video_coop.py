@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from videoxai.data.demo import DEMO_CLASSES
+from videoxai.demo.dataset import DEMO_CLASSES
 from videoxai.models.prompt_text import PromptTextConfig
 from videoxai.models.spacetime import SpaceTimeConfig, embed_frames, embed_temporal
 from videoxai.models.tokenizer import WordTokenizer, split_words

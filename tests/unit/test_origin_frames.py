@@ -26,7 +26,7 @@ from tests.helpers import ORIGIN_FIXTURES, origin_fixtures
 from videoxai.data import origin_frames
 from videoxai.data.datasets import Sample
 from videoxai.data.decode import available_backends
-from videoxai.data.demo import write_video
+from videoxai.data.encode import write_lossless
 from videoxai.data.loader import ClipDataset, collate_clips
 from videoxai.data.origin_frames import (
     ORIGIN_TTA_SET,
@@ -209,7 +209,7 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frames = np.stack([(np.stack([x * 6 + k, y * 3 + 2 * k, (x + y) * 4], -1) % 256) for k in range(t)])
     frames = np.clip(frames + rng.integers(-8, 9, frames.shape), 0, 255).astype(np.uint8)
     path = tmp_path_factory.mktemp("origin") / "portrait.avi"
-    write_video(path, frames)
+    write_lossless(path, frames)
     return path
 
 
@@ -418,11 +418,11 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     """
     import pyarrow.parquet as pq
 
-    from videoxai.data.demo import write_demo_dataset
+    from videoxai.demo.dataset import write_demo_dataset
     from videoxai.extract import run
     from videoxai.extract.predictions import load_predictions
     from videoxai.io import write_json
-    from videoxai.models.bundled import bundled_checkpoints_root
+    from videoxai.demo.bundled import bundled_checkpoints_root
     from videoxai.models.resolve import load_resolved, resolve_model
 
     root = tmp_path / "demo"

@@ -118,7 +118,7 @@ def test_data_dependent_config_errors_fail_while_planning(workdir: Path, overrid
 
 def test_dataset_on_disk_is_checked_against_its_annotations(workdir: Path, tmp_path: Path) -> None:
     """A real dataset folder (UCF101 layout): classes-to-map counts and names come from its annotation files."""
-    from videoxai.data.demo import write_demo_dataset
+    from videoxai.demo.dataset import write_demo_dataset
 
     root = tmp_path / "ucf"
     write_demo_dataset(root, n_train=8, n_test=8, frames=4, size=32)

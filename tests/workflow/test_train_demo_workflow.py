@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 from tests.helpers import make_workdir, run_snakemake
-from videoxai.models.bundled import bundled_checkpoints_root
+from videoxai.demo.bundled import bundled_checkpoints_root
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.keys import ModelKey, ModelKeyError
-from videoxai.models.bundled import bundled_checkpoints_root
+from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.hf_cache import locate_backbone
 from videoxai.models.locate import find_checkpoint
 from videoxai.models.origin_run import backbone_name, explicit_paths, origin_config_beside

@@ -1,6 +1,6 @@
 # The embedded demo: a synthetic action dataset in UCF101's layout, and tiny models trained on it.
 
-from videoxai.data.demo import FORMAT_VERSION as DEMO_FORMAT_VERSION
+from videoxai.demo.dataset import FORMAT_VERSION as DEMO_FORMAT_VERSION
 
 
 rule demo_dataset:

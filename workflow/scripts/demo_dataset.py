@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from videoxai.data.demo import write_demo_dataset
+from videoxai.demo.dataset import write_demo_dataset
 from videoxai.joblog import job_logging
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from videoxai.joblog import job_logging
-from videoxai.models.train_demo import train_demo
+from videoxai.demo.train import train_demo
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:
     report = train_demo(

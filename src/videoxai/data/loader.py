@@ -35,7 +35,7 @@ from videoxai.data.transforms import (
     resize_short,
     tta_views,
 )
-from videoxai.models.base import InputSpec
+from videoxai.data.spec import InputSpec
 
 __all__ = ["ClipDataset", "collate_clips", "make_loader", "normalise", "resize_crop"]
 

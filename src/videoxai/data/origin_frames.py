@@ -3,7 +3,7 @@
 The origin's models were trained and evaluated on frames made in a particular
 way, and their numbers hold only for those frames. This module makes them
 from a video file and the origin's run/dataset config values, carried by an
-:class:`~videoxai.models.base.InputSpec` with ``pipeline="origin"``:
+:class:`~videoxai.data.spec.InputSpec` with ``pipeline="origin"``:
 
 1. **sampling**: ``linspace(0, N-1, num_frames x temporal_views)`` (float32,
    truncated) over the clip's frame count ``N`` (the container header's, as
@@ -47,7 +47,7 @@ import torch.nn.functional as F
 
 from videoxai.data.decode import DecodeError, count_frames, read_frames, resolve_decoder
 from videoxai.data.sampling import linspace_indices
-from videoxai.models.base import InputSpec
+from videoxai.data.spec import InputSpec
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 RESIZE_PROTOCOLS: tuple[str, ...] = ("preserve-aspect-ratio", "interpolate-smallest-side", "interpolate-longest-side")

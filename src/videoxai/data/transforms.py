@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from videoxai.models.base import InputSpec
+from videoxai.data.spec import InputSpec
 
 _FLOAT_BUDGET = 2**25  # float elements per interpolate call (128 MB)
 

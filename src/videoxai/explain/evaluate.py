@@ -44,7 +44,7 @@ def upsample_maps(maps: torch.Tensor | np.ndarray, size: int | tuple[int, int]) 
 
 def clip_masks(video_path: Any, frame_indices: Sequence[int], size: int) -> np.ndarray:
     """The demo mask of the frames the model saw, cropped and resized exactly as those frames were: bool (T, S, S)."""
-    from videoxai.data.demo import load_mask
+    from videoxai.data.masks import load_mask
     from videoxai.data.loader import resize_crop
 
     mask = load_mask(video_path)[list(frame_indices)]

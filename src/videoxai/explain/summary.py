@@ -232,7 +232,7 @@ def clip_masks(video_path: str | os.PathLike[str], frame_indices: Sequence[int],
     Masks whose shorter side is already ``size`` (the demo's) are only centre-cropped, here in numpy; any other size
     is resized by the loader's own transform, which needs torch.
     """
-    from videoxai.data.demo import load_mask
+    from videoxai.data.masks import load_mask
 
     mask = load_mask(video_path)[list(frame_indices)]
     h, w = mask.shape[1:3]
@@ -351,7 +351,7 @@ def videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path |
 
 
 def _mask_file(video_path: Path) -> Path:
-    from videoxai.data.demo import mask_path
+    from videoxai.data.masks import mask_path
 
     return mask_path(video_path)
 

@@ -258,21 +258,24 @@ def load_key(
     checkpoints_root: str | os.PathLike[str] | None = None,
     class_names: Sequence[str] | None = None,
     checkpoint_file: str | None = None,
+    fallback_root: str | os.PathLike[str] | None = None,
 ) -> VideoClassifier:
-    """``videoxai.load_model``: a model key → its model in eval mode, resolved as the workflow does."""
-    from .bundled import bundled_checkpoints_root
+    """``videoxai.load_model``: a model key → its model in eval mode, resolved as the workflow does.
+
+    Without ``checkpoints_root``, the registry folder ``checkpoints`` is used, else ``fallback_root``
+    when it holds the key (``videoxai.load_model`` passes the demo checkpoints shipped with the package).
+    """
     from .origin_run import explicit_paths
 
     explicit = explicit_paths(checkpoint_paths)
     root = checkpoints_root
     if root is None:
-        # as the workflow: the registry folder "checkpoints", else the demo checkpoints shipped with the package
+        # as the workflow: the registry folder "checkpoints", else the fallback (the shipped demo checkpoints)
         root = "checkpoints"
-        shipped = bundled_checkpoints_root()
-        if key not in explicit and not registry_dir(ModelKey.parse(key), root).exists() and (
-            registry_dir(ModelKey.parse(key), shipped).is_dir()
+        if fallback_root is not None and key not in explicit and not registry_dir(ModelKey.parse(key), root).exists() and (
+            registry_dir(ModelKey.parse(key), fallback_root).is_dir()
         ):
-            root = shipped
+            root = fallback_root
     resolved, model = _resolve(key, root, explicit, checkpoint_file=checkpoint_file)
     if resolved.get("format") == ORIGIN_FORMAT and not class_names:
         raise ValueError(

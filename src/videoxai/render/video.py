@@ -8,10 +8,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
-from videoxai.io import atomic_path
+from videoxai.data.encode import Codec, write_frames
 
 
 def even(n: int) -> int:
@@ -81,21 +80,10 @@ def encode_mp4(
     height, width = first.shape[:2]
     if first.ndim != 3 or first.shape[2] != 3 or first.dtype != np.uint8 or height % 2 or width % 2:
         raise ValueError(f"frames must be (H, W, 3) uint8 with even H and W, got {first.shape} {first.dtype}")
-    n = 0
-    with atomic_path(out) as tmp:
-        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.options = {"crf": str(crf), "preset": preset}
-            if threads:
-                stream.codec_context.thread_count = threads
-            for arr in _chain(first, it):
-                if arr.shape != first.shape:
-                    raise ValueError(f"frame {n} has shape {arr.shape}, expected {first.shape}: all frames must match")
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
-                container.mux(stream.encode(frame))
-                n += 1
-            container.mux(stream.encode(None))
+    codec = Codec("libx264", "yuv420p", {"crf": str(crf), "preset": preset})
+    n, _, _ = write_frames(
+        out, _chain(first, it), codec, rate, container="mp4", container_options={"movflags": "+faststart"}, threads=threads
+    )
     return {"n_frames": n, "width": width, "height": height, "fps": float(rate), "duration_s": n / float(rate)}
 
 

@@ -29,10 +29,11 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..io import write_json
-from .base import InputSpec, VideoClassifier
-from .checkpoint import save_checkpoint
-from .registry import build_model
+from videoxai.data.spec import InputSpec
+from videoxai.io import write_json
+from videoxai.models.base import VideoClassifier
+from videoxai.models.checkpoint import save_checkpoint
+from videoxai.models.registry import build_model
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +65,10 @@ def load_clips(
     num_workers: int = 2,
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Decode a split once: uint8 frames ``(N, T, S, S, 3)``, labels ``(N,)``, class names."""
-    from ..data.datasets import (
+    from videoxai.data.datasets import (
         load_split,  # the data package is only needed when training
     )
-    from ..data.loader import make_loader
+    from videoxai.data.loader import make_loader
 
     class_names, samples = load_split("ucf101", dataset_root, split)
     frames, labels = [], []
@@ -248,7 +249,7 @@ def train_demo(
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     wall = time.perf_counter()
-    from ..data.datasets import load_split
+    from videoxai.data.datasets import load_split
 
     class_names, _ = load_split("ucf101", dataset_root, "train")
     config = {"class_names": list(class_names), **(model_config or {})}

@@ -17,8 +17,8 @@ Design facts (from a prototype that trained tiny ViTs to well above chance):
   scaled with ``size``), so the 8 frames sampled at segment centres move
   1-2 px each, whatever the stored length. The default stores 16 frames.
 * Videos are stored losslessly (FFV-HuffYUV, planar RGB, in .avi, or H.264 RGB with crf 0 in
-  .mp4): decoded frames equal generated frames bit for bit, so the masks
-  align exactly with what the model sees. (yuv420p would blur small,
+  .mp4; :data:`videoxai.data.encode.LOSSLESS`): decoded frames equal generated frames bit for bit,
+  so the masks align exactly with what the model sees. (yuv420p would blur small,
   low-contrast objects: its chroma is half resolution.)
 
 Layout under ``root`` (UCF101's, split 1 only)::
@@ -27,7 +27,7 @@ Layout under ``root`` (UCF101's, split 1 only)::
     trainlist01.txt                     "MoveRight/v_MoveRight_g08_c01.avi 1"
     testlist01.txt                      "MoveRight/v_MoveRight_g01_c01.avi"
     MoveRight/v_MoveRight_g08_c01.avi   the clip
-    MoveRight/v_MoveRight_g08_c01.mask.npz   bool (T, H, W) object mask, key "mask"
+    MoveRight/v_MoveRight_g08_c01.mask.npz   bool (T, H, W) object mask, key "mask" (videoxai.data.masks)
     puppet_mask/MoveRight/v_MoveRight_g08_c01/puppet_mask.mat   the same mask as J-HMDB stores
                                         its annotations ("part_mask", uint8 (H, W, T)), so the demo
                                         is scored through the real-annotation path too
@@ -49,11 +49,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from videoxai.data.annotations.jhmdb import write_puppet_mask
-from videoxai.io import atomic_path, make_temp_dir, read_json, write_json, write_text
+from videoxai.data.encode import LOSSLESS, write_lossless
+from videoxai.data.masks import write_mask
+from videoxai.io import make_temp_dir, read_json, write_json, write_text
 
 DEMO_CLASSES: list[str] = [
     "MoveRight",
@@ -83,12 +84,6 @@ TRAIN_GROUPS = range(8, 26)
 DONE_FILE = "DONE.json"
 FORMAT_VERSION = 2  # 2: J-HMDB-style puppet masks beside the .mask.npz files
 PUPPET_MASKS = "puppet_mask"
-
-# container -> (codec, pixel format, codec options): both exactly lossless in RGB
-_CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "avi": ("ffvhuff", "gbrp", {}),
-    "mp4": ("libx264rgb", "rgb24", {"crf": "0", "preset": "ultrafast"}),
-}
 
 _SHAPES = ("ellipse", "rectangle", "triangle")
 
@@ -270,50 +265,11 @@ def make_clip(
 # --------------------------------------------------------------------------- files
 
 
-def mask_path(video_path: str | os.PathLike[str]) -> Path:
-    """Where the mask of ``video_path`` lives: ``v_X_g01_c01.avi`` -> ``v_X_g01_c01.mask.npz``."""
-    return Path(video_path).with_suffix(".mask.npz")
-
-
-def load_mask(video_path: str | os.PathLike[str]) -> np.ndarray:
-    """The ground-truth object mask of a demo clip: bool (T, H, W), one per stored frame."""
-    path = mask_path(video_path)
-    if not path.exists():
-        raise FileNotFoundError(f"no mask for {video_path}: expected {path} (only demo clips have masks)")
-    with np.load(path) as data:
-        return data["mask"].astype(bool)
-
-
 def puppet_mask_path(root: str | os.PathLike[str], rel: str) -> Path:
     """Where the J-HMDB-style annotation of clip ``rel`` lives: ``{root}/puppet_mask/{Class}/{stem}/puppet_mask.mat``."""
     from videoxai.data.annotations.jhmdb import MASK_FILE
 
     return Path(root) / PUPPET_MASKS / Path(rel).with_suffix("") / MASK_FILE
-
-
-def write_video(path: str | os.PathLike[str], frames: np.ndarray, fps: int = 25) -> None:
-    """Write uint8 (T, H, W, 3) frames losslessly; the codec follows the suffix (.avi or .mp4)."""
-    path = Path(path)
-    container_kind = path.suffix.lstrip(".").lower()
-    if container_kind not in _CODECS:
-        raise ValueError(f"unsupported demo container {path.suffix!r}: use one of {sorted(_CODECS)}")
-    codec, pix_fmt, options = _CODECS[container_kind]
-    height, width = frames.shape[1:3]
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), mode="w", format=container_kind) as out:
-            stream = out.add_stream(codec, rate=fps)
-            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-            stream.options = dict(options)
-            stream.thread_count = 1
-            for frame in frames:
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
-            out.mux(stream.encode(None))
-
-
-def _write_mask(path: Path, mask: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, mask=mask)
 
 
 def clip_name(class_name: str, group: int, clip: int, container: str) -> str:
@@ -341,7 +297,7 @@ def _clip_seed(seed: int, split: str, class_index: int, group: int, clip: int) -
 
 
 def _params(n_train: int, n_test: int, seed: int, frames: int, size: int, container: str, fps: int) -> dict[str, Any]:
-    codec, pix_fmt, _ = _CODECS[container]
+    codec = LOSSLESS[container]
     return {
         "format_version": FORMAT_VERSION,
         "n_train": n_train,
@@ -350,8 +306,8 @@ def _params(n_train: int, n_test: int, seed: int, frames: int, size: int, contai
         "frames": frames,
         "size": size,
         "container": container,
-        "codec": codec,
-        "pix_fmt": pix_fmt,
+        "codec": codec.name,
+        "pix_fmt": codec.pix_fmt,
         "fps": fps,
         "classes": list(DEMO_CLASSES),
         "train_groups": [TRAIN_GROUPS.start, TRAIN_GROUPS.stop - 1],
@@ -382,8 +338,8 @@ def write_demo_dataset(
     sibling folder that is renamed to ``root`` only after ``DONE.json``;
     an existing different dataset is replaced only with ``overwrite=True``.
     """
-    if container not in _CODECS:
-        raise ValueError(f"container must be one of {sorted(_CODECS)}, got {container!r}")
+    if container not in LOSSLESS:
+        raise ValueError(f"container must be one of {sorted(LOSSLESS)}, got {container!r}")
     if n_train < len(DEMO_CLASSES) or n_test < len(DEMO_CLASSES):
         raise ValueError(f"need at least one clip per class per split ({len(DEMO_CLASSES)}), got {n_train}, {n_test}")
     root = Path(root)
@@ -411,8 +367,8 @@ def write_demo_dataset(
                 clip_frames, clip_mask = make_clip(
                     class_index, _clip_seed(seed, split, class_index, group, clip), frames, size
                 )
-                write_video(tmp_root / rel, clip_frames, fps=fps)
-                _write_mask(mask_path(tmp_root / rel), clip_mask)
+                write_lossless(tmp_root / rel, clip_frames, fps=fps)
+                write_mask(tmp_root / rel, clip_mask)
                 write_puppet_mask(puppet_mask_path(tmp_root, rel), clip_mask)
                 lists[split].append(f"{rel} {class_index + 1}" if split == "train" else rel)
         write_text(tmp_root / "classInd.txt", "".join(f"{i + 1} {c}\n" for i, c in enumerate(DEMO_CLASSES)))

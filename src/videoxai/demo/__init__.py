@@ -1,0 +1,12 @@
+"""videoxai.demo: the embedded demo, a real run of the real code path on data and models made here.
+
+- ``dataset``: the synthetic action dataset in UCF101's layout, with ground-truth masks
+  (``make_clip``, ``write_demo_dataset``, ``DEMO_CLASSES``)
+- ``train``: ``train_demo``, tiny models of each seed family trained on it on the CPU
+- ``bundled``: the shipped tiny checkpoints (``checkpoints/``, package data)
+
+The demo sits on top of the library (it uses ``data`` and ``models``; nothing
+but the workflow and ``videoxai.load_model`` uses it). Import the modules
+directly; this package imports nothing heavy on its own, so planning can read
+``bundled`` and ``dataset.FORMAT_VERSION`` without torch.
+"""

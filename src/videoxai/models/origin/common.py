@@ -96,9 +96,7 @@ class OriginPromptModel(VideoClassifier):
             num_views=options.temporal_views,
             fixed_size=True,
             pipeline="origin",
-            spatial_views=options.spatial_views
-            if options.spatial_views in (1, 3)
-            else 1,
+            spatial_views=options.spatial_views,  # 1 or 3 as in the origin's loader (InputSpec checks)
             dtype="bfloat16",
             remove_black_strips=options.remove_black_strips,
             resize_protocol=options.resize_protocol,

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from videoxai.explain.maps import upsample_bilinear
 from videoxai.render.colormap import lut
-from videoxai.render.overlay import overlay, overlay_chunks, upsample_maps
+from videoxai.render.overlay import overlay, overlay_chunks
 
 
 def _corner_clip(t: int = 3, size: int = 40, grid: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -38,9 +38,18 @@ def test_alpha_blends_frame_and_colour() -> None:
 
 
 def test_bilinear_upsampling_of_a_known_map() -> None:
-    up = upsample_maps(np.array([[[0.0, 1.0], [0.0, 1.0]]], dtype=np.float16), (4, 4))
+    up = upsample_bilinear(np.array([[[0.0, 1.0], [0.0, 1.0]]], dtype=np.float16), (4, 4))
+    assert up.dtype == np.float32 and up.shape == (1, 4, 4)
     np.testing.assert_allclose(up[0, 0], [0.0, 0.25, 0.75, 1.0])
     np.testing.assert_allclose(up[0, :, 2], [0.75] * 4)
+
+
+def test_undefined_and_out_of_range_maps_draw_as_the_table_ends() -> None:
+    """NaN draws as 0 and values outside [0, 1] as the nearest end of the colour table."""
+    frames, _ = _corner_clip()
+    for value, end in ((np.nan, 0.0), (-3.0, 0.0), (7.0, 1.0)):
+        maps = np.full((frames.shape[0], 5, 5), value, np.float32)
+        np.testing.assert_array_equal(overlay(frames, maps, alpha=1.0), overlay(frames, np.full_like(maps, end), alpha=1.0))
 
 
 @pytest.mark.parametrize(

@@ -27,19 +27,9 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torchvision.transforms.functional import gaussian_blur
 
+from videoxai.explain.maps import upsample_bilinear
+
 # --------------------------------------------------------------------------- ground-truth masks
-
-
-def upsample_maps(maps: torch.Tensor | np.ndarray, size: int | tuple[int, int]) -> torch.Tensor:
-    """``(N, T, h, w)`` -> ``(N, T, H, W)`` float32, bilinear (as the overlays are drawn)."""
-    m = torch.as_tensor(np.asarray(maps, dtype=np.float32) if isinstance(maps, np.ndarray) else maps).float()
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    if tuple(m.shape[-2:]) == size:
-        return m
-    n, t = m.shape[:2]
-    return F.interpolate(m.reshape(n * t, 1, *m.shape[-2:]), size=size, mode="bilinear", align_corners=False).reshape(
-        n, t, *size
-    )
 
 
 def clip_masks(video_path: Any, frame_indices: Sequence[int], size: int) -> np.ndarray:
@@ -52,13 +42,13 @@ def clip_masks(video_path: Any, frame_indices: Sequence[int], size: int) -> np.n
     return resize_crop(rgb, size)[..., 0].numpy() >= 128
 
 
-def pointing_hits(maps: torch.Tensor, masks: np.ndarray) -> np.ndarray:
+def pointing_hits(maps: torch.Tensor | np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Per frame: 1 if the map's maximum lies on the object, 0 if not, NaN where the object is absent.
 
-    Maps ``(N, T, H, W)`` at mask resolution. A frame whose map is constant
-    points nowhere and counts as a miss.
+    Maps ``(N, T, H, W)`` at mask resolution (:func:`videoxai.explain.maps.upsample_bilinear`). A frame
+    whose map is constant points nowhere and counts as a miss.
     """
-    m = maps.float().flatten(2)
+    m = torch.as_tensor(maps).float().flatten(2)
     mk = torch.as_tensor(masks).flatten(2)
     peak = m.amax(dim=2, keepdim=True)
     on_object = ((m >= peak) & mk).any(dim=2)
@@ -68,9 +58,9 @@ def pointing_hits(maps: torch.Tensor, masks: np.ndarray) -> np.ndarray:
     return hits
 
 
-def energy_in_mask(maps: torch.Tensor, masks: np.ndarray) -> np.ndarray:
+def energy_in_mask(maps: torch.Tensor | np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Per frame: the share of the map's mass on the object; NaN where the object is absent or the map is zero."""
-    m = maps.double().clamp_min(0).flatten(2)
+    m = torch.as_tensor(maps).double().clamp_min(0).flatten(2)
     mk = torch.as_tensor(masks).flatten(2)
     total = m.sum(dim=2)
     inside = (m * mk).sum(dim=2)
@@ -118,7 +108,7 @@ def mask_scores(maps: torch.Tensor | np.ndarray, masks: np.ndarray, seed: int = 
         ("random_map", random_maps(maps.shape, seed)),
         ("centre_prior", centre_prior(maps.shape)),
     ):
-        up = upsample_maps(m, size)
+        up = upsample_bilinear(m.detach().cpu().numpy(), size)  # as the overlays are drawn
         out[name] = {
             "pointing_game": nanmean_or_none(pointing_hits(up, masks)),
             "energy_in_mask": nanmean_or_none(energy_in_mask(up, masks)),

@@ -22,6 +22,7 @@ from videoxai.data.loader import make_loader
 from videoxai.explain import evaluate as ev
 from videoxai.explain.base import finalise
 from videoxai.explain.gradcam import ZeroGradientError
+from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.options import effective_convention
 from videoxai.explain.store import HeatmapSet, save_heatmaps
@@ -330,7 +331,7 @@ def _evaluate_batch(
         s: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
         s["sanity_spearman"] = [st["spearman"][j] for st in steps]
         if masks is not None:
-            final = ev.upsample_maps(random_maps[-1][j : j + 1].cpu(), masks.shape[-1])
+            final = upsample_bilinear(random_maps[-1][j : j + 1].detach().cpu().numpy(), masks.shape[-1])
             m = masks[j : j + 1]
             s["randomised_model"] = {
                 "pointing_game": ev.nanmean_or_none(ev.pointing_hits(final, m)),

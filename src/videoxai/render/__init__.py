@@ -16,7 +16,6 @@ _WHERE = {
     "lut": "videoxai.render.colormap",
     "write_gallery": "videoxai.render.gallery",
     "overlay": "videoxai.render.overlay",
-    "upsample_maps": "videoxai.render.overlay",
     "render_clip": "videoxai.render.stage",
     "render_folder": "videoxai.render.stage",
     "encode_mp4": "videoxai.render.video",

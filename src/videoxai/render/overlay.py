@@ -19,14 +19,6 @@ def _check_clip(frames: np.ndarray, maps: np.ndarray) -> None:
         raise ValueError(f"frames and maps disagree on the number of frames: {frames.shape[0]} vs {maps.shape[0]}")
 
 
-def upsample_maps(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Bilinearly resize (T, h, w) maps to (T, H, W) float32, clipped to [0, 1] (the colour table's domain)."""
-    m = np.nan_to_num(np.asarray(maps, dtype=np.float32), nan=0.0)
-    if m.ndim != 3:
-        raise ValueError(f"maps must be (T, h, w), got shape {tuple(m.shape)}")
-    return np.clip(upsample_bilinear(m, size), 0.0, 1.0)
-
-
 def blend(frames: np.ndarray, colours: np.ndarray, alpha: float) -> np.ndarray:
     """``(1 - alpha) * frame + alpha * colour`` rounded half to even, uint8; the same numbers as ``torch.lerp``.
 
@@ -55,7 +47,9 @@ def overlay(frames: np.ndarray, maps: np.ndarray, colormap: str = "jet", alpha: 
     f = np.asarray(frames)
     m = np.asarray(maps)
     _check_clip(f, m)
-    colours = apply_colormap(upsample_maps(m, (f.shape[1], f.shape[2])), colormap)
+    # NaN (an undefined map) draws as 0; the colour table's domain is [0, 1]
+    values = upsample_bilinear(np.nan_to_num(m.astype(np.float32), nan=0.0), (f.shape[1], f.shape[2]))
+    colours = apply_colormap(np.clip(values, 0.0, 1.0), colormap)
     return blend(f, colours, alpha)
 
 

@@ -53,7 +53,7 @@ def main() -> None:
     from models import VIT_B16, origin_model  # benchmarks/models.py: the same origin run configs
 
     from videoxai.explain.methods import make_explainer
-    from videoxai.extract.device import autocast
+    from videoxai.setup.device import autocast
 
     device = torch.device("cpu" if args.smoke else "cuda")
     clip_config = TINY if args.smoke else VIT_B16

@@ -1,9 +1,12 @@
-"""Model keys ``{method}/{dataset-train}/{run-id}``, as the seed names models."""
+"""Model keys ``{method}/{dataset-train}/{run-id}``, as the seed names models, and split variants (``test+tta``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 KEY_PART = r"[A-Za-z0-9_.-]+"
 _KEY_RE = re.compile(rf"^({KEY_PART})/({KEY_PART})/({KEY_PART})$")
@@ -41,3 +44,86 @@ class ModelKey:
     def slug(self) -> str:
         """A single path component (for file names and wandb ids)."""
         return f"{self.method}-{self.train}-{self.run}"
+
+
+class SplitVariantError(ValueError):
+    pass
+
+
+# The seed's evaluation options that change the numbers, and the suffix each adds to the split's file name.
+VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitVariant:
+    """A dataset split with the evaluation options that change its predictions: ``test+tta+hand+v2``.
+
+    The options suffix the split name (``+tta``: test-time augmentation,
+    ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views; no ``+v``:
+    the model's own), so the predictions of two variants never overwrite each
+    other. The suffixes come in that order; :meth:`parse` and ``str`` are
+    each other's inverse, and :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
+    """
+
+    split: str
+    augmentation: bool = False
+    handcrafted_prompts: bool = False
+    temporal_views: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise SplitVariantError(f"split must be one of {list(SPLITS)}, got {self.split!r}")
+        v = self.temporal_views
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise SplitVariantError(f"num-temporal-views must be a positive integer or null, got {v!r}")
+
+    @classmethod
+    def parse(cls, name: str) -> "SplitVariant":
+        """``test+tta+v2`` -> SplitVariant('test', augmentation=True, temporal_views=2); anything else is an error."""
+        m = _SPLIT_RE.match(name)
+        if not m:
+            raise SplitVariantError(
+                f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}} in that order (e.g. 'test+tta+v2')"
+            )
+        split, tta, hand, views = m.groups()
+        return cls(split, tta is not None, hand is not None, int(views) if views else None)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "SplitVariant":
+        """The variant the config's ``split``, ``use-augmentation``, ``use-handcrafted-prompts``,
+        ``num-temporal-views`` ask for."""
+        return cls(
+            config["split"],
+            bool(config["use-augmentation"]),
+            bool(config["use-handcrafted-prompts"]),
+            config["num-temporal-views"],
+        )
+
+    def __str__(self) -> str:
+        flags = {"use-augmentation": self.augmentation, "use-handcrafted-prompts": self.handcrafted_prompts}
+        views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
+        return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
+
+    def with_split(self, split: str) -> "SplitVariant":
+        """The same options on another split (temperature scaling fits on ``val`` with the test's options)."""
+        return dataclasses.replace(self, split=split)
+
+    def options(self) -> dict[str, Any]:
+        """The evaluation options by config name, as the extract stage takes (and records) them."""
+        return {
+            "split": self.split,
+            "use-augmentation": self.augmentation,
+            "use-handcrafted-prompts": self.handcrafted_prompts,
+            "num-temporal-views": self.temporal_views,
+        }
+
+
+# The split wildcard's pattern: a split, then the suffixes in the order str() writes them.
+SPLIT_VARIANT_PATTERN = (
+    rf"({'|'.join(SPLITS)})" + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values()) + r"(\+v[1-9][0-9]*)?"
+)
+_SPLIT_RE = re.compile(
+    rf"^({'|'.join(SPLITS)})" + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values()) + r"(?:\+v([1-9][0-9]*))?$"
+)

@@ -216,11 +216,12 @@ def transfer(demo, tmp_path_factory):
 
     from videoxai.demo.dataset import DEMO_CLASSES
     from videoxai.extract.predictions import load_predictions
-    from videoxai.extract.run import extract_predictions, open_split
+    from videoxai.extract.run import extract_predictions
     from videoxai.io import write_json
     from videoxai.models.checkpoint import save_checkpoint
     from videoxai.models.registry import build_model
     from videoxai.models.resolve import resolve_model
+    from videoxai.setup.model_split import open_split
 
     _, samples, _, _ = demo
     tmp = tmp_path_factory.mktemp("transfer")
@@ -343,3 +344,51 @@ def test_a_selection_made_under_another_mapping_is_refused(transfer, tmp_path):
     finally:
         write_json(transfer["tmp"] / "selection.json", transfer["selection"])
     assert not (transfer["tmp"] / "swapped.safetensors").exists()
+
+
+@pytest.mark.parametrize("script", ["explain_clips", "extract_predictions"])
+def test_the_decoder_key_reaches_every_decoding_job(demo, tmp_path, script):
+    """Both rule scripts that decode clips pass the config's ``decoder`` to the shared model-and-split setup,
+    which hands it to every loader: an unknown decoder fails the job naming it (explain jobs once ignored it)."""
+    import runpy
+    from types import SimpleNamespace
+
+    from tests.helpers import REPO
+    from videoxai.io import write_json
+    from videoxai.models.checkpoint import save_checkpoint
+    from videoxai.models.resolve import resolve_model
+
+    model, _, selection, root = demo
+    save_checkpoint(model, tmp_path / "ckpt" / "video_coop" / "demo" / "t")
+    write_json(tmp_path / "resolved.json", resolve_model("video_coop/demo/t", tmp_path / "ckpt"))
+    write_json(tmp_path / "selection.json", selection)
+    options = {
+        "split": "test",
+        "use-augmentation": False,
+        "use-handcrafted-prompts": False,
+        "num-temporal-views": None,
+        "num-frames": 8,
+        "evaluate": False,
+    }
+    job = SimpleNamespace(
+        log=[str(tmp_path / "job.log")],
+        rule=script,
+        threads=1,
+        config={"num-workers": 0, "batch-size": 4, "device": "cpu", "decoder": "no-such-decoder"},
+        input=SimpleNamespace(resolved=str(tmp_path / "resolved.json"), selection=str(tmp_path / "selection.json")),
+        output=[str(tmp_path / "out")],
+        params=SimpleNamespace(
+            dataset={"name": "demo", "format": "ucf101", "root": str(root)},
+            options=options,
+            num_frames=8,
+            class_mapping=None,
+            conventions="standard",
+        ),
+        wildcards=SimpleNamespace(explainer="grad-cam"),
+    )
+    path = str(REPO / "workflow" / "scripts" / f"{script}.py")
+    with pytest.raises(ValueError, match="decoder must be one of .* got 'no-such-decoder'"):
+        runpy.run_path(path, init_globals={"snakemake": job})
+    job.config["decoder"] = "pyav"
+    runpy.run_path(path, init_globals={"snakemake": job})
+    assert (tmp_path / "out").is_file()

@@ -18,7 +18,7 @@ import torch
 from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
 from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
-from videoxai.extract.classes import plan_classes
+from videoxai.setup.classes import plan_classes
 from videoxai.extract.predictions import load_predictions
 from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json

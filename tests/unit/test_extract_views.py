@@ -18,7 +18,8 @@ from videoxai.data.decode import read_frames
 from videoxai.demo.dataset import write_demo_dataset
 from videoxai.data.transforms import TTA, normalise, resize_crop, tta_views
 from videoxai.extract.predictions import load_predictions
-from videoxai.extract.run import extract_predictions, model_input_spec
+from videoxai.extract.run import extract_predictions
+from videoxai.setup.model_split import model_input_spec
 from videoxai.io import write_json
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.resolve import load_resolved, resolve_model

@@ -41,8 +41,9 @@ from videoxai.data.origin_frames import (
 )
 from videoxai.data.sampling import linspace_indices
 from videoxai.data.transforms import TTA
-from videoxai.extract.run import model_input_spec, tta_for
+from videoxai.extract.run import tta_for
 from videoxai.models.base import InputSpec
+from videoxai.setup.model_split import model_input_spec
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from videoxai.explain.options import METHOD_OPTIONS
-from videoxai.keys import ModelKey, ModelKeyError
+from videoxai.explain.options import effective_convention, job_options
+from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.hf_cache import locate_backbone
 from videoxai.models.locate import find_checkpoint
@@ -29,13 +29,12 @@ for _t in TESTS:
 
 # Evaluation variants (the seed's options) suffix the split name, e.g. test+tta+hand,
 # so variants never overwrite each other. `num-temporal-views: V` adds +v{V} (unset: the model's own views).
-VARIANTS = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
-VIEWS = config["num-temporal-views"]
-SPLIT = "+".join(
-    [config["split"], *(v for k, v in VARIANTS.items() if config[k]), *([f"v{VIEWS}"] if VIEWS is not None else [])]
-)
+try:
+    SPLIT = str(SplitVariant.from_config(config))
+except SplitVariantError as e:
+    _fail(f"config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views': {e}")
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
-SPLIT_PATTERN = r"(train|val|test)" + "".join(rf"(\+{v})?" for v in VARIANTS.values()) + r"(\+v[1-9][0-9]*)?"
+SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 
 # Class-name mappings for closed-set models on another dataset: {dataset-test: {dataset-train: {test: train} | CSV}}
 CLASS_MAPPING = config["class-mapping"]
@@ -159,14 +158,9 @@ def dataset_marker(wildcards):
     return [f"{d['root']}/DONE.json"] if d.get("generate") else []
 
 
-def evaluation_options(split):
-    base, *variants = split.split("+")
-    views = [int(v[1:]) for v in variants if v[:1] == "v" and v[1:].isdigit()]
-    return {
-        "split": base,
-        **{key: suffix in variants for key, suffix in VARIANTS.items()},
-        "num-temporal-views": views[0] if views else None,
-    }
+def split_variant_options(wildcards):
+    """The evaluation options the split wildcard names (test+tta+v2: split test, use-augmentation, 2 views)."""
+    return SplitVariant.parse(wildcards.split).options()
 
 
 def class_mapping(wildcards):
@@ -180,16 +174,15 @@ def class_mapping_file(wildcards):
     return [mapping] if isinstance(mapping, str) else []
 
 
-EVALUATION_KEYS = ["evaluate", "deletion-steps", "deletion-baseline", "insertion-baseline", "sanity-steps"]
+def explain_convention(wildcards):
+    """The convention the explainer runs under: `conventions: seed` only where the origin has the method."""
+    return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
 
 
 def explainer_options(wildcards):
-    """Only the options an explainer uses are its parameters, so changing one reruns only that explainer."""
-    common = ["weighted-by-predictions", "target-class", "num-frames", *EVALUATION_KEYS]
-    own = [k for k in METHOD_OPTIONS[wildcards.explainer] if k in config]
-    options = {k: config[k] for k in [*common, *own]}
-    options["target-class"] = str(options["target-class"]).lower()
-    return {**evaluation_options(wildcards.split), **options}
+    """Only the options an explainer uses are its parameters (videoxai.explain.options's table), so changing one
+    reruns only that explainer; the split variant's options come first."""
+    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), config)}
 
 
 def analyses():
@@ -211,8 +204,8 @@ def val_predictions(wildcards):
         return []
     if config["temperature"] is not None:
         _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    _, *variants = wildcards.split.split("+")
-    return PRED.format(**{**dict(wildcards.items()), "split": "+".join(["val", *variants])})
+    val = SplitVariant.parse(wildcards.split).with_split("val")
+    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
 
 
 def calibration_targets():

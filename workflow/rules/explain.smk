@@ -7,11 +7,6 @@
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
 
 from videoxai.data.annotations import annotation_inputs
-from videoxai.explain.options import effective_convention, method_options
-
-
-def explain_convention(wildcards):
-    return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
 
 
 def ground_truth_files(wildcards):
@@ -26,13 +21,6 @@ def annotated_dataset(wildcards):
     return dataset_config(wildcards.test) if config.get("prefer-annotated") and d.get("ground-truth") else None
 
 
-def explain_options(wildcards):
-    """explainer_options, plus the options the method takes only under the seed convention (discard-ratio for -cls)."""
-    options = explainer_options(wildcards)
-    own = method_options(wildcards.explainer, explain_convention(wildcards))
-    return {**options, **{k: config[k] for k in own if k in config and k not in options}}
-
-
 checkpoint select_clips:
     input:
         predictions=PRED,
@@ -45,7 +33,7 @@ checkpoint select_clips:
         samples_per_class=config["samples-per-class"],
         classes_to_mix=config["classes-to-mix"],
         mix_mode=config["mix-mode"],
-        seed=config["demo"]["seed"],
+        selection_seed=config["selection-seed"],
     log:
         f"logs/select_clips/{MODEL}/{{test}}/{{split}}.log",
     threads: 1
@@ -68,7 +56,7 @@ rule explain_clips:
         HEATMAPS,
     params:
         dataset=lambda w: dataset_config(w.test),
-        options=explain_options,
+        options=explainer_options,
         class_mapping=class_mapping,
         conventions=explain_convention,
     log:

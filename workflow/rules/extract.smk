@@ -14,7 +14,7 @@ rule extract_predictions:
         PRED,
     params:
         dataset=lambda w: dataset_config(w.test),
-        options=lambda w: evaluation_options(w.split),
+        options=split_variant_options,
         num_frames=config["num-frames"],
         class_mapping=class_mapping,
     log:

@@ -17,6 +17,7 @@ with job_logging(snakemake.log[0], snakemake.rule):
         batch_size=snakemake.config["batch-size"],
         num_workers=snakemake.config["num-workers"],
         device=snakemake.config["device"],
+        decoder=snakemake.config["decoder"],
         class_mapping=snakemake.params.class_mapping,
         conventions=snakemake.params.conventions,
     )

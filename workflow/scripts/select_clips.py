@@ -16,7 +16,7 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
         predictions,
         snakemake.params.classes_to_map,
         snakemake.params.samples_per_class,
-        seed=snakemake.params.seed,
+        seed=snakemake.params.selection_seed,
         classes_to_mix=snakemake.params.classes_to_mix,
         mix_mode=snakemake.params.mix_mode,
         preferred=preferred,

@@ -17,12 +17,8 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
+from videoxai.explain.options import TARGETS
 from videoxai.models.base import TokenLayout, VideoClassifier
-
-TARGETS = ("predicted", "true")
-
-# Options every method understands (config key -> default).
-COMMON_OPTIONS: dict[str, Any] = {"target-class": "predicted", "weighted-by-predictions": False}
 
 
 @dataclass
@@ -32,10 +28,6 @@ class Explanation:
     relevance: torch.Tensor  # (B, T, h, w), >= 0, float32
     logits: torch.Tensor  # (B, K)
     targets: torch.Tensor  # (B,) int64: the class each map explains
-
-
-def normalise_option_key(key: str) -> str:
-    return key.replace("_", "-")
 
 
 def choose_targets(logits: torch.Tensor, labels: torch.Tensor | None, target: str) -> torch.Tensor:
@@ -121,12 +113,28 @@ def finalise(
     return maps, importance, probs
 
 
+@dataclass
+class Maps:
+    """One batch explained and post-processed: what the explain stage stores and scores."""
+
+    explanation: Explanation  # the raw relevance (the evaluation perturbs the clip by it)
+    maps: torch.Tensor  # (B, T, h, w) in [0, 1]
+    importance: torch.Tensor  # (B, T)
+    probs: torch.Tensor  # (B, K) the model's probabilities
+
+
 class Explainer(ABC):
-    """One explanation method. Subclasses set ``name``, ``options`` and implement ``relevance``."""
+    """One explanation method. Subclasses set ``name``, ``options`` and implement ``explain``.
+
+    Calling an explainer runs the shared pipeline: the method's ``explain``
+    (raw relevance), then :func:`finalise` under the class's ``convention``
+    with the ``weighted-by-predictions`` option it was made with.
+    """
 
     name: ClassVar[str]
     options: ClassVar[dict[str, Any]] = {}  # method-specific option -> default
     needs_attention: ClassVar[bool] = False
+    convention: ClassVar[str] = "standard"
 
     def __init__(self, model: VideoClassifier, **options: Any):
         if self.needs_attention and not model.has_attention:
@@ -136,7 +144,14 @@ class Explainer(ABC):
             )
         self.model = model
         self.params = {**self.options, **{k: v for k, v in options.items() if k in self.options}}
+        self.weighted_by_predictions = bool(options.get("weighted-by-predictions", False))
         self.check_params()
+
+    def __call__(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Maps:
+        """Explain ``video`` (B, T, C, H, W) for each clip's target class, then finalise the maps."""
+        expl = self.explain(video, labels, target)
+        maps, importance, probs = finalise(expl, self.weighted_by_predictions, self.convention)
+        return Maps(expl, maps, importance, probs)
 
     def check_params(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Reject bad option values early, with the option named."""

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from videoxai.explain.base import (
-    COMMON_OPTIONS,
-    TARGETS,
-    Explainer,
-    normalise_option_key,
-)
+from videoxai.explain.base import Explainer
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
-from videoxai.explain.options import effective_convention
+from videoxai.explain.options import COMMON_OPTIONS, check_common_options, config_names, effective_convention
 from videoxai.explain.rollout import (
     AttentionRollout,
     AttentionRolloutCLS,
@@ -43,16 +38,11 @@ def effective_options(method: str, options: dict[str, Any] | None, convention: s
     or other stages (the workflow passes one options dict to every explainer)
     are ignored here; the caller records them as given.
     """
-    given = {normalise_option_key(k): v for k, v in (options or {}).items()}
+    given = config_names(options)
     cls = explainer_class(method, convention)
     out = {**COMMON_OPTIONS, **cls.options}
     out.update({k: v for k, v in given.items() if k in out})
-    if out["target-class"] not in TARGETS:
-        raise ValueError(f"option target-class must be one of {list(TARGETS)}, got {out['target-class']!r}")
-    if not isinstance(out["weighted-by-predictions"], bool):
-        raise ValueError(
-            f"option weighted-by-predictions must be true or false, got {out['weighted-by-predictions']!r}"
-        )
+    check_common_options(out)
     return out
 
 

@@ -1,8 +1,10 @@
-"""The extract stage: decode in DataLoader workers, batch, infer, stream rows to Parquet."""
+"""The extract stage: decode in DataLoader workers, batch, infer, stream rows to Parquet.
+
+The model is set up on the split by :func:`videoxai.setup.model_split.set_up`, as the explain stage sets it up.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from typing import Any
@@ -12,46 +14,18 @@ import torch
 from tqdm import tqdm
 
 import videoxai
-from videoxai.data.datasets import load_split_info
 from videoxai.data.loader import make_loader
 from videoxai.data.origin_frames import OriginTTA
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import TTA, average_tta_logits
-from videoxai.extract.classes import ClassMappingSource, ClassPlan, plan_classes
-from videoxai.extract.device import autocast, pick_device
 from videoxai.extract.predictions import PredictionWriter
-from videoxai.io import atomic_path, read_json
-from videoxai.models.base import InputSpec, VideoClassifier
-from videoxai.models.resolve import load_resolved
+from videoxai.io import atomic_path
+from videoxai.models.base import InputSpec
+from videoxai.setup.classes import ClassMappingSource, ClassPlan
+from videoxai.setup.device import autocast
+from videoxai.setup.model_split import set_up
 
 log = logging.getLogger("videoxai.extract")
-
-
-def model_input_spec(
-    model: VideoClassifier, num_frames: int | None, num_views: int | None = None, spatial_views: int | None = None
-) -> InputSpec:
-    """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own).
-
-    ``spatial_views`` (1 or 3; None: the model's own) applies to origin
-    models (``pipeline='origin'``), whose spec carries the run config's
-    ``num-spatial-views``; one map is drawn over one view, so the explain
-    stage asks for 1 temporal x 1 spatial view.
-    """
-    spec = model.input_spec
-    if spatial_views is not None and spec.pipeline == "origin":
-        spec = dataclasses.replace(spec, spatial_views=spatial_views)
-    if num_views is not None:
-        if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 1:
-            raise ValueError(f"num-temporal-views must be a positive integer or null, got {num_views!r}")
-        spec = dataclasses.replace(spec, num_views=num_views)
-    if num_frames is None or num_frames == spec.num_frames:
-        return spec
-    if getattr(model, "fixed_num_frames", True):
-        raise ValueError(
-            f"config 'num-frames: {num_frames}' but this model takes exactly {spec.num_frames} frames; "
-            f"set num-frames to {spec.num_frames}"
-        )
-    return dataclasses.replace(spec, num_frames=num_frames)
 
 
 def extract_predictions(
@@ -77,27 +51,32 @@ def extract_predictions(
     views are averaged here, each one a ``(B, V, ...)`` call, so the two
     combine as a mean over all A x V views. ``class_mapping`` ({test class:
     training class} or a CSV file) lets a closed-set model be evaluated on
-    another dataset: see :mod:`videoxai.extract.classes`.
+    another dataset: see :mod:`videoxai.setup.classes`.
     """
-    resolved = read_json(resolved_path)
-    dev = pick_device(device)
-    model = load_resolved(resolved).to(dev).eval()
     split = options["split"]
-    info = open_split(dataset, split)
-    plan = plan_classes(model, info.class_names, class_mapping)
+    setup = set_up(
+        resolved_path,
+        dataset,
+        split,
+        device=device,
+        decoder=decoder,
+        class_mapping=class_mapping,
+        handcrafted_prompts=bool(options.get("use-handcrafted-prompts")),
+        num_frames=num_frames,
+        num_views=options.get("num-temporal-views"),
+    )
+    model, dev, resolved, info, plan, spec = (setup.model, setup.device, setup.resolved, setup.info, setup.plan,
+                                              setup.spec)
     class_names = plan.class_names
-    samples = [s for s in info.samples if plan.label_index[s.label] >= 0]
-    unmapped = [s for s in info.samples if plan.label_index[s.label] < 0]
+    samples, unmapped = setup.samples, setup.unmapped
     if plan.mapping is not None:
         log.info("%s answers with its own %d classes: %d test classes mapped, %d without a training class (%d clips "
                  "become error rows)", resolved["key"], len(class_names), len(plan.mapping), len(plan.unmapped),
                  len(unmapped))
-    if options.get("use-handcrafted-prompts"):
-        use_handcrafted_prompts(model)
-    spec = model_input_spec(model, num_frames, options.get("num-temporal-views"))
     tta = tta_for(spec) if options.get("use-augmentation") else None
     loader = make_loader(
-        samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=decoder, num_views=spec.num_views, tta=tta
+        samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=setup.decoder, num_views=spec.num_views,
+        tta=tta,
     )
     k = len(class_names)
     metadata = {
@@ -111,7 +90,7 @@ def extract_predictions(
         "split": split,
         "options": options,
         "tta": tta.to_dict() if tta else None,
-        "decoder": decoder,
+        "decoder": setup.decoder,
         "missing_on_disk": len(info.missing),
         "input_spec": spec.to_dict(),
         "videoxai_version": videoxai.__version__,
@@ -151,23 +130,6 @@ def tta_for(spec: InputSpec) -> TTA | OriginTTA:
     three crops and their flips.
     """
     return OriginTTA() if spec.pipeline == "origin" else TTA()
-
-
-def open_split(dataset: dict[str, Any], split: str):
-    """The split's samples; dataset options beyond the common ones go to the format reader."""
-    common = {"name", "format", "root", "split-id", "generate", "ground-truth"}  # ground-truth: explain.ground_truth
-    opts = {k: v for k, v in dataset.items() if k not in common}
-    return load_split_info(dataset["format"], dataset["root"], split, dataset.get("split-id", 1), **opts)
-
-
-def use_handcrafted_prompts(model: VideoClassifier) -> None:
-    """The seed's `use-handcrafted-prompts`: a fixed template instead of learned context."""
-    if not hasattr(model, "set_handcrafted_prompts"):
-        raise ValueError(
-            f"use-handcrafted-prompts is on, but {model.method or type(model).__name__} has no text prompts; "
-            "turn the option off for this model"
-        )
-    model.set_handcrafted_prompts(True)
 
 
 def _rows(model, batch, samples, plan: ClassPlan, dev, tta: bool) -> dict[str, list[Any]]:

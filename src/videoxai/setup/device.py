@@ -1,4 +1,4 @@
-"""Device choice shared by the GPU stages."""
+"""Device choice shared by the stages that run a model (extraction, explanation)."""
 
 from __future__ import annotations
 

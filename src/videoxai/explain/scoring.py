@@ -1,0 +1,104 @@
+"""The explain stage's evaluation of each batch's maps, by the model itself.
+
+Deletion/insertion faithfulness of every map, and the cascading
+model-randomisation sanity check (Adebayo et al. 2018): the method is rerun
+on ever more randomised copies of the model, and the rank correlation with
+the trained model's map is kept per step. On clips with ground-truth masks
+(the demo) the randomised model's maps are scored against them too, the
+floor the trained model's scores should clear. The kernels live in
+:mod:`videoxai.explain.evaluate`; this module runs them on a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from videoxai.data.masks import mask_path
+from videoxai.data.splits import Sample
+from videoxai.explain import evaluate as ev
+from videoxai.explain.base import Explainer, Explanation
+from videoxai.explain.gradcam import ZeroGradientError
+from videoxai.explain.maps import upsample_bilinear
+from videoxai.explain.options import EvaluationSettings
+from videoxai.models.base import VideoClassifier
+
+
+class BatchScorer:
+    """Scores the maps of one explain job, batch by batch, with the job's method on randomised models."""
+
+    def __init__(
+        self,
+        model: VideoClassifier,
+        settings: EvaluationSettings,
+        make_explainer: Callable[[torch.nn.Module], Explainer],
+    ):
+        """``make_explainer(model)`` builds the job's method (target ``true``) on a randomised copy of the model."""
+        self.model = model
+        self.settings = settings
+        self.make_explainer = make_explainer
+        self.modules: list | None = None  # the parameterised modules, top-down (found on the first batch)
+        self.randomised: list[list[str]] = []  # the module names randomised at each sanity step
+
+    def __call__(
+        self,
+        video: torch.Tensor,
+        expl: Explanation,
+        samples: list[Sample] | None,
+        frame_indices: torch.Tensor,
+        size: int,
+    ) -> list[dict[str, Any]]:
+        """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps).
+
+        ``samples``: the clips, when their ground-truth masks (if any) match
+        the frames shown (None for VideoMix clips).
+        """
+        s = self.settings
+        if self.modules is None:
+            self.modules = ev.parameterised_modules(self.model, video)
+        masks = masks_if_any(samples, frame_indices, size) if samples is not None else None
+        fi = ev.deletion_insertion(
+            self.model,
+            video,
+            expl.relevance,
+            expl.targets,
+            s.deletion_steps,
+            deletion_baseline=s.deletion_baseline,
+            insertion_baseline=s.insertion_baseline,
+            seed=int(s.seed),
+        )
+
+        def explain(m: torch.nn.Module) -> torch.Tensor:
+            # the randomised models explain the trained model's target classes
+            try:
+                return self.make_explainer(m).explain(video, expl.targets, "true").relevance
+            except ZeroGradientError:  # a randomised layer that no longer reaches the output: no map at all
+                return torch.zeros_like(expl.relevance)
+
+        steps, random_maps = ev.cascading_randomisation(
+            self.model, explain, expl.relevance, self.modules, s.sanity_steps, int(s.seed)
+        )
+        self.randomised = [st["randomised"] for st in steps]
+        scores = []
+        for j in range(video.shape[0]):
+            clip: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
+            clip["sanity_spearman"] = [st["spearman"][j] for st in steps]
+            if masks is not None:
+                final = upsample_bilinear(random_maps[-1][j : j + 1].detach().cpu().numpy(), masks.shape[-1])
+                m = masks[j : j + 1]
+                clip["randomised_model"] = {
+                    "pointing_game": ev.nanmean_or_none(ev.pointing_hits(final, m)),
+                    "energy_in_mask": ev.nanmean_or_none(ev.energy_in_mask(final, m)),
+                }
+            scores.append(clip)
+        return scores
+
+
+def masks_if_any(samples: list[Sample], frame_indices: torch.Tensor, size: int) -> np.ndarray | None:
+    """Ground-truth masks of the clips' frames when every clip has one (the demo), else None."""
+    if not all(mask_path(s.path).is_file() for s in samples):
+        return None
+    return np.stack([ev.clip_masks(s.path, fi.tolist(), size) for s, fi in zip(samples, frame_indices, strict=True)])

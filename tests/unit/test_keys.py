@@ -1,0 +1,60 @@
+"""Split variants (``test+tta+hand+v2``): one parser, one writer, one wildcard pattern, all in agreement."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from videoxai.keys import SPLIT_VARIANT_PATTERN, SPLITS, SplitVariant, SplitVariantError
+
+ALL = [
+    SplitVariant(split, tta, hand, views)
+    for split, tta, hand, views in itertools.product(SPLITS, (False, True), (False, True), (None, 1, 2, 12))
+]
+
+
+@pytest.mark.parametrize("variant", ALL, ids=str)
+def test_parse_and_str_are_each_others_inverse_and_the_wildcard_matches(variant: SplitVariant) -> None:
+    name = str(variant)
+    assert SplitVariant.parse(name) == variant
+    assert re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+
+
+def test_the_suffixes_and_the_options_they_stand_for() -> None:
+    assert str(SplitVariant("test")) == "test"
+    assert str(SplitVariant("test", augmentation=True, handcrafted_prompts=True, temporal_views=2)) == "test+tta+hand+v2"
+    assert SplitVariant.parse("val+hand+v3").options() == {
+        "split": "val",
+        "use-augmentation": False,
+        "use-handcrafted-prompts": True,
+        "num-temporal-views": 3,
+    }
+    assert SplitVariant.parse("test").options()["num-temporal-views"] is None  # the model's own views
+
+
+@pytest.mark.parametrize(
+    "name", ["test+hand+tta", "test+v2+tta", "test+v0", "test+v", "test+tta+tta", "tests", "test+", "", "dev+tta"]
+)
+def test_names_out_of_order_or_unknown_are_refused_by_the_parser_and_the_wildcard(name: str) -> None:
+    with pytest.raises(SplitVariantError, match="invalid split"):
+        SplitVariant.parse(name)
+    assert not re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+
+
+def test_from_config_builds_the_name_the_workflow_files_use() -> None:
+    config = {"split": "test", "use-augmentation": True, "use-handcrafted-prompts": False, "num-temporal-views": 2}
+    assert str(SplitVariant.from_config(config)) == "test+tta+v2"
+    assert str(SplitVariant.from_config({**config, "num-temporal-views": None})) == "test+tta"
+
+
+@pytest.mark.parametrize("views", [0, -1, True, 1.5, "2"])
+def test_bad_view_counts_are_refused(views: object) -> None:
+    with pytest.raises(SplitVariantError, match="num-temporal-views"):
+        SplitVariant("test", temporal_views=views)  # type: ignore[arg-type]
+
+
+def test_with_split_keeps_the_options() -> None:
+    """Temperature scaling fits on val with the test split's options."""
+    assert str(SplitVariant.parse("test+tta+hand+v2").with_split("val")) == "val+tta+hand+v2"

@@ -132,6 +132,18 @@ def test_a_broken_video_reruns_its_render_job_only(run: Path) -> None:
     assert "explainer=grad-cam" in dry.stdout and "explainer=attention-rollout" not in dry.stdout
 
 
+def test_a_deleted_video_is_rendered_again(run: Path) -> None:
+    video = a_video(run)
+    video.unlink()
+    dry = run_snakemake(run, "-n", timeout=300)
+    out = dry.stdout + dry.stderr
+    assert dry.returncode == 0, out
+    assert f"{video.relative_to(run)} is missing from its folder" in out
+    jobs = planned(dry)
+    assert jobs and "explain_clips" not in jobs and "extract_predictions" not in jobs, jobs
+    assert "explainer=grad-cam" in dry.stdout and "explainer=attention-rollout" not in dry.stdout
+
+
 def test_snakemake_killed_mid_job_resumes_with_unlock_and_rerun_incomplete(run: Path, finished: Path) -> None:
     """kill -9 of snakemake and its job while the predictions are being written, then the README's recovery."""
     (run / PRED).unlink()

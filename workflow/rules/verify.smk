@@ -7,7 +7,8 @@
 #     a broken one (cut short, zero-filled, not what was written) gets its mtime set to 0, so Snakemake's
 #     mtime trigger sees it older than its inputs and reruns the job that makes it, and what was made from it,
 #     in this very run (and `-n` shows it). Nothing is deleted. Without the mtime trigger
-#     (--rerun-triggers without mtime) the warning names the command that rebuilds it.
+#     (--rerun-triggers without mtime) the warning names the command that rebuilds it. A file missing from
+#     a folder output (a deleted video) dates that folder back the same way: Snakemake sees only the folder.
 # `snakemake --cores 1 verify` recomputes nothing: it checks every output of the current config (decoding
 # videos and images) and lists what is missing or broken, exiting non-zero when anything is.
 
@@ -33,34 +34,46 @@ def _checkpoint_config(key):
     return config_json if weights.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".bin")) and os.path.isfile(config_json) else None
 
 
-def _outdate_broken_outputs(quiet=False):
-    """Set a broken output's mtime to 0 so this run rebuilds it (see the top of this file); say so."""
-    for path, problem in broken_outputs([f for f in VERIFY_FOLDERS if os.path.isdir(f)]):
+def _folder_output(path):
+    """The directory() output ``path`` lies in (Snakemake dates it by its .snakemake_timestamp), or None."""
+    parent = os.path.dirname(path)
+    while parent and parent not in VERIFY_FOLDERS and parent != os.path.dirname(parent):
+        if os.path.isfile(os.path.join(parent, ".snakemake_timestamp")):
+            return parent
+        parent = os.path.dirname(parent)
+    return None
+
+
+def _outdate(path):
+    """mtime 0 for ``path`` (if it exists) and for the folder output holding it: Snakemake then reruns its job."""
+    if os.path.lexists(path):
         os.utime(path, (0, 0))
-        # inside a directory() output, Snakemake dates the folder by its .snakemake_timestamp
-        parent = os.path.dirname(path)
-        while parent and parent not in VERIFY_FOLDERS:
-            stamp = os.path.join(parent, ".snakemake_timestamp")
-            if os.path.isfile(stamp):
-                os.utime(stamp, (0, 0))
-                os.utime(parent, (0, 0))
-            parent = os.path.dirname(parent)
+    folder = _folder_output(path)
+    if folder is not None:
+        os.utime(os.path.join(folder, ".snakemake_timestamp"), (0, 0))
+        os.utime(folder, (0, 0))
+
+
+def _outdate_broken_outputs(quiet=False):
+    """Mark broken outputs, and files missing from a folder output, outdated so this run rebuilds them; say so."""
+    for path, problem in broken_outputs([f for f in VERIFY_FOLDERS if os.path.isdir(f)]):
+        _outdate(path)
         if not quiet:
             print(
                 f"videoxai: {path} is broken ({problem}): marked outdated (mtime 0), so this run rebuilds it and what "
                 f"was made from it; if it does not (--rerun-triggers without mtime): {rebuild_command(path)}",
                 file=sys.stderr,
             )
-
-
-# Planning runs in the main process only (a cluster job re-reads this file: no checks there). The job graph's
-# settings (targets, rerun triggers) are not known yet while this file is read.
-if workflow.is_main_process:
+    # a video or map deleted from its folder: Snakemake sees only the folder, so date the folder back
     try:
-        check_data(config, TESTS, {str(m): _checkpoint_config(str(m)) for m in MODELS})
-    except ConfigError as e:
-        _fail(str(e))
-    _outdate_broken_outputs(quiet="verify" in sys.argv[1:])  # verify lists them itself
+        expected = expected_outputs()
+    except Exception:  # a config the job graph rejects says so itself, in its own words
+        return
+    for path in expected:
+        if not os.path.lexists(path) and _folder_output(path) is not None:
+            _outdate(path)
+            if not quiet:
+                print(f"videoxai: {path} is missing from its folder: the folder is rebuilt in this run", file=sys.stderr)
 
 
 def expected_outputs():
@@ -91,6 +104,16 @@ def expected_outputs():
                 name = f"class_{c['class_index']}_sample_{c['sample_index']}"
                 files += [f"{folder}/video_samples/{name}.mp4", f"{folder}/attention_maps/{name}.png"]
     return files
+
+
+# Planning runs in the main process only (a cluster job re-reads this file: no checks there). The job graph's
+# settings (targets, rerun triggers) are not known yet while this file is read.
+if workflow.is_main_process:
+    try:
+        check_data(config, TESTS, {str(m): _checkpoint_config(str(m)) for m in MODELS})
+    except ConfigError as e:
+        _fail(str(e))
+    _outdate_broken_outputs(quiet="verify" in sys.argv[1:])  # verify lists them itself
 
 
 rule verify:

@@ -153,7 +153,7 @@ def checkpoint_num_frames(config_file: str | os.PathLike[str] | None) -> int | N
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
-def split_classes(dataset: Mapping[str, Any], split: str, demo: Mapping[str, Any] | None = None) -> tuple[list[str], set[str]]:
+def split_classes(dataset: Mapping[str, Any], split: str) -> tuple[list[str], set[str]]:
     """(class names, names with at least one clip in ``split``) from the annotation files alone.
 
     The embedded demo, before it is generated, has its fixed classes, every one

@@ -48,10 +48,9 @@ def test_temporary_is_hidden_recognisable_and_keeps_the_suffix(tmp_path: Path) -
 
 def test_failure_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
     out = tmp_path / "a.txt"
-    with pytest.raises(RuntimeError):
-        with atomic_path(out) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic_path(out) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -69,7 +68,7 @@ def test_stale_temporaries_of_that_output_only_are_removed(tmp_path: Path) -> No
 
 
 def test_files_and_folders_get_the_umask(tmp_path: Path, umask_022) -> None:
-    import videoxai.io as io
+    from videoxai import io
 
     old, io._UMASK = io._UMASK, 0o022
     try:

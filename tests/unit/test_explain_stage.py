@@ -392,3 +392,24 @@ def test_the_decoder_key_reaches_every_decoding_job(demo, tmp_path, script):
     job.config["decoder"] = "pyav"
     runpy.run_path(path, init_globals={"snakemake": job})
     assert (tmp_path / "out").is_file()
+
+
+def test_calling_an_explainer_explains_then_finalises(demo):
+    """``Explainer.__call__`` is the shared pipeline the stage runs: the method's relevance, then ``finalise`` with
+    the explainer's own ``weighted-by-predictions`` and convention."""
+    from videoxai.explain.base import finalise
+    from videoxai.explain.methods import explainer_class, make_explainer
+
+    model, samples, _, _ = demo
+    batch = next(iter(make_loader(samples[:2], model.input_spec, batch_size=2, num_workers=0)))
+    for weighted in (False, True):
+        explainer = make_explainer("grad-cam", model, {"weighted_by_predictions": weighted})
+        out = explainer(batch["video"], batch["label"], "true")
+        maps, importance, probs = finalise(explainer.explain(batch["video"], batch["label"], "true"), weighted)
+        assert torch.equal(out.maps, maps) and torch.equal(out.importance, importance) and torch.equal(out.probs, probs)
+        assert torch.equal(out.explanation.targets, batch["label"])
+        peak = out.maps.flatten(1).max(dim=1).values
+        expected = probs.gather(1, batch["label"][:, None])[:, 0] if weighted else torch.ones(2)
+        assert torch.allclose(peak, expected)
+    assert explainer_class("grad-cam").convention == "standard"
+    assert explainer_class("grad-cam", "seed").convention == "seed"

@@ -425,6 +425,7 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     from videoxai.io import write_json
     from videoxai.demo.bundled import bundled_checkpoints_root
     from videoxai.models.resolve import load_resolved, resolve_model
+    from videoxai.setup import model_split
 
     root = tmp_path / "demo"
     write_demo_dataset(root, n_train=8, n_test=8, seed=0, frames=20, size=48)
@@ -434,7 +435,7 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     spec = origin_spec(model.input_spec.num_frames, model.input_spec.size, model.input_spec.mean, model.input_spec.std,
                        temporal_views=2, spatial_views=3)
     model.input_spec = spec
-    monkeypatch.setattr(run, "load_resolved", lambda _: model)
+    monkeypatch.setattr(model_split, "load_resolved", lambda _: model)  # the shared setup loads the model
     dataset = {"name": "demo", "format": "ucf101", "root": str(root), "split-id": 1}
     out = tmp_path / "test+tta.parquet"
     run.extract_predictions(tmp_path / "resolved.json", dataset, out,

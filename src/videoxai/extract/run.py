@@ -43,9 +43,10 @@ def extract_predictions(
 ) -> dict[str, Any]:
     """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows.
 
-    ``options`` are the evaluation options (``split``, ``use-augmentation``,
+    ``options`` are the split variant's options (``split``, ``use-augmentation``,
     ``use-handcrafted-prompts``, ``num-temporal-views``: V temporal views per
-    clip, None for the model's own ``input_spec.num_views``). With V > 1 the
+    clip, None for the model's own ``input_spec.num_views``; see
+    :meth:`videoxai.keys.SplitVariant.options`). With V > 1 the
     model's ``forward`` gets ``(B, V, T, C, H, W)`` and combines the views
     (every built-in adapter averages their logits); test-time augmentation
     views are averaged here, each one a ``(B, V, ...)`` call, so the two

@@ -5,8 +5,9 @@
 - ``train``: ``train_demo``, tiny models of each seed family trained on it on the CPU
 - ``bundled``: the shipped tiny checkpoints (``checkpoints/``, package data)
 
-The demo sits on top of the library (it uses ``data`` and ``models``; nothing
-but the workflow and ``videoxai.load_model`` uses it). Import the modules
+The demo sits on top of the library: it uses ``data`` and ``models``, and no
+library package below it imports it (only ``preflight``, ``videoxai.load_model``
+and the workflow do; README, Development: "Layers"). Import the modules
 directly; this package imports nothing heavy on its own, so planning can read
 ``bundled`` and ``dataset.FORMAT_VERSION`` without torch.
 """

@@ -180,6 +180,39 @@ def test_snakemake_killed_mid_job_resumes_with_unlock_and_rerun_incomplete(run: 
     assert pq.read_table(run / PRED).equals(pq.read_table(finished / PRED))
 
 
+def test_a_killed_job_is_rerun_by_the_same_command(run: Path, finished: Path) -> None:
+    """kill -9 of the extraction job alone: Snakemake reports it; the same command again completes and cleans up."""
+    import psutil
+
+    (run / PRED).unlink()
+    proc = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "1", PRED], cwd=run, start_new_session=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    folder = (run / PRED).parent
+    deadline = time.monotonic() + 600
+    try:
+        while not any(p.name.startswith(".test.parquet.tmp-") for p in folder.glob(".*")):
+            assert proc.poll() is None and time.monotonic() < deadline, "extraction never started writing"
+            time.sleep(0.2)
+        jobs = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                if any("extract_predictions.py" in a for a in c.cmdline()) and c.name().startswith("python")]
+        job = min(jobs, key=lambda c: c.create_time())  # the job itself, not its DataLoader workers
+        job.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert "Error in rule extract_predictions" in out, out[-3000:]
+    assert not (run / PRED).exists()
+    again = run_snakemake(run, "--cores", "1", PRED, timeout=1800)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert not [p for p in folder.glob(".*") if p.name.startswith(".test.parquet.tmp-")]
+    assert pq.read_table(run / PRED).equals(pq.read_table(finished / PRED))
+
+
 def test_outputs_get_the_users_umask(finished: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)

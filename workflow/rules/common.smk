@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from snakemake.iocontainers import Wildcards
+
 from videoxai.explain.options import effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
@@ -70,8 +72,11 @@ EXPLAIN_FIG = f"{FIGURES}/explainer/{MODEL}/{{test}}-{{split}}/{{explainer}}"
 CALIB_METRICS = f"{CALIB}/metrics.json"
 CALIB_BINS = f"{CALIB}/bins.parquet"
 CALIB_DIAGRAM = f"{CALIB_FIG}/reliability_diagram.png"
+CALIB_DIAGRAM_PDF = f"{CALIB_FIG}/reliability_diagram.pdf"
 CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
+CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
+CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
@@ -209,17 +214,46 @@ def val_predictions(wildcards):
 
 
 def calibration_targets():
-    return [*for_each_analysis(CALIB_METRICS), *for_each_analysis(CALIB_DIAGRAM), CALIB_SUMMARY, CALIB_COMPARISON]
+    """Every calibration output: metrics, bins, both diagram formats; the summary table (CSV, LaTeX) and comparison."""
+    return [
+        *for_each_analysis(CALIB_METRICS),
+        *for_each_analysis(CALIB_BINS),
+        *for_each_analysis(CALIB_DIAGRAM),
+        *for_each_analysis(CALIB_DIAGRAM_PDF),
+        CALIB_SUMMARY,
+        CALIB_SUMMARY_TEX,
+        CALIB_COMPARISON,
+        CALIB_COMPARISON_PDF,
+    ]
 
 
 def explain_targets():
-    """Per explainer folder: the summary, the gallery (its render job also writes every video and map)."""
+    """Per explainer folder: the selection, the heatmaps, the summary, the gallery and the two folders of videos and
+    maps (one render job writes the gallery and every selected clip in them; a file missing from a folder dates the
+    folder back while planning, see verify.smk)."""
     return [
-        t.format(**w, explainer=e)
-        for w in analyses()
-        for e in EXPLAINERS
-        for t in (EXPLAIN_STATS, EXPLAIN_GALLERY)
+        *for_each_analysis(SELECTION),
+        *[
+            t.format(**w, explainer=e)
+            for w in analyses()
+            for e in EXPLAINERS
+            for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+        ],
     ]
+
+
+def model_targets():
+    """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
+    split's where temperature scaling fits on it)."""
+    val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
+    return [*for_each_analysis(RESOLVED), *for_each_analysis(PRED), *val]
+
+
+def all_targets():
+    """Every output of the current config that does not depend on a checkpoint's result, each asked for by `rule all`
+    (Snakemake rebuilds a deleted file only when something asks for it); `verify` checks the same list, plus the
+    clips a selection names."""
+    return list(dict.fromkeys([*model_targets(), *calibration_targets(), *explain_targets(), *tracking_targets()]))
 
 
 def tracking_targets():

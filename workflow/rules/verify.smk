@@ -77,21 +77,10 @@ def _outdate_broken_outputs(quiet=False):
 
 
 def expected_outputs():
-    """Every output of the current config; the rendered clips of a selection that exists (else only the selection)."""
-    files = list(dict.fromkeys([
-        *for_each_analysis(RESOLVED),
-        *for_each_analysis(PRED),
-        *([v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))]] if config["temperature-scaling"] else []),
-        *calibration_targets(),
-        *for_each_analysis(CALIB_BINS),
-        *for_each_analysis(f"{CALIB_FIG}/reliability_diagram.pdf"),
-        f"{RESULTS}/calibration/summary.tex",
-        f"{FIGURES}/calibration/comparison.pdf",
-        *for_each_analysis(SELECTION),
-        *[HEATMAPS.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS],
-        *explain_targets(),
-        *tracking_targets(),
-    ]))
+    """Every output file of the current config (`rule all`'s list, common.smk's all_targets, its two clip folders
+    per explainer given file by file): the rendered clips of a selection that exists (else only the selection)."""
+    folders = {t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)}
+    files = [f for f in all_targets() if f not in folders]
     for w in analyses():
         selection = SELECTION.format(**w)
         try:

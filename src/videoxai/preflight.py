@@ -9,8 +9,10 @@ Two kinds, both torch-free (planning must stay fast, see ``tests/workflow``):
   annotation files and the checkpoints' ``config.json``: a dataset root that
   does not exist, ``num-frames`` a model cannot take, ``classes-to-map``
   larger than the number of classes in the split, class names the dataset
-  does not have. Without it these fail inside a job, after that job's
-  earlier outputs were deleted.
+  does not have; a checkpoint ``config.json`` that does not fit its schema
+  (:mod:`videoxai.models.config_schema`) or a weights file whose header is
+  broken. Without it these fail inside a job, after that job's earlier
+  outputs were deleted.
 """
 
 from __future__ import annotations
@@ -184,13 +186,20 @@ def data_errors(
     config: Mapping[str, Any],
     tests: Sequence[str],
     checkpoint_configs: Mapping[str, str | os.PathLike[str] | None],
+    checkpoint_weights: Mapping[str, str | os.PathLike[str] | None] | None = None,
 ) -> list[str]:
     """Problems the config has with its data and models, found from annotations and checkpoint configs only.
 
     ``checkpoint_configs`` maps each model key to its checkpoint's ``config.json`` (None when not known yet,
-    e.g. a demo model still to be trained, or a torch hub model).
+    e.g. a demo model still to be trained, or a torch hub model); each is checked against the checkpoint config
+    schema. ``checkpoint_weights`` maps keys to their weights files, whose headers are read (never unpickled).
     """
+    from .models.config_schema import checkpoint_problems
+
     lines: list[str] = []
+    weights = checkpoint_weights or {}
+    for key in dict.fromkeys([*checkpoint_configs, *weights]):
+        lines += [f"model {key}: {line}" for line in checkpoint_problems(checkpoint_configs.get(key), weights.get(key))]
     datasets = config["datasets"]
     for name in tests:
         d = datasets[name]
@@ -265,8 +274,9 @@ def check_data(
     config: Mapping[str, Any],
     tests: Sequence[str],
     checkpoint_configs: Mapping[str, str | os.PathLike[str] | None],
+    checkpoint_weights: Mapping[str, str | os.PathLike[str] | None] | None = None,
 ) -> None:
     """Raise :class:`ConfigError` listing what :func:`data_errors` finds."""
-    lines = data_errors(config, tests, checkpoint_configs)
+    lines = data_errors(config, tests, checkpoint_configs, checkpoint_weights)
     if lines:
-        raise ConfigError(_format(lines, "fix these in the config; nothing was run"))
+        raise ConfigError(_format(lines, "fix these in the config (or the checkpoint files named); nothing was run"))

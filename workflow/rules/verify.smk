@@ -2,7 +2,9 @@
 #
 # While planning (before any job, main process only):
 #   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the
-#     checkpoints' config.json, classes-to-map vs the split's classes, class names: errors, not failed jobs;
+#     checkpoints' config.json, classes-to-map vs the split's classes, class names, each checkpoint's
+#     config.json against workflow/schemas/checkpoint_config.schema.yaml and its weights file's header:
+#     errors naming file and field, not failed jobs;
 #   * every output already under results/ and figures/, by a cheap structural check (videoxai.checks):
 #     a broken one (cut short, zero-filled, not what was written) gets its mtime set to 0, so Snakemake's
 #     mtime trigger sees it older than its inputs and reruns the job that makes it, and what was made from it,
@@ -23,15 +25,17 @@ from videoxai.preflight import ConfigError, check_data
 VERIFY_FOLDERS = [f"{RESULTS}/{d}" for d in ("models", "predictions", "calibration", "explain", "wandb/records")] + [FIGURES]
 
 
-def _checkpoint_config(key):
-    """The config.json beside a model's checkpoint, or None when it is not there (yet)."""
+def _checkpoint_files(key):
+    """(config.json beside a model's checkpoint or None, the weights file or None) when they are there (yet)."""
     mk = ModelKey.parse(key)
     try:
         weights = checkpoint_file(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
     except Exception:  # a missing checkpoint is reported, with every place looked, when the job graph is built
-        return None
+        return None, None
+    if not weights.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".bin")):
+        return None, None  # a wandb artifact record: its files are checked when resolved
     config_json = os.path.join(os.path.dirname(weights), "config.json")
-    return config_json if weights.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".bin")) and os.path.isfile(config_json) else None
+    return (config_json if os.path.isfile(config_json) else None), (weights if os.path.isfile(weights) else None)
 
 
 def _folder_output(path):
@@ -99,7 +103,8 @@ def expected_outputs():
 # settings (targets, rerun triggers) are not known yet while this file is read.
 if workflow.is_main_process:
     try:
-        check_data(config, TESTS, {str(m): _checkpoint_config(str(m)) for m in MODELS})
+        _checkpoints = {str(m): _checkpoint_files(str(m)) for m in MODELS}
+        check_data(config, TESTS, {k: c for k, (c, _) in _checkpoints.items()}, {k: w for k, (_, w) in _checkpoints.items()})
     except ConfigError as e:
         _fail(str(e))
     _outdate_broken_outputs(quiet="verify" in sys.argv[1:])  # verify lists them itself

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..keys import ModelKey
 from .base import VideoClassifier
 from .checkpoint import load_model, load_weights_into, read_config
+from .config_schema import check_weights, read_checkpoint_config
 from .custom import build_custom, load_factory
 from .hf_cache import locate_backbone
 from .layout import CONFIG_NAME, CheckpointError
@@ -92,6 +93,11 @@ def _resolve(
     if fetch and is_artifact(artifact):
         ensure_artifact(artifact, registry_dir(mk, checkpoints_root), offline)
     source, weights, config_file = find_source(mk, checkpoints_root, explicit, checkpoint_file)
+    # every field's type and the weights file's header, before anything reads them: errors name file and field
+    if config_file is not None and config_file.is_file():
+        read_checkpoint_config(config_file)
+    if weights.is_file():
+        check_weights(weights)
     factory = (custom or {}).get(key)
     if factory:
         load_factory(factory)  # importable now, not first at extraction on a GPU node

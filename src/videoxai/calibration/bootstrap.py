@@ -16,13 +16,11 @@ import torch
 from torch import Tensor
 
 from videoxai.calibration.binned import Adaptive, Classwise, EqualWidth
+from videoxai.calibration.point import METRICS
 from videoxai.calibration.scores import Scores
 from videoxai.calibration.smooth import MIN_POWER, grid_power, smooth_ece
 
 F64 = torch.float64
-METRICS = (
-    "accuracy", "nll", "brier", "ece", "rms_ce", "mce", "adaptive_ece", "classwise_ece", "smooth_ece",
-)
 # resampled values held at once: bounds memory to a few times this many float64s
 _BATCH_ELEMENTS = 2_000_000
 # the bootstrap's smooth-ECE grid: fine enough for an interval, cheap enough for 1000 resamples

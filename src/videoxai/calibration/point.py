@@ -29,6 +29,11 @@ from videoxai.calibration.seed import (
     softmax_float32,
 )
 
+#: the metrics every convention reports, in table order (here, torch-free, so the summary job imports no torch)
+METRICS = (
+    "accuracy", "nll", "brier", "ece", "rms_ce", "mce", "adaptive_ece", "classwise_ece", "smooth_ece",
+)
+
 
 class SeedMetricSuite:
     """The seed's metrics plus smooth ECE, with the interface of :class:`~videoxai.calibration.bootstrap.MetricSuite`.

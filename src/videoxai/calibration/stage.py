@@ -12,11 +12,8 @@ import pyarrow.parquet as pq
 
 from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliability_diagram
 from videoxai.calibration.point import metric_suite
-from videoxai.calibration.report import bins_table, evaluate
-from videoxai.calibration.scores import check_finite_logits
 from videoxai.calibration.seed import check_convention
 from videoxai.calibration.table import latex_table, summary_rows, write_csv
-from videoxai.calibration.temperature import fit_temperature
 from videoxai.checks import check_parquet
 from videoxai.extract.predictions import Predictions, load_predictions
 from videoxai.io import atomic_path, read_json, write_json, write_text
@@ -26,6 +23,9 @@ PathLike = str | os.PathLike[str]
 
 
 def _load(path: PathLike, role: str) -> Predictions:
+    # torch: only calibrate reads predictions, summarize never does
+    from videoxai.calibration.scores import check_finite_logits
+
     preds = load_predictions(path)
     if not preds.sample_ids:
         raise ValueError(f"{role} predictions {os.fspath(path)} have no status=ok rows to evaluate")
@@ -64,6 +64,10 @@ def calibrate(
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.
     """
+    # torch (bootstrap, temperature scaling): imported here, so the summary job, which needs neither, starts quickly
+    from videoxai.calibration.report import bins_table, evaluate
+    from videoxai.calibration.temperature import fit_temperature
+
     check_convention(convention)
     if val_predictions is not None and temperature is not None:
         raise ValueError("give either a fixed temperature or val_predictions to fit one, not both")

@@ -64,19 +64,54 @@ def test_every_shipped_and_origin_config_fits_the_schema() -> None:
     "change,field,expected",
     [
         (lambda c: c.update(class_names=5), "'class_names' is 5", "a list of"),
-        (lambda c: c["model"]["tower"].update(layers="two"), "'model.tower.layers' is \"two\"", "an integer >= 1"),
-        (lambda c: c["model"]["text"].update(layers=1.5), "'model.text.layers' is 1.5", "an integer"),
-        (lambda c: c.update(method=["video_coop"]), "'method' is [\"video_coop\"]", "a non-empty string"),
-        (lambda c: c["input_spec"].update(num_frames="8"), "'input_spec.num_frames' is \"8\"", "an integer >= 1"),
-        (lambda c: c["input_spec"].update(mean=[0.5, 0.5]), "'input_spec.mean'", "a list of 3"),
+        (
+            lambda c: c["model"]["tower"].update(layers="two"),
+            "'model.tower.layers' is \"two\"",
+            "an integer >= 1",
+        ),
+        (
+            lambda c: c["model"]["text"].update(layers=1.5),
+            "'model.text.layers' is 1.5",
+            "an integer",
+        ),
+        (
+            lambda c: c.update(method=["video_coop"]),
+            "'method' is [\"video_coop\"]",
+            "a non-empty string",
+        ),
+        (
+            lambda c: c["input_spec"].update(num_frames="8"),
+            "'input_spec.num_frames' is \"8\"",
+            "an integer >= 1",
+        ),
+        (
+            lambda c: c["input_spec"].update(mean=[0.5, 0.5]),
+            "'input_spec.mean'",
+            "a list of 3",
+        ),
         (lambda c: c.update(class_names=["a", 3]), "'class_names.1' is 3", "string"),
         (lambda c: c.pop("class_names"), "'class_names' missing", "videoxai's format"),
-        (lambda c: c["model"]["tower"].update(layer=2), "'model.tower' has unknown key(s) 'layer'", "layers"),
+        (
+            lambda c: c["model"]["tower"].update(layer=2),
+            "'model.tower' has unknown key(s) 'layer'",
+            "layers",
+        ),
     ],
-    ids=["class_names-int", "tower-layers-str", "text-layers-float", "method-list", "num_frames-str", "mean-2",
-         "class-name-int", "class_names-missing", "tower-unknown-key"],
+    ids=[
+        "class_names-int",
+        "tower-layers-str",
+        "text-layers-float",
+        "method-list",
+        "num_frames-str",
+        "mean-2",
+        "class-name-int",
+        "class_names-missing",
+        "tower-unknown-key",
+    ],
 )
-def test_a_malformed_config_fails_resolve_naming_file_and_field(registry: Path, change, field: str, expected: str) -> None:
+def test_a_malformed_config_fails_resolve_naming_file_and_field(
+    registry: Path, change, field: str, expected: str
+) -> None:
     path = edit_config(registry / KEY, change)
     with pytest.raises(CheckpointConfigError) as err:
         resolve_model(KEY, registry)
@@ -91,8 +126,12 @@ def test_every_problem_is_listed_at_once(registry: Path) -> None:
         c["model"]["tower"]["layers"] = "two"
 
     path = edit_config(registry / KEY, change)
-    message = str(pytest.raises(CheckpointConfigError, read_checkpoint_config, path).value)
-    assert "'class_names' is 5" in message and "'model.tower.layers' is \"two\"" in message
+    message = str(
+        pytest.raises(CheckpointConfigError, read_checkpoint_config, path).value
+    )
+    assert (
+        "'class_names' is 5" in message and "'model.tower.layers' is \"two\"" in message
+    )
 
 
 def test_weights_of_random_bytes_fail_resolve_naming_the_file(registry: Path) -> None:
@@ -113,11 +152,16 @@ def test_cut_short_safetensors_is_caught(registry: Path) -> None:
     "content,words",
     [
         (b"", "empty"),
-        (os.urandom(2048).replace(b"\x80", b"\x00").replace(b"PK", b"pk"), "not a PyTorch checkpoint"),
+        (
+            os.urandom(2048).replace(b"\x80", b"\x00").replace(b"PK", b"pk"),
+            "not a PyTorch checkpoint",
+        ),
     ],
     ids=["empty", "random"],
 )
-def test_a_pt_that_is_not_a_torch_file_is_caught(tmp_path: Path, content: bytes, words: str) -> None:
+def test_a_pt_that_is_not_a_torch_file_is_caught(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
     pt = tmp_path / "best.pt"
     pt.write_bytes(content)
     assert words in (weights_problem(pt) or "")
@@ -135,7 +179,9 @@ def test_a_damaged_torch_archive_is_caught(tmp_path: Path) -> None:
     pt = tmp_path / "best.pt"
     data = bytearray((run / "best.pt").read_bytes())
     middle = len(data) // 2
-    data[middle : middle + 64] = bytes(64)  # zeroed inside a stored member: its CRC no longer matches
+    data[middle : middle + 64] = bytes(
+        64
+    )  # zeroed inside a stored member: its CRC no longer matches
     pt.write_bytes(bytes(data))
     assert weights_problem(pt) is not None
 
@@ -144,14 +190,22 @@ def test_a_damaged_torch_archive_is_caught(tmp_path: Path) -> None:
     "change,field",
     [
         ({"clip-model": 5}, "'clip-model' is 5"),
-        ({"layers-with-summary-to-text": "two"}, "'layers-with-summary-to-text' is \"two\""),
+        (
+            {"layers-with-summary-to-text": "two"},
+            "'layers-with-summary-to-text' is \"two\"",
+        ),
         ({"temporal-pooling": "avg"}, "'temporal-pooling' is \"avg\""),
         ({"num-frames": "eight"}, "'num-frames' is \"eight\""),
-        ({"dataset-config": {"remove-black-strips": "yes"}}, "'dataset-config.remove-black-strips'"),
+        (
+            {"dataset-config": {"remove-black-strips": "yes"}},
+            "'dataset-config.remove-black-strips'",
+        ),
     ],
     ids=["clip-model", "summary-layers", "pooling", "num-frames", "black-strips"],
 )
-def test_a_malformed_origin_run_config_is_named(tmp_path: Path, change: dict, field: str) -> None:
+def test_a_malformed_origin_run_config_is_named(
+    tmp_path: Path, change: dict, field: str
+) -> None:
     run = origin_fixtures() / "runs" / "video_coop" / "ucf101" / "best-mean"
     cfg = {**json.loads((run / "config.json").read_text()), **change}
     path = tmp_path / "config.json"
@@ -165,10 +219,19 @@ def test_planning_finds_them_without_torch(registry: Path) -> None:
     folder = registry / KEY
     path = edit_config(folder, lambda c: c.update(class_names=5))
     (folder / "model.safetensors").write_bytes(os.urandom(512))
-    config = {"datasets": {"demo": {"generate": True, "root": "data/demo", "format": "ucf101"}}, "split": "test"}
-    lines = data_errors(config, ["demo"], {KEY: path}, {KEY: folder / "model.safetensors"})
+    config = {
+        "datasets": {
+            "demo": {"generate": True, "root": "data/demo", "format": "ucf101"}
+        },
+        "split": "test",
+    }
+    lines = data_errors(
+        config, ["demo"], {KEY: path}, {KEY: folder / "model.safetensors"}
+    )
     assert len(lines) == 2, lines
-    assert lines[0].startswith(f"model {KEY}: checkpoint config {path}: field 'class_names' is 5")
+    assert lines[0].startswith(
+        f"model {KEY}: checkpoint config {path}: field 'class_names' is 5"
+    )
     assert str(folder / "model.safetensors") in lines[1]
     with pytest.raises(ConfigError, match="class_names"):
         check_data(config, ["demo"], {KEY: path}, {KEY: folder / "model.safetensors"})
@@ -178,15 +241,28 @@ def test_planning_finds_them_without_torch(registry: Path) -> None:
         f"{{{KEY!r}: {str(folder / 'model.safetensors')!r}}}); "
         "assert len(lines) == 2, lines; assert 'torch' not in sys.modules, 'planning imported torch'"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.workflow
-def test_snakemake_dry_run_fails_naming_file_and_field(registry: Path, tmp_path: Path) -> None:
-    path = edit_config(registry / KEY, lambda c: c["model"]["tower"].update(layers="two"))
+def test_snakemake_dry_run_fails_naming_file_and_field(
+    registry: Path, tmp_path: Path
+) -> None:
+    path = edit_config(
+        registry / KEY, lambda c: c["model"]["tower"].update(layers="two")
+    )
     weights = registry / KEY / "model.safetensors"
-    work = make_workdir(tmp_path / "work", {"models": [KEY], "checkpoint-paths": {KEY: str(weights)}})
+    work = make_workdir(
+        tmp_path / "work", {"models": [KEY], "checkpoint-paths": {KEY: str(weights)}}
+    )
     proc = run_snakemake(work, "-n", timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out

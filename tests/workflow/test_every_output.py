@@ -39,8 +39,17 @@ DELETED = {
     "results/calibration/summary.tex": {"calibration_summary": 1},
     "figures/calibration/comparison.png": {"calibration_summary": 1},
     "figures/calibration/comparison.pdf": {"calibration_summary": 1},
-    f"{EXPLAIN}/selection.json": {"select_clips": 1, "explain_clips": 2, "aggregate_explanations": 2, "render_explanations": 2},
-    f"{EXPLAIN}/grad-cam/heatmaps.safetensors": {"explain_clips": 1, "aggregate_explanations": 1, "render_explanations": 1},
+    f"{EXPLAIN}/selection.json": {
+        "select_clips": 1,
+        "explain_clips": 2,
+        "aggregate_explanations": 2,
+        "render_explanations": 2,
+    },
+    f"{EXPLAIN}/grad-cam/heatmaps.safetensors": {
+        "explain_clips": 1,
+        "aggregate_explanations": 1,
+        "render_explanations": 1,
+    },
     f"{FIGS}/grad-cam/aggregated_stats.json": {"aggregate_explanations": 1},
     f"{FIGS}/grad-cam/gallery.html": {"render_explanations": 1},
     "a video": {"render_explanations": 1},
@@ -97,7 +106,9 @@ def test_every_readme_output_exists_after_a_run(finished: Path) -> None:
         maps = sorted((finished / FIGS / explainer / "attention_maps").glob("*.png"))
         assert videos and [v.stem for v in videos] == [m.stem for m in maps]
     nothing = run_snakemake(finished, "-n", timeout=300)
-    assert "Nothing to be done" in nothing.stdout + nothing.stderr, nothing.stdout[-3000:]
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr, nothing.stdout[
+        -3000:
+    ]
 
 
 @pytest.mark.parametrize("name", list(DELETED), ids=[Path(n).name for n in DELETED])
@@ -107,25 +118,57 @@ def test_a_deleted_output_is_planned_again(run: Path, name: str) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     counts = job_counts(proc)
     expected = DELETED[name]
-    if expected is None:  # upstream of everything: its own job and all calibration and explanation
-        made_by = "resolve_model" if name.endswith("resolved.json") else "extract_predictions"
-        assert counts.get(made_by) == 1 and counts.get("calibrate") == 1 and counts.get("render_explanations") == 2, counts
+    if (
+        expected is None
+    ):  # upstream of everything: its own job and all calibration and explanation
+        made_by = (
+            "resolve_model" if name.endswith("resolved.json") else "extract_predictions"
+        )
+        assert (
+            counts.get(made_by) == 1
+            and counts.get("calibrate") == 1
+            and counts.get("render_explanations") == 2
+        ), counts
     else:
         assert counts == expected, counts
 
 
-def test_a_rerun_rebuilds_exactly_what_was_deleted_and_the_report_works(run: Path, tmp_path: Path) -> None:
-    deleted = [resolve(run, n) for n in (f"{CALIB}/bins.parquet", f"{CALIB_FIG}/reliability_diagram.pdf", "a video", "an attention map")]
-    untouched = [run / PRED, run / EXPLAIN / "grad-cam" / "heatmaps.safetensors", run / FIGS / "grad-cam" / "aggregated_stats.json",
-                 run / CALIB / "metrics.json"]
+def test_a_rerun_rebuilds_exactly_what_was_deleted_and_the_report_works(
+    run: Path, tmp_path: Path
+) -> None:
+    deleted = [
+        resolve(run, n)
+        for n in (
+            f"{CALIB}/bins.parquet",
+            f"{CALIB_FIG}/reliability_diagram.pdf",
+            "a video",
+            "an attention map",
+        )
+    ]
+    untouched = [
+        run / PRED,
+        run / EXPLAIN / "grad-cam" / "heatmaps.safetensors",
+        run / FIGS / "grad-cam" / "aggregated_stats.json",
+        run / CALIB / "metrics.json",
+    ]
     before = {p: p.stat().st_mtime_ns for p in untouched}
     for path in deleted:
         path.unlink()
     proc = run_snakemake(run, "--cores", "2", timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    ran = sorted(line.split()[-1].rstrip(":") for line in out.splitlines() if line.startswith(("rule ", "localrule ", "checkpoint ")))
-    assert ran == ["all", "calibrate", "calibration_summary", "render_explanations", "render_explanations"], ran
+    ran = sorted(
+        line.split()[-1].rstrip(":")
+        for line in out.splitlines()
+        if line.startswith(("rule ", "localrule ", "checkpoint "))
+    )
+    assert ran == [
+        "all",
+        "calibrate",
+        "calibration_summary",
+        "render_explanations",
+        "render_explanations",
+    ], ran
     for path in deleted:
         assert path.is_file() and path.stat().st_size > 0, path
     # the jobs that made the deleted files wrote their other outputs again; nothing upstream was touched
@@ -138,4 +181,6 @@ def test_a_rerun_rebuilds_exactly_what_was_deleted_and_the_report_works(run: Pat
     made = run_snakemake(run, "--report", str(report), timeout=600)
     assert made.returncode == 0, (made.stdout + made.stderr)[-3000:]
     names = zipfile.ZipFile(report).namelist()
-    assert any(n.endswith(deleted[2].name) for n in names) and any(n.endswith("reliability_diagram.png") for n in names)
+    assert any(n.endswith(deleted[2].name) for n in names) and any(
+        n.endswith("reliability_diagram.png") for n in names
+    )

@@ -26,9 +26,16 @@ from typing import Any
 
 from .layout import CheckpointError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "checkpoint_config.schema.yaml"
+SCHEMA_PATH = (
+    Path(__file__).resolve().parents[3]
+    / "workflow"
+    / "schemas"
+    / "checkpoint_config.schema.yaml"
+)
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
-_PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
+_PICKLE_PROTOCOL = (
+    0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
+)
 
 
 class CheckpointConfigError(CheckpointError):
@@ -36,7 +43,9 @@ class CheckpointConfigError(CheckpointError):
 
 
 @cache
-def load_checkpoint_schema(path: str | os.PathLike[str] = SCHEMA_PATH) -> dict[str, Any]:
+def load_checkpoint_schema(
+    path: str | os.PathLike[str] = SCHEMA_PATH,
+) -> dict[str, Any]:
     """The checkpoint config schema (read once per process)."""
     import yaml
 
@@ -65,7 +74,10 @@ def config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> lis
     which = "origin-run" if is_origin_run_config(config) else "videoxai"
     validator = Draft202012Validator({**root["$defs"][which], "$defs": root["$defs"]})
     lines: list[str] = []
-    for error in sorted(validator.iter_errors(dict(config)), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(
+        validator.iter_errors(dict(config)),
+        key=lambda e: [str(p) for p in e.absolute_path],
+    ):
         field = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = [m for m in error.validator_value if m not in error.instance]
@@ -123,19 +135,25 @@ def weights_problem(path: str | os.PathLike[str]) -> str | None:
             try:
                 with zipfile.ZipFile(path) as z:
                     names = z.namelist()
-                    bad = z.testzip() if size < 64 << 20 else None  # CRCs of a small file; a large one by its index
+                    bad = (
+                        z.testzip() if size < 64 << 20 else None
+                    )  # CRCs of a small file; a large one by its index
             except (zipfile.BadZipFile, OSError, EOFError) as e:
                 return f"is a damaged zip archive ({e})"
             if bad is not None:
                 return f"is a damaged torch archive (member {bad} fails its checksum)"
             if not any(n.endswith("data.pkl") for n in names):
-                return "is a zip archive but not one torch.save wrote (no data.pkl in it)"
+                return (
+                    "is a zip archive but not one torch.save wrote (no data.pkl in it)"
+                )
             return None
         with open(path, "rb") as fh:
             first = fh.read(1)
         if first and first[0] == _PICKLE_PROTOCOL:
             return None  # torch's legacy (pre-1.6) format: a pickle stream, loaded with weights_only=True later
-        return "is neither a torch.save zip archive nor a pickle: not a PyTorch checkpoint"
+        return (
+            "is neither a torch.save zip archive nor a pickle: not a PyTorch checkpoint"
+        )
     return None  # another weights format: the adapter that reads it says what is wrong
 
 
@@ -149,7 +167,9 @@ def check_weights(path: str | os.PathLike[str]) -> None:
         )
 
 
-def checkpoint_problems(config_file: str | os.PathLike[str] | None, weights: str | os.PathLike[str] | None) -> list[str]:
+def checkpoint_problems(
+    config_file: str | os.PathLike[str] | None, weights: str | os.PathLike[str] | None
+) -> list[str]:
     """Every problem of a checkpoint's config.json and weights file, each line naming the file (for planning)."""
     lines: list[str] = []
     if config_file is not None and Path(config_file).is_file():
@@ -160,12 +180,21 @@ def checkpoint_problems(config_file: str | os.PathLike[str] | None, weights: str
     if weights is not None and Path(weights).is_file():
         problem = weights_problem(weights)
         if problem is not None:
-            lines.append(f"checkpoint weights {weights} {_verb(problem)}; replace it with the file training wrote")
+            lines.append(
+                f"checkpoint weights {weights} {_verb(problem)}; replace it with the file training wrote"
+            )
     return lines
 
 
-_WORDS = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
-          "null": "null", "object": "a JSON object", "array": "a list"}
+_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "null": "null",
+    "object": "a JSON object",
+    "array": "a list",
+}
 
 
 def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
@@ -186,12 +215,21 @@ def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     for kind in kinds:
         text = _WORDS.get(kind, str(kind))
         if kind in ("integer", "number"):
-            bounds = [f"{op} {schema[k]}" for k, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))
-                      if k in schema]
+            bounds = [
+                f"{op} {schema[k]}"
+                for k, op in (
+                    ("minimum", ">="),
+                    ("exclusiveMinimum", ">"),
+                    ("maximum", "<="),
+                )
+                if k in schema
+            ]
             text += (" " + " and ".join(bounds)) if bounds else ""
         if kind == "array" and "items" in schema:
             text += f" of ({_expected(schema['items'], root)})"
-            if "minItems" in schema and schema.get("minItems") == schema.get("maxItems"):
+            if "minItems" in schema and schema.get("minItems") == schema.get(
+                "maxItems"
+            ):
                 text = f"a list of {schema['minItems']} ({_expected(schema['items'], root)})"
             elif schema.get("minItems"):
                 text += f", at least {schema['minItems']}"
@@ -202,7 +240,11 @@ def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
 
 
 def _verb(problem: str) -> str:
-    return problem if problem.startswith(("is ", "holds ", "cannot ")) else f"is broken: {problem}"
+    return (
+        problem
+        if problem.startswith(("is ", "holds ", "cannot "))
+        else f"is broken: {problem}"
+    )
 
 
 def _format(path: Path, lines: list[str]) -> str:

@@ -16,8 +16,8 @@ def _clip(seed: int) -> torch.Tensor:
 def test_text_features_are_computed_once_at_inference():
     model = make("video_coop_mean")
     calls = []
-    compute = model.text_features
-    model.text_features = lambda: calls.append(1) or compute()  # count the real computations
+    compute = model.raw_text_features
+    model.raw_text_features = lambda: calls.append(1) or compute()  # count the real computations
     with torch.no_grad():
         a = model(_clip(0))
         b = model(_clip(1))
@@ -32,12 +32,12 @@ def test_new_weights_class_names_training_and_gradients_recompute():
     model = make("dual_coop")
     with torch.no_grad():
         before = model(_clip(0))
-        model.context.add_(STEP)  # an optimiser step changes the prompts in place
+        model.context_learner.context_vectors_text.add_(STEP)  # an optimiser step changes the prompts in place
         after = model(_clip(0))
     assert not torch.allclose(before, after)
     other = make("dual_coop")
     with torch.no_grad():
-        other.context.add_(STEP)
+        other.context_learner.context_vectors_text.add_(STEP)
         torch.testing.assert_close(after, other(_clip(0)))
 
     state = make("dual_coop").state_dict()
@@ -55,5 +55,5 @@ def test_new_weights_class_names_training_and_gradients_recompute():
     model.eval()
     with torch.enable_grad():
         logits = model(_clip(0))
-    (grad,) = torch.autograd.grad(logits.sum(), model.context)
+    (grad,) = torch.autograd.grad(logits.sum(), model.context_learner.context_vectors_text)
     assert grad.abs().sum() > 0  # explanations with gradients never see a detached cache

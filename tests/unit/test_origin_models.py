@@ -286,3 +286,36 @@ def test_stt_logits_depend_on_the_batch_as_in_the_origin(
         together = model(video)
         alone = model(video[:1])
     assert not torch.allclose(together[:1], alone, atol=1e-4)
+
+
+def test_run_config_errors_name_the_problem():
+    with pytest.raises(ValueError, match="'vilt' is not one of the origin families"):
+        OriginOptions.from_run_config({"prompt-optimisation-method": "vilt"})
+    with pytest.raises(ValueError, match="names no method"):
+        OriginOptions.from_run_config({"ctx-len": 8})
+    with pytest.raises(ValueError, match="needs 'num-frames'"):
+        OriginOptions.from_run_config({"method-name": "stt"})
+    with pytest.raises(ValueError, match="temporal-pooling 'median'"):
+        OriginOptions.from_run_config(
+            {"method-name": "video-coop", "temporal-pooling": "median"}
+        )
+    opts = OriginOptions.from_run_config(
+        {"method-name": "dual-coop", "num-frames": None}
+    )
+    assert (opts.method, opts.frames_per_view, opts.handcrafted_template) == (
+        "dual_coop",
+        8,
+        "A video of a person doing {}",
+    )
+
+
+def test_reading_a_run_config_imports_no_torch():
+    """The workflow reads run configs while it plans, where torch is never imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from videoxai.models.origin import OriginOptions, method_of; "
+        "method_of({'method-name': 'stt'}); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

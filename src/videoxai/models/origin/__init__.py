@@ -9,9 +9,25 @@ config describes around a ``transformers.CLIPModel``, and
 ``model.load_context_state_dict`` loads the trained parameters strictly.
 """
 
-from .build import build_origin_model, origin_model_class
-from .common import CLIP_MEAN, CLIP_STD, OriginPromptModel
 from .config import METHODS, OriginOptions, method_of
+
+# torch-free until a model is asked for: ``origin.config`` is read while the workflow plans
+_LAZY = {
+    "build_origin_model": "build",
+    "origin_model_class": "build",
+    "CLIP_MEAN": "common",
+    "CLIP_STD": "common",
+    "OriginPromptModel": "common",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CLIP_MEAN",

@@ -68,16 +68,16 @@ def main() -> None:
         one_view = video[:, 0]
         with torch.no_grad():  # float32: the explain path computes what the fast path computes
             fast_logits = model(one_view[:2])
-            slow_logits, attn = model.forward_with_attention(one_view[:2])
+            slow_logits, _ = model.forward_with_attention(one_view[:2])
         max_diff = (fast_logits - slow_logits).abs().max().item()
 
-        def extract():
+        def extract(model=model, video=video):
             with torch.inference_mode(), autocast(device):
                 model(video)
 
         explainer = make_explainer("attention-rollout", model, {})
 
-        def explain():
+        def explain(explainer=explainer, one_view=one_view):
             with autocast(device):
                 explainer.explain(one_view, None, "predicted")
 

@@ -5,7 +5,8 @@ One run of the default demo (``--small``: a smaller one) in a scratch copy of th
 * work: the sum over jobs of the in-job time each job's log reports (``rule X done in Y s``, written by
   ``videoxai.joblog``; imports and Snakemake's preamble are not in it), per rule and in total;
 * wall: the run's wall clock, and ``wall / (work / cores)`` (goal <= 1.5: start-up and scheduling cost at most
-  half again the work spread over the cores);
+  half again the work spread over the cores); beside it the same with each job's time counted once per thread
+  Snakemake gave it (a 2-thread job holds both cores of a 2-core machine);
 * a no-op rerun (goal <= 2% of the full run) and a rerun after changing ``n-bins`` (goal <= 5%);
 * the job count, and what a fresh interpreter pays to import each rule script's imports (the part of every
   job's start-up that the code decides).
@@ -43,6 +44,17 @@ def job_work(workdir: Path) -> dict[str, dict[str, float]]:
             per_rule[m.group(1)]["jobs"] += 1
             per_rule[m.group(1)]["work_s"] += float(m.group(2))
     return dict(per_rule)
+
+
+def threads_per_rule(run_output: str) -> dict[str, int]:
+    """Rule -> the threads Snakemake gave its jobs, from a run's job blocks (no ``threads:`` line means 1)."""
+    threads: dict[str, int] = {}
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:)", run_output):
+        m = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block)
+        if m:
+            t = re.search(r"^\s+threads: (\d+)$", block, re.M)
+            threads[m.group(1)] = max(threads.get(m.group(1), 1), int(t.group(1)) if t else 1)
+    return threads
 
 
 def import_seconds(script: Path, repeats: int = 3) -> float | None:
@@ -86,7 +98,12 @@ def main() -> None:
         if proc.returncode:
             raise SystemExit(proc.stderr[-4000:])
         per_rule = job_work(wd)
+        threads = threads_per_rule(proc.stdout + proc.stderr)
+        for name, r in per_rule.items():
+            r["threads"] = threads.get(name, 1)
         work = sum(r["work_s"] for r in per_rule.values())
+        # a job given 2 threads holds 2 cores for its whole time: the work the cores had to host
+        core_work = sum(r["work_s"] * r["threads"] for r in per_rule.values())
         jobs = sum(int(r["jobs"]) for r in per_rule.values())
         noop, proc = timed_snakemake(wd, "--cores", str(args.cores))
         assert "Nothing to be done" in proc.stdout + proc.stderr, "second run was not a no-op"
@@ -99,16 +116,19 @@ def main() -> None:
         {"measure": "in-job work, sum over jobs (s)", "value": round(work, 1), "goal": ""},
         {"measure": f"wall clock, full run on {args.cores} cores (s)", "value": round(full, 1), "goal": ""},
         {"measure": "wall / (work / cores)", "value": round(ratio, 2), "goal": "<= 1.5"},
+        {"measure": "core-seconds held (work x the job's threads)", "value": round(core_work, 1), "goal": ""},
+        {"measure": "wall / (core-seconds / cores)", "value": round(full / (core_work / args.cores), 2), "goal": ""},
         {"measure": "no-op rerun / full", "value": round(noop / full, 4), "goal": "<= 0.02"},
         {"measure": "n-bins rerun / full", "value": round(nbins / full, 4), "goal": "<= 0.05"},
     ]
     print_table(rows, ["measure", "value", "goal"])
     print()
     print_table([{"rule": k, **{kk: round(vv, 1) for kk, vv in v.items()}, "import_s": imports.get(k)}
-                 for k, v in sorted(per_rule.items())], ["rule", "jobs", "work_s", "import_s"])
+                 for k, v in sorted(per_rule.items())], ["rule", "jobs", "threads", "work_s", "import_s"])
     save("overhead", {
         "small": args.small, "cores": args.cores, "jobs": jobs, "work_s": work, "wall_s": full,
-        "wall_over_work_per_core": ratio, "noop_s": noop, "nbins_s": nbins, "per_rule": per_rule,
+        "wall_over_work_per_core": ratio, "core_work_s": core_work,
+        "wall_over_core_work_per_core": full / (core_work / args.cores), "noop_s": noop, "nbins_s": nbins, "per_rule": per_rule,
         "script_import_s": imports,
     })
 

@@ -8,7 +8,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install system-deps clean
+.PHONY: demo test lint install system-deps clean
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need Python 3.11 as '$(PYTHON)': put it on PATH (module load, conda, pyenv) or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -28,9 +28,15 @@ demo: install
 	$(BIN)/snakemake --cores all
 
 # What the tests can use besides: Chromium (tests/browser). SLURM is set up by tests/cluster itself (as root).
-test: install
+test: install lint
 	@bash .ci/system-deps.sh chromium
 	$(BIN)/python -m pytest -v --durations=15
+
+# Format, lint (ruff, configured in pyproject.toml) and the Snakemake workflow catalog's linter; `make test` runs it.
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
 
 clean:
 	rm -rf results figures logs .snakemake data/demo report.zip

@@ -192,8 +192,23 @@ def reading(path: str | os.PathLike[str]) -> Iterator[None]:
 
 # ------------------------------------------------------------------------------------------ safetensors
 
-_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
-                "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+_DTYPE_BYTES = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
+}
 
 
 def safetensors_header(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -249,7 +264,8 @@ def check_safetensors(
             raise BrokenFileError(path, f"lacks tensor {name!r} (it has {have})")
         if info["dtype"] != dtype or len(info["shape"]) != rank:
             raise BrokenFileError(
-                path, f"tensor {name!r} is {info['dtype']} of rank {len(info['shape'])}, expected {dtype} of rank {rank}"
+                path,
+                f"tensor {name!r} is {info['dtype']} of rank {len(info['shape'])}, expected {dtype} of rank {rank}",
             )
     meta = header.get("__metadata__") or {}
     for key in metadata:
@@ -303,7 +319,9 @@ def mp4_boxes(path: str | os.PathLike[str]) -> list[str]:
             elif length == 0:
                 length = size - pos
             if length < 8 or pos + length > size:
-                raise BrokenFileError(path, f"box '{kind.decode('latin-1')}' at byte {pos} runs past the end (the file was cut short)")
+                raise BrokenFileError(
+                    path, f"box '{kind.decode('latin-1')}' at byte {pos} runs past the end (the file was cut short)"
+                )
             boxes.append(kind.decode("latin-1"))
             pos += length
     return boxes
@@ -450,3 +468,26 @@ def broken_outputs(folders: Iterable[str | os.PathLike[str]]) -> list[tuple[str,
 
 def _size(path: str | os.PathLike[str]) -> int:
     return os.stat(path).st_size
+
+
+class OutputsBrokenError(RuntimeError):
+    """``verify`` found outputs that are missing or broken (listed before it is raised)."""
+
+
+def verify_outputs(files: Iterable[str | os.PathLike[str]], out=None) -> None:
+    """Check every file deeply (videos and images decoded), list what is missing or broken, raise if any is.
+
+    The message ends with the one command that rebuilds them all, so ``snakemake verify`` is a full answer.
+    """
+    import sys
+
+    out = out or sys.stderr
+    files = [str(f) for f in files]
+    found = problems(files, deep=True)
+    width = max((len(p) for p, _ in found), default=0)
+    print(f"verify: {len(files)} outputs of the current config checked, {len(found)} missing or broken", file=out)
+    for path, problem in found:
+        print(f"  {path:<{width}}  {problem}", file=out)
+    if found:
+        fix = rebuild_all_command(p for p, _ in found)
+        raise OutputsBrokenError(f"{len(found)} output(s) missing or broken (listed above); rebuild them with: {fix}")

@@ -47,7 +47,9 @@ def damage(path: Path, keep: float = 0.5) -> None:
 
 
 def planned(proc: subprocess.CompletedProcess) -> list[str]:
-    return sorted({line.split()[1].rstrip(":") for line in proc.stdout.splitlines() if line.startswith(("rule ", "checkpoint "))})
+    return sorted(
+        {line.split()[1].rstrip(":") for line in proc.stdout.splitlines() if line.startswith(("rule ", "checkpoint "))}
+    )
 
 
 def a_video(run: Path) -> Path:
@@ -77,7 +79,7 @@ def test_verify_lists_missing_and_broken_outputs(run: Path) -> None:
     assert "3 missing or broken" in out, out
     for path in (HEATMAPS, str(video.relative_to(run)), f"{FIGS}/attention-rollout/aggregated_stats.json"):
         assert path in out
-    command = out.split("rebuild them with: ", 1)[1].splitlines()[0].strip()
+    command = out.rsplit("rebuild them with: ", 1)[1].splitlines()[0].strip()  # the message, not the source line
     assert command.startswith("snakemake --cores all --forcerun ") and HEATMAPS in command
     assert str(video.parent.relative_to(run)) in command  # a video is rebuilt with its folder output
     # the command it gives repairs the run
@@ -149,8 +151,11 @@ def test_snakemake_killed_mid_job_resumes_with_unlock_and_rerun_incomplete(run: 
     (run / PRED).unlink()
     target = PRED  # only the extraction: the rest is up to date
     proc = subprocess.Popen(
-        [SNAKEMAKE, "--cores", "1", target], cwd=run, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [SNAKEMAKE, "--cores", "1", target],
+        cwd=run,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     folder = (run / PRED).parent
     deadline = time.monotonic() + 600
@@ -186,8 +191,12 @@ def test_a_killed_job_is_rerun_by_the_same_command(run: Path, finished: Path) ->
 
     (run / PRED).unlink()
     proc = subprocess.Popen(
-        [SNAKEMAKE, "--cores", "1", PRED], cwd=run, start_new_session=True, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
+        [SNAKEMAKE, "--cores", "1", PRED],
+        cwd=run,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     folder = (run / PRED).parent
     deadline = time.monotonic() + 600
@@ -195,8 +204,11 @@ def test_a_killed_job_is_rerun_by_the_same_command(run: Path, finished: Path) ->
         while not any(p.name.startswith(".test.parquet.tmp-") for p in folder.glob(".*")):
             assert proc.poll() is None and time.monotonic() < deadline, "extraction never started writing"
             time.sleep(0.2)
-        jobs = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                if any("extract_predictions.py" in a for a in c.cmdline()) and c.name().startswith("python")]
+        jobs = [
+            c
+            for c in psutil.Process(proc.pid).children(recursive=True)
+            if any("extract_predictions.py" in a for a in c.cmdline()) and c.name().startswith("python")
+        ]
         job = min(jobs, key=lambda c: c.create_time())  # the job itself, not its DataLoader workers
         job.send_signal(signal.SIGKILL)
         out, _ = proc.communicate(timeout=300)
@@ -224,9 +236,7 @@ def test_outputs_get_the_users_umask(finished: Path) -> None:
 def test_runs_from_another_folder_with_the_repositorys_profile(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    proc = run_snakemake(
-        tmp_path, "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(elsewhere), "-n", timeout=300
-    )
+    proc = run_snakemake(tmp_path, "-s", str(REPO / "workflow" / "Snakefile"), "-d", str(elsewhere), "-n", timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert f"workflow specific profile {REPO / 'workflow' / 'profiles' / 'default'}" in out

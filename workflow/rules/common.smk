@@ -262,3 +262,19 @@ def tracking_targets():
     calibration = for_each_analysis(TRACK_CALIBRATION)
     explanations = [t for e in EXPLAINERS for t in for_each_analysis(TRACK_EXPLANATIONS, explainer=e)]
     return [*calibration, *explanations]
+
+
+# ---- explanation inputs: a test dataset's ground-truth annotations
+from videoxai.data.annotations import annotation_inputs
+
+
+def ground_truth_files(wildcards):
+    """The test dataset's annotation file (UCF101-24's pickle): editing it reruns selection and the scores."""
+    d = DATASETS[wildcards.test]
+    return annotation_inputs(d.get("ground-truth"), d["root"])
+
+
+def annotated_dataset(wildcards):
+    """`prefer-annotated`: the test dataset's entry when it names ground-truth annotations, else None."""
+    d = DATASETS[wildcards.test]
+    return dataset_config(wildcards.test) if config.get("prefer-annotated") and d.get("ground-truth") else None

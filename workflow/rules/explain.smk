@@ -6,21 +6,6 @@
 # `conventions` is a param of explain_clips only where the method has a seed form (the origin's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
 
-from videoxai.data.annotations import annotation_inputs
-
-
-def ground_truth_files(wildcards):
-    """The test dataset's annotation file (UCF101-24's pickle): editing it reruns selection and the scores."""
-    d = DATASETS[wildcards.test]
-    return annotation_inputs(d.get("ground-truth"), d["root"])
-
-
-def annotated_dataset(wildcards):
-    """`prefer-annotated`: the test dataset's entry when it names ground-truth annotations, else None."""
-    d = DATASETS[wildcards.test]
-    return dataset_config(wildcards.test) if config.get("prefer-annotated") and d.get("ground-truth") else None
-
-
 checkpoint select_clips:
     input:
         predictions=PRED,

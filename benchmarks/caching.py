@@ -20,7 +20,6 @@ import tempfile
 from pathlib import Path
 
 import yaml
-
 from _common import REPO, print_table, save, timed_snakemake
 
 
@@ -31,7 +30,9 @@ def jobs_planned(dry_run: str) -> dict[str, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--small", action="store_true", help="400/80 clips and 30 s of training instead of the default demo")
+    ap.add_argument(
+        "--small", action="store_true", help="400/80 clips and 30 s of training instead of the default demo"
+    )
     ap.add_argument("--cores", default="2")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,8 +61,15 @@ def main() -> None:
         ):
             _, proc = timed_snakemake(wd, "-n", "--config", "n-bins=10", change)
             planned = jobs_planned(proc.stdout)
-            rows.append({"run": label, "seconds": None, "share_of_full": None, "goal": "no extract",
-                         "jobs": ", ".join(f"{k}={v}" for k, v in planned.items()) or "none"})
+            rows.append(
+                {
+                    "run": label,
+                    "seconds": None,
+                    "share_of_full": None,
+                    "goal": "no extract",
+                    "jobs": ", ".join(f"{k}={v}" for k, v in planned.items()) or "none",
+                }
+            )
         print_table(rows, ["run", "seconds", "share_of_full", "goal", "jobs"])
         save("caching", {"small": args.small, "rows": rows})
 

@@ -78,18 +78,22 @@ def main() -> None:
     probs = torch.softmax(logits, dim=1)
     if not args.from_logits:
         del logits
-    print(f"{args.n:,} samples x {args.k} classes, {args.bins} bins, float32, {args.threads} thread(s), "
-          f"best of {args.repeats}")
+    print(
+        f"{args.n:,} samples x {args.k} classes, {args.bins} bins, float32, {args.threads} thread(s), "
+        f"best of {args.repeats}"
+    )
 
     cases = {
         "torchmetrics ECE": lambda: float(multiclass_calibration_error(probs, labels, args.k, args.bins, "l1")),
         "torchmetrics ECE (validate_args=False)": lambda: float(
-            multiclass_calibration_error(probs, labels, args.k, args.bins, "l1", validate_args=False)),
+            multiclass_calibration_error(probs, labels, args.k, args.bins, "l1", validate_args=False)
+        ),
         "ours ECE+RMS+MCE+adaptive+classwise": lambda: ours(probs, labels, args.bins),
     }
     if args.from_logits:
         cases["torchmetrics ECE from logits"] = lambda: float(
-            multiclass_calibration_error(logits, labels, args.k, args.bins, "l1"))
+            multiclass_calibration_error(logits, labels, args.k, args.bins, "l1")
+        )
         cases["ours all from logits"] = lambda: ours(torch.softmax(logits, dim=1), labels, args.bins)
     timings: dict[str, list[float]] = {name: [] for name in cases}
     values: dict[str, object] = {}
@@ -110,20 +114,35 @@ def main() -> None:
     ratio = best["ours ECE+RMS+MCE+adaptive+classwise"] / ref
     print(f"ratio ours (all three) / torchmetrics (ECE only) = {ratio:.2f}  (goal <= 1)")
 
-    write_json(args.out, {
-        "benchmark": "ECE + adaptive ECE + class-wise ECE (ours) vs torchmetrics multiclass_calibration_error (l1), "
-                     "same float32 probabilities, best of repeats",
-        "command": "python benchmarks/calibration.py" + (" --from-logits" if args.from_logits else ""),
-        "n": args.n, "k": args.k, "n_bins": args.bins, "threads": args.threads, "repeats": args.repeats,
-        "seconds_best": best, "seconds_all": timings,
-        "ratio_ours_all_over_torchmetrics_ece": ratio,
-        "goal": "ratio <= 1",
-        "ece_ours": mine["ece"], "ece_torchmetrics": values["torchmetrics ECE"], "ece_abs_diff": diff,
-        "ours": mine,
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
-                    "load_average_1min": os.getloadavg()[0], "python": platform.python_version(),
-                    "videoxai": videoxai.__version__},
-    })
+    write_json(
+        args.out,
+        {
+            "benchmark": "ECE + adaptive ECE + class-wise ECE (ours) vs torchmetrics multiclass_calibration_error (l1), "
+            "same float32 probabilities, best of repeats",
+            "command": "python benchmarks/calibration.py" + (" --from-logits" if args.from_logits else ""),
+            "n": args.n,
+            "k": args.k,
+            "n_bins": args.bins,
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "seconds_best": best,
+            "seconds_all": timings,
+            "ratio_ours_all_over_torchmetrics_ece": ratio,
+            "goal": "ratio <= 1",
+            "ece_ours": mine["ece"],
+            "ece_torchmetrics": values["torchmetrics ECE"],
+            "ece_abs_diff": diff,
+            "ours": mine,
+            "machine": {
+                "platform": platform.platform(),
+                "cpu_count": os.cpu_count(),
+                "torch": torch.__version__,
+                "load_average_1min": os.getloadavg()[0],
+                "python": platform.python_version(),
+                "videoxai": videoxai.__version__,
+            },
+        },
+    )
     print(f"wrote {args.out}")
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
-
 from _common import print_table, save
+
 from videoxai.data.decode import available_backends, decode_clip
 
 CONTAINERS = {
@@ -95,21 +95,32 @@ def main() -> None:
                         best[backend] = max(best[backend], clips_per_second(paths, frames, backend, args.min_seconds))
                 fastest = max(best.values())
                 for backend in backends:
-                    rows.append({
-                        "container": f"{container} ({CONTAINERS[container]['codec']})",
-                        "frames": frames,
-                        "backend": backend,
-                        "clips_per_s": round(best[backend], 1),
-                        "ratio_to_fastest": round(best[backend] / fastest, 2),
-                    })
+                    rows.append(
+                        {
+                            "container": f"{container} ({CONTAINERS[container]['codec']})",
+                            "frames": frames,
+                            "backend": backend,
+                            "clips_per_s": round(best[backend], 1),
+                            "ratio_to_fastest": round(best[backend] / fastest, 2),
+                        }
+                    )
     print(f"decode_clip, 320x240, {args.length}-frame clips, one decoder thread, best of {args.rounds} rounds\n")
     print_table(rows, ["container", "frames", "backend", "clips_per_s", "ratio_to_fastest"])
-    save("decode", {
-        "rows": rows,
-        "settings": {"clips": args.clips, "length": args.length, "rounds": args.rounds,
-                     "min_seconds": args.min_seconds, "size": [320, 240], "containers": CONTAINERS},
-        "versions": {"av": av.__version__, **_versions(backends)},
-    })
+    save(
+        "decode",
+        {
+            "rows": rows,
+            "settings": {
+                "clips": args.clips,
+                "length": args.length,
+                "rounds": args.rounds,
+                "min_seconds": args.min_seconds,
+                "size": [320, 240],
+                "containers": CONTAINERS,
+            },
+            "versions": {"av": av.__version__, **_versions(backends)},
+        },
+    )
 
 
 def _versions(backends: list[str]) -> dict[str, str]:

@@ -66,8 +66,12 @@ def make_model(root: Path) -> Path:
 
 
 def run_extract(resolved: Path, data: Path, out: Path, batch: int, threads: int, workers: int) -> dict:
-    proc = subprocess.run([sys.executable, "-c", WORKER, str(resolved), str(data), str(out), str(batch), str(threads), str(workers)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, str(resolved), str(data), str(out), str(batch), str(threads), str(workers)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -17,14 +17,24 @@ import argparse
 import time
 
 import torch
-
 from _common import print_table, save
 
 TINY = {
-    "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                      "num_attention_heads": 2, "patch_size": 16, "image_size": 64},
-    "text_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-                    "num_attention_heads": 2, "max_position_embeddings": 77},
+    "vision_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "patch_size": 16,
+        "image_size": 64,
+    },
+    "text_config": {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "max_position_embeddings": 77,
+    },
     "projection_dim": 32,
 }
 
@@ -85,19 +95,40 @@ def main() -> None:
         fast = n / timed(extract, args.batches, device)
         slow = n / timed(explain, args.batches, device)
         peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else float("nan")
-        rows.append({"model": method, "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
-                     "extract_clips_per_s": fast, "extract_frames_per_s": fast * args.views * args.frames,
-                     "explain_clips_per_s": slow, "explain_cost_x": fast * args.views / slow,
-                     "fast_vs_attention_max_diff": max_diff, "peak_GiB": peak})
+        rows.append(
+            {
+                "model": method,
+                "params_M": sum(p.numel() for p in model.parameters()) / 1e6,
+                "extract_clips_per_s": fast,
+                "extract_frames_per_s": fast * args.views * args.frames,
+                "explain_clips_per_s": slow,
+                "explain_cost_x": fast * args.views / slow,
+                "fast_vs_attention_max_diff": max_diff,
+                "peak_GiB": peak,
+            }
+        )
         del model, explainer
         if device.type == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-    print_table(rows, ["model", "params_M", "extract_clips_per_s", "extract_frames_per_s", "explain_clips_per_s",
-                       "explain_cost_x", "fast_vs_attention_max_diff", "peak_GiB"])
+    print_table(
+        rows,
+        [
+            "model",
+            "params_M",
+            "extract_clips_per_s",
+            "extract_frames_per_s",
+            "explain_clips_per_s",
+            "explain_cost_x",
+            "fast_vs_attention_max_diff",
+            "peak_GiB",
+        ],
+    )
     name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu (smoke)"
-    print(f"device: {name}; {args.views} view(s) x {args.frames} frames of {size}px, batch {args.batch_size}; "
-          f"explain_cost_x: extraction time per view vs explanation time per view")
+    print(
+        f"device: {name}; {args.views} view(s) x {args.frames} frames of {size}px, batch {args.batch_size}; "
+        f"explain_cost_x: extraction time per view vs explanation time per view"
+    )
     save("gpu" if not args.smoke else "gpu_smoke", {"device": name, "args": vars(args), "rows": rows})
 
 

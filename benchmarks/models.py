@@ -18,8 +18,8 @@ import statistics
 import time
 
 import torch
-
 from _common import print_table, save
+
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.models.checkpoint import load_checkpoint
 from videoxai.models.registry import build_model
@@ -114,21 +114,38 @@ def main() -> None:
         seconds, shape = time_forward(model, args.repeats)
         params = sum(p.numel() for p in model.parameters())
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        rows.append({"model": name, "params": params, "trainable": trainable, "input": "x".join(map(str, shape)),
-                     "s_per_clip": seconds})
+        rows.append(
+            {
+                "model": name,
+                "params": params,
+                "trainable": trainable,
+                "input": "x".join(map(str, shape)),
+                "s_per_clip": seconds,
+            }
+        )
         print(f"{name}: {seconds:.3f} s/clip", flush=True)
         if hasattr(model, "_text_cache"):
             model._text_cache = _Recompute()
             again, _ = time_forward(model, args.repeats)
-            rows.append({"model": f"{name}, text recomputed", "params": params, "trainable": trainable,
-                         "input": rows[-1]["input"], "s_per_clip": again})
+            rows.append(
+                {
+                    "model": f"{name}, text recomputed",
+                    "params": params,
+                    "trainable": trainable,
+                    "input": rows[-1]["input"],
+                    "s_per_clip": again,
+                }
+            )
             print(f"{name}, text features recomputed each forward: {again:.3f} s/clip", flush=True)
         del model
     fastest = min(r["s_per_clip"] for r in rows)
     for r in rows:
         r["x_fastest"] = r["s_per_clip"] / fastest
     print_table(rows, ["model", "params", "trainable", "input", "s_per_clip", "x_fastest"])
-    save("models_only" if args.only else "models", {"only": args.only, "threads": args.threads, "repeats": args.repeats, "rows": rows})
+    save(
+        "models_only" if args.only else "models",
+        {"only": args.only, "threads": args.threads, "repeats": args.repeats, "rows": rows},
+    )
 
 
 if __name__ == "__main__":

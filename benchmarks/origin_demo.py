@@ -22,19 +22,30 @@ import time
 from pathlib import Path
 
 import torch
-
 from _common import print_table, save
 from models import origin_model
+
 from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
+from videoxai.demo.train import TrainConfig, evaluate, fit, load_clips, normalise_batch
 from videoxai.models.base import InputSpec
 from videoxai.models.origin import CLIP_MEAN, CLIP_STD
-from videoxai.demo.train import TrainConfig, evaluate, fit, load_clips, normalise_batch
 
 SMALL_CLIP = {
-    "vision_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                      "num_attention_heads": 4, "patch_size": 8, "image_size": 64},
-    "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-                    "num_attention_heads": 4, "max_position_embeddings": 77},
+    "vision_config": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "patch_size": 8,
+        "image_size": 64,
+    },
+    "text_config": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "max_position_embeddings": 77,
+    },
     "projection_dim": 64,
 }
 PAIRS = [("MoveRight", "MoveLeft"), ("MoveDown", "MoveUp"), ("Grow", "Shrink")]
@@ -73,21 +84,45 @@ def main() -> None:
             clips = normalise_batch(test_x[:64], model.input_spec)
             reversal = (model(clips) - model(clips.flip(1))).abs().max().item()
         start = time.perf_counter()
-        history = fit(model, train_x, train_y, TrainConfig(steps=args.steps, lr=args.lr, threads=args.threads),
-                      progress=False)
+        history = fit(
+            model, train_x, train_y, TrainConfig(steps=args.steps, lr=args.lr, threads=args.threads), progress=False
+        )
         test = evaluate(model, test_x, test_y, names)
         pairs = evaluate(model, test_x[in_pairs], test_y[in_pairs], names)
         rest = evaluate(model, test_x[~in_pairs], test_y[~in_pairs], names)
-        rows.append({"family": family, "reversal_max_logit_diff": reversal, "test_acc": test["accuracy"],
-                     "reversal_pairs_acc": pairs["accuracy"], "other_classes_acc": rest["accuracy"],
-                     "final_loss": history["final_loss"], "train_s": round(time.perf_counter() - start, 1),
-                     "clip": "frozen" if args.frozen else "trained"})
+        rows.append(
+            {
+                "family": family,
+                "reversal_max_logit_diff": reversal,
+                "test_acc": test["accuracy"],
+                "reversal_pairs_acc": pairs["accuracy"],
+                "other_classes_acc": rest["accuracy"],
+                "final_loss": history["final_loss"],
+                "train_s": round(time.perf_counter() - start, 1),
+                "clip": "frozen" if args.frozen else "trained",
+            }
+        )
         print(rows[-1], flush=True)
-    print_table(rows, ["family", "reversal_max_logit_diff", "test_acc", "reversal_pairs_acc", "other_classes_acc",
-                       "final_loss", "train_s"])
-    print(f"{args.steps} steps, batch 16, lr {args.lr}; demo {args.n_train} train / {args.n_test} test clips, "
-          f"classes {DEMO_CLASSES}; chance 1/8, order-blind ceiling 5/8")
-    save("origin_demo_frozen" if args.frozen else "origin_demo", {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows})
+    print_table(
+        rows,
+        [
+            "family",
+            "reversal_max_logit_diff",
+            "test_acc",
+            "reversal_pairs_acc",
+            "other_classes_acc",
+            "final_loss",
+            "train_s",
+        ],
+    )
+    print(
+        f"{args.steps} steps, batch 16, lr {args.lr}; demo {args.n_train} train / {args.n_test} test clips, "
+        f"classes {DEMO_CLASSES}; chance 1/8, order-blind ceiling 5/8"
+    )
+    save(
+        "origin_demo_frozen" if args.frozen else "origin_demo",
+        {"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows},
+    )
 
 
 if __name__ == "__main__":

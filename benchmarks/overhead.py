@@ -29,7 +29,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import yaml
-
 from _common import REPO, print_table, save, timed_snakemake
 
 DONE = re.compile(r"rule (\w+) done in ([0-9.]+) s")
@@ -123,14 +122,30 @@ def main() -> None:
     ]
     print_table(rows, ["measure", "value", "goal"])
     print()
-    print_table([{"rule": k, **{kk: round(vv, 1) for kk, vv in v.items()}, "import_s": imports.get(k)}
-                 for k, v in sorted(per_rule.items())], ["rule", "jobs", "threads", "work_s", "import_s"])
-    save("overhead", {
-        "small": args.small, "cores": args.cores, "jobs": jobs, "work_s": work, "wall_s": full,
-        "wall_over_work_per_core": ratio, "core_work_s": core_work,
-        "wall_over_core_work_per_core": full / (core_work / args.cores), "noop_s": noop, "nbins_s": nbins, "per_rule": per_rule,
-        "script_import_s": imports,
-    })
+    print_table(
+        [
+            {"rule": k, **{kk: round(vv, 1) for kk, vv in v.items()}, "import_s": imports.get(k)}
+            for k, v in sorted(per_rule.items())
+        ],
+        ["rule", "jobs", "threads", "work_s", "import_s"],
+    )
+    save(
+        "overhead",
+        {
+            "small": args.small,
+            "cores": args.cores,
+            "jobs": jobs,
+            "work_s": work,
+            "wall_s": full,
+            "wall_over_work_per_core": ratio,
+            "core_work_s": core_work,
+            "wall_over_core_work_per_core": full / (core_work / args.cores),
+            "noop_s": noop,
+            "nbins_s": nbins,
+            "per_rule": per_rule,
+            "script_import_s": imports,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 import yaml
-
 from _common import REPO, print_table, save, timed_snakemake
 
 METHODS = ["video_coop", "dual_coop", "stt", "r3d_18"]
@@ -47,7 +46,12 @@ def plan(n_models: int, n_tests: int) -> dict:
         if proc.returncode != 0:
             raise SystemExit(proc.stdout + proc.stderr)
         m = re.search(r"^total\s+(\d+)", proc.stdout, re.M)
-        return {"models": n_models, "test_datasets": n_tests, "jobs": int(m.group(1)) if m else None, "seconds": seconds}
+        return {
+            "models": n_models,
+            "test_datasets": n_tests,
+            "jobs": int(m.group(1)) if m else None,
+            "seconds": seconds,
+        }
 
 
 def main() -> None:

@@ -58,8 +58,12 @@ def seed_style(frames: np.ndarray, maps: np.ndarray, out: Path, fps: int) -> Non
 
     def blended() -> Iterator[np.ndarray]:
         for i, (frame, m) in enumerate(zip(frames, maps)):
-            up = F.interpolate(torch.from_numpy(m.astype(np.float32))[None, None], size=(size, size),
-                               mode="bilinear", align_corners=False)[0, 0].numpy()
+            up = F.interpolate(
+                torch.from_numpy(m.astype(np.float32))[None, None],
+                size=(size, size),
+                mode="bilinear",
+                align_corners=False,
+            )[0, 0].numpy()
             heat = matplotlib.colormaps["jet"](up)[..., :3]
             blend = np.uint8(np.round(255 * (0.5 * frame / 255.0 + 0.5 * heat)))
             fig, ax = plt.subplots()
@@ -76,14 +80,26 @@ def render_clip_path(frames: np.ndarray, maps: np.ndarray, out: Path, fps: int) 
     """The render stage as the workflow runs it: heatmaps file -> captioned side-by-side mp4 + strip PNG."""
     hm = out.parent / "heatmaps.safetensors"
     ti = maps.astype(np.float32).mean(axis=(1, 2))[None]
-    clip = {"sample_id": "demo", "class_name": "Basketball", "target": 0, "target_name": "Basketball", "pred": 0,
-            "pred_name": "Basketball", "confidence": 0.9}
+    clip = {
+        "sample_id": "demo",
+        "class_name": "Basketball",
+        "target": 0,
+        "target_name": "Basketball",
+        "pred": 0,
+        "pred_name": "Basketball",
+        "confidence": 0.9,
+    }
     save_heatmaps(hm, HeatmapSet(maps[None], ti, frames[None], [clip], {}))
     render_clip(hm, 0, out, out.with_suffix(".png"), fps=fps)
 
 
-def best_time(fn: Callable[[np.ndarray, np.ndarray, Path, int], None], frames: np.ndarray, maps: np.ndarray,
-              repeats: int, fps: int) -> float:
+def best_time(
+    fn: Callable[[np.ndarray, np.ndarray, Path, int], None],
+    frames: np.ndarray,
+    maps: np.ndarray,
+    repeats: int,
+    fps: int,
+) -> float:
     times = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as d:
@@ -117,28 +133,52 @@ def main() -> None:
         full_s = best_time(render_clip_path, frames, maps, args.repeats, args.fps)
         seed_s = best_time(seed_style, frames, maps, args.seed_repeats, args.fps)
         row = {
-            "frames": t, "size": args.size,
-            "ours_s": round(ours_s, 4), "ours_fps": round(t / ours_s, 1),
-            "render_clip_s": round(full_s, 4), "render_clip_fps": round(t / full_s, 1),
-            "seed_style_s": round(seed_s, 4), "seed_style_fps": round(t / seed_s, 1),
+            "frames": t,
+            "size": args.size,
+            "ours_s": round(ours_s, 4),
+            "ours_fps": round(t / ours_s, 1),
+            "render_clip_s": round(full_s, 4),
+            "render_clip_fps": round(t / full_s, 1),
+            "seed_style_s": round(seed_s, 4),
+            "seed_style_fps": round(t / seed_s, 1),
             "speedup": round(seed_s / ours_s, 1),
         }
         results.append(row)
-        print(f"{t:4d} frames {args.size}x{args.size}: ours {row['ours_fps']:8.1f} frames/s | "
-              f"render_clip (caption, side by side, PNG) {row['render_clip_fps']:7.1f} | seed-style {row['seed_style_fps']:6.1f}"
-              f" | speedup {row['speedup']:.1f}x (goal >= 20x)")
-    write_json(args.out, {
-        "benchmark": "overlay + H.264 encode of a 224x224 overlay-only video, arrays in memory -> files on disk; "
-                     "seed-style = matplotlib colour map + pyplot figure saved as PNG per frame, same encoder",
-        "goal_speedup": 20,
-        "results": results,
-        "settings": {"torch_threads": args.threads, "repeats": args.repeats, "seed_repeats": args.seed_repeats,
-                     "fps": args.fps, "colormap": "jet", "alpha": 0.5, "map_grid": GRID,
-                     "encoder": "libx264 crf 20 preset veryfast yuv420p", "inputs": "videoxai.demo.dataset.make_clip"},
-        "machine": {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-                    "av": av.__version__, "matplotlib": matplotlib.__version__, "videoxai": videoxai.__version__,
-                    "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)},
-    })
+        print(
+            f"{t:4d} frames {args.size}x{args.size}: ours {row['ours_fps']:8.1f} frames/s | "
+            f"render_clip (caption, side by side, PNG) {row['render_clip_fps']:7.1f} | seed-style {row['seed_style_fps']:6.1f}"
+            f" | speedup {row['speedup']:.1f}x (goal >= 20x)"
+        )
+    write_json(
+        args.out,
+        {
+            "benchmark": "overlay + H.264 encode of a 224x224 overlay-only video, arrays in memory -> files on disk; "
+            "seed-style = matplotlib colour map + pyplot figure saved as PNG per frame, same encoder",
+            "goal_speedup": 20,
+            "results": results,
+            "settings": {
+                "torch_threads": args.threads,
+                "repeats": args.repeats,
+                "seed_repeats": args.seed_repeats,
+                "fps": args.fps,
+                "colormap": "jet",
+                "alpha": 0.5,
+                "map_grid": GRID,
+                "encoder": "libx264 crf 20 preset veryfast yuv420p",
+                "inputs": "videoxai.demo.dataset.make_clip",
+            },
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "av": av.__version__,
+                "matplotlib": matplotlib.__version__,
+                "videoxai": videoxai.__version__,
+                "cpu_count": os.cpu_count(),
+                "load_average_1min": round(os.getloadavg()[0], 2),
+            },
+        },
+    )
     print(f"wrote {args.out}")
 
 

@@ -30,9 +30,7 @@ def run_snakemake(
     workdir: Path, *args: str, timeout: float = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    return subprocess.run(
-        [SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([SNAKEMAKE, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 # The demo's classes under names no demo model's tokenizer has seen: a stand-in for another dataset's class list

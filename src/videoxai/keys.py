@@ -23,7 +23,7 @@ class ModelKey:
     run: str
 
     @classmethod
-    def parse(cls, key: str) -> "ModelKey":
+    def parse(cls, key: str) -> ModelKey:
         """Parse and validate: three parts, safe characters, no ``.``/``..`` parts.
 
         Validation here is what keeps a key from escaping the checkpoint
@@ -79,7 +79,7 @@ class SplitVariant:
             raise SplitVariantError(f"num-temporal-views must be a positive integer or null, got {v!r}")
 
     @classmethod
-    def parse(cls, name: str) -> "SplitVariant":
+    def parse(cls, name: str) -> SplitVariant:
         """``test+tta+v2`` -> SplitVariant('test', augmentation=True, temporal_views=2); anything else is an error."""
         m = _SPLIT_RE.match(name)
         if not m:
@@ -91,7 +91,7 @@ class SplitVariant:
         return cls(split, tta is not None, hand is not None, int(views) if views else None)
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "SplitVariant":
+    def from_config(cls, config: Mapping[str, Any]) -> SplitVariant:
         """The variant the config's ``split``, ``use-augmentation``, ``use-handcrafted-prompts``,
         ``num-temporal-views`` ask for."""
         return cls(
@@ -106,7 +106,7 @@ class SplitVariant:
         views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
         return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
 
-    def with_split(self, split: str) -> "SplitVariant":
+    def with_split(self, split: str) -> SplitVariant:
         """The same options on another split (temperature scaling fits on ``val`` with the test's options)."""
         return dataclasses.replace(self, split=split)
 

@@ -70,16 +70,25 @@ def describe(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
             return ", or ".join(words)
     kinds = schema.get("type")
     kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
-    words = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "true or false",
-             "null": "null", "object": "a mapping", "array": "a list"}
+    words = {
+        "integer": "an integer",
+        "number": "a number",
+        "string": "a string",
+        "boolean": "true or false",
+        "null": "null",
+        "object": "a mapping",
+        "array": "a list",
+    }
     parts = []
     for kind in kinds:
         text = words.get(kind, str(kind))
         if kind in ("integer", "number"):
-            bounds = [f">= {schema['minimum']}" if "minimum" in schema else "",
-                      f"> {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else "",
-                      f"<= {schema['maximum']}" if "maximum" in schema else "",
-                      f"< {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else ""]
+            bounds = [
+                f">= {schema['minimum']}" if "minimum" in schema else "",
+                f"> {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else "",
+                f"<= {schema['maximum']}" if "maximum" in schema else "",
+                f"< {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "",
+            ]
             text += " " + " and ".join(b for b in bounds if b) if any(bounds) else ""
         if kind == "array" and "items" in schema:
             text += f" of ({describe(schema['items'], root)})"
@@ -105,14 +114,29 @@ def _explain(error: Any, root: Mapping[str, Any]) -> list[str]:
             lines.append(f"unknown config key '{_key([*path, extra])}' {where}- {hint}valid keys: {valid}")
         return lines
     if error.validator == "required":
-        return [f"config key '{_key([*path, m])}' is required" for m in error.validator_value if m not in error.instance]
+        return [
+            f"config key '{_key([*path, m])}' is required" for m in error.validator_value if m not in error.instance
+        ]
     if error.validator == "propertyNames":
         return [f"config key '{key}': {error.message}"]
     expected = describe(error.schema, root)
     found = _short(error.instance)
-    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minItems", "uniqueItems",
-                           "minProperties", "pattern", "minLength", "maxItems"):
-        return [f"config key '{key}': {error.message}" + (f" ({error.schema['description']})" if "description" in error.schema else "")]
+    if error.validator in (
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minItems",
+        "uniqueItems",
+        "minProperties",
+        "pattern",
+        "minLength",
+        "maxItems",
+    ):
+        return [
+            f"config key '{key}': {error.message}"
+            + (f" ({error.schema['description']})" if "description" in error.schema else "")
+        ]
     return [f"config key '{key}' is {found}; valid values: {expected}"]
 
 
@@ -227,13 +251,16 @@ def data_errors(
     base_split = config["split"]
     wanted = config.get("classes-to-map")
     mix = config.get("classes-to-mix")
-    named = [*(wanted if isinstance(wanted, list) else []), *(c for pair in (mix if isinstance(mix, list) else []) for c in pair)]
+    named = [
+        *(wanted if isinstance(wanted, list) else []),
+        *(c for pair in (mix if isinstance(mix, list) else []) for c in pair),
+    ]
     if not (isinstance(wanted, int) or named):
         return lines
     for name in tests:
         try:
             names, present = split_classes(dict(datasets[name], name=name), base_split)
-        except Exception:  # noqa: BLE001, S112 - a dataset the reader rejects is reported by extraction, in its words
+        except Exception:
             continue
         # with a class mapping for (test, train), selection may name the models' training classes instead
         mapped = set()
@@ -245,7 +272,7 @@ def data_errors(
                     from videoxai.data.names import read_class_mapping
 
                     mapped |= set(read_class_mapping(train_map).values())
-                except Exception:  # noqa: BLE001, S110 - a bad mapping file is extraction's to report
+                except Exception:
                     pass
         if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > len(present):
             lines.append(
@@ -256,17 +283,27 @@ def data_errors(
         shown = sorted(valid)
         listing = ", ".join(shown[:40]) + (f", ... ({len(shown)} in all)" if len(shown) > 40 else "")
         for which, given in (("classes-to-map", wanted), ("classes-to-mix", mix)):
-            flat = given if which == "classes-to-map" else [c for pair in given for c in pair] if isinstance(given, list) else []
+            flat = (
+                given
+                if which == "classes-to-map"
+                else [c for pair in given for c in pair]
+                if isinstance(given, list)
+                else []
+            )
             unknown = list(dict.fromkeys(c for c in (flat if isinstance(flat, list) else []) if c not in valid))
             if unknown:
                 said = ", ".join(
                     repr(c) + "".join(f" (did you mean {h!r}?)" for h in difflib.get_close_matches(c, shown, n=1))
                     for c in unknown
                 )
-                lines.append(f"config key '{which}' names classes '{name}' does not have: {said}; valid names: {listing}")
+                lines.append(
+                    f"config key '{which}' names classes '{name}' does not have: {said}; valid names: {listing}"
+                )
         absent = [c for c in (wanted if isinstance(wanted, list) else []) if c in names and c not in present]
         if absent:
-            lines.append(f"config key 'classes-to-map' names classes with no clips in the {base_split} split of '{name}': {absent}")
+            lines.append(
+                f"config key 'classes-to-map' names classes with no clips in the {base_split} split of '{name}': {absent}"
+            )
     return lines
 
 

@@ -61,7 +61,7 @@ class _Handler(SimpleHTTPRequestHandler):
     results: list[Any]
     received: threading.Event
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.results.append(json.loads(body))
         self.send_response(204)
@@ -90,9 +90,18 @@ def serve(tmp_path: Path) -> Iterator[tuple[Path, int, list[Any], threading.Even
 
 def _run_chromium(url: str, profile: Path, received: threading.Event) -> None:
     cmd = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required", f"--user-data-dir={profile}", url,
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        f"--user-data-dir={profile}",
+        url,
     ]
     log = profile.with_suffix(".log")
     with open(log, "wb") as err:
@@ -129,7 +138,7 @@ def test_gallery_videos_play_in_chromium(serve, tmp_path: Path, embed: bool) -> 
 
     (reports,) = results
     assert len(reports) == len(clips)
-    for report, (i, fps, sbs) in zip(reports, clips):
+    for report, (_i, fps, sbs) in zip(reports, clips):
         assert report["error"] == 0, report
         assert report["readyState"] >= 2, report
         assert report["duration"] == pytest.approx(8 / fps, abs=0.05), report

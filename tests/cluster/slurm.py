@@ -149,7 +149,7 @@ class SnakemakeRun:
         self.seconds: float | None = None
         cmd = ["timeout", "-s", "INT", "-k", "30", str(limit_s), SNAKEMAKE, *args]
         self.log_path = workdir / "snakemake.out"
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - open while Snakemake runs; wait() closes it
+        self._log = open(self.log_path, "w")
         self._log.write(f"$ {shlex.join(cmd)}\n")
         self._log.flush()
         full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))

@@ -195,7 +195,9 @@ def test_every_job_ran_under_slurm(runs: Runs, slurm_cluster: Cluster) -> None:
     """Each job's log names the SLURM job it ran in; SLURM ran that job for that rule."""
     logs = job_logs(runs.slurm.workdir)
     rules = {rule_of(rel) for rel in logs}
-    assert {"demo_dataset", "resolve_model", "extract_predictions", "explain_clips", "render_explanations"} <= rules, rules
+    assert {"demo_dataset", "resolve_model", "extract_predictions", "explain_clips", "render_explanations"} <= rules, (
+        rules
+    )
     submitted = submitted_job_ids(runs.slurm.output)
     seen: set[str] = set()
     for rel, ids in logs.items():

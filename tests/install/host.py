@@ -32,7 +32,9 @@ ABSENT_COMMANDS = ("ffmpeg", "ffprobe", "chromium", "chromium-browser", "sudo")
 
 def ldconfig() -> str | None:
     """ld.so's cache tool (in /sbin, often not on an ordinary user's PATH)."""
-    return shutil.which("ldconfig") or next((p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.access(p, os.X_OK)), None)
+    return shutil.which("ldconfig") or next(
+        (p for p in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if os.access(p, os.X_OK)), None
+    )
 
 
 def system_ffmpeg_libraries() -> dict[str, Path]:
@@ -104,8 +106,11 @@ def namespace_script(*, scratch: Path, user: str, expose: list[Path], command: s
             by_parent.setdefault(parent, []).append(path)
     for i, (parent, paths) in enumerate(sorted(by_parent.items())):
         stage = scratch / f"stage{i}"
-        lines += [f"mkdir -p {q(str(stage))}", f"mount --bind {q(str(parent))} {q(str(stage))}",
-                  f"mount -t tmpfs -o mode=0755 tmpfs {q(str(parent))}"]
+        lines += [
+            f"mkdir -p {q(str(stage))}",
+            f"mount --bind {q(str(parent))} {q(str(stage))}",
+            f"mount -t tmpfs -o mode=0755 tmpfs {q(str(parent))}",
+        ]
         for path in paths:
             rel = path.relative_to(parent)
             lines += [f"mkdir -p {q(str(path))}", f"mount --bind {q(str(stage / rel))} {q(str(path))}"]

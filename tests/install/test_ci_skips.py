@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import REPO
 
-CASES = '''
+CASES = """
 import pytest
 
 @pytest.mark.needs("chromium")
@@ -39,7 +39,7 @@ def test_unmarked_skip():
 @pytest.mark.xfail(reason="known", run=False)
 def test_marked_xfail():
     pass
-'''
+"""
 
 
 def outcomes(tmp_path: Path, ci: str | None) -> tuple[dict[str, str], str]:
@@ -49,9 +49,25 @@ def outcomes(tmp_path: Path, ci: str | None) -> tuple[dict[str, str], str]:
         env["CI"] = ci
     env["PYTHONPATH"] = str(REPO)
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider", "-v", "-rfEs",
-         "--rootdir", str(tmp_path), "test_cases.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.conftest",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            "-rfEs",
+            "--rootdir",
+            str(tmp_path),
+            "test_cases.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     found = dict(re.findall(r"^test_cases\.py::(\w+) (PASSED|FAILED|SKIPPED|ERROR|XFAIL)", proc.stdout, re.MULTILINE))
     return found, proc.stdout

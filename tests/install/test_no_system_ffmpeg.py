@@ -51,7 +51,11 @@ def test_decode_and_encode_without_system_ffmpeg(tmp_path: Path) -> None:
         "OMP_NUM_THREADS": "1",
     }
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -72,7 +76,10 @@ def test_the_same_child_sees_torchcodec_where_ffmpeg_is_installed(tmp_path: Path
         pytest.skip("no system FFmpeg libraries here: nothing to hide")
     code = "import torchcodec; print(torchcodec.ffmpeg_major_version)"
     proc = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -62,9 +62,20 @@ def user() -> Iterator[pwd.struct_passwd]:
         entry = pwd.getpwnam(USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", USER],
-            check=True, capture_output=True, text=True,
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                USER,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         created, entry = True, pwd.getpwnam(USER)
     assert entry.pw_uid != 0
@@ -77,7 +88,8 @@ def _copy_working_tree(dest: Path) -> None:
     """What a clone of this checkout holds, uncommitted edits included (tracked and unignored files)."""
     listing = subprocess.run(
         ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout.decode()
     for rel in filter(None, listing.split("\0")):
         src = REPO / rel
@@ -134,19 +146,27 @@ def run(user: pwd.struct_passwd, tmp_path_factory: pytest.TempPathFactory) -> It
             'echo "make demo took ${SECONDS}s"',
             ".venv/bin/python -c 'from videoxai.data.decode import resolve_decoder; print(\"auto decoder:\", resolve_decoder())'",
         ]
-        command = "env -i " + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " bash -c " + shlex.quote(
-            " && ".join(steps)
+        command = (
+            "env -i "
+            + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+            + " bash -c "
+            + shlex.quote(" && ".join(steps))
         )
         script = scratch / "namespace.sh"
         script.write_text(
             namespace_script(
-                scratch=scratch, user=USER, expose=[Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()],
+                scratch=scratch,
+                user=USER,
+                expose=[Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()],
                 command=command,
             )
         )
         proc = subprocess.run(
             ["unshare", "--mount", "--propagation", "private", "bash", str(script)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=LIMIT_S,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=LIMIT_S,
         )
         out = proc.stdout
         (tmp_path_factory.mktemp("nonroot") / "make-demo.log").write_text(out)
@@ -156,7 +176,9 @@ def run(user: pwd.struct_passwd, tmp_path_factory: pytest.TempPathFactory) -> It
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def test_runs_as_an_ordinary_user_without_ffmpeg_chromium_or_sudo(run: tuple[Path, str], user: pwd.struct_passwd) -> None:
+def test_runs_as_an_ordinary_user_without_ffmpeg_chromium_or_sudo(
+    run: tuple[Path, str], user: pwd.struct_passwd
+) -> None:
     clone, out = run
     assert f"preflight: uid={user.pw_uid}" in out
     assert "preflight: torchcodec FFmpeg None" in out, "the system FFmpeg libraries were not hidden"

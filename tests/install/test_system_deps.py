@@ -25,7 +25,7 @@ BASH = shutil.which("bash") or "/bin/bash"
 
 def _stub(bin_dir: Path, name: str, body: str) -> None:
     path = bin_dir / name
-    path.write_text(f"#!{BASH}\necho \"{name} $*\" >>\"$CALLS\"\n{body}\n")
+    path.write_text(f'#!{BASH}\necho "{name} $*" >>"$CALLS"\n{body}\n')
     path.chmod(0o755)
 
 

@@ -132,7 +132,10 @@ def test_act_layout_boxes_per_frame_and_video_matching(tmp_path: Path) -> None:
     two = "Biking/v_Biking_g02_c03"
     path = _act_file(
         tmp_path,
-        {vid: {0: [_tube(range(3, 6), (10, 20, 50, 80))]}, two: {1: [_tube(range(1, 3), (0, 0, 5, 5)), _tube(range(2, 4), (1, 1, 2, 2))]}},
+        {
+            vid: {0: [_tube(range(3, 6), (10, 20, 50, 80))]},
+            two: {1: [_tube(range(1, 3), (0, 0, 5, 5)), _tube(range(2, 4), (1, 1, 2, 2))]},
+        },
         {vid: 10, two: 4},
     )
     gt = load_ground_truth({"format": "ucf101-24", "file": str(path)})
@@ -149,7 +152,13 @@ def test_act_layout_boxes_per_frame_and_video_matching(tmp_path: Path) -> None:
 
 def test_pyannot_layout_is_read_with_its_0_based_frames_and_xywh_boxes(tmp_path: Path) -> None:
     vid = "Basketball/v_Basketball_g01_c01"
-    data = {vid: {"label": 0, "numf": 8, "annotations": [{"label": 0, "sf": 2, "ef": 5, "boxes": np.array([[10, 20, 30, 40]] * 3)}]}}
+    data = {
+        vid: {
+            "label": 0,
+            "numf": 8,
+            "annotations": [{"label": 0, "sf": 2, "ef": 5, "boxes": np.array([[10, 20, 30, 40]] * 3)}],
+        }
+    }
     path = tmp_path / "pyannot.pkl"
     path.write_bytes(pickle.dumps(data))
     ann = read_tubes(path).get(vid)
@@ -217,7 +226,9 @@ def test_puppet_masks_round_trip_and_lookup(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     mask = rng.random((5, 24, 32)) > 0.7
     root = tmp_path / "JHMDB"
-    write_puppet_mask(root / "puppet_mask" / "brush_hair" / "April_09_brush_hair_u_nm_np1_ba_goo_0" / "puppet_mask.mat", mask)
+    write_puppet_mask(
+        root / "puppet_mask" / "brush_hair" / "April_09_brush_hair_u_nm_np1_ba_goo_0" / "puppet_mask.mat", mask
+    )
     from scipy.io import loadmat
 
     raw = loadmat(str(next(root.rglob("puppet_mask.mat"))))["part_mask"]
@@ -255,7 +266,9 @@ def test_broken_puppet_masks(tmp_path: Path) -> None:
 
 
 def test_sampled_indices_map_to_1_based_frames_and_tube_membership() -> None:
-    ann = ClipAnnotation("v", "x", nframes=10, resolution=(20, 20), boxes={n: np.array([[2.0, 2.0, 10.0, 10.0]]) for n in (6, 7, 8)})
+    ann = ClipAnnotation(
+        "v", "x", nframes=10, resolution=(20, 20), boxes={n: np.array([[2.0, 2.0, 10.0, 10.0]]) for n in (6, 7, 8)}
+    )
     geom = view_geometry((20, 20), {"size": 20})
     target = clip_target(ann, [0, 5, 7, 9], (20, 20), geom)
     assert target.frame_numbers == [1, 6, 8, 10]

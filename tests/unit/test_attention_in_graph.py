@@ -15,8 +15,8 @@ import torch
 
 from tests.unit.test_models_clip import VARIANTS as CLIP_VARIANTS
 from tests.unit.test_models_clip import make as make_clip
-from videoxai.explain.grad_rollout import GradRollout
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.explain.grad_rollout import GradRollout
 from videoxai.models.checkpoint import load_checkpoint
 from videoxai.models.spacetime import (
     embed_frames,

@@ -193,17 +193,27 @@ def _binary(n: int, seed: int, lo: float, hi: float, power: float) -> tuple[np.n
 
 @pytest.mark.parametrize("case", ["interior", "near-one", "with-exact-one", "with-exact-zero", "uniform"])
 def test_smooth_ece_matches_the_direct_definition(case):
-    f, y = _binary(200, 1, *{"interior": (0.3, 0.7, 0.5), "near-one": (0.8, 1.0, 3.0),
-                              "with-exact-one": (0.6, 1.0, 2.0), "with-exact-zero": (0.0, 0.3, 0.5),
-                              "uniform": (0.0, 1.0, 2.0)}[case])
+    f, y = _binary(
+        200,
+        1,
+        *{
+            "interior": (0.3, 0.7, 0.5),
+            "near-one": (0.8, 1.0, 3.0),
+            "with-exact-one": (0.6, 1.0, 2.0),
+            "with-exact-zero": (0.0, 0.3, 0.5),
+            "uniform": (0.0, 1.0, 2.0),
+        }[case],
+    )
     if case == "with-exact-one":
         f[:40] = 1.0
     if case == "with-exact-zero":
         f[:40] = 0.0
     r = f - y
     for s in (0.01, 0.03, 0.1):  # small bandwidths: the smoothed residual changes sign, |.| has kinks
-        assert abs(float(smooth_ece_at(torch.as_tensor(f), torch.as_tensor(r), s)[0])
-                   - direct_smooth_ece_at(f, r, s)) < 1e-6
+        assert (
+            abs(float(smooth_ece_at(torch.as_tensor(f), torch.as_tensor(r), s)[0]) - direct_smooth_ece_at(f, r, s))
+            < 1e-6
+        )
     got = smooth_calibration_error(f, y)
     # the direct definition's fixed point (where smECE_s - s changes sign) lies within 1e-6 of ours
     assert direct_smooth_ece_at(f, r, got.bandwidth - 1e-6) > got.bandwidth - 1e-6

@@ -67,13 +67,16 @@ def assert_bins(table: dict[str, np.ndarray], expected: dict) -> None:
 
 # --- float32 edges --------------------------------------------------------------------------------
 
+
 def test_linspace_is_torchs_float32_linspace_bit_for_bit():
     for steps in range(1, 260):
-        np.testing.assert_array_equal(torch_linspace_float32(0.0, 1.0, steps), torch.linspace(0, 1, steps).numpy(),
-                                      err_msg=f"steps={steps}")
+        np.testing.assert_array_equal(
+            torch_linspace_float32(0.0, 1.0, steps), torch.linspace(0, 1, steps).numpy(), err_msg=f"steps={steps}"
+        )
     for start, end, steps in ((0.0, 2.5, 7), (-1.0, 1.0, 33), (0.1, 0.9, 64)):
-        np.testing.assert_array_equal(torch_linspace_float32(start, end, steps),
-                                      torch.linspace(start, end, steps).numpy())
+        np.testing.assert_array_equal(
+            torch_linspace_float32(start, end, steps), torch.linspace(start, end, steps).numpy()
+        )
 
 
 def test_edges_and_centres_equal_the_fixtures_and_sit_off_the_float32_values():
@@ -83,13 +86,13 @@ def test_edges_and_centres_equal_the_fixtures_and_sit_off_the_float32_values():
     np.testing.assert_array_equal(seed_centres(15), np.float32(bins["bin_centers_float32"]))
     edges = seed_edges(15)
     # 0.2, 0.4 and 0.6 are one ulp off their float32 values; 1/3 and 0.8 are exactly theirs
-    for index, value, on_edge in ((3, 0.2, False), (5, 1 / 3, True), (6, 0.4, False), (9, 0.6, False),
-                                  (12, 0.8, True)):
+    for index, value, on_edge in ((3, 0.2, False), (5, 1 / 3, True), (6, 0.4, False), (9, 0.6, False), (12, 0.8, True)):
         assert bool(edges[index] == np.float32(value)) is on_edge
         assert edges[index] == np.float32(info["torch_linspace_edges_vs_confidences"][repr(value)]["edge_value"])
 
 
 # --- metrics and bins on the three cases ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", CASES)
 def test_point_metrics_equal_the_seeds_calibrated_model_eval(case):
@@ -148,12 +151,15 @@ def test_softmax_is_torchs_float32_softmax():
 
 # --- the estimator under bootstrap weights ----------------------------------------------------------
 
+
 def test_weights_equal_repeating_the_rows():
     """Integer weights are the metrics of the expanded data: same estimator for points and intervals."""
     rng = np.random.default_rng(3)
     _, arrays = load_case("b")  # many ties, so equal-mass boundaries split runs of copies
-    for probs, labels in ((arrays["probs"], arrays["labels"]),
-                          (softmax_float32(rng.normal(size=(97, 5)) * 2), rng.integers(0, 5, 97))):
+    for probs, labels in (
+        (arrays["probs"], arrays["labels"]),
+        (softmax_float32(rng.normal(size=(97, 5)) * 2), rng.integers(0, 5, 97)),
+    ):
         suite = SeedSuite(probs, labels, 15)
         counts = rng.multinomial(len(labels), np.full(len(labels), 1 / len(labels)), size=6)
         counts[0] = 1
@@ -188,13 +194,17 @@ def test_nll_is_infinite_where_a_probability_underflows_as_in_the_seed(tmp_path)
 
 # --- the API and the stage ---------------------------------------------------------------------
 
+
 def test_point_metrics_accepts_tensors_and_lists_and_checks_its_convention():
     logits, labels, temperature, _, _ = case_logits("c")
     ref = point_metrics(logits, labels, convention="seed", temperature=temperature)
-    assert point_metrics(torch.from_numpy(logits), torch.from_numpy(labels), convention="seed",
-                         temperature=temperature) == ref
-    assert point_metrics(logits[:50].tolist(), labels[:50].tolist(), convention="seed") == \
-        point_metrics(logits[:50], labels[:50], convention="seed")
+    assert (
+        point_metrics(torch.from_numpy(logits), torch.from_numpy(labels), convention="seed", temperature=temperature)
+        == ref
+    )
+    assert point_metrics(logits[:50].tolist(), labels[:50].tolist(), convention="seed") == point_metrics(
+        logits[:50], labels[:50], convention="seed"
+    )
     with pytest.raises(ValueError, match="conventions must be one of standard, seed"):
         point_metrics(logits, labels, convention="origin")
     with pytest.raises(ValueError, match=r"NaN, \+inf or only -inf"):
@@ -211,12 +221,14 @@ def test_standard_point_metrics_are_the_standard_estimators():
 
 
 def test_seed_modules_do_not_import_torch():
-    code = ("import sys, numpy as np\n"
-            "import videoxai.calibration.seed as s, videoxai.calibration.point\n"
-            "from videoxai.calibration import point_metrics\n"
-            "z = np.random.default_rng(0).normal(size=(40, 5)); y = np.arange(40) % 5\n"
-            "s.seed_metrics(z, y)\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    code = (
+        "import sys, numpy as np\n"
+        "import videoxai.calibration.seed as s, videoxai.calibration.point\n"
+        "from videoxai.calibration import point_metrics\n"
+        "z = np.random.default_rng(0).normal(size=(40, 5)); y = np.arange(40) % 5\n"
+        "s.seed_metrics(z, y)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
     run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
 
@@ -224,21 +236,36 @@ def test_seed_modules_do_not_import_torch():
 def write_predictions(path: Path, logits: np.ndarray, labels: np.ndarray) -> Path:
     n, k = logits.shape
     names = [f"class_{i}" for i in range(k)]
-    writer = PredictionWriter(path, k, {"class_names": names, "model_key": "video_coop/ucf101/best-attention-0",
-                                        "dataset": "ucf101", "split": "test"})
-    writer.write({
-        "sample_id": [f"{names[y]}/v_{i:04d}.avi" for i, y in enumerate(labels)],
-        "label": labels.tolist(), "label_name": [names[y] for y in labels],
-        "pred": logits.argmax(1).tolist(), "confidence": [0.0] * n, "logits": logits.astype(np.float32),
-        "frame_indices": [[0]] * n, "padded": [False] * n, "status": ["ok"] * n, "error": [None] * n,
-    })
+    writer = PredictionWriter(
+        path,
+        k,
+        {"class_names": names, "model_key": "video_coop/ucf101/best-attention-0", "dataset": "ucf101", "split": "test"},
+    )
+    writer.write(
+        {
+            "sample_id": [f"{names[y]}/v_{i:04d}.avi" for i, y in enumerate(labels)],
+            "label": labels.tolist(),
+            "label_name": [names[y] for y in labels],
+            "pred": logits.argmax(1).tolist(),
+            "confidence": [0.0] * n,
+            "logits": logits.astype(np.float32),
+            "frame_indices": [[0]] * n,
+            "padded": [False] * n,
+            "status": ["ok"] * n,
+            "error": [None] * n,
+        }
+    )
     writer.close()
     return path
 
 
 def outputs(d: Path) -> dict[str, Path]:
-    return {"out_metrics": d / "metrics.json", "out_bins": d / "bins.parquet", "out_png": d / "rd.png",
-            "out_pdf": d / "rd.pdf"}
+    return {
+        "out_metrics": d / "metrics.json",
+        "out_bins": d / "bins.parquet",
+        "out_png": d / "rd.png",
+        "out_pdf": d / "rd.pdf",
+    }
 
 
 @pytest.mark.parametrize("case", ("a", "c"))
@@ -247,8 +274,9 @@ def test_calibrate_stage_under_seed_writes_the_seeds_numbers(tmp_path, case):
     logits, labels, temperature, expected, bins = case_logits(case)
     path = write_predictions(tmp_path / "test.parquet", logits, labels)
     out = outputs(tmp_path / "seed")
-    m = calibrate(path, **out, n_bins=15, bootstrap=20, temperature=None if temperature == 1.0 else temperature,
-                  convention="seed")
+    m = calibrate(
+        path, **out, n_bins=15, bootstrap=20, temperature=None if temperature == 1.0 else temperature, convention="seed"
+    )
     assert m == read_json(out["out_metrics"])
     assert m["convention"] == "seed"
     for name, value in expected.items():
@@ -261,8 +289,13 @@ def test_calibrate_stage_under_seed_writes_the_seeds_numbers(tmp_path, case):
     keep = [i for i, s in enumerate(t["scheme"]) if s == "equal-width"]
     assert_bins({k: np.asarray([t[k][i] for i in keep]) for k in t}, bins)
     assert m["bin_counts"] == bins["samples_per_bin"]
-    standard = calibrate(path, **outputs(tmp_path / "standard"), n_bins=15, bootstrap=0,
-                         temperature=None if temperature == 1.0 else temperature)
+    standard = calibrate(
+        path,
+        **outputs(tmp_path / "standard"),
+        n_bins=15,
+        bootstrap=0,
+        temperature=None if temperature == 1.0 else temperature,
+    )
     assert standard["convention"] == "standard"
     assert {k: standard[k] for k in METRICS} == point_metrics(logits, labels, 15, "standard", temperature)
 

@@ -22,7 +22,8 @@ def test_value_is_the_fixed_point_bandwidth():
     assert 0 < s.bandwidth < 1
     assert abs(s.value - s.bandwidth) < 1e-9
     assert float(smooth_ece_at(torch.as_tensor(f), torch.as_tensor(f - y), s.bandwidth)[0]) == pytest.approx(
-        s.value, abs=1e-8)
+        s.value, abs=1e-8
+    )
 
 
 def test_smooth_ece_never_increases_with_the_bandwidth():
@@ -37,8 +38,9 @@ def test_smooth_ece_never_increases_with_the_bandwidth():
 def test_row_order_does_not_matter():
     f, y = _data(seed=2)
     perm = np.random.default_rng(0).permutation(len(f))
-    assert smooth_calibration_error(f[perm], y[perm]).value == pytest.approx(smooth_calibration_error(f, y).value,
-                                                                             abs=1e-12)
+    assert smooth_calibration_error(f[perm], y[perm]).value == pytest.approx(
+        smooth_calibration_error(f, y).value, abs=1e-12
+    )
 
 
 def test_degenerate_inputs():

@@ -19,9 +19,17 @@ from videoxai.io import read_json
 K = 6
 
 
-def write_predictions(path: Path, n: int, scale: float, seed: int, key: str = "video_coop/ucf101/run-0",
-                      split: str = "test", nan_rows: tuple[int, ...] = (), error_rows: tuple[int, ...] = (),
-                      classes: list[str] | None = None) -> Path:
+def write_predictions(
+    path: Path,
+    n: int,
+    scale: float,
+    seed: int,
+    key: str = "video_coop/ucf101/run-0",
+    split: str = "test",
+    nan_rows: tuple[int, ...] = (),
+    error_rows: tuple[int, ...] = (),
+    classes: list[str] | None = None,
+) -> Path:
     rng = np.random.default_rng(seed)
     true = rng.normal(size=(n, K)) * 1.5
     p = np.exp(true - true.max(1, keepdims=True))
@@ -33,20 +41,31 @@ def write_predictions(path: Path, n: int, scale: float, seed: int, key: str = "v
     names = classes or [f"class_{i}" for i in range(K)]
     status = ["error" if i in error_rows else "ok" for i in range(n)]
     writer = PredictionWriter(path, K, {"class_names": names, "model_key": key, "dataset": "ucf101", "split": split})
-    writer.write({
-        "sample_id": [f"class_{y}/v_{i:04d}.avi" for i, y in enumerate(labels)],
-        "label": labels.tolist(), "label_name": [names[y] for y in labels],
-        "pred": logits.argmax(1).tolist(), "confidence": p.max(1).tolist(), "logits": logits,
-        "frame_indices": [[0, 1, 2]] * n, "padded": [False] * n, "status": status,
-        "error": [("decode failed" if s == "error" else None) for s in status],
-    })
+    writer.write(
+        {
+            "sample_id": [f"class_{y}/v_{i:04d}.avi" for i, y in enumerate(labels)],
+            "label": labels.tolist(),
+            "label_name": [names[y] for y in labels],
+            "pred": logits.argmax(1).tolist(),
+            "confidence": p.max(1).tolist(),
+            "logits": logits,
+            "frame_indices": [[0, 1, 2]] * n,
+            "padded": [False] * n,
+            "status": status,
+            "error": [("decode failed" if s == "error" else None) for s in status],
+        }
+    )
     writer.close()
     return path
 
 
 def outputs(d: Path) -> dict[str, Path]:
-    return {"out_metrics": d / "metrics.json", "out_bins": d / "bins.parquet", "out_png": d / "fig" / "rd.png",
-            "out_pdf": d / "fig" / "rd.pdf"}
+    return {
+        "out_metrics": d / "metrics.json",
+        "out_bins": d / "bins.parquet",
+        "out_png": d / "fig" / "rd.png",
+        "out_pdf": d / "fig" / "rd.pdf",
+    }
 
 
 def test_calibrate_writes_every_output(tmp_path):
@@ -54,8 +73,13 @@ def test_calibrate_writes_every_output(tmp_path):
     out = outputs(tmp_path / "out")
     m = calibrate(test, **out, n_bins=10, bootstrap=50, seed=3, title="video_coop/ucf101/run-0 on ucf101 (test)")
     assert m == read_json(out["out_metrics"])
-    assert (m["model"], m["dataset"], m["split"], m["n"], m["num_errors"]) == ("video_coop/ucf101/run-0", "ucf101",
-                                                                               "test", 298, 2)
+    assert (m["model"], m["dataset"], m["split"], m["n"], m["num_errors"]) == (
+        "video_coop/ucf101/run-0",
+        "ucf101",
+        "test",
+        298,
+        2,
+    )
     assert m["n_bins"] == 10 and m["temperature"] == 1.0 and m["temperature_source"] == "none"
     assert m["temperature_scaled"] is None
     for name in METRICS:
@@ -89,8 +113,9 @@ def test_metrics_match_a_direct_computation(tmp_path):
 def test_fixed_temperature_divides_the_logits(tmp_path):
     test = write_predictions(tmp_path / "test.parquet", 200, 2.0, seed=2)
     m = calibrate(test, **outputs(tmp_path / "a"), bootstrap=0, temperature=2.0)
-    ref = calibrate(write_predictions(tmp_path / "half.parquet", 200, 1.0, seed=2), **outputs(tmp_path / "b"),
-                    bootstrap=0)
+    ref = calibrate(
+        write_predictions(tmp_path / "half.parquet", 200, 1.0, seed=2), **outputs(tmp_path / "b"), bootstrap=0
+    )
     assert m["temperature"] == 2.0 and m["temperature_source"] == "fixed"
     for name in METRICS:  # logits*2/2 == logits*1 up to float32 rounding of the stored logits
         assert m[name] == pytest.approx(ref[name], abs=1e-6)

@@ -29,8 +29,7 @@ def _nll(z: np.ndarray, y: np.ndarray, t: float) -> float:
 def test_fit_is_the_nll_minimum(scale):
     z, y = _overconfident(2000, 10, scale, seed=1)
     fit = fit_temperature(z, y)
-    ref = minimize_scalar(lambda lt: _nll(z, y, np.exp(lt)), bounds=(-4, 4), method="bounded",
-                          options={"xatol": 1e-10})
+    ref = minimize_scalar(lambda lt: _nll(z, y, np.exp(lt)), bounds=(-4, 4), method="bounded", options={"xatol": 1e-10})
     assert fit.temperature == pytest.approx(np.exp(ref.x), rel=1e-6)
     assert fit.nll_after <= _nll(z, y, np.exp(ref.x)) + 1e-12
     assert fit.nll_after <= fit.nll_before and not fit.at_bound

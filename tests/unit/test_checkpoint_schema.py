@@ -126,12 +126,8 @@ def test_every_problem_is_listed_at_once(registry: Path) -> None:
         c["model"]["tower"]["layers"] = "two"
 
     path = edit_config(registry / KEY, change)
-    message = str(
-        pytest.raises(CheckpointConfigError, read_checkpoint_config, path).value
-    )
-    assert (
-        "'class_names' is 5" in message and "'model.tower.layers' is \"two\"" in message
-    )
+    message = str(pytest.raises(CheckpointConfigError, read_checkpoint_config, path).value)
+    assert "'class_names' is 5" in message and "'model.tower.layers' is \"two\"" in message
 
 
 def test_weights_of_random_bytes_fail_resolve_naming_the_file(registry: Path) -> None:
@@ -159,9 +155,7 @@ def test_cut_short_safetensors_is_caught(registry: Path) -> None:
     ],
     ids=["empty", "random"],
 )
-def test_a_pt_that_is_not_a_torch_file_is_caught(
-    tmp_path: Path, content: bytes, words: str
-) -> None:
+def test_a_pt_that_is_not_a_torch_file_is_caught(tmp_path: Path, content: bytes, words: str) -> None:
     pt = tmp_path / "best.pt"
     pt.write_bytes(content)
     assert words in (weights_problem(pt) or "")
@@ -179,9 +173,7 @@ def test_a_damaged_torch_archive_is_caught(tmp_path: Path) -> None:
     pt = tmp_path / "best.pt"
     data = bytearray((run / "best.pt").read_bytes())
     middle = len(data) // 2
-    data[middle : middle + 64] = bytes(
-        64
-    )  # zeroed inside a stored member: its CRC no longer matches
+    data[middle : middle + 64] = bytes(64)  # zeroed inside a stored member: its CRC no longer matches
     pt.write_bytes(bytes(data))
     assert weights_problem(pt) is not None
 
@@ -203,9 +195,7 @@ def test_a_damaged_torch_archive_is_caught(tmp_path: Path) -> None:
     ],
     ids=["clip-model", "summary-layers", "pooling", "num-frames", "black-strips"],
 )
-def test_a_malformed_origin_run_config_is_named(
-    tmp_path: Path, change: dict, field: str
-) -> None:
+def test_a_malformed_origin_run_config_is_named(tmp_path: Path, change: dict, field: str) -> None:
     run = origin_fixtures() / "runs" / "video_coop" / "ucf101" / "best-mean"
     cfg = {**json.loads((run / "config.json").read_text()), **change}
     path = tmp_path / "config.json"
@@ -220,18 +210,12 @@ def test_planning_finds_them_without_torch(registry: Path) -> None:
     path = edit_config(folder, lambda c: c.update(class_names=5))
     (folder / "model.safetensors").write_bytes(os.urandom(512))
     config = {
-        "datasets": {
-            "demo": {"generate": True, "root": "data/demo", "format": "ucf101"}
-        },
+        "datasets": {"demo": {"generate": True, "root": "data/demo", "format": "ucf101"}},
         "split": "test",
     }
-    lines = data_errors(
-        config, ["demo"], {KEY: path}, {KEY: folder / "model.safetensors"}
-    )
+    lines = data_errors(config, ["demo"], {KEY: path}, {KEY: folder / "model.safetensors"})
     assert len(lines) == 2, lines
-    assert lines[0].startswith(
-        f"model {KEY}: checkpoint config {path}: field 'class_names' is 5"
-    )
+    assert lines[0].startswith(f"model {KEY}: checkpoint config {path}: field 'class_names' is 5")
     assert str(folder / "model.safetensors") in lines[1]
     with pytest.raises(ConfigError, match="class_names"):
         check_data(config, ["demo"], {KEY: path}, {KEY: folder / "model.safetensors"})
@@ -253,16 +237,10 @@ def test_planning_finds_them_without_torch(registry: Path) -> None:
 
 
 @pytest.mark.workflow
-def test_snakemake_dry_run_fails_naming_file_and_field(
-    registry: Path, tmp_path: Path
-) -> None:
-    path = edit_config(
-        registry / KEY, lambda c: c["model"]["tower"].update(layers="two")
-    )
+def test_snakemake_dry_run_fails_naming_file_and_field(registry: Path, tmp_path: Path) -> None:
+    path = edit_config(registry / KEY, lambda c: c["model"]["tower"].update(layers="two"))
     weights = registry / KEY / "model.safetensors"
-    work = make_workdir(
-        tmp_path / "work", {"models": [KEY], "checkpoint-paths": {KEY: str(weights)}}
-    )
+    work = make_workdir(tmp_path / "work", {"models": [KEY], "checkpoint-paths": {KEY: str(weights)}})
     proc = run_snakemake(work, "-n", timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out

@@ -91,7 +91,9 @@ def test_unusable_backend_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
         resolve_decoder("decord")
 
 
-def test_auto_falls_back_to_pyav_when_the_first_backend_fails(videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_falls_back_to_pyav_when_the_first_backend_fails(
+    videos: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = resolve_decoder("auto")
     if first == "pyav":
         pytest.skip("auto already picks PyAV here: no faster backend to fall back from")

@@ -22,8 +22,17 @@ from videoxai.models.base import InputSpec
 SPEC = InputSpec(num_frames=8, size=32)
 
 
-def _encode(path: Path, n: int, width: int, height: int, codec: str = "libx264", pix_fmt: str = "yuv420p",
-            gray: bool = False, container_options: dict | None = None, smooth: bool = False) -> Path:
+def _encode(
+    path: Path,
+    n: int,
+    width: int,
+    height: int,
+    codec: str = "libx264",
+    pix_fmt: str = "yuv420p",
+    gray: bool = False,
+    container_options: dict | None = None,
+    smooth: bool = False,
+) -> Path:
     rng = np.random.default_rng(n + width)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w", options=container_options or {}) as out:
@@ -35,11 +44,14 @@ def _encode(path: Path, n: int, width: int, height: int, codec: str = "libx264",
             out.start_encoding()
         for t in range(n):
             if smooth:  # cheap to encode at 4K
-                img = np.broadcast_to(((np.arange(width) + 8 * t) % 256).astype(np.uint8)[None, :, None], (height, width, 3))
+                img = np.broadcast_to(
+                    ((np.arange(width) + 8 * t) % 256).astype(np.uint8)[None, :, None], (height, width, 3)
+                )
             else:
                 img = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-            frame = av.VideoFrame.from_ndarray(img[..., 0].copy() if gray else np.ascontiguousarray(img),
-                                               format="gray" if gray else "rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                img[..., 0].copy() if gray else np.ascontiguousarray(img), format="gray" if gray else "rgb24"
+            )
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videoxai.demo import dataset as demo
 from videoxai.data.decode import count_frames, read_frames
 from videoxai.data.masks import load_mask
+from videoxai.demo import dataset as demo
 from videoxai.demo.dataset import DEMO_CLASSES, make_clip, write_demo_dataset
 from videoxai.io import read_json
 

@@ -24,11 +24,20 @@ def _video(path: Path) -> Path:
 # --------------------------------------------------------------------------- HMDB51
 
 HMDB = {
-    "brush_hair": [("April_09_brush_hair_u_nm_np1_ba_goo_0.avi", 1), ("April_09_brush_hair_u_nm_np1_ba_goo_1.avi", 1),
-                   ("Brushing_Hair_with_Beth_brush_hair_h_nm_np1_le_goo_0.avi", 2), ("Aussie_brush_hair_f_nm_np1_fr_med_0.avi", 0),
-                   ("Blonde_brush_hair_u_cm_np1_ba_goo_0.avi", 1), ("Blonde_brush_hair_u_cm_np1_ba_goo_1.avi", 1)],
-    "cartwheel": [("Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi", 1), ("Bodenturnen_cartwheel_f_cm_np1_le_med_0.avi", 2),
-                  ("Cartwheel_Fun_cartwheel_f_cm_np1_ri_med_0.avi", 1), ("Cartwheel_Fun_cartwheel_f_cm_np1_ri_med_1.avi", 1)],
+    "brush_hair": [
+        ("April_09_brush_hair_u_nm_np1_ba_goo_0.avi", 1),
+        ("April_09_brush_hair_u_nm_np1_ba_goo_1.avi", 1),
+        ("Brushing_Hair_with_Beth_brush_hair_h_nm_np1_le_goo_0.avi", 2),
+        ("Aussie_brush_hair_f_nm_np1_fr_med_0.avi", 0),
+        ("Blonde_brush_hair_u_cm_np1_ba_goo_0.avi", 1),
+        ("Blonde_brush_hair_u_cm_np1_ba_goo_1.avi", 1),
+    ],
+    "cartwheel": [
+        ("Acrobacias_de_un_fenomeno_cartwheel_f_cm_np1_ba_bad_8.avi", 1),
+        ("Bodenturnen_cartwheel_f_cm_np1_le_med_0.avi", 2),
+        ("Cartwheel_Fun_cartwheel_f_cm_np1_ri_med_0.avi", 1),
+        ("Cartwheel_Fun_cartwheel_f_cm_np1_ri_med_1.avi", 1),
+    ],
 }
 
 
@@ -51,8 +60,10 @@ def test_hmdb51_train_test_and_unused(hmdb_root: Path) -> None:
     _, test = load_split("hmdb51", hmdb_root, "test", split_id=3)
     assert names == ["brush_hair", "cartwheel"]
     assert len(train) == 7 and len(test) == 2
-    assert {s.sample_id for s in test} == {"brush_hair/Brushing_Hair_with_Beth_brush_hair_h_nm_np1_le_goo_0.avi",
-                                           "cartwheel/Bodenturnen_cartwheel_f_cm_np1_le_med_0.avi"}
+    assert {s.sample_id for s in test} == {
+        "brush_hair/Brushing_Hair_with_Beth_brush_hair_h_nm_np1_le_goo_0.avi",
+        "cartwheel/Bodenturnen_cartwheel_f_cm_np1_le_med_0.avi",
+    }
     assert all("Aussie" not in s.sample_id for s in train + test)  # 0 = unused
     assert all(s.path.is_file() and names[s.label] == s.label_name for s in train + test)
     assert count_frames(train[0].path) == 4
@@ -103,8 +114,9 @@ def _k400(root: Path, flat: bool) -> Path:
 def test_kinetics_csv_class_folders_or_flat(tmp_path: Path, flat: bool, caplog: pytest.LogCaptureFixture) -> None:
     root = _k400(tmp_path, flat)
     with caplog.at_level(logging.WARNING):
-        info = load_split_info("kinetics400", root, "train", annotations=root / "annotations", videos=root / "videos",
-                               val_fraction=0.0)
+        info = load_split_info(
+            "kinetics400", root, "train", annotations=root / "annotations", videos=root / "videos", val_fraction=0.0
+        )
     assert info.class_names == ["abseiling", "air drumming"]
     assert len(info.samples) == 4 and info.missing == ["air drumming/ddddddddddd_000030_000040.mp4"]
     assert "1 listed clips missing on disk, skipped" in info.report()
@@ -139,11 +151,16 @@ def test_folder_with_split_folders(tmp_path: Path) -> None:
     (tmp_path / "train" / "jump" / "notes.txt").write_text("not a video")
     names, test = load_split("folder", tmp_path, "test")
     assert names == ["jump", "run", "swim"]
-    assert [(s.sample_id, s.label) for s in test] == [("test/run/run0.mp4", 1), ("test/run/run1.mp4", 1), ("test/swim/swim0.mp4", 2)]
+    assert [(s.sample_id, s.label) for s in test] == [
+        ("test/run/run0.mp4", 1),
+        ("test/run/run1.mp4", 1),
+        ("test/swim/swim0.mp4", 2),
+    ]
     _, train = load_split("folder", tmp_path, "train", val_fraction=0.4)
     _, val = load_split("folder", tmp_path, "val", val_fraction=0.4)
     assert sorted(s.sample_id for s in train + val) == sorted(
-        f"train/{c}/{c}{i}.mp4" for c, n in [("jump", 3), ("run", 2)] for i in range(n))
+        f"train/{c}/{c}{i}.mp4" for c, n in [("jump", 3), ("run", 2)] for i in range(n)
+    )
 
 
 def test_folder_without_split_folders_is_a_test_pool(tmp_path: Path) -> None:
@@ -162,7 +179,11 @@ def test_csv_with_names_or_indices(tmp_path: Path) -> None:
     (tmp_path / "test.csv").write_text(f"clips/c3.mp4,cat\n{tmp_path / 'clips' / 'c0.mp4'},dog\nclips/nope.mp4,cat\n")
     info = load_split_info("csv", tmp_path, "test")
     assert info.class_names == ["cat", "dog"]
-    assert [(s.sample_id, s.label) for s in info.samples] == [("clips/c3.mp4", 0), ("clips/c0.mp4", 1), ("clips/nope.mp4", 0)]
+    assert [(s.sample_id, s.label) for s in info.samples] == [
+        ("clips/c3.mp4", 0),
+        ("clips/c0.mp4", 1),
+        ("clips/nope.mp4", 0),
+    ]
     assert info.missing == ["clips/nope.mp4"] and not info.dropped_missing  # kept: becomes an error row
     (tmp_path / "num.csv").write_text("clips/c1.mp4,2\n")
     names, rows = load_split("csv", tmp_path, "test", test_csv=tmp_path / "num.csv", classes=["x", "y", "z"])

@@ -10,8 +10,8 @@ import torch
 
 from videoxai.data.datasets import Sample, load_split
 from videoxai.data.encode import write_lossless
-from videoxai.demo.dataset import make_clip, write_demo_dataset
 from videoxai.data.loader import ClipDataset, collate_clips, make_loader, resize_crop
+from videoxai.demo.dataset import make_clip, write_demo_dataset
 from videoxai.models.base import InputSpec
 
 SPEC = InputSpec(num_frames=8, size=32, mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3))

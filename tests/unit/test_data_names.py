@@ -12,8 +12,9 @@ TRAIN = ["BrushHair", "Cartwheel", "PlayingGuitar"]
 
 
 def test_unmatched_classes_get_minus_one_when_allowed() -> None:
-    assert map_classes(["brush_hair", "fall_floor", "guitar"], TRAIN, {"guitar": "PlayingGuitar"},
-                       allow_unmatched=True) == [0, -1, 2]
+    assert map_classes(
+        ["brush_hair", "fall_floor", "guitar"], TRAIN, {"guitar": "PlayingGuitar"}, allow_unmatched=True
+    ) == [0, -1, 2]
     with pytest.raises(ValueError, match="1 test classes have no training class: 'fall_floor'"):
         map_classes(["brush_hair", "fall_floor"], TRAIN)
 

@@ -10,10 +10,10 @@ import torch
 
 from videoxai.data.datasets import Sample
 from videoxai.data.encode import write_lossless
-from videoxai.demo.dataset import make_clip
 from videoxai.data.loader import ClipDataset, collate_clips
 from videoxai.data.names import prompt_name, prompt_names
 from videoxai.data.transforms import TTA, average_tta_logits, crop, resize_short, tta_views
+from videoxai.demo.dataset import make_clip
 from videoxai.models.base import InputSpec
 
 

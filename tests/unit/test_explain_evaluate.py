@@ -71,12 +71,18 @@ def test_deletion_and_insertion_reward_the_map_that_points_at_the_evidence():
     right[:, :, :2, :2] = 1.0  # the four top-left cells per frame
     wrong = 1.0 - right
     target = torch.tensor([0])
-    good = ev.deletion_insertion(RegionModel(), video, right, target, steps=8, deletion_baseline="mean", insertion_baseline="mean")
-    bad = ev.deletion_insertion(RegionModel(), video, wrong, target, steps=8, deletion_baseline="mean", insertion_baseline="mean")
+    good = ev.deletion_insertion(
+        RegionModel(), video, right, target, steps=8, deletion_baseline="mean", insertion_baseline="mean"
+    )
+    bad = ev.deletion_insertion(
+        RegionModel(), video, wrong, target, steps=8, deletion_baseline="mean", insertion_baseline="mean"
+    )
     assert good["deletion_auc"][0] < good["deletion_auc_random"][0] < bad["deletion_auc"][0]
     assert good["insertion_auc"][0] > good["insertion_auc_random"][0] > bad["insertion_auc"][0]
     # the random order is seeded: same numbers every time
-    again = ev.deletion_insertion(RegionModel(), video, right, target, steps=8, deletion_baseline="mean", insertion_baseline="mean")
+    again = ev.deletion_insertion(
+        RegionModel(), video, right, target, steps=8, deletion_baseline="mean", insertion_baseline="mean"
+    )
     assert again["deletion_auc_random"][0] == good["deletion_auc_random"][0]
     with pytest.raises(ValueError, match="deletion-baseline"):
         ev.deletion_insertion(RegionModel(), video, right, target, deletion_baseline="zero")

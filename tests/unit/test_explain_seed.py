@@ -109,7 +109,9 @@ def test_rollout_is_the_left_to_right_product_of_normalised_layers() -> None:
     cls = seed_rollout(layers, "cls")
     torch.testing.assert_close(cls, torch.stack([a.mean(1)[:, 0, 1:] for a in layers]).prod(0), rtol=1e-5, atol=1e-12)
     # videoxai's use-cls-token: false keeps its meaning (mean of all rows) in the seed's order
-    torch.testing.assert_close(seed_rollout(layers, "full", use_cls_token=False), (hat[0] @ hat[1] @ hat[2]).mean(1)[:, 1:])
+    torch.testing.assert_close(
+        seed_rollout(layers, "full", use_cls_token=False), (hat[0] @ hat[1] @ hat[2]).mean(1)[:, 1:]
+    )
 
 
 def test_max_fusion_and_options_outside_the_origin_are_refused() -> None:
@@ -223,10 +225,16 @@ def test_the_stage_records_the_convention_and_keeps_per_frame_maps(tmp_path) -> 
     model = VideoCoOp(class_names).eval()
     s = samples[0]
     selection = {
-        "clips": [{"sample_id": s.sample_id, "class_index": s.label, "class_name": class_names[s.label], "sample_index": 0}]
+        "clips": [
+            {"sample_id": s.sample_id, "class_index": s.label, "class_name": class_names[s.label], "sample_index": 0}
+        ]
     }
     options = {"evaluate": False, "target-class": "true"}
-    for method, convention in [("attention-rollout-cls", "seed"), ("grad-rollout", "seed"), ("attention-rollout", "standard")]:
+    for method, convention in [
+        ("attention-rollout-cls", "seed"),
+        ("grad-rollout", "seed"),
+        ("attention-rollout", "standard"),
+    ]:
         out = tmp_path / f"{method}-{convention}.safetensors"
         explain_selection(model, selection, samples, method, options, out, conventions=convention)
         hs = load_heatmaps(out)

@@ -9,12 +9,12 @@ import torch
 from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
 from videoxai.data.decode import read_frames
-from videoxai.demo.dataset import write_demo_dataset
 from videoxai.data.loader import make_loader
+from videoxai.demo.dataset import write_demo_dataset
 from videoxai.explain.select import select_clips
 from videoxai.explain.stage import explain_selection
-from videoxai.explain.summary import summarize_explanations
 from videoxai.explain.store import load_heatmaps
+from videoxai.explain.summary import summarize_explanations
 from videoxai.extract.predictions import Predictions
 from videoxai.io import read_json
 from videoxai.models.video_coop import VideoCoOp

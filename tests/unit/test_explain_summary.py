@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from videoxai.explain import evaluate as ev
 from videoxai.explain import summary
@@ -49,9 +48,20 @@ def test_mask_scores_equal_the_torch_ones() -> None:
 def test_evaluation_summary_equals_the_torch_one() -> None:
     maps, masks = _maps_and_masks()
     importance = np.random.default_rng(2).random(maps.shape[:2])
-    clips = [{"class_name": "ab"[i % 2], "evaluation": {"deletion_auc": 0.1 * i, "insertion_auc": 0.5,
-              "deletion_auc_random": 0.3, "insertion_auc_random": None, "sanity_spearman": [0.5, None],
-              "randomised_model": {"pointing_game": 0.25, "energy_in_mask": None}}} for i in range(len(maps))]
+    clips = [
+        {
+            "class_name": "ab"[i % 2],
+            "evaluation": {
+                "deletion_auc": 0.1 * i,
+                "insertion_auc": 0.5,
+                "deletion_auc_random": 0.3,
+                "insertion_auc_random": None,
+                "sanity_spearman": [0.5, None],
+                "randomised_model": {"pointing_game": 0.25, "energy_in_mask": None},
+            },
+        }
+        for i in range(len(maps))
+    ]
     ours = summary.evaluation_summary(maps, importance, clips, masks, seed=0)
     theirs = ev.evaluation_summary(maps, importance, clips, masks, seed=0)
     assert _close(ours, theirs)

@@ -17,15 +17,15 @@ import torch
 
 from tests.helpers import DEMO_RENAMED
 from videoxai.data.datasets import load_split
+from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
-from videoxai.setup.classes import plan_classes
 from videoxai.extract.predictions import load_predictions
 from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json
-from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoint import save_checkpoint
 from videoxai.models.registry import build_model
 from videoxai.models.resolve import load_resolved, resolve_model
+from videoxai.setup.classes import plan_classes
 
 # words the demo models' tokenizer never saw, so even the open-set demo families cannot embed them
 RENAMED = DEMO_RENAMED

@@ -15,14 +15,14 @@ import pytest
 import torch
 
 from videoxai.data.decode import read_frames
-from videoxai.demo.dataset import write_demo_dataset
 from videoxai.data.transforms import TTA, normalise, resize_crop, tta_views
+from videoxai.demo.bundled import bundled_checkpoints_root
+from videoxai.demo.dataset import write_demo_dataset
 from videoxai.extract.predictions import load_predictions
 from videoxai.extract.run import extract_predictions
-from videoxai.setup.model_split import model_input_spec
 from videoxai.io import write_json
-from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.resolve import load_resolved, resolve_model
+from videoxai.setup.model_split import model_input_spec
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,9 @@ def test_views_average_the_logits_of_each_view(setup: dict) -> None:
         assert (views[0] != views[1]).all()  # interleaved views, not the same frames twice
         clip = setup["root"] / row["sample_id"]
         with torch.inference_mode():
-            per_view = [model(normalise(resize_crop(read_frames(clip, v.tolist()), spec.size), spec)[None]) for v in views]
+            per_view = [
+                model(normalise(resize_crop(read_frames(clip, v.tolist()), spec.size), spec)[None]) for v in views
+            ]
         expected = torch.stack(per_view).mean(0)[0].numpy()
         np.testing.assert_allclose(np.asarray(row["logits"]), expected, rtol=1e-4, atol=1e-4)
     single = load_predictions(_extract(setup, "v1", **{"num-temporal-views": 1}))

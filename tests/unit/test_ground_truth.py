@@ -12,8 +12,8 @@ import pytest
 
 from videoxai.data.annotations.jhmdb import read_puppet_mask
 from videoxai.data.masks import load_mask
-from videoxai.demo.dataset import DEMO_CLASSES, puppet_mask_path, write_demo_dataset
 from videoxai.data.sampling import segment_centres
+from videoxai.demo.dataset import DEMO_CLASSES, puppet_mask_path, write_demo_dataset
 from videoxai.explain.ground_truth import annotated_ids, annotation_scores, tube_share
 from videoxai.explain.select import select_clips
 from videoxai.explain.store import HeatmapSet, save_heatmaps
@@ -39,8 +39,18 @@ def _clips(root: Path) -> list[dict]:
     out = []
     for i, sid in enumerate(_test_ids(root)):
         name = sid.split("/")[0]
-        out.append({"sample_id": sid, "class_name": name, "class_index": DEMO_CLASSES.index(name), "sample_index": i,
-                    "frame_indices": indices, "pred_name": name, "target_name": name, "confidence": 0.9})
+        out.append(
+            {
+                "sample_id": sid,
+                "class_name": name,
+                "class_index": DEMO_CLASSES.index(name),
+                "sample_index": i,
+                "frame_indices": indices,
+                "pred_name": name,
+                "target_name": name,
+                "confidence": 0.9,
+            }
+        )
     return out
 
 
@@ -64,10 +74,20 @@ def test_the_demo_scored_through_its_annotations_equals_its_mask_scores(demo: Pa
     rng = np.random.default_rng(0)
     maps = np.clip(_object_maps(demo, clips) * 0.6 + rng.random((len(clips), T, 16, 16)) * 0.4, 0, 1)
     importance = rng.random((len(clips), T)).astype(np.float32)
-    hs = HeatmapSet(maps.astype(np.float16), importance, np.zeros((len(clips), T, S, S, 3), np.uint8), clips,
-                    {"input_spec": {"size": S, "pipeline": "standard"}, "evaluation": {"evaluation-seed": 0}})
+    hs = HeatmapSet(
+        maps.astype(np.float16),
+        importance,
+        np.zeros((len(clips), T, S, S, 3), np.uint8),
+        clips,
+        {"input_spec": {"size": S, "pipeline": "standard"}, "evaluation": {"evaluation-seed": 0}},
+    )
     save_heatmaps(tmp_path / "heatmaps.safetensors", hs)
-    dataset = {"name": "demo", "format": "ucf101", "root": str(demo), "ground-truth": {"format": "jhmdb", "root": "puppet_mask"}}
+    dataset = {
+        "name": "demo",
+        "format": "ucf101",
+        "root": str(demo),
+        "ground-truth": {"format": "jhmdb", "root": "puppet_mask"},
+    }
     stats = summarize_explanations(tmp_path / "heatmaps.safetensors", tmp_path / "aggregated_stats.json", dataset)
     ev = stats["evaluation"]
     ann, own = ev["annotations"], ev["ground_truth"]
@@ -82,7 +102,9 @@ def test_the_demo_scored_through_its_annotations_equals_its_mask_scores(demo: Pa
     blink = [c for c in ann["per_clip"] if c["class_name"] == "Blink"]
     assert blink and all(not all(c["in_tube"]) for c in blink)
     assert ann["overall"]["temporal"]["n_clips"] == len(blink)
-    assert len(ann["per_clip"]) == len(clips) and {"pointing_game", "energy_in_mask", "chance"} <= set(ann["per_clip"][0])
+    assert len(ann["per_clip"]) == len(clips) and {"pointing_game", "energy_in_mask", "chance"} <= set(
+        ann["per_clip"][0]
+    )
     assert (tmp_path / "aggregated_stats.json").is_file()
 
 
@@ -102,8 +124,13 @@ def test_tube_share_needs_frames_on_both_sides() -> None:
     none = tube_share(np.ones((2, 4)), np.ones((2, 4), bool))
     assert none["n_clips"] == 0 and none["share_inside"] is None
     s = tube_share(np.array([[1.0, 3.0, 0.0, 0.0]]), np.array([[True, False, False, False]]))
-    assert s == {"n_clips": 1, "share_inside": 0.25, "frames_inside": 0.25, "per_frame_inside": 1.0,
-                 "per_frame_outside": 1.0}
+    assert s == {
+        "n_clips": 1,
+        "share_inside": 0.25,
+        "frames_inside": 0.25,
+        "per_frame_inside": 1.0,
+        "per_frame_outside": 1.0,
+    }
 
 
 def _boxes_of(mask: np.ndarray) -> list[tuple[int, float, float, float, float]]:
@@ -115,7 +142,9 @@ def _boxes_of(mask: np.ndarray) -> list[tuple[int, float, float, float, float]]:
     return rows
 
 
-def test_ucf101_24_tubes_score_the_demo_and_malformed_entries_are_skipped_with_reasons(demo: Path, tmp_path: Path) -> None:
+def test_ucf101_24_tubes_score_the_demo_and_malformed_entries_are_skipped_with_reasons(
+    demo: Path, tmp_path: Path
+) -> None:
     clips = _clips(demo)
     ids = [c["sample_id"] for c in clips]
     vid = {s: s.rsplit(".", 1)[0] for s in ids}
@@ -125,8 +154,14 @@ def test_ucf101_24_tubes_score_the_demo_and_malformed_entries_are_skipped_with_r
     del tubes[vid[missing]]
     tubes[vid[beyond]][0][0][-1, 0] = 17  # a 16-frame clip
     tubes[vid[empty]] = {0: [np.zeros((0, 5), np.float32)]}
-    data = {"labels": list(DEMO_CLASSES), "gttubes": tubes, "nframes": {v: 16 for v in tubes},
-            "resolution": {v: (2 * S, 2 * S) for v in tubes}, "train_videos": [[]], "test_videos": [sorted(tubes)]}
+    data = {
+        "labels": list(DEMO_CLASSES),
+        "gttubes": tubes,
+        "nframes": {v: 16 for v in tubes},
+        "resolution": {v: (2 * S, 2 * S) for v in tubes},
+        "train_videos": [[]],
+        "test_videos": [sorted(tubes)],
+    }
     (demo.parent / "demo-GT.pkl").write_bytes(pickle.dumps(data, protocol=2))
     dataset = {"root": str(demo), "ground-truth": {"format": "ucf101-24", "file": str(demo.parent / "demo-GT.pkl")}}
     maps = _object_maps(demo, clips)
@@ -142,9 +177,13 @@ def test_ucf101_24_tubes_score_the_demo_and_malformed_entries_are_skipped_with_r
     assert box["map"]["pointing_game"] == 1.0 and box["map"]["energy_in_mask"] > 0.8  # bilinear upsampling spills
     assert box["chance"] > 0.02 and box["random_map"]["energy_in_mask"] < 0.3
     # the same clips through the masks: boxes contain masks, so energy in box >= energy in mask
-    masks = annotation_scores(maps, np.ones((len(clips), T)), clips,
-                              {"root": str(demo), "ground-truth": {"format": "jhmdb", "root": str(demo / "puppet_mask")}},
-                              {"size": S})
+    masks = annotation_scores(
+        maps,
+        np.ones((len(clips), T)),
+        clips,
+        {"root": str(demo), "ground-truth": {"format": "jhmdb", "root": str(demo / "puppet_mask")}},
+        {"size": S},
+    )
     by_id = {c["sample_id"]: c for c in masks["per_clip"]}
     for c in out["per_clip"]:
         assert c["energy_in_mask"] >= by_id[c["sample_id"]]["energy_in_mask"] - 1e-9
@@ -153,10 +192,14 @@ def test_ucf101_24_tubes_score_the_demo_and_malformed_entries_are_skipped_with_r
 def test_a_missing_video_and_a_clip_longer_than_its_annotation_are_skipped(demo: Path, tmp_path: Path) -> None:
     clip = _clips(demo)[0]
     gt = {"format": "jhmdb", "root": str(demo / "puppet_mask")}
-    elsewhere = annotation_scores(np.ones((1, T, 4, 4)), np.ones((1, T)), [clip], {"root": str(tmp_path), "ground-truth": gt}, {"size": S})
+    elsewhere = annotation_scores(
+        np.ones((1, T, 4, 4)), np.ones((1, T)), [clip], {"root": str(tmp_path), "ground-truth": gt}, {"size": S}
+    )
     assert "is missing: its decoded size is needed" in elsewhere["skipped"][0]["reason"]  # no video under this root
     longer = {**clip, "frame_indices": [0, 2, 4, 6, 8, 10, 12, 20]}  # frame 21 of a 16-frame annotation
-    out = annotation_scores(np.ones((1, T, 4, 4)), np.ones((1, T)), [longer], {"root": str(demo), "ground-truth": gt}, {"size": S})
+    out = annotation_scores(
+        np.ones((1, T, 4, 4)), np.ones((1, T)), [longer], {"root": str(demo), "ground-truth": gt}, {"size": S}
+    )
     assert "sampled frame 21 is beyond the 16 frames" in out["skipped"][0]["reason"]
     assert out["n_clips_annotated"] == 0 and "overall" not in out
 
@@ -166,8 +209,12 @@ def test_selection_can_prefer_annotated_clips(demo: Path, tmp_path: Path) -> Non
     labels = np.array([DEMO_CLASSES.index(s.split("/")[0]) for s in ids])
     preds = Predictions(ids, labels, np.zeros((len(ids), 8), np.float32), list(DEMO_CLASSES), {"split": "test"}, 0)
     keep = {s for i, s in enumerate(ids) if i % 2}
-    data = {"labels": ["x"], "gttubes": {s.rsplit(".", 1)[0]: {0: [np.array([[1, 0, 0, 4, 4]], np.float32)]} for s in keep},
-            "nframes": {}, "resolution": {}}
+    data = {
+        "labels": ["x"],
+        "gttubes": {s.rsplit(".", 1)[0]: {0: [np.array([[1, 0, 0, 4, 4]], np.float32)]} for s in keep},
+        "nframes": {},
+        "resolution": {},
+    }
     (tmp_path / "gt.pkl").write_bytes(pickle.dumps(data))
     dataset = {"root": str(demo), "ground-truth": {"format": "ucf101-24", "file": "gt.pkl"}}
     with pytest.raises(FileNotFoundError):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from tests.helpers import REPO
 from tests.unit.test_render_fixtures import make_heatmaps
 
@@ -48,8 +49,14 @@ def script_imports(name: str) -> str:
 
 def test_every_rule_script_is_accounted_for() -> None:
     """A new rule script must say here whether it runs a model (or it is checked like the others)."""
-    model_jobs = {"explain_clips", "extract_predictions", "resolve_model", "fetch_artifact", "train_demo",
-                  "demo_dataset"}
+    model_jobs = {
+        "explain_clips",
+        "extract_predictions",
+        "resolve_model",
+        "fetch_artifact",
+        "train_demo",
+        "demo_dataset",
+    }
     assert {p.stem for p in SCRIPTS.glob("*.py")} == model_jobs | set(ALLOWED)
 
 
@@ -77,7 +84,6 @@ def test_render_and_summary_jobs_run_without_torch(tmp_path: Path) -> None:
 
 def _calibrated(tmp_path: Path) -> tuple[Path, Path, Path]:
     from tests.unit.test_calibration_stage import outputs, write_predictions
-
     from videoxai.calibration.stage import calibrate
 
     preds = write_predictions(tmp_path / "test.parquet", 60, 1.0, seed=0)

@@ -24,7 +24,9 @@ def test_parse_and_str_are_each_others_inverse_and_the_wildcard_matches(variant:
 
 def test_the_suffixes_and_the_options_they_stand_for() -> None:
     assert str(SplitVariant("test")) == "test"
-    assert str(SplitVariant("test", augmentation=True, handcrafted_prompts=True, temporal_views=2)) == "test+tta+hand+v2"
+    assert (
+        str(SplitVariant("test", augmentation=True, handcrafted_prompts=True, temporal_views=2)) == "test+tta+hand+v2"
+    )
     assert SplitVariant.parse("val+hand+v3").options() == {
         "split": "val",
         "use-augmentation": False,

@@ -71,9 +71,7 @@ def imported_modules(path: Path, name: str | None = None) -> list[tuple[int, str
                 continue
             if target == "videoxai":  # ``from videoxai import x``: x is a submodule or a root attribute
                 found += [
-                    (node.lineno, f"videoxai.{a.name}")
-                    for a in node.names
-                    if a.name not in ROOT_NAMES_ANYONE_MAY_USE
+                    (node.lineno, f"videoxai.{a.name}") for a in node.names if a.name not in ROOT_NAMES_ANYONE_MAY_USE
                 ]
             else:
                 found.append((node.lineno, target))

@@ -27,12 +27,8 @@ CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 
 def tiny(seed: int = 0, width: int = 32) -> VideoCoOp:
     torch.manual_seed(seed)
-    tower = SpaceTimeConfig(
-        num_frames=4, image_size=32, width=width, layers=1, heads=2, stem_channels=8
-    )
-    return VideoCoOp(
-        CLASSES, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2)
-    )
+    tower = SpaceTimeConfig(num_frames=4, image_size=32, width=width, layers=1, heads=2, stem_channels=8)
+    return VideoCoOp(CLASSES, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2))
 
 
 def trained_a_little(seed: int = 0) -> VideoCoOp:
@@ -79,17 +75,11 @@ def test_config_json_describes_the_model(tmp_path):
     save_checkpoint(model, tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["method"] == "video_coop" and config["class_names"] == CLASSES
-    assert (
-        config["input_spec"]["num_frames"] == 4 and config["input_spec"]["size"] == 32
-    )
-    assert (
-        config["tokenizer"]["type"] == "word" and "move" in config["tokenizer"]["words"]
-    )
+    assert config["input_spec"]["num_frames"] == 4 and config["input_spec"]["size"] == 32
+    assert config["tokenizer"]["type"] == "word" and "move" in config["tokenizer"]["words"]
     assert config["model"]["tower"]["width"] == 32
     rebuilt = build_model("video_coop", config)
-    assert sum(p.numel() for p in rebuilt.parameters()) == sum(
-        p.numel() for p in model.parameters()
-    )
+    assert sum(p.numel() for p in rebuilt.parameters()) == sum(p.numel() for p in model.parameters())
     assert "video_coop" in available_methods()
 
 
@@ -151,9 +141,7 @@ def test_corrupted_files_give_clear_errors(tmp_path):
 def test_weights_that_do_not_fit_the_config(tmp_path):
     save_checkpoint(tiny(width=32), tmp_path / "a")
     save_checkpoint(tiny(width=16), tmp_path / "b")
-    os.replace(
-        tmp_path / "b" / "model.safetensors", tmp_path / "a" / "model.safetensors"
-    )
+    os.replace(tmp_path / "b" / "model.safetensors", tmp_path / "a" / "model.safetensors")
     with pytest.raises(CheckpointError, match="does not fit"):
         load_checkpoint(tmp_path / "a")
 

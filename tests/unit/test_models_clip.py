@@ -98,9 +98,7 @@ def test_family_forward_attention_and_checkpoint(name, clip, tmp_path):
     torch.testing.assert_close(slow, fast, atol=1e-5, rtol=1e-5)
     layout = model.token_layout
     extra = {"dual_coop": 2, "dual_coop_first": 2, "stt": 1 + 2 + 2}.get(name, 0)
-    assert (
-        layout.num_prefix == 1 + T + T * extra
-    )  # video token, frame CLS, per-frame extra tokens: not in maps
+    assert layout.num_prefix == 1 + T + T * extra  # video token, frame CLS, per-frame extra tokens: not in maps
     assert layout.num_tokens == layout.num_prefix + T * 16
     assert len(attn) == 2 + 1  # two CLIP layers, then the temporal pooling
     for a in attn:
@@ -108,13 +106,9 @@ def test_family_forward_attention_and_checkpoint(name, clip, tmp_path):
         torch.testing.assert_close(a.sum(-1), torch.ones(a.shape[:-1]))
     # the video token's row of the pooling entry: the frame weights, on the frame CLS tokens only
     last = attn[-1][:, :, 0]
-    torch.testing.assert_close(
-        last[:, :, 1 : 1 + T].sum(-1), torch.ones(last.shape[:2])
-    )
+    torch.testing.assert_close(last[:, :, 1 : 1 + T].sum(-1), torch.ones(last.shape[:2]))
     assert last[:, :, 1 + T :].abs().max() == 0
-    if (
-        name == "dual_coop_first"
-    ):  # layer 2 no longer has the prompts: nothing attends to them
+    if name == "dual_coop_first":  # layer 2 no longer has the prompts: nothing attends to them
         prompts = list(range(1 + T, 1 + T + T * extra))
         assert attn[1][:, :, 1 + T + T * extra :][:, :, :, prompts].abs().max() == 0
     save_checkpoint(model, tmp_path)
@@ -129,16 +123,13 @@ def test_per_frame_attention_is_block_diagonal(clip):
     with torch.no_grad():
         _, attn = model.forward_with_attention(clip)
     a = attn[0][0, 0]
-    patches_of = lambda t: slice(1 + T + t * 16, 1 + T + (t + 1) * 16)
-    assert (
-        a[patches_of(0), patches_of(1)].abs().max() == 0
-    )  # no attention across frames in a per-frame ViT
-    assert (
-        a[patches_of(0), 1].sum() > 0
-    )  # frame 0's patches attend to frame 0's CLS (index 1)
-    assert torch.equal(
-        attn[-1][0, 0, 0, 1 : 1 + T], torch.full((T,), 1 / T)
-    )  # mean pooling
+
+    def patches_of(t):
+        return slice(1 + T + t * 16, 1 + T + (t + 1) * 16)
+
+    assert a[patches_of(0), patches_of(1)].abs().max() == 0  # no attention across frames in a per-frame ViT
+    assert a[patches_of(0), 1].sum() > 0  # frame 0's patches attend to frame 0's CLS (index 1)
+    assert torch.equal(attn[-1][0, 0, 0, 1 : 1 + T], torch.full((T,), 1 / T))  # mean pooling
 
 
 def test_views_are_averaged_and_the_mask_zeroes_frames(clip):
@@ -163,19 +154,14 @@ def test_gradcam_layer_gets_gradients(name, clip):
     _, grad, _, _ = activations_and_gradients(model, target, clip, labels, "true")
     grid = target.to_grid(grad)
     width = TINY["vision_config"]["hidden_size"]
-    assert (
-        grid.shape == (2, width, T, 4, 4) and grid.abs().amax(dim=(1, 3, 4)).min() > 0
-    )
+    assert grid.shape == (2, width, T, 4, 4) and grid.abs().amax(dim=(1, 3, 4)).min() > 0
 
 
 @pytest.mark.parametrize("name", ["video_coop_attention", "stt"])
 def test_context_learner_trains_and_backbone_is_frozen(name, clip):
     model = make(name).train()
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert (
-        "context_learner.context_vectors_text" in trainable
-        and "context_learner.logit_scale" in trainable
-    )
+    assert "context_learner.context_vectors_text" in trainable and "context_learner.logit_scale" in trainable
     assert not any(n.startswith("clip.") for n in trainable)
     loss = torch.nn.functional.cross_entropy(model(clip), torch.tensor([0, 1]))
     loss.backward()
@@ -190,9 +176,7 @@ def test_handcrafted_prompts_and_transfer(clip):
         assert model.template == "A video of a person doing {}"
         hand = model(clip)
         assert not torch.allclose(learned, hand)
-        model.set_class_names(
-            ["ApplyEyeMakeup", "Basketball"]
-        )  # any class list: CLIP's BPE covers any text
+        model.set_class_names(["ApplyEyeMakeup", "Basketball"])  # any class list: CLIP's BPE covers any text
         assert model(clip).shape == (2, 2)
         model.set_handcrafted_prompts(False, "a clip of {}")
         model.set_class_names(CLASSES)
@@ -214,9 +198,7 @@ def test_stt_ignores_handcrafted_prompts_as_the_origin(clip):
 def test_real_clip_missing_offline_says_what_to_download(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(
-        FileNotFoundError, match="hf download openai/clip-vit-base-patch32"
-    ):
+    with pytest.raises(FileNotFoundError, match="hf download openai/clip-vit-base-patch32"):
         load_clip("openai/clip-vit-base-patch32")
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="must be a folder holding config.json"):
@@ -239,12 +221,8 @@ def test_real_clip_loads_from_a_local_folder(tmp_path, clip):
         "run_config": run,
     }
     with pytest.raises(FileNotFoundError, match="tokenizer of CLIP backbone"):
-        build_model(
-            "stt", {"class_names": CLASSES, "model": model}
-        )  # no tokenizer files in that folder
-    built = build_origin_model(
-        run, CLASSES, load_clip(str(tmp_path / "clip")), tokenizer=OpenClipTokenizer()
-    )
+        build_model("stt", {"class_names": CLASSES, "model": model})  # no tokenizer files in that folder
+    built = build_origin_model(run, CLASSES, load_clip(str(tmp_path / "clip")), tokenizer=OpenClipTokenizer())
     assert built.get_config()["model"]["clip_model"] == str(tmp_path / "clip")
     with torch.no_grad():
         assert built(clip).shape == (2, 3)

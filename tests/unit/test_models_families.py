@@ -87,9 +87,7 @@ def test_embedded_attention_reproduces_every_factor(name, clip):
             if hasattr(block, part):
                 hooks.append(
                     getattr(block, part).register_forward_hook(
-                        lambda m, inp, out, key=(i, part): seen.__setitem__(
-                            key, (inp[0], out[0])
-                        )
+                        lambda m, inp, out, key=(i, part): seen.__setitem__(key, (inp[0], out[0]))
                     )
                 )
     try:
@@ -100,11 +98,7 @@ def test_embedded_attention_reproduces_every_factor(name, clip):
             h.remove()
     per_block = len(attn) // cfg.layers
     for i, block in enumerate(model.tower.blocks):
-        p = (
-            p_total
-            if cfg.frame_token_layers is None or i < cfg.frame_token_layers
-            else 0
-        )
+        p = p_total if cfg.frame_token_layers is None or i < cfg.frame_token_layers else 0
         k = int(cfg.global_in_spatial)
         x_s, out_s = seen[(i, "attn_s")]
         with torch.no_grad():
@@ -113,30 +107,20 @@ def test_embedded_attention_reproduces_every_factor(name, clip):
             v_joint = torch.zeros(b, H, n, v.shape[-1])
             rows = []
             for t in range(T):
-                idx = [1 + t * p_total + j for j in range(p)] + [
-                    1 + T * p_total + t * HW + q for q in range(HW)
-                ]
+                idx = [1 + t * p_total + j for j in range(p)] + [1 + T * p_total + t * HW + q for q in range(HW)]
                 v_joint[:, :, idx] = v[:, t, :, k:]
                 rows.append(idx)
             if k:
                 v_joint[:, :, 0] = v[:, 0, :, 0]
             joint = _merge(block.attn_s, attn[per_block * i + 1] @ v_joint)
             for t, idx in enumerate(rows):
-                torch.testing.assert_close(
-                    joint[:, idx], out_s[:, t, k:], atol=1e-5, rtol=1e-4
-                )
+                torch.testing.assert_close(joint[:, idx], out_s[:, t, k:], atol=1e-5, rtol=1e-4)
             if k:
-                torch.testing.assert_close(
-                    joint[:, 0], out_s[:, :, 0].mean(1), atol=1e-5, rtol=1e-4
-                )
-            if (
-                p < p_total
-            ):  # dropped prompts take no part: identity rows, nothing attends to them
+                torch.testing.assert_close(joint[:, 0], out_s[:, :, 0].mean(1), atol=1e-5, rtol=1e-4)
+            if p < p_total:  # dropped prompts take no part: identity rows, nothing attends to them
                 a = attn[per_block * i + 1]
                 pr = list(range(1, 1 + T * p_total))
-                assert torch.equal(
-                    a[:, :, pr][:, :, :, pr], torch.eye(len(pr)).expand(b, H, -1, -1)
-                )
+                assert torch.equal(a[:, :, pr][:, :, :, pr], torch.eye(len(pr)).expand(b, H, -1, -1))
                 assert a[:, :, 1 + T * p_total :][:, :, :, pr].abs().max() == 0
             if name == "stt":
                 x_u, out_u = seen[(i, "attn_sum")]
@@ -144,9 +128,7 @@ def test_embedded_attention_reproduces_every_factor(name, clip):
                 v_joint = torch.zeros(b, H, n, v.shape[-1])
                 v_joint[:, :, : 1 + T * p_total] = v
                 joint = _merge(block.attn_sum, attn[per_block * i + 2] @ v_joint)
-                torch.testing.assert_close(
-                    joint[:, : 1 + T * p_total], out_u, atol=1e-5, rtol=1e-4
-                )
+                torch.testing.assert_close(joint[:, : 1 + T * p_total], out_u, atol=1e-5, rtol=1e-4)
 
 
 def test_stt_video_token_reads_frames_only_through_summary_tokens(clip):
@@ -154,9 +136,7 @@ def test_stt_video_token_reads_frames_only_through_summary_tokens(clip):
     with torch.no_grad():
         _, attn = model.forward_with_attention(clip)
     spatial = attn[1]
-    assert torch.equal(
-        spatial[:, :, 0, 0], torch.ones(2, H)
-    )  # video token is not in spatial attention
+    assert torch.equal(spatial[:, :, 0, 0], torch.ones(2, H))  # video token is not in spatial attention
     summary = attn[2]
     assert summary[:, :, 0, 1 + T :].abs().max() == 0  # ... and reads no patch directly
     assert summary[:, :, 0, 1 : 1 + T].sum(-1).min() > 0
@@ -208,9 +188,7 @@ def test_embed_subset_and_frames_without_global():
     e = embed_subset(p, torch.tensor([0, 2, 4]), 5)
     torch.testing.assert_close(e[:, :, [0, 2, 4]][:, :, :, [0, 2, 4]], p)
     assert e[0, 0, 1, 1] == 1 and e[0, 0, 3, 3] == 1 and e[0, 0, 1].sum() == 1
-    probs = torch.softmax(
-        torch.randn(2 * 2, 1, 3, 3, generator=g), -1
-    )  # B=2, T=2, 3 tokens per frame
+    probs = torch.softmax(torch.randn(2 * 2, 1, 3, 3, generator=g), -1)  # B=2, T=2, 3 tokens per frame
     index = torch.tensor([[1, 2, 3], [4, 5, 6]])
     e = embed_frames(probs, 2, index, 7, with_global=False)
     torch.testing.assert_close(e[:, :, 4:7, 4:7], probs.reshape(2, 2, 1, 3, 3)[:, 1])

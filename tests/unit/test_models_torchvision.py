@@ -71,9 +71,7 @@ def test_r3d_gradcam_layer_is_configurable():
     assert model.get_config()["model"]["gradcam_layer"] == "layer3"
     with pytest.raises(ValueError, match="no layer 'layer9'.*layer4"):
         model.set_gradcam_layer("layer9")
-    with pytest.raises(
-        ValueError, match="fixed 3-way classifier"
-    ):  # dataset transfer is refused for CNNs
+    with pytest.raises(ValueError, match="fixed 3-way classifier"):  # dataset transfer is refused for CNNs
         model.set_class_names(["x", "y"])
 
 
@@ -122,20 +120,12 @@ def test_missing_hub_weights_name_the_file(tmp_path, monkeypatch):
 def test_hub_weights_found_offline(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     torch.manual_seed(1)
-    reference = build_model(
-        "r3d_18", {"class_names": kinetics400_classes("r3d_18")}
-    ).eval()
+    reference = build_model("r3d_18", {"class_names": kinetics400_classes("r3d_18")}).eval()
     path = hub_weights_path("r3d_18")
     path.parent.mkdir(parents=True)
-    torch.save(
-        reference.net.state_dict(), path
-    )  # what torchvision's download leaves there: a plain state_dict
+    torch.save(reference.net.state_dict(), path)  # what torchvision's download leaves there: a plain state_dict
     r = resolve_model("r3d_18/kinetics400/torchvision", tmp_path / "registry")
-    assert (
-        r["source"] == "torch-hub"
-        and len(r["class_names"]) == 400
-        and r["config_file"] is None
-    )
+    assert r["source"] == "torch-hub" and len(r["class_names"]) == 400 and r["config_file"] is None
     model = load_resolved(r)
     clip = torch.randn(1, 8, 3, 32, 32)
     with torch.no_grad():

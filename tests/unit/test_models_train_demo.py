@@ -10,12 +10,12 @@ import torch
 from safetensors.torch import load_file
 
 from videoxai.data.datasets import load_split
-from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
+from videoxai.demo.train import TrainConfig, lr_at, train_demo
 from videoxai.models.checkpoint import load_checkpoint, read_config
 from videoxai.models.registry import build_model
 from videoxai.models.tokenizer import PAD, UNK
-from videoxai.demo.train import TrainConfig, lr_at, train_demo
 
 TINY = {
     "model": {
@@ -58,19 +58,14 @@ def test_train_demo_writes_a_loadable_checkpoint_and_report(demo_root, tmp_path)
     report = run(demo_root, tmp_path / "ckpt")
     assert report["train"]["steps"] == 3 and not report["train"]["stopped_early"]
     # the train split is trainlist01 minus the groups held out for validation
-    assert (
-        report["train_clips"] == len(load_split("ucf101", demo_root, "train")[1])
-        and report["test_clips"] == 8
-    )
+    assert report["train_clips"] == len(load_split("ucf101", demo_root, "train")[1]) and report["test_clips"] == 8
     assert set(report["test_per_class"]) == set(DEMO_CLASSES)
     assert 0.0 <= report["test_accuracy"] <= 1.0
     on_disk = json.loads((tmp_path / "ckpt" / "train_report.json").read_text())
     assert on_disk["test_accuracy"] == report["test_accuracy"]
     model = load_checkpoint(tmp_path / "ckpt")
     assert model.class_names == DEMO_CLASSES and model.input_spec.num_frames == 4
-    assert not list(
-        (tmp_path / "ckpt").glob(".*tmp*")
-    )  # no temporary files left behind
+    assert not list((tmp_path / "ckpt").glob(".*tmp*"))  # no temporary files left behind
 
 
 def test_same_seed_same_weights_other_seed_differs(demo_root, tmp_path):
@@ -90,8 +85,8 @@ def test_lr_schedule_warms_up_and_anneals():
 
 
 def test_time_budget_caps_a_long_step_schedule():
-    from videoxai.models.registry import build_model
     from videoxai.demo.train import TrainConfig, fit
+    from videoxai.models.registry import build_model
 
     torch.manual_seed(0)
     model = build_model("video_coop", {"class_names": DEMO_CLASSES, **TINY})
@@ -121,24 +116,13 @@ def test_train_demo_starts_where_the_shipped_runs_started(key):
     config = read_config(shipped / "config.json")
     report = json.loads((shipped / "train_report.json").read_text())
     recorded = report["train"]["config"]
-    recipe = {
-        k: v
-        for k, v in asdict(TrainConfig()).items()
-        if k not in ("max_seconds", "num_workers")
-    }
-    assert recipe == {
-        k: recorded[k] for k in recipe
-    }  # seed, steps, batch, lr, ..., one thread
-    assert (
-        report["train"]["steps"] == recorded["steps"]
-        and not report["train"]["stopped_early"]
-    )
+    recipe = {k: v for k, v in asdict(TrainConfig()).items() if k not in ("max_seconds", "num_workers")}
+    assert recipe == {k: recorded[k] for k in recipe}  # seed, steps, batch, lr, ..., one thread
+    assert report["train"]["steps"] == recorded["steps"] and not report["train"]["stopped_early"]
     torch.manual_seed(recorded["seed"])
     fresh = build_model(config["method"], {"class_names": config["class_names"]})
     assert fresh.get_config()["model"] == config["model"]
     assert fresh.get_config()["tokenizer"] == config["tokenizer"]
-    weights = load_file(str(shipped / "model.safetensors"))[
-        "text.token_embedding.weight"
-    ]
+    weights = load_file(str(shipped / "model.safetensors"))["text.token_embedding.weight"]
     init = fresh.state_dict()["text.token_embedding.weight"]
     assert torch.equal(weights[[PAD, UNK]], init[[PAD, UNK]])

@@ -25,9 +25,7 @@ def tiny(classes=CLASSES, seed: int = 0) -> VideoCoOp:
         heads=2,
         stem_channels=8,
     )
-    return VideoCoOp(
-        classes, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2)
-    ).eval()
+    return VideoCoOp(classes, tower=tower, text=PromptTextConfig(width=32, embed_dim=32, heads=2)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +77,7 @@ def test_temporal_cls_row_is_identity(model, clip):
 
 
 def _capture(module, store, name):
-    return module.register_forward_hook(
-        lambda m, i, o: store.__setitem__(name, (i[0], o))
-    )
+    return module.register_forward_hook(lambda m, i, o: store.__setitem__(name, (i[0], o)))
 
 
 def _merge(module, probs_times_v: torch.Tensor) -> torch.Tensor:
@@ -108,9 +104,7 @@ def test_embedded_attention_reproduces_the_block(model, clip, block_index):
         x_s, (out_s, _) = seen["s"]
         _, _, v = block.attn_s.heads_qkv(x_s)  # (B*T, H, 1+hw, d)
         v = v.reshape(b, t, 2, hw + 1, -1)
-        torch.testing.assert_close(
-            v[:, 1:, :, 0], v[:, :1, :, 0].expand_as(v[:, 1:, :, 0])
-        )
+        torch.testing.assert_close(v[:, 1:, :, 0], v[:, :1, :, 0].expand_as(v[:, 1:, :, 0]))
         v_joint = torch.cat(
             [
                 v[:, 0, :, :1],
@@ -120,12 +114,8 @@ def test_embedded_attention_reproduces_the_block(model, clip, block_index):
         )
         joint = _merge(block.attn_s, a_s @ v_joint)  # (B, N, D)
         out_s = out_s.reshape(b, t, hw + 1, -1)
-        torch.testing.assert_close(
-            joint[:, 0], out_s[:, :, 0].mean(1), atol=1e-5, rtol=1e-5
-        )
-        torch.testing.assert_close(
-            joint[:, 1:], out_s[:, :, 1:].reshape(b, t * hw, -1), atol=1e-5, rtol=1e-5
-        )
+        torch.testing.assert_close(joint[:, 0], out_s[:, :, 0].mean(1), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(joint[:, 1:], out_s[:, :, 1:].reshape(b, t * hw, -1), atol=1e-5, rtol=1e-5)
         # temporal: per-position inputs (B*hw, T, D); CLS takes no part
         x_t, (out_t, _) = seen["t"]
         _, _, v = block.attn_t.heads_qkv(x_t)  # (B*hw, H, T, d)
@@ -169,9 +159,7 @@ def test_gradcam_target_has_gradients_and_block_output_has_none(model, clip):
         return hook
 
     def keep_block(module, inputs, output):
-        output[0].register_hook(
-            lambda g: grads.__setitem__("block", g)
-        )  # output = (tokens, attentions)
+        output[0].register_hook(lambda g: grads.__setitem__("block", g))  # output = (tokens, attentions)
 
     hooks = [
         target.module.register_forward_hook(keep("target")),
@@ -186,9 +174,7 @@ def test_gradcam_target_has_gradients_and_block_output_has_none(model, clip):
         model.zero_grad()
     grid = target.to_grid(grads["target"])
     assert grid.shape == (3, 32, 4, 4, 4)  # (B, D, T, h, w)
-    assert (
-        grid.abs().amax(dim=(1, 3, 4)).min() > 0
-    )  # every frame of every clip gets gradient
+    assert grid.abs().amax(dim=(1, 3, 4)).min() > 0  # every frame of every clip gets gradient
     assert target.to_grid(grads["target_out"]).shape == grid.shape
     # the seed's bug: at the block output only CLS leaves the encoder, image tokens get exactly zero
     assert grads["block"][:, 0].abs().max() > 0
@@ -233,9 +219,7 @@ def test_tokenizer_words_and_roundtrip():
     assert split_words("ApplyEyeMakeup") == ["apply", "eye", "makeup"]
     assert split_words("brush_hair") == ["brush", "hair"]
     tok = WordTokenizer.from_texts(CLASSES)
-    assert WordTokenizer.from_dict(tok.to_dict()).encode("MoveLeft") == tok.encode(
-        "MoveLeft"
-    )
+    assert WordTokenizer.from_dict(tok.to_dict()).encode("MoveLeft") == tok.encode("MoveLeft")
     assert tok.encode("MoveLeft")[0] == tok.encode("MoveRight")[0]
     assert tok.unknown_words(["Jump"]) == ["jump"]
 
@@ -255,9 +239,7 @@ def test_handcrafted_prompts_replace_the_learned_context(clip):
     assert model.text.context.grad is None  # the learned context takes no part
     with pytest.raises(ValueError, match="where the class name goes"):
         model.set_handcrafted_prompts(True, "a clip showing it")
-    assert (
-        model.text.handcrafted and model.text.template == "a video of a person {}."
-    )  # unchanged
+    assert model.text.handcrafted and model.text.template == "a video of a person {}."  # unchanged
     model.set_handcrafted_prompts(False)
     with torch.no_grad():
         assert torch.equal(model(clip), learned)

@@ -111,14 +111,10 @@ def test_online_without_a_reachable_server_fails_clearly(tmp_path, no_wandb_serv
         ensure_artifact(URI, root / KEY, timeout=5)
     msg = str(e.value)
     assert URI in msg and str(root / KEY) in msg
-    assert (
-        "Error" in msg
-    )  # wandb's exception class, e.g. AuthenticationError / CommError
+    assert "Error" in msg  # wandb's exception class, e.g. AuthenticationError / CommError
     parent = root / "video_coop" / "demo"
     assert not any(root.glob("**/*.safetensors"))
-    assert not (
-        parent.exists() and list(parent.glob(".*"))
-    )  # no temporary folder left behind
+    assert not (parent.exists() and list(parent.glob(".*")))  # no temporary folder left behind
 
 
 def test_files_placed_by_hand_are_accepted_and_recorded(tmp_path, monkeypatch):
@@ -126,9 +122,7 @@ def test_files_placed_by_hand_are_accepted_and_recorded(tmp_path, monkeypatch):
     root = tmp_path / "checkpoints"
     save_checkpoint(tiny(), root / KEY)  # what the offline message asks the user to do
     r = resolve_model(KEY, root, explicit={KEY: URI})
-    assert (
-        r["source"] == "wandb-artifact" and r["artifact"]["origin"] == "placed by hand"
-    )
+    assert r["source"] == "wandb-artifact" and r["artifact"]["origin"] == "placed by hand"
     marker = read_json(root / KEY / MARKER_NAME)
     assert marker["artifact"] == str(ArtifactSpec.parse(URI))
     assert set(marker["files"]) == {"config.json", "model.safetensors"}
@@ -138,33 +132,23 @@ def test_registry_holding_another_artifact_is_not_reused(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     root = tmp_path / "checkpoints"
     downloaded(root, spec="wandb:my-team/video-xai/video_coop-ucf101:v2", version="v2")
-    with pytest.raises(
-        ArtifactUnavailableError, match="delete .* to fetch the new one"
-    ):
+    with pytest.raises(ArtifactUnavailableError, match="delete .* to fetch the new one"):
         resolve_model(KEY, root, explicit={KEY: URI})
     with pytest.raises(ArtifactUnavailableError, match="to fetch the new one"):
-        resolve_model(
-            KEY, root, explicit={KEY: URI}, fetch=False
-        )  # the workflow's resolve job
+        resolve_model(KEY, root, explicit={KEY: URI}, fetch=False)  # the workflow's resolve job
 
 
 def test_install_replaces_a_previous_download_in_one_rename(tmp_path):
     root = tmp_path / "checkpoints"
-    folder = downloaded(
-        root, spec="wandb:my-team/video-xai/video_coop-ucf101:v2", version="v2"
-    )
+    folder = downloaded(root, spec="wandb:my-team/video-xai/video_coop-ucf101:v2", version="v2")
     new = tmp_path / "checkpoints" / "video_coop" / "demo" / ".tiny.download-1"
     shutil.copytree(folder, new)
     (new / MARKER_NAME).unlink()
     (new / "notes.txt").write_text("from the artifact")
-    marker = install_files(
-        new, folder, {"artifact": str(ArtifactSpec.parse(URI)), "version": "v3"}
-    )
+    marker = install_files(new, folder, {"artifact": str(ArtifactSpec.parse(URI)), "version": "v3"})
     assert not new.exists() and read_json(folder / MARKER_NAME) == marker
     assert marker["files"] == ["config.json", "model.safetensors", "notes.txt"]
-    assert sorted(p.name for p in folder.parent.iterdir()) == [
-        "tiny"
-    ]  # old copy removed
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["tiny"]  # old copy removed
 
 
 def test_install_refuses_bad_downloads_and_foreign_files(tmp_path):

@@ -86,7 +86,10 @@ def test_each_explain_job_gets_only_the_options_its_method_uses() -> None:
     common = ["weighted-by-predictions", "target-class", "num-frames", *evaluation]
     assert list(job_options("grad-cam", "standard", config)) == common
     assert list(job_options("attention-rollout", "standard", config)) == [
-        *common, "head-fusion", "discard-ratio", "use-cls-token"
+        *common,
+        "head-fusion",
+        "discard-ratio",
+        "use-cls-token",
     ]
     # -cls takes discard-ratio only under seed (the origin's); its own eps is not a config key
     assert list(job_options("attention-rollout-cls", "standard", config)) == [*common, "head-fusion"]

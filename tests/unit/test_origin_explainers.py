@@ -42,20 +42,14 @@ def origin_runs():
     models = {}
     for key in RUNS:
         folder = fixtures / "runs" / key
-        model = build_origin_model(
-            json.loads((folder / "config.json").read_text()), names, clip
-        )
+        model = build_origin_model(json.loads((folder / "config.json").read_text()), names, clip)
         state = torch.load(folder / "best.pt", weights_only=True)["context_state_dict"]
         model.load_context_state_dict(state)
         models[key] = model
     from safetensors.torch import load_file
 
-    video = load_file(str(fixtures / "cases" / "input_video.safetensors"))[
-        "input_video"
-    ]
-    return models, video[
-        :, 0
-    ]  # one view (B, T, C, H, W), as the explain stage feeds them
+    video = load_file(str(fixtures / "cases" / "input_video.safetensors"))["input_video"]
+    return models, video[:, 0]  # one view (B, T, C, H, W), as the explain stage feeds them
 
 
 @pytest.mark.parametrize("method", STANDARD)
@@ -72,27 +66,19 @@ def test_every_explainer_runs_on_the_origin_models(key, method, origin_runs):
         4,
         4,
     )  # frames x the 4x4 patch grid of a 32-pixel, patch-8 CLIP
-    assert (
-        expl.relevance.isfinite().all()
-        and (expl.relevance >= 0).all()
-        and expl.relevance.sum() > 0
-    )
+    assert expl.relevance.isfinite().all() and (expl.relevance >= 0).all() and expl.relevance.sum() > 0
     with torch.no_grad():
         torch.testing.assert_close(expl.logits, model(video), atol=1e-4, rtol=1e-4)
     assert torch.equal(expl.targets, labels)
     maps, importance, _ = finalise(expl, weighted_by_predictions=False)
-    assert maps.shape == (2, 8, 4, 4) and torch.allclose(
-        importance.sum(1), torch.ones(2)
-    )
+    assert maps.shape == (2, 8, 4, 4) and torch.allclose(importance.sum(1), torch.ones(2))
 
 
 def test_cls_only_variants_run_under_the_seed_convention(origin_runs):
     models, video = origin_runs
     for method in sorted(set(METHODS) - set(STANDARD)):
         with pytest.raises(ValueError, match="use attention-rollout or grad-rollout"):
-            make_explainer(method, models[RUNS[0]], {}).explain(
-                video, None, "predicted"
-            )
+            make_explainer(method, models[RUNS[0]], {}).explain(video, None, "predicted")
 
 
 @pytest.mark.parametrize("key", RUNS)
@@ -100,10 +86,7 @@ def test_class_specific_explainers_differ_between_classes(key, origin_runs):
     models, video = origin_runs
     for method in ("grad-cam", "grad-rollout"):
         explainer = make_explainer(method, models[key], {})
-        a, b = (
-            explainer.explain(video, torch.tensor([k, k]), "true").relevance
-            for k in (0, 3)
-        )
+        a, b = (explainer.explain(video, torch.tensor([k, k]), "true").relevance for k in (0, 3))
         assert not torch.allclose(a, b), method
 
 
@@ -113,6 +96,4 @@ def test_explainers_on_tiny_random_backbones(name):
     video = torch.randn(2, 4, 3, 32, 32, generator=torch.Generator().manual_seed(5))
     for method in STANDARD:
         expl = make_explainer(method, model, {}).explain(video, None, "predicted")
-        assert (
-            expl.relevance.shape == (2, 4, 4, 4) and expl.relevance.isfinite().all()
-        ), method
+        assert expl.relevance.shape == (2, 4, 4, 4) and expl.relevance.isfinite().all(), method

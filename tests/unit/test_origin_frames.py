@@ -178,7 +178,9 @@ def test_loader_items_are_the_origin_tensor(name: str) -> None:
     assert item["status"] == "ok" and video.dtype == torch.float32
     assert torch.equal(video, expected if spec.total_views > 1 else expected[0])
     t = spec.num_frames
-    assert np.array(item["frame_indices"]).shape == ((spec.num_views, t) if spec.num_views > 1 else (t,))  # per temporal view
+    assert np.array(item["frame_indices"]).shape == (
+        (spec.num_views, t) if spec.num_views > 1 else (t,)
+    )  # per temporal view
     lead = item["video"].shape[:-3]
     assert item["frames"].dtype == torch.uint8 and item["frames"].shape == (*lead, spec.size, spec.size, 3)
 
@@ -338,7 +340,11 @@ def test_spec_from_a_run_config_and_view_overrides() -> None:
     }
     spec = origin_spec_from_config(config, 224, CLIP_MEAN, CLIP_STD)
     assert (spec.pipeline, spec.num_frames, spec.num_views, spec.spatial_views, spec.dtype) == (
-        "origin", 8, 4, 3, "bfloat16"
+        "origin",
+        8,
+        4,
+        3,
+        "bfloat16",
     )
     assert spec.total_views == 12
     with pytest.raises(ValueError, match="space-between-frames"):
@@ -389,7 +395,9 @@ def test_black_strips_and_resize_protocols() -> None:
     assert torch.equal(origin_frames.remove_black_strips(dark), dark)  # all dark: left alone
 
     wide = torch.randint(0, 256, (2, 3, 60, 100), dtype=torch.uint8)
-    shapes = {p: tuple(origin_frames.resize_for_protocol(wide, p, 20).shape[-2:]) for p in origin_frames.RESIZE_PROTOCOLS}
+    shapes = {
+        p: tuple(origin_frames.resize_for_protocol(wide, p, 20).shape[-2:]) for p in origin_frames.RESIZE_PROTOCOLS
+    }
     assert shapes == {
         "preserve-aspect-ratio": (20, 33),
         "interpolate-smallest-side": (20, 100),
@@ -419,11 +427,11 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     """
     import pyarrow.parquet as pq
 
+    from videoxai.demo.bundled import bundled_checkpoints_root
     from videoxai.demo.dataset import write_demo_dataset
     from videoxai.extract import run
     from videoxai.extract.predictions import load_predictions
     from videoxai.io import write_json
-    from videoxai.demo.bundled import bundled_checkpoints_root
     from videoxai.models.resolve import load_resolved, resolve_model
     from videoxai.setup import model_split
 
@@ -432,14 +440,21 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     resolved = resolve_model("video_coop/demo/tiny", bundled_checkpoints_root())
     write_json(tmp_path / "resolved.json", resolved)
     model = load_resolved(resolved).eval()
-    spec = origin_spec(model.input_spec.num_frames, model.input_spec.size, model.input_spec.mean, model.input_spec.std,
-                       temporal_views=2, spatial_views=3)
+    spec = origin_spec(
+        model.input_spec.num_frames,
+        model.input_spec.size,
+        model.input_spec.mean,
+        model.input_spec.std,
+        temporal_views=2,
+        spatial_views=3,
+    )
     model.input_spec = spec
     monkeypatch.setattr(model_split, "load_resolved", lambda _: model)  # the shared setup loads the model
     dataset = {"name": "demo", "format": "ucf101", "root": str(root), "split-id": 1}
     out = tmp_path / "test+tta.parquet"
-    run.extract_predictions(tmp_path / "resolved.json", dataset, out,
-                            options={"split": "test", "use-augmentation": True}, num_workers=0)
+    run.extract_predictions(
+        tmp_path / "resolved.json", dataset, out, options={"split": "test", "use-augmentation": True}, num_workers=0
+    )
 
     meta = load_predictions(out).metadata
     assert meta["input_spec"]["pipeline"] == "origin" and meta["input_spec"]["spatial_views"] == 3

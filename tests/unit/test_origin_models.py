@@ -62,9 +62,7 @@ def run_folder(fixtures, key):
 
 def build(fixtures, key, class_names, clip, weights="best.pt"):
     folder = run_folder(fixtures, key)
-    model = build_origin_model(
-        json.loads((folder / "config.json").read_text()), class_names, clip
-    )
+    model = build_origin_model(json.loads((folder / "config.json").read_text()), class_names, clip)
     ckpt = torch.load(folder / weights, map_location="cpu", weights_only=True)
     model.load_context_state_dict(ckpt["context_state_dict"])
     return model
@@ -73,15 +71,11 @@ def build(fixtures, key, class_names, clip, weights="best.pt"):
 def golden(fixtures, key):
     from safetensors.torch import load_file
 
-    return load_file(
-        str(fixtures / "cases" / f"{key.replace('/ucf101/', '__')}.safetensors")
-    )
+    return load_file(str(fixtures / "cases" / f"{key.replace('/ucf101/', '__')}.safetensors"))
 
 
 def close(got, want, what):
-    assert tuple(got.shape) == tuple(want.shape), (
-        f"{what}: shape {tuple(got.shape)} != {tuple(want.shape)}"
-    )
+    assert tuple(got.shape) == tuple(want.shape), f"{what}: shape {tuple(got.shape)} != {tuple(want.shape)}"
     diff = (got.float() - want.float()).abs().max().item()
     assert diff <= ATOL, f"{what}: max |diff| {diff:.3g} > {ATOL}"
 
@@ -123,9 +117,7 @@ def test_logits_and_features_equal_the_origin(key, fixtures, clip, inputs, class
             b, v, t, d = frames.shape
             want = ref["frame_features"]
             close(frames.reshape(want.shape), want, "frame_features")
-            pooled = pool_frames(
-                model.context_learner, frames.reshape(b * v, t, d)
-            ).reshape(b, v, d)
+            pooled = pool_frames(model.context_learner, frames.reshape(b * v, t, d)).reshape(b, v, d)
             close(
                 pooled,
                 ref["video_features_pooled_before_final_norm"],
@@ -140,18 +132,14 @@ def test_handcrafted_prompts_equal_the_origin(key, fixtures, clip, inputs, class
     video = inputs["input_video"]
     with torch.no_grad():
         learned = model(video)
-        model.set_handcrafted_prompts(
-            True
-        )  # the run config's "A video of a person doing {}"
+        model.set_handcrafted_prompts(True)  # the run config's "A video of a person doing {}"
         close(
             model(video),
             ref["logits_handcrafted_prompts"],
             "logits_handcrafted_prompts",
         )
         assert torch.equal(model.handcrafted_ids, ref["handcrafted_token_ids"])
-        assert torch.equal(
-            model.handcrafted_mask.long(), ref["handcrafted_attention_mask"].long()
-        )
+        assert torch.equal(model.handcrafted_mask.long(), ref["handcrafted_attention_mask"].long())
         if model.method != "stt":  # the origin's STT ignores hand-crafted text features
             close(
                 model.raw_text_features(),
@@ -168,13 +156,9 @@ def test_every_epoch_file_loads_strictly(key, fixtures, clip, class_names):
     build(fixtures, key, class_names, clip, weights="1.pt")
 
 
-def test_a_context_state_dict_that_does_not_fit_names_every_mismatch(
-    fixtures, clip, class_names
-):
+def test_a_context_state_dict_that_does_not_fit_names_every_mismatch(fixtures, clip, class_names):
     folder = run_folder(fixtures, "video_coop/ucf101/best-mean")
-    model = build_origin_model(
-        json.loads((folder / "config.json").read_text()), class_names, clip
-    )
+    model = build_origin_model(json.loads((folder / "config.json").read_text()), class_names, clip)
     dual = torch.load(
         run_folder(fixtures, "dual_coop/ucf101/best-attention-1") / "best.pt",
         weights_only=True,
@@ -184,12 +168,8 @@ def test_a_context_state_dict_that_does_not_fit_names_every_mismatch(
         match=r"unexpected keys \['context_vectors_vision'.*temporal_pooling",
     ):
         model.load_context_state_dict(dual["context_state_dict"])
-    state = dict(
-        torch.load(folder / "best.pt", weights_only=True)["context_state_dict"]
-    )
-    state["context_vectors_text"] = torch.zeros(
-        8, 512
-    )  # trained on a CLIP with 512-wide text
+    state = dict(torch.load(folder / "best.pt", weights_only=True)["context_state_dict"])
+    state["context_vectors_text"] = torch.zeros(8, 512)  # trained on a CLIP with 512-wide text
     with pytest.raises(
         CheckpointError,
         match=r"context_vectors_text: checkpoint \(8, 512\) vs model \(8, 32\).*clip-model",
@@ -250,9 +230,7 @@ VARIANTS = {
 @pytest.mark.parametrize("name", VARIANTS)
 def test_other_run_configs_and_class_lists(name, fixtures, clip, inputs):
     method, options = VARIANTS[name]
-    base = json.loads(
-        (run_folder(fixtures, f"{method}/ucf101/best-mean") / "config.json").read_text()
-    )
+    base = json.loads((run_folder(fixtures, f"{method}/ucf101/best-mean") / "config.json").read_text())
     config = {**base, **options}
     classes = ["Archery", "Bowling", "Rafting", "Surfing"]
     torch.manual_seed(0)
@@ -261,11 +239,7 @@ def test_other_run_configs_and_class_lists(name, fixtures, clip, inputs):
     state = model.context_state_dict()
     assert state["context_vectors_text"].shape == (opts.ctx_len, 32)
     if method == "stt":
-        layers = {
-            k.split(".")[1]
-            for k in state
-            if k.startswith("summary_to_text_projections")
-        }
+        layers = {k.split(".")[1] for k in state if k.startswith("summary_to_text_projections")}
         assert layers == {str(i) for i in opts.summary_to_text_layers if i < 2}
     model.load_context_state_dict(state)  # what it saves, it loads
     video = inputs["input_video"]
@@ -276,9 +250,7 @@ def test_other_run_configs_and_class_lists(name, fixtures, clip, inputs):
     assert text.shape == ((2, 3, 4, 32) if method == "stt" else (4, 32))
 
 
-def test_stt_logits_depend_on_the_batch_as_in_the_origin(
-    fixtures, clip, inputs, class_names
-):
+def test_stt_logits_depend_on_the_batch_as_in_the_origin(fixtures, clip, inputs, class_names):
     """The origin repeats STT's prompt mask class-major over clip-major text rows: kept, for its numbers."""
     model = build(fixtures, "stt/ucf101/best-mean", class_names, clip)
     video = inputs["input_video"]
@@ -296,12 +268,8 @@ def test_run_config_errors_name_the_problem():
     with pytest.raises(ValueError, match="needs 'num-frames'"):
         OriginOptions.from_run_config({"method-name": "stt"})
     with pytest.raises(ValueError, match="temporal-pooling 'median'"):
-        OriginOptions.from_run_config(
-            {"method-name": "video-coop", "temporal-pooling": "median"}
-        )
-    opts = OriginOptions.from_run_config(
-        {"method-name": "dual-coop", "num-frames": None}
-    )
+        OriginOptions.from_run_config({"method-name": "video-coop", "temporal-pooling": "median"})
+    opts = OriginOptions.from_run_config({"method-name": "dual-coop", "num-frames": None})
     assert (opts.method, opts.frames_per_view, opts.handcrafted_template) == (
         "dual_coop",
         8,

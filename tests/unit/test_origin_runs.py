@@ -201,7 +201,9 @@ def test_older_format_pickling_a_module_is_refused_and_the_conversion_works(tmp_
     message = str(err.value)
     assert "weights_only=False" in message and "best.converted.pt" in message and "trusted" in message
     # the snippet the message gives, run as the user would (a trusted session, outside the workflow)
-    exec(textwrap.dedent(OLD_FORMAT_SNIPPET.format(path=old, converted=tmp_path / "best.converted.pt").split("\n  (")[0]))
+    exec(
+        textwrap.dedent(OLD_FORMAT_SNIPPET.format(path=old, converted=tmp_path / "best.converted.pt").split("\n  (")[0])
+    )
     state = read_context_state_dict(tmp_path / "best.converted.pt")
     assert set(state) == {
         "context_vectors_text",

@@ -49,19 +49,33 @@ def test_undefined_and_out_of_range_maps_draw_as_the_table_ends() -> None:
     frames, _ = _corner_clip()
     for value, end in ((np.nan, 0.0), (-3.0, 0.0), (7.0, 1.0)):
         maps = np.full((frames.shape[0], 5, 5), value, np.float32)
-        np.testing.assert_array_equal(overlay(frames, maps, alpha=1.0), overlay(frames, np.full_like(maps, end), alpha=1.0))
+        np.testing.assert_array_equal(
+            overlay(frames, maps, alpha=1.0), overlay(frames, np.full_like(maps, end), alpha=1.0)
+        )
 
 
 @pytest.mark.parametrize(
     ("grid", "size"),
-    [((7, 7), (64, 64)), ((8, 8), (64, 64)), ((7, 7), (63, 65)), ((14, 14), (224, 224)), ((2, 2), (224, 224)),
-     ((16, 16), (112, 112)), ((5, 9), (63, 101)), ((1, 1), (32, 32)), ((3, 5), (20, 30))],
+    [
+        ((7, 7), (64, 64)),
+        ((8, 8), (64, 64)),
+        ((7, 7), (63, 65)),
+        ((14, 14), (224, 224)),
+        ((2, 2), (224, 224)),
+        ((16, 16), (112, 112)),
+        ((5, 9), (63, 101)),
+        ((1, 1), (32, 32)),
+        ((3, 5), (20, 30)),
+    ],
 )
 def test_upsampling_equals_torch_bit_for_bit(grid: tuple[int, int], size: tuple[int, int]) -> None:
     """Both of torch's CPU kernels (H + W <= 128 and above), with their fused multiply-adds."""
     maps = np.random.default_rng(sum(size)).random((3, 8, *grid)).astype(np.float16).astype(np.float32)
-    theirs = F.interpolate(torch.from_numpy(maps).reshape(-1, 1, *grid), size=size, mode="bilinear",
-                           align_corners=False).reshape(3, 8, *size).numpy()
+    theirs = (
+        F.interpolate(torch.from_numpy(maps).reshape(-1, 1, *grid), size=size, mode="bilinear", align_corners=False)
+        .reshape(3, 8, *size)
+        .numpy()
+    )
     np.testing.assert_array_equal(upsample_bilinear(maps, size), theirs)
 
 

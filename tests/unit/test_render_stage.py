@@ -11,8 +11,8 @@ import av
 import numpy as np
 import pytest
 from PIL import Image
-from tests.unit.test_render_fixtures import make_heatmaps
 
+from tests.unit.test_render_fixtures import make_heatmaps
 from videoxai.explain.store import HeatmapSet, load_heatmaps, save_heatmaps
 from videoxai.render import aggregate_stats, render_clip, spatial_entropy, write_gallery
 
@@ -72,8 +72,9 @@ def test_aggregate_stats(heatmaps: Path, tmp_path: Path) -> None:
     assert set(stats["per_class"]) == set(classes) and stats["n_classes"] == 3
     assert stats["overall"]["n_correct"] == 2 and stats["overall"]["accuracy"] == 0.5
     sel = np.array([c == classes[0] for c in classes])
-    np.testing.assert_allclose(stats["per_class"][classes[0]]["temporal_importance_mean"],
-                               hs.temporal_importance[sel].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        stats["per_class"][classes[0]]["temporal_importance_mean"], hs.temporal_importance[sel].mean(axis=0), rtol=1e-6
+    )
     assert stats["per_class"][classes[0]]["n_clips"] == int(sel.sum()) == 2
     assert 0.0 < stats["overall"]["spatial_entropy_mean"] < 1.0
     with pytest.raises(ValueError, match="reserved keys"):
@@ -85,8 +86,10 @@ def test_aggregate_stats_counts_empty_maps(tmp_path: Path) -> None:
     maps = np.zeros((1, 2, 3, 3), np.float16)
     maps[0, 0, 1, 1] = 1.0
     clip = {"sample_id": "a", "class_name": "A", "target": 0, "pred": 0, "confidence": 1.0}
-    save_heatmaps(tmp_path / "h.safetensors", HeatmapSet(maps, np.array([[0.9, 0.1]], np.float32),
-                                                         np.zeros((1, 2, 8, 8, 3), np.uint8), [clip], {}))
+    save_heatmaps(
+        tmp_path / "h.safetensors",
+        HeatmapSet(maps, np.array([[0.9, 0.1]], np.float32), np.zeros((1, 2, 8, 8, 3), np.uint8), [clip], {}),
+    )
     stats = aggregate_stats(tmp_path / "h.safetensors", tmp_path / "s.json")
     assert stats["overall"]["n_empty_maps"] == 1 and stats["overall"]["spatial_entropy_mean"] == 0.0
     assert stats["overall"]["temporal_peak_frame"] == 0
@@ -124,7 +127,7 @@ def test_gallery_links_resolve_relative_and_embedded(heatmaps: Path, tmp_path: P
     p.feed(embedded.read_text())
     prefix = "data:video/mp4;base64,"
     assert p.src["video"][0].startswith(prefix)
-    assert base64.b64decode(p.src["video"][0][len(prefix):]) == videos[0].read_bytes()
+    assert base64.b64decode(p.src["video"][0][len(prefix) :]) == videos[0].read_bytes()
 
     with pytest.raises(FileNotFoundError, match="missing.mp4"):
         write_gallery(tmp_path / "g.html", [tmp_path / "missing.mp4"], [], "x")
@@ -153,8 +156,14 @@ def test_render_folder_writes_every_clip_by_name_and_the_gallery(heatmaps: Path,
     from videoxai.render.stage import clip_name, render_folder
 
     clips = load_heatmaps(heatmaps).clips
-    records = render_folder(heatmaps, tmp_path / "video_samples", tmp_path / "attention_maps",
-                            gallery=tmp_path / "gallery.html", title="t", fps=4)
+    records = render_folder(
+        heatmaps,
+        tmp_path / "video_samples",
+        tmp_path / "attention_maps",
+        gallery=tmp_path / "gallery.html",
+        title="t",
+        fps=4,
+    )
     names = [clip_name(c) for c in clips]
     assert sorted(p.stem for p in (tmp_path / "video_samples").iterdir()) == sorted(names)
     assert sorted(p.stem for p in (tmp_path / "attention_maps").iterdir()) == sorted(names)

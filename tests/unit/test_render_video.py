@@ -76,8 +76,10 @@ def test_odd_sizes_are_padded_and_caption_is_pasted_unchanged(tmp_path: Path) ->
     t, h, w = 5, 31, 45
     frames = torch.randint(0, 256, (t, h, w, 3), dtype=torch.uint8)
     overlays = torch.randint(0, 256, (t, h, w, 3), dtype=torch.uint8)
-    caption = caption_strip(caption_lines({"class_name": "Diving", "target_name": "Diving", "pred_name": "Diving",
-                                           "confidence": 0.9}), 2 * w)
+    caption = caption_strip(
+        caption_lines({"class_name": "Diving", "target_name": "Diving", "pred_name": "Diving", "confidence": 0.9}),
+        2 * w,
+    )
     assert caption.shape[0] % 2 == 0 and caption.shape[1] == 2 * w
     composed = list(compose_frames(overlays.split(2), frames.split(2), caption))
     ch = caption.shape[0]
@@ -92,13 +94,16 @@ def test_odd_sizes_are_padded_and_caption_is_pasted_unchanged(tmp_path: Path) ->
     assert solo[0].shape == (32, 46, 3)
     info = encode_mp4(solo, tmp_path / "odd.mp4")
     p = probe(tmp_path / "odd.mp4")
-    assert (p["width"], p["height"], len(p["frames"])) == (46, 32, t) == (info["width"], info["height"], info["n_frames"])
+    assert (
+        (p["width"], p["height"], len(p["frames"])) == (46, 32, t) == (info["width"], info["height"], info["n_frames"])
+    )
 
 
 def test_caption_colours_prediction_by_correctness() -> None:
     right = caption_lines({"class_name": "a", "target": 1, "pred": 1, "target_name": "a", "pred_name": "a"})
-    wrong = caption_lines({"class_name": "a", "target": 1, "pred": 2, "target_name": "a", "pred_name": "b",
-                           "confidence": 0.25})
+    wrong = caption_lines(
+        {"class_name": "a", "target": 1, "pred": 2, "target_name": "a", "pred_name": "b", "confidence": 0.25}
+    )
     assert right[1][1] != wrong[1][1]
     assert wrong[1][0] == "target: a   pred: b (25.0%)"
 

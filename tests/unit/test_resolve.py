@@ -30,12 +30,8 @@ CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 
 def tiny() -> VideoCoOp:
     torch.manual_seed(0)
-    tower = SpaceTimeConfig(
-        num_frames=4, image_size=32, width=16, layers=1, heads=2, stem_channels=4
-    )
-    return VideoCoOp(
-        CLASSES, tower=tower, text=PromptTextConfig(width=16, embed_dim=16, heads=2)
-    ).eval()
+    tower = SpaceTimeConfig(num_frames=4, image_size=32, width=16, layers=1, heads=2, stem_channels=4)
+    return VideoCoOp(CLASSES, tower=tower, text=PromptTextConfig(width=16, embed_dim=16, heads=2)).eval()
 
 
 class CreatesFileWhenUnpickled:
@@ -79,9 +75,7 @@ def test_explicit_path_file_and_folder(registry, tmp_path):
             root,
             {"video_coop/ucf101/best-attention-0": str(target)},
         )
-        assert r["source"] == "explicit" and r["checkpoint"] == str(
-            (other / "model.safetensors").absolute()
-        )
+        assert r["source"] == "explicit" and r["checkpoint"] == str((other / "model.safetensors").absolute())
 
 
 def test_missing_names_key_and_every_place(registry, tmp_path):
@@ -89,15 +83,10 @@ def test_missing_names_key_and_every_place(registry, tmp_path):
     with pytest.raises(ModelNotFoundError) as e:
         resolve_model("stt/ucf101/best-true-val", root)
     msg = str(e.value)
-    assert (
-        "stt/ucf101/best-true-val" in msg
-        and str((root / "stt/ucf101/best-true-val").absolute()) in msg
-    )
+    assert "stt/ucf101/best-true-val" in msg and str((root / "stt/ucf101/best-true-val").absolute()) in msg
     missing = tmp_path / "nowhere" / "model.pt"
     with pytest.raises(ModelNotFoundError) as e:
-        resolve_model(
-            KEY, root, {KEY: str(missing)}
-        )  # explicit wins: no silent fallback to the registry
+        resolve_model(KEY, root, {KEY: str(missing)})  # explicit wins: no silent fallback to the registry
     assert str(missing) in str(e.value) and "explicit" in str(e.value)
     (root / "dual_coop/demo/tiny").mkdir(parents=True)
     with pytest.raises(ModelNotFoundError, match="no weights file"):
@@ -153,9 +142,7 @@ def test_config_problems(registry):
     root, _ = registry
     folder = root / KEY
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(
-        json.dumps({**config, "method": "no_such_method"})
-    )
+    (folder / "config.json").write_text(json.dumps({**config, "method": "no_such_method"}))
     with pytest.raises(CheckpointError, match="not registered"):
         resolve_model(KEY, root)
     (folder / "config.json").unlink()
@@ -181,16 +168,12 @@ def test_custom_factory_from_workflow_config(registry, tmp_path, monkeypatch):
     (tmp_path / "my_videonets.py").write_text(CUSTOM_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     save_checkpoint(model, root / "mynet/demo/run1")
-    r = resolve_model(
-        "mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:factory"}
-    )
+    r = resolve_model("mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:factory"})
     assert r["method"] == "custom" and r["factory"] == "my_videonets:factory"
     x = torch.randn(1, 4, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(load_resolved(r)(x), model(x))
-    bad = resolve_model(
-        "mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:not_a_model"}
-    )
+    bad = resolve_model("mynet/demo/run1", root, custom={"mynet/demo/run1": "my_videonets:not_a_model"})
     with pytest.raises(TypeError, match="not a videoxai.models.base.VideoClassifier"):
         load_resolved(bad)
     with pytest.raises(ValueError, match="package.module:factory"):
@@ -201,8 +184,6 @@ def test_checkpoint_cannot_name_code_to_import(registry):
     root, _ = registry
     folder = root / KEY
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(
-        json.dumps({**config, "method": "custom", "factory": "os:system"})
-    )
+    (folder / "config.json").write_text(json.dumps({**config, "method": "custom", "factory": "os:system"}))
     with pytest.raises(CheckpointError, match="cannot name code to import"):
         resolve_model(KEY, root)

@@ -79,8 +79,14 @@ def run_record(records: list[Any]) -> Any:
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fake API key in the environment, and every place wandb might write redirected under tmp_path."""
     monkeypatch.setenv("WANDB_API_KEY", FAKE_KEY)
-    for var, sub in [("HOME", "home"), ("WANDB_CONFIG_DIR", "wbconfig"), ("WANDB_CACHE_DIR", "wbcache"),
-                     ("WANDB_DATA_DIR", "wbdata"), ("WANDB_ARTIFACT_DIR", "wbartifacts"), ("TMPDIR", "tmp")]:
+    for var, sub in [
+        ("HOME", "home"),
+        ("WANDB_CONFIG_DIR", "wbconfig"),
+        ("WANDB_CACHE_DIR", "wbcache"),
+        ("WANDB_DATA_DIR", "wbdata"),
+        ("WANDB_ARTIFACT_DIR", "wbartifacts"),
+        ("TMPDIR", "tmp"),
+    ]:
         (tmp_path / sub).mkdir()
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.delenv("WANDB_MODE", raising=False)
@@ -105,8 +111,11 @@ def test_settings_names_and_ids() -> None:
     assert explainer_label("attention-rollout") == "ATTENTIONROLLOUT"
     a = run_id("Calibration", KEY, "ucf101", "test")
     assert a == run_id("Calibration", KEY, "ucf101", "test")
-    others = {run_id("Calibration", KEY, "hmdb51", "test"), run_id("GRADCAM", KEY, "ucf101", "test"),
-              run_id("Calibration", "video_coop/ucf101/best-attention-1", "ucf101", "test")}
+    others = {
+        run_id("Calibration", KEY, "hmdb51", "test"),
+        run_id("GRADCAM", KEY, "ucf101", "test"),
+        run_id("Calibration", "video_coop/ucf101/best-attention-1", "ucf101", "test"),
+    }
     assert a not in others and len(others) == 3
     assert all(c.isalnum() or c in "-_" for c in a) and len(a) <= 64
     with pytest.raises(ValueError, match="invalid model key"):
@@ -116,16 +125,34 @@ def test_settings_names_and_ids() -> None:
 def test_scrub_and_flatten() -> None:
     assert scrub({"a": 1, "wandb_api_key": "x", "nested": [{"Token": "y", "b": 2}]}) == {"a": 1, "nested": [{"b": 2}]}
     assert flatten_numbers({"ece": 0.1, "per_bin": [1, 2], "name": "x", "o": {"n": 3, "ok": True}}) == {
-        "ece": 0.1, "o/n": 3, "o/ok": True}
+        "ece": 0.1,
+        "o/n": 3,
+        "o/ok": True,
+    }
 
 
 def _calibration_inputs(root: Path) -> tuple[Path, Path, list[Path]]:
     metrics = root / "metrics.json"
-    metrics.write_text(json.dumps({"ece": 0.0731, "mce": 0.21, "accuracy": 0.8125, "n_samples": 64, "n_bins": 15,
-                                   "temperature": {"value": 1.7, "ece_after": 0.031}, "dataset": "ucf101"}))
+    metrics.write_text(
+        json.dumps(
+            {
+                "ece": 0.0731,
+                "mce": 0.21,
+                "accuracy": 0.8125,
+                "n_samples": 64,
+                "n_bins": 15,
+                "temperature": {"value": 1.7, "ece_after": 0.031},
+                "dataset": "ucf101",
+            }
+        )
+    )
     bins = root / "bins.parquet"
-    pq.write_table(pa.table({"bin": np.arange(3), "confidence": [0.2, 0.5, 0.9], "accuracy": [0.1, 0.6, 0.8],
-                             "count": [5, 20, 39]}), bins)
+    pq.write_table(
+        pa.table(
+            {"bin": np.arange(3), "confidence": [0.2, 0.5, 0.9], "accuracy": [0.1, 0.6, 0.8], "count": [5, 20, 39]}
+        ),
+        bins,
+    )
     fig = Figure(figsize=(2, 2))
     fig.add_subplot().plot([0, 1], [0, 1])
     png, pdf = root / "reliability_diagram.png", root / "reliability_diagram.pdf"
@@ -137,8 +164,17 @@ def _calibration_inputs(root: Path) -> tuple[Path, Path, list[Path]]:
 def test_log_calibration_offline_resumes_same_run(env: Path) -> None:
     metrics, bins, diagrams = _calibration_inputs(env)
     settings = {"use-wandb": True, "wandb-mode": "offline", "wandb-dir": str(env / "wandb-runs")}
-    rec = log_calibration(metrics, bins, diagrams, KEY, "ucf101", "test", settings, env / "track.json",
-                          config={"n-bins": 15, "wandb_api_key": FAKE_KEY})
+    rec = log_calibration(
+        metrics,
+        bins,
+        diagrams,
+        KEY,
+        "ucf101",
+        "test",
+        settings,
+        env / "track.json",
+        config={"n-bins": 15, "wandb_api_key": FAKE_KEY},
+    )
     assert json.loads((env / "track.json").read_text()) == rec
     assert rec["run_name"] == f"Calibration-{KEY}" and rec["group"] == KEY
     assert rec["run_id"] == run_id("Calibration", KEY, "ucf101", "test")
@@ -148,7 +184,11 @@ def test_log_calibration_offline_resumes_same_run(env: Path) -> None:
     records = wandb_records(wandb_file)
     run = run_record(records)
     assert (run.run_id, run.display_name, run.run_group, run.job_type) == (
-        rec["run_id"], f"Calibration-{KEY}", KEY, "calibration")
+        rec["run_id"],
+        f"Calibration-{KEY}",
+        KEY,
+        "calibration",
+    )
     config = {u.key: json.loads(u.value_json) for u in run.config.update}
     assert config["n-bins"] == 15 and config["dataset_test"] == "ucf101" and "wandb_api_key" not in config
     history = logged(records, "history")
@@ -174,8 +214,9 @@ def test_log_explanations_offline(env: Path) -> None:
         render_clip(hm, i, videos[-1], pngs[-1])
     stats = aggregate_stats(hm, folder / "aggregated_stats.json")
     settings = WandbSettings(enabled=True, dir=env / "wandb-runs")
-    rec = log_explanations(folder / "aggregated_stats.json", videos, pngs, KEY, "grad-cam", "ucf101", "test",
-                           settings, env / "track.json")
+    rec = log_explanations(
+        folder / "aggregated_stats.json", videos, pngs, KEY, "grad-cam", "ucf101", "test", settings, env / "track.json"
+    )
     assert rec["run_name"] == f"GRADCAM-{KEY}" and rec["group"] == KEY
     run_dir = Path(rec["run_dir"])
     records = wandb_records(next(run_dir.glob("*.wandb")))
@@ -194,7 +235,15 @@ def test_log_explanations_offline(env: Path) -> None:
 def test_disabled_writes_record_and_starts_nothing(env: Path) -> None:
     metrics, bins, diagrams = _calibration_inputs(env)
     for cfg in ({"use-wandb": False}, {"use-wandb": True, "wandb-mode": "disabled"}):
-        rec = log_calibration(metrics, bins, diagrams, KEY, "ucf101", "test",
-                              {**cfg, "wandb-dir": str(env / "wandb-runs")}, env / "track.json")
+        rec = log_calibration(
+            metrics,
+            bins,
+            diagrams,
+            KEY,
+            "ucf101",
+            "test",
+            {**cfg, "wandb-dir": str(env / "wandb-runs")},
+            env / "track.json",
+        )
         assert rec["enabled"] is False and json.loads((env / "track.json").read_text()) == rec
     assert not (env / "wandb-runs").exists()

@@ -102,7 +102,9 @@ DATA_CASES = [
 ]
 
 
-@pytest.mark.parametrize("override,expected", DATA_CASES, ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root"])
+@pytest.mark.parametrize(
+    "override,expected", DATA_CASES, ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root"]
+)
 def test_data_dependent_config_errors_fail_while_planning(workdir: Path, override: dict, expected: list[str]) -> None:
     _with(workdir, override)
     for args in (["-n"], ["--cores", "1"]):
@@ -122,8 +124,13 @@ def test_dataset_on_disk_is_checked_against_its_annotations(workdir: Path, tmp_p
 
     root = tmp_path / "ucf"
     write_demo_dataset(root, n_train=8, n_test=8, frames=4, size=32)
-    (root / "testlist01.txt").write_text("".join(l for l in (root / "testlist01.txt").read_text().splitlines(True) if "Move" in l))
-    _with(workdir, {"datasets": {"ucf": {"format": "ucf101", "root": str(root)}}, "dataset-test": "ucf", "classes-to-map": 5})
+    (root / "testlist01.txt").write_text(
+        "".join(line for line in (root / "testlist01.txt").read_text().splitlines(True) if "Move" in line)
+    )
+    _with(
+        workdir,
+        {"datasets": {"ucf": {"format": "ucf101", "root": str(root)}}, "dataset-test": "ucf", "classes-to-map": 5},
+    )
     proc = run_snakemake(workdir, "-n", timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0

@@ -157,7 +157,11 @@ def test_wandb_is_a_leaf_and_keeps_no_key(demo: Path) -> None:
     assert plan.returncode == 0, plan.stderr
     assert set(job_counts(plan.stdout)) == {"track_calibration", "track_explanations", "all"}
     fake_key = "0123456789abcdef0123456789abcdef01234567"
-    env = {"WANDB_API_KEY": fake_key, "WANDB_CONFIG_DIR": str(demo / ".wandb-config"), "WANDB_CACHE_DIR": str(demo / ".wandb-cache")}
+    env = {
+        "WANDB_API_KEY": fake_key,
+        "WANDB_CONFIG_DIR": str(demo / ".wandb-config"),
+        "WANDB_CACHE_DIR": str(demo / ".wandb-cache"),
+    }
     proc = run_snakemake(demo, "--cores", "2", *on, env=env)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     records = list((demo / "results/wandb/records").rglob("*.json"))

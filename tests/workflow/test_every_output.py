@@ -106,9 +106,7 @@ def test_every_readme_output_exists_after_a_run(finished: Path) -> None:
         maps = sorted((finished / FIGS / explainer / "attention_maps").glob("*.png"))
         assert videos and [v.stem for v in videos] == [m.stem for m in maps]
     nothing = run_snakemake(finished, "-n", timeout=300)
-    assert "Nothing to be done" in nothing.stdout + nothing.stderr, nothing.stdout[
-        -3000:
-    ]
+    assert "Nothing to be done" in nothing.stdout + nothing.stderr, nothing.stdout[-3000:]
 
 
 @pytest.mark.parametrize("name", list(DELETED), ids=[Path(n).name for n in DELETED])
@@ -118,24 +116,16 @@ def test_a_deleted_output_is_planned_again(run: Path, name: str) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     counts = job_counts(proc)
     expected = DELETED[name]
-    if (
-        expected is None
-    ):  # upstream of everything: its own job and all calibration and explanation
-        made_by = (
-            "resolve_model" if name.endswith("resolved.json") else "extract_predictions"
+    if expected is None:  # upstream of everything: its own job and all calibration and explanation
+        made_by = "resolve_model" if name.endswith("resolved.json") else "extract_predictions"
+        assert counts.get(made_by) == 1 and counts.get("calibrate") == 1 and counts.get("render_explanations") == 2, (
+            counts
         )
-        assert (
-            counts.get(made_by) == 1
-            and counts.get("calibrate") == 1
-            and counts.get("render_explanations") == 2
-        ), counts
     else:
         assert counts == expected, counts
 
 
-def test_a_rerun_rebuilds_exactly_what_was_deleted_and_the_report_works(
-    run: Path, tmp_path: Path
-) -> None:
+def test_a_rerun_rebuilds_exactly_what_was_deleted_and_the_report_works(run: Path, tmp_path: Path) -> None:
     deleted = [
         resolve(run, n)
         for n in (
@@ -181,6 +171,4 @@ def test_a_rerun_rebuilds_exactly_what_was_deleted_and_the_report_works(
     made = run_snakemake(run, "--report", str(report), timeout=600)
     assert made.returncode == 0, (made.stdout + made.stderr)[-3000:]
     names = zipfile.ZipFile(report).namelist()
-    assert any(n.endswith(deleted[2].name) for n in names) and any(
-        n.endswith("reliability_diagram.png") for n in names
-    )
+    assert any(n.endswith(deleted[2].name) for n in names) and any(n.endswith("reliability_diagram.png") for n in names)

@@ -103,8 +103,12 @@ def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(origin: P
     shutil.copytree(fixtures / "runs/video_coop/ucf101/best-mean", run)
     proc = run_snakemake(
         origin,
-        "--cores", "1", f"results/models/{key}/resolved.json",
-        "--config", f"models=[{key}]", f"checkpoint-paths={{{key}: {run}}}",
+        "--cores",
+        "1",
+        f"results/models/{key}/resolved.json",
+        "--config",
+        f"models=[{key}]",
+        f"checkpoint-paths={{{key}: {run}}}",
         env=hf_env(origin),
     )
     out = proc.stdout + proc.stderr

@@ -75,9 +75,7 @@ def custom_workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         {k: v.contiguous() for k, v in model.state_dict().items()},
         str(folder / "model.safetensors"),
     )
-    (folder / "config.json").write_text(
-        json.dumps({"class_names": ["Jump", "Run"], "note": "no method: custom"})
-    )
+    (folder / "config.json").write_text(json.dumps({"class_names": ["Jump", "Run"], "note": "no method: custom"}))
     return wd
 
 
@@ -154,28 +152,17 @@ def test_wandb_artifact_in_the_registry_resolves_without_network(
         "digest": "abc123",
     }
     (folder / "wandb_artifact.json").write_text(json.dumps(marker))
-    proc = run_snakemake(
-        wd, "--cores", "1", resolved_target(ARTIFACT_KEY), env=NO_SERVER, timeout=300
-    )
+    proc = run_snakemake(wd, "--cores", "1", resolved_target(ARTIFACT_KEY), env=NO_SERVER, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "rule fetch_artifact:" in proc.stdout + proc.stderr
     resolved = json.loads((wd / resolved_target(ARTIFACT_KEY)).read_text())
     assert resolved["source"] == "wandb-artifact"
-    assert (
-        resolved["artifact"]["version"] == "v3"
-        and resolved["artifact"]["digest"] == "abc123"
-    )
+    assert resolved["artifact"]["version"] == "v3" and resolved["artifact"]["digest"] == "abc123"
     assert Path(resolved["checkpoint"]) == (folder / "model.safetensors").absolute()
-    record = json.loads(
-        (wd / f"results/models/{ARTIFACT_KEY}/artifact.json").read_text()
-    )
-    assert record["artifact"] == marker["artifact"] and record["folder"].endswith(
-        ARTIFACT_KEY
-    )
+    record = json.loads((wd / f"results/models/{ARTIFACT_KEY}/artifact.json").read_text())
+    assert record["artifact"] == marker["artifact"] and record["folder"].endswith(ARTIFACT_KEY)
     # fetched and resolved: nothing to do on the next run
-    again = run_snakemake(
-        wd, "-n", resolved_target(ARTIFACT_KEY), env=NO_SERVER, timeout=300
-    )
+    again = run_snakemake(wd, "-n", resolved_target(ARTIFACT_KEY), env=NO_SERVER, timeout=300)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 

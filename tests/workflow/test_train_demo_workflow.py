@@ -45,9 +45,7 @@ def test_forcerun_train_demo_reproduces_the_shipped_checkpoint(tmp_path: Path) -
     )
     target = f"checkpoints/{KEY}/model.safetensors"
     # the target first: --forcerun takes every rule name after it
-    proc = run_snakemake(
-        wd, "--cores", "2", target, "--forcerun", "train_demo", timeout=3000
-    )
+    proc = run_snakemake(wd, "--cores", "2", target, "--forcerun", "train_demo", timeout=3000)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     mine = json.loads((wd / f"checkpoints/{KEY}/train_report.json").read_text())
     assert mine["train"]["steps"] == 1000 and mine["train"]["schedule"] == "steps"
@@ -70,10 +68,6 @@ def test_forcerun_train_demo_reproduces_the_shipped_checkpoint(tmp_path: Path) -
         load_file(str(shipped / "model.safetensors")),
     )
     assert set(new) == set(old)
-    differ = {
-        k: (new[k] - old[k]).abs().max().item()
-        for k in old
-        if not torch.equal(new[k], old[k])
-    }
+    differ = {k: (new[k] - old[k]).abs().max().item() for k in old if not torch.equal(new[k], old[k])}
     assert not differ, differ
     assert mine["test_accuracy"] == report["test_accuracy"]

@@ -10,4 +10,11 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
     folder = registry_dir(ModelKey.parse(snakemake.params.key), snakemake.params.checkpoints_root)
     marker = ensure_artifact(snakemake.params.artifact, folder)
     write_json(snakemake.output[0], {**marker, "folder": str(folder)})
-    log.info("%s: %s (%s, version %s) in %s", snakemake.params.key, marker["artifact"], marker["origin"], marker["version"], folder)
+    log.info(
+        "%s: %s (%s, version %s) in %s",
+        snakemake.params.key,
+        marker["artifact"],
+        marker["origin"],
+        marker["version"],
+        folder,
+    )

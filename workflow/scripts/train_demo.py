@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from videoxai.joblog import job_logging
 from videoxai.demo.train import train_demo
+from videoxai.joblog import job_logging
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:
     report = train_demo(

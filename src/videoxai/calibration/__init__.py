@@ -34,7 +34,7 @@ _EXPORTS = {
     "CONVENTIONS": "seed",
 }
 
-__all__ = [  # noqa: RUF022 (grouped by module)
+__all__ = [
     "accuracy",
     "adaptive_calibration_error",
     "brier_score",

@@ -76,8 +76,11 @@ class EqualWidth:
 
     def errors(self, weights: Tensor | None = None) -> dict[str, Tensor]:
         counts, res = self.sums(weights)
-        return {"ece": error_from_sums(counts, res, "l1"), "rms_ce": error_from_sums(counts, res, "l2"),
-                "mce": error_from_sums(counts, res, "max")}
+        return {
+            "ece": error_from_sums(counts, res, "l1"),
+            "rms_ce": error_from_sums(counts, res, "l2"),
+            "mce": error_from_sums(counts, res, "max"),
+        }
 
     def table(self) -> dict[str, Tensor]:
         """Per-bin lower/upper edge, count, mean confidence, accuracy and gap (= confidence - accuracy)."""
@@ -111,9 +114,11 @@ class Adaptive:
         counts, res = self.sums()
         conf = bin_sums(bins, self.sorted_confidence, self.n_bins)
         lo = torch.full((self.n_bins,), float("inf"), dtype=F64).scatter_reduce_(
-            0, bins, self.sorted_confidence, "amin")
+            0, bins, self.sorted_confidence, "amin"
+        )
         hi = torch.full((self.n_bins,), float("-inf"), dtype=F64).scatter_reduce_(
-            0, bins, self.sorted_confidence, "amax")
+            0, bins, self.sorted_confidence, "amax"
+        )
         empty = counts == 0
         return _table(lo.masked_fill(empty, float("nan")), hi.masked_fill(empty, float("nan")), counts, conf, res)
 
@@ -124,8 +129,14 @@ def _table(lower: Tensor, upper: Tensor, counts: Tensor, conf_sums: Tensor, res_
     nan = torch.tensor(float("nan"), dtype=F64)
     mean_conf = torch.where(occupied, conf_sums / safe, nan)
     gap = torch.where(occupied, res_sums / safe, nan)
-    return {"lower": lower.to(F64), "upper": upper.to(F64), "count": counts, "mean_confidence": mean_conf,
-            "accuracy": mean_conf - gap, "gap": gap}
+    return {
+        "lower": lower.to(F64),
+        "upper": upper.to(F64),
+        "count": counts,
+        "mean_confidence": mean_conf,
+        "accuracy": mean_conf - gap,
+        "gap": gap,
+    }
 
 
 class Classwise:
@@ -161,10 +172,10 @@ class Classwise:
         rows, cells, residual = [], [], []
         for start in range(0, self.n, self.chunk_rows):
             # torch for the column sums, numpy for the mask scan: each is the faster of the two at its job
-            col_sums += probs[start:start + self.chunk_rows].sum(dim=0).to(F64)  # float32 per chunk, float64 total
+            col_sums += probs[start : start + self.chunk_rows].sum(dim=0).to(F64)  # float32 per chunk, float64 total
             if self.n_bins == 1:
                 continue
-            p = array[start:start + self.chunk_rows]
+            p = array[start : start + self.chunk_rows]
             flat = np.flatnonzero(p >= threshold)
             r, c = np.divmod(flat, self.k)
             value = p.reshape(-1)[flat].astype(np.float64)
@@ -190,7 +201,9 @@ class Classwise:
             w = weights.to(F64)
             upper = torch.zeros(w.shape[0], kb, dtype=F64).index_add_(1, self.cells, w[:, self.rows] * self.residual)
             upper = upper.view(w.shape[0], self.k, self.n_bins)
-            total = self._weighted_col_sums(w) - torch.zeros(w.shape[0], self.k, dtype=F64).index_add_(1, self.labels, w)
+            total = self._weighted_col_sums(w) - torch.zeros(w.shape[0], self.k, dtype=F64).index_add_(
+                1, self.labels, w
+            )
         # first bin = class total minus the other bins (which hold only the sparse entries)
         first = total - upper[..., 1:].sum(dim=-1)
         return torch.cat([first.unsqueeze(-1), upper[..., 1:]], dim=-1)
@@ -198,7 +211,7 @@ class Classwise:
     def _weighted_col_sums(self, w: Tensor) -> Tensor:
         out = torch.zeros(w.shape[0], self.k, dtype=F64)
         for start in range(0, self.n, self.chunk_rows):
-            out += w[:, start:start + self.chunk_rows] @ self.probs[start:start + self.chunk_rows].to(F64)
+            out += w[:, start : start + self.chunk_rows] @ self.probs[start : start + self.chunk_rows].to(F64)
         return out
 
     def error(self, weights: Tensor | None = None) -> Tensor:

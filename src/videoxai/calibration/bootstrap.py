@@ -47,14 +47,25 @@ class MetricSuite:
         """Every metric: 0-d/1-element tensors for ``None``, ``(B,)`` tensors for weights."""
         s = self.scores
         if weights is None:
-            mean = lambda v: v.to(F64).mean()
+
+            def mean(v):
+                return v.to(F64).mean()
+
             smooth = self._smooth_value[0]
         else:
             w = weights.to(F64)
             total = w.sum(dim=1)
-            mean = lambda v: (w @ v.to(F64)) / total
-            smooth = smooth_ece(s.confidence, self.residual, weights, power=max(MIN_POWER, self._smooth_power),
-                                iterations=_BOOTSTRAP_ITERATIONS)[0]
+
+            def mean(v):
+                return (w @ v.to(F64)) / total
+
+            smooth = smooth_ece(
+                s.confidence,
+                self.residual,
+                weights,
+                power=max(MIN_POWER, self._smooth_power),
+                iterations=_BOOTSTRAP_ITERATIONS,
+            )[0]
         out = {"accuracy": mean(s.correct), "nll": mean(s.nll), "brier": mean(s.brier)}
         out.update(self.equal_width.errors(weights))
         out["adaptive_ece"] = self.adaptive.error(weights)

@@ -106,11 +106,30 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
     occupied = t["count"] > 0
     left, width = t["lower"][occupied], (t["upper"] - t["lower"])[occupied]
     acc, conf = t["accuracy"][occupied], t["mean_confidence"][occupied]
-    ax.bar(left, acc, width=width, align="edge", color=ACCURACY_COLOR, alpha=0.85, edgecolor="white",
-           linewidth=0.5, zorder=2)
+    ax.bar(
+        left,
+        acc,
+        width=width,
+        align="edge",
+        color=ACCURACY_COLOR,
+        alpha=0.85,
+        edgecolor="white",
+        linewidth=0.5,
+        zorder=2,
+    )
     # hatch only, no fill: legible both over white (over-confidence) and over the bars (under-confidence)
-    ax.bar(left, np.abs(conf - acc), bottom=np.minimum(conf, acc), width=width, align="edge", facecolor="none",
-           edgecolor=GAP_COLOR, hatch="/////", linewidth=0.6, zorder=3)
+    ax.bar(
+        left,
+        np.abs(conf - acc),
+        bottom=np.minimum(conf, acc),
+        width=width,
+        align="edge",
+        facecolor="none",
+        edgecolor=GAP_COLOR,
+        hatch="/////",
+        linewidth=0.6,
+        zorder=3,
+    )
     ax.plot([0, 1], [0, 1], linestyle="--", color="0.35", linewidth=0.8, zorder=4)
     handles = [
         Patch(facecolor=ACCURACY_COLOR, alpha=0.85, label="Accuracy"),
@@ -119,8 +138,17 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
         Line2D([], [], linestyle="none", label=f"ECE {_percent(panel.ece, panel.ece_ci)}"),
     ]
     # above the axes, never on the bars, wherever a model puts them; the panel's subtitle heads it
-    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False,
-              borderaxespad=0.3, columnspacing=1.2, title=panel.subtitle, title_fontsize=8)
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=2,
+        frameon=False,
+        borderaxespad=0.3,
+        columnspacing=1.2,
+        title=panel.subtitle,
+        title_fontsize=8,
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_yticks(np.linspace(0, 1, 6))
@@ -130,16 +158,32 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
 
     n = t["count"].sum()
     share = 100 * t["count"] / max(n, 1)
-    hist_ax.bar(t["lower"], share, width=t["upper"] - t["lower"], align="edge", color="0.55", edgecolor="white",
-                linewidth=0.5, zorder=2)
+    hist_ax.bar(
+        t["lower"],
+        share,
+        width=t["upper"] - t["lower"],
+        align="edge",
+        color="0.55",
+        edgecolor="white",
+        linewidth=0.5,
+        zorder=2,
+    )
     mean_conf = float(np.nansum(t["mean_confidence"] * t["count"]) / max(n, 1))
     mean_acc = float(np.nansum(t["accuracy"] * t["count"]) / max(n, 1))
     hist_ax.axvline(mean_acc, color=ACCURACY_COLOR, linewidth=1.0, zorder=3, label=f"Accuracy {100 * mean_acc:.1f}%")
-    hist_ax.axvline(mean_conf, color=GAP_COLOR, linestyle=":", linewidth=1.2, zorder=3,
-                    label=f"Mean conf. {100 * mean_conf:.1f}%")
+    hist_ax.axvline(
+        mean_conf, color=GAP_COLOR, linestyle=":", linewidth=1.2, zorder=3, label=f"Mean conf. {100 * mean_conf:.1f}%"
+    )
     # headroom above the tallest bar keeps the legend off the bars
-    hist_ax.legend(loc="upper center", ncols=2, fontsize=6.5, borderaxespad=0.2, handlelength=1.2,
-                   columnspacing=1.0, framealpha=1.0)
+    hist_ax.legend(
+        loc="upper center",
+        ncols=2,
+        fontsize=6.5,
+        borderaxespad=0.2,
+        handlelength=1.2,
+        columnspacing=1.0,
+        framealpha=1.0,
+    )
     hist_ax.set_xlim(0, 1)
     hist_ax.set_ylim(0, max(5.0, float(share.max())) * 1.75)
     hist_ax.set_xlabel("Confidence")
@@ -163,7 +207,13 @@ def reliability_diagram(
     with _style():
         width = COLUMN_WIDTH if len(panels) == 1 else TEXT_WIDTH * len(panels) / 2
         fig, axes = plt.subplots(
-            2, len(panels), figsize=(width, 4.2), squeeze=False, sharex="col", sharey="row", layout="constrained",
+            2,
+            len(panels),
+            figsize=(width, 4.2),
+            squeeze=False,
+            sharex="col",
+            sharey="row",
+            layout="constrained",
             gridspec_kw={"height_ratios": [3.0, 1.1]},
         )
         fig.get_layout_engine().set(h_pad=0.02, w_pad=0.02, hspace=0.0, wspace=0.02)
@@ -176,7 +226,9 @@ def reliability_diagram(
         _save(fig, out_png, out_pdf)
 
 
-def comparison_figure(curves: Sequence[Curve], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]) -> None:
+def comparison_figure(
+    curves: Sequence[Curve], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]
+) -> None:
     """Every model's reliability curve (accuracy at each non-empty bin's mean confidence) on one axis.
 
     Marker area is proportional to the bin's share of samples; the legend sits
@@ -196,10 +248,28 @@ def comparison_figure(curves: Sequence[Curve], out_png: str | os.PathLike[str], 
             x, y = c.table["mean_confidence"][occupied], c.table["accuracy"][occupied]
             ax.plot(x, y, color=color, linewidth=1.0, alpha=0.9, zorder=2, clip_on=False)
             # marker area grows with the bin's share of samples: sparse bins look as uncertain as they are
-            ax.scatter(x, y, s=6 + 60 * share, color=color, marker=marker, edgecolors="white", linewidths=0.4,
-                       zorder=3, clip_on=False)
-            ax.plot([], [], color=color, marker=marker, markersize=3.5, markeredgecolor="white",
-                    markeredgewidth=0.4, linewidth=1.0, label=f"{c.label} (ECE {100 * c.ece:.2f}%)")
+            ax.scatter(
+                x,
+                y,
+                s=6 + 60 * share,
+                color=color,
+                marker=marker,
+                edgecolors="white",
+                linewidths=0.4,
+                zorder=3,
+                clip_on=False,
+            )
+            ax.plot(
+                [],
+                [],
+                color=color,
+                marker=marker,
+                markersize=3.5,
+                markeredgecolor="white",
+                markeredgewidth=0.4,
+                linewidth=1.0,
+                label=f"{c.label} (ECE {100 * c.ece:.2f}%)",
+            )
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_aspect("equal")

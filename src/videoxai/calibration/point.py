@@ -31,7 +31,15 @@ from videoxai.calibration.seed import (
 
 #: the metrics every convention reports, in table order (here, torch-free, so the summary job imports no torch)
 METRICS = (
-    "accuracy", "nll", "brier", "ece", "rms_ce", "mce", "adaptive_ece", "classwise_ece", "smooth_ece",
+    "accuracy",
+    "nll",
+    "brier",
+    "ece",
+    "rms_ce",
+    "mce",
+    "adaptive_ece",
+    "classwise_ece",
+    "smooth_ece",
 )
 
 
@@ -83,8 +91,9 @@ class SeedMetricSuite:
 
         conf = torch.from_numpy(self.seed.confidence)
         resid = conf - torch.from_numpy(self.seed.correct)
-        out["smooth_ece"] = smooth_ece(conf, resid, torch.as_tensor(w), power=max(MIN_POWER, power),
-                                       iterations=_BOOTSTRAP_ITERATIONS)[0].numpy()
+        out["smooth_ece"] = smooth_ece(
+            conf, resid, torch.as_tensor(w), power=max(MIN_POWER, power), iterations=_BOOTSTRAP_ITERATIONS
+        )[0].numpy()
         return out
 
     def point(self) -> dict[str, float]:
@@ -98,11 +107,14 @@ def _check_logits(logits: np.ndarray) -> None:
     """NaN, +inf or an all -inf row make the seed's softmax NaN; a single -inf logit is a zero probability."""
     if logits.ndim != 2:
         raise ValueError(f"expected logits of shape (N, K), got {logits.shape}")
-    bad = np.flatnonzero(np.isnan(logits).any(axis=1) | np.isposinf(logits).any(axis=1)
-                         | np.isneginf(logits).all(axis=1))
+    bad = np.flatnonzero(
+        np.isnan(logits).any(axis=1) | np.isposinf(logits).any(axis=1) | np.isneginf(logits).all(axis=1)
+    )
     if bad.size:
-        raise ValueError(f"{bad.size} row(s) have NaN, +inf or only -inf logits, e.g. rows {bad[:10].tolist()}; "
-                         "drop them (or mark them status=error) before computing calibration metrics")
+        raise ValueError(
+            f"{bad.size} row(s) have NaN, +inf or only -inf logits, e.g. rows {bad[:10].tolist()}; "
+            "drop them (or mark them status=error) before computing calibration metrics"
+        )
 
 
 def metric_suite(

@@ -66,7 +66,16 @@ def bins_table(stages: dict[str, tuple[float, Evaluation]]) -> pa.Table:
             cols["bin"] += list(range(n))
             for k in BIN_COLUMNS:
                 cols[k] += table[k].tolist()
-    types = {"stage": pa.string(), "temperature": pa.float64(), "scheme": pa.string(), "bin": pa.int32(),
-             "count": pa.int64()}
-    return pa.table({k: pa.array(np.round(v).astype(np.int64) if k == "count" else v,
-                                 type=types.get(k, pa.float64())) for k, v in cols.items()})
+    types = {
+        "stage": pa.string(),
+        "temperature": pa.float64(),
+        "scheme": pa.string(),
+        "bin": pa.int32(),
+        "count": pa.int64(),
+    }
+    return pa.table(
+        {
+            k: pa.array(np.round(v).astype(np.int64) if k == "count" else v, type=types.get(k, pa.float64()))
+            for k, v in cols.items()
+        }
+    )

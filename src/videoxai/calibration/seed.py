@@ -46,8 +46,9 @@ F32 = np.float32
 def check_convention(convention: str) -> str:
     """Reject an unknown convention, naming the config key and the choices."""
     if convention not in CONVENTIONS:
-        raise ValueError(f"conventions must be one of {', '.join(CONVENTIONS)} (the config's 'conventions'), "
-                         f"got {convention!r}")
+        raise ValueError(
+            f"conventions must be one of {', '.join(CONVENTIONS)} (the config's 'conventions'), got {convention!r}"
+        )
     return convention
 
 
@@ -100,13 +101,13 @@ def _row_sums_float32(e: np.ndarray) -> np.ndarray:
     acc = e[:, :_SUM_LANES].copy()
     full = k - k % _SUM_LANES
     for d in range(_SUM_LANES, full, _SUM_LANES):
-        acc += e[:, d:d + _SUM_LANES]
+        acc += e[:, d : d + _SUM_LANES]
     if full < k:
-        acc[:, :k - full] += e[:, full:]
+        acc[:, : k - full] += e[:, full:]
     width = _SUM_LANES
     while width > 1:  # then the lanes pairwise, halves first
         width //= 2
-        acc = acc[:, :width] + acc[:, width:2 * width]
+        acc = acc[:, :width] + acc[:, width : 2 * width]
     return acc[:, 0]
 
 
@@ -162,8 +163,9 @@ class SeedSuite:
         if p.ndim != 2 or p.shape[0] != y.shape[0] or p.shape[0] == 0:
             raise ValueError(f"expected probs (N, K) and labels (N,) with N > 0, got {p.shape} and {y.shape}")
         if y.min() < 0 or y.max() >= p.shape[1]:
-            raise ValueError(f"labels must lie in [0, {p.shape[1]}) for {p.shape[1]} classes, "
-                             f"got values in [{y.min()}, {y.max()}]")
+            raise ValueError(
+                f"labels must lie in [0, {p.shape[1]}) for {p.shape[1]} classes, got values in [{y.min()}, {y.max()}]"
+            )
         self.n_bins = _check_n_bins(n_bins)
         self.n, self.k = p.shape
         self.edges = seed_edges(self.n_bins)
@@ -179,8 +181,7 @@ class SeedSuite:
         self.brier_terms = (p64 * p64).sum(axis=1) - 2.0 * p_true + 1.0
         # equal width (the seed's bins): one extra column collects what falls in no bin
         self.bins = bin_index(conf32, self.edges)
-        self._onehot = scipy.sparse.csr_matrix(
-            (np.ones(self.n), (rows, self.bins)), shape=(self.n, self.n_bins + 1))
+        self._onehot = scipy.sparse.csr_matrix((np.ones(self.n), (rows, self.bins)), shape=(self.n, self.n_bins + 1))
         # equal mass: sorted by confidence (row order among ties)
         self.order = np.argsort(conf32, kind="stable")
         self.sorted_confidence = self.confidence[self.order]
@@ -191,7 +192,8 @@ class SeedSuite:
         r, c = np.nonzero(keep)
         residual = p64[r, c] - (y[r] == c)
         self._classwise = scipy.sparse.csr_matrix(
-            (residual, (r, c * self.n_bins + cls_bins[r, c])), shape=(self.n, self.k * self.n_bins))
+            (residual, (r, c * self.n_bins + cls_bins[r, c])), shape=(self.n, self.k * self.n_bins)
+        )
 
     # --- sums -------------------------------------------------------------------------------------
     def _equal_width_sums(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -276,8 +278,14 @@ class SeedSuite:
         safe = np.where(occupied, count, 1.0)
         mean_conf = np.where(occupied, conf / safe, seed_centres(self.n_bins).astype(np.float64))
         acc = np.where(occupied, correct / safe, 0.0)
-        width = {"lower": self.edges[:-1].astype(np.float64), "upper": self.edges[1:].astype(np.float64),
-                 "count": count, "mean_confidence": mean_conf, "accuracy": acc, "gap": mean_conf - acc}
+        width = {
+            "lower": self.edges[:-1].astype(np.float64),
+            "upper": self.edges[1:].astype(np.float64),
+            "count": count,
+            "mean_confidence": mean_conf,
+            "accuracy": acc,
+            "gap": mean_conf - acc,
+        }
         m_count, m_conf, m_correct = (a[0] for a in self._equal_mass_sums(w))
         bounds = np.concatenate([[0], np.cumsum(m_count)]).astype(np.int64)
         filled = m_count > 0
@@ -286,8 +294,14 @@ class SeedSuite:
         m_safe = np.where(filled, m_count, 1.0)
         m_mean = np.where(filled, m_conf / m_safe, np.nan)
         m_gap = np.where(filled, (m_conf - m_correct) / m_safe, np.nan)
-        mass = {"lower": lower, "upper": upper, "count": m_count, "mean_confidence": m_mean,
-                "accuracy": m_mean - m_gap, "gap": m_gap}
+        mass = {
+            "lower": lower,
+            "upper": upper,
+            "count": m_count,
+            "mean_confidence": m_mean,
+            "accuracy": m_mean - m_gap,
+            "gap": m_gap,
+        }
         return {"equal-width": width, "equal-mass": mass}
 
 

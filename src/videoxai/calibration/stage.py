@@ -95,17 +95,23 @@ def calibrate(
         "temperature_scaled": None,
     }
     stages = {"raw": (t_used, raw)}
-    panels = [Panel(raw.tables["equal-width"], raw.metrics["ece"], raw.metrics["ece_ci95"],
-                    None if temperature is None else f"Fixed temperature $T$ = {t_used:.3g}")]
+    panels = [
+        Panel(
+            raw.tables["equal-width"],
+            raw.metrics["ece"],
+            raw.metrics["ece_ci95"],
+            None if temperature is None else f"Fixed temperature $T$ = {t_used:.3g}",
+        )
+    ]
     if val_predictions is not None:
         val = _load(val_predictions, "val")
         _check_same_model(test, val, test_predictions, val_predictions)
         fit = fit_temperature(val.logits, val.labels)
         if fit.at_bound:
-            log.warning("fitted temperature hit its bound (T = %g): the val predictions are (nearly) separable",
-                        fit.temperature)
-        scaled = evaluate(metric_suite(test.logits, test.labels, n_bins, convention, fit.temperature),
-                          bootstrap, seed)
+            log.warning(
+                "fitted temperature hit its bound (T = %g): the val predictions are (nearly) separable", fit.temperature
+            )
+        scaled = evaluate(metric_suite(test.logits, test.labels, n_bins, convention, fit.temperature), bootstrap, seed)
         metrics["temperature_source"] = "fitted"
         metrics["temperature_scaled"] = {
             "temperature": fit.temperature,
@@ -118,8 +124,14 @@ def calibrate(
         }
         stages["scaled"] = (fit.temperature, scaled)
         panels[0].subtitle = "Before temperature scaling"
-        panels.append(Panel(scaled.tables["equal-width"], scaled.metrics["ece"], scaled.metrics["ece_ci95"],
-                            f"After temperature scaling ($T$ = {fit.temperature:.3g})"))
+        panels.append(
+            Panel(
+                scaled.tables["equal-width"],
+                scaled.metrics["ece"],
+                scaled.metrics["ece_ci95"],
+                f"After temperature scaling ($T$ = {fit.temperature:.3g})",
+            )
+        )
     with atomic_path(out_bins) as tmp:
         pq.write_table(bins_table(stages), tmp)
     if title and convention != "standard":
@@ -132,8 +144,10 @@ def calibrate(
 def _check_same_model(test: Predictions, val: Predictions, test_path: PathLike, val_path: PathLike) -> None:
     """A temperature fitted on another model's (or class list's) logits means nothing for these."""
     if test.class_names != val.class_names:
-        raise ValueError(f"val predictions {os.fspath(val_path)} have a different class list than "
-                         f"test predictions {os.fspath(test_path)}; fit the temperature on the same classes")
+        raise ValueError(
+            f"val predictions {os.fspath(val_path)} have a different class list than "
+            f"test predictions {os.fspath(test_path)}; fit the temperature on the same classes"
+        )
     a, b = test.metadata.get("model_key"), val.metadata.get("model_key")
     if a and b and a != b:
         raise ValueError(f"val predictions are of model {b!r} but test predictions of {a!r}")
@@ -154,8 +168,10 @@ def summarize(
     as evaluated (stage ``raw``).
     """
     if not (len(metrics_paths) == len(bins_paths) == len(labels)) or not labels:
-        raise ValueError(f"need one label per metrics/bins file, got {len(labels)} labels, "
-                         f"{len(metrics_paths)} metrics and {len(bins_paths)} bins files")
+        raise ValueError(
+            f"need one label per metrics/bins file, got {len(labels)} labels, "
+            f"{len(metrics_paths)} metrics and {len(bins_paths)} bins files"
+        )
     metrics = [read_json(p) for p in metrics_paths]
     write_csv(out_csv, summary_rows(labels, metrics))
     write_text(out_tex, latex_table(labels, metrics))
@@ -164,7 +180,9 @@ def summarize(
         check_parquet(path, ("stage", "scheme"))  # a broken bins file names itself and its rebuild command
         t = pq.read_table(path).to_pydict()
         keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
-        table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in
-                 ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")}
+        table = {
+            k: np.asarray([t[k][i] for i in keep], dtype=float)
+            for k in ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
+        }
         curves.append(Curve(label, table, m["ece"], m.get("ece_ci95")))
     comparison_figure(curves, out_png, out_pdf)

@@ -22,8 +22,18 @@ MAIN_COLUMNS = (
     ("classwise_ece", r"cwECE (\%) $\downarrow$", 100.0, 3, True),
     ("smooth_ece", r"smECE (\%) $\downarrow$", 100.0, 2, True),
 )
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def summary_rows(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -31,8 +41,18 @@ def summary_rows(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> li
     rows = []
     for label, m in zip(labels, metrics):
         row: dict[str, Any] = {"label": label}
-        for key in ("model", "dataset", "split", "n", "num_classes", "convention", "n_bins", "bootstrap",
-                    "temperature", "temperature_source"):
+        for key in (
+            "model",
+            "dataset",
+            "split",
+            "n",
+            "num_classes",
+            "convention",
+            "n_bins",
+            "bootstrap",
+            "temperature",
+            "temperature_source",
+        ):
             row[key] = m.get(key)
         _flatten(row, m, "")
         ts = m.get("temperature_scaled")
@@ -71,10 +91,12 @@ def latex_table(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> str
     """
     columns = [(k, head, scale, dec, low, None) for k, head, scale, dec, low in MAIN_COLUMNS]
     if any(m.get("temperature_scaled") for m in metrics):
-        columns += [("temperature", "$T$", 1.0, 2, None, "temperature_scaled"),
-                    ("ece", r"ECE$_\mathrm{TS}$ (\%) $\downarrow$", 100.0, 2, True, "temperature_scaled")]
+        columns += [
+            ("temperature", "$T$", 1.0, 2, None, "temperature_scaled"),
+            ("ece", r"ECE$_\mathrm{TS}$ (\%) $\downarrow$", 100.0, 2, True, "temperature_scaled"),
+        ]
     best = {}
-    for i, (key, _, _, dec, low, nested) in enumerate(columns):
+    for i, (key, _, _, _dec, low, nested) in enumerate(columns):
         values = [_value(m, key, nested) for m in metrics]
         finite = [round(v, 12) for v in values if v is not None and math.isfinite(v)]
         if low is not None and len(finite) > 1:

@@ -47,7 +47,11 @@ def fit_temperature(
     lo, hi = math.log(bounds[0]), math.log(bounds[1])
     log_t = torch.zeros(1, dtype=F64, requires_grad=True)
     opt = torch.optim.LBFGS(
-        [log_t], lr=1.0, max_iter=max_iter, tolerance_grad=1e-12, tolerance_change=1e-15,
+        [log_t],
+        lr=1.0,
+        max_iter=max_iter,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-15,
         line_search_fn="strong_wolfe",
     )
 
@@ -70,5 +74,6 @@ def fit_temperature(
         nll_b = scaled_nll(z, y, b)
         if nll_b < nll:
             t, nll, at_bound = b, nll_b, True
-    return TemperatureFit(temperature=t, nll_before=scaled_nll(z, y, 1.0), nll_after=nll, at_bound=at_bound,
-                          n=int(z.shape[0]))
+    return TemperatureFit(
+        temperature=t, nll_before=scaled_nll(z, y, 1.0), nll_after=nll, at_bound=at_bound, n=int(z.shape[0])
+    )

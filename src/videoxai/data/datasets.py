@@ -40,9 +40,7 @@ def _normalise_opts(opts: dict[str, Any]) -> dict[str, Any]:
     return {k.replace("-", "_"): v for k, v in opts.items() if v is not None}
 
 
-def load_split_info(
-    fmt: str, root: str | os.PathLike[str], split: str, split_id: int = 1, **opts: Any
-) -> SplitInfo:
+def load_split_info(fmt: str, root: str | os.PathLike[str], split: str, split_id: int = 1, **opts: Any) -> SplitInfo:
     """Class names, samples and the listed-but-missing clips of ``split`` of a dataset in format ``fmt``."""
     name = _ALIASES.get(fmt.lower(), fmt.lower())
     if name not in FORMATS:

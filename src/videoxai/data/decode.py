@@ -233,14 +233,14 @@ def _probe(name: str) -> str | None:
     try:
         if name == "torchcodec":
             import torchcodec
-            import torchcodec.decoders  # noqa: F401  (loads the FFmpeg libraries)
+            import torchcodec.decoders
 
             # Recent torchcodec imports without FFmpeg and fails on the first video instead; it says so here.
             if getattr(torchcodec, "ffmpeg_major_version", 0) is None:
                 raise ImportError("torchcodec found no FFmpeg libraries (libavutil, libavcodec, ...) on this machine")
         elif name == "decord":
             import decord  # noqa: F401
-    except Exception as exc:  # noqa: BLE001 - any import-time failure means "not available"
+    except Exception as exc:
         return f"{type(exc).__name__}: {_short(exc)}"
     return None
 
@@ -277,7 +277,7 @@ class DecodedClip:
     backend: str
 
 
-def _with_backends(path: Path, decoder: str, job):  # noqa: ANN001, ANN202 - internal
+def _with_backends(path: Path, decoder: str, job):
     """Run ``job(reader, backend)`` with the chosen backend; ``auto`` retries once with PyAV."""
     _check_file(path)
     first = resolve_decoder(decoder)
@@ -292,7 +292,7 @@ def _with_backends(path: Path, decoder: str, job):  # noqa: ANN001, ANN202 - int
     raise error
 
 
-def _run(path: Path, backend: str, job):  # noqa: ANN001, ANN202 - internal
+def _run(path: Path, backend: str, job):
     errors = _backend_errors(backend)
     try:
         reader: _Reader = _READERS[backend](path)
@@ -322,7 +322,7 @@ def _run(path: Path, backend: str, job):  # noqa: ANN001, ANN202 - internal
 def _safe_header(reader: _Reader) -> int:
     try:
         return reader.header_count()
-    except Exception:  # noqa: BLE001 - only used to word an error message
+    except Exception:
         return 0
 
 

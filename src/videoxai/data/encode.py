@@ -91,5 +91,7 @@ def write_lossless(path: str | os.PathLike[str], frames: np.ndarray, fps: int = 
     """Write uint8 (T, H, W, 3) frames losslessly; the codec follows the suffix (.avi: FFV-HuffYUV, .mp4: x264 RGB)."""
     kind = Path(path).suffix.lstrip(".").lower()
     if kind not in LOSSLESS:
-        raise ValueError(f"unsupported lossless container {Path(path).suffix!r} for {path}: use one of {sorted(LOSSLESS)}")
+        raise ValueError(
+            f"unsupported lossless container {Path(path).suffix!r} for {path}: use one of {sorted(LOSSLESS)}"
+        )
     write_frames(path, frames, LOSSLESS[kind], fps, threads=1)

@@ -101,7 +101,9 @@ def load_ucf101(
     class_names = [index_to_name[i] for i in range(1, len(index_to_name) + 1)]
     name_to_label = {n: i for i, n in enumerate(class_names)}
 
-    list_file = find_annotation(root, [f"{'test' if split == 'test' else 'train'}list{split_id:02d}.txt"], annotations, extra)
+    list_file = find_annotation(
+        root, [f"{'test' if split == 'test' else 'train'}list{split_id:02d}.txt"], annotations, extra
+    )
     video_dir = Path(videos) if videos is not None else (root / "UCF-101" if (root / "UCF-101").is_dir() else root)
     samples: list[Sample] = []
     for line in read_lines(list_file):
@@ -145,12 +147,16 @@ def load_hmdb51(
         split_dir = Path(annotations)
     else:
         options = [root / "testTrainMulti_7030_splits", root.parent / "testTrainMulti_7030_splits", root]
-        split_dir = next((d for d in options if d.is_dir() and any(d.glob("*" + _HMDB_SUFFIX.format(split_id)))), options[0])
+        split_dir = next(
+            (d for d in options if d.is_dir() and any(d.glob("*" + _HMDB_SUFFIX.format(split_id)))), options[0]
+        )
     suffix = _HMDB_SUFFIX.format(split_id)
     files = sorted(split_dir.glob("*" + suffix)) if split_dir.is_dir() else []
     if not files:
-        raise DatasetError(f"no HMDB51 split files '*{suffix}' in {split_dir} (set 'annotations' to the "
-                           f"testTrainMulti_7030_splits folder)")
+        raise DatasetError(
+            f"no HMDB51 split files '*{suffix}' in {split_dir} (set 'annotations' to the "
+            f"testTrainMulti_7030_splits folder)"
+        )
     class_names = sorted(f.name[: -len(suffix)] for f in files)
     video_dir = Path(videos) if videos is not None else root
     wanted = "2" if split == "test" else "1"
@@ -194,8 +200,9 @@ def _read_kinetics_csv(path: Path) -> list[dict[str, str]]:
         reader = csv.DictReader(fh)
         needed = {"label", "youtube_id", "time_start", "time_end"}
         if reader.fieldnames is None or not needed <= set(reader.fieldnames):
-            raise DatasetError(f"{path}: expected a header with columns {sorted(needed)} (and 'split'), "
-                               f"got {reader.fieldnames}")
+            raise DatasetError(
+                f"{path}: expected a header with columns {sorted(needed)} (and 'split'), got {reader.fieldnames}"
+            )
         return list(reader)
 
 
@@ -229,8 +236,10 @@ def load_kinetics400(
     list_file = test_file if split == "test" else train_file
     if list_file is None or not list_file.is_file():
         names = _K400_CSV["test" if split == "test" else "train"]
-        raise DatasetError(f"Kinetics-400 {split} CSV not found ({' or '.join(names)} in {annotations or root}); "
-                           f"set 'annotations', or '{'test' if split == 'test' else 'train'}_csv'")
+        raise DatasetError(
+            f"Kinetics-400 {split} CSV not found ({' or '.join(names)} in {annotations or root}); "
+            f"set 'annotations', or '{'test' if split == 'test' else 'train'}_csv'"
+        )
     rows = _read_kinetics_csv(list_file)
     class_names = _class_list(classes)
     if class_names is None:
@@ -297,7 +306,9 @@ def load_folder(
         folders = [d for d in dirs.values() if d is not None] if has_splits else [root]
         class_names = sorted({c for d in folders for c in _class_folders(d)})
     if not class_names:
-        raise DatasetError(f"{root}: no class sub-folders found (expected root/<class>/<clip> or root/<split>/<class>/<clip>)")
+        raise DatasetError(
+            f"{root}: no class sub-folders found (expected root/<class>/<clip> or root/<split>/<class>/<clip>)"
+        )
     if has_splits:
         source, carve = dirs[split], False
         if source is None and split == "val" and dirs["train"] is not None:

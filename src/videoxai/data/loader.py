@@ -26,6 +26,7 @@ from videoxai.data.origin_frames import (
     display_frames,
     origin_views,
 )
+from videoxai.data.spec import InputSpec
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import (
     TTA,
@@ -35,7 +36,6 @@ from videoxai.data.transforms import (
     resize_short,
     tta_views,
 )
-from videoxai.data.spec import InputSpec
 
 __all__ = ["ClipDataset", "collate_clips", "make_loader", "normalise", "resize_crop"]
 

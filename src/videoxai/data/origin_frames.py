@@ -156,8 +156,14 @@ class OriginAugmentation:
     def from_config(cls, augmentation: Mapping[str, Any] | None, name: str | None = None) -> OriginAugmentation:
         """From the origin's ``augmentation-dict`` (keys as in its JSON; missing keys are off)."""
         aug = dict(augmentation or {})
-        known = {"random-horizontal-flip", "random-vertical-flip", "color-jitter", "gaussian-blur",
-                 "salt-and-pepper-noise", "cutout"}
+        known = {
+            "random-horizontal-flip",
+            "random-vertical-flip",
+            "color-jitter",
+            "gaussian-blur",
+            "salt-and-pepper-noise",
+            "cutout",
+        }
         unknown = sorted(set(aug) - known)
         if unknown:
             raise ValueError(f"unknown augmentation(s) {unknown}; the origin's are {sorted(known)}")
@@ -353,9 +359,7 @@ def _three_crops(frames: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return _normalise(stacked.reshape(v * len(starts), t, 3, size, size), spec)
 
 
-def origin_views(
-    frames: torch.Tensor, spec: InputSpec, augmentation: OriginAugmentation | None = None
-) -> torch.Tensor:
+def origin_views(frames: torch.Tensor, spec: InputSpec, augmentation: OriginAugmentation | None = None) -> torch.Tensor:
     """uint8 ``(V*T, C, H, W)`` decoded frames -> ``(V*S, T, C, size, size)`` in ``spec.dtype``, as the origin.
 
     ``spec`` gives ``num_views`` (V, temporal), ``spatial_views`` (S, 1 or

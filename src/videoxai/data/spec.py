@@ -40,9 +40,7 @@ class InputSpec:
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     num_views: int = 1
-    fixed_size: bool = (
-        False  # True when the architecture accepts only ``size`` (e.g. s3d, mvit)
-    )
+    fixed_size: bool = False  # True when the architecture accepts only ``size`` (e.g. s3d, mvit)
     pipeline: str = "standard"  # "standard" | "origin"
     spatial_views: int = 1  # origin: 1 (centre) or 3 (start, centre, end along the longer side)
     dtype: str = "float32"  # origin: "bfloat16", the precision its transforms compute in

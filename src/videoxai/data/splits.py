@@ -45,7 +45,9 @@ class SplitInfo:
         return line
 
 
-def find_annotation(root: Path, names: Iterable[str], annotations: str | os.PathLike[str] | None, extra: Iterable[Path] = ()) -> Path:
+def find_annotation(
+    root: Path, names: Iterable[str], annotations: str | os.PathLike[str] | None, extra: Iterable[Path] = ()
+) -> Path:
     """The first of ``names`` found in ``annotations`` (if given), ``root`` and the ``extra`` folders."""
     folders = ([Path(annotations)] if annotations is not None else []) + [root, *extra]
     names = list(names)
@@ -54,8 +56,10 @@ def find_annotation(root: Path, names: Iterable[str], annotations: str | os.Path
         if path.is_file():
             return path
     looked = ", ".join(str(p) for p in candidates)
-    raise DatasetError(f"annotation file {' or '.join(map(repr, names))} not found; looked in: {looked} "
-                       f"(set 'annotations' to the folder that holds it)")
+    raise DatasetError(
+        f"annotation file {' or '.join(map(repr, names))} not found; looked in: {looked} "
+        f"(set 'annotations' to the folder that holds it)"
+    )
 
 
 def read_lines(path: Path) -> list[str]:

@@ -175,9 +175,7 @@ def _coverage(sdf: np.ndarray) -> np.ndarray:
     return np.clip(0.5 - sdf, 0.0, 1.0)
 
 
-def make_clip(
-    class_index: int, rng: np.random.Generator, num_frames: int, size: int
-) -> tuple[np.ndarray, np.ndarray]:
+def make_clip(class_index: int, rng: np.random.Generator, num_frames: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """One synthetic clip of class ``DEMO_CLASSES[class_index]``.
 
     Returns ``frames`` uint8 (T, H, W, 3) and ``mask`` bool (T, H, W), the

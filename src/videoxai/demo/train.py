@@ -51,9 +51,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 0.05
     warmup: float = 0.05  # fraction of the schedule
-    threads: int = (
-        1  # the weights depend on it: one thread trained the shipped checkpoints
-    )
+    threads: int = 1  # the weights depend on it: one thread trained the shipped checkpoints
     num_workers: int = 2
     eval_batch_size: int = 64
 
@@ -72,19 +70,11 @@ def load_clips(
 
     class_names, samples = load_split("ucf101", dataset_root, split)
     frames, labels = [], []
-    loader = make_loader(
-        samples, spec, batch_size=64, num_workers=num_workers, return_frames=True
-    )
+    loader = make_loader(samples, spec, batch_size=64, num_workers=num_workers, return_frames=True)
     for batch in loader:
-        bad = [
-            samples[i].sample_id
-            for i, s in zip(batch["index"].tolist(), batch["status"])
-            if s != "ok"
-        ]
+        bad = [samples[i].sample_id for i, s in zip(batch["index"].tolist(), batch["status"]) if s != "ok"]
         if bad:
-            raise RuntimeError(
-                f"demo clips failed to decode: {bad[:5]} (errors: {batch['error'][:2]})"
-            )
+            raise RuntimeError(f"demo clips failed to decode: {bad[:5]} (errors: {batch['error'][:2]})")
         frames.append(batch["frames"])
         labels.append(batch["label"])
     return torch.cat(frames), torch.cat(labels), class_names
@@ -110,9 +100,7 @@ def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     # no decay on biases, norms, embeddings and learned prompt context (decay would pull them to 0)
     decay, keep = [], []
     for name, p in model.named_parameters():
-        is_matrix = p.ndim >= 2 and not any(
-            s in name for s in ("embedding", "context", "pos_", "cls_token")
-        )
+        is_matrix = p.ndim >= 2 and not any(s in name for s in ("embedding", "context", "pos_", "cls_token"))
         (decay if is_matrix else keep).append(p)
     return [
         {"params": decay, "weight_decay": weight_decay},
@@ -155,11 +143,7 @@ def fit(
         by_time = (time.perf_counter() - start) / budget
         if not by_clock and step >= 20 and by_time * total / step > 1.0:
             by_clock = True
-        frac = (
-            max(by_time, step / total)
-            if by_clock and total
-            else (by_time if by_clock else step / total)
-        )
+        frac = max(by_time, step / total) if by_clock and total else (by_time if by_clock else step / total)
         if frac >= 1.0 or by_time >= 1.0 or (total is not None and step >= total):
             stopped_early = total is not None and step < total
             break
@@ -207,17 +191,13 @@ def evaluate(
     model.eval()
     preds = torch.cat(
         [
-            model(normalise_batch(frames[i : i + batch_size], model.input_spec)).argmax(
-                -1
-            )
+            model(normalise_batch(frames[i : i + batch_size], model.input_spec)).argmax(-1)
             for i in range(0, len(labels), batch_size)
         ]
     )
     correct = preds == labels
     per_class = {
-        name: round(correct[labels == k].float().mean().item(), 4)
-        if (labels == k).any()
-        else None
+        name: round(correct[labels == k].float().mean().item(), 4) if (labels == k).any() else None
         for k, name in enumerate(class_names)
     }
     return {
@@ -264,9 +244,7 @@ def train_demo(
     history = fit(model, train_x, train_y, cfg, progress=progress)
     t0 = time.perf_counter()
     test = evaluate(model, test_x, test_y, class_names, cfg.eval_batch_size)
-    train_eval = evaluate(
-        model, train_x[:400], train_y[:400], class_names, cfg.eval_batch_size
-    )
+    train_eval = evaluate(model, train_x[:400], train_y[:400], class_names, cfg.eval_batch_size)
     report = {
         "method": method,
         "dataset_root": str(dataset_root),

@@ -34,8 +34,8 @@ from videoxai.explain.maps import upsample_bilinear
 
 def clip_masks(video_path: Any, frame_indices: Sequence[int], size: int) -> np.ndarray:
     """The demo mask of the frames the model saw, cropped and resized exactly as those frames were: bool (T, S, S)."""
-    from videoxai.data.masks import load_mask
     from videoxai.data.loader import resize_crop
+    from videoxai.data.masks import load_mask
 
     mask = load_mask(video_path)[list(frame_indices)]
     rgb = np.repeat(mask[..., None].astype(np.uint8) * 255, 3, axis=-1)

@@ -65,8 +65,13 @@ def tube_share(importance: np.ndarray, in_tube: np.ndarray) -> dict[str, Any]:
     inside = np.asarray(in_tube, dtype=bool)
     both = inside.any(axis=1) & (~inside).any(axis=1) & (ti.sum(axis=1) > 0)
     if not both.any():
-        return {"n_clips": 0, "share_inside": None, "frames_inside": None, "per_frame_inside": None,
-                "per_frame_outside": None}
+        return {
+            "n_clips": 0,
+            "share_inside": None,
+            "frames_inside": None,
+            "per_frame_inside": None,
+            "per_frame_outside": None,
+        }
     t, m = ti[both], inside[both]
     return {
         "n_clips": int(both.sum()),

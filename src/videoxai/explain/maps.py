@@ -48,7 +48,12 @@ def upsample_bilinear(maps: np.ndarray, size: int | tuple[int, int]) -> np.ndarr
     r0, r1 = m[..., h0, :], m[..., h1, :]
     if out_h + out_w <= _SMALL_OUTPUT:
         # h0*w0*x00 + h0*w1*x01 + h1*w0*x10 + h1*w1*x11, left to right, the first two products fused
-        c00, c01, c10, c11 = (a0 * b0).astype(_F32), (a0 * b1).astype(_F32), (a1 * b0).astype(_F32), (a1 * b1).astype(_F32)
+        c00, c01, c10, c11 = (
+            (a0 * b0).astype(_F32),
+            (a0 * b1).astype(_F32),
+            (a1 * b0).astype(_F32),
+            (a1 * b1).astype(_F32),
+        )
         acc = _fma(c00, r0[..., w0], (c01 * r0[..., w1]).astype(_F32))
         acc = _fma(c10, r1[..., w0], acc)
         return _fma(c11, r1[..., w1], acc)

@@ -420,9 +420,7 @@ class SeedRollout(_SeedExplainer):
             else:
                 layout = self.model.token_layout
                 logits, attentions = self.model.forward_with_attention(video)
-                cam = seed_rollout(
-                    attentions, kind, **kw, cls_index=layout.cls_index, num_prefix=layout.num_prefix
-                )
+                cam = seed_rollout(attentions, kind, **kw, cls_index=layout.cls_index, num_prefix=layout.num_prefix)
                 maps = per_frame_max(cam, layout.frames, layout.height, layout.width)
         return Explanation(_check_defined(maps, self), logits, choose_targets(logits, labels, target))
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from videoxai.checks import open_heatmaps as safe_open  # safe_open after checking the file: a broken one names itself
 from safetensors.numpy import save_file
 
+from videoxai.checks import open_heatmaps as safe_open  # safe_open after checking the file: a broken one names itself
 from videoxai.io import atomic_path
 
 

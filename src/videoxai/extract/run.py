@@ -66,17 +66,34 @@ def extract_predictions(
         num_frames=num_frames,
         num_views=options.get("num-temporal-views"),
     )
-    model, dev, resolved, info, plan, spec = (setup.model, setup.device, setup.resolved, setup.info, setup.plan,
-                                              setup.spec)
+    model, dev, resolved, info, plan, spec = (
+        setup.model,
+        setup.device,
+        setup.resolved,
+        setup.info,
+        setup.plan,
+        setup.spec,
+    )
     class_names = plan.class_names
     samples, unmapped = setup.samples, setup.unmapped
     if plan.mapping is not None:
-        log.info("%s answers with its own %d classes: %d test classes mapped, %d without a training class (%d clips "
-                 "become error rows)", resolved["key"], len(class_names), len(plan.mapping), len(plan.unmapped),
-                 len(unmapped))
+        log.info(
+            "%s answers with its own %d classes: %d test classes mapped, %d without a training class (%d clips "
+            "become error rows)",
+            resolved["key"],
+            len(class_names),
+            len(plan.mapping),
+            len(plan.unmapped),
+            len(unmapped),
+        )
     tta = tta_for(spec) if options.get("use-augmentation") else None
     loader = make_loader(
-        samples, spec, batch_size=batch_size, num_workers=num_workers, decoder=setup.decoder, num_views=spec.num_views,
+        samples,
+        spec,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        decoder=setup.decoder,
+        num_views=spec.num_views,
         tta=tta,
     )
     k = len(class_names)
@@ -113,10 +130,16 @@ def extract_predictions(
         "missing_on_disk": len(info.missing),
     }
     if writer.errors > len(unmapped):
-        log.warning("%d of %d clips could not be decoded (status=error rows)", writer.errors - len(unmapped), writer.rows)
+        log.warning(
+            "%d of %d clips could not be decoded (status=error rows)", writer.errors - len(unmapped), writer.rows
+        )
     if unmapped:
-        log.warning("%d clips of %d test classes have no training class in the class mapping (status=error rows): %s",
-                    len(unmapped), len(plan.unmapped), ", ".join(plan.unmapped[:10]))
+        log.warning(
+            "%d clips of %d test classes have no training class in the class mapping (status=error rows): %s",
+            len(unmapped),
+            len(plan.unmapped),
+            ", ".join(plan.unmapped[:10]),
+        )
     log.info("wrote %s: %s", out_path, summary)
     return summary
 
@@ -172,6 +195,7 @@ def _unmapped_rows(samples: list[Sample], plan: ClassPlan) -> dict[str, list[Any
         "frame_indices": [[] for _ in samples],
         "padded": [False] * n,
         "status": ["error"] * n,
-        "error": [f"test class {plan.test_class_names[s.label]!r} has no training class in the class mapping"
-                  for s in samples],
+        "error": [
+            f"test class {plan.test_class_names[s.label]!r} has no training class in the class mapping" for s in samples
+        ],
     }

@@ -60,23 +60,17 @@ class VideoClassifier(nn.Module):
     class_names: list[str]
     input_spec: InputSpec
 
-    def forward(
-        self, video: torch.Tensor
-    ) -> torch.Tensor:  # pragma: no cover - abstract
+    def forward(self, video: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def forward_with_attention(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and per-layer attention probabilities ``(B, heads, N, N)`` over ``token_layout``.
 
         Rows sum to 1. Layers are in forward order; a model with factorised
         (e.g. divided space-time) attention returns each factor as its own
         entry, embedded in the joint token set, so rollout treats it uniformly.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} has no attention (use grad-cam)"
-        )
+        raise NotImplementedError(f"{type(self).__name__} has no attention (use grad-cam)")
 
     @property
     def token_layout(self) -> TokenLayout:
@@ -87,7 +81,4 @@ class VideoClassifier(nn.Module):
 
     @property
     def has_attention(self) -> bool:
-        return (
-            type(self).forward_with_attention
-            is not VideoClassifier.forward_with_attention
-        )
+        return type(self).forward_with_attention is not VideoClassifier.forward_with_attention

@@ -36,9 +36,7 @@ class UnsafeCheckpointError(CheckpointError):
     """A pickled checkpoint holds objects that would execute code when loaded; it was not loaded."""
 
 
-def save_checkpoint(
-    model: VideoClassifier, directory: str | os.PathLike[str], extra: dict | None = None
-) -> Path:
+def save_checkpoint(model: VideoClassifier, directory: str | os.PathLike[str], extra: dict | None = None) -> Path:
     """Write ``config.json`` then ``model.safetensors`` (each atomically); return the weights path."""
     directory = Path(directory)
     config = {
@@ -67,13 +65,9 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         try:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as e:
-            raise CheckpointError(
-                f"{path} is not a readable safetensors file (truncated or corrupted?): {e}"
-            ) from e
+            raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupted?): {e}") from e
     if path.suffix not in PICKLE_SUFFIXES:
-        raise CheckpointError(
-            f"unknown weights format {path.suffix!r} for {path}; expected one of {WEIGHT_SUFFIXES}"
-        )
+        raise CheckpointError(f"unknown weights format {path.suffix!r} for {path}; expected one of {WEIGHT_SUFFIXES}")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -82,9 +76,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             f"(loading it could run code). Re-save the weights as safetensors or a plain state_dict. Detail: {e}"
         ) from e
     except Exception as e:  # zip/pickle framing errors
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint (truncated or corrupted?): {e}"
-        ) from e
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupted?): {e}") from e
     return _unwrap_state_dict(obj, path)
 
 
@@ -94,12 +86,8 @@ def _unwrap_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
             break
-    if not isinstance(obj, dict) or not all(
-        isinstance(v, torch.Tensor) for v in obj.values()
-    ):
-        raise CheckpointError(
-            f"{path} does not hold a state_dict (a mapping of parameter names to tensors)"
-        )
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} does not hold a state_dict (a mapping of parameter names to tensors)")
     return obj
 
 
@@ -111,19 +99,13 @@ def read_config(path: str | os.PathLike[str], require_method: bool = True) -> di
         raise CheckpointError(f"{path} is not valid JSON: {e}") from e
     if not isinstance(config, dict):
         raise CheckpointError(f"{path} must hold a JSON object")
-    missing = [
-        k
-        for k in (("method",) if require_method else ()) + ("class_names",)
-        if k not in config
-    ]
+    missing = [k for k in (("method",) if require_method else ()) + ("class_names",) if k not in config]
     if missing:
         raise CheckpointError(f"{path} lacks required field(s) {missing}")
     return config
 
 
-def load_weights_into(
-    model: VideoClassifier, weights: str | os.PathLike[str]
-) -> VideoClassifier:
+def load_weights_into(model: VideoClassifier, weights: str | os.PathLike[str]) -> VideoClassifier:
     """Load a weights file into ``model`` strictly (every parameter accounted for)."""
     state = read_state_dict(weights)
     result = model.load_state_dict(state, strict=False)
@@ -141,16 +123,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> VideoClassifier:
     if path.is_dir():
         weights = find_weights(path)
         if weights is None:
-            raise FileNotFoundError(
-                f"no weights file ({', '.join(WEIGHT_SUFFIXES)}) in checkpoint folder {path}"
-            )
+            raise FileNotFoundError(f"no weights file ({', '.join(WEIGHT_SUFFIXES)}) in checkpoint folder {path}")
         config_path = path / CONFIG_NAME
     else:
         weights, config_path = path, path.parent / CONFIG_NAME
     if not config_path.is_file():
-        raise FileNotFoundError(
-            f"checkpoint {weights} has no {CONFIG_NAME} beside it ({config_path})"
-        )
+        raise FileNotFoundError(f"checkpoint {weights} has no {CONFIG_NAME} beside it ({config_path})")
     config = read_config(config_path)
     return load_model(config, weights)
 
@@ -160,15 +138,11 @@ def load_model(config: dict, weights: str | os.PathLike[str]) -> VideoClassifier
     try:
         model = build_model(config["method"], config)
     except (TypeError, ValueError) as e:
-        raise CheckpointError(
-            f"cannot build a {config['method']} model from its config: {e}"
-        ) from e
+        raise CheckpointError(f"cannot build a {config['method']} model from its config: {e}") from e
     try:
         load_weights_into(model, weights)
     except RuntimeError as e:
         if isinstance(e, CheckpointError):
             raise
-        raise CheckpointError(
-            f"{weights} does not fit the model its config describes: {e}"
-        ) from e
+        raise CheckpointError(f"{weights} does not fit the model its config describes: {e}") from e
     return model.eval()

@@ -26,16 +26,9 @@ from typing import Any
 
 from .layout import CheckpointError
 
-SCHEMA_PATH = (
-    Path(__file__).resolve().parents[3]
-    / "workflow"
-    / "schemas"
-    / "checkpoint_config.schema.yaml"
-)
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "checkpoint_config.schema.yaml"
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
-_PICKLE_PROTOCOL = (
-    0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
-)
+_PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
 
 
 class CheckpointConfigError(CheckpointError):
@@ -135,25 +128,19 @@ def weights_problem(path: str | os.PathLike[str]) -> str | None:
             try:
                 with zipfile.ZipFile(path) as z:
                     names = z.namelist()
-                    bad = (
-                        z.testzip() if size < 64 << 20 else None
-                    )  # CRCs of a small file; a large one by its index
+                    bad = z.testzip() if size < 64 << 20 else None  # CRCs of a small file; a large one by its index
             except (zipfile.BadZipFile, OSError, EOFError) as e:
                 return f"is a damaged zip archive ({e})"
             if bad is not None:
                 return f"is a damaged torch archive (member {bad} fails its checksum)"
             if not any(n.endswith("data.pkl") for n in names):
-                return (
-                    "is a zip archive but not one torch.save wrote (no data.pkl in it)"
-                )
+                return "is a zip archive but not one torch.save wrote (no data.pkl in it)"
             return None
         with open(path, "rb") as fh:
             first = fh.read(1)
         if first and first[0] == _PICKLE_PROTOCOL:
             return None  # torch's legacy (pre-1.6) format: a pickle stream, loaded with weights_only=True later
-        return (
-            "is neither a torch.save zip archive nor a pickle: not a PyTorch checkpoint"
-        )
+        return "is neither a torch.save zip archive nor a pickle: not a PyTorch checkpoint"
     return None  # another weights format: the adapter that reads it says what is wrong
 
 
@@ -180,9 +167,7 @@ def checkpoint_problems(
     if weights is not None and Path(weights).is_file():
         problem = weights_problem(weights)
         if problem is not None:
-            lines.append(
-                f"checkpoint weights {weights} {_verb(problem)}; replace it with the file training wrote"
-            )
+            lines.append(f"checkpoint weights {weights} {_verb(problem)}; replace it with the file training wrote")
     return lines
 
 
@@ -227,9 +212,7 @@ def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
             text += (" " + " and ".join(bounds)) if bounds else ""
         if kind == "array" and "items" in schema:
             text += f" of ({_expected(schema['items'], root)})"
-            if "minItems" in schema and schema.get("minItems") == schema.get(
-                "maxItems"
-            ):
+            if "minItems" in schema and schema.get("minItems") == schema.get("maxItems"):
                 text = f"a list of {schema['minItems']} ({_expected(schema['items'], root)})"
             elif schema.get("minItems"):
                 text += f", at least {schema['minItems']}"
@@ -240,11 +223,7 @@ def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
 
 
 def _verb(problem: str) -> str:
-    return (
-        problem
-        if problem.startswith(("is ", "holds ", "cannot "))
-        else f"is broken: {problem}"
-    )
+    return problem if problem.startswith(("is ", "holds ", "cannot ")) else f"is broken: {problem}"
 
 
 def _format(path: Path, lines: list[str]) -> str:

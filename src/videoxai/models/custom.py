@@ -23,21 +23,15 @@ def load_factory(spec: str) -> Callable[[dict], VideoClassifier]:
     """Import ``package.module:factory`` and return the callable."""
     m = _SPEC.match(spec or "")
     if not m:
-        raise ValueError(
-            f"custom model factory must look like 'package.module:factory', got {spec!r}"
-        )
+        raise ValueError(f"custom model factory must look like 'package.module:factory', got {spec!r}")
     module_name, attr = m.groups()
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
-        raise ImportError(
-            f"cannot import module {module_name!r} of custom factory {spec!r}: {e}"
-        ) from e
+        raise ImportError(f"cannot import module {module_name!r} of custom factory {spec!r}: {e}") from e
     factory = getattr(module, attr, None)
     if not callable(factory):
-        raise TypeError(
-            f"{module_name!r} has no callable {attr!r} (custom factory {spec!r})"
-        )
+        raise TypeError(f"{module_name!r} has no callable {attr!r} (custom factory {spec!r})")
     return factory
 
 

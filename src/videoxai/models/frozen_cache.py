@@ -19,10 +19,7 @@ from torch import nn
 
 def state_key(module: nn.Module) -> tuple:
     """Changes whenever any parameter or buffer of ``module`` is replaced or modified in place."""
-    return tuple(
-        (id(t), t._version, t.device, t.dtype)
-        for t in (*module.parameters(), *module.buffers())
-    )
+    return tuple((id(t), t._version, t.device, t.dtype) for t in (*module.parameters(), *module.buffers()))
 
 
 class FrozenCache:

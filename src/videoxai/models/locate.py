@@ -46,12 +46,8 @@ def registry_dir(key: ModelKey, checkpoints_root: str | os.PathLike[str]) -> Pat
     """``{root}/{method}/{train}/{run}``, checked to stay inside ``root``."""
     root = Path(checkpoints_root).absolute()
     path = root / key.method / key.train / key.run
-    if os.path.commonpath([root, path]) != str(
-        root
-    ):  # unreachable for a parsed key; kept as a guard
-        raise ValueError(
-            f"model key {key} leads outside the checkpoint registry {root}"
-        )
+    if os.path.commonpath([root, path]) != str(root):  # unreachable for a parsed key; kept as a guard
+        raise ValueError(f"model key {key} leads outside the checkpoint registry {root}")
     return path
 
 
@@ -102,9 +98,7 @@ def find_source(
         cached_artifact(spec, folder)
         found = _candidate(folder, checkpoint_file)
         if found is None:
-            raise ArtifactUnavailableError(
-                f"model {key}: " + unavailable_message(spec, folder, "not fetched yet")
-            )
+            raise ArtifactUnavailableError(f"model {key}: " + unavailable_message(spec, folder, "not fetched yet"))
         return ("wandb-artifact", *found)
     if explicit and key in explicit:
         # an explicit path is the user's intent: never fall back to the registry silently
@@ -122,18 +116,12 @@ def find_source(
         if source == "torch-hub":
             if place.is_file():
                 return source, place, None
-            looked.append(
-                f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)"
-            )
+            looked.append(f"{source}: {place} (does not exist; download {place.name} from torchvision's weights URL)")
             continue
         found = _candidate(place, checkpoint_file)
         if found is not None:
             return (source, *found)
-        why = (
-            f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}"
-            if place.is_dir()
-            else "does not exist"
-        )
+        why = f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}" if place.is_dir() else "does not exist"
         looked.append(f"{source}: {place} ({why})")
     raise ModelNotFoundError(
         f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"

@@ -42,9 +42,7 @@ def fallback_vectors(words: Sequence[str], width: int, std: float) -> torch.Tens
     return out
 
 
-def embed_tokens(
-    embedding: nn.Embedding, ids: torch.Tensor, extra: torch.Tensor
-) -> torch.Tensor:
+def embed_tokens(embedding: nn.Embedding, ids: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
     """Token embeddings where ids ``>= vocab size`` index ``extra`` (see :func:`fallback_vectors`)."""
     if extra.shape[0] == 0:  # the learned-prompt path: exactly the plain lookup
         return embedding(ids)
@@ -62,14 +60,10 @@ class HandcraftedPrompts:
     template: str
     class_names: list[str]
 
-    def set_handcrafted_prompts(
-        self, on: bool = True, template: str | None = None
-    ) -> None:
+    def set_handcrafted_prompts(self, on: bool = True, template: str | None = None) -> None:
         """Use a fixed template (e.g. ``"a video of a person {}."``) instead of the learned context."""
         if template is not None and "{}" not in template:
-            raise ValueError(
-                f"a prompt template needs a '{{}}' where the class name goes, got {template!r}"
-            )
+            raise ValueError(f"a prompt template needs a '{{}}' where the class name goes, got {template!r}")
         before = (self.handcrafted, self.template)
         self.handcrafted, self.template = bool(on), template or self.template
         try:
@@ -114,13 +108,9 @@ class PromptTextEncoder(HandcraftedPrompts, nn.Module):
         self.token_embedding = nn.Embedding(tokenizer.vocab_size, cfg.width)
         with torch.no_grad():
             self.token_embedding.weight.normal_(0.0, cfg.word_init_std)
-            self.token_embedding.weight[: len(SPECIALS)].normal_(
-                0.0, cfg.context_init_std
-            )
+            self.token_embedding.weight[: len(SPECIALS)].normal_(0.0, cfg.context_init_std)
         n_sets = len(class_names) if cfg.class_specific_context else 1
-        self.context = nn.Parameter(
-            torch.randn(n_sets, cfg.n_ctx, cfg.width) * cfg.context_init_std
-        )
+        self.context = nn.Parameter(torch.randn(n_sets, cfg.n_ctx, cfg.width) * cfg.context_init_std)
         self.positional = nn.Parameter(torch.randn(self.seq_len, cfg.width) * 0.01)
         layer = nn.TransformerEncoderLayer(
             cfg.width,
@@ -131,9 +121,7 @@ class PromptTextEncoder(HandcraftedPrompts, nn.Module):
             batch_first=True,
             norm_first=cfg.norm_first,
         )
-        self.transformer = nn.TransformerEncoder(
-            layer, cfg.layers, enable_nested_tensor=False
-        )
+        self.transformer = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(cfg.width)
         self.projection = nn.Linear(cfg.width, cfg.embed_dim, bias=False)
         self.register_buffer(
@@ -161,10 +149,7 @@ class PromptTextEncoder(HandcraftedPrompts, nn.Module):
                 "demo text encoder cannot embed new class words (use a CLIP-backbone model, or a demo model "
                 "trained with those words in its vocabulary)"
             )
-        if (
-            self.cfg.class_specific_context
-            and len(class_names) != self.context.shape[0]
-        ):
+        if self.cfg.class_specific_context and len(class_names) != self.context.shape[0]:
             raise ValueError(
                 f"class-specific context was learned for {self.context.shape[0]} classes, got {len(class_names)}"
             )
@@ -172,12 +157,8 @@ class PromptTextEncoder(HandcraftedPrompts, nn.Module):
         eos_at = torch.empty(len(class_names), dtype=torch.long)
         extra: dict[str, int] = {}  # template words outside the vocabulary
         for k, name in enumerate(class_names):
-            if (
-                self.handcrafted
-            ):  # "<sos> a video of a person move right <eos>": no learned context
-                words = self.tokenizer.encode_open(self.template.format(name), extra)[
-                    : self.seq_len - 2
-                ]
+            if self.handcrafted:  # "<sos> a video of a person move right <eos>": no learned context
+                words = self.tokenizer.encode_open(self.template.format(name), extra)[: self.seq_len - 2]
                 row = [SOS] + words + [EOS]
             else:
                 words = self.tokenizer.encode(name)[: self.cfg.max_words]

@@ -33,9 +33,7 @@ def register_method(
 
     def deco(cls: type[VideoClassifier]) -> type[VideoClassifier]:
         if name in _METHODS and _METHODS[name] is not cls:
-            raise ValueError(
-                f"method {name!r} is already registered to {_METHODS[name].__name__}"
-            )
+            raise ValueError(f"method {name!r} is already registered to {_METHODS[name].__name__}")
         _METHODS[name] = cls
         cls.method = name
         return cls
@@ -47,11 +45,7 @@ def _load_builtins(method: str | None = None) -> None:
     """Import the module registering ``method`` (all built-in modules when None or unknown)."""
     if method in _METHODS:
         return
-    modules = (
-        [_BUILTIN_MODULES[method]]
-        if method in _BUILTIN_MODULES
-        else sorted(set(_BUILTIN_MODULES.values()))
-    )
+    modules = [_BUILTIN_MODULES[method]] if method in _BUILTIN_MODULES else sorted(set(_BUILTIN_MODULES.values()))
     for mod in modules:
         importlib.import_module(mod)
 
@@ -66,9 +60,7 @@ def method_class(method: str) -> type[VideoClassifier]:
     try:
         return _METHODS[method]
     except KeyError:
-        raise KeyError(
-            f"unknown model method {method!r}; known methods: {', '.join(available_methods())}"
-        ) from None
+        raise KeyError(f"unknown model method {method!r}; known methods: {', '.join(available_methods())}") from None
 
 
 def build_model(method: str, config: dict) -> VideoClassifier:

@@ -130,9 +130,7 @@ def _resolve(
                 f"model {key}: {config_file} names method {method!r}, which is not registered (known: {', '.join(known)})"
             )
         if mk.method in known and mk.method != method:
-            raise CheckpointError(
-                f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}"
-            )
+            raise CheckpointError(f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}")
     resolved = {
         "key": str(mk),
         "source": source,
@@ -203,9 +201,7 @@ def _hub_config(arch: str) -> dict:
     }
 
 
-def load_resolved(
-    resolved: dict, verify: bool = True, class_names: Sequence[str] | None = None
-) -> VideoClassifier:
+def load_resolved(resolved: dict, verify: bool = True, class_names: Sequence[str] | None = None) -> VideoClassifier:
     """The model a ``resolve_model`` result describes, in eval mode.
 
     With ``verify`` the weights' sha256 (and an origin run's backbone
@@ -222,9 +218,7 @@ def load_resolved(
     if resolved["method"] == "custom":
         model = build_custom(resolved["factory"], resolved["model_config"])
         return load_weights_into(model, weights).eval()
-    method_class(
-        resolved["method"]
-    )  # clear error for an unknown method before building
+    method_class(resolved["method"])  # clear error for an unknown method before building
     return load_model(resolved["model_config"], weights)
 
 
@@ -278,8 +272,11 @@ def load_key(
     if root is None:
         # as the workflow: the registry folder "checkpoints", else the fallback (the shipped demo checkpoints)
         root = "checkpoints"
-        if fallback_root is not None and key not in explicit and not registry_dir(ModelKey.parse(key), root).exists() and (
-            registry_dir(ModelKey.parse(key), fallback_root).is_dir()
+        if (
+            fallback_root is not None
+            and key not in explicit
+            and not registry_dir(ModelKey.parse(key), root).exists()
+            and (registry_dir(ModelKey.parse(key), fallback_root).is_dir())
         ):
             root = fallback_root
     resolved, model = _resolve(key, root, explicit, checkpoint_file=checkpoint_file)

@@ -53,19 +53,11 @@ class SpaceTimeConfig:
     stem_stride: int = 2
     stem_frames: int = 1  # temporal kernel of the stem's first conv: > 1 lets it see local motion itself
     stem_layers: int = 1  # conv layers in the stem: the first (strided), then 3x3 ones
-    stem_motion: bool = (
-        True  # also feed frame differences (x[t+1] - x[t-1]) to the stem
-    )
+    stem_motion: bool = True  # also feed frame differences (x[t+1] - x[t-1]) to the stem
     frame_tokens: int = 0  # learned tokens per frame, in that frame's spatial attention
-    frame_token_layers: int | None = (
-        None  # blocks that keep the frame tokens (None: all)
-    )
-    global_in_spatial: bool = (
-        True  # the global token joins every frame's spatial attention
-    )
-    summary_attention: bool = (
-        False  # global + frame tokens attend among themselves in every block
-    )
+    frame_token_layers: int | None = None  # blocks that keep the frame tokens (None: all)
+    global_in_spatial: bool = True  # the global token joins every frame's spatial attention
+    summary_attention: bool = False  # global + frame tokens attend among themselves in every block
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,16 +78,10 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def heads_qkv(
-        self, x: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def heads_qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Queries, keys, values as ``(B, heads, L, head_dim)``."""
         b, n, d = x.shape
-        qkv = (
-            self.qkv(x)
-            .reshape(b, n, 3, self.heads, d // self.heads)
-            .permute(2, 0, 3, 1, 4)
-        )
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         return qkv[0], qkv[1], qkv[2]
 
     def forward(
@@ -113,9 +99,7 @@ class Attention(nn.Module):
         b, n, d = x.shape
         q, k, v = self.heads_qkv(x)
         if need_weights:
-            probs = torch.softmax(
-                (q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1
-            )
+            probs = torch.softmax((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1)
             if embed is not None:
                 probs, used = embed(probs)
             else:
@@ -127,9 +111,7 @@ class Attention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, d)), probs
 
 
-def embed_temporal(
-    probs: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1
-) -> torch.Tensor:
+def embed_temporal(probs: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1) -> torch.Tensor:
     """Embed temporal attention ``(B*hw, H, T, T)`` into ``(B, H, N, N)`` over prefix + T*hw patches.
 
     Patch ``(t, p)`` attends to ``(t', p)`` only; prefix tokens do not take
@@ -137,9 +119,7 @@ def embed_temporal(
     """
     heads = probs.shape[1]
     n = frames * hw
-    p = probs.reshape(batch, hw, heads, frames, frames).permute(
-        0, 2, 3, 4, 1
-    )  # B,H,T,T',hw
+    p = probs.reshape(batch, hw, heads, frames, frames).permute(0, 2, 3, 4, 1)  # B,H,T,T',hw
     patch = torch.diag_embed(p)  # B,H,T,T',hw,hw'
     patch = patch.permute(0, 1, 2, 4, 3, 5).reshape(batch, heads, n, n)
     out = probs.new_zeros(batch, heads, num_prefix + n, num_prefix + n)
@@ -183,9 +163,7 @@ def embed_frames(
     return out
 
 
-def embed_subset(
-    probs: torch.Tensor, index: torch.Tensor, num_tokens: int
-) -> torch.Tensor:
+def embed_subset(probs: torch.Tensor, index: torch.Tensor, num_tokens: int) -> torch.Tensor:
     """Embed attention ``(B, H, L, L)`` among tokens ``index`` into ``(B, H, N, N)``; identity elsewhere."""
     b, h = probs.shape[:2]
     out = probs.new_zeros(b, h, num_tokens, num_tokens)
@@ -197,21 +175,15 @@ def embed_subset(
     return out
 
 
-def read_temporal(
-    joint: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1
-) -> torch.Tensor:
+def read_temporal(joint: torch.Tensor, batch: int, frames: int, hw: int, num_prefix: int = 1) -> torch.Tensor:
     """Inverse of :func:`embed_temporal`: the ``(B*hw, H, T, T)`` probabilities, as a view of ``joint``."""
     heads = joint.shape[1]
-    patch = joint[:, :, num_prefix:, num_prefix:].reshape(
-        batch, heads, frames, hw, frames, hw
-    )
+    patch = joint[:, :, num_prefix:, num_prefix:].reshape(batch, heads, frames, hw, frames, hw)
     diag = torch.diagonal(patch, dim1=3, dim2=5)  # B,H,T,T',hw
     return diag.permute(0, 4, 1, 2, 3).reshape(batch * hw, heads, frames, frames)
 
 
-def read_frames(
-    joint: torch.Tensor, index: torch.Tensor, with_global: bool
-) -> torch.Tensor:
+def read_frames(joint: torch.Tensor, index: torch.Tensor, with_global: bool) -> torch.Tensor:
     """Inverse of :func:`embed_frames`: per-frame probabilities ``(B*T, H, L, L)`` read out of ``joint``.
 
     The global token's row is shared: frame ``t`` gets ``[A[0, 0], T * A[0, index[t]]]``.
@@ -228,9 +200,7 @@ def read_frames(
         if with_global:
             own = joint[:, :, index[t], :1]  # frame tokens / patches -> global token
             block = torch.cat([own, block], -1)
-            top = torch.cat(
-                [joint[:, :, :1, :1], joint[:, :, :1, index[t]] * frames], -1
-            )
+            top = torch.cat([joint[:, :, :1, :1], joint[:, :, :1, index[t]] * frames], -1)
             block = torch.cat([top, block], 2)
         rows.append(block)
     out = torch.stack(rows, 1)
@@ -242,9 +212,7 @@ def read_subset(joint: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return joint[:, :, index[:, None], index[None, :]]
 
 
-def temporal_embedding(
-    batch: int, frames: int, hw: int, num_prefix: int
-) -> Embedding:
+def temporal_embedding(batch: int, frames: int, hw: int, num_prefix: int) -> Embedding:
     def embed(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         joint = embed_temporal(p, batch, frames, hw, num_prefix)
         return joint, read_temporal(joint, batch, frames, hw, num_prefix)
@@ -252,9 +220,7 @@ def temporal_embedding(
     return embed
 
 
-def frames_embedding(
-    batch: int, index: torch.Tensor, num_tokens: int, with_global: bool
-) -> Embedding:
+def frames_embedding(batch: int, index: torch.Tensor, num_tokens: int, with_global: bool) -> Embedding:
     def embed(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         joint = embed_frames(p, batch, index, num_tokens, with_global)
         return joint, read_frames(joint, index, with_global)
@@ -309,9 +275,7 @@ class DividedBlock(nn.Module):
         self.summary = summary
         self.norm_mlp = nn.LayerNorm(width)
         hidden = int(width * mlp_ratio)
-        self.mlp = nn.Sequential(
-            nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width)
-        )
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
 
     def forward(
         self,
@@ -334,15 +298,9 @@ class DividedBlock(nn.Module):
         emb = temporal_embedding(b, frames, hw, prefix) if need_weights else None
         out_t, a = self.attn_t(self.norm_t(xt), need_weights, emb)
         attn += [a] if need_weights else []
-        x = x + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(
-            b, frames * hw, d
-        )
+        x = x + out_t.reshape(b, hw, frames, d).transpose(1, 2).reshape(b, frames * hw, d)
         # spatial: each frame's [global] + frame tokens + patches
-        parts = (
-            [g.expand(b, frames, d).reshape(b * frames, 1, d)]
-            if self.global_in_spatial
-            else []
-        )
+        parts = [g.expand(b, frames, d).reshape(b * frames, 1, d)] if self.global_in_spatial else []
         parts += [f.reshape(b * frames, n_f, d), x.reshape(b * frames, hw, d)]
         emb = None
         if need_weights:
@@ -363,15 +321,9 @@ class DividedBlock(nn.Module):
             g = g + out_s[:, :, :1].mean(dim=1)
         f = f + out_s[:, :, k : k + n_f]
         x = x + out_s[:, :, k + n_f :].reshape(b, frames * hw, d)
-        if (
-            self.summary
-        ):  # the global token and the frame tokens summarise among themselves
+        if self.summary:  # the global token and the frame tokens summarise among themselves
             seq = torch.cat([g, f.reshape(b, frames * n_f, d)], 1)
-            emb = (
-                subset_embedding(torch.arange(1 + frames * n_f, device=dev), n)
-                if need_weights
-                else None
-            )
+            emb = subset_embedding(torch.arange(1 + frames * n_f, device=dev), n) if need_weights else None
             out_u, a = self.attn_sum(self.norm_sum(seq), need_weights, emb)
             attn += [a] if need_weights else []
             g = g + out_u[:, :1]
@@ -400,9 +352,7 @@ class SpaceTimeTower(nn.Module):
         self.cfg = cfg
         # the stem's stride is part of the patch: stride s then a (patch/s)-sized patchify = patch size overall
         if cfg.stem_frames % 2 == 0:
-            raise ValueError(
-                f"stem_frames must be odd (same number of frames out as in), got {cfg.stem_frames}"
-            )
+            raise ValueError(f"stem_frames must be odd (same number of frames out as in), got {cfg.stem_frames}")
         self.stem = nn.Sequential(
             nn.Conv3d(
                 6 if cfg.stem_motion else 3,
@@ -430,15 +380,9 @@ class SpaceTimeTower(nn.Module):
         self.patchify = nn.Conv2d(cfg.stem_channels, cfg.width, inner, stride=inner)
         self.cls_token = nn.Parameter(torch.randn(1, 1, cfg.width) * 0.02)
         if cfg.frame_tokens:
-            self.frame_tokens = nn.Parameter(
-                torch.randn(1, 1, cfg.frame_tokens, cfg.width) * 0.02
-            )
-        self.pos_space = nn.Parameter(
-            torch.randn(1, cfg.grid * cfg.grid, cfg.width) * 0.02
-        )
-        self.pos_time = nn.Parameter(
-            torch.randn(1, cfg.num_frames, 1, cfg.width) * 0.02
-        )
+            self.frame_tokens = nn.Parameter(torch.randn(1, 1, cfg.frame_tokens, cfg.width) * 0.02)
+        self.pos_space = nn.Parameter(torch.randn(1, cfg.grid * cfg.grid, cfg.width) * 0.02)
+        self.pos_time = nn.Parameter(torch.randn(1, cfg.num_frames, 1, cfg.width) * 0.02)
         self.blocks = nn.ModuleList(
             DividedBlock(
                 cfg.width,
@@ -466,9 +410,7 @@ class SpaceTimeTower(nn.Module):
         """Fail with a message that says what the tower expects (it has fixed position embeddings)."""
         cfg = self.cfg
         if video.ndim != 5 or video.shape[2] != 3:
-            raise ValueError(
-                f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}"
-            )
+            raise ValueError(f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}")
         _, t, _, h, w = video.shape
         if t != cfg.num_frames or h != cfg.image_size or w != cfg.image_size:
             raise ValueError(
@@ -476,9 +418,7 @@ class SpaceTimeTower(nn.Module):
                 f"got {t} frames of {h}x{w}: resample/crop the clip to the model's input spec"
             )
 
-    def forward(
-        self, video: torch.Tensor, need_weights: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, video: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Global feature ``(B, width)`` of a normalised clip batch, and (if asked) the embedded attentions."""
         self.check_input(video)
         cfg = self.cfg

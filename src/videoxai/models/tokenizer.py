@@ -60,17 +60,11 @@ class WordTokenizer:
         ids = []
         for w in split_words(text):
             i = self._index.get(w)
-            ids.append(
-                i
-                if i is not None
-                else extra.setdefault(w, self.vocab_size + len(extra))
-            )
+            ids.append(i if i is not None else extra.setdefault(w, self.vocab_size + len(extra)))
         return ids
 
     def unknown_words(self, texts: Iterable[str]) -> list[str]:
-        return sorted(
-            {w for t in texts for w in split_words(t) if w not in self._index}
-        )
+        return sorted({w for t in texts for w in split_words(t) if w not in self._index})
 
     def to_dict(self) -> dict:
         return {"type": "word", "specials": list(SPECIALS), "words": list(self.words)}

@@ -39,9 +39,7 @@ class Arch:
 
 ARCHS: dict[str, Arch] = {
     # r3d_18's layer4 has only 2 time slices at 16 frames; layer3 has 4 (set gradcam_layer to choose)
-    "r3d_18": Arch(
-        tvv.r3d_18, tvv.R3D_18_Weights.KINETICS400_V1, "layer4", 16, 112, False
-    ),
+    "r3d_18": Arch(tvv.r3d_18, tvv.R3D_18_Weights.KINETICS400_V1, "layer4", 16, 112, False),
     "r2plus1d_18": Arch(
         tvv.r2plus1d_18,
         tvv.R2Plus1D_18_Weights.KINETICS400_V1,
@@ -50,9 +48,7 @@ ARCHS: dict[str, Arch] = {
         112,
         False,
     ),
-    "mc3_18": Arch(
-        tvv.mc3_18, tvv.MC3_18_Weights.KINETICS400_V1, "layer4", 16, 112, False
-    ),
+    "mc3_18": Arch(tvv.mc3_18, tvv.MC3_18_Weights.KINETICS400_V1, "layer4", 16, 112, False),
     "s3d": Arch(tvv.s3d, tvv.S3D_Weights.KINETICS400_V1, "features", 16, 224, True),
     # mvit_v2_s classifies from its CLS token only: at "norm" (after the last block) the patch tokens
     # get exactly zero gradient; the last block's attention input still feeds the CLS token
@@ -116,23 +112,15 @@ class TorchvisionVideo(VideoClassifier):
         arch = ARCHS[self.arch_name]
         self.class_names = list(class_names)
         size = size or arch.size
-        if (
-            arch.fixed_size and size != arch.size
-        ):  # checked before building: the big nets take seconds to init
-            raise ValueError(
-                f"{self.arch_name} accepts only {arch.size}x{arch.size} input, not {size}"
-            )
+        if arch.fixed_size and size != arch.size:  # checked before building: the big nets take seconds to init
+            raise ValueError(f"{self.arch_name} accepts only {arch.size}x{arch.size} input, not {size}")
         self.net = arch.builder(weights=None, num_classes=len(self.class_names))
         if pretrained == "kinetics400":
             if len(self.class_names) != 400:
-                raise ValueError(
-                    f"Kinetics-400 weights have 400 classes, got {len(self.class_names)} class names"
-                )
+                raise ValueError(f"Kinetics-400 weights have 400 classes, got {len(self.class_names)} class names")
             self.net.load_state_dict(load_hub_weights(self.arch_name))
         elif pretrained is not None:
-            raise ValueError(
-                f"pretrained must be None or 'kinetics400', got {pretrained!r}"
-            )
+            raise ValueError(f"pretrained must be None or 'kinetics400', got {pretrained!r}")
         self.pretrained = pretrained
         self.input_spec = InputSpec(
             num_frames=num_frames or arch.num_frames,
@@ -185,9 +173,7 @@ class TorchvisionVideo(VideoClassifier):
     # ---- the adapter interface ----
     def _check(self, video: torch.Tensor) -> None:
         if video.ndim != 5 or video.shape[2] != 3:
-            raise ValueError(
-                f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}"
-            )
+            raise ValueError(f"expected a clip batch (B, T, 3, H, W), got shape {tuple(video.shape)}")
         h, w = video.shape[-2:]
         if self.input_spec.fixed_size and (h, w) != (
             self.input_spec.size,
@@ -230,12 +216,8 @@ class TorchvisionVideo(VideoClassifier):
         """The configured layer; its output mapped to (B, C, T', h, w)."""
         module = self._module_by_name(self.gradcam_layer)
         if self.arch_name == "swin3d_t" and self.gradcam_layer in ("norm", "features"):
-            return GradCamTarget(
-                module, lambda a: a.permute(0, 4, 1, 2, 3)
-            )  # (B, T, H, W, C) -> (B, C, T, H, W)
-        if self.arch_name == "mvit_v2_s" and (
-            self.gradcam_layer == "norm" or self.gradcam_layer.startswith("blocks")
-        ):
+            return GradCamTarget(module, lambda a: a.permute(0, 4, 1, 2, 3))  # (B, T, H, W, C) -> (B, C, T, H, W)
+        if self.arch_name == "mvit_v2_s" and (self.gradcam_layer == "norm" or self.gradcam_layer.startswith("blocks")):
             return GradCamTarget(module, self._mvit_grid)
         return GradCamTarget(module)
 

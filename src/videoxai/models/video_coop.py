@@ -40,9 +40,7 @@ DEMO_MEAN = (0.5, 0.5, 0.5)
 DEMO_STD = (0.25, 0.25, 0.25)
 
 
-def forward_views(
-    model: nn.Module, video: torch.Tensor, fn: Callable[[torch.Tensor], Any]
-) -> Any:
+def forward_views(model: nn.Module, video: torch.Tensor, fn: Callable[[torch.Tensor], Any]) -> Any:
     """Accept ``(B, T, C, H, W)`` or multi-view ``(B, V, T, C, H, W)`` (logits averaged over views)."""
     if video.ndim == 6:
         b, v = video.shape[:2]
@@ -83,9 +81,7 @@ class PromptVideoModel(VideoClassifier):
         )
         self.tower = SpaceTimeTower(tower)
         self.video_projection = nn.Linear(tower.width, text.embed_dim)
-        self.embed_norm = (
-            nn.BatchNorm1d(text.embed_dim, affine=False) if embed_bn else nn.Identity()
-        )
+        self.embed_norm = nn.BatchNorm1d(text.embed_dim, affine=False) if embed_bn else nn.Identity()
         self.text = PromptTextEncoder(text, tokenizer, class_names)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
         self._embed_bn = embed_bn
@@ -142,9 +138,7 @@ class PromptVideoModel(VideoClassifier):
         self.text.set_class_names(class_names)
         self.class_names = list(class_names)
 
-    def set_handcrafted_prompts(
-        self, on: bool = True, template: str | None = None
-    ) -> None:
+    def set_handcrafted_prompts(self, on: bool = True, template: str | None = None) -> None:
         """The seed's ``use-handcrafted-prompts``: a template such as "a video of a person {}." replaces the learned context.
 
         Demo models know only the words of their class names: the template's
@@ -167,18 +161,14 @@ class PromptVideoModel(VideoClassifier):
         feature, _ = self.tower(video)
         return self._logits(feature)
 
-    def _forward_attn(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _forward_attn(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         feature, attn = self.tower(video, need_weights=True)
         return self._logits(feature), attn
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:
         return forward_views(self, video, self._forward)
 
-    def forward_with_attention(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and, per block, the temporal, the spatial (and for stt the summary) attention, each ``(B, H, N, N)``.
 
         ``N`` = ``token_layout.num_tokens``: global token, frame tokens, patches. Each
@@ -207,9 +197,7 @@ class VideoCoOp(PromptVideoModel):
     @classmethod
     def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
         if tower.frame_tokens or tower.summary_attention or not tower.global_in_spatial:
-            raise ValueError(
-                "video_coop has no frame tokens or summary attention (those are dual_coop / stt)"
-            )
+            raise ValueError("video_coop has no frame tokens or summary attention (those are dual_coop / stt)")
         return tower
 
 
@@ -227,18 +215,9 @@ class DualCoOp(PromptVideoModel):
 
     @classmethod
     def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
-        if (
-            tower.frame_tokens < 1
-            or tower.summary_attention
-            or not tower.global_in_spatial
-        ):
-            raise ValueError(
-                "dual_coop needs frame_tokens >= 1 (visual prompts) and no summary attention"
-            )
-        if (
-            tower.frame_token_layers is not None
-            and not 1 <= tower.frame_token_layers <= tower.layers
-        ):
+        if tower.frame_tokens < 1 or tower.summary_attention or not tower.global_in_spatial:
+            raise ValueError("dual_coop needs frame_tokens >= 1 (visual prompts) and no summary attention")
+        if tower.frame_token_layers is not None and not 1 <= tower.frame_token_layers <= tower.layers:
             raise ValueError(
                 f"frame_token_layers must be in [1, {tower.layers}] or None, got {tower.frame_token_layers}"
             )
@@ -251,23 +230,15 @@ class STT(PromptVideoModel):
 
     @classmethod
     def default_tower(cls) -> SpaceTimeConfig:
-        return SpaceTimeConfig(
-            frame_tokens=1, global_in_spatial=False, summary_attention=True
-        )
+        return SpaceTimeConfig(frame_tokens=1, global_in_spatial=False, summary_attention=True)
 
     @classmethod
     def check_tower(cls, tower: SpaceTimeConfig) -> SpaceTimeConfig:
-        if (
-            tower.frame_tokens < 1
-            or not tower.summary_attention
-            or tower.global_in_spatial
-        ):
+        if tower.frame_tokens < 1 or not tower.summary_attention or tower.global_in_spatial:
             raise ValueError(
                 "stt needs frame_tokens >= 1, summary_attention=True and global_in_spatial=False "
                 "(the video token sees frames only through their summary tokens)"
             )
         if tower.frame_token_layers is not None:
-            raise ValueError(
-                "stt keeps its frame summary tokens through all blocks (frame_token_layers=None)"
-            )
+            raise ValueError("stt keeps its frame summary tokens through all blocks (frame_token_layers=None)")
         return tower

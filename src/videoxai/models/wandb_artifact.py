@@ -156,9 +156,7 @@ def install_files(downloaded: Path, folder: Path, marker: dict) -> dict:
     return marker
 
 
-def download_artifact(
-    spec: ArtifactSpec, folder: str | os.PathLike[str], timeout: int = 60
-) -> dict:
+def download_artifact(spec: ArtifactSpec, folder: str | os.PathLike[str], timeout: int = 60) -> dict:
     """Download ``spec`` with wandb's public API into ``folder``; return the marker written there.
 
     Needs network and a wandb login (``WANDB_API_KEY`` or ``wandb login``).
@@ -221,6 +219,4 @@ def ensure_artifact(
     except ArtifactUnavailableError:
         raise
     except Exception as e:  # wandb's errors: no login, no network, no such artifact
-        raise ArtifactUnavailableError(
-            unavailable_message(spec, folder, f"{type(e).__name__}: {e}")
-        ) from e
+        raise ArtifactUnavailableError(unavailable_message(spec, folder, f"{type(e).__name__}: {e}")) from e

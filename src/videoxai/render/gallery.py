@@ -55,8 +55,10 @@ def write_gallery(
         cards.append("<figure>" + "".join(parts) + "</figure>")
     for png in sorted(by_stem.values()):
         img = html.escape(_src(png, out_dir, embed, "image/png"), quote=True)
-        cards.append(f'<figure><img loading="lazy" alt="{html.escape(png.stem)}" src="{img}">'
-                     f"<figcaption>{html.escape(png.stem)}</figcaption></figure>")
+        cards.append(
+            f'<figure><img loading="lazy" alt="{html.escape(png.stem)}" src="{img}">'
+            f"<figcaption>{html.escape(png.stem)}</figcaption></figure>"
+        )
     t = html.escape(title)
     page = (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{t}</title>\n'

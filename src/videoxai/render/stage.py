@@ -47,8 +47,9 @@ def _render_one(
     caption = caption_strip(caption_lines(clip), width)
     overlays = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
     originals = (frames[s : s + CHUNK] for s in range(0, frames.shape[0], CHUNK)) if side_by_side else None
-    video = encode_mp4(compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset,
-                       threads=threads)
+    video = encode_mp4(
+        compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset, threads=threads
+    )
     strip = attention_strip(frames, maps, hs.temporal_importance[i], out_png, clip, colormap, alpha)
     return {
         "sample_id": clip.get("sample_id"),
@@ -120,8 +121,19 @@ def render_folder(
     for i, name in enumerate(names):
         start = time.perf_counter()
         hs = load_heatmaps(heatmaps_path, i)
-        info = _render_one(hs, 0, videos_dir / f"{name}.mp4", maps_dir / f"{name}.png", colormap, alpha, fps,
-                           side_by_side, crf, preset, threads)
+        info = _render_one(
+            hs,
+            0,
+            videos_dir / f"{name}.mp4",
+            maps_dir / f"{name}.png",
+            colormap,
+            alpha,
+            fps,
+            side_by_side,
+            crf,
+            preset,
+            threads,
+        )
         records.append({"index": i, **info})
         log.info("%s: %d frames in %.2f s", name, info["n_frames"], time.perf_counter() - start)
     if gallery is not None:

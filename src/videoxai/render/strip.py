@@ -73,8 +73,16 @@ def attention_strip(
     strip_ax.imshow(mosaic, interpolation="antialiased")
     strip_ax.set_axis_off()
     for i, (y, x) in zip(idx, origins):
-        strip_ax.text(x + 2, y + 2, f"t={i}", color="white", fontsize=7, va="top", ha="left",
-                      bbox={"facecolor": "black", "alpha": 0.55, "pad": 1, "linewidth": 0})
+        strip_ax.text(
+            x + 2,
+            y + 2,
+            f"t={i}",
+            color="white",
+            fontsize=7,
+            va="top",
+            ha="left",
+            bbox={"facecolor": "black", "alpha": 0.55, "pad": 1, "linewidth": 0},
+        )
     cbar_ax = fig.add_subplot(grid[0, 1])
     fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), cmap=colormap), cax=cbar_ax, label="importance")
     curve = fig.add_subplot(grid[1, 0])

@@ -34,7 +34,9 @@ def compose_frames(
         if orig_iter is not None:
             orig = np.asarray(next(orig_iter))
             if orig.shape != body.shape:
-                raise ValueError(f"original and overlay chunks differ in shape: {tuple(orig.shape)} vs {tuple(body.shape)}")
+                raise ValueError(
+                    f"original and overlay chunks differ in shape: {tuple(orig.shape)} vs {tuple(body.shape)}"
+                )
             body = np.concatenate([orig, body], axis=2)
         t, h, w, _ = body.shape
         cap_h = 0
@@ -82,7 +84,13 @@ def encode_mp4(
         raise ValueError(f"frames must be (H, W, 3) uint8 with even H and W, got {first.shape} {first.dtype}")
     codec = Codec("libx264", "yuv420p", {"crf": str(crf), "preset": preset})
     n, _, _ = write_frames(
-        out, _chain(first, it), codec, rate, container="mp4", container_options={"movflags": "+faststart"}, threads=threads
+        out,
+        _chain(first, it),
+        codec,
+        rate,
+        container="mp4",
+        container_options={"movflags": "+faststart"},
+        threads=threads,
     )
     return {"n_frames": n, "width": width, "height": height, "fps": float(rate), "duration_s": n / float(rate)}
 

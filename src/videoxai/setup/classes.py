@@ -52,9 +52,7 @@ class ClassPlan:
         }
 
 
-def plan_classes(
-    model: VideoClassifier, test_names: list[str], mapping: ClassMappingSource | None = None
-) -> ClassPlan:
+def plan_classes(model: VideoClassifier, test_names: list[str], mapping: ClassMappingSource | None = None) -> ClassPlan:
     """Set ``model`` up to score ``test_names`` if it can; else map them onto its classes with ``mapping``.
 
     ``mapping`` is ``{test class: training class}`` or a CSV file of such

@@ -124,13 +124,23 @@ def open_run(
         group=str(k),
         job_type=job_type,
         tags=[t for t in tags if t][:20],
-        config=scrub({"model_key": str(k), "method": k.method, "dataset_train": k.train, "run_id": k.run,
-                      "dataset_test": test, "split": split, **(config or {})}),
+        config=scrub(
+            {
+                "model_key": str(k),
+                "method": k.method,
+                "dataset_train": k.train,
+                "run_id": k.run,
+                "dataset_test": test,
+                "split": split,
+                **(config or {}),
+            }
+        ),
         dir=str(settings.dir),
         mode=settings.mode,
         resume="allow",
-        settings=wandb.Settings(console="off", silent=True, disable_git=True, disable_code=True, save_code=False,
-                                x_disable_stats=True),
+        settings=wandb.Settings(
+            console="off", silent=True, disable_git=True, disable_code=True, save_code=False, x_disable_stats=True
+        ),
     )
     try:
         yield run
@@ -169,8 +179,10 @@ def _table_rows(path: str | os.PathLike[str]) -> tuple[list[str], list[list[Any]
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    rows = [[v if isinstance(v, (bool, int, float, str)) or v is None else str(v) for v in row.values()]
-            for row in table.to_pylist()]
+    rows = [
+        [v if isinstance(v, (bool, int, float, str)) or v is None else str(v) for v in row.values()]
+        for row in table.to_pylist()
+    ]
     return table.column_names, rows
 
 
@@ -232,8 +244,9 @@ def log_explanations(
 
     stats = read_json(stats_json)
     label = explainer_label(explainer)
-    with open_run(s, label, key, test, split, "explain", {"explainer": explainer, **(config or {})},
-                  tags=[test, split, explainer]) as run:
+    with open_run(
+        s, label, key, test, split, "explain", {"explainer": explainer, **(config or {})}, tags=[test, split, explainer]
+    ) as run:
         payload: dict[str, Any] = {}
         for p in map(Path, videos):
             check_mp4(p, deep=True)  # a broken video names itself instead of uploading
@@ -247,13 +260,18 @@ def log_explanations(
         if curves:
             n = max(len(v) for v in curves.values())
             payload["temporal_importance"] = wandb.plot.line_series(
-                xs=list(range(n)), ys=list(curves.values()), keys=list(curves), title="Temporal importance",
-                xname="frame")
+                xs=list(range(n)),
+                ys=list(curves.values()),
+                keys=list(curves),
+                title="Temporal importance",
+                xname="frame",
+            )
         per_class = stats.get("per_class", {})
         if per_class:
             cols = ["class", "n_clips", "accuracy", "mean_confidence", "spatial_entropy_mean", "temporal_peak_frame"]
             payload["per_class"] = wandb.Table(
-                columns=cols, data=[[name] + [c.get(k) for k in cols[1:]] for name, c in sorted(per_class.items())])
+                columns=cols, data=[[name] + [c.get(k) for k in cols[1:]] for name, c in sorted(per_class.items())]
+            )
         run.log(payload)
         summary = {f"stats/{k}": v for k, v in flatten_numbers(stats).items()}
         run.summary.update(summary)

@@ -37,7 +37,17 @@ def read_puppet_mask(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     try:
         data = loadmat(str(path), variable_names=[MASK_KEY])
-    except (MatReadError, ValueError, TypeError, OSError, NotImplementedError, IndexError, KeyError, EOFError, zlib.error) as exc:
+    except (
+        MatReadError,
+        ValueError,
+        TypeError,
+        OSError,
+        NotImplementedError,
+        IndexError,
+        KeyError,
+        EOFError,
+        zlib.error,
+    ) as exc:
         raise AnnotationError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from exc
     if MASK_KEY not in data:
         raise AnnotationError(f"{path}: has no '{MASK_KEY}' variable (a J-HMDB puppet_mask.mat has one)")
@@ -77,9 +87,7 @@ class PuppetMasks:
         self.source = str(root)
         ids = [str(p.parent.relative_to(root).as_posix()) for p in root.glob(f"*/*/{MASK_FILE}")]
         if not ids:
-            raise AnnotationError(
-                f"{root} holds no <class>/<video>/{MASK_FILE}: is it J-HMDB's puppet_mask folder?"
-            )
+            raise AnnotationError(f"{root} holds no <class>/<video>/{MASK_FILE}: is it J-HMDB's puppet_mask folder?")
         self.index = VideoIndex(ids)
 
     def video_ids(self) -> Iterable[str]:

@@ -25,9 +25,7 @@ def origin_model_class(method: str) -> type[OriginPromptModel]:
         from .stt import OriginSTT
 
         return OriginSTT
-    raise ValueError(
-        f"unknown origin method {method!r}; expected video_coop, dual_coop or stt"
-    )
+    raise ValueError(f"unknown origin method {method!r}; expected video_coop, dual_coop or stt")
 
 
 def build_origin_model(
@@ -48,24 +46,18 @@ def build_origin_model(
     """
     options = OriginOptions.from_run_config(run_config, method)
     if not hasattr(clip, "vision_model") or not hasattr(clip, "text_model"):
-        raise TypeError(
-            f"the backbone must be a transformers CLIPModel, got {type(clip).__name__}"
-        )
+        raise TypeError(f"the backbone must be a transformers CLIPModel, got {type(clip).__name__}")
     return origin_model_class(options.method)(options, class_names, clip, tokenizer)
 
 
-def load_clip(
-    clip_model: str | None = None, clip_config: Mapping[str, Any] | None = None
-) -> nn.Module:
+def load_clip(clip_model: str | None = None, clip_config: Mapping[str, Any] | None = None) -> nn.Module:
     """A ``CLIPModel``: a folder or cached Hub id (offline only), or random weights from a config dict."""
     from transformers import CLIPConfig, CLIPModel
 
     if clip_config is not None:
         return CLIPModel(CLIPConfig(**clip_config)).eval()
     if not clip_model:
-        raise ValueError(
-            "a CLIP-backbone model needs model.clip_model (Hub id or folder) or model.clip_config"
-        )
+        raise ValueError("a CLIP-backbone model needs model.clip_model (Hub id or folder) or model.clip_config")
     try:
         return CLIPModel.from_pretrained(clip_model, local_files_only=True).eval()
     except (OSError, ValueError) as e:
@@ -86,8 +78,7 @@ def from_registry_config(method: str, config: Mapping[str, Any]) -> OriginPrompt
     m = config.get("model", {})
     run_config = dict(m.get("run_config") or {})
     clip = load_clip(
-        m.get("clip_model")
-        or (None if m.get("clip_config") else run_config.get("clip-model")),
+        m.get("clip_model") or (None if m.get("clip_config") else run_config.get("clip-model")),
         m.get("clip_config"),
     )
     return build_origin_model(run_config, config["class_names"], clip, method=method)

@@ -43,18 +43,14 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-def as_views(
-    video: torch.Tensor, mask: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+def as_views(video: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(B, T, C, H, W)`` -> one view ``(B, 1, T, C, H, W)``; the mask to ``(B, V, T)`` bool."""
     if video.ndim == 5:
         video = video[:, None]
         if mask is not None and mask.ndim == 2:
             mask = mask[:, None]
     if video.ndim != 6 or video.shape[3] != 3:
-        raise ValueError(
-            f"expected clips (B, V, T, 3, H, W) or (B, T, 3, H, W), got shape {tuple(video.shape)}"
-        )
+        raise ValueError(f"expected clips (B, V, T, 3, H, W) or (B, T, 3, H, W), got shape {tuple(video.shape)}")
     if mask is not None and tuple(mask.shape) != tuple(video.shape[:3]):
         raise ValueError(
             f"the frame mask must have shape (B, V, T) = {tuple(video.shape[:3])}, got {tuple(mask.shape)}"
@@ -66,9 +62,7 @@ class OriginPromptModel(VideoClassifier):
     """Base of the origin's ``video_coop``, ``dual_coop`` and ``stt`` on a ``transformers.CLIPModel``."""
 
     method = ""
-    extra_tokens_per_frame = (
-        0  # per-frame tokens besides CLS and patches in the joint token layout
-    )
+    extra_tokens_per_frame = 0  # per-frame tokens besides CLS and patches in the joint token layout
 
     def __init__(
         self,
@@ -82,9 +76,7 @@ class OriginPromptModel(VideoClassifier):
         self.clip = clip
         self.clip.requires_grad_(False)  # the origin trains the context learner only
         vc, tc = clip.config.vision_config, clip.config.text_config
-        self.context_learner = ContextLearner(
-            options, tc.hidden_size, vc.hidden_size, vc.num_hidden_layers
-        )
+        self.context_learner = ContextLearner(options, tc.hidden_size, vc.hidden_size, vc.num_hidden_layers)
         self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(clip)
         self.grid = vc.image_size // vc.patch_size
         self.size = vc.image_size
@@ -147,9 +139,7 @@ class OriginPromptModel(VideoClassifier):
         names = list(class_names)
         ids, mask = tokenize(self.tokenizer, names, device)
         if self.handcrafted:
-            h_ids, h_mask = tokenize(
-                self.tokenizer, [self.template.format(c) for c in names], device
-            )
+            h_ids, h_mask = tokenize(self.tokenizer, [self.template.format(c) for c in names], device)
         else:
             h_ids, h_mask = ids[:, :0], mask[:, :0]
         self.register_buffer("token_ids", ids, persistent=False)
@@ -159,9 +149,7 @@ class OriginPromptModel(VideoClassifier):
         self.class_names = names
         self._text_cache = FrozenCache()
 
-    def set_handcrafted_prompts(
-        self, on: bool = True, template: str | None = None
-    ) -> None:
+    def set_handcrafted_prompts(self, on: bool = True, template: str | None = None) -> None:
         """The origin's ``use-handcrafted-prompts``: ``"{regularisation-text} {class}"`` through plain CLIP.
 
         ``template`` (with ``{}`` where the class name goes) replaces the run
@@ -169,9 +157,7 @@ class OriginPromptModel(VideoClassifier):
         the learned-prompt numbers exactly.
         """
         if template is not None and "{}" not in template:
-            raise ValueError(
-                f"a prompt template needs a '{{}}' where the class name goes, got {template!r}"
-            )
+            raise ValueError(f"a prompt template needs a '{{}}' where the class name goes, got {template!r}")
         self.handcrafted = bool(on)
         if template is not None:
             self.template = template
@@ -189,9 +175,7 @@ class OriginPromptModel(VideoClassifier):
     def raw_text_features(self) -> torch.Tensor:
         """Unnormalised class text features (K, D): the learned prompts, or the hand-crafted ones."""
         if self.handcrafted:
-            return handcrafted_text_features(
-                self.clip, self.handcrafted_ids, self.handcrafted_mask
-            )
+            return handcrafted_text_features(self.clip, self.handcrafted_ids, self.handcrafted_mask)
         return coop_text_features(self.clip, *self.prompt())
 
     def text_features(self) -> torch.Tensor:
@@ -228,9 +212,7 @@ class OriginPromptModel(VideoClassifier):
         """The origin's ``forward``: logits (B, K), text features, video features (B, V, D) normalised."""
         raise NotImplementedError
 
-    def forward(
-        self, video: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, video: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (B, K) of normalised clips (B, V, T, C, H, W) or (B, T, C, H, W), averaged over views."""
         return self.origin_forward(video, mask)[0]
 
@@ -259,14 +241,10 @@ class OriginPromptModel(VideoClassifier):
             1,
         )
 
-    def _layer_embedding(
-        self, b: int, t: int, extra: int, need: bool
-    ) -> Embedding | None:
+    def _layer_embedding(self, b: int, t: int, extra: int, need: bool) -> Embedding | None:
         if not need:
             return None
-        return frames_embedding(
-            b, self._frame_index(t, extra), self.token_layout_for(t).num_tokens, False
-        )
+        return frames_embedding(b, self._frame_index(t, extra), self.token_layout_for(t).num_tokens, False)
 
     def token_layout_for(self, t: int) -> TokenLayout:
         return TokenLayout(
@@ -281,9 +259,7 @@ class OriginPromptModel(VideoClassifier):
         """``[video token, T frame CLS, T x extra per-frame tokens, T x h x w patches]``; the video token is CLS."""
         return self.token_layout_for(self.input_spec.num_frames)
 
-    def _pool(
-        self, feats: torch.Tensor, need: bool, attn: list[torch.Tensor]
-    ) -> torch.Tensor:
+    def _pool(self, feats: torch.Tensor, need: bool, attn: list[torch.Tensor]) -> torch.Tensor:
         """Pool ``feats`` (N, T, D) over frames; with ``need``, append the pooling entry and pool from it."""
         if not need:
             return pool_frames(self.context_learner, feats)
@@ -294,9 +270,7 @@ class OriginPromptModel(VideoClassifier):
         pool[:, :, 0, 1:] = w
         pool[:, :, 1:, 1:] = torch.eye(t, device=feats.device, dtype=w.dtype)
         if torch.is_grad_enabled() and not pool.requires_grad:
-            pool.requires_grad_(
-                True
-            )  # constant weights (mean): grad-rollout still asks for d/dA
+            pool.requires_grad_(True)  # constant weights (mean): grad-rollout still asks for d/dA
         joint = embed_subset(
             pool,
             torch.arange(1 + t, device=feats.device),
@@ -317,23 +291,17 @@ class OriginPromptModel(VideoClassifier):
         def to_grid(a: torch.Tensor) -> torch.Tensor:
             bt, _, d = a.shape
             t = self._frames_seen  # frames per view of the forward pass being explained
-            return (
-                a[:, 1 : 1 + g * g].reshape(bt // t, t, g, g, d).permute(0, 4, 1, 2, 3)
-            )
+            return a[:, 1 : 1 + g * g].reshape(bt // t, t, g, g, d).permute(0, 4, 1, 2, 3)
 
         return GradCamTarget(module=layer.layer_norm1, to_grid=to_grid)
 
-    def forward_with_attention(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits (B, K) of one view ``(B, T, C, H, W)`` and every attention ``(B, heads, N, N)`` over ``token_layout``."""
         if video.ndim != 5:
             raise ValueError("forward_with_attention takes one view (B, T, C, H, W)")
         return self._forward_attention(video)
 
-    def _forward_attention(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         raise NotImplementedError
 
 
@@ -341,9 +309,7 @@ def check_frames(model: OriginPromptModel, t: int) -> None:
     """Frames per view must be what the learned per-frame parameters were sized for (stt)."""
     want = model.options.num_frames
     if want is not None and t != want:
-        raise ValueError(
-            f"this {model.method} model was trained on {want} frames per view (num-frames), got {t}"
-        )
+        raise ValueError(f"this {model.method} model was trained on {want} frames per view (num-frames), got {t}")
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:

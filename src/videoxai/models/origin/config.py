@@ -32,8 +32,7 @@ def method_of(run_config: Mapping[str, Any]) -> str:
     method = _METHOD_NAMES.get(str(raw), str(raw).replace("-", "_"))
     if method not in METHODS:
         raise ValueError(
-            f"the run config's method {raw!r} is not one of the origin families videoxai reproduces: "
-            f"{list(METHODS)}"
+            f"the run config's method {raw!r} is not one of the origin families videoxai reproduces: {list(METHODS)}"
         )
     return method
 
@@ -49,50 +48,36 @@ class OriginOptions:
     temporal_pooling: str = "mean"  # "temporal-pooling": mean | max | attention
     pooling_heads: int = 1  # "num-heads-attention-pooling"
     keep_vision_prompts: bool = True  # "keep-vision-prompts-throughout" (dual)
-    num_frames: int | None = (
-        None  # "num-frames": stt's frame-level token count (frames per view)
-    )
+    num_frames: int | None = None  # "num-frames": stt's frame-level token count (frames per view)
     frames_per_view: int = 8  # "num-frames-temporal": frames the loader gives per view
     temporal_views: int = 4  # "num-temporal-views"
     spatial_views: int = 3  # "num-spatial-views"
     num_frame_tokens: int = 1  # "num-frame-tokens" (stt)
     summary_heads: int = 12  # "num-heads-summary-attention" (stt)
     summary_to_text_layers: tuple[int, ...] = ()  # "layers-with-summary-to-text" (stt)
-    init_text: str | None = (
-        DEFAULT_INIT_TEXT  # "regularisation-text": the hand-crafted prompt's prefix
-    )
+    init_text: str | None = DEFAULT_INIT_TEXT  # "regularisation-text": the hand-crafted prompt's prefix
     std_init: float = 0.02  # "std-init": initial scale of fresh context vectors
     remove_black_strips: bool = False  # "dataset-config.remove-black-strips"
     resize_protocol: str | None = None  # "dataset-config.resized-cache-protocol"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_run_config(
-        cls, run_config: Mapping[str, Any], method: str | None = None
-    ) -> OriginOptions:
+    def from_run_config(cls, run_config: Mapping[str, Any], method: str | None = None) -> OriginOptions:
         """Read ``run_config`` (the origin's ``config.json`` dict); ``method`` overrides the config's own."""
         if not isinstance(run_config, Mapping):
-            raise TypeError(
-                f"an origin run config is a dict, got {type(run_config).__name__}"
-            )
+            raise TypeError(f"an origin run config is a dict, got {type(run_config).__name__}")
         method = method_of(run_config) if method is None else method.replace("-", "_")
         if method not in METHODS:
-            raise ValueError(
-                f"unknown origin method {method!r}; expected one of {list(METHODS)}"
-            )
+            raise ValueError(f"unknown origin method {method!r}; expected one of {list(METHODS)}")
         g = run_config.get
         dataset = g("dataset-config") or {}
         pooling = str(g("temporal-pooling", "mean"))
         if pooling not in POOLINGS:
-            raise ValueError(
-                f"the run config's temporal-pooling {pooling!r} is not one of {list(POOLINGS)}"
-            )
+            raise ValueError(f"the run config's temporal-pooling {pooling!r} is not one of {list(POOLINGS)}")
         frames_per_view = g("num-frames-temporal") or g("num-frames") or 8
         num_frames = g("num-frames")
         if method == "stt" and num_frames is None:
-            raise ValueError(
-                "an stt run config needs 'num-frames' (its frame-level tokens are per frame)"
-            )
+            raise ValueError("an stt run config needs 'num-frames' (its frame-level tokens are per frame)")
         return cls(
             method=method,
             clip_model=str(g("clip-model") or g("model") or cls.clip_model),
@@ -107,9 +92,7 @@ class OriginOptions:
             spatial_views=int(g("num-spatial-views", 3)),
             num_frame_tokens=int(g("num-frame-tokens", 1)),
             summary_heads=int(g("num-heads-summary-attention", 12)),
-            summary_to_text_layers=tuple(
-                int(i) for i in (g("layers-with-summary-to-text") or ())
-            ),
+            summary_to_text_layers=tuple(int(i) for i in (g("layers-with-summary-to-text") or ())),
             init_text=g("regularisation-text", DEFAULT_INIT_TEXT),
             std_init=float(g("std-init", 0.02)),
             remove_black_strips=bool(dataset.get("remove-black-strips", False)),

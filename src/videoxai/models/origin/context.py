@@ -44,9 +44,7 @@ class AttentionPooling(nn.Module):
 
     def __init__(self, embed_dim: int, num_heads: int = 1):
         super().__init__()
-        self.attention = nn.MultiheadAttention(
-            embed_dim=embed_dim, num_heads=num_heads, batch_first=True
-        )
+        self.attention = nn.MultiheadAttention(embed_dim=embed_dim, num_heads=num_heads, batch_first=True)
         self.query = nn.Parameter(torch.randn(1, 1, embed_dim))
 
     def weights(self, feats: torch.Tensor) -> torch.Tensor:
@@ -57,11 +55,7 @@ class AttentionPooling(nn.Module):
         w_q, w_k, _ = mha.in_proj_weight.chunk(3)
         b_q, b_k, _ = mha.in_proj_bias.chunk(3)
         q = nn.functional.linear(self.query[:, 0], w_q, b_q).reshape(1, h, 1, d // h)
-        k = (
-            nn.functional.linear(feats, w_k, b_k)
-            .reshape(feats.shape[0], -1, h, d // h)
-            .transpose(1, 2)
-        )
+        k = nn.functional.linear(feats, w_k, b_k).reshape(feats.shape[0], -1, h, d // h).transpose(1, 2)
         scores = (q * math.sqrt(1.0 / (d // h))) @ k.transpose(-2, -1)  # (N, h, 1, T)
         return scores.softmax(-1)[:, :, 0]
 
@@ -72,11 +66,7 @@ class AttentionPooling(nn.Module):
         h = mha.num_heads
         _, _, w_v = mha.in_proj_weight.chunk(3)
         _, _, b_v = mha.in_proj_bias.chunk(3)
-        v = (
-            nn.functional.linear(feats, w_v, b_v)
-            .reshape(n, t, h, d // h)
-            .transpose(1, 2)
-        )  # (N, h, T, hd)
+        v = nn.functional.linear(feats, w_v, b_v).reshape(n, t, h, d // h).transpose(1, 2)  # (N, h, T, hd)
         out = (weights[:, :, None, :] @ v)[:, :, 0]  # (N, h, hd)
         return mha.out_proj(out.reshape(n, d))
 
@@ -99,9 +89,7 @@ def frame_weights(learner: ContextLearner, feats: torch.Tensor) -> torch.Tensor:
     return feats.new_full((n, 1, t), 1.0 / t)
 
 
-def pool_frames(
-    learner: ContextLearner, feats: torch.Tensor, weights: torch.Tensor | None = None
-) -> torch.Tensor:
+def pool_frames(learner: ContextLearner, feats: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """The origin's temporal pooling of ``feats`` (N, T, D) -> (N, D).
 
     ``weights`` (from :func:`frame_weights`, possibly read back from an
@@ -112,11 +100,7 @@ def pool_frames(
         if weights is None:
             return feats.max(1).values
         # the same maximum, each frame's winning entries scaled by w_t / w_t (= 1): d(out)/dw exists
-        wins = (
-            nn.functional.one_hot(feats.argmax(1), feats.shape[1])
-            .transpose(1, 2)
-            .to(feats.dtype)
-        )
+        wins = nn.functional.one_hot(feats.argmax(1), feats.shape[1]).transpose(1, 2).to(feats.dtype)
         w = weights[:, 0]
         unit = torch.where(
             w > 0,
@@ -125,9 +109,7 @@ def pool_frames(
         )
         return (wins * feats * unit[..., None]).sum(1)
     if learner.pooling == "attention":
-        return learner.temporal_pooling.pool(
-            feats, frame_weights(learner, feats) if weights is None else weights
-        )
+        return learner.temporal_pooling.pool(feats, frame_weights(learner, feats) if weights is None else weights)
     if weights is None:
         return feats.mean(1)
     return (weights[:, 0, :, None] * feats).sum(1)
@@ -148,39 +130,25 @@ class ContextLearner(nn.Module):
         self.method = o.method
         self.pooling = o.temporal_pooling
         std = o.std_init
-        self.context_vectors_text = nn.Parameter(
-            torch.randn(o.ctx_len, text_width) * std
-        )
+        self.context_vectors_text = nn.Parameter(torch.randn(o.ctx_len, text_width) * std)
         if o.temporal_pooling == "attention":
             # the origin sizes it by the text width (it pools projected features: equal widths in CLIP)
             self.temporal_pooling = AttentionPooling(text_width, o.pooling_heads)
         self.logit_scale = nn.Parameter(torch.ones([]) * math.log(1 / 0.07))
         if o.method in ("dual_coop", "stt"):
-            self.context_vectors_vision = nn.Parameter(
-                torch.randn(o.ctx_len_video, vision_width) * std
-            )
+            self.context_vectors_vision = nn.Parameter(torch.randn(o.ctx_len_video, vision_width) * std)
         if o.method == "stt":
             frames = int(o.num_frames)  # checked by OriginOptions
-            self.summary_projection = nn.ModuleList(
-                nn.Linear(vision_width, vision_width) for _ in range(vision_layers)
-            )
-            self.layer_norms_pre_summary = nn.ModuleList(
-                nn.LayerNorm(vision_width) for _ in range(vision_layers)
-            )
+            self.summary_projection = nn.ModuleList(nn.Linear(vision_width, vision_width) for _ in range(vision_layers))
+            self.layer_norms_pre_summary = nn.ModuleList(nn.LayerNorm(vision_width) for _ in range(vision_layers))
             self.summary_attention_layers = nn.ModuleList(
-                nn.MultiheadAttention(
-                    embed_dim=vision_width, num_heads=o.summary_heads, batch_first=True
-                )
+                nn.MultiheadAttention(embed_dim=vision_width, num_heads=o.summary_heads, batch_first=True)
                 for _ in range(vision_layers)
             )
-            self.frame_level_tokens = nn.Parameter(
-                torch.randn(frames, o.num_frame_tokens, vision_width) * std
-            )
+            self.frame_level_tokens = nn.Parameter(torch.randn(frames, o.num_frame_tokens, vision_width) * std)
             # None where a layer sends no summary to the text (no state_dict entry, as in the origin)
             self.summary_to_text_projections = nn.ModuleList(
-                nn.Linear(vision_width * frames, text_width)
-                if i in o.summary_to_text_layers
-                else None
+                nn.Linear(vision_width * frames, text_width) if i in o.summary_to_text_layers else None
                 for i in range(vision_layers)
             )
 

@@ -20,16 +20,12 @@ class OriginCoOp(OriginPromptModel):
     method = "video_coop"
     normalise_frames = True  # CoOp.py:178 (Dual.py:20 turns it off)
 
-    def _tower(
-        self, pixels: torch.Tensor, b: int, t: int, need: bool
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """CLS token of every frame after the vision encoder, ``(N, width)``, and the embedded attentions."""
         vm = self.clip.vision_model
         x = vm.pre_layrnorm(vm.embeddings(pixels))
         if torch.is_grad_enabled() and not x.requires_grad:
-            x = x.detach().requires_grad_(
-                True
-            )  # frozen backbone: keep a graph for Grad-CAM
+            x = x.detach().requires_grad_(True)  # frozen backbone: keep a graph for Grad-CAM
         attn: list[torch.Tensor] = []
         emb = self._layer_embedding(b, t, 0, need)
         for layer in vm.encoder.layers:
@@ -38,9 +34,7 @@ class OriginCoOp(OriginPromptModel):
                 attn.append(p)
         return x[:, 0], attn
 
-    def frame_features(
-        self, video: torch.Tensor, need: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def frame_features(self, video: torch.Tensor, need: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Per-frame features ``(B, V, T, D)`` as the origin pools them, and the attentions when ``need``."""
         b, v, t = video.shape[:3]
         cls, attn = self._tower(self._pixels(video), b * v, t, need)
@@ -57,9 +51,7 @@ class OriginCoOp(OriginPromptModel):
         b, v, t = video.shape[:3]
         feats, attn = self.frame_features(video, need)
         if mask is not None:
-            feats = feats * mask[..., None].to(
-                feats.dtype
-            )  # zeroed, still counted (CoOp.py:268-270)
+            feats = feats * mask[..., None].to(feats.dtype)  # zeroed, still counted (CoOp.py:268-270)
         pooled = self._pool(feats.reshape(b * v, t, -1), need, attn)
         return normalise(pooled.reshape(b, v, -1)), attn
 
@@ -74,8 +66,6 @@ class OriginCoOp(OriginPromptModel):
         text = self.text_features()
         return self.logits(video_features, text, softmax), text, video_features
 
-    def _forward_attention(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         video_features, attn = self.video_features(video, None, need=True)
         return self.logits(video_features, self.text_features()), attn

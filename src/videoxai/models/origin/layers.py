@@ -36,10 +36,7 @@ def attention(
     """
     b, n, d = x.shape
     h = attn.num_heads
-    q, k, v = (
-        proj(x).reshape(b, n, h, d // h).transpose(1, 2)
-        for proj in (attn.q_proj, attn.k_proj, attn.v_proj)
-    )
+    q, k, v = (proj(x).reshape(b, n, h, d // h).transpose(1, 2) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
     probs = None
     if need:
         scores = (q @ k.transpose(-2, -1)) * attn.scale
@@ -68,8 +65,6 @@ def encoder_layer(
     return x + layer.mlp(layer.layer_norm2(x)), probs
 
 
-def causal_bias(
-    n: int, device: torch.device, dtype: torch.dtype = torch.float32
-) -> torch.Tensor:
+def causal_bias(n: int, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``(n, n)``: 0 on and below the diagonal, ``-inf`` above (CLIP's causal text mask)."""
     return torch.full((n, n), float("-inf"), device=device, dtype=dtype).triu(1)

@@ -77,34 +77,20 @@ class OriginSTT(OriginPromptModel):
         embeds, prompt_mask = self.prompt()  # (K, Nt, Dt), (K, Nt)
         k, nt, dt = embeds.shape
         text = embeds.unsqueeze(0).expand(b * v, -1, -1, -1).reshape(b * v * k, nt, dt)
-        row_mask = prompt_mask.repeat_interleave(
-            b * v, dim=0
-        )  # class-major rows, used on clip-major text rows
+        row_mask = prompt_mask.repeat_interleave(b * v, dim=0)  # class-major rows, used on clip-major text rows
 
         x = vm.pre_layrnorm(vm.embeddings(self._pixels(video)))
         if torch.is_grad_enabled() and not x.requires_grad:
-            x = x.detach().requires_grad_(
-                True
-            )  # frozen backbone: keep a graph for Grad-CAM
+            x = x.detach().requires_grad_(True)  # frozen backbone: keep a graph for Grad-CAM
         n_v, d = x.shape[1], x.shape[2]
         prev_cls = None
-        frame_tokens = (
-            learner.frame_level_tokens.unsqueeze(0)
-            .expand(b * v, -1, -1, -1)
-            .reshape(bvt, -1, d)
-        )
+        frame_tokens = learner.frame_level_tokens.unsqueeze(0).expand(b * v, -1, -1, -1).reshape(bvt, -1, d)
         video_tokens = learner.context_vectors_vision.unsqueeze(0).expand(bvt, -1, -1)
         attn: list[torch.Tensor] = []
         extra = self.extra_tokens_per_frame
-        for i, (text_layer, vision_layer) in enumerate(
-            zip(clip.text_model.encoder.layers, vm.encoder.layers)
-        ):
-            cls_norm = learner.layer_norms_pre_summary[i](
-                learner.summary_projection[i](x[:, :1])
-            )
-            summary, _ = learner.summary_attention_layers[i](
-                cls_norm, cls_norm, cls_norm
-            )
+        for i, (text_layer, vision_layer) in enumerate(zip(clip.text_model.encoder.layers, vm.encoder.layers)):
+            cls_norm = learner.layer_norms_pre_summary[i](learner.summary_projection[i](x[:, :1]))
+            summary, _ = learner.summary_attention_layers[i](cls_norm, cls_norm, cls_norm)
             summary = summary + cls_norm  # (BVT, 1, D)
             ft = frame_tokens if prev_cls is None else frame_tokens + prev_cls
             seq = torch.cat([x, summary, ft, video_tokens.to(x.dtype)], dim=1)
@@ -133,9 +119,7 @@ class OriginSTT(OriginPromptModel):
                     ],
                     dim=1,
                 )
-            out, _ = encoder_layer(
-                text_layer, seq_t, bias[:, None, None, :].to(seq_t.dtype)
-            )
+            out, _ = encoder_layer(text_layer, seq_t, bias[:, None, None, :].to(seq_t.dtype))
             text = out[:, :nt]
 
         text = clip.text_projection(clip.text_model.final_layer_norm(text))
@@ -158,8 +142,6 @@ class OriginSTT(OriginPromptModel):
         text, video_features, _ = self._run(video, mask, False)
         return self.logits(video_features, text, softmax), text, video_features
 
-    def _forward_attention(
-        self, video: torch.Tensor
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         text, video_features, attn = self._run(video, None, True)
         return self.logits(video_features, text), attn

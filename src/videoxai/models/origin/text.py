@@ -76,27 +76,19 @@ def load_tokenizer(clip: nn.Module) -> Any:
     return tokenizer
 
 
-def tokenize(
-    tokenizer: Any, texts: Sequence[str], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
+def tokenize(tokenizer: Any, texts: Sequence[str], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (K, L) int64 and attention mask (K, L) int32, right-padded to the longest, as the origin."""
     if hasattr(tokenizer, "padding_side"):
         tokenizer.padding_side = "right"
-    out = tokenizer(
-        list(texts), padding=True, return_tensors="pt", add_special_tokens=True
-    )
-    return out["input_ids"].to(device, torch.long), out["attention_mask"].to(
-        device, torch.int32
-    )
+    out = tokenizer(list(texts), padding=True, return_tensors="pt", add_special_tokens=True)
+    return out["input_ids"].to(device, torch.long), out["attention_mask"].to(device, torch.int32)
 
 
 def prompt_embeddings(
     clip: nn.Module, context: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``[BOS, ctx.., class tokens..]`` embeddings (K, n+L, D) and their mask (K, n+L) float."""
-    tokens = clip.text_model.embeddings(
-        input_ids=ids
-    )  # token + position embeddings of positions 0..L-1
+    tokens = clip.text_model.embeddings(input_ids=ids)  # token + position embeddings of positions 0..L-1
     k, n = ids.shape[0], context.shape[0]
     ctx = context.unsqueeze(0).expand(k, -1, -1)
     embeds = torch.cat([tokens[:, :1], ctx.to(tokens.dtype), tokens[:, 1:]], dim=1)
@@ -110,9 +102,7 @@ def last_real_token(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), at]
 
 
-def coop_text_features(
-    clip: nn.Module, embeds: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
+def coop_text_features(clip: nn.Module, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Unnormalised class text features (K, D) of the learned prompts: no mask, no final LayerNorm."""
     x = embeds
     for layer in clip.text_model.encoder.layers:
@@ -120,18 +110,14 @@ def coop_text_features(
     return clip.text_projection(last_real_token(x, mask))
 
 
-def handcrafted_text_features(
-    clip: nn.Module, ids: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
+def handcrafted_text_features(clip: nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Unnormalised text features (K, D) of plain prompts through CLIP's standard text path."""
     text = clip.text_model
     x = text.embeddings(input_ids=ids)
     n = ids.shape[1]
     bias = (
         causal_bias(n, x.device, x.dtype)[None, None]
-        + torch.zeros_like(mask, dtype=x.dtype).masked_fill(mask == 0, float("-inf"))[
-            :, None, None, :
-        ]
+        + torch.zeros_like(mask, dtype=x.dtype).masked_fill(mask == 0, float("-inf"))[:, None, None, :]
     )
     for layer in text.encoder.layers:
         x, _ = encoder_layer(layer, x, bias)

@@ -1,4 +1,4 @@
-"""Evaluation of explanations: ground-truth scores, deletion/insertion, cascading randomisation."""
+"""Evaluation of explanations by the model: deletion/insertion, cascading randomisation (ground truth: test_explain_summary)."""
 
 from __future__ import annotations
 
@@ -10,51 +10,6 @@ from torch import nn
 from videoxai.explain import evaluate as ev
 
 torch.set_num_threads(1)
-
-
-def _box_masks(n: int = 2, t: int = 3, size: int = 16) -> np.ndarray:
-    m = np.zeros((n, t, size, size), bool)
-    m[:, :, 0:4, 12:16] = True  # a 4x4 object in the top-right corner
-    m[:, -1] = False  # hidden in the last frame
-    return m
-
-
-def test_pointing_and_energy_on_hand_made_frames():
-    masks = _box_masks(1, 3)
-    maps = torch.zeros(1, 3, 16, 16)
-    maps[0, 0, 1, 13] = 1.0  # frame 0: peak on the object, all mass there
-    maps[0, 1, 1, 13] = 1.0  # frame 1: peak on the object, 3/4 of the mass off it
-    maps[0, 1, 12, 0:3] = 1.0
-    maps[0, 2] = 1.0  # frame 2: object hidden -> not scored
-    hits = ev.pointing_hits(maps, masks)
-    energy = ev.energy_in_mask(maps, masks)
-    assert hits[0, :2].tolist() == [1.0, 1.0] and np.isnan(hits[0, 2])
-    np.testing.assert_allclose(energy[0, :2], [1.0, 0.25])
-    assert np.isnan(energy[0, 2])
-    flat = torch.ones(1, 3, 16, 16)
-    assert ev.pointing_hits(flat, masks)[0, 0] == 0.0  # a constant map points nowhere
-
-
-def test_mask_scores_rank_a_perfect_map_above_both_baselines():
-    masks = _box_masks()
-    # the mask itself on a coarser (4x4) grid, as a model's map would be
-    perfect = torch.nn.functional.avg_pool2d(torch.from_numpy(masks.astype(np.float32)).flatten(0, 1), 4).reshape(
-        2, 3, 4, 4
-    )
-    s = ev.mask_scores(perfect, masks, seed=0)
-    assert s["n_frames_scored"] == 4 and s["chance"] == pytest.approx(16 / 256)
-    assert s["map"]["pointing_game"] == 1.0 and s["map"]["energy_in_mask"] > 0.4
-    assert s["random_map"]["energy_in_mask"] < 0.2 and s["centre_prior"]["energy_in_mask"] < 0.2
-    assert s["centre_prior"]["pointing_game"] == 0.0  # the object is off-centre
-
-
-def test_temporal_visibility_compares_visible_and_hidden_frames():
-    masks = _box_masks(2, 4)
-    ti = np.array([[0.3, 0.3, 0.3, 0.1], [0.25, 0.25, 0.25, 0.25]])
-    tv = ev.temporal_visibility(ti, masks)
-    assert tv["n_clips"] == 2
-    assert tv["visible"] == pytest.approx((0.3 + 0.25) / 2) and tv["hidden"] == pytest.approx((0.1 + 0.25) / 2)
-    assert ev.temporal_visibility(ti, np.ones((2, 4, 2, 2), bool))["n_clips"] == 0
 
 
 class RegionModel(nn.Module):
@@ -141,32 +96,3 @@ def test_spearman_is_none_for_constant_maps():
     b[1] = 0.5
     out = ev.spearman_per_clip(a, b)
     assert out[0] == pytest.approx(1.0) and out[1] is None
-
-
-def test_evaluation_summary_collects_per_clip_scores():
-    masks = _box_masks(2, 3)
-    maps = np.random.default_rng(0).random((2, 3, 4, 4)).astype(np.float32)
-    clips = [
-        {
-            "class_name": name,
-            "evaluation": {
-                "deletion_auc": d,
-                "insertion_auc": 0.8,
-                "deletion_auc_random": 0.5,
-                "insertion_auc_random": 0.5,
-                "sanity_spearman": [0.9, s],
-                "randomised_model": {"pointing_game": 0.0, "energy_in_mask": 0.1},
-            },
-        }
-        for name, d, s in (("A", 0.2, 0.1), ("B", 0.4, None))
-    ]
-    out = ev.evaluation_summary(maps, np.full((2, 3), 1 / 3), clips, masks)
-    assert out["faithfulness"]["deletion_auc"] == pytest.approx(0.3) and out["faithfulness"]["n_clips"] == 2
-    assert out["sanity"] == [
-        {"step": 1, "spearman": pytest.approx(0.9), "n_undefined": 0},
-        {"step": 2, "spearman": pytest.approx(0.1), "n_undefined": 1},
-    ]
-    assert set(out["ground_truth"]["per_class"]) == {"A", "B"}
-    assert out["ground_truth"]["randomised_model"] == {"pointing_game": 0.0, "energy_in_mask": pytest.approx(0.1)}
-    assert out["temporal_visibility"]["n_clips"] == 2
-    assert "ground_truth" not in ev.evaluation_summary(maps, np.full((2, 3), 1 / 3), clips, None)

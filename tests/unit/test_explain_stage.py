@@ -142,7 +142,7 @@ def test_videomix_clips_are_mixed_explained_for_each_class_and_scored(demo, tmp_
     )
     assert len(hs) == 6
     base_frames, other_frames = hs.frames[0], hs.frames[2]  # the unmixed clips, decoded the same way
-    region = mix_region(8, 64, "box", 5).numpy()
+    region = mix_region(8, 64, "box", 5)
     for k in (4, 5):
         assert np.array_equal(hs.frames[k], np.where(region[..., None], other_frames, base_frames))
     assert [hs.clips[k]["target"] for k in (4, 5)] == [a["class_index"], b["class_index"]]  # each class explained

@@ -1,17 +1,17 @@
-"""Scores that say which explanation to believe.
+"""Scores that need the model: which explanation to believe, on any data.
 
-* Against ground truth (the demo's object masks): the pointing game (is the
-  map's peak on the object?) and energy in mask (what share of the map lies on
-  it?), beside a random-map and a centre-prior baseline scored the same way,
-  and the chance level (the mask's area share).
-* Faithfulness on any data (Petsiuk et al. 2018): deletion and insertion
-  curves of the target probability as the most relevant grid cells are
-  removed from / inserted into a blurred clip, and their AUCs, beside the
-  same curves for a random cell order.
+* Faithfulness (Petsiuk et al. 2018): deletion and insertion curves of the
+  target probability as the most relevant grid cells are removed from /
+  inserted into a blurred clip, and their AUCs, beside the same curves for a
+  random cell order.
 * Sanity (Adebayo et al. 2018): maps of the trained model against maps of the
   same model with its weights re-initialised from the top down, cascading;
   Spearman rank correlation per step. A method whose maps survive
   randomisation explains the input, not the model.
+
+The scores against ground truth (pointing game, energy in mask, their random
+and centre-prior baselines) need only the maps and live, in numpy, in
+:mod:`videoxai.explain.summary`; :mod:`videoxai.explain.scoring` runs both on a batch.
 """
 
 from __future__ import annotations
@@ -26,114 +26,6 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torchvision.transforms.functional import gaussian_blur
-
-from videoxai.explain.maps import upsample_bilinear
-
-# --------------------------------------------------------------------------- ground-truth masks
-
-
-def clip_masks(video_path: Any, frame_indices: Sequence[int], size: int) -> np.ndarray:
-    """The demo mask of the frames the model saw, cropped and resized exactly as those frames were: bool (T, S, S)."""
-    from videoxai.data.loader import resize_crop
-    from videoxai.data.masks import load_mask
-
-    mask = load_mask(video_path)[list(frame_indices)]
-    rgb = np.repeat(mask[..., None].astype(np.uint8) * 255, 3, axis=-1)
-    return resize_crop(rgb, size)[..., 0].numpy() >= 128
-
-
-def pointing_hits(maps: torch.Tensor | np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Per frame: 1 if the map's maximum lies on the object, 0 if not, NaN where the object is absent.
-
-    Maps ``(N, T, H, W)`` at mask resolution (:func:`videoxai.explain.maps.upsample_bilinear`). A frame
-    whose map is constant points nowhere and counts as a miss.
-    """
-    m = torch.as_tensor(maps).float().flatten(2)
-    mk = torch.as_tensor(masks).flatten(2)
-    peak = m.amax(dim=2, keepdim=True)
-    on_object = ((m >= peak) & mk).any(dim=2)
-    constant = m.amin(dim=2) >= peak[..., 0]
-    hits = (on_object & ~constant).double().numpy()
-    hits[~mk.any(dim=2).numpy()] = np.nan
-    return hits
-
-
-def energy_in_mask(maps: torch.Tensor | np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Per frame: the share of the map's mass on the object; NaN where the object is absent or the map is zero."""
-    m = torch.as_tensor(maps).double().clamp_min(0).flatten(2)
-    mk = torch.as_tensor(masks).flatten(2)
-    total = m.sum(dim=2)
-    inside = (m * mk).sum(dim=2)
-    out = torch.where(total > 0, inside / total.clamp_min(1e-300), torch.full_like(total, math.nan)).numpy()
-    out[~mk.any(dim=2).numpy()] = np.nan
-    return out
-
-
-def random_maps(shape: Sequence[int], seed: int = 0) -> torch.Tensor:
-    """Uniform noise on the maps' grid: the baseline any explanation must beat."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(tuple(shape), generator=g)
-
-
-def centre_prior(shape: Sequence[int]) -> torch.Tensor:
-    """An isotropic Gaussian at the frame centre (sigma = a quarter of the side): objects are often central."""
-    *lead, h, w = shape
-    y = (torch.arange(h, dtype=torch.float32) + 0.5) / h - 0.5
-    x = (torch.arange(w, dtype=torch.float32) + 0.5) / w - 0.5
-    g = torch.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * 0.25**2))
-    return g.expand(*lead, h, w).clone()
-
-
-def nanmean_or_none(a: np.ndarray) -> float | None:
-    """Mean over the finite entries; None when there are none (JSON has no NaN)."""
-    a = np.asarray(a, dtype=np.float64)
-    return float(np.nanmean(a)) if np.isfinite(a).any() else None
-
-
-def mask_scores(maps: torch.Tensor | np.ndarray, masks: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """Pointing game and energy in mask of ``maps`` (N, T, h, w) against ``masks`` (N, T, H, W), with baselines.
-
-    Scores are means over the frames where the object is visible.
-    """
-    maps = torch.as_tensor(np.asarray(maps, dtype=np.float32)) if isinstance(maps, np.ndarray) else maps.float()
-    size = tuple(masks.shape[-2:])
-    visible = masks.reshape(*masks.shape[:2], -1).any(axis=2)
-    out: dict[str, Any] = {
-        "n_clips": int(masks.shape[0]),
-        "n_frames_scored": int(visible.sum()),
-        "chance": nanmean_or_none(np.where(visible, masks.reshape(*masks.shape[:2], -1).mean(axis=2), np.nan)),
-    }
-    for name, m in (
-        ("map", maps),
-        ("random_map", random_maps(maps.shape, seed)),
-        ("centre_prior", centre_prior(maps.shape)),
-    ):
-        up = upsample_bilinear(m.detach().cpu().numpy(), size)  # as the overlays are drawn
-        out[name] = {
-            "pointing_game": nanmean_or_none(pointing_hits(up, masks)),
-            "energy_in_mask": nanmean_or_none(energy_in_mask(up, masks)),
-        }
-    return out
-
-
-def temporal_visibility(importance: np.ndarray, masks: np.ndarray) -> dict[str, Any]:
-    """Mean temporal importance of frames where the object is visible vs hidden (clips that have both).
-
-    On the demo's blinking clips a temporal importance that means anything
-    gives hidden frames less.
-    """
-    visible = masks.reshape(*masks.shape[:2], -1).any(axis=2)
-    both = visible.any(axis=1) & (~visible).any(axis=1)
-    if not both.any():
-        return {"n_clips": 0, "visible": None, "hidden": None}
-    ti = np.asarray(importance, dtype=np.float64)[both]
-    vis = visible[both]
-    return {
-        "n_clips": int(both.sum()),
-        "visible": float(np.mean([t[v].mean() for t, v in zip(ti, vis, strict=True)])),
-        "hidden": float(np.mean([t[~v].mean() for t, v in zip(ti, vis, strict=True)])),
-    }
-
 
 # --------------------------------------------------------------------------- deletion / insertion
 
@@ -302,60 +194,3 @@ def cascading_randomisation(
         maps.append(rel)
         results.append({"randomised": [n for n, _ in chunk], "spearman": spearman_per_clip(trained, rel)})
     return results, maps
-
-
-# --------------------------------------------------------------------------- summary for aggregated_stats.json
-
-
-def _mean_of(clips: list[dict[str, Any]], key: str) -> float | None:
-    vals = [c["evaluation"][key] for c in clips if c.get("evaluation", {}).get(key) is not None]
-    return float(np.mean(vals)) if vals else None
-
-
-def evaluation_summary(
-    maps: np.ndarray,
-    importance: np.ndarray,
-    clips: list[dict[str, Any]],
-    masks: np.ndarray | None,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Everything that goes under ``evaluation`` in ``aggregated_stats.json``.
-
-    ``masks`` (N, T, H, W) are the ground-truth object masks aligned with the
-    maps' frames, or None when the dataset has none (only faithfulness and
-    sanity scores, computed in the explain stage and kept per clip, are
-    summarised then).
-    """
-    out: dict[str, Any] = {}
-    if masks is not None:
-        out["ground_truth"] = mask_scores(maps, masks, seed)
-        out["ground_truth"]["per_class"] = {}
-        names = [c.get("class_name", str(c.get("class_index"))) for c in clips]
-        for name in sorted(set(names)):
-            sel = np.array([n == name for n in names])
-            s = mask_scores(maps[sel], masks[sel], seed)
-            out["ground_truth"]["per_class"][name] = {"n_clips": s["n_clips"], **s["map"]}
-        out["temporal_visibility"] = temporal_visibility(importance, masks)
-        rand = [c["evaluation"]["randomised_model"] for c in clips if c.get("evaluation", {}).get("randomised_model")]
-        if rand:
-            out["ground_truth"]["randomised_model"] = {
-                k: nanmean_or_none(np.array([r[k] if r[k] is not None else np.nan for r in rand], dtype=np.float64))
-                for k in ("pointing_game", "energy_in_mask")
-            }
-    evaluated = [c for c in clips if c.get("evaluation")]
-    if evaluated:
-        out["faithfulness"] = {
-            k: _mean_of(evaluated, k)
-            for k in ("deletion_auc", "insertion_auc", "deletion_auc_random", "insertion_auc_random")
-        }
-        out["faithfulness"]["n_clips"] = len(evaluated)
-        per_step = list(zip(*[c["evaluation"]["sanity_spearman"] for c in evaluated], strict=True))
-        out["sanity"] = [
-            {
-                "step": s + 1,
-                "spearman": nanmean_or_none(np.array([v if v is not None else np.nan for v in vals], dtype=np.float64)),
-                "n_undefined": int(sum(v is None for v in vals)),
-            }
-            for s, vals in enumerate(per_step)
-        ]
-    return out

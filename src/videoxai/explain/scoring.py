@@ -6,7 +6,8 @@ on ever more randomised copies of the model, and the rank correlation with
 the trained model's map is kept per step. On clips with ground-truth masks
 (the demo) the randomised model's maps are scored against them too, the
 floor the trained model's scores should clear. The kernels live in
-:mod:`videoxai.explain.evaluate`; this module runs them on a batch.
+:mod:`videoxai.explain.evaluate` (faithfulness, sanity) and :mod:`videoxai.explain.summary` (ground-truth
+scores, numpy); this module runs them on a batch.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from videoxai.explain.base import Explainer, Explanation
 from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.options import EvaluationSettings
+from videoxai.explain.summary import clip_masks, energy_in_mask, nanmean_or_none, pointing_hits
 from videoxai.models.base import VideoClassifier
 
 
@@ -90,8 +92,8 @@ class BatchScorer:
                 final = upsample_bilinear(random_maps[-1][j : j + 1].detach().cpu().numpy(), masks.shape[-1])
                 m = masks[j : j + 1]
                 clip["randomised_model"] = {
-                    "pointing_game": ev.nanmean_or_none(ev.pointing_hits(final, m)),
-                    "energy_in_mask": ev.nanmean_or_none(ev.energy_in_mask(final, m)),
+                    "pointing_game": nanmean_or_none(pointing_hits(final, m)),
+                    "energy_in_mask": nanmean_or_none(energy_in_mask(final, m)),
                 }
             scores.append(clip)
         return scores
@@ -101,4 +103,4 @@ def masks_if_any(samples: list[Sample], frame_indices: torch.Tensor, size: int) 
     """Ground-truth masks of the clips' frames when every clip has one (the demo), else None."""
     if not all(mask_path(s.path).is_file() for s in samples):
         return None
-    return np.stack([ev.clip_masks(s.path, fi.tolist(), size) for s, fi in zip(samples, frame_indices, strict=True)])
+    return np.stack([clip_masks(s.path, fi.tolist(), size) for s, fi in zip(samples, frame_indices, strict=True)])

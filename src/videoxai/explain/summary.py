@@ -6,11 +6,13 @@ scores (pointing game, energy in mask, against a random-map and a centre-prior
 baseline), the temporal visibility check and the VideoMix scores; the
 faithfulness and sanity scores the explain stage kept per clip, averaged.
 
-numpy only (no torch): the maps are upsampled with :func:`videoxai.explain.maps.upsample_bilinear`
-and the random baseline is drawn from torch's generator stream reproduced in numpy
-(:func:`random_maps`), so the numbers are those of the torch implementation in
-:mod:`videoxai.explain.evaluate`. It reads the heatmaps file once, and never the rendered videos: the summary
-does not wait for encoding.
+numpy only (no torch), and the one home of the ground-truth scores: the explain stage
+(:mod:`videoxai.explain.scoring`) scores the randomised model's maps with these functions too. The maps are
+upsampled with :func:`videoxai.explain.maps.upsample_bilinear` and the random baseline is drawn from torch's
+generator stream reproduced in numpy (:func:`random_maps`), so the numbers are those torch would give
+(``tests/unit/test_explain_summary.py`` keeps a torch reference). The VideoMix region is
+:func:`videoxai.explain.mix.mix_region`, the one the explain stage mixed the clips with. It reads the heatmaps
+file once, and never the rendered videos: the summary does not wait for encoding.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from videoxai.explain.maps import upsample_bilinear
+from videoxai.explain.mix import mix_region, mixed_mask
 from videoxai.explain.store import HeatmapSet, load_maps
 from videoxai.io import write_json
 
@@ -245,20 +248,6 @@ def clip_masks(video_path: str | os.PathLike[str], frame_indices: Sequence[int],
     return resize_crop(rgb, size)[..., 0].numpy() >= 128
 
 
-def mix_region(frames: int, size: int, mode: str, seed: int) -> np.ndarray:
-    """Where the pasted clip shows in a VideoMix clip: bool ``(T, S, S)``, as :func:`videoxai.explain.mix.mix_region`."""
-    region = np.zeros((frames, size, size), dtype=bool)
-    if mode == "temporal":
-        region[frames // 2 :] = True
-        return region
-    if mode != "box":
-        raise ValueError(f"mix mode must be one of ['box', 'temporal'], got {mode!r}")
-    side = max(1, round(size * math.sqrt(0.5)))
-    y, x = np.random.default_rng(seed).integers(0, size - side + 1, size=2)
-    region[:, y : y + side, x : x + side] = True
-    return region
-
-
 def _mean_of(clips: list[dict[str, Any]], key: str) -> float | None:
     vals = [c["evaluation"][key] for c in clips if c.get("evaluation", {}).get(key) is not None]
     return float(np.mean(vals)) if vals else None
@@ -324,7 +313,7 @@ def videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path |
     if with_masks:
         masks = np.stack(
             [
-                _mixed_mask(
+                mixed_mask(
                     clip_masks(root / c["sample_id"], c["frame_indices"], size),
                     clip_masks(root / c["mix"]["sample_id"], c["mix"]["frame_indices"], size),
                     r,
@@ -354,10 +343,6 @@ def _mask_file(video_path: Path) -> Path:
     from videoxai.data.masks import mask_path
 
     return mask_path(video_path)
-
-
-def _mixed_mask(base_mask: np.ndarray, other_mask: np.ndarray, region: np.ndarray, explains_other: bool) -> np.ndarray:
-    return (other_mask & region) if explains_other else (base_mask & ~region)
 
 
 # --------------------------------------------------------------------------- the rule's entry point

@@ -121,7 +121,7 @@ def test_binned_errors_match_the_definition():
     logits, labels = _data(1000, 10, 1)
     conf, correct = top_label(_softmax(logits), labels)
     for n_bins in (1, 4, 15, 33):
-        want = ref_binned(conf.numpy(), correct.numpy().astype(float), n_bins)
+        want = ref_binned(conf, correct.astype(float), n_bins)
         got = [calibration_error(conf, correct, n_bins, norm) for norm in ("l1", "l2", "max")]
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
@@ -143,8 +143,8 @@ def test_bin_table_columns_are_consistent():
     occ = t["count"] > 0
     assert t["count"].sum() == 500
     np.testing.assert_allclose((t["mean_confidence"] - t["accuracy"])[occ], t["gap"][occ], atol=1e-15)
-    assert torch.isnan(t["gap"][~occ]).all()
-    np.testing.assert_allclose(t["lower"].numpy(), equal_width_edges(15)[:-1])
+    assert np.isnan(t["gap"][~occ]).all()
+    np.testing.assert_allclose(t["lower"], equal_width_edges(15)[:-1])
 
 
 def test_invalid_options_say_what_to_fix():
@@ -160,7 +160,7 @@ def test_invalid_options_say_what_to_fix():
 def test_equal_mass_sizes_differ_by_at_most_one_without_ties():
     conf = torch.as_tensor(np.random.default_rng(3).uniform(size=103))
     for n_bins in (1, 7, 10, 103):
-        sizes = torch.bincount(EqualMass(conf, n_bins).bins(), minlength=n_bins)
+        sizes = np.bincount(EqualMass(conf, n_bins).bins(), minlength=n_bins)
         assert sizes.sum() == 103 and int(sizes.max() - sizes.min()) <= 1
 
 

@@ -1,4 +1,5 @@
-"""Temperature scaling: the L-BFGS fit is the NLL minimum, scales with the logits, and handles separable data."""
+"""Temperature scaling: the fit is the NLL minimum (as torch's L-BFGS finds it), scales with the logits, and stops at
+its bounds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import torch.nn.functional as F
 from scipy.optimize import minimize_scalar
 
 from videoxai.calibration import NonFiniteLogitsError, fit_temperature
+from videoxai.calibration.temperature import nll_slope
 
 
 def _overconfident(n: int, k: int, scale: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,3 +58,40 @@ def test_fit_rejects_non_finite_logits():
     z[1, 2] = np.nan
     with pytest.raises(NonFiniteLogitsError, match="row 1"):
         fit_temperature(z, np.zeros(4, dtype=int))
+
+
+def _torch_lbfgs_temperature(z: np.ndarray, y: np.ndarray) -> float:
+    """The reference: L-BFGS (strong Wolfe) on log T in torch, as videoxai fitted T before it dropped torch."""
+    zt, yt = torch.as_tensor(z, dtype=torch.float64), torch.as_tensor(y)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS(
+        [log_t], lr=1.0, max_iter=100, tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe"
+    )
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(zt / torch.exp(log_t), yt)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(torch.exp(log_t.detach()))
+
+
+@pytest.mark.parametrize("scale", [0.4, 1.0, 3.0])
+def test_fit_agrees_with_torch_lbfgs_and_zeroes_the_slope(scale):
+    z, y = _overconfident(1500, 12, scale, seed=3)
+    fit = fit_temperature(z, y)
+    # L-BFGS stops once the loss stops changing (its T is off by up to ~3e-8 relative); Brent's root is exact
+    assert fit.temperature == pytest.approx(_torch_lbfgs_temperature(z, y), rel=1e-6)
+    assert abs(nll_slope(z.astype(np.float64), y, 1.0 / fit.temperature)) < 1e-12
+    assert fit.nll_after == pytest.approx(_nll(z, y, fit.temperature), abs=1e-14)
+    assert fit.nll_before == pytest.approx(_nll(z, y, 1.0), abs=1e-14)
+
+
+def test_anti_correlated_logits_stop_at_the_upper_bound():
+    # the label is always the least likely class: the NLL falls as T grows, up to the bound
+    z, _ = _overconfident(200, 4, 1.0, seed=4)
+    fit = fit_temperature(z, z.argmin(1))
+    assert fit.at_bound and fit.temperature == 1e2
+    assert fit.nll_after == pytest.approx(_nll(z, z.argmin(1), 1e2), abs=1e-14)

@@ -6,8 +6,8 @@ convention). Array-level metrics: :mod:`videoxai.calibration.metrics`. Bin
 conventions: :mod:`videoxai.calibration.binning` (standard) and
 :mod:`videoxai.calibration.seed` (the seed's).
 
-Names load on first use, so importing a torch-free submodule (``seed``,
-``point``) does not pull in torch through this package.
+Names load on first use, so importing one submodule (``seed``, ``point``) does
+not load the others. Nothing here imports torch (numpy and scipy only).
 """
 
 from __future__ import annotations

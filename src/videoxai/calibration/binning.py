@@ -5,7 +5,7 @@ Equal-width bins (``n_bins`` over [0, 1])
     confidences ``c`` with ``edges[b] <= c < edges[b + 1]``; the last bin is closed
     on the right. So ``c == 0`` is in the first bin, ``c == 1`` in the last, and a
     confidence exactly on an interior edge goes to the bin above it. Membership is
-    decided by comparing against the stored edges (``torch.bucketize``), never by
+    decided by comparing against the stored edges (``np.searchsorted``), never by
     ``floor(c * n_bins)``, whose rounding can move an edge value down a bin.
 
     Other codes differ only at these edges: torchmetrics also uses ``[lo, hi)`` but
@@ -26,9 +26,11 @@ Equal-mass bins (adaptive ECE)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import torch
-from torch import Tensor
+
+from videoxai.calibration.scores import as_array
 
 
 def check_n_bins(n_bins: int) -> int:
@@ -43,10 +45,10 @@ def equal_width_edges(n_bins: int) -> np.ndarray:
     return np.linspace(0.0, 1.0, check_n_bins(n_bins) + 1)
 
 
-def equal_width_bins(confidence: Tensor, n_bins: int) -> Tensor:
+def equal_width_bins(confidence: Any, n_bins: int) -> np.ndarray:
     """Equal-width bin index (int64, in ``[0, n_bins)``) of each confidence in [0, 1]."""
-    interior = torch.as_tensor(equal_width_edges(n_bins)[1:-1], dtype=torch.float64)
-    return torch.bucketize(confidence.to(torch.float64), interior, right=True)
+    interior = equal_width_edges(n_bins)[1:-1]
+    return np.searchsorted(interior, as_array(confidence, np.float64), side="right").astype(np.int64)
 
 
 class EqualMass:
@@ -56,28 +58,28 @@ class EqualMass:
     for unit weights or for a batch of resampling weights in O(B * N).
     """
 
-    def __init__(self, confidence: Tensor, n_bins: int):
+    def __init__(self, confidence: Any, n_bins: int):
         self.n_bins = check_n_bins(n_bins)
-        conf = confidence.to(torch.float64)
-        self.n = conf.numel()
-        self.order = torch.argsort(conf, stable=True)
+        conf = as_array(confidence, np.float64)
+        self.n = conf.size
+        self.order = np.argsort(conf, kind="stable")
         sorted_conf = conf[self.order]
-        positions = torch.arange(self.n)
-        new_group = torch.ones(self.n, dtype=torch.bool)
+        positions = np.arange(self.n)
+        new_group = np.ones(self.n, dtype=bool)
         new_group[1:] = sorted_conf[1:] != sorted_conf[:-1]
         # first sorted position of each sample's tie group = samples strictly below it
-        self.group_start = torch.cummax(torch.where(new_group, positions, 0), dim=0).values
+        self.group_start = np.maximum.accumulate(np.where(new_group, positions, 0)) if self.n else positions
 
-    def bins(self, weights: Tensor | None = None) -> Tensor:
+    def bins(self, weights: Any = None) -> np.ndarray:
         """Bin index per sample in *sorted* order: ``(N,)``, or ``(B, N)`` for ``weights`` of shape ``(B, N)``.
 
         ``weights`` are integer resampling counts (bootstrap); the arithmetic stays
         in int64 so the bin of every copy is exact.
         """
         if weights is None:
-            return torch.div(self.group_start * self.n_bins, max(self.n, 1), rounding_mode="floor")
-        w = weights[:, self.order].to(torch.int64)
-        below = torch.cumsum(w, dim=1) - w
-        below = below.gather(1, self.group_start.expand_as(below))
-        total = w.sum(dim=1, keepdim=True).clamp_min(1)
-        return torch.div(below * self.n_bins, total, rounding_mode="floor").clamp_max(self.n_bins - 1)
+            return (self.group_start * self.n_bins) // max(self.n, 1)
+        w = as_array(weights)[:, self.order].astype(np.int64)
+        below = np.cumsum(w, axis=1) - w
+        below = below[:, self.group_start]
+        total = np.maximum(w.sum(axis=1, keepdims=True), 1)
+        return np.minimum((below * self.n_bins) // total, self.n_bins - 1)

@@ -10,17 +10,16 @@ percentile intervals of the resampled values.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from videoxai.calibration.binned import Adaptive, Classwise, EqualWidth
 from videoxai.calibration.point import METRICS
-from videoxai.calibration.scores import Scores
+from videoxai.calibration.scores import Scores, as_array
 from videoxai.calibration.smooth import MIN_POWER, grid_power, smooth_ece
 
-F64 = torch.float64
+F64 = np.float64
 # resampled values held at once: bounds memory to a few times this many float64s
 _BATCH_ELEMENTS = 2_000_000
 # the bootstrap's smooth-ECE grid: fine enough for an interval, cheap enough for 1000 resamples
@@ -34,7 +33,7 @@ class MetricSuite:
     def __init__(self, scores: Scores, n_bins: int = 15):
         self.scores = scores
         self.n_bins = n_bins
-        self.residual = scores.confidence - scores.correct.to(F64)
+        self.residual = scores.confidence - scores.correct.astype(F64)
         self.equal_width = EqualWidth(scores.confidence, scores.correct, n_bins)
         self.adaptive = Adaptive(scores.confidence, scores.correct, n_bins)
         self.classwise = Classwise(scores.probs, scores.labels, n_bins)
@@ -43,26 +42,26 @@ class MetricSuite:
         self._smooth_value = value
         self._smooth_power = min(_BOOTSTRAP_MAX_POWER, grid_power(0.5 * self.smooth_bandwidth))
 
-    def evaluate(self, weights: Tensor | None = None) -> dict[str, Tensor]:
-        """Every metric: 0-d/1-element tensors for ``None``, ``(B,)`` tensors for weights."""
+    def evaluate(self, weights: Any = None) -> dict[str, np.ndarray]:
+        """Every metric: 0-d/1-element arrays for ``None``, ``(B,)`` arrays for weights."""
         s = self.scores
         if weights is None:
 
             def mean(v):
-                return v.to(F64).mean()
+                return v.astype(F64).mean()
 
             smooth = self._smooth_value[0]
         else:
-            w = weights.to(F64)
-            total = w.sum(dim=1)
+            w = as_array(weights).astype(F64)
+            total = w.sum(axis=1)
 
             def mean(v):
-                return (w @ v.to(F64)) / total
+                return (w @ v.astype(F64)) / total
 
             smooth = smooth_ece(
                 s.confidence,
                 self.residual,
-                weights,
+                w,
                 power=max(MIN_POWER, self._smooth_power),
                 iterations=_BOOTSTRAP_ITERATIONS,
             )[0]
@@ -83,10 +82,10 @@ class MetricSuite:
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """Per-bin tables of both schemes (``equal-width``, ``equal-mass``), as numpy arrays."""
         tables = {"equal-width": self.equal_width.table(), "equal-mass": self.adaptive.table()}
-        return {s: {k: v.numpy() for k, v in t.items()} for s, t in tables.items()}
+        return tables
 
 
-def resample_counts(n: int, resamples: int, seed: int, batch: int | None = None) -> Iterator[Tensor]:
+def resample_counts(n: int, resamples: int, seed: int, batch: int | None = None) -> Iterator[np.ndarray]:
     """Batches of ``(b, n)`` int64 counts: row ``j`` says how often each sample is in resample ``j``.
 
     Deterministic for a given ``(n, resamples, seed)``: the draws come from one
@@ -98,7 +97,7 @@ def resample_counts(n: int, resamples: int, seed: int, batch: int | None = None)
         b = min(batch, resamples - start)
         draws = rng.integers(0, n, size=(b, n))
         flat = (draws + np.arange(b)[:, None] * n).ravel()
-        yield torch.from_numpy(np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.int64))
+        yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.int64)
 
 
 def bootstrap(suite: MetricSuite, resamples: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -110,7 +109,7 @@ def bootstrap(suite: MetricSuite, resamples: int, seed: int = 0) -> dict[str, np
     values: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
     for counts in resample_counts(suite.n, resamples, seed):
         for k, v in suite.evaluate(counts).items():
-            values[k].append(np.asarray(v.numpy() if isinstance(v, Tensor) else v))
+            values[k].append(np.asarray(v))
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in values.items()}
 
 

@@ -1,4 +1,4 @@
-"""Calibration metrics as plain functions of arrays (numpy or torch, any float dtype).
+"""Calibration metrics as plain functions of arrays (numpy, nested lists or CPU torch tensors; any float dtype).
 
 Each function is a thin front to the batched estimators the bootstrap uses
 (:mod:`~videoxai.calibration.binned`, :mod:`~videoxai.calibration.smooth`), so a
@@ -9,35 +9,31 @@ Bin conventions: :mod:`videoxai.calibration.binning`.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from videoxai.calibration.binned import Adaptive, Classwise, EqualWidth, Norm
-from videoxai.calibration.scores import ArrayLike, Scores, as_tensor, check_labels
+from videoxai.calibration.scores import ArrayLike, Scores, as_array, check_labels
 from videoxai.calibration.smooth import SmoothECE, smooth_ece
 
-F64 = torch.float64
+F64 = np.float64
 
 
-def top_label(probs: ArrayLike, labels: ArrayLike) -> tuple[Tensor, Tensor]:
+def top_label(probs: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(confidence, correct): the top probability of each row and whether its class is the label.
 
     Works on the probabilities' own dtype (one pass over ``(N, K)``); the first
     maximum wins on ties, as in ``argmax``.
     """
-    p = as_tensor(probs)
-    y = as_tensor(labels, torch.int64)
-    check_labels(y, p.shape[1])
-    a = p.numpy()
-    # numpy's argmax (first maximum) + gather is about twice as fast as torch.max(dim=1) on CPU
+    a = as_array(probs)
+    y = as_array(labels, np.int64)
+    check_labels(y, a.shape[1])
     prediction = a.argmax(axis=1)
     confidence = np.take_along_axis(a, prediction[:, None], axis=1)[:, 0]
-    return torch.from_numpy(confidence.astype(np.float64)), torch.from_numpy(prediction) == y
+    return confidence.astype(np.float64), prediction == y
 
 
 def accuracy(probs: ArrayLike, labels: ArrayLike) -> float:
     """Fraction of rows whose top class is the label."""
-    return float(top_label(probs, labels)[1].to(F64).mean())
+    return float(top_label(probs, labels)[1].astype(F64).mean())
 
 
 def negative_log_likelihood(logits: ArrayLike, labels: ArrayLike) -> float:
@@ -52,7 +48,7 @@ def brier_score(probs: ArrayLike, labels: ArrayLike) -> float:
 
 def calibration_error(confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15, norm: Norm = "l1") -> float:
     """Equal-width binned calibration error: ``l1`` = ECE, ``l2`` = RMS-CE, ``max`` = MCE."""
-    binning = EqualWidth(as_tensor(confidence, F64), as_tensor(correct), n_bins)
+    binning = EqualWidth(as_array(confidence, F64), as_array(correct), n_bins)
     name = {"l1": "ece", "l2": "rms_ce", "max": "mce"}.get(norm)
     if name is None:
         raise ValueError(f"norm must be 'l1', 'l2' or 'max', got {norm!r}")
@@ -61,19 +57,19 @@ def calibration_error(confidence: ArrayLike, correct: ArrayLike, n_bins: int = 1
 
 def adaptive_calibration_error(confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15) -> float:
     """ECE (L1) with equal-mass bins; ties always share a bin."""
-    return float(Adaptive(as_tensor(confidence, F64), as_tensor(correct), n_bins).error())
+    return float(Adaptive(as_array(confidence, F64), as_array(correct), n_bins).error())
 
 
 def classwise_calibration_error(probs: ArrayLike, labels: ArrayLike, n_bins: int = 15) -> float:
     """Class-wise ECE: every class's probability column binned on its own (equal width), averaged over classes."""
-    p = as_tensor(probs)
-    y = as_tensor(labels, torch.int64)
+    p = as_array(probs)
+    y = as_array(labels, np.int64)
     check_labels(y, p.shape[1])
     return float(Classwise(p, y, n_bins).error())
 
 
 def smooth_calibration_error(confidence: ArrayLike, correct: ArrayLike) -> SmoothECE:
     """Smooth ECE (Błasiok & Nakkiran 2023) at its automatic bandwidth, with that bandwidth."""
-    conf = as_tensor(confidence, F64)
-    value, sigma = smooth_ece(conf, conf - as_tensor(correct, F64))
+    conf = as_array(confidence, F64)
+    value, sigma = smooth_ece(conf, conf - as_array(correct, F64))
     return SmoothECE(float(value[0]), float(sigma[0]))

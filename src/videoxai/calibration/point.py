@@ -12,8 +12,8 @@ metrics the seed computes follow its conventions (:mod:`videoxai.calibration.see
 ``rms_ce`` is the L2 error over the seed's bins and ``smooth_ece`` (bin-free)
 is computed from the seed's float32 confidences.
 
-Importing this module does not import torch (the seed convention runs without it
-apart from ``smooth_ece``); the standard estimators load torch when first used.
+No module of :mod:`videoxai.calibration` imports torch: the estimators are numpy
+(and scipy), so a calibrate job starts without it.
 """
 
 from __future__ import annotations
@@ -62,13 +62,11 @@ class SeedMetricSuite:
     def _smooth_parts(self) -> tuple[Any, Any, int]:
         """(smooth ECE, bandwidth, bootstrap grid power) of the seed's confidences, computed once."""
         if self._smooth is None:
-            import torch
-
             from videoxai.calibration.bootstrap import _BOOTSTRAP_MAX_POWER
             from videoxai.calibration.smooth import grid_power, smooth_ece
 
-            conf = torch.from_numpy(self.seed.confidence)
-            value, sigma = smooth_ece(conf, conf - torch.from_numpy(self.seed.correct))
+            conf = self.seed.confidence
+            value, sigma = smooth_ece(conf, conf - self.seed.correct)
             self._smooth = (value, float(sigma[0]), min(_BOOTSTRAP_MAX_POWER, grid_power(0.5 * float(sigma[0]))))
         return self._smooth
 
@@ -84,16 +82,13 @@ class SeedMetricSuite:
             return out
         w = _as_numpy(weights)
         out = self.seed.errors(w)
-        import torch
-
         from videoxai.calibration.bootstrap import _BOOTSTRAP_ITERATIONS
         from videoxai.calibration.smooth import MIN_POWER, smooth_ece
 
-        conf = torch.from_numpy(self.seed.confidence)
-        resid = conf - torch.from_numpy(self.seed.correct)
+        conf = self.seed.confidence
         out["smooth_ece"] = smooth_ece(
-            conf, resid, torch.as_tensor(w), power=max(MIN_POWER, power), iterations=_BOOTSTRAP_ITERATIONS
-        )[0].numpy()
+            conf, conf - self.seed.correct, w, power=max(MIN_POWER, power), iterations=_BOOTSTRAP_ITERATIONS
+        )[0]
         return out
 
     def point(self) -> dict[str, float]:

@@ -1,15 +1,15 @@
-"""Per-sample quantities every calibration metric is built from, computed once in float64."""
+"""Per-sample quantities every calibration metric is built from, computed once in float64 (numpy, no torch)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor
 
-ArrayLike = np.ndarray | Tensor | Sequence[float]
+#: numpy arrays, nested sequences, or anything with ``__array__`` (a CPU torch tensor works without importing torch)
+ArrayLike = np.ndarray | Sequence[float] | Any
 
 _MAX_IDS_SHOWN = 10
 
@@ -18,15 +18,19 @@ class NonFiniteLogitsError(ValueError):
     """Some rows of a predictions file hold NaN or infinite logits."""
 
 
-def as_tensor(x: ArrayLike, dtype: torch.dtype | None = None) -> Tensor:
-    """A CPU tensor of ``x`` (no copy when it already is one of the right dtype, or writable numpy)."""
-    if isinstance(x, Tensor):
-        t = x
-    else:
-        a = np.asarray(x)
-        t = torch.as_tensor(a if a.flags.writeable else a.copy())  # torch cannot wrap read-only memory
-    t = t.detach().cpu()
-    return t if dtype is None else t.to(dtype)
+def as_array(x: ArrayLike, dtype: Any = None) -> np.ndarray:
+    """A numpy array of ``x`` (no copy when it already is one of the right dtype).
+
+    A torch tensor (the test references and notebooks pass them) is detached and
+    read through ``numpy()`` without this module importing torch.
+    """
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu()
+        if str(getattr(x, "dtype", "")) == "torch.bfloat16":  # numpy has no bfloat16
+            x = x.float()
+        x = x.numpy()
+    a = np.asarray(x)
+    return a if dtype is None else a.astype(dtype, copy=False)
 
 
 def check_finite_logits(logits: ArrayLike, sample_ids: Sequence[str] | None = None, source: str = "") -> None:
@@ -35,8 +39,8 @@ def check_finite_logits(logits: ArrayLike, sample_ids: Sequence[str] | None = No
     A NaN logit would otherwise turn every metric into a silent NaN; the ids tell
     the user which clips to re-extract (or to mark ``status=error``).
     """
-    t = as_tensor(logits)
-    bad = (~torch.isfinite(t)).reshape(t.shape[0], -1).any(dim=1).nonzero().flatten().tolist()
+    a = as_array(logits)
+    bad = np.flatnonzero(~np.isfinite(a).reshape(a.shape[0], -1).all(axis=1)).tolist()
     if not bad:
         return
     names = [sample_ids[i] if sample_ids is not None else f"row {i}" for i in bad[:_MAX_IDS_SHOWN]]
@@ -48,18 +52,24 @@ def check_finite_logits(logits: ArrayLike, sample_ids: Sequence[str] | None = No
     )
 
 
-def check_labels(labels: Tensor, num_classes: int) -> None:
+def check_labels(labels: np.ndarray, num_classes: int) -> None:
     """Labels must index the class list; anything else is a mismatched predictions file."""
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
+    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
         raise ValueError(
             f"labels must lie in [0, {num_classes}) for {num_classes} classes, "
             f"got values in [{int(labels.min())}, {int(labels.max())}]"
         )
 
 
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise ``log softmax`` in float64: ``z - max - log(sum(exp(z - max)))``, never ``log(0)``."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 @dataclass(frozen=True)
 class Scores:
-    """Probabilities and per-sample terms of one model on one split (float64, CPU).
+    """Probabilities and per-sample terms of one model on one split (float64 numpy arrays).
 
     ``confidence`` is the top-label probability, ``correct`` whether the top label
     (first maximum on ties, as ``argmax``) equals the true label. ``nll`` and
@@ -67,17 +77,17 @@ class Scores:
     them per sample is what makes the bootstrap a weighted mean.
     """
 
-    probs: Tensor  # (N, K) float64
-    labels: Tensor  # (N,) int64
-    confidence: Tensor  # (N,) float64
-    prediction: Tensor  # (N,) int64
-    correct: Tensor  # (N,) bool
-    nll: Tensor  # (N,) float64
-    brier: Tensor  # (N,) float64
+    probs: np.ndarray  # (N, K) float64
+    labels: np.ndarray  # (N,) int64
+    confidence: np.ndarray  # (N,) float64
+    prediction: np.ndarray  # (N,) int64
+    correct: np.ndarray  # (N,) bool
+    nll: np.ndarray  # (N,) float64
+    brier: np.ndarray  # (N,) float64
 
     @property
     def n(self) -> int:
-        return int(self.labels.numel())
+        return int(self.labels.size)
 
     @property
     def num_classes(self) -> int:
@@ -92,8 +102,8 @@ class Scores:
         sample_ids: Sequence[str] | None = None,
     ) -> Scores:
         """Softmax of ``logits / temperature`` in float64; NLL from ``log_softmax`` (never ``log(0)``)."""
-        z = as_tensor(logits, torch.float64)
-        y = as_tensor(labels, torch.int64)
+        z = as_array(logits, np.float64)
+        y = as_array(labels, np.int64)
         if z.ndim != 2 or y.ndim != 1 or z.shape[0] != y.shape[0]:
             raise ValueError(f"expected logits (N, K) and labels (N,), got {tuple(z.shape)} and {tuple(y.shape)}")
         if z.shape[0] == 0:
@@ -102,26 +112,29 @@ class Scores:
             raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
         check_finite_logits(z, sample_ids)
         check_labels(y, z.shape[1])
-        logp = torch.log_softmax(z / temperature, dim=1)
-        probs = logp.exp()
-        return cls._build(probs, y, nll=-logp.gather(1, y[:, None]).squeeze(1))
+        logp = log_softmax(z / temperature)
+        probs = np.exp(logp)
+        return cls._build(probs, y, nll=-np.take_along_axis(logp, y[:, None], axis=1)[:, 0])
 
     @classmethod
     def from_probs(cls, probs: ArrayLike, labels: ArrayLike) -> Scores:
         """From probabilities as given (rows are not renormalised); NLL is ``-log p_y`` (inf where 0)."""
-        p = as_tensor(probs, torch.float64)
-        y = as_tensor(labels, torch.int64)
+        p = as_array(probs, np.float64)
+        y = as_array(labels, np.int64)
         if p.ndim != 2 or y.ndim != 1 or p.shape[0] != y.shape[0]:
             raise ValueError(f"expected probs (N, K) and labels (N,), got {tuple(p.shape)} and {tuple(y.shape)}")
         if p.shape[0] == 0:
             raise ValueError("no predictions to evaluate")
         check_labels(y, p.shape[1])
-        return cls._build(p, y, nll=-torch.log(p.gather(1, y[:, None]).squeeze(1)))
+        with np.errstate(divide="ignore"):
+            nll = -np.log(np.take_along_axis(p, y[:, None], axis=1)[:, 0])
+        return cls._build(p, y, nll=nll)
 
     @classmethod
-    def _build(cls, probs: Tensor, labels: Tensor, nll: Tensor) -> Scores:
-        confidence, prediction = probs.max(dim=1)
-        p_true = probs.gather(1, labels[:, None]).squeeze(1)
+    def _build(cls, probs: np.ndarray, labels: np.ndarray, nll: np.ndarray) -> Scores:
+        prediction = probs.argmax(axis=1)
+        confidence = np.take_along_axis(probs, prediction[:, None], axis=1)[:, 0]
+        p_true = np.take_along_axis(probs, labels[:, None], axis=1)[:, 0]
         # sum_k (p_k - y_k)^2 = sum_k p_k^2 - 2 p_y + 1: the original multiclass Brier score, range [0, 2]
-        brier = (probs * probs).sum(dim=1) - 2.0 * p_true + 1.0
+        brier = (probs * probs).sum(axis=1) - 2.0 * p_true + 1.0
         return cls(probs, labels, confidence, prediction, prediction == labels, nll, brier)

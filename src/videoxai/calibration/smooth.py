@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
-import torch
-from torch import Tensor
+import numpy as np
 
-F64 = torch.float64
+from videoxai.calibration.scores import as_array
+
+F64 = np.float64
 MIN_POWER, MAX_POWER = 12, 18
 POINTS_PER_SIGMA = 64
 
@@ -56,73 +58,77 @@ def grid_power(sigma: float, max_power: int = MAX_POWER) -> int:
 class Smoother:
     """Residual mass of one data set (or a batch of resamples) on a grid, in Fourier space."""
 
-    def __init__(self, confidence: Tensor, residual: Tensor, weights: Tensor | None = None, power: int = MIN_POWER):
-        conf = confidence.to(F64).clamp(0.0, 1.0)
-        res = residual.to(F64)
+    def __init__(self, confidence: Any, residual: Any, weights: Any = None, power: int = MIN_POWER):
+        conf = np.clip(as_array(confidence, F64), 0.0, 1.0)
+        res = as_array(residual, F64)
         intervals = 2**power
         self.nodes = intervals + 1
         self.period = 2 * intervals
         self.h = 1.0 / intervals
         u = conf * intervals
-        left = torch.floor(u).to(torch.int64).clamp_max(intervals - 1)
+        left = np.minimum(np.floor(u).astype(np.int64), intervals - 1)
         frac = u - left
         if weights is None:
-            self.total = torch.tensor([float(conf.numel())], dtype=F64)
-            wr = res.unsqueeze(0)
+            self.total = np.array([float(conf.size)], dtype=F64)
+            wr = res[None, :]
         else:
-            w = weights.to(F64)
-            self.total = w.sum(dim=1)
+            w = as_array(weights).astype(F64)
+            self.total = w.sum(axis=1)
             wr = w * res
-        mass = torch.zeros(wr.shape[0], self.nodes, dtype=F64)
-        mass.index_add_(1, left, wr * (1.0 - frac)).index_add_(1, left + 1, wr * frac)
-        ext = torch.cat([mass, mass[:, 1:-1].flip(1)], dim=1)
+        rows = wr.shape[0]
+        # linear interpolation onto the nodes: every node adds its left-neighbour terms, then its right ones,
+        # each in sample order (one bincount over both halves)
+        index = np.concatenate([left, left + 1])[None, :] + (np.arange(rows, dtype=np.int64) * self.nodes)[:, None]
+        src = np.concatenate([wr * (1.0 - frac), wr * frac], axis=1)
+        mass = np.bincount(index.ravel(), weights=src.ravel(), minlength=rows * self.nodes).reshape(rows, self.nodes)
+        ext = np.concatenate([mass, mass[:, -2:0:-1]], axis=1)
         # a point on the boundary coincides with its mirror image: twice the kernel
         ext[:, 0] *= 2.0
         ext[:, intervals] *= 2.0
-        self.spectrum = torch.fft.rfft(ext, dim=1)
-        self.freq2 = torch.arange(self.spectrum.shape[1], dtype=F64) ** 2
+        self.spectrum = np.fft.rfft(ext, axis=1)
+        self.freq2 = np.arange(self.spectrum.shape[1], dtype=F64) ** 2
 
-    def ece(self, sigma: Tensor | float) -> Tensor:
+    def ece(self, sigma: Any) -> np.ndarray:
         """smECE at bandwidth ``sigma``: a scalar, or one per row of the batch."""
-        s = torch.as_tensor(sigma, dtype=F64).reshape(-1, 1)
+        s = as_array(sigma, F64).reshape(-1, 1)
         # coefficients beyond k = 3.1 / s are below 1e-20 of the first: leave them out (irfft zero-pads)
         s_min = float(s.min())
-        cut = self.freq2.numel() if s_min <= 0 else min(self.freq2.numel(), math.ceil(3.1 / s_min) + 1)
-        kernel = (self.period / 2.0) * torch.exp(-(math.pi**2) / 2.0 * s**2 * self.freq2[:cut])
-        smoothed = torch.fft.irfft(self.spectrum[:, :cut] * kernel, n=self.period, dim=1)[:, : self.nodes].abs()
-        integral = self.h * (smoothed.sum(dim=1) - 0.5 * (smoothed[:, 0] + smoothed[:, -1]))
+        cut = self.freq2.size if s_min <= 0 else min(self.freq2.size, math.ceil(3.1 / s_min) + 1)
+        kernel = (self.period / 2.0) * np.exp(-(math.pi**2) / 2.0 * s**2 * self.freq2[:cut])
+        smoothed = np.abs(np.fft.irfft(self.spectrum[:, :cut] * kernel, n=self.period, axis=1)[:, : self.nodes])
+        integral = self.h * (smoothed.sum(axis=1) - 0.5 * (smoothed[:, 0] + smoothed[:, -1]))
         return integral / self.total
 
-    def fixed_point(self, iterations: int) -> Tensor:
+    def fixed_point(self, iterations: int) -> np.ndarray:
         """Bandwidth ``s`` with ``smECE_s = s`` for every row, by bisection on [0, 1]."""
         rows = self.spectrum.shape[0]
-        lo = torch.zeros(rows, dtype=F64)
-        hi = torch.ones(rows, dtype=F64)
+        lo = np.zeros(rows, dtype=F64)
+        hi = np.ones(rows, dtype=F64)
         for _ in range(iterations):
             mid = 0.5 * (lo + hi)
             above = self.ece(mid) > mid
-            lo = torch.where(above, mid, lo)
-            hi = torch.where(above, hi, mid)
+            lo = np.where(above, mid, lo)
+            hi = np.where(above, hi, mid)
         return 0.5 * (lo + hi)
 
 
-def smooth_ece_at(confidence: Tensor, residual: Tensor, sigma: float, weights: Tensor | None = None) -> Tensor:
+def smooth_ece_at(confidence: Any, residual: Any, sigma: float, weights: Any = None) -> np.ndarray:
     """smECE at a fixed bandwidth ``sigma`` (no fixed-point search)."""
     return Smoother(confidence, residual, weights, grid_power(sigma)).ece(sigma)
 
 
 def smooth_ece(
-    confidence: Tensor, residual: Tensor, weights: Tensor | None = None, power: int | None = None, iterations: int = 40
-) -> tuple[Tensor, Tensor]:
-    """(smooth ECE, bandwidth) per row: ``(1,)`` tensors without weights, ``(B,)`` with.
+    confidence: Any, residual: Any, weights: Any = None, power: int | None = None, iterations: int = 40
+) -> tuple[np.ndarray, np.ndarray]:
+    """(smooth ECE, bandwidth) per row: ``(1,)`` arrays without weights, ``(B,)`` with.
 
     Without ``power`` a coarse pass locates the bandwidth and a second pass reruns
     the search on a grid fine enough for it (the bootstrap passes the point
     estimate's ``power`` so all resamples share one grid).
     """
-    rows = 1 if weights is None else weights.shape[0]
-    if not bool((residual != 0).any()):  # perfectly calibrated point masses: smECE_s = 0 for every s
-        return torch.zeros(rows, dtype=F64), torch.zeros(rows, dtype=F64)
+    rows = 1 if weights is None else as_array(weights).shape[0]
+    if not bool((as_array(residual) != 0).any()):  # perfectly calibrated point masses: smECE_s = 0 for every s
+        return np.zeros(rows, dtype=F64), np.zeros(rows, dtype=F64)
     if power is None:
         coarse = Smoother(confidence, residual, weights, MIN_POWER).fixed_point(24)
         power = grid_power(0.5 * float(coarse.min()))

@@ -23,7 +23,6 @@ PathLike = str | os.PathLike[str]
 
 
 def _load(path: PathLike, role: str) -> Predictions:
-    # torch: only calibrate reads predictions, summarize never does
     from videoxai.calibration.scores import check_finite_logits
 
     preds = load_predictions(path)
@@ -51,7 +50,7 @@ def calibrate(
 
     - neither ``val_predictions`` nor ``temperature``: metrics of the logits as extracted.
     - ``temperature``: the seed's fixed option; every metric is of ``logits / temperature``.
-    - ``val_predictions``: T is fitted on them (NLL, L-BFGS) and applied to the test
+    - ``val_predictions``: T is fitted on them (NLL, Brent's method on 1/T) and applied to the test
       logits; top-level metrics stay those before scaling, ``temperature_scaled``
       holds the metrics after, and the figure shows both side by side.
 
@@ -64,7 +63,7 @@ def calibrate(
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.
     """
-    # torch (bootstrap, temperature scaling): imported here, so the summary job, which needs neither, starts quickly
+    # the estimators (bootstrap, temperature scaling) are imported here: the summary job needs neither
     from videoxai.calibration.report import bins_table, evaluate
     from videoxai.calibration.temperature import fit_temperature
 

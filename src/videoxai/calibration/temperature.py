@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
+import numpy as np
+from scipy.optimize import brentq
 
-from videoxai.calibration.scores import ArrayLike, as_tensor, check_finite_logits, check_labels
+from videoxai.calibration.scores import ArrayLike, as_array, check_finite_logits, check_labels, log_softmax
 
-F64 = torch.float64
+F64 = np.float64
 BOUNDS = (1e-2, 1e2)
 
 
@@ -23,57 +23,60 @@ class TemperatureFit:
     n: int
 
 
-def scaled_nll(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
+def scaled_nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     """Mean NLL of ``softmax(logits / temperature)``."""
-    return float(F.cross_entropy(logits.to(F64) / temperature, labels))
+    logp = log_softmax(np.asarray(logits, dtype=F64) / temperature)
+    return float(-np.take_along_axis(logp, labels[:, None], axis=1).mean())
+
+
+def nll_slope(logits: np.ndarray, labels: np.ndarray, inverse_temperature: float) -> float:
+    """Derivative of the mean NLL with respect to ``beta = 1/T``: ``mean_i (E_{p_i}[z_i] - z_{i,y_i})``.
+
+    The NLL is convex in ``beta`` (its second derivative is the mean variance of
+    the logits under ``p``), so this slope never decreases and its root is the optimum.
+    """
+    p = np.exp(log_softmax(logits * inverse_temperature))
+    expected = (p * logits).sum(axis=1)
+    return float((expected - np.take_along_axis(logits, labels[:, None], axis=1)[:, 0]).mean())
 
 
 def fit_temperature(
     logits: ArrayLike, labels: ArrayLike, bounds: tuple[float, float] = BOUNDS, max_iter: int = 100
 ) -> TemperatureFit:
-    """Minimise the mean NLL of ``softmax(logits / T)`` over ``log T`` with L-BFGS (strong Wolfe).
+    """Minimise the mean NLL of ``softmax(logits / T)`` over ``T`` in ``bounds``.
 
-    Parametrising by ``log T`` keeps T positive without constraints. The NLL is
-    convex in ``1/T``, so clipping the optimum to ``bounds`` gives the bounded
-    optimum; it only happens when the fitting set is (almost) perfectly separable,
-    where the NLL keeps falling as T -> 0, and is reported as ``at_bound``.
+    The NLL is convex in ``beta = 1/T``, so the optimum is the root of its slope
+    (:func:`nll_slope`), found by Brent's method (``scipy.optimize.brentq``) to
+    float64 precision in ``beta``. When the slope has one sign over the whole
+    range the optimum lies at or beyond a bound, and T is that bound
+    (``at_bound``): it happens when the fitting set is (almost) perfectly
+    separable, where the NLL keeps falling as T -> 0. ``max_iter`` bounds
+    Brent's iterations.
     """
-    z = as_tensor(logits, F64)
-    y = as_tensor(labels, torch.int64)
-    if z.ndim != 2 or z.shape[0] != y.shape[0] or z.shape[0] == 0:
+    z = as_array(logits, F64)
+    y = as_array(labels, np.int64)
+    if z.ndim != 2 or y.ndim != 1 or z.shape[0] != y.shape[0] or z.shape[0] == 0:
         raise ValueError(f"need logits (N, K) and labels (N,) with N > 0 to fit a temperature, got {tuple(z.shape)}")
     check_finite_logits(z, source="the temperature-fitting (val) predictions")
     check_labels(y, z.shape[1])
-    lo, hi = math.log(bounds[0]), math.log(bounds[1])
-    log_t = torch.zeros(1, dtype=F64, requires_grad=True)
-    opt = torch.optim.LBFGS(
-        [log_t],
-        lr=1.0,
-        max_iter=max_iter,
-        tolerance_grad=1e-12,
-        tolerance_change=1e-15,
-        line_search_fn="strong_wolfe",
-    )
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        # outside the bounds (+1 nat of slack) the loss is flat, so L-BFGS stops instead of overflowing
-        loss = F.cross_entropy(z / torch.exp(log_t.clamp(lo - 1.0, hi + 1.0)), y)
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        opt.step(closure)
-    raw = float(log_t.detach())
-    t = math.exp(min(max(raw, lo), hi)) if math.isfinite(raw) else bounds[0 if raw < 0 else 1]
-    nll = scaled_nll(z, y, t)
-    # the gradient vanishes far out too (separable data: NLL -> 0 as T -> 0), where L-BFGS may stop
-    # early; by convexity in 1/T, a bound that beats the stopping point is the bounded optimum
-    at_bound = False
-    for b in bounds:
-        nll_b = scaled_nll(z, y, b)
-        if nll_b < nll:
-            t, nll, at_bound = b, nll_b, True
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not (0 < lo <= 1.0 <= hi and math.isfinite(hi)):
+        raise ValueError(f"temperature bounds must satisfy 0 < low <= 1 <= high < inf, got {bounds!r}")
+    beta_lo, beta_hi = 1.0 / hi, 1.0 / lo
+    slope_lo, slope_hi = nll_slope(z, y, beta_lo), nll_slope(z, y, beta_hi)
+    if slope_lo >= 0:  # NLL rises from the smallest beta on: the optimum is T = high (or beyond)
+        t, at_bound = hi, True
+    elif slope_hi <= 0:  # NLL still falls at the largest beta: T = low (or beyond), (nearly) separable data
+        t, at_bound = lo, True
+    else:
+        beta = brentq(
+            lambda b: nll_slope(z, y, b), beta_lo, beta_hi, xtol=1e-15, rtol=4 * np.finfo(F64).eps, maxiter=max_iter
+        )
+        t, at_bound = 1.0 / beta, False
     return TemperatureFit(
-        temperature=t, nll_before=scaled_nll(z, y, 1.0), nll_after=nll, at_bound=at_bound, n=int(z.shape[0])
+        temperature=t,
+        nll_before=scaled_nll(z, y, 1.0),
+        nll_after=scaled_nll(z, y, t),
+        at_bound=at_bound,
+        n=int(z.shape[0]),
     )

@@ -53,7 +53,7 @@ TINY_DEMO = {"models": ["video_coop/demo/tiny"], "demo": {"n-train": 8, "n-test"
 
 # Golden data made by running the origin's own code (see ../shared/origin-fixtures/README.md). It lives beside the
 # checkout, not in it; tests that need it skip with the reason where it is absent.
-ORIGIN_FIXTURES = Path(os.environ.get("VIDEOXAI_ORIGIN_FIXTURES", REPO.parent / "shared" / "origin-fixtures"))
+ORIGIN_FIXTURES = Path(os.environ.get("VIDEOXAI_ORIGIN_FIXTURES", REPO.parent / "shared" / "origin-fixtures")).resolve()
 
 
 def origin_fixtures() -> Path:

@@ -30,6 +30,7 @@ ALLOWED = {
     "track_explanations": set(),
     "calibrate": {"matplotlib"},
     "calibration_summary": {"matplotlib"},
+    "verify_outputs": set(),  # checks files (headers, decodes videos with PyAV): no model, no figure
 }
 
 

@@ -7,14 +7,13 @@ One tiny demo run (tests.helpers.TINY_DEMO) is made once; every test works on it
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from tests.helpers import run_snakemake
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -55,22 +54,6 @@ DELETED = {
     "a video": {"render_explanations": 1},
     "an attention map": {"render_explanations": 1},
 }
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = make_workdir(tmp_path_factory.mktemp("finished"), TINY_DEMO)
-    proc = run_snakemake(work, "--cores", "2", timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return work
-
-
-@pytest.fixture
-def run(finished: Path, tmp_path: Path) -> Path:
-    """A copy of the finished run (mtimes kept, so it is up to date)."""
-    dest = tmp_path / "run"
-    shutil.copytree(finished, dest, symlinks=True)
-    return dest
 
 
 def resolve(run: Path, name: str) -> Path:

@@ -6,36 +6,18 @@ One tiny demo run (tests.helpers.TINY_DEMO) is made once; every test works on it
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
-from tests.helpers import REPO, SNAKEMAKE, TINY_DEMO, make_workdir, run_snakemake
+from tests.helpers import REPO, SNAKEMAKE, run_snakemake
 
 PRED = "results/predictions/video_coop/demo/tiny/demo/test.parquet"
 HEATMAPS = "results/explain/video_coop/demo/tiny/demo/test/grad-cam/heatmaps.safetensors"
 FIGS = "figures/explainer/video_coop/demo/tiny/demo-test"
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = make_workdir(tmp_path_factory.mktemp("finished"), TINY_DEMO)
-    proc = run_snakemake(work, "--cores", "2", timeout=1800)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return work
-
-
-@pytest.fixture
-def run(finished: Path, tmp_path: Path) -> Path:
-    """A copy of the finished run (mtimes kept, so it is up to date)."""
-    dest = tmp_path / "run"
-    shutil.copytree(finished, dest, symlinks=True)
-    return dest
 
 
 def damage(path: Path, keep: float = 0.5) -> None:

@@ -94,3 +94,15 @@ def test_loader_batches_in_order(samples: list[Sample], workers: int) -> None:
     assert batches[0]["video"].shape == (3, 8, 3, 32, 32)
     assert batches[0]["frame_indices"].shape == (3, 8) and batches[0]["padded"].dtype == torch.bool
     assert "frames" not in batches[0]
+
+
+def test_auto_decoder_is_pyav_for_a_few_clips(samples: list[Sample]) -> None:
+    """A job of a few clips (an explanation's selection) never pays torchcodec's import; a split's job may."""
+    from videoxai.data.decode import AUTO_TORCHCODEC_MIN_CLIPS, available_backends, decoder_for_job
+
+    assert ClipDataset(samples, SPEC, decoder="auto").decoder == "pyav"
+    assert ClipDataset(samples, SPEC, decoder="decord").decoder == "decord"  # a named decoder is kept
+    assert decoder_for_job("auto", AUTO_TORCHCODEC_MIN_CLIPS) == "auto"
+    if "torchcodec" in available_backends():
+        many = samples * (AUTO_TORCHCODEC_MIN_CLIPS // len(samples) + 1)
+        assert ClipDataset(many, SPEC, decoder="auto").decoder == "auto"

@@ -96,3 +96,28 @@ def test_spearman_is_none_for_constant_maps():
     b[1] = 0.5
     out = ev.spearman_per_clip(a, b)
     assert out[0] == pytest.approx(1.0) and out[1] is None
+
+
+def test_spearman_matches_scipy_with_ties():
+    """The numpy ranks (ties share their mean rank) give scipy's Spearman correlation."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    a = torch.tensor(rng.integers(0, 4, size=(20, 2, 3, 5)).astype(np.float32))  # many ties
+    b = torch.tensor(rng.normal(size=(20, 2, 3, 5)).astype(np.float32))
+    got = ev.spearman_per_clip(a, b)
+    want = [float(spearmanr(x, y).statistic) for x, y in zip(a.flatten(1).numpy(), b.flatten(1).numpy())]
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_blur_baseline_is_torchvisions_gaussian_blur():
+    """The removed state is torchvision's Gaussian blur exactly (computed without importing torchvision)."""
+    import math
+
+    from torchvision.transforms.functional import gaussian_blur
+
+    video = torch.rand(2, 3, 3, 48, 48)
+    sigma = max(48 / 16.0, 1.0)
+    k = 2 * int(math.ceil(2 * sigma)) + 1
+    want = gaussian_blur(video.flatten(0, 1), [k, k], [sigma, sigma]).reshape(video.shape)
+    assert torch.equal(ev.blurred(video), want)

@@ -118,3 +118,49 @@ def test_calibrate_runs_without_torch(tmp_path: Path) -> None:
         "assert m['temperature_scaled']['temperature'] > 0 and m['ece_ci95'] is not None\n"
     )
     assert imported_by(code) == {"matplotlib"}
+
+
+def test_resolving_a_videoxai_checkpoint_imports_no_torch() -> None:
+    """resolve reads config, weights header and sha256 as files: only an origin run (built while resolving) needs
+    torch. The job of a shipped demo checkpoint runs in a fraction of a second."""
+    from videoxai.demo.bundled import bundled_checkpoints_root
+
+    weights = bundled_checkpoints_root() / "stt" / "demo" / "tiny" / "model.safetensors"
+    code = (
+        "from videoxai.models.resolve import resolve_model\n"
+        f"r = resolve_model('stt/demo/tiny', 'checkpoints', {{'stt/demo/tiny': {str(weights)!r}}}, fetch=False)\n"
+        "assert r['method'] == 'stt' and len(r['sha256']) == 64, r\n"
+    )
+    assert imported_by(code) == set()
+
+
+def test_a_finished_model_job_exits_at_once_with_its_log_flushed(tmp_path: Path) -> None:
+    """exit_finished_job skips the interpreter's teardown (torch's costs 0.4 s) but loses nothing: exit status 0,
+    the log complete, stdout flushed; a failing job never reaches it and exits 1 with its traceback."""
+    log = tmp_path / "job.log"
+    ok = (
+        "import torch\n"
+        "from videoxai.joblog import exit_finished_job, job_logging\n"
+        f"with job_logging({str(log)!r}, 'demo_rule') as log:\n"
+        "    log.info('worked')\n"
+        "print('stdout line', end='')\n"
+        "exit_finished_job()\n"
+        "raise SystemExit('not reached')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", ok], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "stdout line"
+    text = log.read_text()
+    assert "worked" in text and "rule demo_rule done in" in text
+    failing = ok.replace("log.info('worked')", "raise ValueError('bad clip list')")
+    proc = subprocess.run([sys.executable, "-c", failing], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 1 and "ValueError: bad clip list" in proc.stderr
+    assert "rule demo_rule failed" in log.read_text()
+
+
+@pytest.mark.parametrize("name", ["extract_predictions", "explain_clips"])
+def test_model_job_scripts_end_with_a_fast_exit(name: str) -> None:
+    """The last statement of each model job script, outside its logging block (a failure must raise first)."""
+    tree = ast.parse((SCRIPTS / f"{name}.py").read_text())
+    last = tree.body[-1]
+    assert isinstance(last, ast.Expr) and ast.unparse(last.value) == "exit_finished_job()"

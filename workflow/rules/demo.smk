@@ -16,7 +16,9 @@ rule demo_dataset:
         root="|".join(DATASETS[d]["root"] for d in DEMO_DATASETS) or "(?!)",
     log:
         "logs/demo_dataset/{root}.log",
-    threads: 1
+    # clips are generated and encoded in parallel (each has its own random stream: the files do not depend
+    # on the count); it is the first job and everything else waits for it
+    threads: 8
     resources:
         mem_mb=2000,
         runtime=30,

@@ -46,7 +46,10 @@ rule explain_clips:
         conventions=explain_convention,
     log:
         f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
-    threads: min(config["num-workers"] + 1, workflow.cores)
+    # one core: the few selected clips decode in the job's own process (each one's deletion, insertion and
+    # randomisation passes cost many times its decoding), so explanations run side by side, one per core;
+    # --set-threads explain_clips=N gives a job decoding workers and torch threads (videoxai.setup.threads)
+    threads: 1
     resources:
         mem_mb=6000,
         runtime=60,

@@ -19,7 +19,10 @@ rule extract_predictions:
         class_mapping=class_mapping,
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
-    threads: min(config["num-workers"] + 1, workflow.cores)
+    # the main process and num-workers decoding workers (videoxai.setup.threads), but at most half the cores:
+    # two model jobs then run side by side, and one's start (importing torch, loading the model) overlaps the
+    # other's work; --set-threads extract_predictions=N overrides it
+    threads: min(config["num-workers"] + 1, max(1, workflow.cores // 2))
     resources:
         mem_mb=4000 + 1000 * config["num-workers"],
         runtime=120,

@@ -15,5 +15,6 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:
         n_test=snakemake.params.n_test,
         seed=snakemake.params.seed,
         overwrite=(root / "classInd.txt").is_file(),
+        workers=snakemake.threads,
     )
     log.info("demo dataset: %s", summary)

@@ -3,10 +3,12 @@
 import torch
 
 from videoxai.explain.stage import explain_stage
-from videoxai.joblog import job_logging
+from videoxai.joblog import exit_finished_job, job_logging
+from videoxai.setup.threads import split_threads
 
 with job_logging(snakemake.log[0], snakemake.rule):
-    torch.set_num_threads(max(1, snakemake.threads - snakemake.config["num-workers"]))
+    workers, torch_threads = split_threads(snakemake.threads, snakemake.config["num-workers"])
+    torch.set_num_threads(torch_threads)
     explain_stage(
         resolved_path=snakemake.input.resolved,
         selection_path=snakemake.input.selection,
@@ -15,9 +17,10 @@ with job_logging(snakemake.log[0], snakemake.rule):
         options=snakemake.params.options,
         out_path=snakemake.output[0],
         batch_size=snakemake.config["batch-size"],
-        num_workers=snakemake.config["num-workers"],
+        num_workers=workers,
         device=snakemake.config["device"],
         decoder=snakemake.config["decoder"],
         class_mapping=snakemake.params.class_mapping,
         conventions=snakemake.params.conventions,
     )
+exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

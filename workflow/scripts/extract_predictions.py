@@ -3,19 +3,22 @@
 import torch
 
 from videoxai.extract.run import extract_predictions
-from videoxai.joblog import job_logging
+from videoxai.joblog import exit_finished_job, job_logging
+from videoxai.setup.threads import split_threads
 
 with job_logging(snakemake.log[0], snakemake.rule):
-    torch.set_num_threads(max(1, snakemake.threads - snakemake.config["num-workers"]))
+    workers, torch_threads = split_threads(snakemake.threads, snakemake.config["num-workers"])
+    torch.set_num_threads(torch_threads)
     extract_predictions(
         snakemake.input.resolved,
         snakemake.params.dataset,
         snakemake.output[0],
         options=snakemake.params.options,
         batch_size=snakemake.config["batch-size"],
-        num_workers=snakemake.config["num-workers"],
+        num_workers=workers,
         num_frames=snakemake.params.num_frames,
         device=snakemake.config["device"],
         decoder=snakemake.config["decoder"],
         class_mapping=snakemake.params.class_mapping,
     )
+exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

@@ -34,6 +34,10 @@ from videoxai.data.sampling import segment_views
 BACKENDS: tuple[str, ...] = ("torchcodec", "decord", "pyav")
 AUTO_ORDER: tuple[str, ...] = ("torchcodec", "pyav", "decord")
 DECODERS: tuple[str, ...] = ("auto", *BACKENDS)
+# Importing torchcodec registers its torch operators: ~1.2 s, and ~0.4 s more when the process exits, on this
+# project's 2-core machine; it then decodes a demo clip ~4 ms faster than PyAV (benchmarks/decode.py). A job
+# with fewer clips than this (an explanation's few selected clips) never repays that: ``auto`` takes PyAV there.
+AUTO_TORCHCODEC_MIN_CLIPS = 256
 
 
 class DecodeError(RuntimeError):
@@ -260,6 +264,14 @@ def resolve_decoder(decoder: str = "auto") -> str:
     if why is not None:
         hint = " (install the Debian 'ffmpeg' package)" if decoder == "torchcodec" else ""
         raise RuntimeError(f"decoder {decoder!r} is not usable here: {why}{hint}; use decoder='auto' or 'pyav'")
+    return decoder
+
+
+def decoder_for_job(decoder: str, clips: int) -> str:
+    """The decoder a job of ``clips`` clips uses: ``auto`` is PyAV below :data:`AUTO_TORCHCODEC_MIN_CLIPS` clips
+    (every backend gives the same frames, so only the time changes), else ``decoder`` itself."""
+    if decoder == "auto" and clips < AUTO_TORCHCODEC_MIN_CLIPS:
+        return "pyav"
     return decoder
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from videoxai.data.decode import DecodeError, decode_clip, resolve_decoder
+from videoxai.data.decode import DecodeError, decode_clip, decoder_for_job, resolve_decoder
 from videoxai.data.origin_frames import (
     OriginTTA,
     decode_origin_clip,
@@ -72,8 +72,8 @@ class ClipDataset(Dataset):
         self.samples = list(samples)
         self.spec = spec
         self.return_frames = return_frames
-        self.decoder = decoder
-        resolve_decoder(decoder)  # fail now, in the main process, if the backend cannot run here
+        self.decoder = decoder_for_job(decoder, len(self.samples))
+        resolve_decoder(self.decoder)  # fail now, in the main process, if the backend cannot run here
         self.num_views = int(num_views if num_views is not None else spec.num_views)
         if self.num_views < 1:
             raise ValueError(f"num_views must be >= 1, got {self.num_views}")

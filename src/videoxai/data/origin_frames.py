@@ -221,7 +221,7 @@ def gaussian_blur(video: torch.Tensor, kernel_size: int, sigma: float) -> torch.
     """torchvision's tensor Gaussian blur, computed in ``video``'s dtype: kernel, reflect padding, depthwise conv."""
     dtype = video.dtype
     half = (kernel_size - 1) * 0.5
-    x = torch.linspace(-half, half, steps=kernel_size, dtype=dtype)
+    x = torch.linspace(-half, half, steps=kernel_size, dtype=dtype, device=video.device)
     pdf = torch.exp(-0.5 * (x / sigma).pow(2))
     k1 = pdf / pdf.sum()
     k2 = torch.mm(k1[:, None], k1[None, :])

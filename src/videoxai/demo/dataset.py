@@ -41,10 +41,12 @@ so a killed run never leaves a folder that looks complete.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -328,6 +330,7 @@ def write_demo_dataset(
     container: str = "avi",
     fps: int = 25,
     overwrite: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Generate the demo dataset under ``root`` and return its summary.
 
@@ -335,6 +338,7 @@ def write_demo_dataset(
     (its summary is returned). The clips are written into a temporary
     sibling folder that is renamed to ``root`` only after ``DONE.json``;
     an existing different dataset is replaced only with ``overwrite=True``.
+    ``workers`` > 1 generates and encodes clips in that many processes (the files are the same).
     """
     if container not in LOSSLESS:
         raise ValueError(f"container must be one of {sorted(LOSSLESS)}, got {container!r}")
@@ -359,16 +363,24 @@ def write_demo_dataset(
     tmp_root = make_temp_dir(root)
     try:
         lists: dict[str, list[str]] = {"train": [], "test": []}
+        jobs: list[tuple[str, int, int, int]] = []
         for split, n, groups in (("train", n_train, TRAIN_GROUPS), ("test", n_test, TEST_GROUPS)):
             for class_index, group, clip in _plan(n, groups):
                 rel = clip_name(DEMO_CLASSES[class_index], group, clip, container)
-                clip_frames, clip_mask = make_clip(
-                    class_index, _clip_seed(seed, split, class_index, group, clip), frames, size
-                )
-                write_lossless(tmp_root / rel, clip_frames, fps=fps)
-                write_mask(tmp_root / rel, clip_mask)
-                write_puppet_mask(puppet_mask_path(tmp_root, rel), clip_mask)
+                jobs.append((split, class_index, group, clip))
                 lists[split].append(f"{rel} {class_index + 1}" if split == "train" else rel)
+        write_clips = functools.partial(
+            _write_clips, tmp_root, seed=seed, frames=frames, size=size, container=container, fps=fps
+        )
+        chunks = [jobs[i : i + _CHUNK] for i in range(0, len(jobs), _CHUNK)]
+        if workers > 1 and len(chunks) > 1:
+            # every clip has its own random stream and its own files: the bytes do not depend on who writes them
+            with ProcessPoolExecutor(min(workers, len(chunks)), mp_context=multiprocessing.get_context("fork")) as pool:
+                for _ in pool.map(write_clips, chunks):
+                    pass
+        else:
+            for chunk in chunks:
+                write_clips(chunk)
         write_text(tmp_root / "classInd.txt", "".join(f"{i + 1} {c}\n" for i, c in enumerate(DEMO_CLASSES)))
         write_text(tmp_root / "trainlist01.txt", "".join(f"{line}\n" for line in lists["train"]))
         write_text(tmp_root / "testlist01.txt", "".join(f"{line}\n" for line in lists["test"]))
@@ -387,6 +399,21 @@ def write_demo_dataset(
     summary["seconds"] = round(seconds, 3)
     summary["clips_per_s"] = round((n_train + n_test) / max(seconds, 1e-9), 1)
     return summary
+
+
+_CHUNK = 50  # clips per task: large enough that a task's pickling is noise, small enough to balance the workers
+
+
+def _write_clips(
+    root: Path, jobs: list[tuple[str, int, int, int]], *, seed: int, frames: int, size: int, container: str, fps: int
+) -> None:
+    """Generate and write the clips ``(split, class, group, clip)``: video, mask and J-HMDB-style mask each."""
+    for split, class_index, group, clip in jobs:
+        rel = clip_name(DEMO_CLASSES[class_index], group, clip, container)
+        clip_frames, clip_mask = make_clip(class_index, _clip_seed(seed, split, class_index, group, clip), frames, size)
+        write_lossless(root / rel, clip_frames, fps=fps)
+        write_mask(root / rel, clip_mask)
+        write_puppet_mask(puppet_mask_path(root, rel), clip_mask)
 
 
 def _swap_into_place(new: Path, root: Path) -> None:

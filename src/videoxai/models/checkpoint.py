@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..io import atomic_path, read_json, write_json
+from ..io import atomic_path, write_json
 from .base import VideoClassifier
 from .layout import (  # re-exported: the checkpoint format's names
     CONFIG_NAME,
@@ -25,6 +25,7 @@ from .layout import (  # re-exported: the checkpoint format's names
     WEIGHTS_NAME,
     CheckpointError,
     find_weights,
+    read_config,
 )
 from .registry import build_model
 
@@ -89,20 +90,6 @@ def _unwrap_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} does not hold a state_dict (a mapping of parameter names to tensors)")
     return obj
-
-
-def read_config(path: str | os.PathLike[str], require_method: bool = True) -> dict:
-    """Checkpoint ``config.json`` with its required fields checked (``method`` optional for custom models)."""
-    try:
-        config = read_json(path)
-    except ValueError as e:
-        raise CheckpointError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    missing = [k for k in (("method",) if require_method else ()) + ("class_names",) if k not in config]
-    if missing:
-        raise CheckpointError(f"{path} lacks required field(s) {missing}")
-    return config
 
 
 def load_weights_into(model: VideoClassifier, weights: str | os.PathLike[str]) -> VideoClassifier:

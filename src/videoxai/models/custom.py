@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .base import InputSpec, VideoClassifier
+if TYPE_CHECKING:  # resolving a key checks only that the factory imports: torch is the factory's to import
+    from .base import VideoClassifier
 
 _SPEC = re.compile(r"^([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*):([A-Za-z_][\w]*)$")
 
@@ -37,6 +39,8 @@ def load_factory(spec: str) -> Callable[[dict], VideoClassifier]:
 
 def build_custom(spec: str, config: dict) -> VideoClassifier:
     """Call the factory with the checkpoint config and check it returned a usable adapter."""
+    from .base import InputSpec, VideoClassifier
+
     model = load_factory(spec)(config)
     if not isinstance(model, VideoClassifier):
         raise TypeError(

@@ -51,8 +51,8 @@ def _load_builtins(method: str | None = None) -> None:
 
 
 def available_methods() -> list[str]:
-    _load_builtins()
-    return sorted(_METHODS)
+    """Every method name a checkpoint may give: the built-in ones (none imported for this) and any registered."""
+    return sorted(set(_BUILTIN_MODULES) | set(_METHODS))
 
 
 def method_class(method: str) -> type[VideoClassifier]:

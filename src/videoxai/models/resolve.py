@@ -4,6 +4,10 @@ Finding the files is :mod:`.locate`'s (torch-free, used while the workflow
 plans); this module fetches wandb artifacts, fingerprints the weights, reads
 the config and loads the model. Keys are validated by
 :class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
+
+Resolving a videoxai checkpoint imports no torch (config, weights header and sha256 are read as files): the
+resolve job starts in a fraction of a second. Loading imports the model code when called; an origin run is built
+while resolving, so its torch and transformers come then.
 """
 
 from __future__ import annotations
@@ -11,14 +15,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..keys import ModelKey
-from .base import VideoClassifier
-from .checkpoint import load_model, load_weights_into, read_config
 from .config_schema import check_weights, read_checkpoint_config
 from .custom import build_custom, load_factory
 from .hf_cache import locate_backbone
-from .layout import CONFIG_NAME, CheckpointError
+from .layout import CONFIG_NAME, CheckpointError, read_config
 from .layout import (
     sha256_file as sha256_file,  # re-exported: fingerprints are part of resolving
 )
@@ -38,6 +41,9 @@ from .origin_run import (
 )
 from .registry import available_methods, method_class
 from .wandb_artifact import ArtifactSpec, ensure_artifact, is_artifact, read_marker
+
+if TYPE_CHECKING:
+    from .base import VideoClassifier
 
 # An origin run records no class names (the origin takes them from the dataset it evaluates). Until
 # someone sets them (extraction: the test set's), the model is built for this one placeholder class.
@@ -210,6 +216,8 @@ def load_resolved(resolved: dict, verify: bool = True, class_names: Sequence[str
     origin run's model for these classes (else a placeholder class that
     extraction replaces with the test set's).
     """
+    from .checkpoint import load_model, load_weights_into
+
     weights = Path(resolved["checkpoint"])
     if verify:
         _verify(weights, resolved["sha256"], resolved["key"])

@@ -127,3 +127,16 @@ def test_sigkill_leaves_a_temporary_that_the_next_write_removes(tmp_path: Path) 
     assert len(left) == 1 and left[0].stat().st_size == 1000
     write_text(out, "done")
     assert out.read_text() == "done" and stale_temporaries(out) == []
+
+
+def test_read_yaml_equals_pyyaml_safe_load_on_the_shipped_files() -> None:
+    """The C loader (when PyYAML has libyaml) reads every shipped config and schema as ``yaml.safe_load`` does."""
+    import yaml
+
+    from tests.helpers import REPO
+    from videoxai.io import read_yaml
+
+    files = sorted((REPO / "workflow" / "schemas").glob("*.yaml")) + sorted((REPO / "config").glob("*.yaml"))
+    assert files
+    for path in files:
+        assert read_yaml(path) == yaml.safe_load(path.read_text()), path

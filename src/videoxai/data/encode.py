@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from videoxai.io import atomic_path
@@ -66,6 +65,8 @@ def write_frames(
         raise ValueError(f"frames for {path} must be (H, W, 3) uint8, got {first.shape} {first.dtype}")
     height, width = first.shape[:2]
     n = 0
+    import av  # here, not at the top: the workflow imports this module while planning (demo.smk)
+
     with atomic_path(path) as tmp:
         with av.open(str(tmp), mode="w", format=fmt, options=dict(container_options or {})) as out:
             stream = out.add_stream(codec.name, rate=fps)

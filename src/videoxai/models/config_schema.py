@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..io import read_yaml
 from .layout import CheckpointError
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "checkpoint_config.schema.yaml"
@@ -40,11 +41,8 @@ def load_checkpoint_schema(
     path: str | os.PathLike[str] = SCHEMA_PATH,
 ) -> dict[str, Any]:
     """The checkpoint config schema (read once per process)."""
-    import yaml
-
     try:
-        with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        return read_yaml(path)
     except OSError as e:
         raise FileNotFoundError(
             f"the checkpoint config schema {path} cannot be read ({e}); it ships with the repository's workflow/ "

@@ -1,6 +1,8 @@
 """The attention-map PNG of one clip: overlaid frames in a row, a colour bar, the temporal-importance curve below.
 
-One matplotlib figure per clip (not per frame); the overlays themselves come from the colour table.
+One matplotlib figure per clip (not per frame); the overlays themselves come from the colour table. The figure is
+drawn once (layout and pixels in one pass) and Pillow writes the PNG with a fast zlib strategy: about a third of
+what ``savefig`` costs here, for the same pixels.
 """
 
 from __future__ import annotations
@@ -9,16 +11,39 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from PIL import Image, PngImagePlugin
 
 from videoxai.io import atomic_path
 from videoxai.render.caption import caption_lines
 from videoxai.render.overlay import overlay
+
+#: zlib's run-length strategy: on a rendered figure (flat colours, text) it compresses to about the default's size
+#: at a third of its time; the PNG encode was the largest single cost of a render job
+Z_RLE = 3
+
+
+def write_png(rgba: np.ndarray, out_png: str | os.PathLike[str], dpi: float) -> None:
+    """Write a figure's (H, W, 4) uint8 RGBA canvas as PNG (atomically), faster than ``savefig`` does.
+
+    The pixels are the canvas's; a fully opaque canvas (a figure with its default white background) is stored as
+    RGB, which holds the same pixels in a smaller file. The text and dpi chunks are the ones matplotlib writes.
+    """
+    rgba = np.asarray(rgba)
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        raise ValueError(f"a figure canvas is (H, W, 4) uint8 RGBA, got {rgba.shape} {rgba.dtype}")
+    alpha = rgba[..., 3]
+    image = Image.fromarray(np.ascontiguousarray(rgba[..., :3]) if alpha.min() == 255 else rgba)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"Matplotlib version{matplotlib.__version__}, https://matplotlib.org/")
+    with atomic_path(out_png) as tmp:
+        image.save(tmp, format="png", pnginfo=info, dpi=(dpi, dpi), compress_type=Z_RLE)
 
 
 def strip_frame_indices(n_frames: int, max_frames: int) -> np.ndarray:
@@ -45,19 +70,18 @@ def tile_frames(frames: np.ndarray, per_row: int, gap: int = 4) -> tuple[np.ndar
     return canvas, origins
 
 
-def attention_strip(
+def strip_figure(
     frames: np.ndarray,
     maps: np.ndarray,
     temporal_importance: np.ndarray,
-    out_png: str | os.PathLike[str],
     clip: Mapping[str, Any] | None = None,
     colormap: str = "jet",
     alpha: float = 0.5,
     max_frames: int = 16,
     per_row: int = 8,
     dpi: int = 100,
-) -> dict[str, Any]:
-    """Write the frame strip (``per_row`` frames a row) + colour bar + temporal curve to ``out_png`` (atomically)."""
+) -> tuple[Figure, np.ndarray]:
+    """The attention-map figure of one clip (on an Agg canvas, not drawn yet) and the frame indices it shows."""
     t = frames.shape[0]
     ti = np.asarray(temporal_importance, dtype=np.float64).reshape(-1)
     if ti.shape[0] != t:
@@ -95,6 +119,26 @@ def attention_strip(
     curve.grid(alpha=0.3)
     if clip is not None:
         fig.suptitle("   |   ".join(text for text, _ in caption_lines(clip)), fontsize=9)
-    with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+    return fig, idx
+
+
+def attention_strip(
+    frames: np.ndarray,
+    maps: np.ndarray,
+    temporal_importance: np.ndarray,
+    out_png: str | os.PathLike[str],
+    clip: Mapping[str, Any] | None = None,
+    colormap: str = "jet",
+    alpha: float = 0.5,
+    max_frames: int = 16,
+    per_row: int = 8,
+    dpi: int = 100,
+) -> dict[str, Any]:
+    """Write the frame strip (``per_row`` frames a row) + colour bar + temporal curve to ``out_png`` (atomically)."""
+    fig, idx = strip_figure(frames, maps, temporal_importance, clip, colormap, alpha, max_frames, per_row, dpi)
+    # One draw: the canvas draw runs the constrained layout and renders in the same pass, where savefig runs a
+    # layout-only draw first and then the real one; the pixels are the ones savefig writes (a test checks it).
+    canvas = fig.canvas
+    canvas.draw()
+    write_png(canvas.buffer_rgba(), out_png, fig.dpi)
     return {"frames_shown": [int(i) for i in idx]}

@@ -64,6 +64,7 @@ class MetricSuite:
                 w,
                 power=max(MIN_POWER, self._smooth_power),
                 iterations=_BOOTSTRAP_ITERATIONS,
+                guess=self.smooth_bandwidth,
             )[0]
         out = {"accuracy": mean(s.correct), "nll": mean(s.nll), "brier": mean(s.brier)}
         out.update(self.equal_width.errors(weights))

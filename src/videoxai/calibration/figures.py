@@ -14,11 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -83,15 +80,21 @@ class Curve:
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         yield
+
+
+def _figure(**kwargs) -> Figure:
+    """A figure on its own Agg canvas: no pyplot, so no global figure registry, GUI backend or its import time."""
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _save(fig: Figure, out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]) -> None:
     for path, fmt in ((out_png, "png"), (out_pdf, "pdf")):
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt, dpi=DPI, metadata={"CreationDate": None} if fmt == "pdf" else None)
-    plt.close(fig)
 
 
 def _percent(value: float, ci: Sequence[float] | None) -> str:
@@ -206,15 +209,9 @@ def reliability_diagram(
         raise ValueError("reliability_diagram needs at least one panel")
     with _style():
         width = COLUMN_WIDTH if len(panels) == 1 else TEXT_WIDTH * len(panels) / 2
-        fig, axes = plt.subplots(
-            2,
-            len(panels),
-            figsize=(width, 4.2),
-            squeeze=False,
-            sharex="col",
-            sharey="row",
-            layout="constrained",
-            gridspec_kw={"height_ratios": [3.0, 1.1]},
+        fig = _figure(figsize=(width, 4.2), layout="constrained")
+        axes = fig.subplots(
+            2, len(panels), squeeze=False, sharex="col", sharey="row", gridspec_kw={"height_ratios": [3.0, 1.1]}
         )
         fig.get_layout_engine().set(h_pad=0.02, w_pad=0.02, hspace=0.0, wspace=0.02)
         for j, panel in enumerate(panels):
@@ -238,7 +235,8 @@ def comparison_figure(
         raise ValueError("comparison_figure needs at least one model")
     with _style():
         rows = len(curves) + 1
-        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.0 + 0.13 * rows), layout="constrained")
+        fig = _figure(figsize=(COLUMN_WIDTH, 3.0 + 0.13 * rows), layout="constrained")
+        ax = fig.subplots()
         ax.plot([0, 1], [0, 1], linestyle="--", color="0.35", linewidth=0.8, label="Perfect calibration", zorder=1)
         for i, c in enumerate(curves):
             occupied = c.table["count"] > 0

@@ -75,7 +75,7 @@ class SeedMetricSuite:
         return self._smooth_parts()[1]
 
     def evaluate(self, weights: Any = None) -> dict[str, np.ndarray]:
-        value, _, power = self._smooth_parts()
+        value, bandwidth, power = self._smooth_parts()
         if weights is None:
             out = self.seed.errors()
             out["smooth_ece"] = np.asarray([float(value[0])])
@@ -87,7 +87,12 @@ class SeedMetricSuite:
 
         conf = self.seed.confidence
         out["smooth_ece"] = smooth_ece(
-            conf, conf - self.seed.correct, w, power=max(MIN_POWER, power), iterations=_BOOTSTRAP_ITERATIONS
+            conf,
+            conf - self.seed.correct,
+            w,
+            power=max(MIN_POWER, power),
+            iterations=_BOOTSTRAP_ITERATIONS,
+            guess=bandwidth,
         )[0]
         return out
 

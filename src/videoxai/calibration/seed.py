@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse
 
 Convention = Literal["standard", "seed"]
 CONVENTIONS: tuple[str, ...] = ("standard", "seed")
@@ -158,6 +157,8 @@ class SeedSuite:
     """
 
     def __init__(self, probs: Any, labels: Any, n_bins: int = 15):
+        import scipy.sparse  # here, not at the top: the standard convention (and the summary job) never need it
+
         p = _as_numpy(probs).astype(F32, copy=False)
         y = _as_numpy(labels).astype(np.int64, copy=False).reshape(-1)
         if p.ndim != 2 or p.shape[0] != y.shape[0] or p.shape[0] == 0:

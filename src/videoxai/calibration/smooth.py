@@ -88,28 +88,72 @@ class Smoother:
         self.spectrum = np.fft.rfft(ext, axis=1)
         self.freq2 = np.arange(self.spectrum.shape[1], dtype=F64) ** 2
 
-    def ece(self, sigma: Any) -> np.ndarray:
-        """smECE at bandwidth ``sigma``: a scalar, or one per row of the batch."""
+    def ece(self, sigma: Any, rows: np.ndarray | None = None) -> np.ndarray:
+        """smECE at bandwidth ``sigma``: a scalar, or one per row of the batch (or of ``rows``, a subset of it)."""
+        spectrum, total = (self.spectrum, self.total) if rows is None else (self.spectrum[rows], self.total[rows])
         s = as_array(sigma, F64).reshape(-1, 1)
         # coefficients beyond k = 3.1 / s are below 1e-20 of the first: leave them out (irfft zero-pads)
         s_min = float(s.min())
         cut = self.freq2.size if s_min <= 0 else min(self.freq2.size, math.ceil(3.1 / s_min) + 1)
         kernel = (self.period / 2.0) * np.exp(-(math.pi**2) / 2.0 * s**2 * self.freq2[:cut])
-        smoothed = np.abs(np.fft.irfft(self.spectrum[:, :cut] * kernel, n=self.period, axis=1)[:, : self.nodes])
+        smoothed = np.abs(np.fft.irfft(spectrum[:, :cut] * kernel, n=self.period, axis=1)[:, : self.nodes])
         integral = self.h * (smoothed.sum(axis=1) - 0.5 * (smoothed[:, 0] + smoothed[:, -1]))
-        return integral / self.total
+        return integral / total
 
-    def fixed_point(self, iterations: int) -> np.ndarray:
-        """Bandwidth ``s`` with ``smECE_s = s`` for every row, by bisection on [0, 1]."""
-        rows = self.spectrum.shape[0]
-        lo = np.zeros(rows, dtype=F64)
-        hi = np.ones(rows, dtype=F64)
-        for _ in range(iterations):
-            mid = 0.5 * (lo + hi)
-            above = self.ece(mid) > mid
-            lo = np.where(above, mid, lo)
-            hi = np.where(above, hi, mid)
-        return 0.5 * (lo + hi)
+    def fixed_point(self, iterations: int, guess: float | None = None) -> np.ndarray:
+        """Bandwidth ``s`` with ``smECE_s = s`` for every row: what ``iterations`` bisection steps on [0, 1] give.
+
+        Bisection ends in the cell ``[k, k + 1] / 2**iterations`` whose left end passes its test
+        ``smECE_s > s`` and whose right end fails it, and returns the cell's midpoint. This finds the
+        same cell in a third of the evaluations (each is an inverse FFT of every row): every point
+        tried is on that grid, and a row stops once two neighbouring grid points bracket its root by
+        the same test. ``g(s) = smECE_s - s`` falls with slope <= -1, so the fixed-point step
+        ``s -> smECE_s`` lands across the root (one step brackets it), and regula falsi (Illinois)
+        narrows the bracket, with a bisection step wherever two steps did not halve it. Bisection's
+        own answer could differ only for a root within rounding (~1e-16) of a grid point, where its
+        test is decided by the last bit. ``guess`` (e.g. the point estimate's bandwidth, for
+        bootstrap resamples) is where the search starts; default 0.
+        """
+        cells = 2**iterations
+        unit = 1.0 / cells  # exact: grid points j * unit are the values bisection's midpoints take
+        n = self.spectrum.shape[0]
+        lo = np.zeros(n, dtype=np.int64)  # grid index that passed the test (0: not evaluated)
+        hi = np.full(n, cells, dtype=np.int64)  # grid index that failed it (cells: not evaluated)
+        g_lo = np.full(n, np.nan)
+        g_hi = np.full(n, np.nan)
+        moved = np.zeros(n, dtype=np.int8)  # +1 lo moved last, -1 hi moved last (Illinois)
+        # bracket widths now, one and two steps ago, counted once both ends have values (inf before)
+        width = np.full((3, n), np.inf)
+        steps = np.zeros(n, dtype=np.int64)
+        target = np.full(n, 0.0 if guess is None else float(guess))
+        active = np.flatnonzero(hi - lo > 1)
+        while active.size:
+            j = np.clip(np.floor(target[active] / unit), lo[active] + 1, hi[active] - 1).astype(np.int64)
+            s = j * unit
+            value = self.ece(s, rows=active)
+            above = value > s  # bisection's test
+            g = value - s
+            up, down = active[above], active[~above]
+            lo[up], g_lo[up] = j[above], g[above]
+            hi[down], g_hi[down] = j[~above], g[~above]
+            # Illinois: an end kept twice in a row has its value halved, so the next secant moves off it
+            g_hi[up[moved[up] == 1]] *= 0.5
+            g_lo[down[moved[down] == -1]] *= 0.5
+            moved[up], moved[down] = 1, -1
+            steps[active] += 1
+            a, b, ga, gb = lo[active] * unit, hi[active] * unit, g_lo[active], g_hi[active]
+            bracketed = np.isfinite(ga) & np.isfinite(gb)
+            width[2, active], width[1, active] = width[1, active], width[0, active]
+            width[0, active] = np.where(bracketed, b - a, np.inf)
+            # next target: the fixed-point step until both ends have values, then the secant through them;
+            # bisection where that does not converge (two secant steps that did not halve the bracket)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                secant = (a * gb - b * ga) / (gb - ga)
+            nxt = np.where(bracketed, secant, value)
+            slow = (width[0, active] > 0.5 * width[2, active]) | (~bracketed & (steps[active] > 4))
+            target[active] = np.where(slow | ~np.isfinite(nxt), 0.5 * (a + b), nxt)
+            active = active[hi[active] - lo[active] > 1]
+        return 0.5 * (lo * unit + hi * unit)
 
 
 def smooth_ece_at(confidence: Any, residual: Any, sigma: float, weights: Any = None) -> np.ndarray:
@@ -118,20 +162,26 @@ def smooth_ece_at(confidence: Any, residual: Any, sigma: float, weights: Any = N
 
 
 def smooth_ece(
-    confidence: Any, residual: Any, weights: Any = None, power: int | None = None, iterations: int = 40
+    confidence: Any,
+    residual: Any,
+    weights: Any = None,
+    power: int | None = None,
+    iterations: int = 40,
+    guess: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(smooth ECE, bandwidth) per row: ``(1,)`` arrays without weights, ``(B,)`` with.
 
     Without ``power`` a coarse pass locates the bandwidth and a second pass reruns
     the search on a grid fine enough for it (the bootstrap passes the point
-    estimate's ``power`` so all resamples share one grid).
+    estimate's ``power`` so all resamples share one grid, and its bandwidth as ``guess``,
+    where the search starts; the result does not depend on it).
     """
     rows = 1 if weights is None else as_array(weights).shape[0]
     if not bool((as_array(residual) != 0).any()):  # perfectly calibrated point masses: smECE_s = 0 for every s
         return np.zeros(rows, dtype=F64), np.zeros(rows, dtype=F64)
     if power is None:
-        coarse = Smoother(confidence, residual, weights, MIN_POWER).fixed_point(24)
+        coarse = Smoother(confidence, residual, weights, MIN_POWER).fixed_point(24, guess)
         power = grid_power(0.5 * float(coarse.min()))
     smoother = Smoother(confidence, residual, weights, power)
-    sigma = smoother.fixed_point(iterations)
+    sigma = smoother.fixed_point(iterations, guess)
     return smoother.ece(sigma), sigma

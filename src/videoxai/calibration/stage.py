@@ -20,6 +20,8 @@ from videoxai.io import atomic_path, read_json, write_json, write_text
 
 log = logging.getLogger("videoxai.calibration")
 PathLike = str | os.PathLike[str]
+# the bin columns the comparison figure reads of each bins.parquet
+_CURVE_COLUMNS = ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
 
 
 def _load(path: PathLike, role: str) -> Predictions:
@@ -63,9 +65,8 @@ def calibrate(
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.
     """
-    # the estimators (bootstrap, temperature scaling) are imported here: the summary job needs neither
+    # the estimators are imported here, as the summary job needs none of them
     from videoxai.calibration.report import bins_table, evaluate
-    from videoxai.calibration.temperature import fit_temperature
 
     check_convention(convention)
     if val_predictions is not None and temperature is not None:
@@ -103,6 +104,9 @@ def calibrate(
         )
     ]
     if val_predictions is not None:
+        # only here: scipy.optimize costs a third of a second to import, and most runs fit no temperature
+        from videoxai.calibration.temperature import fit_temperature
+
         val = _load(val_predictions, "val")
         _check_same_model(test, val, test_predictions, val_predictions)
         fit = fit_temperature(val.logits, val.labels)
@@ -176,12 +180,13 @@ def summarize(
     write_text(out_tex, latex_table(labels, metrics))
     curves = []
     for label, m, path in zip(labels, metrics, bins_paths):
-        check_parquet(path, ("stage", "scheme"))  # a broken bins file names itself and its rebuild command
-        t = pq.read_table(path).to_pydict()
+        check_parquet(
+            path, ("stage", "scheme", *_CURVE_COLUMNS)
+        )  # a broken bins file names itself and its rebuild command
+        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (~0.3 s)
+        with pq.ParquetFile(path) as f:
+            t = f.read(columns=["stage", "scheme", *_CURVE_COLUMNS]).to_pydict()
         keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
-        table = {
-            k: np.asarray([t[k][i] for i in keep], dtype=float)
-            for k in ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
-        }
+        table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in _CURVE_COLUMNS}
         curves.append(Curve(label, table, m["ece"], m.get("ece_ci95")))
     comparison_figure(curves, out_png, out_pdf)

@@ -160,3 +160,17 @@ def test_evaluation_summary_collects_per_clip_scores():
     assert out["ground_truth"]["randomised_model"] == {"pointing_game": 0.0, "energy_in_mask": pytest.approx(0.1)}
     assert out["temporal_visibility"]["n_clips"] == 2
     assert "ground_truth" not in summary.evaluation_summary(maps, np.full((2, 3), 1 / 3), clips, None)
+
+
+def test_per_class_scores_are_the_mask_scores_of_each_class():
+    """The per-class scores come from one upsampling of all maps: exactly the scores of each class's clips alone."""
+    maps, masks = _maps_and_masks()
+    names = ["b", "a", "b", "c", "a", "b"]
+    clips = [{"class_name": n} for n in names]
+    per_class = summary.evaluation_summary(maps, np.full(maps.shape[:2], 0.125), clips, masks, seed=3)
+    per_class = per_class["ground_truth"]["per_class"]
+    assert list(per_class) == ["a", "b", "c"]
+    for name, got in per_class.items():
+        sel = np.array([n == name for n in names])
+        alone = summary.mask_scores(maps[sel], masks[sel], seed=3)
+        assert got == {"n_clips": int(sel.sum()), **alone["map"]}  # equal, not close

@@ -203,12 +203,20 @@ def mask_scores(maps: np.ndarray, masks: np.ndarray, seed: int = 0) -> dict[str,
         ("random_map", random_maps(maps.shape, seed)),
         ("centre_prior", centre_prior(maps.shape)),
     ):
-        up = upsample_bilinear(m, size)
-        out[name] = {
-            "pointing_game": nanmean_or_none(pointing_hits(up, masks)),
-            "energy_in_mask": nanmean_or_none(energy_in_mask(up, masks)),
-        }
+        out[name] = map_scores(upsample_bilinear(m, size), masks)
     return out
+
+
+def map_scores(upsampled: np.ndarray, masks: np.ndarray) -> dict[str, float | None]:
+    """Pointing game and energy in mask of maps already at the masks' resolution (no baselines).
+
+    Every number is per frame before the mean, so the scores of a subset of clips can be taken from the
+    upsampled maps of all of them (the per-class scores: one upsampling, not one per class).
+    """
+    return {
+        "pointing_game": nanmean_or_none(pointing_hits(upsampled, masks)),
+        "energy_in_mask": nanmean_or_none(energy_in_mask(upsampled, masks)),
+    }
 
 
 def temporal_visibility(importance: np.ndarray, masks: np.ndarray) -> dict[str, Any]:
@@ -270,11 +278,12 @@ def evaluation_summary(
     if masks is not None:
         out["ground_truth"] = mask_scores(maps, masks, seed)
         out["ground_truth"]["per_class"] = {}
+        # per class only the map's own scores are kept: no baselines, and the maps upsampled once for all classes
+        up = upsample_bilinear(np.asarray(maps, dtype=np.float32), tuple(masks.shape[-2:]))
         names = [c.get("class_name", str(c.get("class_index"))) for c in clips]
         for name in sorted(set(names)):
             sel = np.array([n == name for n in names])
-            s = mask_scores(maps[sel], masks[sel], seed)
-            out["ground_truth"]["per_class"][name] = {"n_clips": s["n_clips"], **s["map"]}
+            out["ground_truth"]["per_class"][name] = {"n_clips": int(sel.sum()), **map_scores(up[sel], masks[sel])}
         out["temporal_visibility"] = temporal_visibility(importance, masks)
         rand = [c["evaluation"]["randomised_model"] for c in clips if c.get("evaluation", {}).get("randomised_model")]
         if rand:

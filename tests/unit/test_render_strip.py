@@ -10,7 +10,9 @@ from PIL import Image
 
 from tests.unit.test_render_fixtures import make_heatmaps
 from videoxai.explain.store import load_heatmaps
-from videoxai.render.strip import attention_strip, strip_figure, write_png
+from videoxai.render.overlay import overlay
+from videoxai.render.stage import _keeping
+from videoxai.render.strip import MAX_FRAMES, attention_strip, strip_figure, strip_frame_indices, write_png
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -63,3 +65,31 @@ def test_write_png_rejects_what_is_not_a_canvas(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="float32"):
         write_png(np.zeros((4, 4, 4), np.float32), tmp_path / "x.png", 100)
     assert not any(tmp_path.iterdir())
+
+
+def test_overlays_kept_from_the_video_draw_the_same_strip(tmp_path: Path) -> None:
+    """The stage hands the strip the overlays it made for the video; a wrong set is refused, not drawn."""
+    hs = load_heatmaps(make_heatmaps(tmp_path / "h.safetensors", n=1, t=20, size=32, grid=4), 0)
+    frames, maps, ti = hs.frames[0], hs.heatmaps[0], hs.temporal_importance[0]
+    idx = strip_frame_indices(20, MAX_FRAMES)
+    attention_strip(frames, maps, ti, tmp_path / "own.png", colormap="inferno")
+    attention_strip(
+        frames, maps, ti, tmp_path / "kept.png", colormap="inferno", overlays=overlay(frames, maps, "inferno")[idx]
+    )
+    np.testing.assert_array_equal(pixels(tmp_path / "own.png"), pixels(tmp_path / "kept.png"))
+    with pytest.raises(ValueError, match=r"overlays must be the 16 shown frames, shaped \(16, 32, 32, 3\); got \(20,"):
+        attention_strip(frames, maps, ti, tmp_path / "bad.png", overlays=overlay(frames, maps))
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_stage_keeps_exactly_the_shown_frames() -> None:
+    chunks = [
+        np.full((16, 2, 2, 3), k, np.uint8) + np.arange(16, dtype=np.uint8)[:, None, None, None] for k in (0, 100)
+    ]
+    chunks.append(np.full((3, 2, 2, 3), 200, np.uint8))
+    at = strip_frame_indices(35, MAX_FRAMES)
+    kept: list[np.ndarray] = []
+    passed = list(_keeping(iter(chunks), at, kept))
+    assert all(a is b for a, b in zip(passed, chunks, strict=True))  # the video gets every chunk, untouched
+    whole = np.concatenate(chunks)
+    np.testing.assert_array_equal(np.concatenate(kept), whole[at])

@@ -8,15 +8,17 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from videoxai.explain.store import HeatmapSet, load_clip_list, load_heatmaps
 from videoxai.render.caption import caption_lines, caption_strip
 from videoxai.render.gallery import write_gallery
 from videoxai.render.overlay import overlay_chunks
-from videoxai.render.strip import attention_strip
+from videoxai.render.strip import MAX_FRAMES, attention_strip, strip_frame_indices
 from videoxai.render.video import compose_frames, encode_mp4
 
 CHUNK = 16
@@ -27,6 +29,17 @@ log = logging.getLogger("videoxai.render")
 def clip_name(clip: Mapping[str, Any]) -> str:
     """``class_{X}_sample_{Y}``: the file stem of a clip's video and attention map (X, Y from the selection)."""
     return f"class_{int(clip['class_index'])}_sample_{int(clip['sample_index'])}"
+
+
+def _keeping(chunks: Iterator[np.ndarray], at: np.ndarray, kept: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Pass ``chunks`` of consecutive frames through, appending the frames at indices ``at`` to ``kept``."""
+    start = 0
+    for chunk in chunks:
+        here = at[(at >= start) & (at < start + len(chunk))]
+        if len(here):
+            kept.append(chunk[here - start])
+        start += len(chunk)
+        yield chunk
 
 
 def _render_one(
@@ -45,12 +58,18 @@ def _render_one(
     frames, maps, clip = hs.frames[i], hs.heatmaps[i], hs.clips[i]
     width = frames.shape[2] * (2 if side_by_side else 1)
     caption = caption_strip(caption_lines(clip), width)
-    overlays = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
+    # the attention map shows some of the video's overlaid frames: keep those as they stream past, not redo them
+    shown_at = strip_frame_indices(frames.shape[0], MAX_FRAMES)
+    shown: list[np.ndarray] = []
+    overlays = _keeping(overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK), shown_at, shown)
     originals = (frames[s : s + CHUNK] for s in range(0, frames.shape[0], CHUNK)) if side_by_side else None
     video = encode_mp4(
         compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset, threads=threads
     )
-    strip = attention_strip(frames, maps, hs.temporal_importance[i], out_png, clip, colormap, alpha)
+    kept = np.concatenate(shown) if shown else None
+    strip = attention_strip(
+        frames, maps, hs.temporal_importance[i], out_png, clip, colormap, alpha, MAX_FRAMES, overlays=kept
+    )
     return {
         "sample_id": clip.get("sample_id"),
         "class_name": clip.get("class_name"),

@@ -24,6 +24,9 @@ from videoxai.io import atomic_path
 from videoxai.render.caption import caption_lines
 from videoxai.render.overlay import overlay
 
+#: at most this many frames in a strip (evenly spaced, first and last included)
+MAX_FRAMES = 16
+
 #: zlib's run-length strategy: on a rendered figure (flat colours, text) it compresses to about the default's size
 #: at a third of its time; the PNG encode was the largest single cost of a render job
 Z_RLE = 3
@@ -77,17 +80,30 @@ def strip_figure(
     clip: Mapping[str, Any] | None = None,
     colormap: str = "jet",
     alpha: float = 0.5,
-    max_frames: int = 16,
+    max_frames: int = MAX_FRAMES,
     per_row: int = 8,
     dpi: int = 100,
+    overlays: np.ndarray | None = None,
 ) -> tuple[Figure, np.ndarray]:
-    """The attention-map figure of one clip (on an Agg canvas, not drawn yet) and the frame indices it shows."""
+    """The attention-map figure of one clip (on an Agg canvas, not drawn yet) and the frame indices it shows.
+
+    ``overlays``: the overlaid frames at ``strip_frame_indices(T, max_frames)`` when the caller has them already
+    (the render stage keeps them from the video's overlays); computed here otherwise.
+    """
     t = frames.shape[0]
     ti = np.asarray(temporal_importance, dtype=np.float64).reshape(-1)
     if ti.shape[0] != t:
         raise ValueError(f"temporal_importance has {ti.shape[0]} values for {t} frames")
     idx = strip_frame_indices(t, max_frames)
-    shown = overlay(frames[idx], maps[idx], colormap, alpha)
+    if overlays is None:
+        shown = overlay(frames[idx], maps[idx], colormap, alpha)
+    elif overlays.shape != (len(idx), *frames.shape[1:]):
+        raise ValueError(
+            f"overlays must be the {len(idx)} shown frames, shaped {(len(idx), *frames.shape[1:])}; "
+            f"got {overlays.shape}"
+        )
+    else:
+        shown = overlays
     mosaic, origins = tile_frames(shown, per_row)
     strip_h = 8.4 * mosaic.shape[0] / mosaic.shape[1]  # inches, for a 9-inch-wide figure
     fig = Figure(figsize=(9.0, strip_h + 2.4), dpi=dpi, layout="constrained")
@@ -130,12 +146,18 @@ def attention_strip(
     clip: Mapping[str, Any] | None = None,
     colormap: str = "jet",
     alpha: float = 0.5,
-    max_frames: int = 16,
+    max_frames: int = MAX_FRAMES,
     per_row: int = 8,
     dpi: int = 100,
+    overlays: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Write the frame strip (``per_row`` frames a row) + colour bar + temporal curve to ``out_png`` (atomically)."""
-    fig, idx = strip_figure(frames, maps, temporal_importance, clip, colormap, alpha, max_frames, per_row, dpi)
+    """Write the frame strip (``per_row`` frames a row) + colour bar + temporal curve to ``out_png`` (atomically).
+
+    ``overlays`` as in :func:`strip_figure`.
+    """
+    fig, idx = strip_figure(
+        frames, maps, temporal_importance, clip, colormap, alpha, max_frames, per_row, dpi, overlays=overlays
+    )
     # One draw: the canvas draw runs the constrained layout and renders in the same pass, where savefig runs a
     # layout-only draw first and then the real one; the pixels are the ones savefig writes (a test checks it).
     canvas = fig.canvas

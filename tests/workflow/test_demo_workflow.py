@@ -129,6 +129,31 @@ def test_n_bins_change_reruns_only_calibration(demo: Path) -> None:
     assert job_counts(proc.stdout) == {"calibrate": len(KEYS), "calibration_summary": 1, "all": 1}
 
 
+def threads_per_rule(dry_run_output: str) -> dict[str, set[int]]:
+    """Rule -> the threads of its jobs, from a dry run's job blocks (no ``threads:`` line means 1)."""
+    threads: dict[str, set[int]] = {}
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:)", dry_run_output):
+        m = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block)
+        if m:
+            t = re.search(r"^\s+threads: (\d+)$", block, re.M)
+            threads.setdefault(m.group(1), set()).add(int(t.group(1)) if t else 1)
+    return threads
+
+
+@pytest.mark.parametrize(("cores", "extract", "demo_data"), [(2, 1, 2), (8, 3, 8)])
+def test_model_jobs_leave_room_for_a_second_one(demo: Path, cores: int, extract: int, demo_data: int) -> None:
+    """An explanation takes one core and an extraction num-workers + 1 but at most half of them: on 2 cores two model
+    jobs run side by side, one's start-up (torch, the model) overlapping the other's work; the demo data, first
+    and alone, takes what there is (up to 8)."""
+    proc = run_snakemake(demo, "-n", "--forceall", "--cores", str(cores))
+    assert proc.returncode == 0, proc.stderr
+    threads = threads_per_rule(proc.stdout)
+    assert threads["explain_clips"] == {1}
+    assert threads["extract_predictions"] == {extract}  # num-workers: 2 (the default) + 1 = 3
+    assert threads["demo_dataset"] == {demo_data}
+    assert threads["render_explanations"] == threads["calibrate"] == {1}
+
+
 def test_explainer_change_reruns_no_extraction(demo: Path) -> None:
     proc = run_snakemake(demo, "-n", "--config", "use-cls-token=False")
     assert proc.returncode == 0, proc.stderr

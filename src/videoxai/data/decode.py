@@ -34,10 +34,11 @@ from videoxai.data.sampling import segment_views
 BACKENDS: tuple[str, ...] = ("torchcodec", "decord", "pyav")
 AUTO_ORDER: tuple[str, ...] = ("torchcodec", "pyav", "decord")
 DECODERS: tuple[str, ...] = ("auto", *BACKENDS)
-# Importing torchcodec registers its torch operators: ~1.2 s, and ~0.4 s more when the process exits, on this
-# project's 2-core machine; it then decodes a demo clip ~4 ms faster than PyAV (benchmarks/decode.py). A job
-# with fewer clips than this (an explanation's few selected clips) never repays that: ``auto`` takes PyAV there.
-AUTO_TORCHCODEC_MIN_CLIPS = 256
+# Importing torchcodec registers its torch operators: ~1.2 s on this project's 2-core machine. It then decodes
+# UCF101-sized clips (320x240 .avi) ~12 ms faster than PyAV (179 vs 56 clips/s, benchmarks/decode.py), so it
+# repays the import after ~100 clips. ``auto`` takes PyAV for jobs with fewer clips than this (an explanation's
+# few selected clips); the frames are the same either way.
+AUTO_TORCHCODEC_MIN_CLIPS = 128
 
 
 class DecodeError(RuntimeError):

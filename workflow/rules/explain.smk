@@ -1,4 +1,6 @@
-# select (a checkpoint: which clips exist downstream is known only after it runs), then explain.
+# select, then explain. The selection is a file that explain and render read; what downstream makes of it is
+# one heatmaps file and one folder per explainer whatever clips it names, so select is an ordinary rule: the
+# whole job graph is known when planning (`snakemake -n` lists every explanation before any clip is chosen).
 # select reads everything it needs from the predictions (their class list, class mapping and views);
 # explain sets the model up as extraction did, so the (test, train) pair's class mapping is its parameter
 # too (a CSV mapping an input): editing it reruns extraction, selection and explanation of that pair.
@@ -6,7 +8,7 @@
 # `conventions` is a param of explain_clips only where the method has a seed form (the origin's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
 
-checkpoint select_clips:
+rule select_clips:
     input:
         predictions=PRED,
         ground_truth=lambda w: ground_truth_files(w) if config.get("prefer-annotated") else [],

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
@@ -194,3 +197,47 @@ def test_summarize_writes_table_csv_and_comparison(tmp_path):
         assert im.info["dpi"] == pytest.approx((200, 200), abs=0.1)
     with pytest.raises(ValueError, match="one label per"):
         summarize(metrics, bins, labels[:1], out / "a.csv", out / "a.tex", out / "a.png", out / "a.pdf")
+
+
+def test_bins_file_types_and_empty_bins(tmp_path):
+    """bins.parquet's column types, and an empty bin's statistics stored as NaN values, not nulls."""
+    test = write_predictions(tmp_path / "test.parquet", 30, 4.0, seed=3)
+    out = outputs(tmp_path)
+    m = calibrate(test, **out, n_bins=40, bootstrap=0)
+    table = pq.read_table(out["out_bins"])
+    assert dict(zip(table.schema.names, table.schema.types)) == {
+        "stage": pa.string(),
+        "temperature": pa.float64(),
+        "scheme": pa.string(),
+        "bin": pa.int32(),
+        **{k: pa.float64() for k in ("lower", "upper")},
+        "count": pa.int64(),
+        **{k: pa.float64() for k in ("mean_confidence", "accuracy", "gap")},
+    }
+    assert all(c.null_count == 0 for c in table.columns)
+    t = table.to_pydict()
+    width = [i for i, s in enumerate(t["scheme"]) if s == "equal-width"]
+    assert [t["bin"][i] for i in width] == list(range(40)) and [t["count"][i] for i in width] == m["bin_counts"]
+    empty = [i for i in width if t["count"][i] == 0]
+    assert empty and all(math.isnan(t["accuracy"][i]) for i in empty)
+
+
+def test_calibrate_and_summary_jobs_import_neither_pandas_nor_scipy(tmp_path):
+    """Start-up is much of these jobs: pandas (pyarrow's read_table, to_numpy and pa.array import it, 0.2 s) and
+    scipy (0.3 s for scipy.optimize) stay out unless a temperature is fitted or the seed convention asks for scipy."""
+    test = write_predictions(tmp_path / "test.parquet", 80, 1.0, seed=0, error_rows=(2,))
+    out = {k: str(v) for k, v in outputs(tmp_path / "a").items()}
+    s = {k: str(tmp_path / f"summary.{k}") for k in ("csv", "tex", "png", "pdf")}
+    code = (
+        "import sys\n"
+        "from videoxai.calibration.stage import calibrate, summarize\n"
+        f"m = calibrate({str(test)!r}, **{out!r}, n_bins=5, bootstrap=5, title='t')\n"
+        f"summarize([{out['out_metrics']!r}], [{out['out_bins']!r}], ['m'], "
+        f"{s['csv']!r}, {s['tex']!r}, {s['png']!r}, {s['pdf']!r})\n"
+        "assert m['n'] == 79\n"
+        "print(sorted(k for k in ('pandas', 'scipy', 'pyarrow.dataset') if k in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert Path(s["pdf"]).read_bytes().startswith(b"%PDF")

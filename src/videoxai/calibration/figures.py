@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -84,7 +85,7 @@ def _style() -> Iterator[None]:
         yield
 
 
-def _figure(**kwargs) -> Figure:
+def _figure(**kwargs: Any) -> Figure:
     """A figure on its own Agg canvas: no pyplot, so no global figure registry, GUI backend or its import time."""
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)

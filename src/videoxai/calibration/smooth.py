@@ -105,14 +105,14 @@ class Smoother:
 
         Bisection ends in the cell ``[k, k + 1] / 2**iterations`` whose left end passes its test
         ``smECE_s > s`` and whose right end fails it, and returns the cell's midpoint. This finds the
-        same cell in a third of the evaluations (each is an inverse FFT of every row): every point
-        tried is on that grid, and a row stops once two neighbouring grid points bracket its root by
-        the same test. ``g(s) = smECE_s - s`` falls with slope <= -1, so the fixed-point step
-        ``s -> smECE_s`` lands across the root (one step brackets it), and regula falsi (Illinois)
-        narrows the bracket, with a bisection step wherever two steps did not halve it. Bisection's
-        own answer could differ only for a root within rounding (~1e-16) of a grid point, where its
-        test is decided by the last bit. ``guess`` (e.g. the point estimate's bandwidth, for
-        bootstrap resamples) is where the search starts; default 0.
+        same cell in about a quarter of the evaluations (each an inverse FFT of the rows still
+        searching): every point tried is on that grid, and a row stops once two neighbouring grid
+        points bracket its root by the same test. ``g(s) = smECE_s - s`` falls with slope <= -1, so
+        the fixed-point step ``s -> smECE_s`` lands across the root (one step brackets it), and
+        regula falsi (Illinois) narrows the bracket, with a bisection step wherever two steps did not
+        halve it. Bisection's own answer could differ only for a root within rounding (~1e-16) of a
+        grid point, where its test is decided by the last bit. ``guess`` (e.g. the point estimate's
+        bandwidth, for bootstrap resamples) is where the search starts; default 0.
         """
         cells = 2**iterations
         unit = 1.0 / cells  # exact: grid points j * unit are the values bisection's midpoints take
@@ -125,7 +125,8 @@ class Smoother:
         # bracket widths now, one and two steps ago, counted once both ends have values (inf before)
         width = np.full((3, n), np.inf)
         steps = np.zeros(n, dtype=np.int64)
-        target = np.full(n, 0.0 if guess is None else float(guess))
+        start = float(guess) if guess is not None and 0.0 <= guess <= 1.0 else 0.0  # NaN too: from 0
+        target = np.full(n, start)
         active = np.flatnonzero(hi - lo > 1)
         while active.size:
             j = np.clip(np.floor(target[active] / unit), lo[active] + 1, hi[active] - 1).astype(np.int64)

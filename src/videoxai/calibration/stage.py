@@ -180,10 +180,9 @@ def summarize(
     write_text(out_tex, latex_table(labels, metrics))
     curves = []
     for label, m, path in zip(labels, metrics, bins_paths):
-        check_parquet(
-            path, ("stage", "scheme", *_CURVE_COLUMNS)
-        )  # a broken bins file names itself and its rebuild command
-        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (~0.3 s)
+        # a broken bins file names itself and its rebuild command
+        check_parquet(path, ("stage", "scheme", *_CURVE_COLUMNS))
+        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (0.2 s)
         with pq.ParquetFile(path) as f:
             t = f.read(columns=["stage", "scheme", *_CURVE_COLUMNS]).to_pydict()
         keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]

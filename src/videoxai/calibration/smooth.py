@@ -90,11 +90,12 @@ class Smoother:
 
     def ece(self, sigma: Any, rows: np.ndarray | None = None) -> np.ndarray:
         """smECE at bandwidth ``sigma``: a scalar, or one per row of the batch (or of ``rows``, a subset of it)."""
-        spectrum, total = (self.spectrum, self.total) if rows is None else (self.spectrum[rows], self.total[rows])
         s = as_array(sigma, F64).reshape(-1, 1)
         # coefficients beyond k = 3.1 / s are below 1e-20 of the first: leave them out (irfft zero-pads)
         s_min = float(s.min())
         cut = self.freq2.size if s_min <= 0 else min(self.freq2.size, math.ceil(3.1 / s_min) + 1)
+        # the subset's first cut coefficients only: a copy of whole rows would cost more than their FFT
+        spectrum, total = (self.spectrum, self.total) if rows is None else (self.spectrum[rows, :cut], self.total[rows])
         kernel = (self.period / 2.0) * np.exp(-(math.pi**2) / 2.0 * s**2 * self.freq2[:cut])
         smoothed = np.abs(np.fft.irfft(spectrum[:, :cut] * kernel, n=self.period, axis=1)[:, : self.nodes])
         integral = self.h * (smoothed.sum(axis=1) - 0.5 * (smoothed[:, 0] + smoothed[:, -1]))

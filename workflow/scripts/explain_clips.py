@@ -23,4 +23,5 @@ with job_logging(snakemake.log[0], snakemake.rule):
         class_mapping=snakemake.params.class_mapping,
         conventions=snakemake.params.conventions,
     )
-exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)
+if __name__ == "__main__":  # a Snakemake job's own process (not a test running the script in its process)
+    exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

@@ -2,8 +2,9 @@
 
 One run of the default demo (``--small``: a smaller one) in a scratch copy of the workflow, then:
 
-* work: the sum over jobs of the in-job time each job's log reports (``rule X done in Y s``, written by
-  ``videoxai.joblog``; imports and Snakemake's preamble are not in it), per rule and in total;
+* work: the sum over jobs of the in-job time each job's log reports (``rule X done in Y s (Z s of CPU)``, written
+  by ``videoxai.joblog``; imports and Snakemake's preamble are not in it), per rule and in total, and the same
+  jobs' in-job CPU seconds (their worker processes included: a job keeping two cores busy did twice its time);
 * wall: the run's wall clock, and ``wall / (work / cores)`` (goal <= 1.5: start-up and scheduling cost at most
   half again the work spread over the cores); beside it the same with each job's time counted once per thread
   Snakemake gave it (a 2-thread job holds both cores of a 2-core machine);
@@ -32,17 +33,18 @@ from pathlib import Path
 import yaml
 from _common import REPO, print_table, save, timed_snakemake
 
-DONE = re.compile(r"rule (\w+) done in ([0-9.]+) s")
+DONE = re.compile(r"rule (\w+) done in ([0-9.]+) s(?: \(([0-9.]+) s of CPU\))?")
 
 
 def job_work(workdir: Path) -> dict[str, dict[str, float]]:
     """Per rule: the number of jobs and the sum of their in-job seconds, from every job log under logs/."""
-    per_rule: dict[str, dict[str, float]] = defaultdict(lambda: {"jobs": 0, "work_s": 0.0})
+    per_rule: dict[str, dict[str, float]] = defaultdict(lambda: {"jobs": 0, "work_s": 0.0, "cpu_s": 0.0})
     for log in (workdir / "logs").rglob("*.log"):
         m = DONE.search(log.read_text(errors="replace"))
         if m:
             per_rule[m.group(1)]["jobs"] += 1
             per_rule[m.group(1)]["work_s"] += float(m.group(2))
+            per_rule[m.group(1)]["cpu_s"] += float(m.group(3) or "nan")
     return dict(per_rule)
 
 
@@ -119,6 +121,7 @@ def main() -> None:
         work = sum(r["work_s"] for r in per_rule.values())
         # a job given 2 threads holds 2 cores for its whole time: the work the cores had to host
         core_work = sum(r["work_s"] * r["threads"] for r in per_rule.values())
+        cpu_work = sum(r["cpu_s"] for r in per_rule.values())
         jobs = sum(int(r["jobs"]) for r in per_rule.values())
         noop, proc = timed_snakemake(wd, "--cores", str(args.cores))
         assert "Nothing to be done" in proc.stdout + proc.stderr, "second run was not a no-op"
@@ -134,6 +137,12 @@ def main() -> None:
         {"measure": "wall / (work / cores)", "value": round(ratio, 2), "goal": "<= 1.5"},
         {"measure": "core-seconds held (work x the job's threads)", "value": round(core_work, 1), "goal": ""},
         {"measure": "wall / (core-seconds / cores)", "value": round(full / (core_work / args.cores), 2), "goal": ""},
+        {
+            "measure": "in-job CPU, sum over jobs (s; worker processes included)",
+            "value": round(cpu_work, 1),
+            "goal": "",
+        },
+        {"measure": "wall / (in-job CPU / cores)", "value": round(full / (cpu_work / args.cores), 2), "goal": ""},
         {"measure": "no-op rerun (s)", "value": round(noop, 2), "goal": ""},
         {"measure": "no-op rerun / full", "value": round(noop / full, 4), "goal": "<= 0.02"},
         {"measure": "n-bins rerun (s)", "value": round(nbins, 2), "goal": ""},
@@ -148,7 +157,7 @@ def main() -> None:
             {"rule": k, **{kk: round(vv, 1) for kk, vv in v.items()}, "import_s": imports.get(k)}
             for k, v in sorted(per_rule.items())
         ],
-        ["rule", "jobs", "threads", "work_s", "import_s"],
+        ["rule", "jobs", "threads", "work_s", "cpu_s", "import_s"],
     )
     save(
         "overhead",
@@ -161,6 +170,8 @@ def main() -> None:
             "wall_over_work_per_core": ratio,
             "core_work_s": core_work,
             "wall_over_core_work_per_core": full / (core_work / args.cores),
+            "cpu_work_s": cpu_work,
+            "wall_over_cpu_work_per_core": full / (cpu_work / args.cores),
             "noop_s": noop,
             "nbins_s": nbins,
             "snakemake_floor_s": floor,

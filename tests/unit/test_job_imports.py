@@ -151,7 +151,7 @@ def test_a_finished_model_job_exits_at_once_with_its_log_flushed(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "stdout line"
     text = log.read_text()
-    assert "worked" in text and "rule demo_rule done in" in text
+    assert "worked" in text and "rule demo_rule done in" in text and "s of CPU)" in text
     failing = ok.replace("log.info('worked')", "raise ValueError('bad clip list')")
     proc = subprocess.run([sys.executable, "-c", failing], capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 1 and "ValueError: bad clip list" in proc.stderr

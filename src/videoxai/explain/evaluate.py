@@ -161,7 +161,8 @@ def spearman_per_clip(a: torch.Tensor, b: torch.Tensor) -> list[float | None]:
         if np.ptp(x) == 0 or np.ptp(y) == 0:
             out.append(None)
         else:
-            out.append(float(np.corrcoef(_ranks(x), _ranks(y))[0, 1]))
+            # as scipy.stats.spearmanr computes it (columns, rowvar=False): the same bits, not just the same value
+            out.append(float(np.corrcoef(np.column_stack([_ranks(x), _ranks(y)]), rowvar=False)[1, 0]))
     return out
 
 

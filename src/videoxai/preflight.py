@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import read_yaml
+from .models.config_schema import resolve_ref
 
 
 class ConfigError(ValueError):
@@ -39,16 +40,6 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
     return read_yaml(path)
 
 
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        node: Any = root
-        for part in ref[2:].split("/"):
-            node = node[part]
-        return _resolve(node, root)
-    return schema
-
-
 def _short(value: Any, width: int = 60) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -56,12 +47,12 @@ def _short(value: Any, width: int = 60) -> str:
 
 def describe(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     """What a schema accepts, in a few words: its values, or its type and bounds."""
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     if "enum" in schema:
         return "one of: " + ", ".join(str(v) for v in schema["enum"] if v is not True)
     for key in ("oneOf", "anyOf"):
         if key in schema:
-            branches = [_resolve(s, root) for s in schema[key]]
+            branches = [resolve_ref(s, root) for s in schema[key]]
             singles = [describe(s, root) for s in branches if s.get("type") != "array" or "items" not in s]
             lists = [describe(s["items"], root) for s in branches if s.get("type") == "array" and "items" in s]
             words = [d.removeprefix("one of: ") for d in singles]

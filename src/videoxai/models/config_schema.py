@@ -180,14 +180,20 @@ _WORDS = {
 }
 
 
-def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    """What a (sub)schema accepts, in a few words."""
+def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The schema a local ``$ref: "#/..."`` points at (followed through chains), else ``schema`` itself."""
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/"):
         node: Any = root
         for part in ref[2:].split("/"):
             node = node[part]
-        return _expected(node, root)
+        return resolve_ref(node, root)
+    return schema
+
+
+def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
+    """What a (sub)schema accepts, in a few words."""
+    schema = resolve_ref(schema, root)
     if "enum" in schema:
         return "one of: " + ", ".join(json.dumps(v) for v in schema["enum"])
     if "oneOf" in schema:

@@ -74,7 +74,8 @@ def exit_finished_job() -> NoReturn:
     0.35 s more once torchcodec has registered its operators: a core held while Snakemake waits for the exit,
     in every model job. Nothing is left to do by then: every output was closed and renamed into place
     (:mod:`videoxai.io`), ``job_logging`` closed the log, and DataLoader workers ended with their loop; the
-    standard streams are flushed here. Call it only as a job script's last statement: a failure raises
+    standard streams are flushed here. Call it only as a job script's last statement, under
+    ``if __name__ == "__main__":`` (a test that runs the script in its own process must go on): a failure raises
     before it and exits the ordinary way, with its traceback.
     """
     logging.shutdown()

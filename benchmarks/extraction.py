@@ -53,9 +53,9 @@ print(json.dumps({"wall": wall, "startup": startup, "clips": s["clips"], "rss_mb
 def make_model(root: Path) -> Path:
     from videoxai.demo.dataset import DEMO_CLASSES
     from videoxai.io import write_json
-    from videoxai.models.checkpoint import save_checkpoint
-    from videoxai.models.registry import build_model
-    from videoxai.models.resolve import resolve_model
+    from videoxai.models.checkpoints.resolve import resolve_model
+    from videoxai.models.checkpoints.weights import save_checkpoint
+    from videoxai.models.families.registry import build_model
 
     model = build_model("video_coop", {"class_names": list(DEMO_CLASSES)})
     save_checkpoint(model, root / "checkpoints/video_coop/demo/bench")
@@ -109,7 +109,7 @@ def main() -> None:
     from videoxai.data.decode import available_backends
     from videoxai.demo.dataset import write_demo_dataset
     from videoxai.io import read_json
-    from videoxai.models.resolve import load_resolved
+    from videoxai.models.checkpoints.resolve import load_resolved
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,6 +1,6 @@
 """GPU: extraction throughput and the cost of capturing attention, on the origin's models at ViT-B/16 size.
 
-The origin's three families (:mod:`videoxai.models.origin`, the seed's
+The origin's three families (:mod:`videoxai.models.families.prompt_tuning`, the seed's
 models) built from a ``CLIPConfig`` of openai/clip-vit-base-patch16's sizes
 with random weights (timing does not depend on them), AMP (bf16) on CUDA.
 Prints clips/s of the fast path (fused attention, what extraction runs;

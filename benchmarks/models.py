@@ -1,7 +1,7 @@
 """Models: parameters and CPU forward time per clip of every adapter, side by side.
 
 The three shipped demo checkpoints; the origin's three families (the seed's
-models, :mod:`videoxai.models.origin`) on a ViT-B/16-shaped CLIP backbone as
+models, :mod:`videoxai.models.families.prompt_tuning`) on a ViT-B/16-shaped CLIP backbone as
 the origin trains them (random weights: timing only; one view of 8 frames,
 where the origin evaluates 4 x 3 views); torchvision's
 six video classifiers (random weights, their Kinetics input spec). Each
@@ -21,8 +21,8 @@ import torch
 from _common import print_table, save
 
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
-from videoxai.models.checkpoint import load_checkpoint
-from videoxai.models.registry import build_model
+from videoxai.models.checkpoints.weights import load_checkpoint
+from videoxai.models.families.registry import build_model
 
 VIT_B16 = {  # openai/clip-vit-base-patch16's shapes, the backbone of every origin run
     "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12, "num_attention_heads": 8},

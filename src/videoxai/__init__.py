@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing videoxai stays free of torch: the workflow plans with it
-    from .models.base import VideoClassifier
+    from videoxai.models.base import VideoClassifier
 
 __version__ = "0.1.0"
 
@@ -34,8 +34,8 @@ def load_model(
     ``(B, V, T, C, H, W)`` normalised frames and returns logits ``(B, K)``
     over ``class_names``, averaged over the V views.
     """
-    from .demo.bundled import bundled_checkpoints_root
-    from .models.resolve import load_key
+    from videoxai.demo.bundled import bundled_checkpoints_root
+    from videoxai.models.checkpoints.resolve import load_key
 
     return load_key(
         key,

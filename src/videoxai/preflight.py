@@ -10,7 +10,7 @@ Two kinds, both torch-free (planning must stay fast, see ``tests/workflow``):
   does not exist, ``num-frames`` a model cannot take, ``classes-to-map``
   larger than the number of classes in the split, class names the dataset
   does not have; a checkpoint ``config.json`` that does not fit its schema
-  (:mod:`videoxai.models.config_schema`) or a weights file whose header is
+  (:mod:`videoxai.models.checkpoints.config`) or a weights file whose header is
   broken. Without it these fail inside a job, after that job's earlier
   outputs were deleted.
 """
@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .io import read_yaml
-from .models.config_schema import resolve_ref
+from videoxai.io import read_yaml
+from videoxai.models.checkpoints.config import resolve_ref
 
 
 class ConfigError(ValueError):
@@ -208,7 +208,7 @@ def data_errors(
     e.g. a demo model still to be trained, or a torch hub model); each is checked against the checkpoint config
     schema. ``checkpoint_weights`` maps keys to their weights files, whose headers are read (never unpickled).
     """
-    from .models.config_schema import checkpoint_problems
+    from videoxai.models.checkpoints.config import checkpoint_problems
 
     lines: list[str] = []
     weights = checkpoint_weights or {}

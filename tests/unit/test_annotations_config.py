@@ -13,7 +13,7 @@ jsonschema = pytest.importorskip("jsonschema")
 
 
 def _schema() -> dict:
-    return yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    return yaml.safe_load((REPO / "src" / "videoxai" / "schemas" / "config.schema.yaml").read_text())
 
 
 def _config(ground_truth: object) -> dict:

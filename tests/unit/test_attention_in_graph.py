@@ -17,8 +17,8 @@ from tests.unit.test_models_clip import VARIANTS as CLIP_VARIANTS
 from tests.unit.test_models_clip import make as make_clip
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.explain.grad_rollout import GradRollout
-from videoxai.models.checkpoint import load_checkpoint
-from videoxai.models.spacetime import (
+from videoxai.models.checkpoints.weights import load_checkpoint
+from videoxai.models.families.demo.tower import (
     embed_frames,
     embed_subset,
     embed_temporal,

@@ -18,14 +18,14 @@ import pytest
 
 from tests.helpers import REPO, make_workdir, origin_fixtures, run_snakemake
 from videoxai.demo.bundled import bundled_checkpoints_root
-from videoxai.models.config_schema import (
+from videoxai.models.checkpoints.config import (
     CheckpointConfigError,
     checkpoint_problems,
     config_problems,
     read_checkpoint_config,
     weights_problem,
 )
-from videoxai.models.resolve import resolve_model
+from videoxai.models.checkpoints.resolve import resolve_model
 from videoxai.preflight import ConfigError, check_data, data_errors
 
 KEY = "video_coop/demo/tiny"

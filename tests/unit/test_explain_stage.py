@@ -17,7 +17,7 @@ from videoxai.explain.store import load_heatmaps
 from videoxai.explain.summary import summarize_explanations
 from videoxai.extract.predictions import Predictions
 from videoxai.io import read_json
-from videoxai.models.video_coop import VideoCoOp
+from videoxai.models.families.demo.models import VideoCoOp
 
 torch.set_num_threads(1)
 
@@ -159,8 +159,8 @@ def test_videomix_clips_are_mixed_explained_for_each_class_and_scored(demo, tmp_
 def test_explain_stage_resolves_the_model_and_split_from_files(demo, tmp_path):
     from videoxai.explain.stage import explain_stage
     from videoxai.io import write_json
-    from videoxai.models.checkpoint import save_checkpoint
-    from videoxai.models.resolve import resolve_model
+    from videoxai.models.checkpoints.resolve import resolve_model
+    from videoxai.models.checkpoints.weights import save_checkpoint
 
     model, samples, selection, root = demo
     save_checkpoint(model, tmp_path / "ckpt" / "video_coop" / "demo" / "t")
@@ -184,7 +184,7 @@ def test_explain_stage_resolves_the_model_and_split_from_files(demo, tmp_path):
 
 def test_gradcam_on_a_torchvision_3d_cnn_through_the_stage(demo, tmp_path):
     """r3d_18 (random weights, built offline): layer4 pools 8 frames to 1 and 64 px to 4; stretched back to 8 frames."""
-    from videoxai.models.torchvision_video import ARCHS, TorchvisionVideo
+    from videoxai.models.families.torchvision_video import ARCHS, TorchvisionVideo
 
     _, samples, selection, _ = demo
     cls = next(c for c in TorchvisionVideo.__subclasses__() if c.arch_name == "r3d_18")
@@ -218,9 +218,9 @@ def transfer(demo, tmp_path_factory):
     from videoxai.extract.predictions import load_predictions
     from videoxai.extract.run import extract_predictions
     from videoxai.io import write_json
-    from videoxai.models.checkpoint import save_checkpoint
-    from videoxai.models.registry import build_model
-    from videoxai.models.resolve import resolve_model
+    from videoxai.models.checkpoints.resolve import resolve_model
+    from videoxai.models.checkpoints.weights import save_checkpoint
+    from videoxai.models.families.registry import build_model
     from videoxai.setup.model_split import open_split
 
     _, samples, _, _ = demo
@@ -355,8 +355,8 @@ def test_the_decoder_key_reaches_every_decoding_job(demo, tmp_path, script):
 
     from tests.helpers import REPO
     from videoxai.io import write_json
-    from videoxai.models.checkpoint import save_checkpoint
-    from videoxai.models.resolve import resolve_model
+    from videoxai.models.checkpoints.resolve import resolve_model
+    from videoxai.models.checkpoints.weights import save_checkpoint
 
     model, _, selection, root = demo
     save_checkpoint(model, tmp_path / "ckpt" / "video_coop" / "demo" / "t")

@@ -22,9 +22,9 @@ from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 from videoxai.extract.predictions import load_predictions
 from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json
-from videoxai.models.checkpoint import save_checkpoint
-from videoxai.models.registry import build_model
-from videoxai.models.resolve import load_resolved, resolve_model
+from videoxai.models.checkpoints.resolve import load_resolved, resolve_model
+from videoxai.models.checkpoints.weights import save_checkpoint
+from videoxai.models.families.registry import build_model
 from videoxai.setup.classes import plan_classes
 
 # words the demo models' tokenizer never saw, so even the open-set demo families cannot embed them

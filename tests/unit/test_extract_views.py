@@ -21,7 +21,7 @@ from videoxai.demo.dataset import write_demo_dataset
 from videoxai.extract.predictions import load_predictions
 from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json
-from videoxai.models.resolve import load_resolved, resolve_model
+from videoxai.models.checkpoints.resolve import load_resolved, resolve_model
 from videoxai.setup.model_split import model_input_spec
 
 

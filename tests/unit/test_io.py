@@ -136,7 +136,7 @@ def test_read_yaml_equals_pyyaml_safe_load_on_the_shipped_files() -> None:
     from tests.helpers import REPO
     from videoxai.io import read_yaml
 
-    files = sorted((REPO / "workflow" / "schemas").glob("*.yaml")) + sorted((REPO / "config").glob("*.yaml"))
+    files = sorted((REPO / "src" / "videoxai" / "schemas").glob("*.yaml")) + sorted((REPO / "config").glob("*.yaml"))
     assert files
     for path in files:
         assert read_yaml(path) == yaml.safe_load(path.read_text()), path

@@ -127,7 +127,7 @@ def test_resolving_a_videoxai_checkpoint_imports_no_torch() -> None:
 
     weights = bundled_checkpoints_root() / "stt" / "demo" / "tiny" / "model.safetensors"
     code = (
-        "from videoxai.models.resolve import resolve_model\n"
+        "from videoxai.models.checkpoints.resolve import resolve_model\n"
         f"r = resolve_model('stt/demo/tiny', 'checkpoints', {{'stt/demo/tiny': {str(weights)!r}}}, fetch=False)\n"
         "assert r['method'] == 'stt' and len(r['sha256']) == 64, r\n"
     )

@@ -19,7 +19,7 @@ SRC = REPO / "src"
 
 # lowest first; the README's Development section lists the same order
 LAYERS: list[set[str]] = [
-    {"core"},  # keys.py, io.py, checks.py, joblog.py: keys, atomic files, file checks, job logs
+    {"core", "schemas"},  # keys.py, io.py, checks.py, joblog.py: keys, atomic files, file checks, job logs; the YAML schemas
     {"data"},  # datasets, decoding/encoding, sampling, InputSpec, masks
     {"models"},  # architectures, checkpoint registry, resolution
     {"setup"},  # a model set up on a dataset split (device, classes, input spec): shared by extract and explain

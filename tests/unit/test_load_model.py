@@ -19,8 +19,8 @@ from safetensors.torch import load_file
 
 import videoxai
 from tests.helpers import origin_fixtures
-from videoxai.models.layout import CheckpointError, sha256_file
-from videoxai.models.resolve import load_resolved, resolve_model
+from videoxai.models.checkpoints.files import CheckpointError, sha256_file
+from videoxai.models.checkpoints.resolve import load_resolved, resolve_model
 
 KEYS = [
     "video_coop/ucf101/best-mean",
@@ -116,8 +116,8 @@ def test_other_class_names_are_scored_as_a_model_built_for_them(fixtures):
     (Not a column subset of the 7-class logits: the origin pads class tokens to the longest name and runs its
     text encoder without a padding mask, so the class list changes every text feature.)
     """
-    from videoxai.models.origin import build_origin_model
-    from videoxai.models.origin_run import load_backbone, read_context_state_dict
+    from videoxai.models.families.prompt_tuning import build_origin_model
+    from videoxai.models.families.prompt_tuning.run_folder import load_backbone, read_context_state_dict
 
     subset = ["YoYo", "SkyDiving"]
     model = videoxai.load_model(KEY, checkpoint_paths=str(fixtures / "checkpoint_paths.json"), class_names=subset)

@@ -10,7 +10,7 @@ from videoxai.data.sampling import segment_centres
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.demo.dataset import DEMO_CLASSES, make_clip
 from videoxai.demo.train import normalise_batch
-from videoxai.models.resolve import load_resolved, resolve_model
+from videoxai.models.checkpoints.resolve import load_resolved, resolve_model
 
 
 def fresh_clips(per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

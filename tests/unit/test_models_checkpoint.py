@@ -10,17 +10,17 @@ import sys
 import pytest
 import torch
 
-from videoxai.models.checkpoint import (
+from videoxai.models.checkpoints.weights import (
     CheckpointError,
     UnsafeCheckpointError,
     load_checkpoint,
     read_state_dict,
     save_checkpoint,
 )
-from videoxai.models.prompt_text import PromptTextConfig
-from videoxai.models.registry import available_methods, build_model
-from videoxai.models.spacetime import SpaceTimeConfig
-from videoxai.models.video_coop import VideoCoOp
+from videoxai.models.families.demo.models import VideoCoOp
+from videoxai.models.families.demo.prompt_text import PromptTextConfig
+from videoxai.models.families.demo.tower import SpaceTimeConfig
+from videoxai.models.families.registry import available_methods, build_model
 
 CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 
@@ -156,7 +156,7 @@ def test_missing_config_is_named(tmp_path):
 def test_the_registry_imports_only_the_family_a_method_needs():
     """A demo-family checkpoint must not pay torchvision's import (seconds of every job's start)."""
     code = (
-        "import sys; from videoxai.models.registry import method_class, available_methods;"
+        "import sys; from videoxai.models.families.registry import method_class, available_methods;"
         "method_class('video_coop'); assert 'torchvision' not in sys.modules, 'torchvision imported';"
         "method_class('r3d_18'); assert 'torchvision' in sys.modules;"
         "assert {'stt', 'swin3d_t'} <= set(available_methods())"
@@ -171,10 +171,10 @@ def test_planning_imports_no_torch():
         "from videoxai.explain.options import METHOD_OPTIONS;"
         "from videoxai.keys import ModelKey;"
         "from videoxai.demo.bundled import bundled_checkpoints_root;"
-        "from videoxai.models.locate import find_checkpoint;"
-        "from videoxai.models.wandb_artifact import is_artifact;"
-        "from videoxai.models.hf_cache import locate_backbone;"
-        "from videoxai.models.origin_run import explicit_paths, origin_config_beside;"
+        "from videoxai.models.checkpoints.locate import find_checkpoint;"
+        "from videoxai.models.checkpoints.wandb_artifact import is_artifact;"
+        "from videoxai.models.checkpoints.hf_cache import locate_backbone;"
+        "from videoxai.models.families.prompt_tuning.run_folder import explicit_paths, origin_config_beside;"
         "import videoxai;"
         "find_checkpoint('video_coop/demo/tiny', bundled_checkpoints_root());"
         "assert 'torch' not in sys.modules, 'torch imported'"
@@ -189,9 +189,9 @@ def test_planning_an_origin_run_imports_no_torch():
     fixtures = origin_fixtures()
     code = (
         "import sys;"
-        "from videoxai.models.hf_cache import locate_backbone;"
-        "from videoxai.models.locate import find_checkpoint;"
-        "from videoxai.models.origin_run import backbone_name, explicit_paths, origin_config_beside;"
+        "from videoxai.models.checkpoints.hf_cache import locate_backbone;"
+        "from videoxai.models.checkpoints.locate import find_checkpoint;"
+        "from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, origin_config_beside;"
         f"paths = explicit_paths({str(fixtures / 'checkpoint_paths.json')!r});"
         "weights = find_checkpoint('stt/ucf101/best-mean', 'checkpoints', paths);"
         "cfg = origin_config_beside(weights);"

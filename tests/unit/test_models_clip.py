@@ -1,7 +1,7 @@
 """The origin families on a transformers CLIPModel built from a tiny config (random weights, offline).
 
 These run the origin models through the registry path (``model.backbone: clip``)
-on shapes and options beyond the golden fixtures (tests/unit/test_origin_models.py):
+on shapes and options beyond the golden fixtures (tests/unit/test_prompt_tuning_models.py):
 attention in the graph, Grad-CAM, checkpoints, transfer, hand-crafted prompts.
 """
 
@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from videoxai.explain.gradcam import activations_and_gradients
-from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
-from videoxai.models.origin import OriginPromptModel
-from videoxai.models.origin.build import load_clip
-from videoxai.models.registry import build_model
+from videoxai.models.checkpoints.weights import load_checkpoint, save_checkpoint
+from videoxai.models.families.prompt_tuning import OriginPromptModel
+from videoxai.models.families.prompt_tuning.build import load_clip
+from videoxai.models.families.registry import build_model
 
 TINY = {
     "text_config": {
@@ -209,8 +209,8 @@ def test_real_clip_loads_from_a_local_folder(tmp_path, clip):
     """The path a real CLIP takes (from_pretrained, offline); its tokenizer must be saved beside it."""
     from transformers import CLIPConfig, CLIPModel
 
-    from videoxai.models.origin import build_origin_model
-    from videoxai.models.origin.text import OpenClipTokenizer
+    from videoxai.models.families.prompt_tuning import build_origin_model
+    from videoxai.models.families.prompt_tuning.text import OpenClipTokenizer
 
     torch.manual_seed(0)
     CLIPModel(CLIPConfig(**TINY)).save_pretrained(tmp_path / "clip")

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from videoxai.explain.gradcam import activations_and_gradients
-from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
-from videoxai.models.prompt_text import PromptTextConfig
-from videoxai.models.registry import build_model
-from videoxai.models.spacetime import embed_frames, embed_subset
+from videoxai.models.checkpoints.weights import load_checkpoint, save_checkpoint
+from videoxai.models.families.demo.prompt_text import PromptTextConfig
+from videoxai.models.families.demo.tower import embed_frames, embed_subset
+from videoxai.models.families.registry import build_model
 
 CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 T, S, HW, H = 4, 32, 16, 2

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from videoxai.explain.gradcam import activations_and_gradients
-from videoxai.models.checkpoint import load_checkpoint, save_checkpoint
-from videoxai.models.registry import build_model
-from videoxai.models.resolve import ModelNotFoundError, load_resolved, resolve_model
-from videoxai.models.torchvision_video import (
+from videoxai.models.checkpoints.resolve import ModelNotFoundError, load_resolved, resolve_model
+from videoxai.models.checkpoints.weights import load_checkpoint, save_checkpoint
+from videoxai.models.families.registry import build_model
+from videoxai.models.families.torchvision_video import (
     ARCHS,
     hub_weights_path,
     kinetics400_classes,

@@ -13,9 +13,9 @@ from videoxai.data.datasets import load_split
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 from videoxai.demo.train import TrainConfig, lr_at, train_demo
-from videoxai.models.checkpoint import load_checkpoint, read_config
-from videoxai.models.registry import build_model
-from videoxai.models.tokenizer import PAD, UNK
+from videoxai.models.checkpoints.weights import load_checkpoint, read_config
+from videoxai.models.families.demo.tokenizer import PAD, UNK
+from videoxai.models.families.registry import build_model
 
 TINY = {
     "model": {
@@ -86,7 +86,7 @@ def test_lr_schedule_warms_up_and_anneals():
 
 def test_time_budget_caps_a_long_step_schedule():
     from videoxai.demo.train import TrainConfig, fit
-    from videoxai.models.registry import build_model
+    from videoxai.models.families.registry import build_model
 
     torch.manual_seed(0)
     model = build_model("video_coop", {"class_names": DEMO_CLASSES, **TINY})

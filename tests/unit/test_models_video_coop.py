@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from videoxai.demo.dataset import DEMO_CLASSES
-from videoxai.models.prompt_text import PromptTextConfig
-from videoxai.models.spacetime import SpaceTimeConfig, embed_frames, embed_temporal
-from videoxai.models.tokenizer import WordTokenizer, split_words
-from videoxai.models.video_coop import VideoCoOp
+from videoxai.models.families.demo.models import VideoCoOp
+from videoxai.models.families.demo.prompt_text import PromptTextConfig
+from videoxai.models.families.demo.tokenizer import WordTokenizer, split_words
+from videoxai.models.families.demo.tower import SpaceTimeConfig, embed_frames, embed_temporal
 
 CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
 

@@ -15,9 +15,8 @@ import torch
 from tests.unit.test_resolve import KEY, tiny
 from videoxai.io import read_json, write_json
 from videoxai.keys import ModelKey
-from videoxai.models.checkpoint import save_checkpoint
-from videoxai.models.resolve import load_resolved, registry_dir, resolve_model
-from videoxai.models.wandb_artifact import (
+from videoxai.models.checkpoints.resolve import load_resolved, registry_dir, resolve_model
+from videoxai.models.checkpoints.wandb_artifact import (
     MARKER_NAME,
     ArtifactSpec,
     ArtifactUnavailableError,
@@ -25,6 +24,7 @@ from videoxai.models.wandb_artifact import (
     install_files,
     is_artifact,
 )
+from videoxai.models.checkpoints.weights import save_checkpoint
 
 URI = "wandb:my-team/video-xai/video_coop-ucf101:v3"
 KEY_PARSED = ModelKey.parse(KEY)

@@ -21,7 +21,7 @@ from videoxai.explain.options import (
     option_key,
 )
 
-SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())["properties"]
+SCHEMA = yaml.safe_load((REPO / "src" / "videoxai" / "schemas" / "config.schema.yaml").read_text())["properties"]
 CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
@@ -53,7 +53,7 @@ def test_the_default_config_agrees_with_the_table_where_it_names_an_option() -> 
 
 def test_explainer_classes_take_their_options_from_the_table() -> None:
     from videoxai.explain.methods import METHODS, effective_options
-    from videoxai.explain.seed import SEED_METHODS
+    from videoxai.explain.prompt_tuning import SEED_METHODS
 
     assert {name: cls.options for name, cls in METHODS.items()} == METHOD_OPTIONS
     assert {name: cls.options for name, cls in SEED_METHODS.items()} == SEED_METHOD_OPTIONS

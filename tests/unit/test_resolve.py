@@ -9,20 +9,20 @@ import pytest
 import torch
 
 from videoxai.keys import ModelKeyError
-from videoxai.models.checkpoint import (
-    CheckpointError,
-    UnsafeCheckpointError,
-    save_checkpoint,
-)
-from videoxai.models.prompt_text import PromptTextConfig
-from videoxai.models.resolve import (
+from videoxai.models.checkpoints.resolve import (
     ModelNotFoundError,
     find_checkpoint,
     load_resolved,
     resolve_model,
 )
-from videoxai.models.spacetime import SpaceTimeConfig
-from videoxai.models.video_coop import VideoCoOp
+from videoxai.models.checkpoints.weights import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    save_checkpoint,
+)
+from videoxai.models.families.demo.models import VideoCoOp
+from videoxai.models.families.demo.prompt_text import PromptTextConfig
+from videoxai.models.families.demo.tower import SpaceTimeConfig
 
 KEY = "video_coop/demo/tiny"
 CLASSES = ["MoveRight", "MoveLeft", "Grow", "Blink"]
@@ -151,7 +151,7 @@ def test_config_problems(registry):
 
 
 CUSTOM_MODULE = """
-from videoxai.models.video_coop import VideoCoOp
+from videoxai.models.families.demo.models import VideoCoOp
 
 
 def factory(config):

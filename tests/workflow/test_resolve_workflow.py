@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 
 from tests.helpers import make_workdir, run_snakemake
 from videoxai.demo.bundled import bundled_checkpoints_root
-from videoxai.models.resolve import load_resolved
+from videoxai.models.checkpoints.resolve import load_resolved
 
 # each Snakemake start costs seconds on a shared 2-core machine: ~1.5 min for the module
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]

@@ -4,7 +4,7 @@
 # While planning (before any job, main process only):
 #   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the
 #     checkpoints' config.json, classes-to-map vs the split's classes, class names, each checkpoint's
-#     config.json against workflow/schemas/checkpoint_config.schema.yaml and its weights file's header:
+#     config.json against src/videoxai/schemas/checkpoint_config.schema.yaml and its weights file's header:
 #     errors naming file and field, not failed jobs;
 #   * every output already under results/ and figures/, by a cheap structural check (videoxai.checks):
 #     a broken one (cut short, zero-filled, not what was written) gets its mtime set to 0, so Snakemake's

@@ -7,10 +7,10 @@ from snakemake.iocontainers import Wildcards
 from videoxai.explain.options import effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
-from videoxai.models.hf_cache import locate_backbone
-from videoxai.models.locate import find_checkpoint
-from videoxai.models.origin_run import backbone_name, explicit_paths, origin_config_beside
-from videoxai.models.wandb_artifact import is_artifact
+from videoxai.models.checkpoints.hf_cache import locate_backbone
+from videoxai.models.checkpoints.locate import find_checkpoint
+from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, origin_config_beside
+from videoxai.models.checkpoints.wandb_artifact import is_artifact
 
 
 def _fail(message):

@@ -3,8 +3,8 @@
 from videoxai.io import write_json
 from videoxai.joblog import job_logging
 from videoxai.keys import ModelKey
-from videoxai.models.resolve import registry_dir
-from videoxai.models.wandb_artifact import ensure_artifact
+from videoxai.models.checkpoints.resolve import registry_dir
+from videoxai.models.checkpoints.wandb_artifact import ensure_artifact
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:
     folder = registry_dir(ModelKey.parse(snakemake.params.key), snakemake.params.checkpoints_root)

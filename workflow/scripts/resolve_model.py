@@ -2,7 +2,7 @@
 
 from videoxai.io import write_json
 from videoxai.joblog import job_logging
-from videoxai.models.resolve import resolve_model
+from videoxai.models.checkpoints.resolve import resolve_model
 
 with job_logging(snakemake.log[0], snakemake.rule) as log:
     resolved = resolve_model(

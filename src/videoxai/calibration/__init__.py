@@ -4,7 +4,7 @@ Stage entry points (one call per workflow rule): :func:`calibrate`, :func:`summa
 Point estimates as the workflow writes them: :func:`point_metrics` (either
 convention). Array-level metrics: :mod:`videoxai.calibration.metrics`. Bin
 conventions: :mod:`videoxai.calibration.binning` (standard) and
-:mod:`videoxai.calibration.seed` (the seed's).
+:mod:`videoxai.calibration.prompt_tuning` (the seed's).
 
 Names load on first use, so importing one submodule (``seed``, ``point``) does
 not load the others. Nothing here imports torch (numpy and scipy only).
@@ -31,7 +31,7 @@ _EXPORTS = {
     "TemperatureFit": "temperature",
     "fit_temperature": "temperature",
     "point_metrics": "point",
-    "CONVENTIONS": "seed",
+    "CONVENTIONS": "prompt_tuning",
 }
 
 __all__ = [

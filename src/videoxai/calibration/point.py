@@ -8,7 +8,7 @@ Names (metrics.json's): ``accuracy``, ``nll``, ``brier``, ``ece``, ``rms_ce``,
 ``mce``, ``adaptive_ece``, ``classwise_ece``, ``smooth_ece``. The seed's
 ``calibration.py`` names them the same except ``brier_score`` (here ``brier``);
 it has no ``rms_ce`` or ``smooth_ece``. Under ``convention="seed"`` the seven
-metrics the seed computes follow its conventions (:mod:`videoxai.calibration.seed`),
+metrics the seed computes follow its conventions (:mod:`videoxai.calibration.prompt_tuning`),
 ``rms_ce`` is the L2 error over the seed's bins and ``smooth_ece`` (bin-free)
 is computed from the seed's float32 confidences.
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from videoxai.calibration.seed import (
+from videoxai.calibration.prompt_tuning import (
     SeedSuite,
     _as_numpy,
     check_convention,

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliability_diagram
 from videoxai.calibration.point import metric_suite
-from videoxai.calibration.seed import check_convention
+from videoxai.calibration.prompt_tuning import check_convention
 from videoxai.calibration.table import latex_table, summary_rows, write_csv
 from videoxai.checks import check_parquet
 from videoxai.extract.predictions import Predictions, load_predictions
@@ -60,7 +60,7 @@ def calibrate(
     give every metric's 95% percentile interval (``<metric>_ci95``).
 
     ``convention`` (the config's ``conventions``): ``standard`` or ``seed`` (the
-    seed's bins and float32 arithmetic, :mod:`videoxai.calibration.seed`); it
+    seed's bins and float32 arithmetic, :mod:`videoxai.calibration.prompt_tuning`); it
     applies to the metrics, ``bins.parquet`` and the diagram, and metrics.json
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.

@@ -6,7 +6,7 @@ and an all-zero video, so extraction writes an error row and goes on.
 The model's ``InputSpec.pipeline`` chooses the frames: ``standard``
 (segment centres, antialiased resize, centre crop; TTA by :class:`TTA`) or
 ``origin`` (the seed repository's own sampling, views and bfloat16
-transforms, :mod:`videoxai.data.origin_frames`; TTA by :class:`OriginTTA`).
+transforms, :mod:`videoxai.data.prompt_tuning_frames`; TTA by :class:`OriginTTA`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from videoxai.data.decode import DecodeError, decode_clip, decoder_for_job, resolve_decoder
-from videoxai.data.origin_frames import (
+from videoxai.data.prompt_tuning_frames import (
     OriginTTA,
     decode_origin_clip,
     display_frames,

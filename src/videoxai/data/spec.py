@@ -22,7 +22,7 @@ class InputSpec:
     - ``standard`` (default): segment-centre sampling, antialiased resize of
       the shorter side, centre crop, float32 (see :mod:`videoxai.data.loader`);
     - ``origin``: the seed repository's own frames, as its models were
-      trained and evaluated (see :mod:`videoxai.data.origin_frames`):
+      trained and evaluated (see :mod:`videoxai.data.prompt_tuning_frames`):
       ``linspace(0, N-1, num_frames * num_views)`` sampling, ``num_views``
       temporal x ``spatial_views`` spatial views (1 or 3 crops), its resize
       paths, values rounded to ``dtype``; a clip with fewer than

@@ -32,8 +32,8 @@ from tqdm import tqdm
 from videoxai.data.spec import InputSpec
 from videoxai.io import write_json
 from videoxai.models.base import VideoClassifier
-from videoxai.models.checkpoint import save_checkpoint
-from videoxai.models.registry import build_model
+from videoxai.models.checkpoints.weights import save_checkpoint
+from videoxai.models.families.registry import build_model
 
 log = logging.getLogger(__name__)
 

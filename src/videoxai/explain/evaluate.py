@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.origin_frames import gaussian_blur
+from videoxai.data.prompt_tuning_frames import gaussian_blur
 
 # --------------------------------------------------------------------------- deletion / insertion
 

@@ -25,7 +25,7 @@ def explainer_class(method: str, convention: str = "standard") -> type[Explainer
     if method not in METHODS:
         raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHODS)}")
     if effective_convention(method, convention) == "seed":
-        from videoxai.explain.seed import SEED_METHODS
+        from videoxai.explain.prompt_tuning import SEED_METHODS
 
         return SEED_METHODS[method]
     return METHODS[method]

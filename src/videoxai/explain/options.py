@@ -7,7 +7,7 @@ explain job only the options its method uses (:func:`job_options`: changing
 one reruns only that method), the explainer classes take their ``options``
 from it, and the explain stage fills in and checks what it was given here.
 
-``conventions: seed`` (see :mod:`videoxai.explain.seed`) has its own table:
+``conventions: seed`` (see :mod:`videoxai.explain.prompt_tuning`) has its own table:
 the origin's rollout variants all take ``head-fusion`` (``mean`` | ``max``)
 and ``discard-ratio``; ``use-cls-token`` is videoxai's option (the origin has
 none) and keeps its meaning. Methods the origin lacks (``grad-rollout``) run

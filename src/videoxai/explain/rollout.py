@@ -8,7 +8,7 @@ layer as attention is produced (:class:`RolloutAccumulator`), so only one
 
 This is the ``standard`` convention; the origin's own forms (the reverse
 product order, its discard rule, per-frame max maps) are in
-:mod:`videoxai.explain.seed` (``conventions: seed``).
+:mod:`videoxai.explain.prompt_tuning` (``conventions: seed``).
 """
 
 from __future__ import annotations

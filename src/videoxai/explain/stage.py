@@ -51,7 +51,7 @@ def explain_selection(
     only the reduced maps are kept. VideoMix entries are explained for the
     class they name (``class_index``), whatever ``target-class`` says.
     ``conventions: seed`` explains with the origin's form of the method
-    where it has one (:mod:`videoxai.explain.seed`); the file records the
+    where it has one (:mod:`videoxai.explain.prompt_tuning`); the file records the
     convention each map was made under (``params.conventions``).
     Returns what was written.
     """

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 import videoxai
 from videoxai.data.loader import make_loader
-from videoxai.data.origin_frames import OriginTTA
+from videoxai.data.prompt_tuning_frames import OriginTTA
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import TTA, average_tta_logits
 from videoxai.extract.predictions import PredictionWriter
@@ -150,7 +150,7 @@ def tta_for(spec: InputSpec) -> TTA | OriginTTA:
     Origin models (``pipeline='origin'``) average their logits over the clean
     clip, its horizontal flip and a Gaussian blur (kernel 5, sigma 1): the
     deterministic settings of the origin's augmentation evaluations
-    (:data:`~videoxai.data.origin_frames.ORIGIN_TTA_SET`). Other models get
+    (:data:`~videoxai.data.prompt_tuning_frames.ORIGIN_TTA_SET`). Other models get
     three crops and their flips.
     """
     return OriginTTA() if spec.pipeline == "origin" else TTA()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..data.spec import PIPELINES, InputSpec  # re-exported: the model contract names them
+from videoxai.data.spec import PIPELINES, InputSpec  # re-exported: the model contract names them
 
 __all__ = ["PIPELINES", "GradCamTarget", "InputSpec", "TokenLayout", "VideoClassifier"]
 

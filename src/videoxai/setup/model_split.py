@@ -19,7 +19,7 @@ from videoxai.data.datasets import load_split_info
 from videoxai.data.splits import Sample, SplitInfo
 from videoxai.io import read_json
 from videoxai.models.base import InputSpec, VideoClassifier
-from videoxai.models.resolve import load_resolved
+from videoxai.models.checkpoints.resolve import load_resolved
 from videoxai.setup.classes import ClassMappingSource, ClassPlan, plan_classes
 from videoxai.setup.device import pick_device
 

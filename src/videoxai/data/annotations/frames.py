@@ -61,7 +61,7 @@ def view_geometry(decoded: Sequence[int], input_spec: Mapping[str, Any]) -> View
     crop at ``(extra // 2)``. ``origin`` (one spatial view): the optional
     ``resize_protocol`` pre-resize, then the shorter side to ``size`` with the
     long side ``int(size * long / short)`` and the crop at ``round(extra / 2)``,
-    as :mod:`videoxai.data.origin_frames`. ``remove_black_strips`` crops rows by
+    as :mod:`videoxai.data.prompt_tuning_frames`. ``remove_black_strips`` crops rows by
     the pixels' content, which a mask cannot follow: such clips are skipped.
     """
     h, w = int(decoded[0]), int(decoded[1])
@@ -88,7 +88,7 @@ def view_geometry(decoded: Sequence[int], input_spec: Mapping[str, Any]) -> View
 
 
 def _protocol_size(h: int, w: int, protocol: str | None, size: int) -> tuple[int, int]:
-    """The origin's ``resized-cache-protocol`` pre-resize (see :func:`videoxai.data.origin_frames.resize_for_protocol`)."""
+    """The origin's ``resized-cache-protocol`` pre-resize (see :func:`videoxai.data.prompt_tuning_frames.resize_for_protocol`)."""
     if protocol is None:
         return h, w
     if protocol == "preserve-aspect-ratio":

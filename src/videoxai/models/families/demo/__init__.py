@@ -1,0 +1,1 @@
+"""videoxai.models.families.demo"""

@@ -1,0 +1,317 @@
+"""What the three origin families share: the CLIP backbone, the context learner, text, logits, views.
+
+A model takes normalised clips ``(B, V, T, C, H, W)`` (or one view,
+``(B, T, C, H, W)``) and an optional frame mask ``(B, V, T)`` (``True`` =
+real frame), as the origin's ``video_masks``: masked frames are zeroed after
+the vision tower and still counted by the pooling. Logits are computed per
+view, ``exp(logit_scale) * cos(video, class text)``, then averaged over views
+(CoOp.py:210-236).
+
+Explainers see one view at a time through ``forward_with_attention``: the
+per-frame CLIP layers are embedded block-diagonally in one joint token set
+``[video token, T frame CLS tokens, T x P per-frame extra tokens, T x h x w
+patches]`` (see :attr:`token_layout`), followed by one last entry for the
+temporal pooling whose video-token row holds each frame's weight. The output
+is computed from probabilities read back out of those joint matrices, so they
+are in the autograd graph (grad-rollout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
+from videoxai.models.families.demo.tower import embed_subset, frames_embedding
+from videoxai.models.families.prompt_tuning.config import OriginOptions
+from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
+from videoxai.models.families.prompt_tuning.layers import Embedding
+from videoxai.models.families.prompt_tuning.text import (
+    coop_text_features,
+    handcrafted_text_features,
+    load_tokenizer,
+    prompt_embeddings,
+    tokenize,
+)
+from videoxai.models.frozen_cache import FrozenCache
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def as_views(video: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(B, T, C, H, W)`` -> one view ``(B, 1, T, C, H, W)``; the mask to ``(B, V, T)`` bool."""
+    if video.ndim == 5:
+        video = video[:, None]
+        if mask is not None and mask.ndim == 2:
+            mask = mask[:, None]
+    if video.ndim != 6 or video.shape[3] != 3:
+        raise ValueError(f"expected clips (B, V, T, 3, H, W) or (B, T, 3, H, W), got shape {tuple(video.shape)}")
+    if mask is not None and tuple(mask.shape) != tuple(video.shape[:3]):
+        raise ValueError(
+            f"the frame mask must have shape (B, V, T) = {tuple(video.shape[:3])}, got {tuple(mask.shape)}"
+        )
+    return video, mask
+
+
+class OriginPromptModel(VideoClassifier):
+    """Base of the origin's ``video_coop``, ``dual_coop`` and ``stt`` on a ``transformers.CLIPModel``."""
+
+    method = ""
+    extra_tokens_per_frame = 0  # per-frame tokens besides CLS and patches in the joint token layout
+
+    def __init__(
+        self,
+        options: OriginOptions,
+        class_names: Sequence[str],
+        clip: nn.Module,
+        tokenizer: Any | None = None,
+    ):
+        super().__init__()
+        self.options = options
+        self.clip = clip
+        self.clip.requires_grad_(False)  # the origin trains the context learner only
+        vc, tc = clip.config.vision_config, clip.config.text_config
+        self.context_learner = ContextLearner(options, tc.hidden_size, vc.hidden_size, vc.num_hidden_layers)
+        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(clip)
+        self.grid = vc.image_size // vc.patch_size
+        self.size = vc.image_size
+        self.input_spec = InputSpec(
+            num_frames=options.frames_per_view,
+            size=vc.image_size,
+            mean=CLIP_MEAN,
+            std=CLIP_STD,
+            num_views=options.temporal_views,
+            fixed_size=True,
+            pipeline="origin",
+            spatial_views=options.spatial_views,  # 1 or 3 as in the origin's loader (InputSpec checks)
+            dtype="bfloat16",
+            remove_black_strips=options.remove_black_strips,
+            resize_protocol=options.resize_protocol,
+        )
+        self.handcrafted = False
+        self.template = options.handcrafted_template
+        self._frames_seen = options.frames_per_view
+        self.set_class_names(class_names)
+        self.eval()
+
+    # ---- checkpoints and configuration ----
+    def load_context_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Load an origin ``.pt``'s ``context_state_dict``; mismatches raise ``CheckpointError`` naming each."""
+        self.context_learner.load_context_state_dict(state_dict)
+
+    def context_state_dict(self) -> dict[str, torch.Tensor]:
+        return self.context_learner.state_dict()
+
+    def get_config(self) -> dict:
+        """The registry's config: the origin run config and where the backbone comes from."""
+        name = getattr(self.clip, "name_or_path", "") or ""
+        model: dict[str, Any] = {
+            "backbone": "clip",
+            "run_config": dict(self.options.raw) or {},
+        }
+        if name:
+            model["clip_model"] = name
+        else:
+            model["clip_config"] = self.clip.config.to_dict()
+        model["run_config"].setdefault("prompt-optimisation-method", self.method)
+        return {
+            "class_names": list(self.class_names),
+            "model": model,
+            "input_spec": self.input_spec.to_dict(),
+        }
+
+    @property
+    def logit_scale(self) -> nn.Parameter:
+        """The learned (log) temperature, the context learner's ``logit_scale``."""
+        return self.context_learner.logit_scale
+
+    # ---- text ----
+    def set_class_names(self, class_names: Sequence[str]) -> None:
+        """Tokenize another class list (dataset transfer): the learned context is shared by all classes."""
+        if not class_names:
+            raise ValueError("a model needs at least one class name")
+        device = self.context_learner.context_vectors_text.device
+        names = list(class_names)
+        ids, mask = tokenize(self.tokenizer, names, device)
+        if self.handcrafted:
+            h_ids, h_mask = tokenize(self.tokenizer, [self.template.format(c) for c in names], device)
+        else:
+            h_ids, h_mask = ids[:, :0], mask[:, :0]
+        self.register_buffer("token_ids", ids, persistent=False)
+        self.register_buffer("token_mask", mask, persistent=False)
+        self.register_buffer("handcrafted_ids", h_ids, persistent=False)
+        self.register_buffer("handcrafted_mask", h_mask, persistent=False)
+        self.class_names = names
+        self._text_cache = FrozenCache()
+
+    def set_handcrafted_prompts(self, on: bool = True, template: str | None = None) -> None:
+        """The origin's ``use-handcrafted-prompts``: ``"{regularisation-text} {class}"`` through plain CLIP.
+
+        ``template`` (with ``{}`` where the class name goes) replaces the run
+        config's. The learned context is untouched; switching back restores
+        the learned-prompt numbers exactly.
+        """
+        if template is not None and "{}" not in template:
+            raise ValueError(f"a prompt template needs a '{{}}' where the class name goes, got {template!r}")
+        self.handcrafted = bool(on)
+        if template is not None:
+            self.template = template
+        self.set_class_names(self.class_names)
+
+    def prompt(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The learned prompts before the text encoder: embeddings (K, n_ctx+L, D), mask (K, n_ctx+L)."""
+        return prompt_embeddings(
+            self.clip,
+            self.context_learner.context_vectors_text,
+            self.token_ids,
+            self.token_mask,
+        )
+
+    def raw_text_features(self) -> torch.Tensor:
+        """Unnormalised class text features (K, D): the learned prompts, or the hand-crafted ones."""
+        if self.handcrafted:
+            return handcrafted_text_features(self.clip, self.handcrafted_ids, self.handcrafted_mask)
+        return coop_text_features(self.clip, *self.prompt())
+
+    def text_features(self) -> torch.Tensor:
+        """L2-normalised class text features (K, D), reused across inference batches while nothing changes."""
+        return F.normalize(self._text_cache.get(self, self.raw_text_features), dim=-1)
+
+    # ---- logits ----
+    def scale(self) -> torch.Tensor:
+        return self.context_learner.scale()
+
+    def logits(
+        self,
+        video_features: torch.Tensor,
+        text_features: torch.Tensor,
+        softmax: bool = False,
+    ) -> torch.Tensor:
+        """``exp(logit_scale) * <video, text>`` per view, averaged over views (the origin's ``_get_logits``).
+
+        ``video_features`` (B, V, D); ``text_features`` (K, D) or (B, V, K, D).
+        """
+        if text_features.ndim == 2:
+            per_view = torch.einsum("bvd,cd->bvc", video_features, text_features)
+        else:
+            per_view = torch.einsum("bvd,bvcd->bvc", video_features, text_features)
+        out = (self.scale() * per_view).mean(dim=1)
+        return out.softmax(-1) if softmax else out
+
+    def origin_forward(
+        self,
+        video: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        softmax: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The origin's ``forward``: logits (B, K), text features, video features (B, V, D) normalised."""
+        raise NotImplementedError
+
+    def forward(self, video: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (B, K) of normalised clips (B, V, T, C, H, W) or (B, T, C, H, W), averaged over views."""
+        return self.origin_forward(video, mask)[0]
+
+    # ---- vision, shared pieces ----
+    def _pixels(self, video: torch.Tensor) -> torch.Tensor:
+        b, v, t, c, h, w = video.shape
+        if h != self.size or w != self.size:
+            raise ValueError(
+                f"this model's CLIP takes {self.size}x{self.size} frames, got {h}x{w} "
+                f"(input_spec.size is {self.input_spec.size})"
+            )
+        self._frames_seen = t
+        return video.reshape(b * v * t, c, h, w).to(self.clip.dtype)
+
+    def _frame_index(self, t: int, extra: int) -> torch.Tensor:
+        """Joint token indices of each frame's sequence ``[CLS, patches, its first `extra` extra tokens]``."""
+        hw, p = self.grid * self.grid, self.extra_tokens_per_frame
+        dev = self.context_learner.logit_scale.device
+        tt = torch.arange(t, device=dev)[:, None]
+        return torch.cat(
+            [
+                1 + tt,
+                1 + t + t * p + tt * hw + torch.arange(hw, device=dev),
+                1 + t + tt * p + torch.arange(extra, device=dev),
+            ],
+            1,
+        )
+
+    def _layer_embedding(self, b: int, t: int, extra: int, need: bool) -> Embedding | None:
+        if not need:
+            return None
+        return frames_embedding(b, self._frame_index(t, extra), self.token_layout_for(t).num_tokens, False)
+
+    def token_layout_for(self, t: int) -> TokenLayout:
+        return TokenLayout(
+            num_prefix=1 + t + t * self.extra_tokens_per_frame,
+            frames=t,
+            height=self.grid,
+            width=self.grid,
+        )
+
+    @property
+    def token_layout(self) -> TokenLayout:
+        """``[video token, T frame CLS, T x extra per-frame tokens, T x h x w patches]``; the video token is CLS."""
+        return self.token_layout_for(self.input_spec.num_frames)
+
+    def _pool(self, feats: torch.Tensor, need: bool, attn: list[torch.Tensor]) -> torch.Tensor:
+        """Pool ``feats`` (N, T, D) over frames; with ``need``, append the pooling entry and pool from it."""
+        if not need:
+            return pool_frames(self.context_learner, feats)
+        n, t, _ = feats.shape
+        w = frame_weights(self.context_learner, feats)  # (N, heads, T)
+        heads = w.shape[1]
+        pool = torch.zeros(n, heads, 1 + t, 1 + t, device=feats.device, dtype=w.dtype)
+        pool[:, :, 0, 1:] = w
+        pool[:, :, 1:, 1:] = torch.eye(t, device=feats.device, dtype=w.dtype)
+        if torch.is_grad_enabled() and not pool.requires_grad:
+            pool.requires_grad_(True)  # constant weights (mean): grad-rollout still asks for d/dA
+        joint = embed_subset(
+            pool,
+            torch.arange(1 + t, device=feats.device),
+            self.token_layout_for(t).num_tokens,
+        )
+        attn.append(joint)
+        return pool_frames(self.context_learner, feats, joint[:, :, 0, 1 : 1 + t])
+
+    def gradcam_target(self) -> GradCamTarget:
+        """The last vision layer's first LayerNorm (the last attention's input); its patch tokens as a grid.
+
+        (The origin's own Grad-CAM hooks ``layer_norm2`` of that layer, where only
+        CLS reaches the output; the seed convention reproduces that separately.)
+        """
+        layer = self.clip.vision_model.encoder.layers[-1]
+        g = self.grid
+
+        def to_grid(a: torch.Tensor) -> torch.Tensor:
+            bt, _, d = a.shape
+            t = self._frames_seen  # frames per view of the forward pass being explained
+            return a[:, 1 : 1 + g * g].reshape(bt // t, t, g, g, d).permute(0, 4, 1, 2, 3)
+
+        return GradCamTarget(module=layer.layer_norm1, to_grid=to_grid)
+
+    def forward_with_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits (B, K) of one view ``(B, T, C, H, W)`` and every attention ``(B, heads, N, N)`` over ``token_layout``."""
+        if video.ndim != 5:
+            raise ValueError("forward_with_attention takes one view (B, T, C, H, W)")
+        return self._forward_attention(video)
+
+    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        raise NotImplementedError
+
+
+def check_frames(model: OriginPromptModel, t: int) -> None:
+    """Frames per view must be what the learned per-frame parameters were sized for (stt)."""
+    want = model.options.num_frames
+    if want is not None and t != want:
+        raise ValueError(f"this {model.method} model was trained on {want} frames per view (num-frames), got {t}")
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """The origin's ``x / x.norm(dim=-1, keepdim=True)`` (no epsilon: a zero vector gives NaN there too)."""
+    return x / x.norm(dim=-1, keepdim=True)

@@ -1,10 +1,10 @@
-"""GPU: extraction throughput and the cost of capturing attention, on the origin's models at ViT-B/16 size.
+"""GPU: extraction throughput and the cost of capturing attention, on prompt-tuning's models at ViT-B/16 size.
 
-The origin's three families (:mod:`videoxai.models.families.prompt_tuning`, the seed's
+Prompt-tuning's three families (:mod:`videoxai.models.families.prompt_tuning`, prompt-tuning's
 models) built from a ``CLIPConfig`` of openai/clip-vit-base-patch16's sizes
 with random weights (timing does not depend on them), AMP (bf16) on CUDA.
 Prints clips/s of the fast path (fused attention, what extraction runs;
-``--views`` views of ``--frames`` frames per clip, the origin evaluates 12)
+``--views`` views of ``--frames`` frames per clip, prompt-tuning evaluates 12)
 and of ``forward_with_attention`` + rollout on one view (what the explain
 stage runs), and their ratio. It first checks, in float32, that the fast
 path and the attention path give the same logits. ``--smoke`` runs a tiny
@@ -57,10 +57,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--batches", type=int, default=10)
-    ap.add_argument("--views", type=int, default=1, help="views per clip in extraction (the origin: 4 x 3 = 12)")
+    ap.add_argument("--views", type=int, default=1, help="views per clip in extraction (prompt-tuning: 4 x 3 = 12)")
     args = ap.parse_args()
 
-    from models import VIT_B16, origin_model  # benchmarks/models.py: the same origin run configs
+    from models import VIT_B16, prompt_tuning_model  # benchmarks/models.py: the same prompt-tuning run configs
 
     from videoxai.explain.methods import make_explainer
     from videoxai.setup.device import autocast
@@ -73,7 +73,7 @@ def main() -> None:
     for method in ("video_coop", "dual_coop", "stt"):
         torch.manual_seed(0)
         small = {"num-heads-summary-attention": 2} if args.smoke else {}  # the tiny width takes 2 heads
-        model = origin_model(method, clip_config, classes, args.frames, **small).to(device).eval()
+        model = prompt_tuning_model(method, clip_config, classes, args.frames, **small).to(device).eval()
         video = torch.randn(args.batch_size, args.views, args.frames, 3, size, size, device=device)
         one_view = video[:, 0]
         with torch.no_grad():  # float32: the explain path computes what the fast path computes

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU benchmark (needs CUDA): extraction throughput and attention-capture overhead
-# on the origin's three models (video_coop, dual_coop, stt) at ViT-B/16 size (random weights).
+# on prompt-tuning's three models (video_coop, dual_coop, stt) at ViT-B/16 size (random weights).
 # The CPU suite never needs it. Extra arguments go to gpu.py (e.g. --views 12 --batch-size 4).
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -1,9 +1,9 @@
 """Models: parameters and CPU forward time per clip of every adapter, side by side.
 
-The three shipped demo checkpoints; the origin's three families (the seed's
+The three shipped demo checkpoints; prompt-tuning's three families (prompt-tuning's
 models, :mod:`videoxai.models.families.prompt_tuning`) on a ViT-B/16-shaped CLIP backbone as
-the origin trains them (random weights: timing only; one view of 8 frames,
-where the origin evaluates 4 x 3 views); torchvision's
+prompt-tuning trains them (random weights: timing only; one view of 8 frames,
+where prompt-tuning evaluates 4 x 3 views); torchvision's
 six video classifiers (random weights, their Kinetics input spec). Each
 model runs one clip (batch 1) at its own input spec: ``--repeats`` timed
 forwards after one warm-up, median reported, plus the ratio to the fastest.
@@ -24,7 +24,7 @@ from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.models.checkpoints.weights import load_checkpoint
 from videoxai.models.families.registry import build_model
 
-VIT_B16 = {  # openai/clip-vit-base-patch16's shapes, the backbone of every origin run
+VIT_B16 = {  # openai/clip-vit-base-patch16's shapes, the backbone of every prompt-tuning run
     "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12, "num_attention_heads": 8},
     "vision_config": {
         "hidden_size": 768,
@@ -36,7 +36,7 @@ VIT_B16 = {  # openai/clip-vit-base-patch16's shapes, the backbone of every orig
     },
     "projection_dim": 512,
 }
-# the architecture keys of the origin's published run configs (models/configs/{method}/*best*.json)
+# the architecture keys of prompt-tuning's published run configs (models/configs/{method}/*best*.json)
 ORIGIN_RUNS = {
     "video_coop": {"ctx-len": 8, "temporal-pooling": "attention", "num-frames-temporal": 8},
     "dual_coop": {"ctx-len": 8, "ctx-len-video": 8, "keep-vision-prompts-throughout": False, "num-frames-temporal": 8},
@@ -52,8 +52,8 @@ ORIGIN_RUNS = {
 }
 
 
-def origin_model(method: str, clip_config: dict, classes: list[str], frames: int = 8, **overrides):
-    """The origin's ``method`` on a random CLIP of ``clip_config``'s sizes, through the registry's clip path."""
+def prompt_tuning_model(method: str, clip_config: dict, classes: list[str], frames: int = 8, **overrides):
+    """Prompt-tuning's ``method`` on a random CLIP of ``clip_config``'s sizes, through the registry's clip path."""
     run = {**ORIGIN_RUNS[method], "prompt-optimisation-method": method, **overrides}
     run["num-frames-temporal"] = frames
     if "num-frames" in run:
@@ -72,13 +72,16 @@ def builders(include_clip: bool):
         yield key, lambda key=key: load_checkpoint(root / key)
     if include_clip:
         for method in ORIGIN_RUNS:
-            yield f"{method} (origin, ViT-B/16 CLIP, 8 frames)", lambda m=method: origin_model(m, VIT_B16, CLASSES)
+            yield (
+                f"{method} (prompt-tuning, ViT-B/16 CLIP, 8 frames)",
+                lambda m=method: prompt_tuning_model(m, VIT_B16, CLASSES),
+            )
     for arch in TORCHVISION:
         yield arch, lambda arch=arch: build_model(arch, {"class_names": [f"k{i}" for i in range(400)], "model": {}})
 
 
 class _Recompute:
-    """Stands in for the text-feature cache: recomputes every forward (the seed's behaviour), for the side-by-side."""
+    """Stands in for the text-feature cache: recomputes every forward (prompt-tuning's behaviour), for the side-by-side."""
 
     def get(self, owner, compute):
         return compute()
@@ -101,7 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-clip", action="store_true", help="skip the origin families on a ViT-B/16-sized CLIP")
+    ap.add_argument("--no-clip", action="store_true", help="skip the prompt-tuning families on a ViT-B/16-sized CLIP")
     ap.add_argument("--only", help="run only the models whose name contains this (results go to models_only.json)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

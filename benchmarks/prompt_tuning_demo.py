@@ -1,10 +1,10 @@
-"""Can the origin's families learn the demo's time-reversed classes? Train them on the demo and look.
+"""Can prompt-tuning's families learn the demo's time-reversed classes? Train them on the demo and look.
 
 The demo's ``MoveLeft``, ``MoveUp`` and ``Shrink`` are exact time reversals
 of ``MoveRight``, ``MoveDown`` and ``Grow``, so a model that ignores frame
 order is capped at 5/8 = 62.5 %. This script (1) measures, on the demo's
 test clips, how far each family's logits move when a clip's frames are
-reversed, and (2) trains each family as the origin does (CLIP frozen, only
+reversed, and (2) trains each family as prompt-tuning does (CLIP frozen, only
 the context learner trained) on the demo for ``--steps`` steps and reports
 test accuracy, overall and on the reversal pairs.
 
@@ -49,7 +49,7 @@ SMALL_CLIP = {
     "projection_dim": 64,
 }
 PAIRS = [("MoveRight", "MoveLeft"), ("MoveDown", "MoveUp"), ("Grow", "Shrink")]
-FAMILIES = {  # the origin's published options; 4 summary heads fit the width of 64
+FAMILIES = {  # prompt-tuning's published options; 4 summary heads fit the width of 64
     "video_coop": {"temporal-pooling": "attention"},
     "dual_coop": {"temporal-pooling": "attention"},
     "stt": {"num-heads-summary-attention": 4},
@@ -64,7 +64,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--frozen", action="store_true", help="freeze the CLIP, as the origin trains (default: train it)")
+    ap.add_argument(
+        "--frozen", action="store_true", help="freeze the CLIP, as prompt-tuning trains (default: train it)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     root = args.root or Path(tempfile.mkdtemp(prefix="videoxai-demo-")) / "demo"

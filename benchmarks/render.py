@@ -1,7 +1,7 @@
-"""Overlay + encode throughput: ours (colour table on whole tensors, one streamed encoder) vs the seed's way.
+"""Overlay + encode throughput: ours (colour table on whole tensors, one streamed encoder) vs the prompt-tuning scripts' way.
 
 Seed-style, per frame: resize the map, colour it with a matplotlib colour-map call, blend, draw it in a pyplot
-figure and save that figure as a PNG (the seed's per-frame figures); the blended frames are then encoded.
+figure and save that figure as a PNG (the prompt-tuning scripts' per-frame figures); the blended frames are then encoded.
 Ours: upsample, colour-table lookup and blend on whole chunks of frames, streamed into one encoder. Both get
 the same frames (the workflow's demo clips) and maps, both write the same 224x224 overlay-only H.264 video
 with the same encoder settings; the time covers arrays in memory -> files on disk. ``render_clip`` (caption
@@ -50,7 +50,7 @@ def ours(frames: np.ndarray, maps: np.ndarray, out: Path, fps: int) -> None:
     encode_mp4(compose_frames(overlay_chunks(frames, maps, "jet", 0.5)), out, fps=fps)
 
 
-def seed_style(frames: np.ndarray, maps: np.ndarray, out: Path, fps: int) -> None:
+def prompt_tuning_style(frames: np.ndarray, maps: np.ndarray, out: Path, fps: int) -> None:
     """Per frame: resize, matplotlib colour map, blend, a pyplot figure saved as PNG; then encode the blends."""
     import matplotlib.pyplot as plt
 
@@ -119,7 +119,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--fps", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3, help="best of N for our paths")
-    ap.add_argument("--seed-repeats", type=int, default=1, help="best of N for the (slow) seed-style path")
+    ap.add_argument(
+        "--prompt-tuning-repeats", type=int, default=1, help="best of N for the (slow) prompt-tuning-style path"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the encoder picks its own)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "render.json")
     args = ap.parse_args()
@@ -131,7 +133,7 @@ def main() -> None:
         frames, maps = make_inputs(t, args.size)
         ours_s = best_time(ours, frames, maps, args.repeats, args.fps)
         full_s = best_time(render_clip_path, frames, maps, args.repeats, args.fps)
-        seed_s = best_time(seed_style, frames, maps, args.seed_repeats, args.fps)
+        prompt_tuning_s = best_time(prompt_tuning_style, frames, maps, args.prompt_tuning_repeats, args.fps)
         row = {
             "frames": t,
             "size": args.size,
@@ -139,27 +141,27 @@ def main() -> None:
             "ours_fps": round(t / ours_s, 1),
             "render_clip_s": round(full_s, 4),
             "render_clip_fps": round(t / full_s, 1),
-            "seed_style_s": round(seed_s, 4),
-            "seed_style_fps": round(t / seed_s, 1),
-            "speedup": round(seed_s / ours_s, 1),
+            "prompt_tuning_style_s": round(prompt_tuning_s, 4),
+            "prompt_tuning_style_fps": round(t / prompt_tuning_s, 1),
+            "speedup": round(prompt_tuning_s / ours_s, 1),
         }
         results.append(row)
         print(
             f"{t:4d} frames {args.size}x{args.size}: ours {row['ours_fps']:8.1f} frames/s | "
-            f"render_clip (caption, side by side, PNG) {row['render_clip_fps']:7.1f} | seed-style {row['seed_style_fps']:6.1f}"
+            f"render_clip (caption, side by side, PNG) {row['render_clip_fps']:7.1f} | prompt-tuning-style {row['prompt_tuning_style_fps']:6.1f}"
             f" | speedup {row['speedup']:.1f}x (goal >= 20x)"
         )
     write_json(
         args.out,
         {
             "benchmark": "overlay + H.264 encode of a 224x224 overlay-only video, arrays in memory -> files on disk; "
-            "seed-style = matplotlib colour map + pyplot figure saved as PNG per frame, same encoder",
+            "prompt-tuning-style = matplotlib colour map + pyplot figure saved as PNG per frame, same encoder",
             "goal_speedup": 20,
             "results": results,
             "settings": {
                 "torch_threads": args.threads,
                 "repeats": args.repeats,
-                "seed_repeats": args.seed_repeats,
+                "prompt_tuning_repeats": args.prompt_tuning_repeats,
                 "fps": args.fps,
                 "colormap": "jet",
                 "alpha": 0.5,

@@ -51,7 +51,7 @@ DEMO_RENAMED = {
 TINY_DEMO = {"models": ["video_coop/demo/tiny"], "demo": {"n-train": 8, "n-test": 8, "seed": 0, "train-seconds": 1}}
 
 
-# Golden data made by running the origin's own code (see ../shared/origin-fixtures/README.md). It lives beside the
+# Golden data made by running prompt-tuning's own code (see ../shared/origin-fixtures/README.md). It lives beside the
 # checkout, not in it; tests that need it skip with the reason where it is absent.
 ORIGIN_FIXTURES = Path(os.environ.get("VIDEOXAI_ORIGIN_FIXTURES", REPO.parent / "shared" / "origin-fixtures")).resolve()
 

@@ -22,14 +22,14 @@ def load_model(
 ) -> VideoClassifier:
     """The model of a key such as ``video_coop/ucf101/best-mean``, in eval mode, for notebooks and checks.
 
-    Resolved as the workflow resolves it: ``checkpoint_paths`` is the origin's
+    Resolved as the workflow resolves it: ``checkpoint_paths`` is prompt-tuning's
     ``checkpoint_paths.json`` (a path; relative entries are relative to it),
-    a mapping ``{model key: path}``, or the origin's nested mapping;
+    a mapping ``{model key: path}``, or prompt-tuning's nested mapping;
     otherwise ``{checkpoints_root}/{method}/{train}/{run}/`` (default
     ``checkpoints``, then the demo checkpoints shipped with the package).
     A run folder's ``best.pt`` is used unless ``checkpoint_file`` names
-    another file of it (``"3.pt"``). An origin run's CLIP backbone comes
-    from the Hugging Face cache (``HF_HOME``; never downloaded). Origin runs
+    another file of it (``"3.pt"``). A prompt-tuning run's CLIP backbone comes
+    from the Hugging Face cache (``HF_HOME``; never downloaded). Prompt-tuning runs
     record no class names: pass ``class_names``. ``model(video)`` takes
     ``(B, V, T, C, H, W)`` normalised frames and returns logits ``(B, K)``
     over ``class_names``, averaged over the V views.

@@ -1,4 +1,4 @@
-"""Model keys ``{method}/{dataset-train}/{run-id}``, as the seed names models, and split variants (``test+tta``)."""
+"""Model keys ``{method}/{dataset-train}/{run-id}``, as prompt-tuning names models, and split variants (``test+tta``)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class SplitVariantError(ValueError):
     pass
 
 
-# The seed's evaluation options that change the numbers, and the suffix each adds to the split's file name.
+# Prompt-tuning's evaluation options that change the numbers, and the suffix each adds to the split's file name.
 VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
 SPLITS = ("train", "val", "test")
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from videoxai.conventions import RENAMED
 from videoxai.io import read_yaml
 from videoxai.models.checkpoints.config import resolve_ref
 
@@ -109,6 +110,11 @@ def _explain(error: Any, root: Mapping[str, Any]) -> list[str]:
         ]
     if error.validator == "propertyNames":
         return [f"config key '{key}': {error.message}"]
+    if key == "conventions" and error.instance in RENAMED:
+        return [
+            f"config key 'conventions' is {error.instance!r}, which is now called {RENAMED[error.instance]!r}: "
+            f"set conventions: {RENAMED[error.instance]}"
+        ]
     expected = describe(error.schema, root)
     found = _short(error.instance)
     if error.validator in (

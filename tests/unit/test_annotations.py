@@ -336,8 +336,8 @@ def test_masks_follow_the_resize_and_crop_and_the_annotation_resolution() -> Non
     assert target.in_tube.tolist() == [True]
 
 
-def test_origin_pipeline_geometry() -> None:
-    spec = {"size": 224, "pipeline": "origin", "spatial_views": 1}
+def test_prompt_tuning_pipeline_geometry() -> None:
+    spec = {"size": 224, "pipeline": "prompt-tuning", "spatial_views": 1}
     g = view_geometry((240, 320), spec)
     assert g.resized == (224, int(224 * 320 / 240)) and g.top == 0 and g.left == round((298 - 224) / 2)
     g = view_geometry((240, 320), {**spec, "resize_protocol": "interpolate-smallest-side"})

@@ -1,7 +1,7 @@
-"""conventions: seed — the seed's calibration.py numbers, checked against the origin's golden fixtures.
+"""conventions: prompt-tuning — prompt-tuning's calibration.py numbers, checked against prompt-tuning's golden fixtures.
 
 The fixtures (``origin-fixtures/calibration/case_{a,b,c}``) were made by running the
-origin's own ``CalibratedModel.eval`` and ``plot_reliability_diagram``; every metric
+prompt-tuning's own ``CalibratedModel.eval`` and ``plot_reliability_diagram``; every metric
 and every reliability-diagram bin must match to 1e-6.
 """
 
@@ -23,11 +23,11 @@ from tests.helpers import REPO, origin_fixtures
 from videoxai.calibration import CONVENTIONS, calibrate, point_metrics
 from videoxai.calibration.bootstrap import METRICS, MetricSuite
 from videoxai.calibration.prompt_tuning import (
-    ORIGIN_NAMES,
-    SEED_METRICS,
-    SeedSuite,
-    seed_centres,
-    seed_edges,
+    PROMPT_TUNING_METRICS,
+    PROMPT_TUNING_NAMES,
+    PromptTuningSuite,
+    prompt_tuning_centres,
+    prompt_tuning_edges,
     softmax_float32,
     torch_linspace_float32,
 )
@@ -51,7 +51,7 @@ def case_logits(name: str) -> tuple[np.ndarray, np.ndarray, float, dict, dict]:
     """(logits, labels, temperature, expected metrics under metrics.json's names, expected diagram bins)."""
     info, arrays = load_case(name)
     logits = arrays["logits_log_probs"] if name == "b" else arrays["logits"]
-    expected = {ORIGIN_NAMES.get(k, k): v for k, v in info["metrics_CalibratedModel_eval"].items()}
+    expected = {PROMPT_TUNING_NAMES.get(k, k): v for k, v in info["metrics_CalibratedModel_eval"].items()}
     bins = info["reliability_diagram_bins_on_softmax_of_logits" if name == "b" else "reliability_diagram_bins"]
     return logits, arrays["labels"], float(info["temperature"]) if "temperature" in info else 1.0, expected, bins
 
@@ -82,9 +82,9 @@ def test_linspace_is_torchs_float32_linspace_bit_for_bit():
 def test_edges_and_centres_equal_the_fixtures_and_sit_off_the_float32_values():
     info, _ = load_case("b")
     bins = info["reliability_diagram_bins_on_probs"]
-    np.testing.assert_array_equal(seed_edges(15), np.float32(bins["bin_edges_float32"]))
-    np.testing.assert_array_equal(seed_centres(15), np.float32(bins["bin_centers_float32"]))
-    edges = seed_edges(15)
+    np.testing.assert_array_equal(prompt_tuning_edges(15), np.float32(bins["bin_edges_float32"]))
+    np.testing.assert_array_equal(prompt_tuning_centres(15), np.float32(bins["bin_centers_float32"]))
+    edges = prompt_tuning_edges(15)
     # 0.2, 0.4 and 0.6 are one ulp off their float32 values; 1/3 and 0.8 are exactly theirs
     for index, value, on_edge in ((3, 0.2, False), (5, 1 / 3, True), (6, 0.4, False), (9, 0.6, False), (12, 0.8, True)):
         assert bool(edges[index] == np.float32(value)) is on_edge
@@ -95,46 +95,46 @@ def test_edges_and_centres_equal_the_fixtures_and_sit_off_the_float32_values():
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_point_metrics_equal_the_seeds_calibrated_model_eval(case):
+def test_point_metrics_equal_prompt_tunings_calibrated_model_eval(case):
     logits, labels, temperature, expected, _ = case_logits(case)
-    got = point_metrics(logits, labels, n_bins=15, convention="seed", temperature=temperature)
+    got = point_metrics(logits, labels, n_bins=15, convention="prompt-tuning", temperature=temperature)
     assert set(got) == set(METRICS)
-    assert set(expected) == set(SEED_METRICS)
+    assert set(expected) == set(PROMPT_TUNING_METRICS)
     for name, value in expected.items():
         assert got[name] == pytest.approx(value, abs=TOL), name
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_reliability_bins_equal_the_seeds_diagram(case):
+def test_reliability_bins_equal_prompt_tunings_diagram(case):
     logits, labels, temperature, _, expected = case_logits(case)
-    suite = SeedSuite(softmax_float32(logits, temperature), labels, 15)
+    suite = PromptTuningSuite(softmax_float32(logits, temperature), labels, 15)
     assert_bins(suite.tables()["equal-width"], expected)
 
 
 def test_case_b_metrics_on_the_probabilities_themselves():
     """Confidences exactly 0.2, 1/3, 0.4, 0.6, 0.8, 1: membership follows the float32 edges."""
     info, arrays = load_case("b")
-    suite = SeedSuite(arrays["probs"], arrays["labels"], 15)
+    suite = PromptTuningSuite(arrays["probs"], arrays["labels"], 15)
     got = suite.point()
     for name, value in info["metrics_direct"].items():
-        assert got[ORIGIN_NAMES.get(name, name)] == pytest.approx(value, abs=TOL), name
+        assert got[PROMPT_TUNING_NAMES.get(name, name)] == pytest.approx(value, abs=TOL), name
     assert_bins(suite.tables()["equal-width"], info["reliability_diagram_bins_on_probs"])
-    # 1/3 and 0.8 sit exactly on an edge: the seed's lo < c <= hi puts them in the bin below
+    # 1/3 and 0.8 sit exactly on an edge: prompt-tuning's lo < c <= hi puts them in the bin below
     counts = suite.tables()["equal-width"]["count"]
     assert counts[4] == 9 and counts[11] == 8 and counts[5] == 8
 
 
-def test_seed_and_standard_differ_on_edge_confidences():
+def test_prompt_tuning_and_standard_differ_on_edge_confidences():
     _, arrays = load_case("b")
-    seed = SeedSuite(arrays["probs"], arrays["labels"], 15).point()
+    seed = PromptTuningSuite(arrays["probs"], arrays["labels"], 15).point()
     standard_suite = MetricSuite(Scores.from_probs(arrays["probs"], arrays["labels"]), 15)
     standard = standard_suite.point()
     # equal-mass: ties share a bin (standard) vs N // n_bins by position (seed); class-wise: edge membership
     assert abs(seed["adaptive_ece"] - standard["adaptive_ece"]) > 0.01
     assert abs(seed["classwise_ece"] - standard["classwise_ece"]) > 0.005
-    # the same confidences land one bin lower under the seed's lo < c <= hi
-    seed_counts = SeedSuite(arrays["probs"], arrays["labels"], 15).tables()["equal-width"]["count"]
-    assert not np.array_equal(seed_counts, standard_suite.tables()["equal-width"]["count"])
+    # the same confidences land one bin lower under prompt-tuning's lo < c <= hi
+    prompt_tuning_counts = PromptTuningSuite(arrays["probs"], arrays["labels"], 15).tables()["equal-width"]["count"]
+    assert not np.array_equal(prompt_tuning_counts, standard_suite.tables()["equal-width"]["count"])
 
 
 def test_softmax_is_torchs_float32_softmax():
@@ -160,13 +160,13 @@ def test_weights_equal_repeating_the_rows():
         (arrays["probs"], arrays["labels"]),
         (softmax_float32(rng.normal(size=(97, 5)) * 2), rng.integers(0, 5, 97)),
     ):
-        suite = SeedSuite(probs, labels, 15)
+        suite = PromptTuningSuite(probs, labels, 15)
         counts = rng.multinomial(len(labels), np.full(len(labels), 1 / len(labels)), size=6)
         counts[0] = 1
         batched = suite.errors(counts)
         for row, c in enumerate(counts):
             idx = np.repeat(np.arange(len(labels)), c)
-            direct = SeedSuite(probs[idx], labels[idx], 15).point()
+            direct = PromptTuningSuite(probs[idx], labels[idx], 15).point()
             for name, value in direct.items():
                 assert batched[name][row] == pytest.approx(value, abs=1e-12), (name, row)
 
@@ -174,22 +174,22 @@ def test_weights_equal_repeating_the_rows():
 def test_adaptive_bins_put_the_rest_in_the_last_and_too_few_samples_all_there():
     probs = softmax_float32(np.random.default_rng(1).normal(size=(38, 4)))
     labels = np.zeros(38, dtype=np.int64)
-    counts = SeedSuite(probs, labels, 15).tables()["equal-mass"]["count"]
+    counts = PromptTuningSuite(probs, labels, 15).tables()["equal-mass"]["count"]
     assert counts.tolist() == [2] * 14 + [10]
-    few = SeedSuite(probs[:9], labels[:9], 15)
+    few = PromptTuningSuite(probs[:9], labels[:9], 15)
     assert few.tables()["equal-mass"]["count"].tolist() == [0] * 14 + [9]
     conf = few.confidence
     assert few.point()["adaptive_ece"] == pytest.approx(abs(conf.mean() - few.correct.mean()), abs=1e-12)
 
 
-def test_nll_is_infinite_where_a_probability_underflows_as_in_the_seed(tmp_path):
+def test_nll_is_infinite_where_a_probability_underflows_as_in_prompt_tuning(tmp_path):
     logits = np.array([[0.0, -200.0], [0.0, 1.0]], dtype=np.float32)
     labels = np.array([1, 1])
-    assert math.isinf(point_metrics(logits, labels, convention="seed")["nll"])
+    assert math.isinf(point_metrics(logits, labels, convention="prompt-tuning")["nll"])
     assert math.isfinite(point_metrics(logits, labels)["nll"])  # standard: log_softmax
     path = write_predictions(tmp_path / "p.parquet", logits, labels)
-    m = calibrate(path, **outputs(tmp_path / "out"), bootstrap=0, convention="seed")
-    assert m["nll"] is None and m["convention"] == "seed"
+    m = calibrate(path, **outputs(tmp_path / "out"), bootstrap=0, convention="prompt-tuning")
+    assert m["nll"] is None and m["convention"] == "prompt-tuning"
 
 
 # --- the API and the stage ---------------------------------------------------------------------
@@ -197,21 +197,23 @@ def test_nll_is_infinite_where_a_probability_underflows_as_in_the_seed(tmp_path)
 
 def test_point_metrics_accepts_tensors_and_lists_and_checks_its_convention():
     logits, labels, temperature, _, _ = case_logits("c")
-    ref = point_metrics(logits, labels, convention="seed", temperature=temperature)
+    ref = point_metrics(logits, labels, convention="prompt-tuning", temperature=temperature)
     assert (
-        point_metrics(torch.from_numpy(logits), torch.from_numpy(labels), convention="seed", temperature=temperature)
+        point_metrics(
+            torch.from_numpy(logits), torch.from_numpy(labels), convention="prompt-tuning", temperature=temperature
+        )
         == ref
     )
-    assert point_metrics(logits[:50].tolist(), labels[:50].tolist(), convention="seed") == point_metrics(
-        logits[:50], labels[:50], convention="seed"
+    assert point_metrics(logits[:50].tolist(), labels[:50].tolist(), convention="prompt-tuning") == point_metrics(
+        logits[:50], labels[:50], convention="prompt-tuning"
     )
-    with pytest.raises(ValueError, match="conventions must be one of standard, seed"):
-        point_metrics(logits, labels, convention="origin")
+    with pytest.raises(ValueError, match="conventions must be one of standard, prompt-tuning"):
+        point_metrics(logits, labels, convention="upstream")
     with pytest.raises(ValueError, match=r"NaN, \+inf or only -inf"):
         bad = logits.copy()
         bad[3, 1] = np.nan
-        point_metrics(bad, labels, convention="seed")
-    assert CONVENTIONS == ("standard", "seed")
+        point_metrics(bad, labels, convention="prompt-tuning")
+    assert CONVENTIONS == ("standard", "prompt-tuning")
 
 
 def test_standard_point_metrics_are_the_standard_estimators():
@@ -220,13 +222,13 @@ def test_standard_point_metrics_are_the_standard_estimators():
     assert point_metrics(logits, labels) == direct
 
 
-def test_seed_modules_do_not_import_torch():
+def test_prompt_tuning_modules_do_not_import_torch():
     code = (
         "import sys, numpy as np\n"
         "import videoxai.calibration.prompt_tuning as s, videoxai.calibration.point\n"
         "from videoxai.calibration import point_metrics\n"
         "z = np.random.default_rng(0).normal(size=(40, 5)); y = np.arange(40) % 5\n"
-        "s.seed_metrics(z, y)\n"
+        "s.prompt_tuning_metrics(z, y)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO)
@@ -269,21 +271,26 @@ def outputs(d: Path) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("case", ("a", "c"))
-def test_calibrate_stage_under_seed_writes_the_seeds_numbers(tmp_path, case):
-    """What the workflow's calibrate rule runs: metrics.json and bins.parquet carry the seed's values."""
+def test_calibrate_stage_under_prompt_tuning_writes_prompt_tunings_numbers(tmp_path, case):
+    """What the workflow's calibrate rule runs: metrics.json and bins.parquet carry prompt-tuning's values."""
     logits, labels, temperature, expected, bins = case_logits(case)
     path = write_predictions(tmp_path / "test.parquet", logits, labels)
-    out = outputs(tmp_path / "seed")
+    out = outputs(tmp_path / "prompt-tuning")
     m = calibrate(
-        path, **out, n_bins=15, bootstrap=20, temperature=None if temperature == 1.0 else temperature, convention="seed"
+        path,
+        **out,
+        n_bins=15,
+        bootstrap=20,
+        temperature=None if temperature == 1.0 else temperature,
+        convention="prompt-tuning",
     )
     assert m == read_json(out["out_metrics"])
-    assert m["convention"] == "seed"
+    assert m["convention"] == "prompt-tuning"
     for name, value in expected.items():
         assert m[name] == pytest.approx(value, abs=TOL), name
         lo, hi = m[f"{name}_ci95"]
         assert lo <= hi
-    point = point_metrics(logits, labels, 15, "seed", temperature)
+    point = point_metrics(logits, labels, 15, "prompt-tuning", temperature)
     assert {k: m[k] for k in METRICS} == point  # one home: the notebook's numbers are the workflow's
     t = pq.read_table(out["out_bins"]).to_pydict()
     keep = [i for i, s in enumerate(t["scheme"]) if s == "equal-width"]

@@ -7,7 +7,7 @@ Documented differences, each pinned by a test below:
   (its bucketize over all n_bins + 1 edges); we put it in the last bin.
 - netcal treats inputs whose labels take at most two distinct values as a binary
   problem, and clips confidences into [eps, 1 - eps].
-- the seed's classic ECE (Guo et al. loop) bins over (lo, hi]: a confidence on an
+- prompt-tuning's classic ECE (Guo et al. loop) bins over (lo, hi]: a confidence on an
   interior edge goes to the lower bin and confidence 0 to no bin at all; we use
   [lo, hi) with the last bin closed.
 - relplot's smooth ECE weights mass at 0 and 1 once instead of twice (its mirrored
@@ -128,11 +128,11 @@ def test_sklearn_log_loss_and_brier_agree():
     assert abs(brier_score(p, y) - brier_score_loss(y, p, labels=range(6), scale_by_half=False)) < 1e-12
 
 
-# ---------------------------------------------------------------- the seed's classic ECE, from its definition
+# ---------------------------------------------------------------- prompt-tuning's classic ECE, from its definition
 
 
-def seed_classic_ece(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> float:
-    """Guo et al.'s loop as the seed's calibration.py uses it: bins (lo, hi], prop over all samples."""
+def prompt_tuning_classic_ece(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> float:
+    """Guo et al.'s loop as prompt-tuning's calibration.py uses it: bins (lo, hi], prop over all samples."""
     edges = np.linspace(0, 1, n_bins + 1)
     ece = 0.0
     for lo, hi in itertools.pairwise(edges):
@@ -144,23 +144,23 @@ def seed_classic_ece(conf: np.ndarray, correct: np.ndarray, n_bins: int) -> floa
 
 
 @pytest.mark.parametrize("n_bins", [10, 15])
-def test_seed_classic_ece_agrees_where_conventions_agree(n_bins):
+def test_prompt_tuning_classic_ece_agrees_where_conventions_agree(n_bins):
     p, y = _probs32(3000, 12, seed=200 + n_bins, n_bins=n_bins)
     conf, correct = top_label(p, y)
     c, a = conf, correct.astype(float)
-    assert abs(calibration_error(conf, correct, n_bins) - seed_classic_ece(c, a, n_bins)) < 1e-6
+    assert abs(calibration_error(conf, correct, n_bins) - prompt_tuning_classic_ece(c, a, n_bins)) < 1e-6
 
 
-def test_seed_classic_ece_differs_on_edges_and_at_zero():
+def test_prompt_tuning_classic_ece_differs_on_edges_and_at_zero():
     # 0.2 sits on an edge of 5 bins: seed -> (0, 0.2] with 0.1; ours -> [0.2, 0.4) with 0.3
     conf = np.array([0.1, 0.2, 0.3])
     correct = np.array([0.0, 1.0, 1.0])
-    assert seed_classic_ece(conf, correct, 5) == pytest.approx((2 * abs(0.15 - 0.5) + abs(0.3 - 1)) / 3)
+    assert prompt_tuning_classic_ece(conf, correct, 5) == pytest.approx((2 * abs(0.15 - 0.5) + abs(0.3 - 1)) / 3)
     assert calibration_error(conf, correct, 5) == pytest.approx((abs(0.1 - 0) + 2 * abs(0.25 - 1)) / 3)
-    # confidence 0: the seed's loop drops the sample, we count it in the first bin
+    # confidence 0: prompt-tuning's loop drops the sample, we count it in the first bin
     conf0 = np.array([0.0, 0.5])
     correct0 = np.array([1.0, 1.0])
-    assert seed_classic_ece(conf0, correct0, 5) == pytest.approx(0.5 * 0.5)
+    assert prompt_tuning_classic_ece(conf0, correct0, 5) == pytest.approx(0.5 * 0.5)
     assert calibration_error(conf0, correct0, 5) == pytest.approx((1.0 + 0.5) / 2)
 
 

@@ -224,7 +224,7 @@ def test_bins_file_types_and_empty_bins(tmp_path):
 
 def test_calibrate_and_summary_jobs_import_neither_pandas_nor_scipy(tmp_path):
     """Start-up is much of these jobs: pandas (pyarrow's read_table, to_numpy and pa.array import it, 0.2 s) and
-    scipy (0.3 s for scipy.optimize) stay out unless a temperature is fitted or the seed convention asks for scipy."""
+    scipy (0.3 s for scipy.optimize) stay out unless a temperature is fitted or the prompt-tuning convention asks for scipy."""
     test = write_predictions(tmp_path / "test.parquet", 80, 1.0, seed=0, error_rows=(2,))
     out = {k: str(v) for k, v in outputs(tmp_path / "a").items()}
     s = {k: str(tmp_path / f"summary.{k}") for k in ("csv", "tex", "png", "pdf")}

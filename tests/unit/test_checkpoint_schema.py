@@ -1,7 +1,7 @@
 """A malformed checkpoint is an error naming the file and the field, while planning and when resolved.
 
 Cases from issue 17: ``"class_names": 5`` (was ``TypeError: 'int' object is not iterable``), ``"layers": "two"``,
-a ``model.safetensors`` of random bytes (passed resolve, failed at extraction); an origin run's config and ``.pt``.
+a ``model.safetensors`` of random bytes (passed resolve, failed at extraction); a prompt-tuning run's config and ``.pt``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def edit_config(folder: Path, change) -> Path:
     return path
 
 
-def test_every_shipped_and_origin_config_fits_the_schema() -> None:
+def test_every_shipped_and_prompt_tuning_config_fits_the_schema() -> None:
     configs = sorted(bundled_checkpoints_root().rglob("config.json"))
     assert len(configs) == 3
     for path in configs:
@@ -195,7 +195,7 @@ def test_a_damaged_torch_archive_is_caught(tmp_path: Path) -> None:
     ],
     ids=["clip-model", "summary-layers", "pooling", "num-frames", "black-strips"],
 )
-def test_a_malformed_origin_run_config_is_named(tmp_path: Path, change: dict, field: str) -> None:
+def test_a_malformed_prompt_tuning_run_config_is_named(tmp_path: Path, change: dict, field: str) -> None:
     run = origin_fixtures() / "runs" / "video_coop" / "ucf101" / "best-mean"
     cfg = {**json.loads((run / "config.json").read_text()), **change}
     path = tmp_path / "config.json"

@@ -412,4 +412,4 @@ def test_calling_an_explainer_explains_then_finalises(demo):
         expected = probs.gather(1, batch["label"][:, None])[:, 0] if weighted else torch.ones(2)
         assert torch.allclose(peak, expected)
     assert explainer_class("grad-cam").convention == "standard"
-    assert explainer_class("grad-cam", "seed").convention == "seed"
+    assert explainer_class("grad-cam", "prompt-tuning").convention == "prompt-tuning"

@@ -225,7 +225,7 @@ def test_selection_can_prefer_annotated_clips(demo: Path, tmp_path: Path) -> Non
     plain = select_clips(preds, 8, 1, seed=0)
     chosen = select_clips(preds, 8, 1, seed=0, preferred=preferred)
     assert all(c["sample_id"] in keep for c in chosen["clips"])
-    assert sum(c["sample_id"] in keep for c in plain["clips"]) < len(plain["clips"])  # the seed alone picks others
+    assert sum(c["sample_id"] in keep for c in plain["clips"]) < len(plain["clips"])  # prompt-tuning alone picks others
     assert all(row["preferred"] == 1 for row in chosen["classes"])
     # growing samples-per-class keeps the clips chosen
     two = select_clips(preds, 8, 2, seed=0, preferred=preferred)

@@ -121,7 +121,7 @@ def test_calibrate_runs_without_torch(tmp_path: Path) -> None:
 
 
 def test_resolving_a_videoxai_checkpoint_imports_no_torch() -> None:
-    """resolve reads config, weights header and sha256 as files: only an origin run (built while resolving) needs
+    """resolve reads config, weights header and sha256 as files: only a prompt-tuning run (built while resolving) needs
     torch. The job of a shipped demo checkpoint runs in a fraction of a second."""
     from videoxai.demo.bundled import bundled_checkpoints_root
 

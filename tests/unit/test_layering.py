@@ -19,7 +19,10 @@ SRC = REPO / "src"
 
 # lowest first; the README's Development section lists the same order
 LAYERS: list[set[str]] = [
-    {"core", "schemas"},  # keys.py, io.py, checks.py, joblog.py: keys, atomic files, file checks, job logs; the YAML schemas
+    {
+        "core",
+        "schemas",
+    },  # keys.py, io.py, checks.py, joblog.py: keys, atomic files, file checks, job logs; the YAML schemas
     {"data"},  # datasets, decoding/encoding, sampling, InputSpec, masks
     {"models"},  # architectures, checkpoint registry, resolution
     {"setup"},  # a model set up on a dataset split (device, classes, input spec): shared by extract and explain
@@ -32,7 +35,7 @@ LAYERS: list[set[str]] = [
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # the small top-level modules under the package root form one unit, the foundation (io and checks use each other)
-CORE = {"keys", "io", "checks", "joblog"}
+CORE = {"keys", "io", "checks", "joblog", "conventions"}
 # the package root holds ``__version__``: any module may read it (Python imports the root first anyway)
 ROOT_NAMES_ANYONE_MAY_USE = {"__version__"}
 

@@ -1,6 +1,6 @@
-"""``videoxai.load_model`` and resolving origin runs: the origin's logits from its own run folders.
+"""``videoxai.load_model`` and resolving prompt-tuning runs: prompt-tuning's logits from its own run folders.
 
-The golden numbers were made by running the origin's code on the fixtures' run folders
+The golden numbers were made by running prompt-tuning's code on the fixtures' run folders
 (``../shared/origin-fixtures``, skipped where absent).
 """
 
@@ -60,7 +60,7 @@ def video(fixtures: Path) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_load_model_gives_the_origins_logits(fixtures, key):
+def test_load_model_gives_prompt_tunings_logits(fixtures, key):
     model = videoxai.load_model(
         key, checkpoint_paths=str(fixtures / "checkpoint_paths.json"), class_names=classes(fixtures)
     )
@@ -75,7 +75,7 @@ def test_load_model_gives_the_origins_logits(fixtures, key):
 def test_every_way_of_naming_the_run_gives_the_same_model(fixtures):
     names = classes(fixtures)
     nested = json.loads((fixtures / "checkpoint_paths.json").read_text())
-    for method in nested.values():  # the origin's dict form, made absolute (inline paths follow the cwd)
+    for method in nested.values():  # prompt-tuning's dict form, made absolute (inline paths follow the cwd)
         for runs in method.values():
             runs.update({run: str(fixtures / p) for run, p in runs.items()})
     x = video(fixtures)
@@ -83,7 +83,7 @@ def test_every_way_of_naming_the_run_gives_the_same_model(fixtures):
     for kwargs in (
         {"checkpoint_paths": nested},
         {"checkpoint_paths": {KEY: str(fixtures / "runs" / KEY)}},  # a flat mapping to the run folder
-        {"checkpoints_root": fixtures / "runs"},  # a registry of origin run folders
+        {"checkpoints_root": fixtures / "runs"},  # a registry of prompt-tuning run folders
     ):
         with torch.no_grad():
             got = videoxai.load_model(KEY, class_names=names, **kwargs)(x)
@@ -105,25 +105,25 @@ def test_checkpoint_file_picks_an_epoch_file(fixtures, tmp_path):
     assert torch.allclose(first, best * torch.tensor(0.5).exp(), atol=1e-4)
 
 
-def test_an_origin_run_needs_class_names(fixtures):
+def test_a_prompt_tuning_run_needs_class_names(fixtures):
     with pytest.raises(ValueError, match="records no class names.*class_names="):
         videoxai.load_model(KEY, checkpoint_paths=str(fixtures / "checkpoint_paths.json"))
 
 
 def test_other_class_names_are_scored_as_a_model_built_for_them(fixtures):
-    """Open-set: any class list; the same logits as the origin model built for that list from the start.
+    """Open-set: any class list; the same logits as the prompt-tuning model built for that list from the start.
 
-    (Not a column subset of the 7-class logits: the origin pads class tokens to the longest name and runs its
+    (Not a column subset of the 7-class logits: prompt-tuning pads class tokens to the longest name and runs its
     text encoder without a padding mask, so the class list changes every text feature.)
     """
-    from videoxai.models.families.prompt_tuning import build_origin_model
+    from videoxai.models.families.prompt_tuning import build_prompt_tuning_model
     from videoxai.models.families.prompt_tuning.run_folder import load_backbone, read_context_state_dict
 
     subset = ["YoYo", "SkyDiving"]
     model = videoxai.load_model(KEY, checkpoint_paths=str(fixtures / "checkpoint_paths.json"), class_names=subset)
     run = fixtures / "runs" / KEY
     clip = load_backbone(next((fixtures / "hf-home/hub/models--openai--clip-vit-base-patch16/snapshots").iterdir()))
-    direct = build_origin_model(json.loads((run / "config.json").read_text()), subset, clip)
+    direct = build_prompt_tuning_model(json.loads((run / "config.json").read_text()), subset, clip)
     direct.load_context_state_dict(read_context_state_dict(run / "best.pt"))
     with torch.no_grad():
         got, want = model(video(fixtures)), direct.eval()(video(fixtures))
@@ -137,7 +137,7 @@ def test_a_demo_key_loads_the_shipped_checkpoint():
 
 
 def test_load_model_in_a_fresh_process_with_only_the_environment(fixtures):
-    """As a notebook user: HF_HOME + HF_HUB_OFFLINE in the environment, the origin's JSON file, nothing else."""
+    """As a notebook user: HF_HOME + HF_HUB_OFFLINE in the environment, prompt-tuning's JSON file, nothing else."""
     code = f"""
 import sys, json
 import videoxai
@@ -159,14 +159,14 @@ print("MAXDIFF", diff)
     assert float(out.stdout.split("MAXDIFF")[1]) < TOL
 
 
-# ---------------------------------------------------------------- resolved.json of an origin run
+# ---------------------------------------------------------------- resolved.json of a prompt-tuning run
 
 
 def test_resolved_records_run_config_checkpoint_and_backbone(fixtures):
     paths = {KEY: str(fixtures / "runs" / KEY / "best.pt")}
     r = resolve_model(KEY, "checkpoints", paths)
     run = fixtures / "runs" / KEY
-    assert r["format"] == "origin-run" and r["method"] == "video_coop" and r["class_names"] == []
+    assert r["format"] == "prompt-tuning-run" and r["method"] == "video_coop" and r["class_names"] == []
     assert r["checkpoint"] == str(run / "best.pt") and r["sha256"] == sha256_file(run / "best.pt")
     assert r["model_config"] == json.loads((run / "config.json").read_text())
     assert r["input_spec"]["num_frames"] == 8 and r["input_spec"]["size"] == 32
@@ -240,11 +240,11 @@ def test_a_backbone_changed_after_resolving_is_refused(fixtures, tmp_path):
         load_resolved(r, class_names=["a", "b"])
 
 
-def test_an_origin_run_kept_as_a_wandb_artifact(fixtures, tmp_path):
+def test_a_prompt_tuning_run_kept_as_a_wandb_artifact(fixtures, tmp_path):
     """The run folder placed in the key's registry folder for a wandb artifact: resolved offline, artifact recorded."""
     root = tmp_path / "checkpoints"
     shutil.copytree(fixtures / "runs" / KEY, root / KEY)
     r = resolve_model(KEY, root, {KEY: "wandb:team/proj/video_coop-ucf101:v2"}, fetch=False)
-    assert r["source"] == "wandb-artifact" and r["format"] == "origin-run"
+    assert r["source"] == "wandb-artifact" and r["format"] == "prompt-tuning-run"
     assert r["artifact"] == {"artifact": "team/proj/video_coop-ucf101:v2", "origin": "placed by hand"}
     assert r["checkpoint"] == str(root / KEY / "best.pt")

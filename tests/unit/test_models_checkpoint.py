@@ -174,7 +174,7 @@ def test_planning_imports_no_torch():
         "from videoxai.models.checkpoints.locate import find_checkpoint;"
         "from videoxai.models.checkpoints.wandb_artifact import is_artifact;"
         "from videoxai.models.checkpoints.hf_cache import locate_backbone;"
-        "from videoxai.models.families.prompt_tuning.run_folder import explicit_paths, origin_config_beside;"
+        "from videoxai.models.families.prompt_tuning.run_folder import explicit_paths, run_config_beside;"
         "import videoxai;"
         "find_checkpoint('video_coop/demo/tiny', bundled_checkpoints_root());"
         "assert 'torch' not in sys.modules, 'torch imported'"
@@ -182,8 +182,8 @@ def test_planning_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
-def test_planning_an_origin_run_imports_no_torch():
-    """Finding an origin run, reading checkpoint_paths.json and locating its CLIP in the cache: all torch-free."""
+def test_planning_a_prompt_tuning_run_imports_no_torch():
+    """Finding a prompt-tuning run, reading checkpoint_paths.json and locating its CLIP in the cache: all torch-free."""
     from tests.helpers import origin_fixtures
 
     fixtures = origin_fixtures()
@@ -191,10 +191,10 @@ def test_planning_an_origin_run_imports_no_torch():
         "import sys;"
         "from videoxai.models.checkpoints.hf_cache import locate_backbone;"
         "from videoxai.models.checkpoints.locate import find_checkpoint;"
-        "from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, origin_config_beside;"
+        "from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside;"
         f"paths = explicit_paths({str(fixtures / 'checkpoint_paths.json')!r});"
         "weights = find_checkpoint('stt/ucf101/best-mean', 'checkpoints', paths);"
-        "cfg = origin_config_beside(weights);"
+        "cfg = run_config_beside(weights);"
         "bb = locate_backbone(backbone_name(cfg, weights.parent / 'config.json'));"
         "assert weights.name == 'best.pt' and bb.revision and bb.files();"
         "assert 'torch' not in sys.modules, 'torch imported'"

@@ -1,6 +1,6 @@
-"""The origin families on a transformers CLIPModel built from a tiny config (random weights, offline).
+"""The prompt-tuning families on a transformers CLIPModel built from a tiny config (random weights, offline).
 
-These run the origin models through the registry path (``model.backbone: clip``)
+These run the prompt-tuning models through the registry path (``model.backbone: clip``)
 on shapes and options beyond the golden fixtures (tests/unit/test_prompt_tuning_models.py):
 attention in the graph, Grad-CAM, checkpoints, transfer, hand-crafted prompts.
 """
@@ -12,7 +12,7 @@ import torch
 
 from videoxai.explain.gradcam import activations_and_gradients
 from videoxai.models.checkpoints.weights import load_checkpoint, save_checkpoint
-from videoxai.models.families.prompt_tuning import OriginPromptModel
+from videoxai.models.families.prompt_tuning import PromptTuningModel
 from videoxai.models.families.prompt_tuning.build import load_clip
 from videoxai.models.families.registry import build_model
 
@@ -71,7 +71,7 @@ VARIANTS = {
 }
 
 
-def make(name: str, classes=CLASSES, **extra) -> OriginPromptModel:
+def make(name: str, classes=CLASSES, **extra) -> PromptTuningModel:
     method, opts = VARIANTS[name]
     torch.manual_seed(0)
     model = {
@@ -90,7 +90,7 @@ def clip() -> torch.Tensor:
 @pytest.mark.parametrize("name", VARIANTS)
 def test_family_forward_attention_and_checkpoint(name, clip, tmp_path):
     model = make(name)
-    assert isinstance(model, OriginPromptModel) and model.method == VARIANTS[name][0]
+    assert isinstance(model, PromptTuningModel) and model.method == VARIANTS[name][0]
     with torch.no_grad():
         fast = model(clip)
         slow, attn = model.forward_with_attention(clip)
@@ -185,7 +185,7 @@ def test_handcrafted_prompts_and_transfer(clip):
         model.set_handcrafted_prompts(True, "no placeholder")
 
 
-def test_stt_ignores_handcrafted_prompts_as_the_origin(clip):
+def test_stt_ignores_handcrafted_prompts_as_prompt_tuning(clip):
     model = make("stt")
     with torch.no_grad():
         learned = model(clip)
@@ -209,7 +209,7 @@ def test_real_clip_loads_from_a_local_folder(tmp_path, clip):
     """The path a real CLIP takes (from_pretrained, offline); its tokenizer must be saved beside it."""
     from transformers import CLIPConfig, CLIPModel
 
-    from videoxai.models.families.prompt_tuning import build_origin_model
+    from videoxai.models.families.prompt_tuning import build_prompt_tuning_model
     from videoxai.models.families.prompt_tuning.text import OpenClipTokenizer
 
     torch.manual_seed(0)
@@ -222,7 +222,7 @@ def test_real_clip_loads_from_a_local_folder(tmp_path, clip):
     }
     with pytest.raises(FileNotFoundError, match="tokenizer of CLIP backbone"):
         build_model("stt", {"class_names": CLASSES, "model": model})  # no tokenizer files in that folder
-    built = build_origin_model(run, CLASSES, load_clip(str(tmp_path / "clip")), tokenizer=OpenClipTokenizer())
+    built = build_prompt_tuning_model(run, CLASSES, load_clip(str(tmp_path / "clip")), tokenizer=OpenClipTokenizer())
     assert built.get_config()["model"]["clip_model"] == str(tmp_path / "clip")
     with torch.no_grad():
         assert built(clip).shape == (2, 3)

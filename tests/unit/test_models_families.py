@@ -1,4 +1,4 @@
-"""The three seed families on the space-time tower: exact embedded attention, prefix tokens, Grad-CAM, checkpoints."""
+"""The three prompt-tuning families on the space-time tower: exact embedded attention, prefix tokens, Grad-CAM, checkpoints."""
 
 from __future__ import annotations
 

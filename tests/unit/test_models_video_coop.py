@@ -176,7 +176,7 @@ def test_gradcam_target_has_gradients_and_block_output_has_none(model, clip):
     assert grid.shape == (3, 32, 4, 4, 4)  # (B, D, T, h, w)
     assert grid.abs().amax(dim=(1, 3, 4)).min() > 0  # every frame of every clip gets gradient
     assert target.to_grid(grads["target_out"]).shape == grid.shape
-    # the seed's bug: at the block output only CLS leaves the encoder, image tokens get exactly zero
+    # prompt-tuning's bug: at the block output only CLS leaves the encoder, image tokens get exactly zero
     assert grads["block"][:, 0].abs().max() > 0
     assert torch.count_nonzero(grads["block"][:, 1:]) == 0
 

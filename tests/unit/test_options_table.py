@@ -14,7 +14,7 @@ from videoxai.explain.options import (
     EVALUATION_SETTINGS,
     METHOD_OPTIONS,
     NOT_CONFIG_KEYS,
-    SEED_METHOD_OPTIONS,
+    PROMPT_TUNING_METHOD_OPTIONS,
     EvaluationSettings,
     config_names,
     job_options,
@@ -28,7 +28,12 @@ CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 def _table() -> dict[str, object]:
     """Every option of the table with its default (a key in two places must have one default)."""
     out: dict[str, object] = {}
-    for table in (COMMON_OPTIONS, EVALUATION_SETTINGS, *METHOD_OPTIONS.values(), *SEED_METHOD_OPTIONS.values()):
+    for table in (
+        COMMON_OPTIONS,
+        EVALUATION_SETTINGS,
+        *METHOD_OPTIONS.values(),
+        *PROMPT_TUNING_METHOD_OPTIONS.values(),
+    ):
         for key, default in table.items():
             assert out.get(key, default) == default, f"option {key} has two defaults: {out[key]!r} and {default!r}"
             out[key] = default
@@ -53,10 +58,10 @@ def test_the_default_config_agrees_with_the_table_where_it_names_an_option() -> 
 
 def test_explainer_classes_take_their_options_from_the_table() -> None:
     from videoxai.explain.methods import METHODS, effective_options
-    from videoxai.explain.prompt_tuning import SEED_METHODS
+    from videoxai.explain.prompt_tuning import PROMPT_TUNING_EXPLAINERS
 
     assert {name: cls.options for name, cls in METHODS.items()} == METHOD_OPTIONS
-    assert {name: cls.options for name, cls in SEED_METHODS.items()} == SEED_METHOD_OPTIONS
+    assert {name: cls.options for name, cls in PROMPT_TUNING_EXPLAINERS.items()} == PROMPT_TUNING_METHOD_OPTIONS
     assert effective_options("attention-rollout", {}) == {**COMMON_OPTIONS, **METHOD_OPTIONS["attention-rollout"]}
 
 
@@ -91,10 +96,14 @@ def test_each_explain_job_gets_only_the_options_its_method_uses() -> None:
         "discard-ratio",
         "use-cls-token",
     ]
-    # -cls takes discard-ratio only under seed (the origin's); its own eps is not a config key
+    # -cls takes discard-ratio only under prompt-tuning (prompt-tuning's); its own eps is not a config key
     assert list(job_options("attention-rollout-cls", "standard", config)) == [*common, "head-fusion"]
-    assert list(job_options("attention-rollout-cls", "seed", config)) == [*common, "head-fusion", "discard-ratio"]
-    assert job_options("grad-rollout", "seed", config) == job_options("grad-rollout", "standard", config)
+    assert list(job_options("attention-rollout-cls", "prompt-tuning", config)) == [
+        *common,
+        "head-fusion",
+        "discard-ratio",
+    ]
+    assert job_options("grad-rollout", "prompt-tuning", config) == job_options("grad-rollout", "standard", config)
     assert job_options("grad-cam", "standard", config)["target-class"] == "true"  # YAML's true: the label
     assert job_options("grad-cam", "standard", {**config, "head-fusion": "max"}) == job_options(
         "grad-cam", "standard", config

@@ -1,10 +1,10 @@
-"""The library's explainers run on the origin's three models (standard convention).
+"""The library's explainers run on prompt-tuning's three models (standard convention).
 
 attention-rollout (and its CLS variants), grad-cam and grad-rollout go
 through ``forward_with_attention`` / ``gradcam_target``: per-frame CLIP
 layers (stt: its own vision path, with summary, frame-level and video tokens)
 and the temporal pooling, in the autograd graph. Run on the fixtures' tiny
-CLIP with the origin's trained run folders, and on tiny random backbones.
+CLIP with prompt-tuning's trained run folders, and on tiny random backbones.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.helpers import origin_fixtures
 from tests.unit.test_models_clip import make
 from videoxai.explain.base import finalise
 from videoxai.explain.methods import METHODS, make_explainer
-from videoxai.models.families.prompt_tuning import build_origin_model
+from videoxai.models.families.prompt_tuning import build_prompt_tuning_model
 
 RUNS = [
     "video_coop/ucf101/best-attention-0",
@@ -26,7 +26,7 @@ RUNS = [
     "stt/ucf101/best-mean",
 ]
 # the CLS-only rollout variants need a CLS token that attends to patches directly; the video token of
-# these models reads the frames through their CLS tokens (the seed convention runs the origin's own form)
+# these models reads the frames through their CLS tokens (the prompt-tuning convention runs prompt-tuning's own form)
 STANDARD = ["attention-rollout", "grad-cam", "grad-rollout"]
 
 
@@ -42,7 +42,7 @@ def origin_runs():
     models = {}
     for key in RUNS:
         folder = fixtures / "runs" / key
-        model = build_origin_model(json.loads((folder / "config.json").read_text()), names, clip)
+        model = build_prompt_tuning_model(json.loads((folder / "config.json").read_text()), names, clip)
         state = torch.load(folder / "best.pt", weights_only=True)["context_state_dict"]
         model.load_context_state_dict(state)
         models[key] = model
@@ -54,7 +54,7 @@ def origin_runs():
 
 @pytest.mark.parametrize("method", STANDARD)
 @pytest.mark.parametrize("key", RUNS)
-def test_every_explainer_runs_on_the_origin_models(key, method, origin_runs):
+def test_every_explainer_runs_on_prompt_tuning_models(key, method, origin_runs):
     models, video = origin_runs
     model = models[key]
     explainer = make_explainer(method, model, {"target-class": "true"})
@@ -74,7 +74,7 @@ def test_every_explainer_runs_on_the_origin_models(key, method, origin_runs):
     assert maps.shape == (2, 8, 4, 4) and torch.allclose(importance.sum(1), torch.ones(2))
 
 
-def test_cls_only_variants_run_under_the_seed_convention(origin_runs):
+def test_cls_only_variants_run_under_prompt_tuning_convention(origin_runs):
     models, video = origin_runs
     for method in sorted(set(METHODS) - set(STANDARD)):
         with pytest.raises(ValueError, match="use attention-rollout or grad-rollout"):

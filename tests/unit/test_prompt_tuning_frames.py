@@ -1,12 +1,12 @@
-"""The origin's frames (data.origin_frames): every preprocessing fixture the origin made, reproduced exactly.
+"""Prompt-tuning's frames (data.origin_frames): every preprocessing fixture prompt-tuning made, reproduced exactly.
 
 The fixtures (``origin-fixtures/preprocessing/``) hold, per clip and setting,
-the origin's bfloat16 input tensor ``video`` (V, T, C, H, W), the
+prompt-tuning's bfloat16 input tensor ``video`` (V, T, C, H, W), the
 ``frame_indices`` it decoded and the per-frame sums of the decoded uint8
-frames. Every decoder installed here (torchcodec, the origin's own; PyAV;
+frames. Every decoder installed here (torchcodec, prompt-tuning's own; PyAV;
 decord) decodes both clips to identical frames, so the tensors are compared
 exactly (``torch.equal``), not within a bf16 step. Settings that need more
-frames than ``clip_b`` has made the origin return None and delete the file;
+frames than ``clip_b`` has made prompt-tuning return None and delete the file;
 here they are padded rows and the file is untouched.
 """
 
@@ -29,15 +29,15 @@ from videoxai.data.decode import available_backends
 from videoxai.data.encode import write_lossless
 from videoxai.data.loader import ClipDataset, collate_clips
 from videoxai.data.prompt_tuning_frames import (
-    ORIGIN_TTA_SET,
-    OriginAugmentation,
-    OriginTTA,
-    decode_origin_clip,
+    PROMPT_TUNING_TTA_SET,
+    PromptTuningAugmentation,
+    PromptTuningTTA,
+    decode_prompt_tuning_clip,
     display_frames,
-    origin_clip,
-    origin_spec,
-    origin_spec_from_config,
-    origin_views,
+    prompt_tuning_clip,
+    prompt_tuning_spec,
+    prompt_tuning_spec_from_config,
+    prompt_tuning_views,
 )
 from videoxai.data.sampling import linspace_indices
 from videoxai.data.transforms import TTA
@@ -62,7 +62,7 @@ def _video_path(root: Path, clip: str) -> Path:
 def _spec(summary: dict, case: dict) -> InputSpec:
     views = case["eval_overrides"]
     processor = summary["processor"]
-    return origin_spec(
+    return prompt_tuning_spec(
         views.get("num-frames-temporal", summary["num-frames-temporal"]),
         processor["shortest_edge"],
         processor["image_mean"],
@@ -81,7 +81,7 @@ def _case_names(tensor: bool) -> list[str]:
     return sorted(n for n, c in cases.items() if (c["result"] == "tensor") == tensor)
 
 
-# The shipped folder: clip_b has 30 frames, so the origin made tensors only for its 8-frame settings.
+# The shipped folder: clip_b has 30 frames, so prompt-tuning made tensors only for its 8-frame settings.
 SHIPPED_TENSOR_CASES = {
     "clip_a__tta-4x3",
     "clip_a__views-4x1",
@@ -105,20 +105,20 @@ def test_every_case_has_a_tensor_or_was_too_short() -> None:
     for name in NONE_CASES:
         case = summary["cases"][name]
         frames = summary["videos"][_video_path(origin_fixtures(), name.split("__")[0]).name]["frames"]
-        assert case["num_frames_needed"] > frames, f"{name}: the origin returned None for another reason"
+        assert case["num_frames_needed"] > frames, f"{name}: prompt-tuning returned None for another reason"
 
 
 @pytest.mark.parametrize("decoder", available_backends())
 @pytest.mark.parametrize("name", TENSOR_CASES)
-def test_origin_tensor_reproduced_exactly(name: str, decoder: str) -> None:
+def test_prompt_tuning_tensor_reproduced_exactly(name: str, decoder: str) -> None:
     root = origin_fixtures()
     summary = _summary()
     case = summary["cases"][name]
     expected = load_file(str(root / "preprocessing" / case["file"]))
     spec = _spec(summary, case)
-    aug = OriginAugmentation.from_config(case["augmentation-dict"]) if case["augmentation-dict"] else None
+    aug = PromptTuningAugmentation.from_config(case["augmentation-dict"]) if case["augmentation-dict"] else None
 
-    video, clip = origin_clip(_video_path(root, name.split("__")[0]), spec, aug, decoder=decoder)
+    video, clip = prompt_tuning_clip(_video_path(root, name.split("__")[0]), spec, aug, decoder=decoder)
 
     assert [i for view in clip.indices for i in view] == expected["frame_indices"].tolist() == case["frame_indices"]
     assert clip.total == case["num_frames_metadata"] and not clip.padded
@@ -134,20 +134,20 @@ def _sha256(path: Path) -> str:
 
 @pytest.mark.parametrize("name", NONE_CASES)
 def test_a_clip_shorter_than_needed_is_padded_and_never_touched(name: str, tmp_path: Path) -> None:
-    """The origin deletes the clip for these settings (clip_b: 32 frames needed, 30 there); we pad and only read."""
+    """Prompt-tuning deletes the clip for these settings (clip_b: 32 frames needed, 30 there); we pad and only read."""
     root = origin_fixtures()
     summary = _summary()
     case = summary["cases"][name]
-    assert case["video_file_left_in_place"] is False  # what the origin did
+    assert case["video_file_left_in_place"] is False  # what prompt-tuning did
     source = _video_path(root, name.split("__")[0])
     copy = tmp_path / source.name
     shutil.copy2(source, copy)
     total = summary["videos"][source.name]["frames"]
     before = (_sha256(copy), copy.stat().st_mtime_ns, copy.stat().st_size)
     spec = _spec(summary, case)
-    aug = OriginAugmentation.from_config(case["augmentation-dict"]) if case["augmentation-dict"] else None
+    aug = PromptTuningAugmentation.from_config(case["augmentation-dict"]) if case["augmentation-dict"] else None
 
-    video, clip = origin_clip(copy, spec, aug)
+    video, clip = prompt_tuning_clip(copy, spec, aug)
     item = ClipDataset([Sample(source.name, copy, 0, "x")], spec, return_frames=True)[0]
 
     assert copy.is_file() and (_sha256(copy), copy.stat().st_mtime_ns, copy.stat().st_size) == before
@@ -162,15 +162,19 @@ def test_a_clip_shorter_than_needed_is_padded_and_never_touched(name: str, tmp_p
 
 
 @pytest.mark.parametrize("name", TENSOR_CASES)
-def test_loader_items_are_the_origin_tensor(name: str) -> None:
-    """ClipDataset on an origin spec hands over the fixture's values (as float32), augmented through OriginTTA."""
+def test_loader_items_are_prompt_tuning_tensor(name: str) -> None:
+    """ClipDataset on a prompt-tuning spec hands over the fixture's values (as float32), augmented through PromptTuningTTA."""
     root = origin_fixtures()
     summary = _summary()
     case = summary["cases"][name]
     expected = load_file(str(root / "preprocessing" / case["file"]))["video"].float()
     spec = _spec(summary, case)
     path = _video_path(root, name.split("__")[0])
-    tta = OriginTTA((OriginAugmentation.from_config(case["augmentation-dict"]),)) if case["augmentation-dict"] else None
+    tta = (
+        PromptTuningTTA((PromptTuningAugmentation.from_config(case["augmentation-dict"]),))
+        if case["augmentation-dict"]
+        else None
+    )
 
     item = ClipDataset([Sample(path.name, path, 0, "x")], spec, return_frames=True, tta=tta)[0]
 
@@ -186,7 +190,7 @@ def test_loader_items_are_the_origin_tensor(name: str) -> None:
 
 
 def test_use_augmentation_stacks_clean_flip_and_blur() -> None:
-    """The default OriginTTA: the clean clip, then the origin's flip and blur evaluations, in that order."""
+    """The default PromptTuningTTA: the clean clip, then prompt-tuning's flip and blur evaluations, in that order."""
     root = origin_fixtures()
     summary = _summary()
     if not SHIPPED_TENSOR_CASES <= set(TENSOR_CASES):
@@ -194,7 +198,7 @@ def test_use_augmentation_stacks_clean_flip_and_blur() -> None:
     pre = root / "preprocessing"
     path = _video_path(root, "clip_a")
     spec = _spec(summary, summary["cases"]["clip_a__views-4x1"])
-    tta = ClipDataset([Sample(path.name, path, 0, "x")], spec, tta=OriginTTA())[0]["video"]
+    tta = ClipDataset([Sample(path.name, path, 0, "x")], spec, tta=PromptTuningTTA())[0]["video"]
     assert tta.shape == (3, 4, 8, 3, 32, 32)
     for k, name in enumerate(["views-4x1", "aug-hflip-p1-4x1", "aug-gaussian-blur-k5-s1-4x1"]):
         assert torch.equal(tta[k], load_file(str(pre / f"clip_a__{name}.safetensors"))["video"].float()), name
@@ -211,21 +215,21 @@ def portrait(tmp_path_factory: pytest.TempPathFactory) -> Path:
     y, x = np.mgrid[0:h, 0:w]
     frames = np.stack([(np.stack([x * 6 + k, y * 3 + 2 * k, (x + y) * 4], -1) % 256) for k in range(t)])
     frames = np.clip(frames + rng.integers(-8, 9, frames.shape), 0, 255).astype(np.uint8)
-    path = tmp_path_factory.mktemp("origin") / "portrait.avi"
+    path = tmp_path_factory.mktemp("prompt-tuning") / "portrait.avi"
     write_lossless(path, frames)
     return path
 
 
 def _spec_of(**kw) -> InputSpec:
     base = {"num_frames": 4, "size": 24, "mean": CLIP_MEAN, "std": CLIP_STD}
-    return origin_spec(**{**base, **kw})
+    return prompt_tuning_spec(**{**base, **kw})
 
 
 @pytest.mark.parametrize("spatial", [1, 3])
 def test_temporal_views_are_consecutive_chunks_of_one_sampling(portrait: Path, spatial: int) -> None:
-    """V views of T frames are the V*T-frame sampling cut in V pieces (the origin's views, not interleaved)."""
-    two = origin_clip(portrait, _spec_of(temporal_views=2, spatial_views=spatial))[0]
-    one = origin_clip(portrait, _spec_of(num_frames=8, temporal_views=1, spatial_views=spatial))[0]
+    """V views of T frames are the V*T-frame sampling cut in V pieces (prompt-tuning's views, not interleaved)."""
+    two = prompt_tuning_clip(portrait, _spec_of(temporal_views=2, spatial_views=spatial))[0]
+    one = prompt_tuning_clip(portrait, _spec_of(num_frames=8, temporal_views=1, spatial_views=spatial))[0]
     assert two.shape == (2 * spatial, 4, 3, 24, 24)
     # (1*S, 8, ...) -> per crop, frames 0-3 are view 0 and 4-7 view 1; views are temporal-major
     by_crop = one.reshape(spatial, 2, 4, 3, 24, 24).transpose(0, 1).reshape(2 * spatial, 4, 3, 24, 24)
@@ -236,7 +240,7 @@ def test_temporal_views_are_consecutive_chunks_of_one_sampling(portrait: Path, s
 
 def test_three_crops_run_along_the_longer_side(portrait: Path) -> None:
     """Portrait frames: the three crops are the top, middle and bottom of the same resized frames."""
-    video = origin_clip(portrait, _spec_of(spatial_views=3, dtype="float32"))[0]
+    video = prompt_tuning_clip(portrait, _spec_of(spatial_views=3, dtype="float32"))[0]
     assert video.shape == (3, 4, 3, 24, 24)
     # resized to 24 x round(72 * 24 / 40) = 43 rows: crops start at rows 0, 9, 19
     top, middle, bottom = video[0], video[1], video[2]
@@ -247,7 +251,7 @@ def test_three_crops_run_along_the_longer_side(portrait: Path) -> None:
 def test_one_crop_path_round_trips_to_the_resized_uint8_frames(portrait: Path) -> None:
     """In float32 the one-crop path is the rounded, antialiased resize of the decoded frames, normalised."""
     spec = _spec_of(dtype="float32", size=20)
-    video, clip = origin_clip(portrait, spec)
+    video, clip = prompt_tuning_clip(portrait, spec)
     assert video.shape == (1, 4, 3, 20, 20) and video.dtype == torch.float32
     resized = torch.nn.functional.interpolate(
         clip.frames.float(), size=(36, 20), mode="bilinear", align_corners=False, antialias=True
@@ -258,8 +262,8 @@ def test_one_crop_path_round_trips_to_the_resized_uint8_frames(portrait: Path) -
 
 def test_bfloat16_is_float32_rounded_step_by_step(portrait: Path) -> None:
     """bf16 and float32 runs differ by rounding only: a few bf16 steps of [0, 1] pixels, scaled by 1 / std."""
-    b = origin_clip(portrait, _spec_of(spatial_views=3))[0].float()
-    f = origin_clip(portrait, _spec_of(spatial_views=3, dtype="float32"))[0]
+    b = prompt_tuning_clip(portrait, _spec_of(spatial_views=3))[0].float()
+    f = prompt_tuning_clip(portrait, _spec_of(spatial_views=3, dtype="float32"))[0]
     pixel_step = 2.0**-8  # one bf16 step just below 1.0 (8 significant bits)
     output_step = 2.0 ** (torch.floor(torch.log2(f.abs().clamp_min(2**-8))) - 7)
     assert ((b - f).abs() <= 3 * pixel_step / min(CLIP_STD) + output_step).all()
@@ -270,14 +274,14 @@ def test_chunked_resizing_changes_no_value(portrait: Path, monkeypatch: pytest.M
     """Big clips are resized a few frames at a time (bounded memory); the values are the same."""
     for spatial in (1, 3):
         spec = _spec_of(temporal_views=2, spatial_views=spatial)
-        whole = origin_clip(portrait, spec)[0]
+        whole = prompt_tuning_clip(portrait, spec)[0]
         monkeypatch.setattr(origin_frames, "_PIXEL_BUDGET", 1)
-        assert torch.equal(origin_clip(portrait, spec)[0], whole)
+        assert torch.equal(prompt_tuning_clip(portrait, spec)[0], whole)
         monkeypatch.undo()
 
 
 def test_linspace_sampling_is_torch_float32_linspace_truncated() -> None:
-    """The origin's indices come from float32 linspace; for some lengths they differ from exact arithmetic."""
+    """Prompt-tuning's indices come from float32 linspace; for some lengths they differ from exact arithmetic."""
     views, padded = linspace_indices(148, 64, 1)
     exact = [int(k * 147 // 63) for k in range(64)]
     assert views[0] != exact  # float32 rounding moves at least one index
@@ -291,11 +295,11 @@ def test_linspace_sampling_is_torch_float32_linspace_truncated() -> None:
 
 
 def test_augmentations_flip_and_blur() -> None:
-    video = origin_views(
+    video = prompt_tuning_views(
         torch.randint(0, 256, (8, 3, 30, 40), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)),
         _spec_of(temporal_views=2),
     )
-    none, flip, blur = ORIGIN_TTA_SET
+    none, flip, blur = PROMPT_TUNING_TTA_SET
     assert none.is_identity and torch.equal(none(video), video)
     assert torch.equal(flip(video), video.flip(-1))
     blurred = blur(video)
@@ -303,7 +307,9 @@ def test_augmentations_flip_and_blur() -> None:
     assert blurred.float().var() < video.float().var() / 2  # a low-pass filter of noise
     flat = torch.full((1, 1, 3, 12, 12), 0.75, dtype=torch.bfloat16)
     assert torch.allclose(blur(flat).float(), flat.float(), atol=2**-7)  # weights sum to one (in bf16)
-    assert torch.equal(OriginAugmentation(blur_kernel=1)(video), video)  # the origin's default "blur" is a no-op
+    assert torch.equal(
+        PromptTuningAugmentation(blur_kernel=1)(video), video
+    )  # prompt-tuning's default "blur" is a no-op
 
 
 def test_augmentation_dict_parsing_refuses_what_is_random() -> None:
@@ -315,8 +321,8 @@ def test_augmentation_dict_parsing_refuses_what_is_random() -> None:
         "salt-and-pepper-noise": {"probability": 0.0},
         "cutout": {"p": 0.0, "scale": [0.02, 0.33], "ratio": [0.3, 3.3]},
     }
-    assert OriginAugmentation.from_config(defaults).is_identity
-    assert OriginAugmentation.from_config({**defaults, "random-vertical-flip": {"p": 1.0}}).vertical_flip
+    assert PromptTuningAugmentation.from_config(defaults).is_identity
+    assert PromptTuningAugmentation.from_config({**defaults, "random-vertical-flip": {"p": 1.0}}).vertical_flip
     random = [
         ({"random-horizontal-flip": {"p": 0.5}}, "p=0.5 is random"),
         ({"color-jitter": {"brightness": 0.1, "contrast": 0, "saturation": 0, "hue": 0}}, "color-jitter"),
@@ -327,7 +333,7 @@ def test_augmentation_dict_parsing_refuses_what_is_random() -> None:
     ]
     for override, message in random:
         with pytest.raises(ValueError, match=message):
-            OriginAugmentation.from_config({**defaults, **override})
+            PromptTuningAugmentation.from_config({**defaults, **override})
 
 
 def test_spec_from_a_run_config_and_view_overrides() -> None:
@@ -338,9 +344,9 @@ def test_spec_from_a_run_config_and_view_overrides() -> None:
         "space-between-frames": None,
         "dataset-config": {"remove-black-strips": False, "resized-cache-protocol": None},
     }
-    spec = origin_spec_from_config(config, 224, CLIP_MEAN, CLIP_STD)
+    spec = prompt_tuning_spec_from_config(config, 224, CLIP_MEAN, CLIP_STD)
     assert (spec.pipeline, spec.num_frames, spec.num_views, spec.spatial_views, spec.dtype) == (
-        "origin",
+        "prompt-tuning",
         8,
         4,
         3,
@@ -348,14 +354,14 @@ def test_spec_from_a_run_config_and_view_overrides() -> None:
     )
     assert spec.total_views == 12
     with pytest.raises(ValueError, match="space-between-frames"):
-        origin_spec_from_config({**config, "space-between-frames": 4}, 224, CLIP_MEAN, CLIP_STD)
+        prompt_tuning_spec_from_config({**config, "space-between-frames": 4}, 224, CLIP_MEAN, CLIP_STD)
 
     class Model:
         input_spec = spec
 
     assert model_input_spec(Model(), None, 1, spatial_views=1).total_views == 1  # what the explain stage asks for
     assert model_input_spec(Model(), None, 2).total_views == 6
-    assert isinstance(tta_for(spec), OriginTTA)
+    assert isinstance(tta_for(spec), PromptTuningTTA)
     assert isinstance(tta_for(InputSpec(num_frames=8, size=32)), TTA)
     with pytest.raises(ValueError, match="spatial_views"):
         InputSpec(num_frames=8, size=32, spatial_views=3)  # standard models take crops from TTA
@@ -368,7 +374,7 @@ def test_bad_and_missing_clips_are_error_items_of_the_right_shape(tmp_path: Path
     bad.write_bytes(b"not a video" * 100)
     rows = [Sample("bad.avi", bad, 0, "x"), Sample("gone.avi", tmp_path / "gone.avi", 1, "x")]
     spec = _spec_of(temporal_views=2, spatial_views=3)
-    data = ClipDataset(rows, spec, return_frames=True, tta=OriginTTA())
+    data = ClipDataset(rows, spec, return_frames=True, tta=PromptTuningTTA())
     items = [data[0], data[1]]
     for item in items:
         assert item["status"] == "error" and item["error"]
@@ -376,16 +382,16 @@ def test_bad_and_missing_clips_are_error_items_of_the_right_shape(tmp_path: Path
     batch = collate_clips(items)
     assert batch["video"].shape == (2, 3, 6, 4, 3, 24, 24) and batch["frame_indices"].shape == (2, 2, 4)
     assert bad.read_bytes() == b"not a video" * 100
-    with pytest.raises(ValueError, match="OriginTTA"):
+    with pytest.raises(ValueError, match="PromptTuningTTA"):
         ClipDataset(rows, spec, tta=TTA())
     with pytest.raises(ValueError, match="TTA"):
-        ClipDataset(rows, InputSpec(num_frames=4, size=24), tta=OriginTTA())
+        ClipDataset(rows, InputSpec(num_frames=4, size=24), tta=PromptTuningTTA())
     with pytest.raises(Exception, match="file not found"):
-        decode_origin_clip(tmp_path / "gone.avi", 4)
+        decode_prompt_tuning_clip(tmp_path / "gone.avi", 4)
 
 
 def test_black_strips_and_resize_protocols() -> None:
-    """The origin's dataset-config options: strip removal (dark rows above/below) and the cache resize protocols."""
+    """Prompt-tuning's dataset-config options: strip removal (dark rows above/below) and the cache resize protocols."""
     frames = torch.full((2, 3, 40, 30), 120, dtype=torch.uint8)
     frames[:, :, :6] = 3  # a dark band on top
     frames[:, :, -4:] = 10  # and at the bottom
@@ -409,21 +415,21 @@ def test_black_strips_and_resize_protocols() -> None:
 
 
 def test_resize_protocol_runs_before_strip_removal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As in the origin, whose dataset resizes a clip before the transform removes its strips."""
+    """As in prompt-tuning, whose dataset resizes a clip before the transform removes its strips."""
     calls: list[str] = []
     monkeypatch.setattr(origin_frames, "resize_for_protocol", lambda f, p, s: calls.append("resize") or f)
     monkeypatch.setattr(origin_frames, "remove_black_strips", lambda f: calls.append("strips") or f)
     spec = _spec_of(remove_black_strips=True, resize_protocol="preserve-aspect-ratio")
-    origin_views(torch.zeros((4, 3, 30, 40), dtype=torch.uint8), spec)
+    prompt_tuning_views(torch.zeros((4, 3, 30, 40), dtype=torch.uint8), spec)
     assert calls == ["resize", "strips"]
 
 
-def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """extract_predictions on a model whose spec says 'origin': its views and, with use-augmentation, OriginTTA.
+def test_extraction_of_a_prompt_tuning_pipeline_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """extract_predictions on a model whose spec says 'prompt-tuning': its views and, with use-augmentation, PromptTuningTTA.
 
-    The demo's tiny model stands in for an origin model (its spec swapped for
-    an origin one); expected logits are computed clip by clip from
-    origin_clip, augmentation by augmentation, outside the loader.
+    The demo's tiny model stands in for a prompt-tuning model (its spec swapped for
+    a prompt-tuning one); expected logits are computed clip by clip from
+    prompt_tuning_clip, augmentation by augmentation, outside the loader.
     """
     import pyarrow.parquet as pq
 
@@ -440,7 +446,7 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     resolved = resolve_model("video_coop/demo/tiny", bundled_checkpoints_root())
     write_json(tmp_path / "resolved.json", resolved)
     model = load_resolved(resolved).eval()
-    spec = origin_spec(
+    spec = prompt_tuning_spec(
         model.input_spec.num_frames,
         model.input_spec.size,
         model.input_spec.mean,
@@ -457,13 +463,13 @@ def test_extraction_of_an_origin_pipeline_model(tmp_path: Path, monkeypatch: pyt
     )
 
     meta = load_predictions(out).metadata
-    assert meta["input_spec"]["pipeline"] == "origin" and meta["input_spec"]["spatial_views"] == 3
-    assert meta["tta"] == {"origin": ["none", "random-horizontal-flip", "gaussian-blur"], "views": 3}
+    assert meta["input_spec"]["pipeline"] == "prompt-tuning" and meta["input_spec"]["spatial_views"] == 3
+    assert meta["tta"] == {"prompt-tuning": ["none", "random-horizontal-flip", "gaussian-blur"], "views": 3}
     rows = pq.read_table(out).to_pylist()
     assert rows and all(r["status"] == "ok" for r in rows)
     for row in rows[:2]:
-        base, clip = origin_clip(root / row["sample_id"], spec)
+        base, clip = prompt_tuning_clip(root / row["sample_id"], spec)
         assert row["frame_indices"] == [i for view in clip.indices for i in view]
         with torch.inference_mode():
-            logits = torch.stack([model(aug(base).float()[None]) for aug in ORIGIN_TTA_SET]).mean(0)[0]
+            logits = torch.stack([model(aug(base).float()[None]) for aug in PROMPT_TUNING_TTA_SET]).mean(0)[0]
         np.testing.assert_allclose(np.asarray(row["logits"]), logits.numpy(), rtol=1e-4, atol=1e-4)

@@ -1,6 +1,6 @@
-"""The origin's own run folders give the origin's numbers (golden data in ../shared/origin-fixtures).
+"""Prompt-tuning's own run folders give prompt-tuning's numbers (golden data in ../shared/origin-fixtures).
 
-Each case was made by running the origin's code on a tiny random CLIP saved
+Each case was made by running prompt-tuning's code on a tiny random CLIP saved
 in a Hugging Face cache layout; the run folders are exactly what its training
 writes. Here the model is built from the run folder's ``config.json`` and
 ``best.pt``'s ``context_state_dict`` (loaded with ``weights_only=True``) and
@@ -16,7 +16,7 @@ import torch
 
 from tests.helpers import origin_fixtures
 from videoxai.models.checkpoints.files import CheckpointError
-from videoxai.models.families.prompt_tuning import OriginOptions, build_origin_model
+from videoxai.models.families.prompt_tuning import RunOptions, build_prompt_tuning_model
 from videoxai.models.families.prompt_tuning.context import pool_frames
 
 CASES = [
@@ -62,7 +62,7 @@ def run_folder(fixtures, key):
 
 def build(fixtures, key, class_names, clip, weights="best.pt"):
     folder = run_folder(fixtures, key)
-    model = build_origin_model(json.loads((folder / "config.json").read_text()), class_names, clip)
+    model = build_prompt_tuning_model(json.loads((folder / "config.json").read_text()), class_names, clip)
     ckpt = torch.load(folder / weights, map_location="cpu", weights_only=True)
     model.load_context_state_dict(ckpt["context_state_dict"])
     return model
@@ -81,19 +81,19 @@ def close(got, want, what):
 
 
 @pytest.mark.parametrize("key", CASES)
-def test_logits_and_features_equal_the_origin(key, fixtures, clip, inputs, class_names):
+def test_logits_and_features_equal_prompt_tuning(key, fixtures, clip, inputs, class_names):
     model = build(fixtures, key, class_names, clip)
     ref = golden(fixtures, key)
     video, mask = inputs["input_video"], inputs["video_mask"]
     with torch.no_grad():
-        logits, text, vid = model.origin_forward(video)
+        logits, text, vid = model.upstream_forward(video)
         close(logits, ref["logits"], "logits")
         close(model(video), ref["logits"], "forward")
         close(text, ref["text_features"], "text_features")
         close(vid, ref["video_features"], "video_features")
         close(model(video, mask), ref["logits_with_mask"], "logits_with_mask")
         close(
-            model.origin_forward(video, softmax=True)[0],
+            model.upstream_forward(video, softmax=True)[0],
             ref["logits_softmax"],
             "logits_softmax",
         )
@@ -126,7 +126,7 @@ def test_logits_and_features_equal_the_origin(key, fixtures, clip, inputs, class
 
 
 @pytest.mark.parametrize("key", CASES)
-def test_handcrafted_prompts_equal_the_origin(key, fixtures, clip, inputs, class_names):
+def test_handcrafted_prompts_equal_prompt_tuning(key, fixtures, clip, inputs, class_names):
     model = build(fixtures, key, class_names, clip)
     ref = golden(fixtures, key)
     video = inputs["input_video"]
@@ -140,7 +140,7 @@ def test_handcrafted_prompts_equal_the_origin(key, fixtures, clip, inputs, class
         )
         assert torch.equal(model.handcrafted_ids, ref["handcrafted_token_ids"])
         assert torch.equal(model.handcrafted_mask.long(), ref["handcrafted_attention_mask"].long())
-        if model.method != "stt":  # the origin's STT ignores hand-crafted text features
+        if model.method != "stt":  # prompt-tuning's STT ignores hand-crafted text features
             close(
                 model.raw_text_features(),
                 ref["handcrafted_text_features_unnormalised"],
@@ -158,7 +158,7 @@ def test_every_epoch_file_loads_strictly(key, fixtures, clip, class_names):
 
 def test_a_context_state_dict_that_does_not_fit_names_every_mismatch(fixtures, clip, class_names):
     folder = run_folder(fixtures, "video_coop/ucf101/best-mean")
-    model = build_origin_model(json.loads((folder / "config.json").read_text()), class_names, clip)
+    model = build_prompt_tuning_model(json.loads((folder / "config.json").read_text()), class_names, clip)
     dual = torch.load(
         run_folder(fixtures, "dual_coop/ucf101/best-attention-1") / "best.pt",
         weights_only=True,
@@ -189,12 +189,12 @@ def test_input_spec_follows_the_run_config(fixtures, clip, class_names):
         4,
         3,
     )
-    assert spec.pipeline == "origin" and spec.total_views == 12
+    assert spec.pipeline == "prompt-tuning" and spec.total_views == 12
     assert spec.mean == pytest.approx((0.48145466, 0.4578275, 0.40821073))
 
 
 VARIANTS = {
-    # the origin's other published configs (models/configs/...), and options beyond them
+    # prompt-tuning's other published configs (models/configs/...), and options beyond them
     "dual_coop/videomix-attention-0": (
         "dual_coop",
         {"temporal-pooling": "attention", "keep-vision-prompts-throughout": False},
@@ -234,8 +234,8 @@ def test_other_run_configs_and_class_lists(name, fixtures, clip, inputs):
     config = {**base, **options}
     classes = ["Archery", "Bowling", "Rafting", "Surfing"]
     torch.manual_seed(0)
-    model = build_origin_model(config, classes, clip)
-    opts = OriginOptions.from_run_config(config)
+    model = build_prompt_tuning_model(config, classes, clip)
+    opts = RunOptions.from_run_config(config)
     state = model.context_state_dict()
     assert state["context_vectors_text"].shape == (opts.ctx_len, 32)
     if method == "stt":
@@ -244,14 +244,14 @@ def test_other_run_configs_and_class_lists(name, fixtures, clip, inputs):
     model.load_context_state_dict(state)  # what it saves, it loads
     video = inputs["input_video"]
     with torch.no_grad():
-        logits, text, vid = model.origin_forward(video, inputs["video_mask"])
+        logits, text, vid = model.upstream_forward(video, inputs["video_mask"])
     assert logits.shape == (2, 4) and logits.isfinite().all()
     assert vid.shape == (2, 3, 32)
     assert text.shape == ((2, 3, 4, 32) if method == "stt" else (4, 32))
 
 
-def test_stt_logits_depend_on_the_batch_as_in_the_origin(fixtures, clip, inputs, class_names):
-    """The origin repeats STT's prompt mask class-major over clip-major text rows: kept, for its numbers."""
+def test_stt_logits_depend_on_the_batch_as_in_prompt_tuning(fixtures, clip, inputs, class_names):
+    """Prompt-tuning repeats STT's prompt mask class-major over clip-major text rows: kept, for its numbers."""
     model = build(fixtures, "stt/ucf101/best-mean", class_names, clip)
     video = inputs["input_video"]
     with torch.no_grad():
@@ -261,15 +261,15 @@ def test_stt_logits_depend_on_the_batch_as_in_the_origin(fixtures, clip, inputs,
 
 
 def test_run_config_errors_name_the_problem():
-    with pytest.raises(ValueError, match="'vilt' is not one of the origin families"):
-        OriginOptions.from_run_config({"prompt-optimisation-method": "vilt"})
+    with pytest.raises(ValueError, match="'vilt' is not one of the prompt-tuning families"):
+        RunOptions.from_run_config({"prompt-optimisation-method": "vilt"})
     with pytest.raises(ValueError, match="names no method"):
-        OriginOptions.from_run_config({"ctx-len": 8})
+        RunOptions.from_run_config({"ctx-len": 8})
     with pytest.raises(ValueError, match="needs 'num-frames'"):
-        OriginOptions.from_run_config({"method-name": "stt"})
+        RunOptions.from_run_config({"method-name": "stt"})
     with pytest.raises(ValueError, match="temporal-pooling 'median'"):
-        OriginOptions.from_run_config({"method-name": "video-coop", "temporal-pooling": "median"})
-    opts = OriginOptions.from_run_config({"method-name": "dual-coop", "num-frames": None})
+        RunOptions.from_run_config({"method-name": "video-coop", "temporal-pooling": "median"})
+    opts = RunOptions.from_run_config({"method-name": "dual-coop", "num-frames": None})
     assert (opts.method, opts.frames_per_view, opts.handcrafted_template) == (
         "dual_coop",
         8,
@@ -283,7 +283,7 @@ def test_reading_a_run_config_imports_no_torch():
     import sys
 
     code = (
-        "import sys; from videoxai.models.families.prompt_tuning import OriginOptions, method_of; "
+        "import sys; from videoxai.models.families.prompt_tuning import RunOptions, method_of; "
         "method_of({'method-name': 'stt'}); assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

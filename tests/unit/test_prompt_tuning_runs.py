@@ -1,4 +1,4 @@
-"""Origin run folders as its training code writes them: which file, what is read, and every refusal named.
+"""Prompt-tuning run folders as its training code writes them: which file, what is read, and every refusal named.
 
 Uses the golden run folders and tiny CLIP cache of ``../shared/origin-fixtures`` (skipped where absent).
 """
@@ -85,14 +85,14 @@ def test_checkpoint_paths_forms_agree(fixtures, tmp_path, monkeypatch):
     flat = {KEY: "/abs/best.pt", "video_coop/demo/x": "wandb:e/p/n:latest"}
     assert explicit_paths(flat) == flat
     assert explicit_paths(None) == {}
-    # a wandb reference in the origin form is kept as it is
+    # a wandb reference in prompt-tuning form is kept as it is
     (tmp_path / "cp.json").write_text(json.dumps({"stt": {"ucf101": {"a": "wandb:e/p/n:v1", "b": "r/best.pt"}}}))
     got = read_checkpoint_paths(tmp_path / "cp.json")
     assert got == {"stt/ucf101/a": "wandb:e/p/n:v1", "stt/ucf101/b": str(tmp_path / "r" / "best.pt")}
 
 
-def test_the_origins_own_copy_is_read_from_its_repository_root(tmp_path):
-    """The origin reads src/configs/methods/checkpoint_paths.json from its repository root, paths as written."""
+def test_prompt_tunings_own_copy_is_read_from_its_repository_root(tmp_path):
+    """Prompt-tuning reads src/configs/methods/checkpoint_paths.json from its repository root, paths as written."""
     place = tmp_path / "origin-repo" / "src" / "configs" / "methods" / "checkpoint_paths.json"
     place.parent.mkdir(parents=True)
     place.write_text(json.dumps({"stt": {"ucf101": {"best-true-val": "models/stt/best.pt", "abs": "/data/x.pt"}}}))
@@ -189,7 +189,7 @@ def test_pt_without_context_state_dict(fixtures, tmp_path, hf_cache):
 
 
 def test_older_format_pickling_a_module_is_refused_and_the_conversion_works(tmp_path):
-    """The oldest origin format saved the attention-pooling module itself: refused, with a snippet that converts it."""
+    """The oldest prompt-tuning format saved the attention-pooling module itself: refused, with a snippet that converts it."""
     torch.manual_seed(0)
     pooling = nn.Module()
     pooling.query = nn.Parameter(torch.randn(1, 1, 32))

@@ -1,4 +1,4 @@
-"""wandb logging, offline, for real: runs named and grouped like the seed, resumable ids, no API key on disk."""
+"""wandb logging, offline, for real: runs named and grouped like prompt-tuning, resumable ids, no API key on disk."""
 
 from __future__ import annotations
 

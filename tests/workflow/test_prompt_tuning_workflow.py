@@ -1,4 +1,4 @@
-"""The seed's model keys through Snakemake, for real: origin run folders, the origin's checkpoint_paths.json,
+"""Prompt-tuning's model keys through Snakemake, for real: prompt-tuning run folders, prompt-tuning's checkpoint_paths.json,
 the CLIP backbone from an offline Hugging Face cache; resolve → extract → calibration on the tiny demo dataset.
 
 The run folders and the tiny CLIP are ``../shared/origin-fixtures`` (skipped where absent). The Hugging Face
@@ -29,8 +29,8 @@ def hf_env(wd: Path) -> dict[str, str]:
     return {"HF_HOME": str(wd / "hf-home"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
-def origin_workdir(dest: Path) -> Path:
-    """A scratch workflow for the seed's keys, with a copy of the fixtures' Hugging Face cache."""
+def runs_workdir(dest: Path) -> Path:
+    """A scratch workflow for prompt-tuning's keys, with a copy of the fixtures' Hugging Face cache."""
     fixtures = origin_fixtures()
     wd = make_workdir(dest, {**TINY_DEMO, "models": KEYS, "checkpoint-paths": str(fixtures / "checkpoint_paths.json")})
     shutil.copytree(fixtures / "hf-home", wd / "hf-home")
@@ -38,8 +38,8 @@ def origin_workdir(dest: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    wd = origin_workdir(tmp_path_factory.mktemp("origin"))
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wd = runs_workdir(tmp_path_factory.mktemp("runs"))
     proc = run_snakemake(wd, "--cores", "2", "calibration", env=hf_env(wd))
     (wd / "first_run.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
@@ -47,44 +47,44 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_resolved_names_the_run_and_its_backbone(origin: Path, key: str) -> None:
+def test_resolved_names_the_run_and_its_backbone(workdir: Path, key: str) -> None:
     fixtures = origin_fixtures()
-    r = json.loads((origin / f"results/models/{key}/resolved.json").read_text())
-    assert r["format"] == "origin-run" and r["method"] == key.split("/")[0]
+    r = json.loads((workdir / f"results/models/{key}/resolved.json").read_text())
+    assert r["format"] == "prompt-tuning-run" and r["method"] == key.split("/")[0]
     assert r["checkpoint"] == str(fixtures / "runs" / key / "best.pt")
     bb = r["backbone"]
-    snapshot = origin / "hf-home/hub" / REPO / "snapshots" / bb["revision"]
+    snapshot = workdir / "hf-home/hub" / REPO / "snapshots" / bb["revision"]
     assert bb["name"] == "openai/clip-vit-base-patch16" and bb["path"] == str(snapshot)
     assert bb["files"]["model.safetensors"] == sha256_file(snapshot / "model.safetensors")
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_the_origin_models_score_the_demo_classes(origin: Path, key: str) -> None:
+def test_prompt_tuning_models_score_the_demo_classes(workdir: Path, key: str) -> None:
     """Open-set: the CLIP families take the test set's class names; every clip is scored."""
-    preds = load_predictions(origin / f"results/predictions/{key}/demo/test.parquet")
-    test_list = (origin / "data/demo/testlist01.txt").read_text().split()
+    preds = load_predictions(workdir / f"results/predictions/{key}/demo/test.parquet")
+    test_list = (workdir / "data/demo/testlist01.txt").read_text().split()
     assert len(preds.sample_ids) == len(test_list) == 8 and preds.num_errors == 0
     assert preds.class_names == preds.metadata["test_class_names"] and len(preds.class_names) == 8
     assert preds.logits.shape == (8, 8) and np.isfinite(preds.logits).all()
-    resolved = json.loads((origin / f"results/models/{key}/resolved.json").read_text())
+    resolved = json.loads((workdir / f"results/models/{key}/resolved.json").read_text())
     assert preds.metadata["checkpoint_sha256"] == resolved["sha256"]
-    metrics = json.loads((origin / f"results/calibration/{key}/demo/test/metrics.json").read_text())
+    metrics = json.loads((workdir / f"results/calibration/{key}/demo/test/metrics.json").read_text())
     assert 0.0 <= metrics["ece"] <= 1.0
 
 
-def test_nothing_to_do_then_a_new_backbone_snapshot_reruns_resolve_and_after(origin: Path) -> None:
-    proc = run_snakemake(origin, "-n", "calibration", env=hf_env(origin))
+def test_nothing_to_do_then_a_new_backbone_snapshot_reruns_resolve_and_after(workdir: Path) -> None:
+    proc = run_snakemake(workdir, "-n", "calibration", env=hf_env(workdir))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
     # the Hub moved on: a new snapshot of the backbone (same files, new commit), refs/main points at it
-    repo = origin / "hf-home/hub" / REPO
+    repo = workdir / "hf-home/hub" / REPO
     old = (repo / "refs/main").read_text().strip()
     new = "0" * 40
     shutil.copytree(repo / "snapshots" / old, repo / "snapshots" / new)
     (repo / "refs/main").write_text(new)
     try:
-        proc = run_snakemake(origin, "-n", "calibration", env=hf_env(origin))
+        proc = run_snakemake(workdir, "-n", "calibration", env=hf_env(workdir))
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-3000:]
         jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1], re.MULTILINE))
@@ -95,26 +95,26 @@ def test_nothing_to_do_then_a_new_backbone_snapshot_reruns_resolve_and_after(ori
         shutil.rmtree(repo / "snapshots" / new)
 
 
-def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(origin: Path) -> None:
-    """An unknown method (the origin's vilt): the resolve job fails with the file and the fix; no resolved.json."""
+def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(workdir: Path) -> None:
+    """An unknown method (prompt-tuning's vilt): the resolve job fails with the file and the fix; no resolved.json."""
     fixtures = origin_fixtures()
     key = "vilt/ucf101/best-mean"
-    run = origin / "runs" / key
+    run = workdir / "runs" / key
     shutil.copytree(fixtures / "runs/video_coop/ucf101/best-mean", run)
     proc = run_snakemake(
-        origin,
+        workdir,
         "--cores",
         "1",
         f"results/models/{key}/resolved.json",
         "--config",
         f"models=[{key}]",
         f"checkpoint-paths={{{key}: {run}}}",
-        env=hf_env(origin),
+        env=hf_env(workdir),
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert str(run / "config.json") in out and "video_coop, dual_coop, stt" in out, out[-3000:]
-    assert not (origin / f"results/models/{key}").exists() or not any((origin / f"results/models/{key}").iterdir())
+    assert not (workdir / f"results/models/{key}").exists() or not any((workdir / f"results/models/{key}").iterdir())
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(origin: P
 def test_checkpoint_settings_are_checked_while_planning(
     tmp_path: Path, override: list[str], expected: list[str]
 ) -> None:
-    wd = origin_workdir(tmp_path / "wd")
+    wd = runs_workdir(tmp_path / "wd")
     proc = run_snakemake(wd, "-n", "calibration", "--config", *override, env=hf_env(wd))
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -137,7 +137,7 @@ def test_checkpoint_settings_are_checked_while_planning(
 
 
 def test_checkpoint_file_and_the_backbone_are_inputs_of_resolve(tmp_path: Path) -> None:
-    wd = origin_workdir(tmp_path / "wd")
+    wd = runs_workdir(tmp_path / "wd")
     proc = run_snakemake(
         wd, "-n", "calibration", "--config", "checkpoint-file={stt/ucf101/best-mean: 1.pt}", env=hf_env(wd)
     )

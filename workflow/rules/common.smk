@@ -9,7 +9,7 @@ from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitV
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoints.hf_cache import locate_backbone
 from videoxai.models.checkpoints.locate import find_checkpoint
-from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, origin_config_beside
+from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside
 from videoxai.models.checkpoints.wandb_artifact import is_artifact
 
 
@@ -29,7 +29,7 @@ for _t in TESTS:
     if _t not in DATASETS:
         _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
-# Evaluation variants (the seed's options) suffix the split name, e.g. test+tta+hand,
+# Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
 # so variants never overwrite each other. `num-temporal-views: V` adds +v{V} (unset: the model's own views).
 try:
     SPLIT = str(SplitVariant.from_config(config))
@@ -49,7 +49,7 @@ EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers
 
 DEMO_DATASETS = [name for name, d in DATASETS.items() if d.get("generate")]
 CHECKPOINTS_ROOT = config["checkpoints-root"]
-# checkpoint-paths: {model key: path | wandb:...}, or the origin's checkpoint_paths.json ({method: {dataset: {run: path}}},
+# checkpoint-paths: {model key: path | wandb:...}, or prompt-tuning's checkpoint_paths.json ({method: {dataset: {run: path}}},
 # paths relative to the file); checkpoint-file: {model key: file name in its run folder} (default: the layout rule)
 try:
     CHECKPOINT_PATHS = explicit_paths(config["checkpoint-paths"])
@@ -136,7 +136,7 @@ def checkpoint_file(wildcards):
 
 
 def backbone_files(wildcards):
-    """An origin run's CLIP backbone files (Hugging Face cache snapshot or folder): inputs of resolve.
+    """A prompt-tuning run's CLIP backbone files (Hugging Face cache snapshot or folder): inputs of resolve.
 
     A new snapshot of the backbone is a new path, so resolve and everything after it rerun; a run
     of videoxai's own format has none.
@@ -145,7 +145,7 @@ def backbone_files(wildcards):
         return []
     try:
         weights = checkpoint_file(wildcards)
-        run_config = origin_config_beside(weights)
+        run_config = run_config_beside(weights)
         if run_config is None:
             return []
         return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / "config.json")).files()]
@@ -180,7 +180,7 @@ def class_mapping_file(wildcards):
 
 
 def explain_convention(wildcards):
-    """The convention the explainer runs under: `conventions: seed` only where the origin has the method."""
+    """The convention the explainer runs under: `conventions: prompt-tuning` only where prompt-tuning has the method."""
     return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
 
 

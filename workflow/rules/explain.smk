@@ -5,7 +5,7 @@
 # explain sets the model up as extraction did, so the (test, train) pair's class mapping is its parameter
 # too (a CSV mapping an input): editing it reruns extraction, selection and explanation of that pair.
 # Explanation draws maps over one view (the segment centres), whatever num-temporal-views (+v{V}) is.
-# `conventions` is a param of explain_clips only where the method has a seed form (the origin's rollout variants
+# `conventions` is a param of explain_clips only where the method has a prompt-tuning form (prompt-tuning's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
 
 rule select_clips:

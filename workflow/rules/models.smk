@@ -27,7 +27,7 @@ rule fetch_artifact:
 rule resolve_model:
     input:
         checkpoint=checkpoint_file,
-        # an origin run's CLIP backbone (HF cache snapshot named by its config's clip-model): a new one reruns all after
+        # a prompt-tuning run's CLIP backbone (HF cache snapshot named by its config's clip-model): a new one reruns all after
         backbone=backbone_files,
     output:
         RESOLVED,
@@ -46,7 +46,7 @@ rule resolve_model:
         f"logs/resolve_model/{MODEL}.log",
     threads: 1
     resources:
-        mem_mb=4000,  # an origin run is built once here (its CLIP backbone loaded) to check the context fits
+        mem_mb=4000,  # a prompt-tuning run is built once here (its CLIP backbone loaded) to check the context fits
         runtime=10,
     conda:
         "../envs/videoxai.yaml"

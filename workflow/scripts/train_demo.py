@@ -1,4 +1,4 @@
-"""Train a tiny model of one seed family on the demo dataset, into the checkpoint registry."""
+"""Train a tiny model of one prompt-tuning family on the demo dataset, into the checkpoint registry."""
 
 from pathlib import Path
 

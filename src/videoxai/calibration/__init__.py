@@ -4,9 +4,9 @@ Stage entry points (one call per workflow rule): :func:`calibrate`, :func:`summa
 Point estimates as the workflow writes them: :func:`point_metrics` (either
 convention). Array-level metrics: :mod:`videoxai.calibration.metrics`. Bin
 conventions: :mod:`videoxai.calibration.binning` (standard) and
-:mod:`videoxai.calibration.prompt_tuning` (the seed's).
+:mod:`videoxai.calibration.prompt_tuning` (prompt-tuning's).
 
-Names load on first use, so importing one submodule (``seed``, ``point``) does
+Names load on first use, so importing one submodule (``prompt_tuning``, ``point``) does
 not load the others. Nothing here imports torch (numpy and scipy only).
 """
 

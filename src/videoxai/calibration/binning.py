@@ -10,7 +10,7 @@ Equal-width bins (``n_bins`` over [0, 1])
 
     Other codes differ only at these edges: torchmetrics also uses ``[lo, hi)`` but
     puts ``c == 1`` into an extra, hidden ``(n_bins + 1)``-th bin of its own; the
-    classic Guo et al. (2017) loop, which the seed's ``calibration.py`` follows,
+    classic Guo et al. (2017) loop, which prompt-tuning's ``calibration.py`` follows,
     uses ``(lo, hi]``: an interior-edge value lands in the lower bin and ``c == 0``
     in no bin at all; netcal clips confidences into ``[eps, 1 - eps]`` first.
 

@@ -105,7 +105,7 @@ def bootstrap(suite: MetricSuite, resamples: int, seed: int = 0) -> dict[str, np
     """Each metric's value on ``resamples`` bootstrap resamples (same resamples for all metrics).
 
     ``suite`` is a :class:`MetricSuite` or any suite with ``n`` and ``evaluate(weights)``
-    (the seed convention's :class:`~videoxai.calibration.point.SeedMetricSuite`).
+    (the prompt-tuning convention's :class:`~videoxai.calibration.point.PromptTuningMetricSuite`).
     """
     values: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
     for counts in resample_counts(suite.n, resamples, seed):

@@ -5,12 +5,12 @@ The calibration stage builds its estimates with :func:`metric_suite` and writes
 dict, so the two cannot drift apart.
 
 Names (metrics.json's): ``accuracy``, ``nll``, ``brier``, ``ece``, ``rms_ce``,
-``mce``, ``adaptive_ece``, ``classwise_ece``, ``smooth_ece``. The seed's
+``mce``, ``adaptive_ece``, ``classwise_ece``, ``smooth_ece``. Prompt-tuning's
 ``calibration.py`` names them the same except ``brier_score`` (here ``brier``);
-it has no ``rms_ce`` or ``smooth_ece``. Under ``convention="seed"`` the seven
-metrics the seed computes follow its conventions (:mod:`videoxai.calibration.prompt_tuning`),
-``rms_ce`` is the L2 error over the seed's bins and ``smooth_ece`` (bin-free)
-is computed from the seed's float32 confidences.
+it has no ``rms_ce`` or ``smooth_ece``. Under ``convention="prompt-tuning"`` the seven
+metrics prompt-tuning computes follow its conventions (:mod:`videoxai.calibration.prompt_tuning`),
+``rms_ce`` is the L2 error over prompt-tuning's bins and ``smooth_ece`` (bin-free)
+is computed from prompt-tuning's float32 confidences.
 
 No module of :mod:`videoxai.calibration` imports torch: the estimators are numpy
 (and scipy), so a calibrate job starts without it.
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from videoxai.calibration.prompt_tuning import (
-    SeedSuite,
+    PromptTuningSuite,
     _as_numpy,
     check_convention,
     softmax_float32,
@@ -43,30 +43,30 @@ METRICS = (
 )
 
 
-class SeedMetricSuite:
-    """The seed's metrics plus smooth ECE, with the interface of :class:`~videoxai.calibration.bootstrap.MetricSuite`.
+class PromptTuningMetricSuite:
+    """Prompt-tuning's metrics plus smooth ECE, with the interface of :class:`~videoxai.calibration.bootstrap.MetricSuite`.
 
     ``evaluate(weights)`` takes ``None`` or ``(B, N)`` resampling counts (numpy or
     torch) and returns ``(B,)`` arrays; the bootstrap treats both suites alike.
     """
 
     def __init__(self, logits: Any, labels: Any, n_bins: int = 15, temperature: float = 1.0):
-        self.seed = SeedSuite(softmax_float32(logits, temperature), labels, n_bins)
-        self.n_bins = self.seed.n_bins
+        self.suite = PromptTuningSuite(softmax_float32(logits, temperature), labels, n_bins)
+        self.n_bins = self.suite.n_bins
         self._smooth: tuple[Any, Any, int] | None = None
 
     @property
     def n(self) -> int:
-        return self.seed.n
+        return self.suite.n
 
     def _smooth_parts(self) -> tuple[Any, Any, int]:
-        """(smooth ECE, bandwidth, bootstrap grid power) of the seed's confidences, computed once."""
+        """(smooth ECE, bandwidth, bootstrap grid power) of prompt-tuning's confidences, computed once."""
         if self._smooth is None:
             from videoxai.calibration.bootstrap import _BOOTSTRAP_MAX_POWER
             from videoxai.calibration.smooth import grid_power, smooth_ece
 
-            conf = self.seed.confidence
-            value, sigma = smooth_ece(conf, conf - self.seed.correct)
+            conf = self.suite.confidence
+            value, sigma = smooth_ece(conf, conf - self.suite.correct)
             self._smooth = (value, float(sigma[0]), min(_BOOTSTRAP_MAX_POWER, grid_power(0.5 * float(sigma[0]))))
         return self._smooth
 
@@ -77,18 +77,18 @@ class SeedMetricSuite:
     def evaluate(self, weights: Any = None) -> dict[str, np.ndarray]:
         value, bandwidth, power = self._smooth_parts()
         if weights is None:
-            out = self.seed.errors()
+            out = self.suite.errors()
             out["smooth_ece"] = np.asarray([float(value[0])])
             return out
         w = _as_numpy(weights)
-        out = self.seed.errors(w)
+        out = self.suite.errors(w)
         from videoxai.calibration.bootstrap import _BOOTSTRAP_ITERATIONS
         from videoxai.calibration.smooth import MIN_POWER, smooth_ece
 
-        conf = self.seed.confidence
+        conf = self.suite.confidence
         out["smooth_ece"] = smooth_ece(
             conf,
-            conf - self.seed.correct,
+            conf - self.suite.correct,
             w,
             power=max(MIN_POWER, power),
             iterations=_BOOTSTRAP_ITERATIONS,
@@ -100,11 +100,11 @@ class SeedMetricSuite:
         return {k: float(v[0]) for k, v in self.evaluate().items()}
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
-        return self.seed.tables()
+        return self.suite.tables()
 
 
 def _check_logits(logits: np.ndarray) -> None:
-    """NaN, +inf or an all -inf row make the seed's softmax NaN; a single -inf logit is a zero probability."""
+    """NaN, +inf or an all -inf row make prompt-tuning's softmax NaN; a single -inf logit is a zero probability."""
     if logits.ndim != 2:
         raise ValueError(f"expected logits of shape (N, K), got {logits.shape}")
     bad = np.flatnonzero(
@@ -129,10 +129,10 @@ def metric_suite(
     check_convention(convention)
     if not (np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
-    if convention == "seed":
+    if convention == "prompt-tuning":
         z = _as_numpy(logits)
         _check_logits(z)
-        return SeedMetricSuite(z, labels, n_bins, temperature)
+        return PromptTuningMetricSuite(z, labels, n_bins, temperature)
     from videoxai.calibration.bootstrap import MetricSuite
     from videoxai.calibration.scores import Scores
 
@@ -146,7 +146,7 @@ def point_metrics(
 
     ``logits`` (N, K) and ``labels`` (N,) may be numpy arrays, torch tensors or
     nested lists. ``convention`` is ``"standard"`` (float64, ``[lo, hi)`` bins; the
-    default) or ``"seed"`` (the seed's ``calibration.py``, to 1e-6). Returns
+    default) or ``"seed"`` (prompt-tuning's ``calibration.py``, to 1e-6). Returns
     ``accuracy, nll, brier, ece, rms_ce, mce, adaptive_ece, classwise_ece, smooth_ece``.
     """
     return metric_suite(logits, labels, n_bins, convention, temperature).point()

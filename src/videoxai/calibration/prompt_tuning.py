@@ -1,15 +1,15 @@
-"""The seed's calibration conventions, reproduced in numpy: ``conventions: seed``.
+"""Prompt-tuning's calibration conventions, reproduced in numpy: ``conventions: prompt-tuning``.
 
-The seed's ``calibration.py`` (``CalibratedModel.eval``) and ``plots.py``
+Prompt-tuning's ``calibration.py`` (``CalibratedModel.eval``) and ``plots.py``
 (``plot_reliability_diagram``) compute their numbers in float32 torch. Under the
-``seed`` convention videoxai gives the same numbers (to 1e-6; the fixtures in
+``prompt-tuning`` convention videoxai gives the same numbers (to 1e-6; the fixtures in
 ``origin-fixtures/calibration`` check it) without importing torch:
 
 - probabilities: the float32 ``softmax(logits / T)`` as torch's CPU kernel forms
   it (subtract the row max, exp, sum, multiply by the reciprocal of the sum);
 - bin edges: float32 ``torch.linspace(0, 1, n_bins + 1)``, reproduced bit for bit
   (:func:`torch_linspace_float32`), so 0.2, 0.4 and 0.6 sit one ulp off their
-  float32 values, exactly as in the seed;
+  float32 values, exactly as in prompt-tuning;
 - membership ``lo < c <= hi``: a confidence on an edge goes to the bin below it,
   and a probability of exactly 0 is in no bin;
 - ECE and MCE over those bins; class-wise ECE bins every class's probabilities
@@ -19,7 +19,7 @@ The seed's ``calibration.py`` (``CalibratedModel.eval``) and ``plots.py``
 - the reliability diagram: empty bins have accuracy 0 and confidence at the bin
   centre;
 - NLL is ``mean(-log p_y)`` of the float32 probabilities (infinite when one
-  underflows to 0, as in the seed).
+  underflows to 0, as in prompt-tuning).
 
 Everything is a function of per-bin sums, with unit weights for the point
 estimate or integer bootstrap counts ``(B, N)`` for resamples, so intervals come
@@ -28,27 +28,20 @@ from the same estimator as the point values (see :mod:`videoxai.calibration.boot
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-Convention = Literal["standard", "seed"]
-CONVENTIONS: tuple[str, ...] = ("standard", "seed")
-# the seed's metric names -> metrics.json's names (all others are the same)
-ORIGIN_NAMES = {"brier_score": "brier"}
-SEED_METRICS = ("nll", "ece", "accuracy", "brier", "mce", "adaptive_ece", "classwise_ece")
+from videoxai.conventions import CONVENTIONS as CONVENTIONS  # re-exported: videoxai.calibration.CONVENTIONS
+from videoxai.conventions import Convention as Convention
+from videoxai.conventions import check_convention as check_convention
+
+# prompt-tuning's metric names -> metrics.json's names (all others are the same)
+PROMPT_TUNING_NAMES = {"brier_score": "brier"}
+PROMPT_TUNING_METRICS = ("nll", "ece", "accuracy", "brier", "mce", "adaptive_ece", "classwise_ece")
 # lanes of torch's float32 sum reduction on AVX-512 CPUs (the order its softmax adds a row in)
 _SUM_LANES = 16
 F32 = np.float32
-
-
-def check_convention(convention: str) -> str:
-    """Reject an unknown convention, naming the config key and the choices."""
-    if convention not in CONVENTIONS:
-        raise ValueError(
-            f"conventions must be one of {', '.join(CONVENTIONS)} (the config's 'conventions'), got {convention!r}"
-        )
-    return convention
 
 
 def _check_n_bins(n_bins: int) -> int:
@@ -78,14 +71,14 @@ def torch_linspace_float32(start: float, end: float, steps: int) -> np.ndarray:
     return np.where(np.arange(steps) < steps // 2, low, high).astype(F32)
 
 
-def seed_edges(n_bins: int) -> np.ndarray:
-    """The seed's ``n_bins + 1`` float32 bin edges over [0, 1]."""
+def prompt_tuning_edges(n_bins: int) -> np.ndarray:
+    """Prompt-tuning's ``n_bins + 1`` float32 bin edges over [0, 1]."""
     return torch_linspace_float32(0.0, 1.0, _check_n_bins(n_bins) + 1)
 
 
-def seed_centres(n_bins: int) -> np.ndarray:
-    """The seed's float32 bin centres ``(edges[:-1] + edges[1:]) / 2`` (where empty bins are drawn)."""
-    edges = seed_edges(n_bins)
+def prompt_tuning_centres(n_bins: int) -> np.ndarray:
+    """Prompt-tuning's float32 bin centres ``(edges[:-1] + edges[1:]) / 2`` (where empty bins are drawn)."""
+    edges = prompt_tuning_edges(n_bins)
     return ((edges[:-1] + edges[1:]) / F32(2)).astype(F32)
 
 
@@ -111,7 +104,7 @@ def _row_sums_float32(e: np.ndarray) -> np.ndarray:
 
 
 def softmax_float32(logits: Any, temperature: float = 1.0) -> np.ndarray:
-    """The seed's probabilities: float32 ``softmax(logits / temperature)`` as torch's CPU kernel forms them.
+    """Prompt-tuning's probabilities: float32 ``softmax(logits / temperature)`` as torch's CPU kernel forms them.
 
     The exp is correctly rounded; torch's vectorised one is not always, so about
     one entry in eight differs from torch by one to four float32 ulps (none in
@@ -122,7 +115,7 @@ def softmax_float32(logits: Any, temperature: float = 1.0) -> np.ndarray:
     z = _as_numpy(logits).astype(F32, copy=False)
     if z.ndim != 2:
         raise ValueError(f"expected logits of shape (N, K), got {z.shape}")
-    z = z / F32(temperature)  # the seed divides by a float32 temperature tensor
+    z = z / F32(temperature)  # prompt-tuning divides by a float32 temperature tensor
     shifted = z - z.max(axis=1, keepdims=True)
     e = np.exp(shifted.astype(np.float64)).astype(F32)
     return e * (F32(1) / _row_sums_float32(e))[:, None]
@@ -149,8 +142,8 @@ def _weights(weights: np.ndarray | None, n: int) -> np.ndarray:
     return np.ones((1, n)) if weights is None else np.asarray(weights, dtype=np.float64)
 
 
-class SeedSuite:
-    """The seed's metrics of one set of float32 probabilities, for unit or bootstrap weights.
+class PromptTuningSuite:
+    """Prompt-tuning's metrics of one set of float32 probabilities, for unit or bootstrap weights.
 
     ``errors(weights)`` returns every metric as a ``(B,)`` array (``B = 1`` for
     ``weights=None``); :meth:`point` gives floats; :meth:`tables` the per-bin tables.
@@ -169,7 +162,7 @@ class SeedSuite:
             )
         self.n_bins = _check_n_bins(n_bins)
         self.n, self.k = p.shape
-        self.edges = seed_edges(self.n_bins)
+        self.edges = prompt_tuning_edges(self.n_bins)
         rows = np.arange(self.n)
         prediction = p.argmax(axis=1)  # first maximum, as torch's max/argmax on CPU
         conf32 = p[rows, prediction]
@@ -180,7 +173,7 @@ class SeedSuite:
             self.nll_terms = -np.log(p_true)
         p64 = p.astype(np.float64)
         self.brier_terms = (p64 * p64).sum(axis=1) - 2.0 * p_true + 1.0
-        # equal width (the seed's bins): one extra column collects what falls in no bin
+        # equal width (prompt-tuning's bins): one extra column collects what falls in no bin
         self.bins = bin_index(conf32, self.edges)
         self._onehot = scipy.sparse.csr_matrix((np.ones(self.n), (rows, self.bins)), shape=(self.n, self.n_bins + 1))
         # equal mass: sorted by confidence (row order among ties)
@@ -237,7 +230,7 @@ class SeedSuite:
 
     # --- metrics ----------------------------------------------------------------------------------
     def errors(self, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Every metric under metrics.json's names, ``(B,)`` each; ``rms_ce`` is the L2 error over the seed's bins."""
+        """Every metric under metrics.json's names, ``(B,)`` each; ``rms_ce`` is the L2 error over prompt-tuning's bins."""
         w = _weights(weights, self.n)
         total = w.sum(axis=1)
         finite = np.isfinite(self.nll_terms)
@@ -268,7 +261,7 @@ class SeedSuite:
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """Per-bin tables (``lower, upper, count, mean_confidence, accuracy, gap``) of both schemes.
 
-        ``equal-width`` is the seed's reliability diagram: float32 edges, and empty
+        ``equal-width`` is prompt-tuning's reliability diagram: float32 edges, and empty
         bins with accuracy 0 and confidence at the bin centre, as ``plot_reliability_diagram``
         draws them. ``equal-mass`` bins span the smallest to largest confidence they hold
         (NaN when empty).
@@ -277,7 +270,7 @@ class SeedSuite:
         count, conf, correct = (a[0] for a in self._equal_width_sums(w))
         occupied = count > 0
         safe = np.where(occupied, count, 1.0)
-        mean_conf = np.where(occupied, conf / safe, seed_centres(self.n_bins).astype(np.float64))
+        mean_conf = np.where(occupied, conf / safe, prompt_tuning_centres(self.n_bins).astype(np.float64))
         acc = np.where(occupied, correct / safe, 0.0)
         width = {
             "lower": self.edges[:-1].astype(np.float64),
@@ -306,8 +299,8 @@ class SeedSuite:
         return {"equal-width": width, "equal-mass": mass}
 
 
-def seed_metrics(logits: Any, labels: Any, n_bins: int = 15, temperature: float = 1.0) -> dict[str, float]:
-    """The seed's ``CalibratedModel.eval`` metrics of ``logits / temperature``, under metrics.json's names."""
-    suite = SeedSuite(softmax_float32(logits, temperature), labels, n_bins)
+def prompt_tuning_metrics(logits: Any, labels: Any, n_bins: int = 15, temperature: float = 1.0) -> dict[str, float]:
+    """Prompt-tuning's ``CalibratedModel.eval`` metrics of ``logits / temperature``, under metrics.json's names."""
+    suite = PromptTuningSuite(softmax_float32(logits, temperature), labels, n_bins)
     point = suite.point()
-    return {name: point[name] for name in SEED_METRICS}
+    return {name: point[name] for name in PROMPT_TUNING_METRICS}

@@ -31,7 +31,7 @@ def evaluate(suite: Any, resamples: int, seed: int) -> Evaluation:
     Keys: each name in :data:`~videoxai.calibration.bootstrap.METRICS` (a float) with
     ``<name>_ci95`` (``[lo, hi]``, or None when ``resamples == 0``), plus
     ``smooth_ece_bandwidth``, ``bin_counts`` (equal-width) and ``adaptive_bin_counts``.
-    A metric that is not finite (only the seed's NLL can be) is None.
+    A metric that is not finite (only prompt-tuning's NLL can be) is None.
     """
     if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 0:
         raise ValueError(f"bootstrap must be a non-negative number of resamples, got {resamples!r}")
@@ -39,7 +39,7 @@ def evaluate(suite: Any, resamples: int, seed: int) -> Evaluation:
     samples = bootstrap(suite, int(resamples), seed) if resamples else {}
     out: dict[str, Any] = {}
     for name in METRICS:
-        # JSON has no infinity: the seed's NLL is infinite when a true-class probability underflows to 0
+        # JSON has no infinity: prompt-tuning's NLL is infinite when a true-class probability underflows to 0
         out[name] = point[name] if np.isfinite(point[name]) else None
         out[f"{name}_ci95"] = percentile_interval(samples[name], CI_LEVEL) if resamples else None
     out["smooth_ece_bandwidth"] = suite.smooth_bandwidth

@@ -51,7 +51,7 @@ def calibrate(
     """Metrics, bins and reliability diagram of one predictions file; returns what ``metrics.json`` holds.
 
     - neither ``val_predictions`` nor ``temperature``: metrics of the logits as extracted.
-    - ``temperature``: the seed's fixed option; every metric is of ``logits / temperature``.
+    - ``temperature``: prompt-tuning's fixed option; every metric is of ``logits / temperature``.
     - ``val_predictions``: T is fitted on them (NLL, Brent's method on 1/T) and applied to the test
       logits; top-level metrics stay those before scaling, ``temperature_scaled``
       holds the metrics after, and the figure shows both side by side.
@@ -59,8 +59,8 @@ def calibrate(
     ``bootstrap`` resamples (0 = no intervals) of the test set, seeded by ``seed``,
     give every metric's 95% percentile interval (``<metric>_ci95``).
 
-    ``convention`` (the config's ``conventions``): ``standard`` or ``seed`` (the
-    seed's bins and float32 arithmetic, :mod:`videoxai.calibration.prompt_tuning`); it
+    ``convention`` (the config's ``conventions``): ``standard`` or ``prompt-tuning`` (prompt-tuning's
+    bins and float32 arithmetic, :mod:`videoxai.calibration.prompt_tuning`); it
     applies to the metrics, ``bins.parquet`` and the diagram, and metrics.json
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.

@@ -5,8 +5,8 @@ and an all-zero video, so extraction writes an error row and goes on.
 
 The model's ``InputSpec.pipeline`` chooses the frames: ``standard``
 (segment centres, antialiased resize, centre crop; TTA by :class:`TTA`) or
-``origin`` (the seed repository's own sampling, views and bfloat16
-transforms, :mod:`videoxai.data.prompt_tuning_frames`; TTA by :class:`OriginTTA`).
+``prompt-tuning`` (the prompt-tuning repository's own sampling, views and bfloat16
+transforms, :mod:`videoxai.data.prompt_tuning_frames`; TTA by :class:`PromptTuningTTA`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from videoxai.data.decode import DecodeError, decode_clip, decoder_for_job, resolve_decoder
 from videoxai.data.prompt_tuning_frames import (
-    OriginTTA,
-    decode_origin_clip,
+    PromptTuningTTA,
+    decode_prompt_tuning_clip,
     display_frames,
-    origin_views,
+    prompt_tuning_views,
 )
 from videoxai.data.spec import InputSpec
 from videoxai.data.splits import Sample
@@ -52,12 +52,12 @@ class ClipDataset(Dataset):
     needs, frames repeated), ``status`` ('ok' | 'error'), ``error`` (short
     reason).
 
-    With ``spec.pipeline == "origin"`` the view axis holds the origin's
+    With ``spec.pipeline == "prompt-tuning"`` the view axis holds prompt-tuning's
     ``V x spec.spatial_views`` views (temporal-major), the values are the
-    origin's ``spec.dtype`` tensor exactly (handed over as float32), ``frames``
+    prompt-tuning's ``spec.dtype`` tensor exactly (handed over as float32), ``frames``
     are those values mapped back to uint8, and ``frame_indices`` are the
     decoded frames per temporal view. ``tta`` must then be an
-    :class:`OriginTTA`.
+    :class:`PromptTuningTTA`.
     """
 
     def __init__(
@@ -67,7 +67,7 @@ class ClipDataset(Dataset):
         return_frames: bool = False,
         decoder: str = "auto",
         num_views: int | None = None,
-        tta: TTA | OriginTTA | None = None,
+        tta: TTA | PromptTuningTTA | None = None,
     ) -> None:
         self.samples = list(samples)
         self.spec = spec
@@ -77,13 +77,13 @@ class ClipDataset(Dataset):
         self.num_views = int(num_views if num_views is not None else spec.num_views)
         if self.num_views < 1:
             raise ValueError(f"num_views must be >= 1, got {self.num_views}")
-        self.origin = spec.pipeline == "origin"
-        if tta is not None and isinstance(tta, OriginTTA) != self.origin:
-            want = "OriginTTA" if self.origin else "TTA"
+        self.prompt_tuning = spec.pipeline == "prompt-tuning"
+        if tta is not None and isinstance(tta, PromptTuningTTA) != self.prompt_tuning:
+            want = "PromptTuningTTA" if self.prompt_tuning else "TTA"
             raise ValueError(f"a {spec.pipeline!r} pipeline model takes {want} test-time augmentation, got {tta!r}")
         self.tta = tta
-        # every view the model averages over: temporal x (origin only) spatial
-        self.views = self.num_views * (spec.spatial_views if self.origin else 1)
+        # every view the model averages over: temporal x (prompt-tuning only) spatial
+        self.views = self.num_views * (spec.spatial_views if self.prompt_tuning else 1)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -91,11 +91,11 @@ class ClipDataset(Dataset):
     def _lead(self) -> tuple[int, ...]:
         return ((self.tta.num_views,) if self.tta else ()) + ((self.views,) if self.views > 1 else ())
 
-    def _origin(self, path: Path) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:
-        """The origin's tensor (float32 holding ``spec.dtype`` values), display frames, indices, padded."""
+    def _prompt_tuning(self, path: Path) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:
+        """Prompt-tuning's tensor (float32 holding ``spec.dtype`` values), display frames, indices, padded."""
         spec = dataclasses.replace(self.spec, num_views=self.num_views)
-        clip = decode_origin_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)
-        video = origin_views(clip.frames, spec)  # (V*S, T, C, S, S)
+        clip = decode_prompt_tuning_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)
+        video = prompt_tuning_views(clip.frames, spec)  # (V*S, T, C, S, S)
         if self.tta is not None:
             video = torch.stack([aug(video) for aug in self.tta.augmentations])
         video = video.float()
@@ -120,8 +120,8 @@ class ClipDataset(Dataset):
         blank_indices = [[-1] * t for _ in range(self.num_views)]
         video = None
         try:
-            if self.origin:
-                video, frames, indices, padded = self._origin(sample.path)
+            if self.prompt_tuning:
+                video, frames, indices, padded = self._prompt_tuning(sample.path)
             else:
                 clip = decode_clip(sample.path, t, num_views=self.num_views, decoder=self.decoder)
                 frames = self._prepare(torch.from_numpy(clip.frames))
@@ -173,7 +173,7 @@ def make_loader(
     return_frames: bool = False,
     decoder: str = "auto",
     num_views: int | None = None,
-    tta: TTA | OriginTTA | None = None,
+    tta: TTA | PromptTuningTTA | None = None,
 ) -> DataLoader:
     """An in-order DataLoader over ``samples``: workers decode while the model computes."""
     workers = max(0, int(num_workers))

@@ -1,16 +1,16 @@
-"""The seed repository's own frames, for its models: sampling, views, transforms and test-time augmentations.
+"""The prompt-tuning repository's own frames, for its models: sampling, views, transforms and test-time augmentations.
 
-The origin's models were trained and evaluated on frames made in a particular
+Prompt-tuning's models were trained and evaluated on frames made in a particular
 way, and their numbers hold only for those frames. This module makes them
-from a video file and the origin's run/dataset config values, carried by an
-:class:`~videoxai.data.spec.InputSpec` with ``pipeline="origin"``:
+from a video file and prompt-tuning's run/dataset config values, carried by an
+:class:`~videoxai.data.spec.InputSpec` with ``pipeline="prompt-tuning"``:
 
 1. **sampling**: ``linspace(0, N-1, num_frames x temporal_views)`` (float32,
    truncated) over the clip's frame count ``N`` (the container header's, as
-   the origin's torchcodec decoder in approximate mode reports it), split
+   prompt-tuning's torchcodec decoder in approximate mode reports it), split
    into consecutive chunks, one per temporal view
    (:func:`videoxai.data.sampling.linspace_indices`);
-2. **views and resizing**, two paths, as the origin's ``get_transform``:
+2. **views and resizing**, two paths, as prompt-tuning's ``get_transform``:
 
    - one spatial view: the shorter side resized to ``size`` with torchvision's
      rule (long side ``int(size * long / short)``), bilinear, antialiased,
@@ -21,16 +21,16 @@ from a video file and the origin's run/dataset config values, carried by an
      views ordered temporal-major (view ``t * 3 + s``);
 
 3. **normalisation** ``(x / 255 - mean) / std``, each step rounded to
-   ``dtype`` (bfloat16 in the origin);
+   ``dtype`` (bfloat16 in prompt-tuning);
 4. **augmentation** (optional), after normalisation, on the whole
-   ``(V, T, C, H, W)`` clip: the deterministic members of the origin's
-   augmentation dictionary (:class:`OriginAugmentation`).
+   ``(V, T, C, H, W)`` clip: the deterministic members of prompt-tuning's
+   augmentation dictionary (:class:`PromptTuningAugmentation`).
 
-The result is the origin's input tensor ``(V*S, T, C, size, size)``,
+The result is prompt-tuning's input tensor ``(V*S, T, C, size, size)``,
 exactly (``tests/unit/test_prompt_tuning_frames.py`` compares it with tensors the
-origin made). Unlike the origin, a clip with fewer frames than needed is
+prompt-tuning's code made). Unlike prompt-tuning, a clip with fewer frames than needed is
 padded by repeating frames (``padded=True``), never skipped, and the input
-file is only ever read: the origin's loader deletes such a clip.
+file is only ever read: prompt-tuning's loader deletes such a clip.
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ _PIXEL_BUDGET = 2**25  # float elements per resize call: bounds memory on 4K cli
 
 
 @dataclass
-class OriginClip:
-    """Frames decoded for the origin's sampling: ``frames`` uint8 ``(V*T, C, H, W)``; ``indices`` per temporal view."""
+class PromptTuningClip:
+    """Frames decoded for prompt-tuning's sampling: ``frames`` uint8 ``(V*T, C, H, W)``; ``indices`` per temporal view."""
 
     frames: torch.Tensor
     indices: list[list[int]]
@@ -68,8 +68,8 @@ class OriginClip:
     backend: str
 
 
-def _torchcodec_clip(path: Path, num_frames: int, num_views: int) -> OriginClip:
-    """The origin's own decoder call: torchcodec, approximate seek mode, frame count from the header."""
+def _torchcodec_clip(path: Path, num_frames: int, num_views: int) -> PromptTuningClip:
+    """Prompt-tuning's own decoder call: torchcodec, approximate seek mode, frame count from the header."""
     from torchcodec.decoders import VideoDecoder
 
     try:
@@ -87,16 +87,16 @@ def _torchcodec_clip(path: Path, num_frames: int, num_views: int) -> OriginClip:
     except (RuntimeError, ValueError, IndexError, OSError, MemoryError) as exc:
         reason = " ".join(str(exc).split())[:100] or type(exc).__name__
         raise DecodeError(path, f"cannot decode: {reason}") from exc
-    return OriginClip(frames=frames, indices=views, padded=padded, total=total, backend="torchcodec")
+    return PromptTuningClip(frames=frames, indices=views, padded=padded, total=total, backend="torchcodec")
 
 
-def decode_origin_clip(
+def decode_prompt_tuning_clip(
     path: str | os.PathLike[str], num_frames: int, num_views: int = 1, decoder: str = "auto"
-) -> OriginClip:
-    """Decode the ``num_views x num_frames`` frames the origin samples from ``path`` (read only, never modified).
+) -> PromptTuningClip:
+    """Decode the ``num_views x num_frames`` frames prompt-tuning samples from ``path`` (read only, never modified).
 
-    With torchcodec (the origin's decoder, chosen by ``auto`` where it works)
-    the frame count and seeking are the origin's (approximate mode: the
+    With torchcodec (prompt-tuning's decoder, chosen by ``auto`` where it works)
+    the frame count and seeking are prompt-tuning's (approximate mode: the
     header's count, frames found by timestamp). Other backends, and ``auto``
     when torchcodec fails on a file, count and index frames exactly; the
     two agree on well-formed files. Raises :class:`DecodeError`.
@@ -115,7 +115,7 @@ def decode_origin_clip(
     total = count_frames(p, decoder=backend)
     views, padded = linspace_indices(total, num_frames, num_views)
     frames = read_frames(p, [i for view in views for i in view], decoder=backend)
-    return OriginClip(
+    return PromptTuningClip(
         frames=torch.from_numpy(frames).permute(0, 3, 1, 2), indices=views, padded=padded, total=total, backend=backend
     )
 
@@ -124,16 +124,16 @@ def decode_origin_clip(
 
 
 @dataclass(frozen=True)
-class OriginAugmentation:
-    """One setting of the origin's augmentation dictionary, limited to what is deterministic.
+class PromptTuningAugmentation:
+    """One setting of prompt-tuning's augmentation dictionary, limited to what is deterministic.
 
-    The origin applies, in this order and after normalisation: horizontal
+    Prompt-tuning applies, in this order and after normalisation: horizontal
     flip, vertical flip, colour jitter, Gaussian blur, salt-and-pepper
     noise, cutout (``src/configs/datasets/augmentations-dict.json`` holds
     their no-op defaults). A flip with ``p`` 0 or 1, a blur with a fixed
     sigma, and the other three switched off are deterministic and
     reproduced exactly; random settings are refused (they cannot match the
-    origin's random draws).
+    prompt-tuning's random draws).
     """
 
     name: str = "none"
@@ -153,8 +153,8 @@ class OriginAugmentation:
         return not (self.horizontal_flip or self.vertical_flip or self.blur_kernel > 1)
 
     @classmethod
-    def from_config(cls, augmentation: Mapping[str, Any] | None, name: str | None = None) -> OriginAugmentation:
-        """From the origin's ``augmentation-dict`` (keys as in its JSON; missing keys are off)."""
+    def from_config(cls, augmentation: Mapping[str, Any] | None, name: str | None = None) -> PromptTuningAugmentation:
+        """From prompt-tuning's ``augmentation-dict`` (keys as in its JSON; missing keys are off)."""
         aug = dict(augmentation or {})
         known = {
             "random-horizontal-flip",
@@ -166,7 +166,7 @@ class OriginAugmentation:
         }
         unknown = sorted(set(aug) - known)
         if unknown:
-            raise ValueError(f"unknown augmentation(s) {unknown}; the origin's are {sorted(known)}")
+            raise ValueError(f"unknown augmentation(s) {unknown}; prompt-tuning's are {sorted(known)}")
 
         def flip(key: str) -> bool:
             p = float((aug.get(key) or {}).get("p", 0.0))
@@ -233,34 +233,34 @@ def gaussian_blur(video: torch.Tensor, kernel_size: int, sigma: float) -> torch.
     return out.reshape(*lead, c, h, w)
 
 
-ORIGIN_TTA_SET: tuple[OriginAugmentation, ...] = (
-    OriginAugmentation(name="none"),
-    OriginAugmentation.from_config({"random-horizontal-flip": {"p": 1.0}}, name="random-horizontal-flip"),
-    OriginAugmentation.from_config({"gaussian-blur": {"kernel-size": 5, "sigma": [1, 1]}}, name="gaussian-blur"),
+PROMPT_TUNING_TTA_SET: tuple[PromptTuningAugmentation, ...] = (
+    PromptTuningAugmentation(name="none"),
+    PromptTuningAugmentation.from_config({"random-horizontal-flip": {"p": 1.0}}, name="random-horizontal-flip"),
+    PromptTuningAugmentation.from_config({"gaussian-blur": {"kernel-size": 5, "sigma": [1, 1]}}, name="gaussian-blur"),
 )
-"""The deterministic settings of the origin's ``run_multiple_augmentation_evaluations.py``, and the clean input.
+"""The deterministic settings of prompt-tuning's ``run_multiple_augmentation_evaluations.py``, and the clean input.
 
-The origin runs each as its own evaluation (plus colour jitter, salt-and-pepper
-noise and cutout, which are random); ``use-augmentation`` on an origin model
-averages the logits over these three views (see :class:`OriginTTA`)."""
+The prompt-tuning runs each as its own evaluation (plus colour jitter, salt-and-pepper
+noise and cutout, which are random); ``use-augmentation`` on a prompt-tuning model
+averages the logits over these three views (see :class:`PromptTuningTTA`)."""
 
 
 @dataclass(frozen=True)
-class OriginTTA:
-    """Test-time augmentation for origin models: a leading axis, one entry per augmentation."""
+class PromptTuningTTA:
+    """Test-time augmentation for prompt-tuning models: a leading axis, one entry per augmentation."""
 
-    augmentations: tuple[OriginAugmentation, ...] = ORIGIN_TTA_SET
+    augmentations: tuple[PromptTuningAugmentation, ...] = PROMPT_TUNING_TTA_SET
 
     def __post_init__(self) -> None:
         if not self.augmentations:
-            raise ValueError("OriginTTA needs at least one augmentation")
+            raise ValueError("PromptTuningTTA needs at least one augmentation")
 
     @property
     def num_views(self) -> int:
         return len(self.augmentations)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"origin": [a.name for a in self.augmentations], "views": self.num_views}
+        return {"prompt-tuning": [a.name for a in self.augmentations], "views": self.num_views}
 
 
 # --------------------------------------------------------------------------- transforms
@@ -273,7 +273,7 @@ def _dtype(spec: InputSpec) -> torch.dtype:
 def remove_black_strips(frames: torch.Tensor) -> torch.Tensor:
     """uint8 ``(N, C, H, W)`` -> the rows between the first and last whose brightest pixel over time is not dark.
 
-    The origin's ``remove-black-strips`` option: a row is kept when the mean
+    Prompt-tuning's ``remove-black-strips`` option: a row is kept when the mean
     over its width of the per-pixel maximum over frames of the grey value
     (0.2989 R + 0.5870 G + 0.1140 B) exceeds 15.
     """
@@ -286,7 +286,7 @@ def remove_black_strips(frames: torch.Tensor) -> torch.Tensor:
 
 
 def resize_for_protocol(frames: torch.Tensor, protocol: str, size: int) -> torch.Tensor:
-    """The origin's ``resized-cache-protocol`` resize of uint8 ``(N, C, H, W)`` frames (bilinear, no antialiasing)."""
+    """Prompt-tuning's ``resized-cache-protocol`` resize of uint8 ``(N, C, H, W)`` frames (bilinear, no antialiasing)."""
     if protocol not in RESIZE_PROTOCOLS:
         raise ValueError(f"resize_protocol must be one of {RESIZE_PROTOCOLS}, got {protocol!r}")
     h, w = frames.shape[-2:]
@@ -359,8 +359,10 @@ def _three_crops(frames: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return _normalise(stacked.reshape(v * len(starts), t, 3, size, size), spec)
 
 
-def origin_views(frames: torch.Tensor, spec: InputSpec, augmentation: OriginAugmentation | None = None) -> torch.Tensor:
-    """uint8 ``(V*T, C, H, W)`` decoded frames -> ``(V*S, T, C, size, size)`` in ``spec.dtype``, as the origin.
+def prompt_tuning_views(
+    frames: torch.Tensor, spec: InputSpec, augmentation: PromptTuningAugmentation | None = None
+) -> torch.Tensor:
+    """uint8 ``(V*T, C, H, W)`` decoded frames -> ``(V*S, T, C, size, size)`` in ``spec.dtype``, as prompt-tuning.
 
     ``spec`` gives ``num_views`` (V, temporal), ``spatial_views`` (S, 1 or
     3), ``num_frames`` (T), ``size``, ``mean``/``std``, ``dtype``,
@@ -371,7 +373,7 @@ def origin_views(frames: torch.Tensor, spec: InputSpec, augmentation: OriginAugm
     v, t = spec.num_views, spec.num_frames
     if frames.shape[0] != v * t:
         raise ValueError(f"expected {v} views x {t} frames = {v * t} frames, got {frames.shape[0]}")
-    if spec.resize_protocol is not None:  # the origin's dataset resizes before its transform removes strips
+    if spec.resize_protocol is not None:  # prompt-tuning's dataset resizes before its transform removes strips
         frames = resize_for_protocol(frames, spec.resize_protocol, spec.size)
     if spec.remove_black_strips:
         frames = remove_black_strips(frames)
@@ -390,22 +392,22 @@ def display_frames(video: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return rgb.movedim(-3, -1).contiguous()
 
 
-def origin_clip(
+def prompt_tuning_clip(
     path: str | os.PathLike[str],
     spec: InputSpec,
-    augmentation: OriginAugmentation | None = None,
+    augmentation: PromptTuningAugmentation | None = None,
     decoder: str = "auto",
-) -> tuple[torch.Tensor, OriginClip]:
-    """The origin's input tensor for one video: ``(V*S, T, C, size, size)`` in ``spec.dtype``, and the decoded clip.
+) -> tuple[torch.Tensor, PromptTuningClip]:
+    """Prompt-tuning's input tensor for one video: ``(V*S, T, C, size, size)`` in ``spec.dtype``, and the decoded clip.
 
-    For a notebook: ``origin_clip(path, model.input_spec)[0]`` is what the
-    origin's test loader hands its model. The file is only read.
+    For a notebook: ``prompt_tuning_clip(path, model.input_spec)[0]`` is what the
+    prompt-tuning's test loader hands its model. The file is only read.
     """
-    clip = decode_origin_clip(path, spec.num_frames, spec.num_views, decoder=decoder)
-    return origin_views(clip.frames, spec, augmentation), clip
+    clip = decode_prompt_tuning_clip(path, spec.num_frames, spec.num_views, decoder=decoder)
+    return prompt_tuning_views(clip.frames, spec, augmentation), clip
 
 
-def origin_spec(
+def prompt_tuning_spec(
     num_frames: int,
     size: int,
     mean: Sequence[float],
@@ -417,14 +419,14 @@ def origin_spec(
     remove_black_strips: bool = False,
     resize_protocol: str | None = None,
 ) -> InputSpec:
-    """An origin InputSpec from its config values (``num-frames-temporal``, processor size, mean/std, views, ...)."""
+    """A prompt-tuning InputSpec from its config values (``num-frames-temporal``, processor size, mean/std, views, ...)."""
     return InputSpec(
         num_frames=int(num_frames),
         size=int(size),
         mean=tuple(float(m) for m in mean),
         std=tuple(float(s) for s in std),
         num_views=int(temporal_views),
-        pipeline="origin",
+        pipeline="prompt-tuning",
         spatial_views=int(spatial_views),
         dtype=dtype,
         remove_black_strips=bool(remove_black_strips),
@@ -432,14 +434,14 @@ def origin_spec(
     )
 
 
-def origin_spec_from_config(
+def prompt_tuning_spec_from_config(
     config: Mapping[str, Any], size: int, mean: Sequence[float], std: Sequence[float]
 ) -> InputSpec:
-    """An origin InputSpec from a run's ``config.json`` (its ``num-frames-temporal``, views and ``dataset-config``).
+    """A prompt-tuning InputSpec from a run's ``config.json`` (its ``num-frames-temporal``, views and ``dataset-config``).
 
     ``size``/``mean``/``std`` are the CLIP processor's (``shortest_edge``,
     ``image_mean``, ``image_std``). ``space-between-frames`` sampling (an
-    alternative in the origin's configs) is refused with a clear error.
+    alternative in prompt-tuning's configs) is refused with a clear error.
     """
     if config.get("space-between-frames"):
         raise ValueError("space-between-frames sampling is not supported; set num-frames-temporal in the run config")
@@ -447,7 +449,7 @@ def origin_spec_from_config(
     if not frames:
         raise ValueError("run config has no num-frames-temporal")
     dataset = config.get("dataset-config") or {}
-    return origin_spec(
+    return prompt_tuning_spec(
         frames,
         size,
         mean,

@@ -44,18 +44,18 @@ def segment_views(num_total: int, num_frames: int, num_views: int = 1) -> tuple[
 
 
 def linspace_indices(num_total: int, num_frames: int, num_views: int = 1) -> tuple[list[list[int]], bool]:
-    """The seed repository's sampling: ``linspace(0, N-1, num_frames * num_views)``, truncated, in contiguous views.
+    """The prompt-tuning repository's sampling: ``linspace(0, N-1, num_frames * num_views)``, truncated, in contiguous views.
 
-    The origin picks ``num_frames * num_views`` evenly spaced frames over the
+    Prompt-tuning picks ``num_frames * num_views`` evenly spaced frames over the
     whole clip and splits them into ``num_views`` consecutive chunks (view 0
     is the first ``num_frames`` of them), so its temporal views are
     consecutive stretches of the clip, unlike :func:`segment_views`. The
     indices come from float32 ``torch.linspace`` truncated towards zero,
-    exactly as the origin computes them (its rounding differs from float64
+    exactly as prompt-tuning computes them (its rounding differs from float64
     arithmetic for some lengths, so torch itself is used; imported here
     only when called).
 
-    The origin drops (and deletes!) a clip shorter than the frames it needs;
+    Prompt-tuning drops (and deletes!) a clip shorter than the frames it needs;
     here the same formula yields repeated indices instead and ``padded`` is
     True, as for :func:`segment_views`. Returns ``(views, padded)``.
     """

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-PIPELINES: tuple[str, ...] = ("standard", "origin")
+PIPELINES: tuple[str, ...] = ("standard", "prompt-tuning")
+# an earlier spelling, still read from configs written before the rename
+_PIPELINE_ALIASES = {"origin": "prompt-tuning"}
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class InputSpec:
 
     - ``standard`` (default): segment-centre sampling, antialiased resize of
       the shorter side, centre crop, float32 (see :mod:`videoxai.data.loader`);
-    - ``origin``: the seed repository's own frames, as its models were
+    - ``prompt-tuning``: the prompt-tuning repository's own frames, as its models were
       trained and evaluated (see :mod:`videoxai.data.prompt_tuning_frames`):
       ``linspace(0, N-1, num_frames * num_views)`` sampling, ``num_views``
       temporal x ``spatial_views`` spatial views (1 or 3 crops), its resize
@@ -30,9 +32,9 @@ class InputSpec:
 
     ``num_views`` is the number of temporal views in both pipelines;
     ``spatial_views``, ``dtype``, ``remove_black_strips`` and
-    ``resize_protocol`` (the origin's ``dataset-config`` keys
+    ``resize_protocol`` (prompt-tuning's ``dataset-config`` keys
     ``remove-black-strips`` / ``resized-cache-protocol``) apply only to
-    ``origin``. Defaults keep every existing checkpoint and config as it was.
+    ``prompt-tuning``. Defaults keep every existing checkpoint and config as it was.
     """
 
     num_frames: int
@@ -41,19 +43,23 @@ class InputSpec:
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     num_views: int = 1
     fixed_size: bool = False  # True when the architecture accepts only ``size`` (e.g. s3d, mvit)
-    pipeline: str = "standard"  # "standard" | "origin"
-    spatial_views: int = 1  # origin: 1 (centre) or 3 (start, centre, end along the longer side)
-    dtype: str = "float32"  # origin: "bfloat16", the precision its transforms compute in
-    remove_black_strips: bool = False  # origin: crop dark rows above/below the picture first
-    resize_protocol: str | None = None  # origin: "preserve-aspect-ratio" | "interpolate-smallest-side" | ...
+    pipeline: str = "standard"  # "standard" | "prompt-tuning"
+    spatial_views: int = 1  # prompt-tuning: 1 (centre) or 3 (start, centre, end along the longer side)
+    dtype: str = "float32"  # prompt-tuning: "bfloat16", the precision its transforms compute in
+    remove_black_strips: bool = False  # prompt-tuning: crop dark rows above/below the picture first
+    resize_protocol: str | None = None  # prompt-tuning: "preserve-aspect-ratio" | "interpolate-smallest-side" | ...
 
     def __post_init__(self) -> None:
+        if self.pipeline in _PIPELINE_ALIASES:
+            object.__setattr__(self, "pipeline", _PIPELINE_ALIASES[self.pipeline])
         if self.pipeline not in PIPELINES:
             raise ValueError(f"InputSpec.pipeline must be one of {PIPELINES}, got {self.pipeline!r}")
         if self.spatial_views not in (1, 3):
             raise ValueError(f"InputSpec.spatial_views must be 1 or 3, got {self.spatial_views!r}")
         if self.pipeline == "standard" and self.spatial_views != 1:
-            raise ValueError("InputSpec.spatial_views > 1 needs pipeline='origin' (standard crops come from TTA)")
+            raise ValueError(
+                "InputSpec.spatial_views > 1 needs pipeline='prompt-tuning' (standard crops come from TTA)"
+            )
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"InputSpec.dtype must be float32, bfloat16 or float16, got {self.dtype!r}")
 

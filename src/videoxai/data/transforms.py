@@ -102,6 +102,6 @@ def tta_views(frames: np.ndarray | torch.Tensor, size: int, tta: TTA) -> torch.T
 def average_tta_logits(forward: Callable[[torch.Tensor], torch.Tensor], video: torch.Tensor) -> torch.Tensor:
     """Mean logits over the TTA axis: ``video`` (B, A, ...) -> ``forward`` per view -> (B, K).
 
-    Averaging logits (not probabilities) is what the seed's evaluation does.
+    Averaging logits (not probabilities) is what prompt-tuning's evaluation does.
     """
     return torch.stack([forward(video[:, a]) for a in range(video.shape[1])]).mean(0)

@@ -2,7 +2,7 @@
 
 - ``dataset``: the synthetic action dataset in UCF101's layout, with ground-truth masks
   (``make_clip``, ``write_demo_dataset``, ``DEMO_CLASSES``)
-- ``train``: ``train_demo``, tiny models of each seed family trained on it on the CPU
+- ``train``: ``train_demo``, tiny models of each prompt-tuning family trained on it on the CPU
 - ``bundled``: the shipped tiny checkpoints (``checkpoints/``, package data)
 
 The demo sits on top of the library: it uses ``data`` and ``models``, and no

@@ -1,4 +1,4 @@
-"""The tiny demo checkpoints shipped with the package (one per seed family, trained on the demo dataset).
+"""The tiny demo checkpoints shipped with the package (one per prompt-tuning family, trained on the demo dataset).
 
 Layout is the checkpoint registry's: ``{root}/{method}/demo/tiny/`` with
 ``model.safetensors``, ``config.json`` and ``train_report.json``, under

@@ -95,14 +95,14 @@ def finalise(
     """Maps in [0, 1] (optionally scaled by p(target)), temporal importance, probabilities.
 
     ``standard``: min-max over the whole clip, importance as
-    :func:`temporal_importance`. ``seed``: the relevance is already the
-    origin's per-frame-max map; it is kept (clipped to [0, 1], as the origin's
+    :func:`temporal_importance`. ``prompt-tuning``: the relevance is already the
+    prompt-tuning's per-frame-max map; it is kept (clipped to [0, 1], as prompt-tuning's
     colour map clips it when drawing) and the importance is each frame's mean,
-    the origin's ``cam.mean``. ``weighted-by-predictions`` (videoxai's option,
-    which the origin lacks) scales the maps by p(target) under both.
+    prompt-tuning's ``cam.mean``. ``weighted-by-predictions`` (videoxai's option,
+    which prompt-tuning lacks) scales the maps by p(target) under both.
     """
     probs = expl.logits.detach().float().softmax(dim=1)
-    if convention == "seed":
+    if convention == "prompt-tuning":
         relevance = expl.relevance.float()
         maps, importance = relevance.clamp(0, 1), relevance.mean(dim=(2, 3))
     else:

@@ -21,13 +21,13 @@ METHODS: dict[str, type[Explainer]] = {
 
 
 def explainer_class(method: str, convention: str = "standard") -> type[Explainer]:
-    """The class of ``method`` under ``convention`` (``seed``: the origin's form where it has one)."""
+    """The class of ``method`` under ``convention`` (``prompt-tuning``: prompt-tuning's form where it has one)."""
     if method not in METHODS:
         raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHODS)}")
-    if effective_convention(method, convention) == "seed":
-        from videoxai.explain.prompt_tuning import SEED_METHODS
+    if effective_convention(method, convention) == "prompt-tuning":
+        from videoxai.explain.prompt_tuning import PROMPT_TUNING_EXPLAINERS
 
-        return SEED_METHODS[method]
+        return PROMPT_TUNING_EXPLAINERS[method]
     return METHODS[method]
 
 

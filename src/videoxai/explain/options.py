@@ -7,10 +7,10 @@ explain job only the options its method uses (:func:`job_options`: changing
 one reruns only that method), the explainer classes take their ``options``
 from it, and the explain stage fills in and checks what it was given here.
 
-``conventions: seed`` (see :mod:`videoxai.explain.prompt_tuning`) has its own table:
-the origin's rollout variants all take ``head-fusion`` (``mean`` | ``max``)
-and ``discard-ratio``; ``use-cls-token`` is videoxai's option (the origin has
-none) and keeps its meaning. Methods the origin lacks (``grad-rollout``) run
+``conventions: prompt-tuning`` (see :mod:`videoxai.explain.prompt_tuning`) has its own table:
+prompt-tuning's rollout variants all take ``head-fusion`` (``mean`` | ``max``)
+and ``discard-ratio``; ``use-cls-token`` is videoxai's option (prompt-tuning has
+none) and keeps its meaning. Methods prompt-tuning lacks (``grad-rollout``) run
 as under ``standard``.
 """
 
@@ -20,7 +20,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-CONVENTIONS = ("standard", "seed")
+from videoxai.conventions import PROMPT_TUNING, STANDARD, check_convention
+
 TARGETS = ("predicted", "true")
 
 # Options every method understands.
@@ -34,7 +35,7 @@ METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "grad-rollout": {},
 }
 
-SEED_METHOD_OPTIONS: dict[str, dict[str, Any]] = {
+PROMPT_TUNING_METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "attention-rollout": {"head-fusion": "mean", "discard-ratio": 0.0, "use-cls-token": True},
     "attention-rollout-cls": {"head-fusion": "mean", "discard-ratio": 0.0},
     "attention-rollout-cls-weighted": {"head-fusion": "mean", "discard-ratio": 0.0},
@@ -66,20 +67,18 @@ def config_names(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return {option_key(k): v for k, v in (options or {}).items()}
 
 
-def check_convention(convention: str) -> str:
-    if convention not in CONVENTIONS:
-        raise ValueError(f"conventions must be one of {list(CONVENTIONS)}, got {convention!r}")
-    return convention
-
-
 def effective_convention(method: str, convention: str) -> str:
-    """The convention ``method`` runs under: ``seed`` only where the origin has that method."""
-    return "seed" if check_convention(convention) == "seed" and method in SEED_METHOD_OPTIONS else "standard"
+    """The convention ``method`` runs under: ``prompt-tuning`` only where prompt-tuning has that method."""
+    if check_convention(convention) == PROMPT_TUNING and method in PROMPT_TUNING_METHOD_OPTIONS:
+        return PROMPT_TUNING
+    return STANDARD
 
 
 def method_options(method: str, convention: str = "standard") -> dict[str, Any]:
     """The options (config names -> defaults) ``method`` takes under ``convention``."""
-    table = SEED_METHOD_OPTIONS if effective_convention(method, convention) == "seed" else METHOD_OPTIONS
+    table = (
+        PROMPT_TUNING_METHOD_OPTIONS if effective_convention(method, convention) == PROMPT_TUNING else METHOD_OPTIONS
+    )
     if method not in table:
         raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHOD_OPTIONS)}")
     return table[method]
@@ -138,7 +137,7 @@ def job_options(method: str, convention: str, config: Mapping[str, Any]) -> dict
 
     Every method takes the common options, ``num-frames`` and the evaluation
     settings the config has; then its own options under ``standard``, and
-    those it takes only under ``seed`` (``discard-ratio`` for ``-cls``).
+    those it takes only under ``prompt-tuning`` (``discard-ratio`` for ``-cls``).
     Keys the config lacks (:data:`NOT_CONFIG_KEYS`) stay at their defaults.
     The order is stable, because Snakemake compares a job's parameters by
     their ``repr``: a new order would rerun finished jobs.
@@ -148,5 +147,5 @@ def job_options(method: str, convention: str, config: Mapping[str, Any]) -> dict
     own = [k for k in method_options(method) if k in config]
     options = {k: config[k] for k in [*common, *evaluation, *own]}
     options["target-class"] = str(options["target-class"]).lower()  # YAML's true (the label) is the string "true"
-    seed_only = method_options(method, effective_convention(method, convention))
-    return {**options, **{k: config[k] for k in seed_only if k in config and k not in options}}
+    prompt_tuning_only = method_options(method, effective_convention(method, convention))
+    return {**options, **{k: config[k] for k in prompt_tuning_only if k in config and k not in options}}

@@ -1,6 +1,6 @@
-"""The seed's (origin repository's) explanation maps, reproduced: ``conventions: seed``.
+"""Prompt-tuning's (prompt-tuning repository's) explanation maps, reproduced: ``conventions: prompt-tuning``.
 
-The origin (``src/modeling/explainer.py``) explains each frame of a per-frame
+Prompt-tuning (``src/modeling/explainer.py``) explains each frame of a per-frame
 CLIP image tower on its own and differs from :mod:`videoxai.explain.rollout`
 in three ways that change the maps:
 
@@ -13,36 +13,36 @@ in three ways that change the maps:
 * **normalisation**: each frame's map is divided by its own maximum (no
   clip-wide min-max), and the temporal importance is each frame's mean.
 
-Variants (``rollout_type`` in the origin): ``full`` (the CLS row of the
+Variants (``rollout_type`` in prompt-tuning): ``full`` (the CLS row of the
 product), ``cls`` (``exp(sum_l log(a_l + 1e-10))`` of the per-layer
 CLS-to-patch rows) and ``cls_weighted`` (the full CLS row times the product
 over layers of the mean CLS-to-patch attention: a per-frame scalar, so after
 the per-frame normalisation it equals ``full`` to rounding). Head fusion is
 ``mean`` or ``max``.
 
-The origin's Grad-CAM weights each *token* by the mean absolute gradient over
+Prompt-tuning's Grad-CAM weights each *token* by the mean absolute gradient over
 channels (not Grad-CAM's per-channel mean gradient) and sums the token's
 activations: ``cam_i = mean_c |g_ic| * sum_c a_ic``, no ReLU, then the same
 per-frame max normalisation. It hooks the last layer's ``layer_norm2`` (the
 MLP's input), whose image tokens never reach the CLS output: their gradient is
-exactly zero, the map is ``0 / 0`` and the origin's Grad-CAM maps are NaN on
-every frame of every clip (the golden fixtures are). :func:`seed_grad_cam`
+exactly zero, the map is ``0 / 0`` and prompt-tuning's Grad-CAM maps are NaN on
+every frame of every clip (the golden fixtures are). :func:`prompt_tuning_grad_cam`
 reproduces that; the explain stage refuses to store such maps and says why.
 
 The functions here take per-frame attention ``(F, heads, N, N)`` (``F`` frames
 explained independently, CLS at ``cls_index``, image tokens from
-``num_prefix`` on), so they apply to the origin's per-frame CLIP tokens as
+``num_prefix`` on), so they apply to prompt-tuning's per-frame CLIP tokens as
 stored in the fixtures and to a joint space-time layout alike (``F`` clips of
 ``T*h*w`` tokens; the frame split happens in :func:`per_frame_max`).
 
-What ``seed`` means on models the origin never had (the demo's divided
+What ``prompt-tuning`` means on models prompt-tuning never had (the demo's divided
 space-time towers, torchvision, custom): the same product order over
 ``forward_with_attention``'s joint matrices in list order (each factor one
 layer), the CLS row restricted to image tokens, each frame of the grid
 divided by its maximum, importance the frame mean. A factor in which CLS
 reads no image token (the temporal one) drops out of the CLS-only product and
 the CLS weight (see :func:`_cls_reads_patches`). Grad-CAM applies the
-origin's formula to the model's own ``gradcam_target()``.
+prompt-tuning's formula to the model's own ``gradcam_target()``.
 """
 
 from __future__ import annotations
@@ -55,34 +55,36 @@ import torch.nn.functional as F
 
 from videoxai.explain.base import Explainer, Explanation, choose_targets, upsample_time
 from videoxai.explain.gradcam import ZeroGradientError, activations_and_gradients
-from videoxai.explain.options import SEED_METHOD_OPTIONS
+from videoxai.explain.options import PROMPT_TUNING_METHOD_OPTIONS
 from videoxai.models.base import VideoClassifier
 
-SEED_HEAD_FUSIONS = ("mean", "max")
+PROMPT_TUNING_HEAD_FUSIONS = ("mean", "max")
 ROLLOUT_TYPES = ("full", "cls", "cls_weighted")
-# The explainer name -> the origin's rollout_type.
-SEED_ROLLOUTS = {
+# The explainer name -> prompt-tuning's rollout_type.
+PROMPT_TUNING_ROLLOUTS = {
     "attention-rollout": "full",
     "attention-rollout-cls": "cls",
     "attention-rollout-cls-weighted": "cls_weighted",
 }
-LOG_EPS = 1e-10  # the origin's constant in the CLS-only variant
+LOG_EPS = 1e-10  # prompt-tuning's constant in the CLS-only variant
 
 
 def seed_fuse_heads(attention: torch.Tensor, how: str) -> torch.Tensor:
-    """``(F, heads, N, N)`` -> ``(F, N, N)``: the origin's head fusion (``mean`` or ``max`` only)."""
+    """``(F, heads, N, N)`` -> ``(F, N, N)``: prompt-tuning's head fusion (``mean`` or ``max`` only)."""
     if how == "mean":
         return attention.mean(dim=1)
     if how == "max":
         return attention.max(dim=1).values
-    raise ValueError(f"head-fusion under conventions: seed must be one of {list(SEED_HEAD_FUSIONS)}, got {how!r}")
+    raise ValueError(
+        f"head-fusion under conventions: prompt-tuning must be one of {list(PROMPT_TUNING_HEAD_FUSIONS)}, got {how!r}"
+    )
 
 
-def seed_discard(values: torch.Tensor, ratio: float) -> torch.Tensor:
+def prompt_tuning_discard(values: torch.Tensor, ratio: float) -> torch.Tensor:
     """Zero what is below the ``k``-th largest entry of each row's trailing dims, ``k = int(n * (1 - ratio))``.
 
     ``values`` is ``(F, N, N)`` (ranked over all ``N*N`` entries) or
-    ``(F, M)``; entries equal to the threshold are kept, as in the origin.
+    ``(F, M)``; entries equal to the threshold are kept, as in prompt-tuning.
     """
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f"discard-ratio must be in [0, 1), got {ratio}")
@@ -97,7 +99,7 @@ def seed_discard(values: torch.Tensor, ratio: float) -> torch.Tensor:
     return torch.where(values >= threshold, values, torch.zeros_like(values))
 
 
-def seed_rollout(
+def prompt_tuning_rollout(
     attentions: Sequence[torch.Tensor] | torch.Tensor,
     rollout_type: str = "full",
     head_fusion: str = "mean",
@@ -111,7 +113,7 @@ def seed_rollout(
 
     ``attentions``: per layer ``(F, heads, N, N)``, forward order (a list or a
     stacked ``(L, F, heads, N, N)`` tensor). ``use_cls_token=False`` (videoxai's
-    option, which the origin lacks) takes the mean of all rows of the product
+    option, which prompt-tuning lacks) takes the mean of all rows of the product
     instead of the CLS row; it applies to ``full`` and ``cls_weighted``.
     """
     if rollout_type not in ROLLOUT_TYPES:
@@ -124,7 +126,7 @@ def seed_rollout(
         for a in layers:
             row = seed_fuse_heads(a.detach().float(), head_fusion)[:, cls_index, num_prefix:]
             used = _cls_reads_patches(row)
-            row = seed_discard(row, discard_ratio)
+            row = prompt_tuning_discard(row, discard_ratio)
             term = torch.log(row + LOG_EPS) * used
             log_sum = term if log_sum is None else log_sum + term
         return torch.exp(log_sum)
@@ -133,7 +135,7 @@ def seed_rollout(
     for a in layers:
         fused = seed_fuse_heads(a.detach().float(), head_fusion)
         used = _cls_reads_patches(fused[:, cls_index, num_prefix:])
-        fused = seed_discard(fused, discard_ratio)
+        fused = prompt_tuning_discard(fused, discard_ratio)
         if rollout_type == "cls_weighted":
             w = fused[:, cls_index, num_prefix:].mean(dim=1, keepdim=True)
             w = torch.where(used, w, torch.ones_like(w))
@@ -152,7 +154,7 @@ def _cls_reads_patches(cls_row: torch.Tensor) -> torch.Tensor:
     """``(F, 1)``: whether a layer's CLS row (before discarding) reaches any image token at all.
 
     In CLIP it always does (softmax weights are positive), so on the
-    origin's models every layer counts. In a factorised (divided
+    prompt-tuning's models every layer counts. In a factorised (divided
     space-time) model the temporal factor leaves CLS out (its row is the
     identity): such a layer says nothing about where CLS looks, and its zero
     row would turn the CLS-only product into a constant and the CLS weight
@@ -162,8 +164,8 @@ def _cls_reads_patches(cls_row: torch.Tensor) -> torch.Tensor:
     return cls_row.sum(dim=1, keepdim=True) > 1e-6
 
 
-def seed_grad_cam(activations: torch.Tensor, gradients: torch.Tensor, num_prefix: int = 1) -> torch.Tensor:
-    """The origin's Grad-CAM on tokens, ``(F, N, D)`` x2 -> ``(F, N - num_prefix)``, before normalisation.
+def prompt_tuning_grad_cam(activations: torch.Tensor, gradients: torch.Tensor, num_prefix: int = 1) -> torch.Tensor:
+    """Prompt-tuning's Grad-CAM on tokens, ``(F, N, D)`` x2 -> ``(F, N - num_prefix)``, before normalisation.
 
     ``cam_i = sum_c (mean_c' |g_ic'|) * a_ic``: a weight per token, not per
     channel, and no ReLU.
@@ -180,7 +182,7 @@ def seed_grad_cam(activations: torch.Tensor, gradients: torch.Tensor, num_prefix
 def per_frame_max(cam: torch.Tensor, frames: int, height: int, width: int) -> torch.Tensor:
     """``(F, frames*height*width)`` -> ``(F, frames, height, width)``, each frame divided by its own maximum.
 
-    As the origin's ``_process_cam``: a frame whose maximum is 0 becomes NaN
+    As prompt-tuning's ``_process_cam``: a frame whose maximum is 0 becomes NaN
     (``0 / 0``), exactly as there; callers decide what to do with it.
     """
     grid = cam.reshape(cam.shape[0], frames, height * width)
@@ -188,44 +190,44 @@ def per_frame_max(cam: torch.Tensor, frames: int, height: int, width: int) -> to
     return grid.reshape(cam.shape[0], frames, height, width)
 
 
-def seed_importance(maps: torch.Tensor) -> torch.Tensor:
-    """The origin's temporal importance: each frame's mean normalised relevance, ``(..., T, h, w)`` -> ``(..., T)``."""
+def prompt_tuning_importance(maps: torch.Tensor) -> torch.Tensor:
+    """Prompt-tuning's temporal importance: each frame's mean normalised relevance, ``(..., T, h, w)`` -> ``(..., T)``."""
     return maps.mean(dim=(-2, -1))
 
 
-def origin_maps(cam: torch.Tensor, batch: int, views: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-frame raw relevance ``(B*V*T, P)`` -> the origin's ``cam`` ``(B, V, T, s, s)`` and ``importance`` ``(B, V, T)``.
+def prompt_tuning_maps(cam: torch.Tensor, batch: int, views: int, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame raw relevance ``(B*V*T, P)`` -> prompt-tuning's ``cam`` ``(B, V, T, s, s)`` and ``importance`` ``(B, V, T)``.
 
-    ``P`` must be a square number of image tokens (the origin's ``side = int(sqrt(P))``).
+    ``P`` must be a square number of image tokens (prompt-tuning's ``side = int(sqrt(P))``).
     """
     side = int(cam.shape[1] ** 0.5)
     if side * side != cam.shape[1]:
         raise ValueError(f"{cam.shape[1]} image tokens per frame do not form a square grid")
     maps = per_frame_max(cam, 1, side, side).reshape(batch, views, frames, side, side)
-    return maps, seed_importance(maps)
+    return maps, prompt_tuning_importance(maps)
 
 
-def check_seed_options(method: str, params: dict[str, Any]) -> None:
-    """Reject option values the origin has no meaning for, naming the option and the choices."""
+def check_prompt_tuning_options(method: str, params: dict[str, Any]) -> None:
+    """Reject option values prompt-tuning has no meaning for, naming the option and the choices."""
     fusion = params.get("head-fusion", "mean")
-    if fusion not in SEED_HEAD_FUSIONS:
+    if fusion not in PROMPT_TUNING_HEAD_FUSIONS:
         raise ValueError(
-            f"{method}: option head-fusion under conventions: seed must be one of {list(SEED_HEAD_FUSIONS)} "
-            f"(the origin has no {fusion!r}), got {fusion!r}"
+            f"{method}: option head-fusion under conventions: prompt-tuning must be one of {list(PROMPT_TUNING_HEAD_FUSIONS)} "
+            f"(prompt-tuning has no {fusion!r}), got {fusion!r}"
         )
     ratio = params.get("discard-ratio", 0.0)
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
         raise ValueError(f"{method}: option discard-ratio must be a number in [0, 1), got {ratio!r}")
 
 
-# --------------------------------------------------------------------------- the origin's per-frame CLIP path
+# --------------------------------------------------------------------------- prompt-tuning's per-frame CLIP path
 
 
 def _clip_layer(layer: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """One ``transformers`` CLIP encoder layer with explicit (eager) attention probabilities ``(F, heads, N, N)``.
 
     Calls the layer's own modules (``layer_norm1``, the projections,
-    ``layer_norm2``, ``mlp``), so hooks on them fire as in the origin.
+    ``layer_norm2``, ``mlp``), so hooks on them fire as in prompt-tuning.
     """
     attn = layer.self_attn
     f, n, d = x.shape
@@ -242,13 +244,13 @@ def _clip_layer(layer: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, 
     return x, probs
 
 
-def origin_frame_attentions(
+def per_frame_attentions(
     clip: torch.nn.Module,
     pixels: torch.Tensor,
     visual_prompts: torch.Tensor | None = None,
     keep_prompts: bool = False,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """The origin's ``encode_video_batch(return_attentions=True)``: CLIP image features and per-layer attention.
+    """Prompt-tuning's ``encode_video_batch(return_attentions=True)``: CLIP image features and per-layer attention.
 
     ``pixels`` ``(F, C, H, W)``: every frame on its own. Without
     ``visual_prompts`` this is the plain CLIP vision path (video_coop, and stt,
@@ -273,14 +275,14 @@ def origin_frame_attentions(
     return clip.visual_projection(vm.post_layernorm(x[:, 0])), attentions
 
 
-def origin_grad_cam_inputs(
+def prompt_tuning_grad_cam_inputs(
     clip: torch.nn.Module,
     pixels: torch.Tensor,
     text_features: torch.Tensor,
     class_idx: int | torch.Tensor,
     logit_scale: torch.Tensor | float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Activations and gradients of ``vision_model.encoder.layers[-1].layer_norm2``, as the origin's ``_gradcam``.
+    """Activations and gradients of ``vision_model.encoder.layers[-1].layer_norm2``, as prompt-tuning's ``_gradcam``.
 
     The plain CLIP vision path (no prompts, no STT layers), unnormalised
     projected CLS features, ``logits = scale * feats . text_features``, score
@@ -314,14 +316,14 @@ def origin_grad_cam_inputs(
 # --------------------------------------------------------------------------- explainers for the explain stage
 
 
-class UndefinedSeedMapError(ZeroGradientError):
-    """The origin's normalisation divides a frame's map by a zero maximum: the map is NaN (0 / 0)."""
+class UndefinedMapError(ZeroGradientError):
+    """Prompt-tuning's normalisation divides a frame's map by a zero maximum: the map is NaN (0 / 0)."""
 
 
-def origin_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tensor | None, bool] | None:
-    """``(clip, visual prompts or None, keep prompts)`` for the origin's own models, else None.
+def clip_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tensor | None, bool] | None:
+    """``(clip, visual prompts or None, keep prompts)`` for prompt-tuning's own models, else None.
 
-    The origin's explainer runs each frame through ``model.clip`` (a
+    Prompt-tuning's explainer runs each frame through ``model.clip`` (a
     ``transformers`` CLIPModel): plain for video_coop and stt, with the
     ``context_vectors_vision`` prompts for dual_coop. Other models (the demo
     towers, torchvision, custom) have no such path and are explained through
@@ -334,8 +336,8 @@ def origin_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tens
         found = [p for n, p in model.named_parameters() if n.endswith("context_vectors_vision")]
         if len(found) != 1:
             raise ValueError(
-                f"{type(model).__name__}: a dual_coop origin model needs exactly one 'context_vectors_vision' "
-                f"parameter (its visual prompts) for the seed explainers, found {len(found)}"
+                f"{type(model).__name__}: a dual_coop prompt-tuning model needs exactly one 'context_vectors_vision' "
+                f"parameter (its visual prompts) for prompt-tuning explainers, found {len(found)}"
             )
         prompts = found[0]
     options = getattr(model, "options", None)
@@ -343,17 +345,17 @@ def origin_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tens
 
 
 def raw_text_features_of(model: VideoClassifier) -> torch.Tensor:
-    """The class text features the origin's Grad-CAM scores frames against, unnormalised ``(K, D)``.
+    """The class text features prompt-tuning's Grad-CAM scores frames against, unnormalised ``(K, D)``.
 
-    The origin passes ``CoOpModel.encode_texts(class_names)``: the learned
+    Prompt-tuning passes ``CoOpModel.encode_texts(class_names)``: the learned
     prompt through CLIP's text encoder (for stt too: its explainer never runs
-    the STT layers), which the origin models expose as ``raw_text_features()``.
+    the STT layers), which the prompt-tuning models expose as ``raw_text_features()``.
     """
     fn = getattr(model, "raw_text_features", None)
     if not callable(fn):
         raise TypeError(
-            f"grad-cam under conventions: seed needs {type(model).__name__}.raw_text_features() (the class text "
-            "features the origin's explainer scores frames against)"
+            f"grad-cam under conventions: prompt-tuning needs {type(model).__name__}.raw_text_features() (the class text "
+            "features prompt-tuning's explainer scores frames against)"
         )
     return fn()
 
@@ -362,110 +364,114 @@ def _check_defined(maps: torch.Tensor, explainer: Explainer) -> torch.Tensor:
     bad = torch.isnan(maps).flatten(2).any(-1)  # (B, T) frames whose map is 0 / 0
     if bool(bad.any()):
         why = (
-            "the layer it weighs passes no gradient to the image tokens (the origin's Grad-CAM hooks the last "
-            "layer's layer_norm2, whose image tokens never reach the CLS output, so every origin Grad-CAM map is "
+            "the layer it weighs passes no gradient to the image tokens (prompt-tuning's Grad-CAM hooks the last "
+            "layer's layer_norm2, whose image tokens never reach the CLS output, so every prompt-tuning Grad-CAM map is "
             "NaN)"
             if explainer.name == "grad-cam"
             else "the CLS token's relevance to every image token of those frames is 0"
         )
-        raise UndefinedSeedMapError(
-            f"{explainer.name} under conventions: seed gives NaN maps (0 / 0, the origin divides each frame by its "
+        raise UndefinedMapError(
+            f"{explainer.name} under conventions: prompt-tuning gives NaN maps (0 / 0, prompt-tuning divides each frame by its "
             f"maximum) on {int(bad.sum())} of {bad.numel()} frames of {type(explainer.model).__name__}: {why}. "
             "Use conventions: standard for this explainer."
         )
     return maps
 
 
-class _SeedExplainer(Explainer):
-    convention = "seed"
+class _PromptTuningExplainer(Explainer):
+    convention = "prompt-tuning"
 
     def check_params(self) -> None:
-        check_seed_options(self.name, self.params)
+        check_prompt_tuning_options(self.name, self.params)
 
 
-class SeedRollout(_SeedExplainer):
-    """The origin's rollout variants: product ``Â_0 ... Â_{L-1}``, CLS row, each frame divided by its maximum.
+class PromptTuningRollout(_PromptTuningExplainer):
+    """Prompt-tuning's rollout variants: product ``Â_0 ... Â_{L-1}``, CLS row, each frame divided by its maximum.
 
-    On the origin's models the attention is the origin's per-frame CLIP
-    attention (:func:`origin_frame_attentions`); on any other attention model
+    On prompt-tuning's models the attention is prompt-tuning's per-frame CLIP
+    attention (:func:`per_frame_attentions`); on any other attention model
     it is ``forward_with_attention``'s joint attention over ``token_layout``,
     in list order, and "frame" is one time step of the patch grid.
     """
 
     def check_params(self) -> None:
         super().check_params()
-        if origin_backbone(self.model) is None and not self.model.has_attention:
+        if clip_backbone(self.model) is None and not self.model.has_attention:
             raise ValueError(
                 f"explainer {self.name!r} needs attention probabilities, but {type(self.model).__name__} has none "
                 "(it is not a transformer); use 'grad-cam' for this model"
             )
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
-        kind = SEED_ROLLOUTS[self.name]
+        kind = PROMPT_TUNING_ROLLOUTS[self.name]
         kw = {
             "head_fusion": self.params["head-fusion"],
             "discard_ratio": float(self.params["discard-ratio"]),
             "use_cls_token": bool(self.params.get("use-cls-token", True)),
         }
-        origin = origin_backbone(self.model)
+        backbone = clip_backbone(self.model)
         with torch.no_grad():
-            if origin is not None:
-                clip, prompts, keep = origin
+            if backbone is not None:
+                clip, prompts, keep = backbone
                 b, t = video.shape[:2]
                 logits = self.model(video)
-                _, attentions = origin_frame_attentions(clip, video.flatten(0, 1), prompts, keep)
+                _, attentions = per_frame_attentions(clip, video.flatten(0, 1), prompts, keep)
                 side = int((attentions[0].shape[-1] - 1) ** 0.5)
-                cam = seed_rollout(attentions, kind, **kw)
+                cam = prompt_tuning_rollout(attentions, kind, **kw)
                 maps = per_frame_max(cam, 1, side, side).reshape(b, t, side, side)
             else:
                 layout = self.model.token_layout
                 logits, attentions = self.model.forward_with_attention(video)
-                cam = seed_rollout(attentions, kind, **kw, cls_index=layout.cls_index, num_prefix=layout.num_prefix)
+                cam = prompt_tuning_rollout(
+                    attentions, kind, **kw, cls_index=layout.cls_index, num_prefix=layout.num_prefix
+                )
                 maps = per_frame_max(cam, layout.frames, layout.height, layout.width)
         return Explanation(_check_defined(maps, self), logits, choose_targets(logits, labels, target))
 
 
-class SeedAttentionRollout(SeedRollout):
+class PromptTuningAttentionRollout(PromptTuningRollout):
     name = "attention-rollout"
-    options: dict[str, Any] = SEED_METHOD_OPTIONS["attention-rollout"]
+    options: dict[str, Any] = PROMPT_TUNING_METHOD_OPTIONS["attention-rollout"]
 
 
-class SeedAttentionRolloutCLS(SeedRollout):
+class PromptTuningAttentionRolloutCLS(PromptTuningRollout):
     name = "attention-rollout-cls"
-    options: dict[str, Any] = SEED_METHOD_OPTIONS["attention-rollout-cls"]
+    options: dict[str, Any] = PROMPT_TUNING_METHOD_OPTIONS["attention-rollout-cls"]
 
 
-class SeedAttentionRolloutCLSWeighted(SeedRollout):
+class PromptTuningAttentionRolloutCLSWeighted(PromptTuningRollout):
     name = "attention-rollout-cls-weighted"
-    options: dict[str, Any] = SEED_METHOD_OPTIONS["attention-rollout-cls-weighted"]
+    options: dict[str, Any] = PROMPT_TUNING_METHOD_OPTIONS["attention-rollout-cls-weighted"]
 
 
-class SeedGradCAM(_SeedExplainer):
-    """The origin's Grad-CAM formula: token weight ``mean_c |g|`` times ``sum_c a``, each frame over its maximum.
+class PromptTuningGradCAM(_PromptTuningExplainer):
+    """Prompt-tuning's Grad-CAM formula: token weight ``mean_c |g|`` times ``sum_c a``, each frame over its maximum.
 
-    On the origin's models it hooks the origin's layer (the last CLIP layer's
+    On prompt-tuning's models it hooks prompt-tuning's layer (the last CLIP layer's
     ``layer_norm2``, plain vision path, the model's normalised CoOp-path class
     text features): the maps are 0 / 0 and the explainer raises
-    :class:`UndefinedSeedMapError` saying so. On other models it weighs the
-    model's own ``gradcam_target()`` (videoxai's layer; the origin's has no
-    counterpart there) with the origin's formula and normalisation.
+    :class:`UndefinedMapError` saying so. On other models it weighs the
+    model's own ``gradcam_target()`` (videoxai's layer; prompt-tuning's has no
+    counterpart there) with prompt-tuning's formula and normalisation.
     """
 
     name = "grad-cam"
-    options: dict[str, Any] = SEED_METHOD_OPTIONS["grad-cam"]
+    options: dict[str, Any] = PROMPT_TUNING_METHOD_OPTIONS["grad-cam"]
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
-        origin = origin_backbone(self.model)
-        if origin is not None:
-            clip = origin[0]
+        backbone = clip_backbone(self.model)
+        if backbone is not None:
+            clip = backbone[0]
             b, t = video.shape[:2]
             with torch.no_grad():
                 logits = self.model(video)
                 text = F.normalize(raw_text_features_of(self.model).float(), dim=-1)
                 scale = self.model.scale() if callable(getattr(self.model, "scale", None)) else 1.0
             targets = choose_targets(logits, labels, target)
-            act, grad = origin_grad_cam_inputs(clip, video.flatten(0, 1), text, targets.repeat_interleave(t), scale)
-            cam = seed_grad_cam(act, grad)
+            act, grad = prompt_tuning_grad_cam_inputs(
+                clip, video.flatten(0, 1), text, targets.repeat_interleave(t), scale
+            )
+            cam = prompt_tuning_grad_cam(act, grad)
             side = int(cam.shape[1] ** 0.5)
             maps = per_frame_max(cam, 1, side, side).reshape(b, t, side, side)
             return Explanation(_check_defined(maps, self), logits, targets)
@@ -478,7 +484,12 @@ class SeedGradCAM(_SeedExplainer):
         return Explanation(maps, logits, targets)
 
 
-SEED_METHODS: dict[str, type[Explainer]] = {
+PROMPT_TUNING_EXPLAINERS: dict[str, type[Explainer]] = {
     cls.name: cls
-    for cls in (SeedAttentionRollout, SeedAttentionRolloutCLS, SeedAttentionRolloutCLSWeighted, SeedGradCAM)
+    for cls in (
+        PromptTuningAttentionRollout,
+        PromptTuningAttentionRolloutCLS,
+        PromptTuningAttentionRolloutCLSWeighted,
+        PromptTuningGradCAM,
+    )
 }

@@ -1,4 +1,4 @@
-"""Attention rollout (Abnar & Zuidema 2020) and the seed's CLS-only variants.
+"""Attention rollout (Abnar & Zuidema 2020) and prompt-tuning's CLS-only variants.
 
 Rollout: per layer fuse heads, optionally zero the weakest attentions (never
 the CLS row or column), add the identity for the residual path, re-normalise
@@ -6,9 +6,9 @@ rows, and multiply the layers together. The product is accumulated layer by
 layer as attention is produced (:class:`RolloutAccumulator`), so only one
 ``(B, N, N)`` matrix is ever kept, never every layer's attention.
 
-This is the ``standard`` convention; the origin's own forms (the reverse
+This is the ``standard`` convention; prompt-tuning's own forms (the reverse
 product order, its discard rule, per-frame max maps) are in
-:mod:`videoxai.explain.prompt_tuning` (``conventions: seed``).
+:mod:`videoxai.explain.prompt_tuning` (``conventions: prompt-tuning``).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class AttentionRollout(_AttentionExplainer):
 
 
 class AttentionRolloutCLS(_AttentionExplainer):
-    """The seed's CLS-only rollout: CLS-to-patch attention multiplied across layers, in log space.
+    """Prompt-tuning's CLS-only rollout: CLS-to-patch attention multiplied across layers, in log space.
 
     ``map = exp(sum_l log(a_l + eps))`` over the layers whose CLS row reaches
     image tokens, shifted by its maximum before ``exp`` so it never underflows.
@@ -172,7 +172,7 @@ class AttentionRolloutCLS(_AttentionExplainer):
 
 
 class AttentionRolloutCLSWeighted(_AttentionExplainer):
-    """The seed's weighted variant: the rollout CLS row times the per-layer mean CLS-to-patch attention."""
+    """Prompt-tuning's weighted variant: the rollout CLS row times the per-layer mean CLS-to-patch attention."""
 
     name = "attention-rollout-cls-weighted"
     options: dict[str, Any] = METHOD_OPTIONS["attention-rollout-cls-weighted"]

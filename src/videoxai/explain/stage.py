@@ -50,7 +50,7 @@ def explain_selection(
     frames are exactly what the model saw), explained a batch at a time, and
     only the reduced maps are kept. VideoMix entries are explained for the
     class they name (``class_index``), whatever ``target-class`` says.
-    ``conventions: seed`` explains with the origin's form of the method
+    ``conventions: prompt-tuning`` explains with prompt-tuning's form of the method
     where it has one (:mod:`videoxai.explain.prompt_tuning`); the file records the
     convention each map was made under (``params.conventions``).
     Returns what was written.
@@ -58,7 +58,9 @@ def explain_selection(
     options = dict(options or {})
     convention = effective_convention(method, conventions)
     if convention != conventions:
-        log.info("%s has no seed form (the origin lacks it): explained under the standard convention", method)
+        log.info(
+            "%s has no prompt-tuning form (prompt-tuning lacks it): explained under the standard convention", method
+        )
     used = effective_options(method, options, convention)
     evaluation = EvaluationSettings.from_options(options)
     explainer = make_explainer(method, model, options, convention)
@@ -146,7 +148,7 @@ def explain_stage(
     forward pass. Test-time augmentation is not applied either. The
     selection's prediction and confidence are the V-view (and TTA) average;
     the heatmaps file records the explained view's own. ``conventions``
-    (the config key: ``standard`` | ``seed``) picks the maps' convention.
+    (the config key: ``standard`` | ``prompt-tuning``) picks the maps' convention.
     """
     from videoxai.io import read_json
     from videoxai.setup.model_split import set_up

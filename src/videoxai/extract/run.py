@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 import videoxai
 from videoxai.data.loader import make_loader
-from videoxai.data.prompt_tuning_frames import OriginTTA
+from videoxai.data.prompt_tuning_frames import PromptTuningTTA
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import TTA, average_tta_logits
 from videoxai.extract.predictions import PredictionWriter
@@ -144,16 +144,16 @@ def extract_predictions(
     return summary
 
 
-def tta_for(spec: InputSpec) -> TTA | OriginTTA:
-    """What ``use-augmentation`` means for a model: the origin's augmentation set for origin models, else TTA().
+def tta_for(spec: InputSpec) -> TTA | PromptTuningTTA:
+    """What ``use-augmentation`` means for a model: prompt-tuning's augmentation set for prompt-tuning models, else TTA().
 
-    Origin models (``pipeline='origin'``) average their logits over the clean
+    Prompt-tuning models (``pipeline='prompt-tuning'``) average their logits over the clean
     clip, its horizontal flip and a Gaussian blur (kernel 5, sigma 1): the
-    deterministic settings of the origin's augmentation evaluations
-    (:data:`~videoxai.data.prompt_tuning_frames.ORIGIN_TTA_SET`). Other models get
+    deterministic settings of prompt-tuning's augmentation evaluations
+    (:data:`~videoxai.data.prompt_tuning_frames.PROMPT_TUNING_TTA_SET`). Other models get
     three crops and their flips.
     """
-    return OriginTTA() if spec.pipeline == "origin" else TTA()
+    return PromptTuningTTA() if spec.pipeline == "prompt-tuning" else TTA()
 
 
 def _rows(model, batch, samples, plan: ClassPlan, dev, tta: bool) -> dict[str, list[Any]]:

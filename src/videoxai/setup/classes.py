@@ -1,4 +1,4 @@
-"""Which classes a model is asked about on a test dataset (the seed's transfer analysis).
+"""Which classes a model is asked about on a test dataset (prompt-tuning's transfer analysis).
 
 One rule for every model: it is first asked to score the test dataset's own
 class names (open-set models, e.g. the CLIP families, re-embed their text

@@ -75,7 +75,7 @@ def set_up(
     """Load the resolved model onto ``device`` and set it up on ``dataset``'s ``split``.
 
     ``class_mapping`` lets a closed-set model answer on another dataset (see
-    :mod:`videoxai.setup.classes`); ``handcrafted_prompts`` is the seed's
+    :mod:`videoxai.setup.classes`); ``handcrafted_prompts`` is prompt-tuning's
     ``use-handcrafted-prompts``; ``num_frames``, ``num_views`` and
     ``spatial_views`` adjust the model's input spec (:func:`model_input_spec`).
     ``decoder`` is carried to every loader the stage makes.
@@ -98,7 +98,7 @@ def open_split(dataset: dict[str, Any], split: str) -> SplitInfo:
 
 
 def use_handcrafted_prompts(model: VideoClassifier) -> None:
-    """The seed's `use-handcrafted-prompts`: a fixed template instead of learned context."""
+    """Prompt-tuning's `use-handcrafted-prompts`: a fixed template instead of learned context."""
     if not hasattr(model, "set_handcrafted_prompts"):
         raise ValueError(
             f"use-handcrafted-prompts is on, but {model.method or type(model).__name__} has no text prompts; "
@@ -112,13 +112,13 @@ def model_input_spec(
 ) -> InputSpec:
     """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own).
 
-    ``spatial_views`` (1 or 3; None: the model's own) applies to origin
-    models (``pipeline='origin'``), whose spec carries the run config's
+    ``spatial_views`` (1 or 3; None: the model's own) applies to prompt-tuning
+    models (``pipeline='prompt-tuning'``), whose spec carries the run config's
     ``num-spatial-views``; one map is drawn over one view, so the explain
     stage asks for 1 temporal x 1 spatial view.
     """
     spec = model.input_spec
-    if spatial_views is not None and spec.pipeline == "origin":
+    if spatial_views is not None and spec.pipeline == "prompt-tuning":
         spec = dataclasses.replace(spec, spatial_views=spatial_views)
     if num_views is not None:
         if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 1:

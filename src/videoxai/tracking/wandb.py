@@ -1,7 +1,7 @@
 """Optional wandb logging of calibration and explanation results, offline by default.
 
 Every function takes paths to files the workflow already wrote, so the tracking rule is a leaf: turning wandb
-on or off never reruns anything upstream. One run per analysis, named like the seed (``Calibration-{key}``,
+on or off never reruns anything upstream. One run per analysis, named like prompt-tuning (``Calibration-{key}``,
 ``GRADCAM-{key}``), grouped by model key, with a deterministic id: a rerun resumes the same run. Offline runs
 land in ``wandb-dir``; upload them later with ``wandb sync <wandb-dir>/wandb/offline-run-*``. The API key is only
 ever read by wandb itself from the environment (or ``wandb login``); nothing here writes it anywhere.
@@ -43,7 +43,7 @@ class WandbSettings:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WandbSettings:
-        """Read the seed-style keys of the workflow config (all optional)."""
+        """Read the prompt-tuning-style keys of the workflow config (all optional)."""
         return cls(
             enabled=bool(config.get("use-wandb", False)),
             mode=str(config.get("wandb-mode", "offline")),
@@ -58,12 +58,12 @@ class WandbSettings:
 
 
 def explainer_label(explainer: str) -> str:
-    """``grad-cam`` -> ``GRADCAM``, ``attention-rollout`` -> ``ATTENTIONROLLOUT`` (the seed's run-name style)."""
+    """``grad-cam`` -> ``GRADCAM``, ``attention-rollout`` -> ``ATTENTIONROLLOUT`` (prompt-tuning's run-name style)."""
     return re.sub(r"[^A-Za-z0-9]", "", explainer).upper()
 
 
 def run_name(analysis: str, key: str | ModelKey) -> str:
-    """``Calibration-{key}`` or ``{EXPLAINER}-{key}``, as the seed named its runs."""
+    """``Calibration-{key}`` or ``{EXPLAINER}-{key}``, as prompt-tuning named its runs."""
     return f"{analysis}-{ModelKey.parse(str(key))}"
 
 

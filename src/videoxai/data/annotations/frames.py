@@ -58,7 +58,7 @@ def view_geometry(decoded: Sequence[int], input_spec: Mapping[str, Any]) -> View
     """Where the model's crop of a ``decoded`` ``(H, W)`` frame lies, for its ``input_spec`` (``InputSpec.to_dict()``).
 
     ``standard``: shorter side to ``size`` (kept when already ``size``), centre
-    crop at ``(extra // 2)``. ``origin`` (one spatial view): the optional
+    crop at ``(extra // 2)``. ``prompt-tuning`` (one spatial view): the optional
     ``resize_protocol`` pre-resize, then the shorter side to ``size`` with the
     long side ``int(size * long / short)`` and the crop at ``round(extra / 2)``,
     as :mod:`videoxai.data.prompt_tuning_frames`. ``remove_black_strips`` crops rows by
@@ -74,7 +74,7 @@ def view_geometry(decoded: Sequence[int], input_spec: Mapping[str, Any]) -> View
             scale = s / min(h, w)
             nh, nw = max(s, round(h * scale)), max(s, round(w * scale))
         return ViewGeometry((h, w), (nh, nw), (nh - s) // 2, (nw - s) // 2, s)
-    if pipeline != "origin":
+    if pipeline != "prompt-tuning":
         raise ClipSkipped(f"unknown input pipeline {pipeline!r}: cannot map annotations onto its frames")
     if input_spec.get("remove_black_strips"):
         raise ClipSkipped("remove-black-strips crops rows by their content: annotations cannot follow that crop")
@@ -88,7 +88,7 @@ def view_geometry(decoded: Sequence[int], input_spec: Mapping[str, Any]) -> View
 
 
 def _protocol_size(h: int, w: int, protocol: str | None, size: int) -> tuple[int, int]:
-    """The origin's ``resized-cache-protocol`` pre-resize (see :func:`videoxai.data.prompt_tuning_frames.resize_for_protocol`)."""
+    """Prompt-tuning's ``resized-cache-protocol`` pre-resize (see :func:`videoxai.data.prompt_tuning_frames.resize_for_protocol`)."""
     if protocol is None:
         return h, w
     if protocol == "preserve-aspect-ratio":

@@ -8,7 +8,7 @@ resolved, and every problem is one line naming the file and the field:
 
 * ``config.json`` against ``videoxai/schemas/checkpoint_config.schema.yaml``:
   videoxai's own format (``method``, ``class_names``, ``model``, ``input_spec``)
-  or an origin run's configuration (``clip-model`` and the fields its models read);
+  or a prompt-tuning run's configuration (``clip-model`` and the fields its models read);
 * the weights file's header: a ``.safetensors`` header whose tensors fit the file
   (:func:`videoxai.checks.safetensors_header`), a ``.pt`` that is a torch zip
   archive (or a legacy pickle) — never unpickled here.
@@ -51,8 +51,8 @@ def load_checkpoint_schema(
         ) from e
 
 
-def is_origin_run_config(config: Mapping[str, Any]) -> bool:
-    """An origin run configuration names its backbone (``clip-model``) and no videoxai ``method``."""
+def is_run_folder_config(config: Mapping[str, Any]) -> bool:
+    """A prompt-tuning run configuration names its backbone (``clip-model``) and no videoxai ``method``."""
     return "clip-model" in config and "method" not in config
 
 
@@ -63,7 +63,7 @@ def config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> lis
     root = dict(schema or load_checkpoint_schema())
     if not isinstance(config, Mapping):
         return [f"must hold a JSON object, not {type(config).__name__}"]
-    which = "origin-run" if is_origin_run_config(config) else "videoxai"
+    which = "prompt-tuning-run" if is_run_folder_config(config) else "videoxai"
     validator = Draft202012Validator({**root["$defs"][which], "$defs": root["$defs"]})
     lines: list[str] = []
     for error in sorted(
@@ -76,7 +76,7 @@ def config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> lis
             where = f" under '{field}'" if field else ""
             line = f"field(s) {', '.join(repr(m) for m in missing)} missing{where}"
             if which == "videoxai" and "class_names" in missing:
-                line += " (videoxai's format: 'method', 'class_names'; an origin run's: 'clip-model')"
+                line += " (videoxai's format: 'method', 'class_names'; a prompt-tuning run's: 'clip-model')"
         elif error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties") or {})
             extra = sorted(set(error.instance) - set(allowed))

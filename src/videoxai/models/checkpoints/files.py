@@ -1,13 +1,13 @@
 """A checkpoint folder's layout, and which weights file of it is used (no torch import).
 
 Two layouts are read: videoxai's own (``config.json`` beside
-``model.safetensors``) and the run folders the origin's training code writes
+``model.safetensors``) and the run folders prompt-tuning's training code writes
 (``config.json`` beside ``best.pt`` and epoch files ``1.pt``, ``2.pt``, ...).
 The file used from a folder (:func:`find_weights`):
 
 1. the file named for the key (workflow ``checkpoint-file: {key: "3.pt"}``), if any;
 2. ``model.safetensors``;
-3. ``best.pt`` (the origin's best-by-validation checkpoint; epoch files beside it are ignored);
+3. ``best.pt`` (prompt-tuning's best-by-validation checkpoint; epoch files beside it are ignored);
 4. the folder's only weights file.
 
 Several candidates and none of the above is an error that lists them.
@@ -49,7 +49,7 @@ def weight_files(directory: Path) -> list[Path]:
 def find_weights(directory: Path, name: str | None = None) -> Path | None:
     """The weights file of a checkpoint folder by the rule above, or None when it holds none.
 
-    ``name`` picks a file of the folder explicitly (e.g. an origin epoch file ``"3.pt"``).
+    ``name`` picks a file of the folder explicitly (e.g. a prompt-tuning epoch file ``"3.pt"``).
     """
     if name is not None:
         chosen = directory / name

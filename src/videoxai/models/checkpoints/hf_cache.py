@@ -1,6 +1,6 @@
 """Where a CLIP backbone's files are: the Hugging Face cache or a local folder (no torch import).
 
-An origin run folder names its backbone only by ``clip-model`` (e.g.
+A prompt-tuning run folder names its backbone only by ``clip-model`` (e.g.
 ``openai/clip-vit-base-patch16``); the weights are not in the run folder.
 They are found, never downloaded, here:
 

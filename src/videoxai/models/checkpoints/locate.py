@@ -14,10 +14,10 @@ folder (:mod:`.wandb_artifact`); otherwise the local registry
 architectures trained on ``kinetics400``, torch hub's cache).
 
 Which file of a folder is used is :func:`.layout.find_weights`'s rule
-(``model.safetensors``, else an origin run's ``best.pt``, else the only
+(``model.safetensors``, else a prompt-tuning run's ``best.pt``, else the only
 one); ``checkpoint_file`` (the workflow's ``checkpoint-file: {key: name}``)
-picks another file of the key's folder, e.g. an origin epoch file ``3.pt``.
-The explicit paths may come from the origin's ``checkpoint_paths.json``
+picks another file of the key's folder, e.g. a prompt-tuning epoch file ``3.pt``.
+The explicit paths may come from prompt-tuning's ``checkpoint_paths.json``
 (:func:`.origin_run.explicit_paths`).
 """
 
@@ -125,7 +125,7 @@ def find_source(
         looked.append(f"{source}: {place} ({why})")
     raise ModelNotFoundError(
         f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"
-        f"Put model.safetensors + config.json (or an origin run folder: config.json + best.pt) in "
+        f"Put model.safetensors + config.json (or a prompt-tuning run folder: config.json + best.pt) in "
         f"{registry_dir(mk, checkpoints_root)}, or give an explicit path for {key!r} in checkpoint-paths "
-        "(a mapping, or the origin's checkpoint_paths.json)."
+        "(a mapping, or prompt-tuning's checkpoint_paths.json)."
     )

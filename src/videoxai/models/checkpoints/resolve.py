@@ -6,7 +6,7 @@ the config and loads the model. Keys are validated by
 :class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
 
 Resolving a videoxai checkpoint imports no torch (config, weights header and sha256 are read as files): the
-resolve job starts in a fraction of a second. Loading imports the model code when called; an origin run is built
+resolve job starts in a fraction of a second. Loading imports the model code when called; a prompt-tuning run is built
 while resolving, so its torch and transformers come then.
 """
 
@@ -32,11 +32,11 @@ from videoxai.models.checkpoints.locate import find_source, registry_dir
 from videoxai.models.checkpoints.wandb_artifact import ArtifactSpec, ensure_artifact, is_artifact, read_marker
 from videoxai.models.families.custom import build_custom, load_factory
 from videoxai.models.families.prompt_tuning.run_folder import (
-    ORIGIN_FORMAT,
+    RUN_FOLDER_FORMAT,
     backbone_name,
-    build_origin,
-    check_origin_method,
-    is_origin_config,
+    build_from_run,
+    check_run_method,
+    is_run_config,
     read_context_state_dict,
     read_run_json,
 )
@@ -45,7 +45,7 @@ from videoxai.models.families.registry import available_methods, method_class
 if TYPE_CHECKING:
     from videoxai.models.base import VideoClassifier
 
-# An origin run records no class names (the origin takes them from the dataset it evaluates). Until
+# A prompt-tuning run records no class names (prompt-tuning takes them from the dataset it evaluates). Until
 # someone sets them (extraction: the test set's), the model is built for this one placeholder class.
 UNSET_CLASS_NAMES = ["unset class names"]
 
@@ -74,8 +74,8 @@ def resolve_model(
     (``offline`` None follows ``WANDB_MODE``); without, it must be there.
     ``checkpoint_file`` names the file of the key's folder to use.
 
-    An origin run folder (``config.json`` naming ``clip-model``, beside
-    ``best.pt``) resolves with ``format: "origin-run"``: ``model_config`` is
+    A prompt-tuning run folder (``config.json`` naming ``clip-model``, beside
+    ``best.pt``) resolves with ``format: "prompt-tuning-run"``: ``model_config`` is
     the run config, ``class_names`` is empty (the test set's are used),
     ``backbone`` records the CLIP's name, source, folder, snapshot id and
     each file's sha256, and the model is built once here so a context that
@@ -93,7 +93,7 @@ def _resolve(
     offline: bool | None = None,
     checkpoint_file: str | None = None,
 ) -> tuple[dict, VideoClassifier | None]:
-    """``resolve_model``, plus the model when resolving had to build it (an origin run), else None."""
+    """``resolve_model``, plus the model when resolving had to build it (a prompt-tuning run), else None."""
     mk = ModelKey.parse(key)
     artifact = (explicit or {}).get(key)
     if fetch and is_artifact(artifact):
@@ -109,8 +109,8 @@ def _resolve(
         load_factory(factory)  # importable now, not first at extraction on a GPU node
     elif config_file is not None and config_file.is_file():
         run_config = read_run_json(config_file)
-        if is_origin_config(run_config):
-            resolved, model = _resolve_origin(mk, source, weights, config_file, run_config)
+        if is_run_config(run_config):
+            resolved, model = _resolve_run_folder(mk, source, weights, config_file, run_config)
             if source == "wandb-artifact":
                 resolved["artifact"] = _artifact_record(mk, checkpoints_root, artifact)
             return resolved, model
@@ -163,20 +163,20 @@ def _artifact_record(mk: ModelKey, checkpoints_root: str | os.PathLike[str], art
     }
 
 
-def _resolve_origin(
+def _resolve_run_folder(
     mk: ModelKey, source: str, weights: Path, config_file: Path, run_config: dict
 ) -> tuple[dict, VideoClassifier]:
-    """``resolve_model`` for a run folder of the origin's training code (see there)."""
-    method = check_origin_method(mk, config_file)
+    """``resolve_model`` for a run folder of prompt-tuning's training code (see there)."""
+    method = check_run_method(mk, config_file)
     context = read_context_state_dict(weights)
     backbone = locate_backbone(backbone_name(run_config, config_file))
-    model = build_origin(
+    model = build_from_run(
         str(mk), run_config, context, backbone.path, UNSET_CLASS_NAMES, weights=weights, config_path=config_file
     )
     resolved = {
         "key": str(mk),
         "source": source,
-        "format": ORIGIN_FORMAT,
+        "format": RUN_FOLDER_FORMAT,
         "checkpoint": str(weights.absolute()),
         "sha256": sha256_file(weights),
         "config_file": str(config_file.absolute()),
@@ -210,10 +210,10 @@ def _hub_config(arch: str) -> dict:
 def load_resolved(resolved: dict, verify: bool = True, class_names: Sequence[str] | None = None) -> VideoClassifier:
     """The model a ``resolve_model`` result describes, in eval mode.
 
-    With ``verify`` the weights' sha256 (and an origin run's backbone
+    With ``verify`` the weights' sha256 (and a prompt-tuning run's backbone
     weights') must still match: a checkpoint replaced after resolution fails
     loudly instead of silently mixing results. ``class_names`` builds an
-    origin run's model for these classes (else a placeholder class that
+    prompt-tuning run's model for these classes (else a placeholder class that
     extraction replaces with the test set's).
     """
     from videoxai.models.checkpoints.weights import load_model, load_weights_into
@@ -221,8 +221,8 @@ def load_resolved(resolved: dict, verify: bool = True, class_names: Sequence[str
     weights = Path(resolved["checkpoint"])
     if verify:
         _verify(weights, resolved["sha256"], resolved["key"])
-    if resolved.get("format") == ORIGIN_FORMAT:
-        return _load_origin(resolved, verify, class_names)
+    if resolved.get("format") == RUN_FOLDER_FORMAT:
+        return _load_run_folder(resolved, verify, class_names)
     if resolved["method"] == "custom":
         model = build_custom(resolved["factory"], resolved["model_config"])
         return load_weights_into(model, weights).eval()
@@ -241,14 +241,14 @@ def _verify(path: Path, expected: str, key: str) -> None:
         )
 
 
-def _load_origin(resolved: dict, verify: bool, class_names: Sequence[str] | None) -> VideoClassifier:
+def _load_run_folder(resolved: dict, verify: bool, class_names: Sequence[str] | None) -> VideoClassifier:
     backbone = resolved["backbone"]
     folder = Path(backbone["path"])
     if verify:
         for name, digest in backbone["files"].items():
             if name.endswith((".safetensors", ".bin")):
                 _verify(folder / name, digest, resolved["key"])
-    return build_origin(
+    return build_from_run(
         resolved["key"],
         resolved["model_config"],
         read_context_state_dict(resolved["checkpoint"]),
@@ -288,10 +288,10 @@ def load_key(
         ):
             root = fallback_root
     resolved, model = _resolve(key, root, explicit, checkpoint_file=checkpoint_file)
-    if resolved.get("format") == ORIGIN_FORMAT and not class_names:
+    if resolved.get("format") == RUN_FOLDER_FORMAT and not class_names:
         raise ValueError(
-            f"model {key} is an origin run ({resolved['config_file']}), which records no class names: "
-            "pass class_names=[...] in the order its logits should have (the origin's UCF101/HMDB51 loaders "
+            f"model {key} is a prompt-tuning run ({resolved['config_file']}), which records no class names: "
+            "pass class_names=[...] in the order its logits should have (prompt-tuning's UCF101/HMDB51 loaders "
             "sort the class folder names)"
         )
     if model is None:  # resolving built none: load it as the workflow's jobs do

@@ -15,13 +15,13 @@ if TYPE_CHECKING:  # the registry itself stays free of torch: the workflow reads
 _METHODS: dict[str, type[VideoClassifier]] = {}
 # the module that registers each built-in method when imported: only the one a
 # checkpoint needs is imported (torchvision alone costs ~2 s of every job's start)
-_SEED_FAMILIES = "videoxai.models.families.demo.models"
+_DEMO_FAMILIES = "videoxai.models.families.demo.models"
 _TORCHVISION = "videoxai.models.families.torchvision_video"
 TORCHVISION_METHODS = ("r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v2_s", "swin3d_t")
 _BUILTIN_MODULES: dict[str, str] = {
-    "video_coop": _SEED_FAMILIES,
-    "dual_coop": _SEED_FAMILIES,
-    "stt": _SEED_FAMILIES,
+    "video_coop": _DEMO_FAMILIES,
+    "dual_coop": _DEMO_FAMILIES,
+    "stt": _DEMO_FAMILIES,
     **{arch: _TORCHVISION for arch in TORCHVISION_METHODS},
 }
 

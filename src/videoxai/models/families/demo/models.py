@@ -1,4 +1,4 @@
-"""The demo models of the seed families: space-time video tower + CoOp class prompts.
+"""The demo models of the prompt-tuning families: space-time video tower + CoOp class prompts.
 
 logits = exp(logit_scale) * cosine(video embedding, class text embedding).
 The video embedding is the tower's global token, projected and passed
@@ -15,7 +15,7 @@ separate). The families differ only in the tower's tokens:
 
 This tower is the documented ``demo`` backbone (``model.backbone: demo``, the
 default; ``spacetime`` is the same). With ``model.backbone: clip`` the same
-method names build the origin's own models on a CLIP backbone
+method names build prompt-tuning's own models on a CLIP backbone
 (:mod:`videoxai.models.families.prompt_tuning`).
 """
 
@@ -112,14 +112,14 @@ class PromptVideoModel(VideoClassifier):
     def from_config(cls, config: dict) -> VideoClassifier:
         m = config.get("model", {})
         backbone = m.get("backbone", "spacetime")
-        if backbone == "clip":  # the origin's model of this family on a transformers CLIPModel
+        if backbone == "clip":  # prompt-tuning's model of this family on a transformers CLIPModel
             from videoxai.models.families.prompt_tuning.build import from_registry_config
 
             return from_registry_config(cls.method, config)
         if backbone not in ("spacetime", "demo"):
             raise ValueError(
                 f"model.backbone must be 'demo' (alias 'spacetime': the demo's space-time tower) or 'clip' "
-                f"(the origin's model on a CLIP backbone), got {backbone!r}"
+                f"(prompt-tuning's model on a CLIP backbone), got {backbone!r}"
             )
         spec = config.get("input_spec", {})
         tok = config.get("tokenizer")
@@ -139,7 +139,7 @@ class PromptVideoModel(VideoClassifier):
         self.class_names = list(class_names)
 
     def set_handcrafted_prompts(self, on: bool = True, template: str | None = None) -> None:
-        """The seed's ``use-handcrafted-prompts``: a template such as "a video of a person {}." replaces the learned context.
+        """Prompt-tuning's ``use-handcrafted-prompts``: a template such as "a video of a person {}." replaces the learned context.
 
         Demo models know only the words of their class names: the template's
         other words get fixed per-word vectors (the same on every run), and

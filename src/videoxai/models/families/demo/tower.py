@@ -4,7 +4,7 @@ Each block attends over time at every spatial position, then over space
 within every frame (the global CLS token joins each frame's spatial
 attention and keeps the mean of its per-frame outputs), then applies an MLP.
 
-Two options give the other seed families their mechanism on the same tower:
+Two options give the other prompt-tuning families their mechanism on the same tower:
 ``frame_tokens`` learned tokens per frame that join that frame's spatial
 attention (``dual_coop``'s visual prompts; kept through ``frame_token_layers``
 blocks, then dropped), and ``summary_attention``, where the global token and

@@ -1,23 +1,23 @@
-"""The origin's three model families on a CLIP backbone, reproduced: ``video_coop``, ``dual_coop``, ``stt``.
+"""Prompt-tuning's three model families on a CLIP backbone, reproduced: ``video_coop``, ``dual_coop``, ``stt``.
 
-The origin is the public training code the seed's scripts come from
+Prompt-tuning is the public training code prompt-tuning's analysis scripts come from
 (FabianScott/prompt-tuning-for-clip-based-action-recognition). Its run folders
 hold ``config.json`` (the run config) and ``.pt`` files whose
 ``context_state_dict`` holds every trained parameter; the CLIP backbone is the
-one ``clip-model`` names. :func:`build_origin_model` builds the model a run
+one ``clip-model`` names. :func:`build_prompt_tuning_model` builds the model a run
 config describes around a ``transformers.CLIPModel``, and
 ``model.load_context_state_dict`` loads the trained parameters strictly.
 """
 
-from videoxai.models.families.prompt_tuning.config import METHODS, OriginOptions, method_of
+from videoxai.models.families.prompt_tuning.config import METHODS, RunOptions, method_of
 
-# torch-free until a model is asked for: ``origin.config`` is read while the workflow plans
+# torch-free until a model is asked for: ``prompt_tuning.config`` is read while the workflow plans
 _LAZY = {
-    "build_origin_model": "build",
-    "origin_model_class": "build",
+    "build_prompt_tuning_model": "build",
+    "model_class": "build",
     "CLIP_MEAN": "common",
     "CLIP_STD": "common",
-    "OriginPromptModel": "common",
+    "PromptTuningModel": "common",
 }
 
 
@@ -33,9 +33,9 @@ __all__ = [
     "CLIP_MEAN",
     "CLIP_STD",
     "METHODS",
-    "OriginOptions",
-    "OriginPromptModel",
-    "build_origin_model",
+    "RunOptions",
+    "PromptTuningModel",
+    "build_prompt_tuning_model",
     "method_of",
-    "origin_model_class",
+    "model_class",
 ]

@@ -1,4 +1,4 @@
-"""Build the origin model a run config describes, around a given CLIP backbone."""
+"""Build the prompt-tuning model a run config describes, around a given CLIP backbone."""
 
 from __future__ import annotations
 
@@ -7,36 +7,36 @@ from typing import Any
 
 from torch import nn
 
-from videoxai.models.families.prompt_tuning.common import OriginPromptModel
-from videoxai.models.families.prompt_tuning.config import OriginOptions
+from videoxai.models.families.prompt_tuning.common import PromptTuningModel
+from videoxai.models.families.prompt_tuning.config import RunOptions
 
 
-def origin_model_class(method: str) -> type[OriginPromptModel]:
-    """``video_coop`` -> OriginCoOp, ``dual_coop`` -> OriginDual, ``stt`` -> OriginSTT."""
+def model_class(method: str) -> type[PromptTuningModel]:
+    """``video_coop`` -> CoOpModel, ``dual_coop`` -> DualModel, ``stt`` -> STTModel."""
     if method == "video_coop":
-        from videoxai.models.families.prompt_tuning.coop import OriginCoOp
+        from videoxai.models.families.prompt_tuning.coop import CoOpModel
 
-        return OriginCoOp
+        return CoOpModel
     if method == "dual_coop":
-        from videoxai.models.families.prompt_tuning.dual import OriginDual
+        from videoxai.models.families.prompt_tuning.dual import DualModel
 
-        return OriginDual
+        return DualModel
     if method == "stt":
-        from videoxai.models.families.prompt_tuning.stt import OriginSTT
+        from videoxai.models.families.prompt_tuning.stt import STTModel
 
-        return OriginSTT
-    raise ValueError(f"unknown origin method {method!r}; expected video_coop, dual_coop or stt")
+        return STTModel
+    raise ValueError(f"unknown prompt-tuning method {method!r}; expected video_coop, dual_coop or stt")
 
 
-def build_origin_model(
+def build_prompt_tuning_model(
     run_config: Mapping[str, Any],
     class_names: Sequence[str],
     clip: nn.Module,
     *,
     method: str | None = None,
     tokenizer: Any | None = None,
-) -> OriginPromptModel:
-    """The model of ``run_config`` (an origin ``config.json`` dict) on ``clip`` (a ``transformers.CLIPModel``).
+) -> PromptTuningModel:
+    """The model of ``run_config`` (a prompt-tuning ``config.json`` dict) on ``clip`` (a ``transformers.CLIPModel``).
 
     ``method`` overrides the config's own (``prompt-optimisation-method``);
     ``tokenizer`` defaults to the one saved with ``clip`` (its folder or Hub
@@ -44,10 +44,10 @@ def build_origin_model(
     run's weights with ``model.load_context_state_dict(ckpt["context_state_dict"])``.
     The model is in eval mode, its CLIP frozen.
     """
-    options = OriginOptions.from_run_config(run_config, method)
+    options = RunOptions.from_run_config(run_config, method)
     if not hasattr(clip, "vision_model") or not hasattr(clip, "text_model"):
         raise TypeError(f"the backbone must be a transformers CLIPModel, got {type(clip).__name__}")
-    return origin_model_class(options.method)(options, class_names, clip, tokenizer)
+    return model_class(options.method)(options, class_names, clip, tokenizer)
 
 
 def load_clip(clip_model: str | None = None, clip_config: Mapping[str, Any] | None = None) -> nn.Module:
@@ -68,10 +68,10 @@ def load_clip(clip_model: str | None = None, clip_config: Mapping[str, Any] | No
         ) from e
 
 
-def from_registry_config(method: str, config: Mapping[str, Any]) -> OriginPromptModel:
+def from_registry_config(method: str, config: Mapping[str, Any]) -> PromptTuningModel:
     """Rebuild from a videoxai checkpoint config ``{"class_names", "model": {"backbone": "clip", ...}}``.
 
-    ``model.run_config`` is the origin run config (defaults for what it
+    ``model.run_config`` is the prompt-tuning run config (defaults for what it
     omits); the backbone is ``model.clip_model`` (else the run config's
     ``clip-model``) or a random one from ``model.clip_config``.
     """
@@ -81,4 +81,4 @@ def from_registry_config(method: str, config: Mapping[str, Any]) -> OriginPrompt
         m.get("clip_model") or (None if m.get("clip_config") else run_config.get("clip-model")),
         m.get("clip_config"),
     )
-    return build_origin_model(run_config, config["class_names"], clip, method=method)
+    return build_prompt_tuning_model(run_config, config["class_names"], clip, method=method)

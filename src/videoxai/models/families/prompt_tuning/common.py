@@ -1,8 +1,8 @@
-"""What the three origin families share: the CLIP backbone, the context learner, text, logits, views.
+"""What the three prompt-tuning families share: the CLIP backbone, the context learner, text, logits, views.
 
 A model takes normalised clips ``(B, V, T, C, H, W)`` (or one view,
 ``(B, T, C, H, W)``) and an optional frame mask ``(B, V, T)`` (``True`` =
-real frame), as the origin's ``video_masks``: masked frames are zeroed after
+real frame), as prompt-tuning's ``video_masks``: masked frames are zeroed after
 the vision tower and still counted by the pooling. Logits are computed per
 view, ``exp(logit_scale) * cos(video, class text)``, then averaged over views
 (CoOp.py:210-236).
@@ -27,7 +27,7 @@ from torch import nn
 
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
 from videoxai.models.families.demo.tower import embed_subset, frames_embedding
-from videoxai.models.families.prompt_tuning.config import OriginOptions
+from videoxai.models.families.prompt_tuning.config import RunOptions
 from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
 from videoxai.models.families.prompt_tuning.layers import Embedding
 from videoxai.models.families.prompt_tuning.text import (
@@ -58,15 +58,15 @@ def as_views(video: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tens
     return video, mask
 
 
-class OriginPromptModel(VideoClassifier):
-    """Base of the origin's ``video_coop``, ``dual_coop`` and ``stt`` on a ``transformers.CLIPModel``."""
+class PromptTuningModel(VideoClassifier):
+    """Base of prompt-tuning's ``video_coop``, ``dual_coop`` and ``stt`` on a ``transformers.CLIPModel``."""
 
     method = ""
     extra_tokens_per_frame = 0  # per-frame tokens besides CLS and patches in the joint token layout
 
     def __init__(
         self,
-        options: OriginOptions,
+        options: RunOptions,
         class_names: Sequence[str],
         clip: nn.Module,
         tokenizer: Any | None = None,
@@ -74,7 +74,7 @@ class OriginPromptModel(VideoClassifier):
         super().__init__()
         self.options = options
         self.clip = clip
-        self.clip.requires_grad_(False)  # the origin trains the context learner only
+        self.clip.requires_grad_(False)  # prompt-tuning trains the context learner only
         vc, tc = clip.config.vision_config, clip.config.text_config
         self.context_learner = ContextLearner(options, tc.hidden_size, vc.hidden_size, vc.num_hidden_layers)
         self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(clip)
@@ -87,8 +87,8 @@ class OriginPromptModel(VideoClassifier):
             std=CLIP_STD,
             num_views=options.temporal_views,
             fixed_size=True,
-            pipeline="origin",
-            spatial_views=options.spatial_views,  # 1 or 3 as in the origin's loader (InputSpec checks)
+            pipeline="prompt-tuning",
+            spatial_views=options.spatial_views,  # 1 or 3 as in prompt-tuning's loader (InputSpec checks)
             dtype="bfloat16",
             remove_black_strips=options.remove_black_strips,
             resize_protocol=options.resize_protocol,
@@ -101,14 +101,14 @@ class OriginPromptModel(VideoClassifier):
 
     # ---- checkpoints and configuration ----
     def load_context_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """Load an origin ``.pt``'s ``context_state_dict``; mismatches raise ``CheckpointError`` naming each."""
+        """Load a prompt-tuning ``.pt``'s ``context_state_dict``; mismatches raise ``CheckpointError`` naming each."""
         self.context_learner.load_context_state_dict(state_dict)
 
     def context_state_dict(self) -> dict[str, torch.Tensor]:
         return self.context_learner.state_dict()
 
     def get_config(self) -> dict:
-        """The registry's config: the origin run config and where the backbone comes from."""
+        """The registry's config: the prompt-tuning run config and where the backbone comes from."""
         name = getattr(self.clip, "name_or_path", "") or ""
         model: dict[str, Any] = {
             "backbone": "clip",
@@ -150,7 +150,7 @@ class OriginPromptModel(VideoClassifier):
         self._text_cache = FrozenCache()
 
     def set_handcrafted_prompts(self, on: bool = True, template: str | None = None) -> None:
-        """The origin's ``use-handcrafted-prompts``: ``"{regularisation-text} {class}"`` through plain CLIP.
+        """Prompt-tuning's ``use-handcrafted-prompts``: ``"{regularisation-text} {class}"`` through plain CLIP.
 
         ``template`` (with ``{}`` where the class name goes) replaces the run
         config's. The learned context is untouched; switching back restores
@@ -192,7 +192,7 @@ class OriginPromptModel(VideoClassifier):
         text_features: torch.Tensor,
         softmax: bool = False,
     ) -> torch.Tensor:
-        """``exp(logit_scale) * <video, text>`` per view, averaged over views (the origin's ``_get_logits``).
+        """``exp(logit_scale) * <video, text>`` per view, averaged over views (prompt-tuning's ``_get_logits``).
 
         ``video_features`` (B, V, D); ``text_features`` (K, D) or (B, V, K, D).
         """
@@ -203,18 +203,18 @@ class OriginPromptModel(VideoClassifier):
         out = (self.scale() * per_view).mean(dim=1)
         return out.softmax(-1) if softmax else out
 
-    def origin_forward(
+    def upstream_forward(
         self,
         video: torch.Tensor,
         mask: torch.Tensor | None = None,
         softmax: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The origin's ``forward``: logits (B, K), text features, video features (B, V, D) normalised."""
+        """Prompt-tuning's ``forward``: logits (B, K), text features, video features (B, V, D) normalised."""
         raise NotImplementedError
 
     def forward(self, video: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (B, K) of normalised clips (B, V, T, C, H, W) or (B, T, C, H, W), averaged over views."""
-        return self.origin_forward(video, mask)[0]
+        return self.upstream_forward(video, mask)[0]
 
     # ---- vision, shared pieces ----
     def _pixels(self, video: torch.Tensor) -> torch.Tensor:
@@ -282,8 +282,8 @@ class OriginPromptModel(VideoClassifier):
     def gradcam_target(self) -> GradCamTarget:
         """The last vision layer's first LayerNorm (the last attention's input); its patch tokens as a grid.
 
-        (The origin's own Grad-CAM hooks ``layer_norm2`` of that layer, where only
-        CLS reaches the output; the seed convention reproduces that separately.)
+        (Prompt-tuning's own Grad-CAM hooks ``layer_norm2`` of that layer, where only
+        CLS reaches the output; the prompt-tuning convention reproduces that separately.)
         """
         layer = self.clip.vision_model.encoder.layers[-1]
         g = self.grid
@@ -305,7 +305,7 @@ class OriginPromptModel(VideoClassifier):
         raise NotImplementedError
 
 
-def check_frames(model: OriginPromptModel, t: int) -> None:
+def check_frames(model: PromptTuningModel, t: int) -> None:
     """Frames per view must be what the learned per-frame parameters were sized for (stt)."""
     want = model.options.num_frames
     if want is not None and t != want:
@@ -313,5 +313,5 @@ def check_frames(model: OriginPromptModel, t: int) -> None:
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:
-    """The origin's ``x / x.norm(dim=-1, keepdim=True)`` (no epsilon: a zero vector gives NaN there too)."""
+    """Prompt-tuning's ``x / x.norm(dim=-1, keepdim=True)`` (no epsilon: a zero vector gives NaN there too)."""
     return x / x.norm(dim=-1, keepdim=True)

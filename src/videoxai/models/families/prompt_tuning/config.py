@@ -1,9 +1,9 @@
-"""The options of an origin run folder's ``config.json`` that shape its model (no torch import).
+"""The options of a prompt-tuning run folder's ``config.json`` that shape its model (no torch import).
 
-The origin (FabianScott/prompt-tuning-for-clip-based-action-recognition)
+Prompt-tuning (FabianScott/prompt-tuning-for-clip-based-action-recognition)
 writes its whole merged configuration next to the weights. Only a few keys
 decide the architecture and the input; they are read here, once, with the
-origin's defaults (``src/configs/methods/*.json``) where a key is absent, so
+prompt-tuning's defaults (``src/configs/methods/*.json``) where a key is absent, so
 every other module sees typed fields instead of dashed dictionary keys.
 """
 
@@ -15,14 +15,14 @@ from typing import Any
 
 METHODS = ("video_coop", "dual_coop", "stt")
 POOLINGS = ("mean", "max", "attention")
-DEFAULT_INIT_TEXT = "A video of a person doing"  # the origin's "regularisation-text"
+DEFAULT_INIT_TEXT = "A video of a person doing"  # prompt-tuning's "regularisation-text"
 
-# "method-name" as the origin's method configs spell it
+# "method-name" as prompt-tuning's method configs spell it
 _METHOD_NAMES = {"video-coop": "video_coop", "dual-coop": "dual_coop", "stt": "stt"}
 
 
 def method_of(run_config: Mapping[str, Any]) -> str:
-    """The family of an origin run config: ``prompt-optimisation-method``, else ``method-name``."""
+    """The family of a prompt-tuning run config: ``prompt-optimisation-method``, else ``method-name``."""
     raw = run_config.get("prompt-optimisation-method") or run_config.get("method-name")
     if raw is None:
         raise ValueError(
@@ -32,14 +32,14 @@ def method_of(run_config: Mapping[str, Any]) -> str:
     method = _METHOD_NAMES.get(str(raw), str(raw).replace("-", "_"))
     if method not in METHODS:
         raise ValueError(
-            f"the run config's method {raw!r} is not one of the origin families videoxai reproduces: {list(METHODS)}"
+            f"the run config's method {raw!r} is not one of the prompt-tuning families videoxai reproduces: {list(METHODS)}"
         )
     return method
 
 
 @dataclass(frozen=True)
-class OriginOptions:
-    """The architecture- and input-relevant part of an origin run config."""
+class RunOptions:
+    """The architecture- and input-relevant part of a prompt-tuning run config."""
 
     method: str
     clip_model: str = "openai/clip-vit-base-patch16"
@@ -62,13 +62,13 @@ class OriginOptions:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_run_config(cls, run_config: Mapping[str, Any], method: str | None = None) -> OriginOptions:
-        """Read ``run_config`` (the origin's ``config.json`` dict); ``method`` overrides the config's own."""
+    def from_run_config(cls, run_config: Mapping[str, Any], method: str | None = None) -> RunOptions:
+        """Read ``run_config`` (prompt-tuning's ``config.json`` dict); ``method`` overrides the config's own."""
         if not isinstance(run_config, Mapping):
-            raise TypeError(f"an origin run config is a dict, got {type(run_config).__name__}")
+            raise TypeError(f"a prompt-tuning run config is a dict, got {type(run_config).__name__}")
         method = method_of(run_config) if method is None else method.replace("-", "_")
         if method not in METHODS:
-            raise ValueError(f"unknown origin method {method!r}; expected one of {list(METHODS)}")
+            raise ValueError(f"unknown prompt-tuning method {method!r}; expected one of {list(METHODS)}")
         g = run_config.get
         dataset = g("dataset-config") or {}
         pooling = str(g("temporal-pooling", "mean"))
@@ -102,5 +102,5 @@ class OriginOptions:
 
     @property
     def handcrafted_template(self) -> str:
-        """The origin's hand-crafted prompt, ``f"{regularisation-text} {class}"``, as a ``{}`` template."""
+        """Prompt-tuning's hand-crafted prompt, ``f"{regularisation-text} {class}"``, as a ``{}`` template."""
         return f"{self.init_text if self.init_text is not None else DEFAULT_INIT_TEXT} {{}}"

@@ -1,6 +1,6 @@
-"""The origin's context learners: every trained parameter of a run, under the origin's own names.
+"""Prompt-tuning's context learners: every trained parameter of a run, under prompt-tuning's own names.
 
-An origin ``.pt`` file's ``context_state_dict`` is the ``state_dict()`` of its
+A prompt-tuning ``.pt`` file's ``context_state_dict`` is the ``state_dict()`` of its
 ``TextContextLearner`` / ``DualContextLearner`` / ``STTContextLearner``
 (src/modeling/ContextLearners.py); the CLIP backbone is not saved. This
 module declares the same parameters under the same names and shapes, so that
@@ -18,7 +18,7 @@ dictionary loads strictly:
   only for the layers in ``layers-with-summary-to-text``), and
   ``frame_level_tokens`` (num-frames, num-frame-tokens, vision width).
 
-Temporal pooling is here too, because the origin keeps it on the context
+Temporal pooling is here too, because prompt-tuning keeps it on the context
 learner: ``mean`` (masked frames are zeroed by the caller but still counted),
 ``max``, or ``attention`` (a learned query attending over the frames).
 """
@@ -31,13 +31,13 @@ import torch
 from torch import nn
 
 from videoxai.models.checkpoints.files import CheckpointError
-from videoxai.models.families.prompt_tuning.config import OriginOptions
+from videoxai.models.families.prompt_tuning.config import RunOptions
 
 
 class AttentionPooling(nn.Module):
     """A learned query attends over the T frame features of each view: ``(B, V, T, D) -> (B, V, D)``.
 
-    The origin's ``AttentionPooling`` (src/modeling/utils.py), computed
+    Prompt-tuning's ``AttentionPooling`` (src/modeling/utils.py), computed
     explicitly so the per-head frame weights can be returned to explainers
     and the output computed from them.
     """
@@ -90,7 +90,7 @@ def frame_weights(learner: ContextLearner, feats: torch.Tensor) -> torch.Tensor:
 
 
 def pool_frames(learner: ContextLearner, feats: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """The origin's temporal pooling of ``feats`` (N, T, D) -> (N, D).
+    """Prompt-tuning's temporal pooling of ``feats`` (N, T, D) -> (N, D).
 
     ``weights`` (from :func:`frame_weights`, possibly read back from an
     explainer's attention matrix) are used when given, so the output is
@@ -116,11 +116,11 @@ def pool_frames(learner: ContextLearner, feats: torch.Tensor, weights: torch.Ten
 
 
 class ContextLearner(nn.Module):
-    """Every trained parameter of an origin run, named as in its ``context_state_dict``."""
+    """Every trained parameter of a prompt-tuning run, named as in its ``context_state_dict``."""
 
     def __init__(
         self,
-        options: OriginOptions,
+        options: RunOptions,
         text_width: int,
         vision_width: int,
         vision_layers: int,
@@ -132,13 +132,13 @@ class ContextLearner(nn.Module):
         std = o.std_init
         self.context_vectors_text = nn.Parameter(torch.randn(o.ctx_len, text_width) * std)
         if o.temporal_pooling == "attention":
-            # the origin sizes it by the text width (it pools projected features: equal widths in CLIP)
+            # prompt-tuning sizes it by the text width (it pools projected features: equal widths in CLIP)
             self.temporal_pooling = AttentionPooling(text_width, o.pooling_heads)
         self.logit_scale = nn.Parameter(torch.ones([]) * math.log(1 / 0.07))
         if o.method in ("dual_coop", "stt"):
             self.context_vectors_vision = nn.Parameter(torch.randn(o.ctx_len_video, vision_width) * std)
         if o.method == "stt":
-            frames = int(o.num_frames)  # checked by OriginOptions
+            frames = int(o.num_frames)  # checked by RunOptions
             self.summary_projection = nn.ModuleList(nn.Linear(vision_width, vision_width) for _ in range(vision_layers))
             self.layer_norms_pre_summary = nn.ModuleList(nn.LayerNorm(vision_width) for _ in range(vision_layers))
             self.summary_attention_layers = nn.ModuleList(
@@ -146,18 +146,18 @@ class ContextLearner(nn.Module):
                 for _ in range(vision_layers)
             )
             self.frame_level_tokens = nn.Parameter(torch.randn(frames, o.num_frame_tokens, vision_width) * std)
-            # None where a layer sends no summary to the text (no state_dict entry, as in the origin)
+            # None where a layer sends no summary to the text (no state_dict entry, as in prompt-tuning)
             self.summary_to_text_projections = nn.ModuleList(
                 nn.Linear(vision_width * frames, text_width) if i in o.summary_to_text_layers else None
                 for i in range(vision_layers)
             )
 
     def scale(self) -> torch.Tensor:
-        """``exp(logit_scale)``, with the origin's clamp of ``logit_scale`` at ``log(100)``."""
+        """``exp(logit_scale)``, with prompt-tuning's clamp of ``logit_scale`` at ``log(100)``."""
         return self.logit_scale.clamp(max=math.log(100)).exp()
 
     def load_context_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
-        """Load an origin ``context_state_dict`` strictly; every missing, extra or mis-shaped entry is named."""
+        """Load a prompt-tuning ``context_state_dict`` strictly; every missing, extra or mis-shaped entry is named."""
         own = self.state_dict()
         missing = sorted(set(own) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(own))

@@ -1,4 +1,4 @@
-"""The origin's ``video_coop`` (CoOpModel, src/modeling/CoOp.py): CoOp text prompts, per-frame plain CLIP.
+"""Prompt-tuning's ``video_coop`` (CoOpModel, src/modeling/CoOp.py): CoOp text prompts, per-frame plain CLIP.
 
 Video side (CoOp.py:144-188, 261-274): every frame through CLIP's image tower
 (``get_image_features``: CLS -> post_layernorm -> visual_projection),
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import torch
 
-from videoxai.models.families.prompt_tuning.common import OriginPromptModel, as_views, normalise
+from videoxai.models.families.prompt_tuning.common import PromptTuningModel, as_views, normalise
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
 
 
-class OriginCoOp(OriginPromptModel):
-    """``video_coop`` with a CLIP backbone: the origin's ``CoOpModel``."""
+class CoOpModel(PromptTuningModel):
+    """``video_coop`` with a CLIP backbone: prompt-tuning's ``CoOpModel``."""
 
     method = "video_coop"
     normalise_frames = True  # CoOp.py:178 (Dual.py:20 turns it off)
@@ -35,7 +35,7 @@ class OriginCoOp(OriginPromptModel):
         return x[:, 0], attn
 
     def frame_features(self, video: torch.Tensor, need: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Per-frame features ``(B, V, T, D)`` as the origin pools them, and the attentions when ``need``."""
+        """Per-frame features ``(B, V, T, D)`` as prompt-tuning pools them, and the attentions when ``need``."""
         b, v, t = video.shape[:3]
         cls, attn = self._tower(self._pixels(video), b * v, t, need)
         feats = self.clip.visual_projection(self.clip.vision_model.post_layernorm(cls))
@@ -55,13 +55,13 @@ class OriginCoOp(OriginPromptModel):
         pooled = self._pool(feats.reshape(b * v, t, -1), need, attn)
         return normalise(pooled.reshape(b, v, -1)), attn
 
-    def origin_forward(
+    def upstream_forward(
         self,
         video: torch.Tensor,
         mask: torch.Tensor | None = None,
         softmax: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The origin's ``forward``: logits (B, K), normalised text features (K, D), video features (B, V, D)."""
+        """Prompt-tuning's ``forward``: logits (B, K), normalised text features (K, D), video features (B, V, D)."""
         video_features, _ = self.video_features(video, mask)
         text = self.text_features()
         return self.logits(video_features, text, softmax), text, video_features

@@ -1,4 +1,4 @@
-"""The origin's ``dual_coop`` (DualModel, src/modeling/Dual.py): CoOp text prompts plus visual prompts.
+"""Prompt-tuning's ``dual_coop`` (DualModel, src/modeling/Dual.py): CoOp text prompts plus visual prompts.
 
 ``ctx-len-video`` learned visual prompt vectors are appended *after* every
 frame's patch tokens, before ``pre_layrnorm``; with
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import torch
 
-from videoxai.models.families.prompt_tuning.coop import OriginCoOp
+from videoxai.models.families.prompt_tuning.coop import CoOpModel
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
 
 
-class OriginDual(OriginCoOp):
-    """``dual_coop`` with a CLIP backbone: the origin's ``DualModel``."""
+class DualModel(CoOpModel):
+    """``dual_coop`` with a CLIP backbone: prompt-tuning's ``DualModel``."""
 
     method = "dual_coop"
     normalise_frames = False

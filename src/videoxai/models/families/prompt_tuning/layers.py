@@ -1,6 +1,6 @@
 """One CLIP encoder layer driven with its own weights, attention computed here.
 
-The origin calls transformers' layers with different masks per path (none on
+Prompt-tuning calls transformers' layers with different masks per path (none on
 the CoOp text path, a raw 0/1 additive bias in STT's text layers, the causal
 and padding masks for hand-crafted prompts). Computing the attention here,
 from the layer's ``q/k/v/out_proj``, makes those masks explicit, keeps the

@@ -1,18 +1,18 @@
-"""Run folders of the origin's training code, and its ``checkpoint_paths.json``, read as they are.
+"""Run folders of prompt-tuning's training code, and its ``checkpoint_paths.json``, read as they are.
 
-The origin (the public prompt-tuning repository the seed's scripts come from)
+Prompt-tuning (the public prompt-tuning repository prompt-tuning's analysis scripts come from)
 writes one folder per run: ``config.json`` (its run configuration: ``clip-model``,
 context length, pooling, ...) beside ``best.pt`` and epoch files ``1.pt``, ...
 Each ``.pt`` is a dict ``{context_state_dict, optimizer_state_dict, ...,
 config}``; only ``context_state_dict`` (the learned prompts, pooling and STT
 layers) is used here, and the CLIP backbone comes from ``clip-model``
-(:mod:`.hf_cache`). Class names are not stored: the origin takes them from the
+(:mod:`.hf_cache`). Class names are not stored: prompt-tuning takes them from the
 dataset it evaluates, and so does videoxai (extraction sets the test set's).
 
 ``checkpoint_paths.json`` maps ``{method: {dataset: {run: path}}}``; a relative
-path is relative to the JSON file's folder, except in the origin's own copy,
+path is relative to the JSON file's folder, except in prompt-tuning's own copy,
 ``<repository>/src/configs/methods/checkpoint_paths.json``, where it is
-relative to ``<repository>`` (the origin runs from its repository root and
+relative to ``<repository>`` (the prompt-tuning runs from its repository root and
 reads the paths as written).
 
 Finding and reading JSON is torch-free (the workflow plans with it); reading a
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
 
     from videoxai.models.base import VideoClassifier
 
-ORIGIN_FORMAT = "origin-run"
-ORIGIN_JSON_PLACE = ("src", "configs", "methods", "checkpoint_paths.json")
-ORIGIN_METHODS = ("video_coop", "dual_coop", "stt")
+RUN_FOLDER_FORMAT = "prompt-tuning-run"
+UPSTREAM_JSON_PLACE = ("src", "configs", "methods", "checkpoint_paths.json")
+RUN_FOLDER_METHODS = ("video_coop", "dual_coop", "stt")
 CONTEXT_KEY = "context_state_dict"
 BACKBONE_KEY = "clip-model"
 
@@ -55,22 +55,22 @@ OLD_FORMAT_SNIPPET = """\
     if old.get("temporal_pooling") is not None:
         state.update({{"temporal_pooling." + k: v for k, v in old["temporal_pooling"].state_dict().items()}})
     torch.save({{"context_state_dict": state}}, "{converted}")
-  (that format stored no logit_scale: the origin's load_context kept its initial value log(1/0.07), as above)"""
+  (that format stored no logit_scale: prompt-tuning's load_context kept its initial value log(1/0.07), as above)"""
 
 
 # ---------------------------------------------------------------- checkpoint_paths.json (torch-free)
 
 
 def read_checkpoint_paths(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The origin's ``checkpoint_paths.json`` as ``{model key: absolute path}``.
+    """Prompt-tuning's ``checkpoint_paths.json`` as ``{model key: absolute path}``.
 
-    Relative paths are relative to the file's folder, or, for the file at the origin's own place in its
+    Relative paths are relative to the file's folder, or, for the file at prompt-tuning's own place in its
     repository (``src/configs/methods/checkpoint_paths.json``), to that repository's root.
     """
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"checkpoint-paths names {path}, which does not exist; give the origin's checkpoint_paths.json "
+            f"checkpoint-paths names {path}, which does not exist; give prompt-tuning's checkpoint_paths.json "
             "({method: {dataset: {run: path}}}) or a mapping {model key: path}"
         )
     try:
@@ -78,8 +78,8 @@ def read_checkpoint_paths(path: str | os.PathLike[str]) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"{path} is not valid JSON: {e}") from e
     path = path.absolute()
-    in_origin_repo = path.parts[-len(ORIGIN_JSON_PLACE) :] == ORIGIN_JSON_PLACE
-    base = path.parents[len(ORIGIN_JSON_PLACE) - 1] if in_origin_repo else path.parent
+    in_upstream_repo = path.parts[-len(UPSTREAM_JSON_PLACE) :] == UPSTREAM_JSON_PLACE
+    base = path.parents[len(UPSTREAM_JSON_PLACE) - 1] if in_upstream_repo else path.parent
     return flatten_checkpoint_paths(data, base=base, where=str(path))
 
 
@@ -121,9 +121,9 @@ def _absolute(target: str, base: str | os.PathLike[str] | None) -> str:
 def explicit_paths(value: str | os.PathLike[str] | Mapping[str, Any] | None) -> dict[str, str]:
     """The ``checkpoint-paths`` setting as ``{model key: path}``.
 
-    ``value`` is the origin's ``checkpoint_paths.json`` (a path), a flat
+    ``value`` is prompt-tuning's ``checkpoint_paths.json`` (a path), a flat
     mapping ``{model key: path}`` (paths as given: relative to the working
-    directory), or the origin's nested form ``{method: {dataset: {run: path}}}``.
+    directory), or prompt-tuning's nested form ``{method: {dataset: {run: path}}}``.
     """
     if value is None:
         return {}
@@ -154,26 +154,26 @@ def read_run_json(path: str | os.PathLike[str]) -> dict:
     return config
 
 
-def is_origin_config(config: Mapping[str, Any]) -> bool:
-    """An origin run configuration names its backbone (``clip-model``) and no videoxai ``method``."""
+def is_run_config(config: Mapping[str, Any]) -> bool:
+    """A prompt-tuning run configuration names its backbone (``clip-model``) and no videoxai ``method``."""
     return BACKBONE_KEY in config and "method" not in config
 
 
-def origin_config_beside(weights: str | os.PathLike[str]) -> dict | None:
-    """The origin run config next to a weights file, or None when the folder is not an origin run."""
+def run_config_beside(weights: str | os.PathLike[str]) -> dict | None:
+    """The prompt-tuning run config next to a weights file, or None when the folder is not a prompt-tuning run."""
     config_path = Path(weights).parent / CONFIG_NAME
     if not config_path.is_file():
         return None
     config = read_run_json(config_path)
-    return config if is_origin_config(config) else None
+    return config if is_run_config(config) else None
 
 
-def check_origin_method(key: ModelKey, config_path: Path) -> str:
-    """The method of an origin run: the key's first part (as the origin's ``load_model_from_keys``), if rebuilt here."""
-    if key.method not in ORIGIN_METHODS:
+def check_run_method(key: ModelKey, config_path: Path) -> str:
+    """The method of a prompt-tuning run: the key's first part (as prompt-tuning's ``load_model_from_keys``), if rebuilt here."""
+    if key.method not in RUN_FOLDER_METHODS:
         raise CheckpointError(
-            f"model {key}: {config_path} is a run of the origin's training code, but its method {key.method!r} "
-            f"(the key's first part) is not one videoxai rebuilds: {', '.join(ORIGIN_METHODS)}. "
+            f"model {key}: {config_path} is a run of prompt-tuning's training code, but its method {key.method!r} "
+            f"(the key's first part) is not one videoxai rebuilds: {', '.join(RUN_FOLDER_METHODS)}. "
             "Fix: use one of these methods in the model key (the key's method must be the run's method), "
             "or wrap the model with a custom factory (custom: {key: 'package.module:factory'})"
         )
@@ -195,7 +195,7 @@ def backbone_name(config: Mapping[str, Any], config_path: Path) -> str:
 
 
 def read_context_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """``context_state_dict`` of an origin ``.pt``, loaded with ``weights_only=True`` (never runs code)."""
+    """``context_state_dict`` of a prompt-tuning ``.pt``, loaded with ``weights_only=True`` (never runs code)."""
     import pickle
 
     import torch
@@ -228,7 +228,7 @@ def read_context_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Ten
             else CONVERT_SNIPPET.format(path=path, converted=converted)
         )
         raise CheckpointError(
-            f"{path} holds no {CONTEXT_KEY!r} (it has: {have}); an origin run's .pt is the dict its "
+            f"{path} holds no {CONTEXT_KEY!r} (it has: {have}); a prompt-tuning run's .pt is the dict its "
             f"CoOpModel.save_context writes. Pick the run's best.pt or an epoch file, or convert the file "
             f"once, knowingly, outside the workflow:\n" + hint
         )
@@ -257,7 +257,7 @@ def load_backbone(path: str | os.PathLike[str]):
     return clip.float().eval()
 
 
-def build_origin(
+def build_from_run(
     key: str,
     run_config: dict,
     context_state: dict[str, torch.Tensor],
@@ -267,18 +267,18 @@ def build_origin(
     weights: str | os.PathLike[str],
     config_path: str | os.PathLike[str],
 ) -> VideoClassifier:
-    """The origin's model of ``run_config`` with its learned context loaded, in eval mode.
+    """Prompt-tuning's model of ``run_config`` with its learned context loaded, in eval mode.
 
     A context that does not fit (another ``clip-model``, another context
     length) is a :class:`CheckpointError` naming the ``.pt``, its config and the fix.
     """
-    from videoxai.models.families.prompt_tuning import build_origin_model
+    from videoxai.models.families.prompt_tuning import build_prompt_tuning_model
 
     clip = load_backbone(backbone_path)
     try:
-        model = build_origin_model(run_config, list(class_names), clip, method=ModelKey.parse(key).method)
+        model = build_prompt_tuning_model(run_config, list(class_names), clip, method=ModelKey.parse(key).method)
     except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"model {key}: cannot build the origin model from {config_path}: {e}") from e
+        raise CheckpointError(f"model {key}: cannot build the prompt-tuning model from {config_path}: {e}") from e
     try:
         model.load_context_state_dict(context_state)
     except (CheckpointError, RuntimeError) as e:

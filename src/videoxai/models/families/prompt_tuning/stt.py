@@ -1,9 +1,9 @@
-"""The origin's ``stt`` (STTModel, src/modeling/STT.py): text and vision layers run side by side.
+"""Prompt-tuning's ``stt`` (STTModel, src/modeling/STT.py): text and vision layers run side by side.
 
 Per layer ``i`` (over ``zip(text layers, vision layers)``, STT.py:59-220):
 
 - vision: each frame's CLS goes through ``summary_projection[i]``, a
-  LayerNorm and ``summary_attention_layers[i]``; the origin calls that
+  LayerNorm and ``summary_attention_layers[i]``; prompt-tuning calls that
   attention on ``(B*V*T, 1, D)`` with ``batch_first``, so each frame's
   summary attends to itself only, plus a residual. The layer then sees
   ``[frame tokens, summary, frame-level tokens (+ the previous layer's
@@ -18,14 +18,14 @@ text token, EOS pooling; text features ``(B, V, K, D)`` that depend on the
 clip and are **not** normalised. Video: CLS -> post_layernorm ->
 visual_projection per frame, masked frames zeroed, pooled, normalised.
 
-Two of the origin's behaviours are kept because its logits depend on them:
+Two of prompt-tuning's behaviours are kept because its logits depend on them:
 
 - the prompt mask is repeated class-major (``repeat_interleave`` over B, then
   V) while the text rows are clip-major, so text row ``(b, v, k)`` uses the
   mask of class ``((b*V + v)*K + k) // (B*V)``, both as the attention bias and
   for the EOS position. The logits therefore depend on how many clips and
-  views are in a batch (not only on each clip): for the origin's numbers,
-  batch as the origin did;
+  views are in a batch (not only on each clip): for prompt-tuning's numbers,
+  batch as prompt-tuning did;
 - ``use-handcrafted-prompts`` changes nothing: STTModel.forward ignores the
   text features the evaluation passes (so do the hand-crafted logits here).
 
@@ -33,21 +33,21 @@ Explainers (``forward_with_attention``, Grad-CAM) use **this** vision path,
 the one that produces the logits: each layer's attention over a frame's
 ``[CLS, patches, summary, frame-level tokens, video prompts]``, embedded in
 the joint token set (the per-frame extra tokens are prefix tokens, left out
-of the maps), then the temporal pooling. The origin's own explainer instead
-ran the plain CLIP vision tower for stt; the seed convention reproduces that.
+of the maps), then the temporal pooling. Prompt-tuning's own explainer instead
+ran the plain CLIP vision tower for stt; the prompt-tuning convention reproduces that.
 """
 
 from __future__ import annotations
 
 import torch
 
-from videoxai.models.families.prompt_tuning.common import OriginPromptModel, as_views, check_frames, normalise
+from videoxai.models.families.prompt_tuning.common import PromptTuningModel, as_views, check_frames, normalise
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
 from videoxai.models.families.prompt_tuning.text import last_real_token
 
 
-class OriginSTT(OriginPromptModel):
-    """``stt`` with a CLIP backbone: the origin's ``STTModel``."""
+class STTModel(PromptTuningModel):
+    """``stt`` with a CLIP backbone: prompt-tuning's ``STTModel``."""
 
     method = "stt"
 
@@ -60,7 +60,7 @@ class OriginSTT(OriginPromptModel):
     def text_features(self) -> torch.Tensor:
         raise NotImplementedError(
             "stt's text features depend on the clip (its layers read the video's summary tokens): "
-            "use origin_forward(video)[1], shape (B, V, K, D)"
+            "use upstream_forward(video)[1], shape (B, V, K, D)"
         )
 
     def _run(
@@ -132,13 +132,13 @@ class OriginSTT(OriginPromptModel):
         pooled = self._pool(feats.reshape(b * v, t, -1), need, attn)
         return text_features, normalise(pooled.reshape(b, v, -1)), attn
 
-    def origin_forward(
+    def upstream_forward(
         self,
         video: torch.Tensor,
         mask: torch.Tensor | None = None,
         softmax: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The origin's ``forward``: logits (B, K), text features (B, V, K, D) unnormalised, video (B, V, D)."""
+        """Prompt-tuning's ``forward``: logits (B, K), text features (B, V, K, D) unnormalised, video (B, V, D)."""
         text, video_features, _ = self._run(video, mask, False)
         return self.logits(video_features, text, softmax), text, video_features
 

@@ -1,4 +1,4 @@
-"""The origin's text side: tokenized class names, CoOp prompt assembly, its two text encoder paths.
+"""Prompt-tuning's text side: tokenized class names, CoOp prompt assembly, its two text encoder paths.
 
 Learned prompts (ContextLearners.py:77-104, CoOp.py:190-208): each class name
 is tokenized verbatim (``Playing_Guitar`` as written) by CLIP's tokenizer,
@@ -51,7 +51,7 @@ class OpenClipTokenizer:
 
 
 def load_tokenizer(clip: nn.Module) -> Any:
-    """The tokenizer saved with the backbone (as the origin's ``CLIPProcessor``), offline.
+    """The tokenizer saved with the backbone (as prompt-tuning's ``CLIPProcessor``), offline.
 
     A ``CLIPModel`` built from a config (no folder, no Hub id) has none: it
     gets open_clip's bundled CLIP BPE instead.
@@ -69,7 +69,7 @@ def load_tokenizer(clip: nn.Module) -> Any:
     # transformers 5 builds an empty-vocabulary CLIP tokenizer, silently, where the files are missing
     if tokenizer is None or len(tokenizer) < 1000:
         raise FileNotFoundError(
-            f"the tokenizer of CLIP backbone {name!r} is not available offline (the origin tokenizes class "
+            f"the tokenizer of CLIP backbone {name!r} is not available offline (prompt-tuning tokenizes class "
             f"names with it): it must sit beside the model (vocab.json, merges.txt, tokenizer_config.json) in "
             f"that folder or in the Hugging Face cache ($HF_HOME/hub){why}"
         )
@@ -77,7 +77,7 @@ def load_tokenizer(clip: nn.Module) -> Any:
 
 
 def tokenize(tokenizer: Any, texts: Sequence[str], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids (K, L) int64 and attention mask (K, L) int32, right-padded to the longest, as the origin."""
+    """Token ids (K, L) int64 and attention mask (K, L) int32, right-padded to the longest, as prompt-tuning."""
     if hasattr(tokenizer, "padding_side"):
         tokenizer.padding_side = "right"
     out = tokenizer(list(texts), padding=True, return_tensors="pt", add_special_tokens=True)
@@ -97,7 +97,7 @@ def prompt_embeddings(
 
 
 def last_real_token(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Rows of ``hidden`` (N, L, D) at ``mask.sum() - 1`` (N, L): the origin's EOS pooling."""
+    """Rows of ``hidden`` (N, L, D) at ``mask.sum() - 1`` (N, L): prompt-tuning's EOS pooling."""
     at = mask.sum(dim=1, dtype=torch.long) - 1
     return hidden[torch.arange(hidden.shape[0], device=hidden.device), at]
 

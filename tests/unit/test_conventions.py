@@ -1,0 +1,36 @@
+"""One definition of the conventions; the earlier spelling is refused with its new name, in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from videoxai.conventions import CONVENTIONS, check_convention
+from videoxai.io import read_yaml
+from videoxai.preflight import config_errors
+from videoxai.schemas import CONFIG_SCHEMA
+
+
+def test_the_conventions_are_standard_and_prompt_tuning() -> None:
+    assert CONVENTIONS == ("standard", "prompt-tuning")
+    assert [check_convention(c) for c in CONVENTIONS] == list(CONVENTIONS)
+
+
+@pytest.mark.parametrize("old", ["seed", "origin"])
+def test_the_old_spelling_names_the_new_one(old: str) -> None:
+    with pytest.raises(ValueError) as e:
+        check_convention(old)
+    assert str(e.value) == (
+        f"conventions: {old!r} is now called 'prompt-tuning' (the upstream's numbers): set conventions: prompt-tuning"
+    )
+
+
+def test_the_config_check_names_the_new_spelling_in_one_line() -> None:
+    schema = read_yaml(CONFIG_SCHEMA)
+    lines = config_errors({"conventions": "seed"}, schema)
+    assert (
+        "config key 'conventions' is 'seed', which is now called 'prompt-tuning': set conventions: prompt-tuning"
+        in lines
+    )
+    assert config_errors({"conventions": "prompt-tuning"}, schema) == [
+        line for line in config_errors({}, schema) if "conventions" not in line
+    ]

@@ -207,6 +207,23 @@ def evaluate(
     }
 
 
+def cpu_kernels() -> dict[str, object]:
+    """What selects PyTorch's CPU kernels beyond ``get_cpu_capability()``: vendor, AMX and AVX-512 BF16 support."""
+    vendor = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("vendor_id"):
+                vendor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "vendor": vendor,
+        "amx": bool(torch.cpu._is_amx_tile_supported()),
+        "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported()),
+    }
+
+
 def train_demo(
     dataset_root: str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -262,6 +279,9 @@ def train_demo(
         # what bit-exact reproduction depends on besides the seed and the data
         "torch_version": torch.__version__,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        # oneDNN picks other convolution and matmul kernels on AMX / AVX-512-BF16 CPUs and per vendor, at the same
+        # capability level: training on an AMD EPYC (AVX512, no AMX) diverged from the shipped Intel run's weights
+        "cpu_kernels": cpu_kernels(),
     }
     out = Path(out_dir)
     save_checkpoint(

@@ -1,0 +1,81 @@
+"""What a new user runs into in the first hour gets one line that names the fix (README, "Messages")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, SNAKEMAKE, TINY_DEMO, make_workdir
+
+pytestmark = pytest.mark.workflow
+
+
+def _snakemake(wd: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run([SNAKEMAKE, *args], cwd=wd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _path_without_slurm(tools: Path) -> Path:
+    """A folder of links to every command on PATH but SLURM's (CI installs SLURM for tests/cluster)."""
+    tools.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            link = tools / name
+            if not name.startswith(("sbatch", "srun", "squeue", "sacct", "scontrol", "sinfo", "scancel")) and not (
+                link.exists() or link.is_symlink()
+            ):
+                link.symlink_to(os.path.join(folder, name))
+    return tools
+
+
+def test_a_target_after_configfile_gets_one_line(tmp_path: Path) -> None:
+    wd = make_workdir(tmp_path / "wd", TINY_DEMO)
+    (wd / "my.yaml").write_text((wd / "config" / "config.yaml").read_text())
+    proc = _snakemake(wd, "-n", "--configfile", "my.yaml", "calibration")
+    assert proc.returncode == 1
+    lines = [
+        ln for ln in (proc.stdout + proc.stderr).splitlines() if not ln.startswith("Using workflow specific profile")
+    ]
+    assert lines == [
+        "videoxai: --configfile takes config files, and 'calibration' is not one (no such file); if it is a target, "
+        "put it before --configfile: snakemake --cores all calibration --configfile FILE"
+    ]
+    # the order the message gives works
+    assert _snakemake(wd, "-n", "calibration", "--configfile", "my.yaml").returncode == 0
+
+
+def test_the_cluster_profile_without_slurm_fails_in_one_line_and_touches_nothing(tmp_path: Path) -> None:
+    wd = make_workdir(tmp_path / "wd", TINY_DEMO)
+    (wd / "results").mkdir()
+    kept = wd / "results" / "keep.txt"
+    kept.write_text("an earlier result")
+    proc = _snakemake(wd, "--profile", "profiles/slurm", "all", path=str(_path_without_slurm(tmp_path / "bin")))
+    assert proc.returncode == 1
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if not ln.startswith("Using ")]
+    assert lines == [
+        "videoxai: --profile profiles/slurm submits jobs with SLURM's sbatch, which this machine does not have: "
+        "run it on the cluster's login node, or drop --profile profiles/slurm to run here"
+    ]
+    assert kept.read_text() == "an earlier result" and sorted(p.name for p in (wd / "results").iterdir()) == [
+        "keep.txt"
+    ]
+    assert not (wd / ".snakemake").exists()
+
+
+def test_make_demo_takes_a_core_count_and_installs_no_test_extras() -> None:
+    out = subprocess.run(
+        ["make", "-n", "-B", "demo", "CORES=4", "VIDEOXAI_SYSTEM_DEPS=skip"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "snakemake --cores 4" in out
+    assert "pip install --quiet -e .\n" in out and "[test]" not in out

@@ -35,7 +35,7 @@ LAYERS: list[set[str]] = [
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # the small top-level modules under the package root form one unit, the foundation (io and checks use each other)
-CORE = {"keys", "io", "checks", "joblog", "conventions"}
+CORE = {"keys", "io", "checks", "joblog", "conventions", "progress"}
 # the package root holds ``__version__``: any module may read it (Python imports the root first anyway)
 ROOT_NAMES_ANYONE_MAY_USE = {"__version__"}
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 import videoxai
 from videoxai.data.loader import make_loader
@@ -21,6 +20,7 @@ from videoxai.data.transforms import TTA, average_tta_logits
 from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import atomic_path
 from videoxai.models.base import InputSpec
+from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource, ClassPlan
 from videoxai.setup.device import autocast
 from videoxai.setup.model_split import set_up
@@ -118,8 +118,11 @@ def extract_predictions(
         writer = PredictionWriter(tmp, k, metadata)
         try:
             with torch.inference_mode(), autocast(dev):
-                for batch in tqdm(loader, desc="extract", unit="batch", mininterval=2.0):
+                progress = Progress(len(samples), "extract", log)
+                for batch in loader:
                     writer.write(_rows(model, batch, samples, plan, dev, tta is not None))
+                    progress.update(len(batch["index"]))
+                progress.finish()
             writer.write(_unmapped_rows(unmapped, plan))
         finally:
             writer.close()

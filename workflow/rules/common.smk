@@ -7,6 +7,7 @@ from snakemake.iocontainers import Wildcards
 from videoxai.explain.options import effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
+from videoxai.models.checkpoints.files import WEIGHT_SUFFIXES
 from videoxai.models.checkpoints.hf_cache import locate_backbone
 from videoxai.models.checkpoints.locate import find_checkpoint
 from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside

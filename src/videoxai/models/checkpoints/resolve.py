@@ -28,6 +28,7 @@ from videoxai.models.checkpoints.files import CONFIG_NAME, CheckpointError
 from videoxai.models.checkpoints.files import (
     sha256_file as sha256_file,  # re-exported: fingerprints are part of resolving
 )
+from videoxai.models.checkpoints.hf_cache import recorded_weights
 from videoxai.models.checkpoints.locate import (
     ModelNotFoundError as ModelNotFoundError,  # re-exported: finding is part of resolving
 )
@@ -238,9 +239,8 @@ def _verify_files(record: ResolvedModel) -> None:
     _verify(Path(record.checkpoint), record.sha256, record.key)
     if record.backbone is not None:
         folder = Path(record.backbone["path"])
-        for name, digest in record.backbone["files"].items():
-            if name.endswith((".safetensors", ".bin")):
-                _verify(folder / name, digest, record.key)
+        for path in recorded_weights(record.backbone):
+            _verify(path, record.backbone["files"][str(path.relative_to(folder))], record.key)
 
 
 def _verify(path: Path, expected: str, key: str) -> None:

@@ -84,27 +84,19 @@ def resolve(
     return _resolve(key, checkpoints_root, explicit, custom, fetch, offline, checkpoint_file)[0]
 
 
-def resolve_model(
-    key: str,
-    checkpoints_root: str | os.PathLike[str],
-    explicit: dict[str, str] | None = None,
-    custom: dict[str, str] | None = None,
-    fetch: bool = True,
-    offline: bool | None = None,
-    checkpoint_file: str | None = None,
-) -> dict:
-    """:func:`resolve` as ``resolved.json``'s JSON object (a dict)."""
-    return resolve(key, checkpoints_root, explicit, custom, fetch, offline, checkpoint_file).to_dict()
+def resolve_model(key: str, checkpoints_root: str | os.PathLike[str], *args: Any, **kwargs: Any) -> dict:
+    """:func:`resolve` (the same arguments) as ``resolved.json``'s JSON object."""
+    return resolve(key, checkpoints_root, *args, **kwargs).to_dict()
 
 
 def _resolve(
     key: str,
     checkpoints_root: str | os.PathLike[str],
-    explicit: dict[str, str] | None = None,
-    custom: dict[str, str] | None = None,
-    fetch: bool = True,
-    offline: bool | None = None,
-    checkpoint_file: str | None = None,
+    explicit: dict[str, str] | None,
+    custom: dict[str, str] | None,
+    fetch: bool,
+    offline: bool | None,
+    checkpoint_file: str | None,
 ) -> tuple[ResolvedModel, VideoClassifier | None]:
     """:func:`resolve`, plus the model when resolving had to build it (a prompt-tuning run), else None."""
     mk = ModelKey.parse(key)
@@ -270,7 +262,7 @@ def load_key(
     """
     explicit = explicit_paths(checkpoint_paths)
     root = _registry_root(key, explicit, checkpoints_root, fallback_root)
-    record, model = _resolve(key, root, explicit, checkpoint_file=checkpoint_file)
+    record, model = _resolve(key, root, explicit, None, True, None, checkpoint_file)
     if record.format == RUN_FOLDER_FORMAT and not class_names:
         raise ValueError(
             f"model {key} is a prompt-tuning run ({record.config_file}), which records no class names: "

@@ -248,3 +248,27 @@ def test_a_prompt_tuning_run_kept_as_a_wandb_artifact(fixtures, tmp_path):
     assert r["source"] == "wandb-artifact" and r["format"] == "prompt-tuning-run"
     assert r["artifact"] == {"artifact": "team/proj/video_coop-ucf101:v2", "origin": "placed by hand"}
     assert r["checkpoint"] == str(root / KEY / "best.pt")
+
+
+def test_a_prompt_tuning_run_is_read_and_built_once_per_job(fixtures, tmp_path):
+    """resolve builds the run's model once (to check its context fits); load_model returns that very model; a
+    job loading resolved.json builds it once and never reads the run's config.json."""
+    from tests.unit.test_resolve import reads_and_builds
+    from videoxai.models.checkpoints.record import ResolvedModel
+    from videoxai.models.checkpoints.resolve import resolve
+
+    config = fixtures / "runs" / KEY / "config.json"
+    paths = str(fixtures / "checkpoint_paths.json")
+    with reads_and_builds(config) as notebook:
+        model = videoxai.load_model(KEY, checkpoint_paths=paths, class_names=classes(fixtures))
+    assert notebook == {"config.json": 1, "model": 1, "clip": 1}
+    with reads_and_builds(config) as resolve_job:
+        record = resolve(KEY, "checkpoints", {KEY: str(fixtures / "runs" / KEY / "best.pt")})
+        record.write(tmp_path / "resolved.json")
+    assert resolve_job == {"config.json": 1, "model": 1, "clip": 1}
+    assert record.family == "prompt-tuning" and record.format == "prompt-tuning-run"
+    with reads_and_builds(config) as extract_job:
+        again = load_resolved(ResolvedModel.read(tmp_path / "resolved.json"), class_names=classes(fixtures))
+    assert extract_job == {"model": 1, "clip": 1}
+    with torch.no_grad():
+        assert torch.equal(model(video(fixtures)), again(video(fixtures)))

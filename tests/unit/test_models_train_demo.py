@@ -13,7 +13,8 @@ from videoxai.data.datasets import load_split
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
 from videoxai.demo.dataset import DEMO_CLASSES, write_demo_dataset
 from videoxai.demo.train import TrainConfig, lr_at, train_demo
-from videoxai.models.checkpoints.weights import load_checkpoint, read_config
+from videoxai.models.checkpoints.config import read_checkpoint_config
+from videoxai.models.checkpoints.weights import load_checkpoint
 from videoxai.models.families.demo.tokenizer import PAD, UNK
 from videoxai.models.families.registry import build_model
 
@@ -113,7 +114,7 @@ def test_train_demo_starts_where_the_shipped_runs_started(key):
     must still equal that fresh build's, bit for bit.
     """
     shipped = bundled_checkpoints_root() / key
-    config = read_config(shipped / "config.json")
+    config = read_checkpoint_config(shipped / "config.json")
     report = json.loads((shipped / "train_report.json").read_text())
     recorded = report["train"]["config"]
     recipe = {k: v for k, v in asdict(TrainConfig()).items() if k not in ("max_seconds", "num_workers")}

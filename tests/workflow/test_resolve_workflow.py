@@ -8,6 +8,7 @@ tested from the registry (and the offline error), never downloaded.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -53,6 +54,11 @@ def build(config):
 '''
 
 
+def user_pythonpath(folder: Path) -> dict[str, str]:
+    """The user's folder on PYTHONPATH (their factory module), before whatever was there (a checkout's src/)."""
+    return {"PYTHONPATH": os.pathsep.join(p for p in (str(folder), os.environ.get("PYTHONPATH")) if p)}
+
+
 def resolved_target(key: str) -> str:
     return f"results/models/{key}/resolved.json"
 
@@ -86,7 +92,7 @@ def test_custom_factory_reaches_the_resolve_job(custom_workdir: Path) -> None:
         "--cores",
         "1",
         resolved_target(CUSTOM_KEY),
-        env={"PYTHONPATH": str(wd)},
+        env=user_pythonpath(wd),
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -122,7 +128,7 @@ def test_custom_factory_not_importable_fails_in_resolve(custom_workdir: Path) ->
         "--cores",
         "1",
         resolved_target(CUSTOM_KEY),
-        env={"PYTHONPATH": str(wd)},
+        env=user_pythonpath(wd),
         timeout=300,
     )
     out = proc.stdout + proc.stderr

@@ -33,7 +33,7 @@ def _checkpoint_files(key):
         weights = checkpoint_file(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
     except Exception:  # a missing checkpoint is reported, with every place looked, when the job graph is built
         return None, None
-    if not weights.endswith((".safetensors", ".pt", ".pth", ".ckpt", ".bin")):
+    if not weights.endswith(WEIGHT_SUFFIXES):
         return None, None  # a wandb artifact record: its files are checked when resolved
     config_json = os.path.join(os.path.dirname(weights), "config.json")
     return (config_json if os.path.isfile(config_json) else None), (weights if os.path.isfile(weights) else None)

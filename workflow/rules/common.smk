@@ -7,6 +7,7 @@ from snakemake.iocontainers import Wildcards
 from videoxai.explain.options import effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
+from videoxai.models.checkpoints.files import CONFIG_NAME, WEIGHT_SUFFIXES, WEIGHTS_NAME
 from videoxai.models.checkpoints.hf_cache import locate_backbone
 from videoxai.models.checkpoints.locate import find_checkpoint
 from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside
@@ -125,10 +126,10 @@ def checkpoint_file(wildcards):
     if is_artifact(checkpoint_source(wildcards)):
         return ARTIFACT_RECORD.format(**dict(wildcards.items()))
     if is_demo_model(wildcards):
-        bundled = bundled_checkpoints_root() / key / "model.safetensors"
+        bundled = bundled_checkpoints_root() / key / WEIGHTS_NAME
         if bundled.is_file() and not config["train-demo-models"]:
             return str(bundled)
-        return f"{CHECKPOINTS_ROOT}/{key}/model.safetensors"
+        return f"{CHECKPOINTS_ROOT}/{key}/{WEIGHTS_NAME}"
     try:
         return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, CHECKPOINT_FILES.get(key)))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
@@ -148,7 +149,7 @@ def backbone_files(wildcards):
         run_config = run_config_beside(weights)
         if run_config is None:
             return []
-        return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / "config.json")).files()]
+        return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME)).files()]
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(f"model {model_key(wildcards)}: {e}")
 

@@ -17,8 +17,8 @@ import torch
 
 from videoxai.data.datasets import load_split_info
 from videoxai.data.splits import Sample, SplitInfo
-from videoxai.io import read_json
 from videoxai.models.base import InputSpec, VideoClassifier
+from videoxai.models.checkpoints.record import ResolvedModel
 from videoxai.models.checkpoints.resolve import load_resolved
 from videoxai.setup.classes import ClassMappingSource, ClassPlan, plan_classes
 from videoxai.setup.device import pick_device
@@ -80,15 +80,15 @@ def set_up(
     ``spatial_views`` adjust the model's input spec (:func:`model_input_spec`).
     ``decoder`` is carried to every loader the stage makes.
     """
-    resolved = read_json(resolved_path)
+    record = ResolvedModel.read(resolved_path)  # the model's config as resolved: no config.json read again
     dev = pick_device(device)
-    model = load_resolved(resolved).to(dev).eval()
+    model = load_resolved(record).to(dev).eval()  # the one model this job builds
     info = open_split(dataset, split)
     plan = plan_classes(model, info.class_names, class_mapping)
     if handcrafted_prompts:
         use_handcrafted_prompts(model)
     spec = model_input_spec(model, num_frames, num_views, spatial_views=spatial_views)
-    return ModelAndSplit(dev, resolved, model, split, info, plan, spec, decoder)
+    return ModelAndSplit(dev, record.to_dict(), model, split, info, plan, spec, decoder)
 
 
 def open_split(dataset: dict[str, Any], split: str) -> SplitInfo:

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from videoxai.io import read_yaml
-from videoxai.models.checkpoints.files import CheckpointError
+from videoxai.models.checkpoints.files import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX, CheckpointError
 from videoxai.schemas import CHECKPOINT_CONFIG_SCHEMA
 
 SCHEMA_PATH = CHECKPOINT_CONFIG_SCHEMA
-TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 _PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
 
 
@@ -91,7 +90,11 @@ def config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> lis
 
 
 def read_checkpoint_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``config.json`` parsed and checked against the schema; :class:`CheckpointConfigError` names file and fields."""
+    """``config.json`` parsed and checked against the schema; :class:`CheckpointConfigError` names file and fields.
+
+    The one reader of a checkpoint's ``config.json``: resolving reads it once and keeps the dict in
+    ``resolved.json``, so no later job parses the file again.
+    """
     path = Path(path)
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -112,7 +115,7 @@ def weights_problem(path: str | os.PathLike[str]) -> str | None:
         size = path.stat().st_size
     except OSError as e:
         return f"cannot be read ({e.strerror})"
-    if path.suffix == ".safetensors":
+    if path.suffix == SAFETENSORS_SUFFIX:
         try:
             header = safetensors_header(path)
         except BrokenFileError as e:
@@ -120,7 +123,7 @@ def weights_problem(path: str | os.PathLike[str]) -> str | None:
         if not [k for k in header if k != "__metadata__"]:
             return "holds no tensors"
         return None
-    if path.suffix in TORCH_SUFFIXES:
+    if path.suffix in PICKLE_SUFFIXES:
         if size == 0:
             return "is empty (0 bytes)"
         if zipfile.is_zipfile(path):

@@ -19,13 +19,13 @@ import hashlib
 import os
 from pathlib import Path
 
-from videoxai.io import read_json
-
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 BEST_NAME = "best.pt"
-PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
-WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
+# The weights files a checkpoint may hold: the one list every reader, locator and check uses.
+SAFETENSORS_SUFFIX = ".safetensors"
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")  # torch.save files, read with weights_only=True
+WEIGHT_SUFFIXES = (SAFETENSORS_SUFFIX, *PICKLE_SUFFIXES)
 
 
 class CheckpointError(RuntimeError):
@@ -71,17 +71,3 @@ def find_weights(directory: Path, name: str | None = None) -> Path | None:
             f"checkpoint-file: {{<model key>: {found[-1].name!r}}} (or give its path in checkpoint-paths)"
         )
     return found[0] if found else None
-
-
-def read_config(path: str | os.PathLike[str], require_method: bool = True) -> dict:
-    """Checkpoint ``config.json`` with its required fields checked (``method`` optional for custom models)."""
-    try:
-        config = read_json(path)
-    except ValueError as e:
-        raise CheckpointError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    missing = [k for k in (("method",) if require_method else ()) + ("class_names",) if k not in config]
-    if missing:
-        raise CheckpointError(f"{path} lacks required field(s) {missing}")
-    return config

@@ -73,6 +73,12 @@ class Backbone:
         }
 
 
+def recorded_weights(record: dict) -> list[Path]:
+    """The weights files among those a :meth:`Backbone.record` lists (to check they are still the same)."""
+    folder = Path(record["path"])
+    return [folder / name for name in record["files"] if any(Path(name).match(pat) for pat in _WEIGHT_PATTERNS)]
+
+
 def hub_cache_dir() -> Path:
     """The Hugging Face hub cache folder, as huggingface_hub computed it from the environment."""
     from huggingface_hub import constants

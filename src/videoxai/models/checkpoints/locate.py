@@ -13,12 +13,16 @@ folder (:mod:`.wandb_artifact`); otherwise the local registry
 ``{checkpoints_root}/{method}/{train}/{run}/`` (and, for torchvision's
 architectures trained on ``kinetics400``, torch hub's cache).
 
-Which file of a folder is used is :func:`.layout.find_weights`'s rule
+Which file of a folder is used is :func:`.files.find_weights`'s rule
 (``model.safetensors``, else a prompt-tuning run's ``best.pt``, else the only
 one); ``checkpoint_file`` (the workflow's ``checkpoint-file: {key: name}``)
 picks another file of the key's folder, e.g. a prompt-tuning epoch file ``3.pt``.
 The explicit paths may come from prompt-tuning's ``checkpoint_paths.json``
-(:func:`.origin_run.explicit_paths`).
+(:func:`videoxai.models.families.prompt_tuning.run_folder.explicit_paths`), which
+returns them as :class:`CheckpointPaths`: a key missing from them is reported
+with the file and the runs it does hold for the key's method and dataset.
+A prompt-tuning run's CLIP backbone is found in the Hugging Face cache by
+:mod:`.hf_cache`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,28 @@ from videoxai.models.families.registry import TORCHVISION_METHODS
 
 class ModelNotFoundError(FileNotFoundError):
     """No checkpoint for a model key in any configured place."""
+
+
+class CheckpointPaths(dict[str, str]):
+    """The ``checkpoint-paths`` setting as ``{model key: path}``, remembering the file it was read from (if any)."""
+
+    def __init__(self, paths: dict[str, str] | None = None, origin: str | None = None):
+        super().__init__(paths or {})
+        self.origin = origin  # the checkpoint_paths.json file; None for a mapping given inline
+
+
+def _paths_lacking(key: ModelKey, explicit: dict[str, str] | None) -> str:
+    """The not-found line for checkpoint-paths when it has no entry for ``key``: which runs it holds instead."""
+    origin = getattr(explicit, "origin", None)
+    name = f"checkpoint-paths {origin}" if origin else "checkpoint-paths"
+    if not explicit:
+        return f"{name}: {'no entries' if origin else 'not set'}"
+    prefix = f"{key.method}/{key.train}/"
+    runs = sorted(k.removeprefix(prefix) for k in explicit if k.startswith(prefix))
+    held = (
+        f"its {key.method}/{key.train} runs: {', '.join(runs)}" if runs else f"no {key.method}/{key.train} runs in it"
+    )
+    return f"{name}: no entry for {key} ({held})"
 
 
 def registry_dir(key: ModelKey, checkpoints_root: str | os.PathLike[str]) -> Path:
@@ -88,6 +114,7 @@ def find_source(
     """
     key = str(mk)
     places: list[tuple[str, Path]]
+    looked: list[str]
     if explicit and is_artifact(explicit.get(key)):
         # the artifact's files live in the key's registry folder once fetched
         spec, folder = (
@@ -103,6 +130,7 @@ def find_source(
     if explicit and key in explicit:
         # an explicit path is the user's intent: never fall back to the registry silently
         places = [("explicit", Path(explicit[key]).expanduser())]
+        looked = []
     else:
         places = [("registry", registry_dir(mk, checkpoints_root))]
         if (
@@ -111,7 +139,7 @@ def find_source(
             from videoxai.models.families.torchvision_video import hub_weights_path
 
             places.append(("torch-hub", hub_weights_path(mk.method)))
-    looked = []
+        looked = [_paths_lacking(mk, explicit)]
     for source, place in places:
         if source == "torch-hub":
             if place.is_file():
@@ -122,7 +150,9 @@ def find_source(
         if found is not None:
             return (source, *found)
         why = f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}" if place.is_dir() else "does not exist"
-        looked.append(f"{source}: {place} ({why})")
+        origin = getattr(explicit, "origin", None) if source == "explicit" else None
+        named = f", named in checkpoint-paths {origin}" if origin else ""
+        looked.append(f"{source}: {place} ({why}{named})")
     raise ModelNotFoundError(
         f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"
         f"Put model.safetensors + config.json (or a prompt-tuning run folder: config.json + best.pt) in "

@@ -1,56 +1,55 @@
-"""Model key → checkpoint: find it, fingerprint it, describe it (``resolved.json``).
+"""Model key → checkpoint: find it, fingerprint it, describe it (a :class:`.record.ResolvedModel`, ``resolved.json``).
 
 Finding the files is :mod:`.locate`'s (torch-free, used while the workflow
-plans); this module fetches wandb artifacts, fingerprints the weights, reads
-the config and loads the model. Keys are validated by
-:class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
+plans); this module fetches wandb artifacts, reads the checkpoint's
+``config.json`` once (schema-checked, :mod:`.config`), lets the registry
+decide the family (:func:`videoxai.models.families.registry.family_of`),
+has that family describe it (a prompt-tuning run folder is converted by
+:mod:`videoxai.models.families.prompt_tuning.run_folder`, torch hub weights by
+the torchvision family), fingerprints the weights and loads the model. Keys are
+validated by :class:`~videoxai.keys.ModelKey`, so no key can leave the registry root.
 
 Resolving a videoxai checkpoint imports no torch (config, weights header and sha256 are read as files): the
-resolve job starts in a fraction of a second. Loading imports the model code when called; a prompt-tuning run is built
-while resolving, so its torch and transformers come then.
+resolve job starts in a fraction of a second. A prompt-tuning run is built while resolving (a context that does
+not fit its backbone fails then, not on a GPU node), so its torch and transformers come then; that model is
+the one :func:`load_key` returns, never built twice.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from videoxai.keys import ModelKey
-from videoxai.models.checkpoints.config import check_weights, read_checkpoint_config
-from videoxai.models.checkpoints.files import CONFIG_NAME, CheckpointError, read_config
+from videoxai.models.checkpoints.config import check_weights, is_run_folder_config, read_checkpoint_config
+from videoxai.models.checkpoints.files import CONFIG_NAME, CheckpointError
 from videoxai.models.checkpoints.files import (
     sha256_file as sha256_file,  # re-exported: fingerprints are part of resolving
 )
-from videoxai.models.checkpoints.hf_cache import locate_backbone
+from videoxai.models.checkpoints.hf_cache import recorded_weights
 from videoxai.models.checkpoints.locate import (
     ModelNotFoundError as ModelNotFoundError,  # re-exported: finding is part of resolving
 )
 from videoxai.models.checkpoints.locate import find_checkpoint as find_checkpoint
 from videoxai.models.checkpoints.locate import find_source, registry_dir
+from videoxai.models.checkpoints.record import ResolvedModel
 from videoxai.models.checkpoints.wandb_artifact import ArtifactSpec, ensure_artifact, is_artifact, read_marker
-from videoxai.models.families.custom import build_custom, load_factory
+from videoxai.models.families.custom import load_custom, load_factory
 from videoxai.models.families.prompt_tuning.run_folder import (
     RUN_FOLDER_FORMAT,
-    backbone_name,
-    build_from_run,
-    check_run_method,
-    is_run_config,
-    read_context_state_dict,
-    read_run_json,
+    describe_run,
+    explicit_paths,
+    load_run,
 )
-from videoxai.models.families.registry import available_methods, method_class
+from videoxai.models.families.registry import CUSTOM, available_methods, family_of
 
 if TYPE_CHECKING:
     from videoxai.models.base import VideoClassifier
 
-# A prompt-tuning run records no class names (prompt-tuning takes them from the dataset it evaluates). Until
-# someone sets them (extraction: the test set's), the model is built for this one placeholder class.
-UNSET_CLASS_NAMES = ["unset class names"]
 
-
-def resolve_model(
+def resolve(
     key: str,
     checkpoints_root: str | os.PathLike[str],
     explicit: dict[str, str] | None = None,
@@ -58,13 +57,14 @@ def resolve_model(
     fetch: bool = True,
     offline: bool | None = None,
     checkpoint_file: str | None = None,
-) -> dict:
-    """Find the checkpoint of ``key`` and describe it as a JSON-able dict.
+) -> ResolvedModel:
+    """Find the checkpoint of ``key`` and describe it: the record the resolve job writes as ``resolved.json``.
 
-    Returns ``key``, ``source`` (``explicit`` | ``registry`` | ``torch-hub`` |
-    ``wandb-artifact``), ``checkpoint`` (absolute weights path), ``sha256``
-    (of the weights), ``config_file`` (None for hub weights), ``method`` (the
-    adapter), ``class_names``, ``model_config`` (the whole checkpoint config),
+    The record holds ``key``, ``source`` (``explicit`` | ``registry`` |
+    ``torch-hub`` | ``wandb-artifact``), ``checkpoint`` (absolute weights
+    path), ``sha256`` (of the weights), ``config_file`` (None for hub
+    weights), ``method`` (the family's method, or ``custom``),
+    ``class_names``, ``model_config`` (the whole checkpoint config),
     ``input_spec``, for custom models ``factory``, and for wandb artifacts
     ``artifact`` (the registry marker: name, version, digest, files).
 
@@ -84,75 +84,115 @@ def resolve_model(
     return _resolve(key, checkpoints_root, explicit, custom, fetch, offline, checkpoint_file)[0]
 
 
+def resolve_model(key: str, checkpoints_root: str | os.PathLike[str], *args: Any, **kwargs: Any) -> dict:
+    """:func:`resolve` (the same arguments) as ``resolved.json``'s JSON object."""
+    return resolve(key, checkpoints_root, *args, **kwargs).to_dict()
+
+
 def _resolve(
     key: str,
     checkpoints_root: str | os.PathLike[str],
-    explicit: dict[str, str] | None = None,
-    custom: dict[str, str] | None = None,
-    fetch: bool = True,
-    offline: bool | None = None,
-    checkpoint_file: str | None = None,
-) -> tuple[dict, VideoClassifier | None]:
-    """``resolve_model``, plus the model when resolving had to build it (a prompt-tuning run), else None."""
+    explicit: dict[str, str] | None,
+    custom: dict[str, str] | None,
+    fetch: bool,
+    offline: bool | None,
+    checkpoint_file: str | None,
+) -> tuple[ResolvedModel, VideoClassifier | None]:
+    """:func:`resolve`, plus the model when resolving had to build it (a prompt-tuning run), else None."""
     mk = ModelKey.parse(key)
     artifact = (explicit or {}).get(key)
     if fetch and is_artifact(artifact):
         ensure_artifact(artifact, registry_dir(mk, checkpoints_root), offline)
     source, weights, config_file = find_source(mk, checkpoints_root, explicit, checkpoint_file)
-    # every field's type and the weights file's header, before anything reads them: errors name file and field
-    if config_file is not None and config_file.is_file():
-        read_checkpoint_config(config_file)
+    factory = (custom or {}).get(key)
+    config = _read_checkpoint(mk, source, weights, config_file, factory)
+    family = _family(mk, config, config_file, factory)
+    fields, model = _describe(family, mk, config, config_file, weights, factory)
+    record = ResolvedModel(
+        key=str(mk),
+        source=source,
+        checkpoint=str(weights.absolute()),
+        sha256=sha256_file(weights),
+        config_file=str(config_file.absolute()) if config_file else None,
+        artifact=_artifact_record(mk, checkpoints_root, artifact) if source == "wandb-artifact" else None,
+        **fields,
+    )
+    return record, model
+
+
+def _read_checkpoint(
+    mk: ModelKey, source: str, weights: Path, config_file: Path | None, factory: str | None
+) -> dict[str, Any]:
+    """The checkpoint's config, parsed once and checked against the schema; the weights header checked too.
+
+    Torch hub weights come without one: the torchvision family supplies it. A custom factory is imported
+    now, so a typo fails here, not first at extraction on a GPU node.
+    """
+    config = read_checkpoint_config(config_file) if config_file is not None and config_file.is_file() else None
     if weights.is_file():
         check_weights(weights)
-    factory = (custom or {}).get(key)
     if factory:
-        load_factory(factory)  # importable now, not first at extraction on a GPU node
-    elif config_file is not None and config_file.is_file():
-        run_config = read_run_json(config_file)
-        if is_run_config(run_config):
-            resolved, model = _resolve_run_folder(mk, source, weights, config_file, run_config)
-            if source == "wandb-artifact":
-                resolved["artifact"] = _artifact_record(mk, checkpoints_root, artifact)
-            return resolved, model
+        load_factory(factory)
+    if config is not None:
+        return config
     if source == "torch-hub":
-        config = _hub_config(mk.method)
-    elif not config_file.is_file():
+        from videoxai.models.families.torchvision_video import hub_config
+
+        return hub_config(mk.method)
+    raise CheckpointError(
+        f"model {mk}: found weights {weights} but no {CONFIG_NAME} beside them; "
+        "config.json names the method, class names and model configuration"
+    )
+
+
+def _family(mk: ModelKey, config: Mapping[str, Any], config_file: Path | None, factory: str | None) -> str:
+    """The registry's family for the checkpoint, or an error naming the key, the file and the fix."""
+    method = config.get("method")
+    family = family_of(method, config, factory)
+    fix_custom = f"custom: {{{str(mk)!r}: 'package.module:factory'}}"
+    if family is None and method == CUSTOM:
         raise CheckpointError(
-            f"model {key}: found weights {weights} but no {CONFIG_NAME} beside them; "
-            "config.json names the method, class names and model configuration"
+            f"model {mk}: {config_file} asks for a custom model, but a checkpoint cannot name code to import; "
+            f"name the factory in the workflow config ({fix_custom})"
         )
-    else:
-        config = read_config(config_file, require_method=not factory)
-    method = "custom" if factory else config["method"]
-    if method == "custom" and not factory:
+    if family is None and method is None:
         raise CheckpointError(
-            f"model {key}: {config_file} asks for a custom model, but a checkpoint cannot name code to import; "
-            f"name the factory in the workflow config (custom: {{{key!r}: 'package.module:factory'}})"
+            f"model {mk}: {config_file} names no method; give 'method' (one of: {', '.join(available_methods())}), "
+            f"or build the model with your own factory ({fix_custom} in the workflow config)"
         )
-    known = available_methods()
-    if method != "custom":
-        if method not in known:
-            raise CheckpointError(
-                f"model {key}: {config_file} names method {method!r}, which is not registered (known: {', '.join(known)})"
-            )
-        if mk.method in known and mk.method != method:
-            raise CheckpointError(f"model {key}: the key says method {mk.method!r} but {config_file} says {method!r}")
-    resolved = {
-        "key": str(mk),
-        "source": source,
-        "checkpoint": str(weights.absolute()),
-        "sha256": sha256_file(weights),
-        "config_file": str(config_file.absolute()) if config_file else None,
-        "method": method,
+    if family is None:
+        raise CheckpointError(
+            f"model {mk}: {config_file} names method {method!r}, which is not registered "
+            f"(known: {', '.join(available_methods())})"
+        )
+    if family != CUSTOM and method is not None and mk.method in available_methods() and mk.method != method:
+        raise CheckpointError(f"model {mk}: the key says method {mk.method!r} but {config_file} says {method!r}")
+    return family
+
+
+def _describe(
+    family: str,
+    mk: ModelKey,
+    config: dict[str, Any],
+    config_file: Path | None,
+    weights: Path,
+    factory: str | None,
+) -> tuple[dict[str, Any], VideoClassifier | None]:
+    """The family's fields of the record (method, class names, input spec, config, ...), and any model it built."""
+    if is_run_folder_config(config) and family != CUSTOM:
+        assert config_file is not None  # a run config is read from a file
+        return describe_run(mk, config, config_file, weights)
+    if "class_names" not in config:
+        raise CheckpointError(f"{config_file} lacks required field(s) ['class_names']")
+    fields: dict[str, Any] = {
+        "method": CUSTOM if family == CUSTOM else config["method"],
         "class_names": list(config["class_names"]),
         "input_spec": config.get("input_spec"),
         "model_config": config,
     }
-    if factory:
-        resolved["factory"] = factory
-    if source == "wandb-artifact":
-        resolved["artifact"] = _artifact_record(mk, checkpoints_root, artifact)
-    return resolved, None
+    if family == CUSTOM:
+        fields["factory"] = factory
+    return fields, None
 
 
 def _artifact_record(mk: ModelKey, checkpoints_root: str | os.PathLike[str], artifact: str) -> dict:
@@ -163,71 +203,36 @@ def _artifact_record(mk: ModelKey, checkpoints_root: str | os.PathLike[str], art
     }
 
 
-def _resolve_run_folder(
-    mk: ModelKey, source: str, weights: Path, config_file: Path, run_config: dict
-) -> tuple[dict, VideoClassifier]:
-    """``resolve_model`` for a run folder of prompt-tuning's training code (see there)."""
-    method = check_run_method(mk, config_file)
-    context = read_context_state_dict(weights)
-    backbone = locate_backbone(backbone_name(run_config, config_file))
-    model = build_from_run(
-        str(mk), run_config, context, backbone.path, UNSET_CLASS_NAMES, weights=weights, config_path=config_file
-    )
-    resolved = {
-        "key": str(mk),
-        "source": source,
-        "format": RUN_FOLDER_FORMAT,
-        "checkpoint": str(weights.absolute()),
-        "sha256": sha256_file(weights),
-        "config_file": str(config_file.absolute()),
-        "method": method,
-        "class_names": [],
-        "input_spec": model.input_spec.to_dict(),
-        "model_config": run_config,
-        "backbone": backbone.record(),
-    }
-    return resolved, model
-
-
-def _hub_config(arch: str) -> dict:
-    from videoxai.models.families.torchvision_video import ARCHS, kinetics400_classes
-
-    a = ARCHS[arch]
-    return {
-        "method": arch,
-        "class_names": kinetics400_classes(arch),
-        "model": {},
-        "input_spec": {
-            "num_frames": a.num_frames,
-            "size": a.size,
-            "mean": a.mean,
-            "std": a.std,
-            "fixed_size": a.fixed_size,
-        },
-    }
-
-
-def load_resolved(resolved: dict, verify: bool = True, class_names: Sequence[str] | None = None) -> VideoClassifier:
-    """The model a ``resolve_model`` result describes, in eval mode.
+def load_resolved(
+    resolved: ResolvedModel | Mapping[str, Any], verify: bool = True, class_names: Sequence[str] | None = None
+) -> VideoClassifier:
+    """The model a resolved record (or ``resolved.json``'s object) describes, built by its family, in eval mode.
 
     With ``verify`` the weights' sha256 (and a prompt-tuning run's backbone
     weights') must still match: a checkpoint replaced after resolution fails
-    loudly instead of silently mixing results. ``class_names`` builds an
+    loudly instead of silently mixing results. ``class_names`` builds a
     prompt-tuning run's model for these classes (else a placeholder class that
     extraction replaces with the test set's).
     """
-    from videoxai.models.checkpoints.weights import load_model, load_weights_into
+    from videoxai.models.checkpoints.weights import build_with_weights
 
-    weights = Path(resolved["checkpoint"])
+    record = resolved if isinstance(resolved, ResolvedModel) else ResolvedModel.from_dict(resolved)
     if verify:
-        _verify(weights, resolved["sha256"], resolved["key"])
-    if resolved.get("format") == RUN_FOLDER_FORMAT:
-        return _load_run_folder(resolved, verify, class_names)
-    if resolved["method"] == "custom":
-        model = build_custom(resolved["factory"], resolved["model_config"])
-        return load_weights_into(model, weights).eval()
-    method_class(resolved["method"])  # clear error for an unknown method before building
-    return load_model(resolved["model_config"], weights)
+        _verify_files(record)
+    if record.format == RUN_FOLDER_FORMAT:
+        return load_run(record, class_names)
+    if record.family == CUSTOM:
+        return load_custom(record.factory or "", record.model_config, record.checkpoint)
+    return build_with_weights(record.model_config, record.checkpoint)
+
+
+def _verify_files(record: ResolvedModel) -> None:
+    """The weights (and a prompt-tuning run's backbone weights) are the files that were resolved."""
+    _verify(Path(record.checkpoint), record.sha256, record.key)
+    if record.backbone is not None:
+        folder = Path(record.backbone["path"])
+        for path in recorded_weights(record.backbone):
+            _verify(path, record.backbone["files"][str(path.relative_to(folder))], record.key)
 
 
 def _verify(path: Path, expected: str, key: str) -> None:
@@ -241,24 +246,6 @@ def _verify(path: Path, expected: str, key: str) -> None:
         )
 
 
-def _load_run_folder(resolved: dict, verify: bool, class_names: Sequence[str] | None) -> VideoClassifier:
-    backbone = resolved["backbone"]
-    folder = Path(backbone["path"])
-    if verify:
-        for name, digest in backbone["files"].items():
-            if name.endswith((".safetensors", ".bin")):
-                _verify(folder / name, digest, resolved["key"])
-    return build_from_run(
-        resolved["key"],
-        resolved["model_config"],
-        read_context_state_dict(resolved["checkpoint"]),
-        folder,
-        list(class_names or resolved["class_names"] or UNSET_CLASS_NAMES),
-        weights=resolved["checkpoint"],
-        config_path=resolved["config_file"],
-    )
-
-
 def load_key(
     key: str,
     *,
@@ -268,34 +255,22 @@ def load_key(
     checkpoint_file: str | None = None,
     fallback_root: str | os.PathLike[str] | None = None,
 ) -> VideoClassifier:
-    """``videoxai.load_model``: a model key → its model in eval mode, resolved as the workflow does.
+    """``videoxai.load_model``: a model key → its model in eval mode, resolved as the workflow does, built once.
 
     Without ``checkpoints_root``, the registry folder ``checkpoints`` is used, else ``fallback_root``
     when it holds the key (``videoxai.load_model`` passes the demo checkpoints shipped with the package).
     """
-    from videoxai.models.families.prompt_tuning.run_folder import explicit_paths
-
     explicit = explicit_paths(checkpoint_paths)
-    root = checkpoints_root
-    if root is None:
-        # as the workflow: the registry folder "checkpoints", else the fallback (the shipped demo checkpoints)
-        root = "checkpoints"
-        if (
-            fallback_root is not None
-            and key not in explicit
-            and not registry_dir(ModelKey.parse(key), root).exists()
-            and (registry_dir(ModelKey.parse(key), fallback_root).is_dir())
-        ):
-            root = fallback_root
-    resolved, model = _resolve(key, root, explicit, checkpoint_file=checkpoint_file)
-    if resolved.get("format") == RUN_FOLDER_FORMAT and not class_names:
+    root = _registry_root(key, explicit, checkpoints_root, fallback_root)
+    record, model = _resolve(key, root, explicit, None, True, None, checkpoint_file)
+    if record.format == RUN_FOLDER_FORMAT and not class_names:
         raise ValueError(
-            f"model {key} is a prompt-tuning run ({resolved['config_file']}), which records no class names: "
+            f"model {key} is a prompt-tuning run ({record.config_file}), which records no class names: "
             "pass class_names=[...] in the order its logits should have (prompt-tuning's UCF101/HMDB51 loaders "
             "sort the class folder names)"
         )
     if model is None:  # resolving built none: load it as the workflow's jobs do
-        model = load_resolved(resolved, verify=False, class_names=class_names)
+        model = load_resolved(record, verify=False, class_names=class_names)
     if class_names is not None and list(model.class_names) != list(class_names):
         setter = getattr(model, "set_class_names", None)
         if setter is None:
@@ -305,3 +280,24 @@ def load_key(
             )
         setter(list(class_names))
     return model.eval()
+
+
+def _registry_root(
+    key: str,
+    explicit: Mapping[str, str],
+    checkpoints_root: str | os.PathLike[str] | None,
+    fallback_root: str | os.PathLike[str] | None,
+) -> str | os.PathLike[str]:
+    """As the workflow: the given root, else the registry folder ``checkpoints``, else the fallback when it holds the key."""
+    if checkpoints_root is not None:
+        return checkpoints_root
+    root = "checkpoints"
+    mk = ModelKey.parse(key)
+    if (
+        fallback_root is not None
+        and key not in explicit
+        and not registry_dir(mk, root).exists()
+        and registry_dir(mk, fallback_root).is_dir()
+    ):
+        return fallback_root
+    return root

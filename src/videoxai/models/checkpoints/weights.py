@@ -1,16 +1,19 @@
 """Checkpoints as ``model.safetensors`` + ``config.json``; loading never runs code.
 
 Weights are read with safetensors, or with ``torch.load(weights_only=True)``
-for ``.pt``/``.pth``/``.ckpt``/``.bin`` files: a pickle that would construct
-arbitrary objects is refused by PyTorch's restricted unpickler, and we turn
-that into a :class:`UnsafeCheckpointError` that says so.
+for ``.pt``/``.pth``/``.ckpt``/``.bin`` files (:func:`load_pickle`, the one
+reader of a pickled weights file, prompt-tuning's ``.pt`` included): a pickle
+that would construct arbitrary objects is refused by PyTorch's restricted
+unpickler, and we turn that into a :class:`UnsafeCheckpointError` that says so.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -18,14 +21,15 @@ from safetensors.torch import load_file, save_file
 
 from videoxai.io import atomic_path, write_json
 from videoxai.models.base import VideoClassifier
+from videoxai.models.checkpoints.config import read_checkpoint_config
 from videoxai.models.checkpoints.files import (  # re-exported: the checkpoint format's names
     CONFIG_NAME,
     PICKLE_SUFFIXES,
+    SAFETENSORS_SUFFIX,
     WEIGHT_SUFFIXES,
     WEIGHTS_NAME,
     CheckpointError,
     find_weights,
-    read_config,
 )
 from videoxai.models.families.registry import build_model
 
@@ -62,23 +66,36 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint weights file not found: {path}")
-    if path.suffix == ".safetensors":
+    if path.suffix == SAFETENSORS_SUFFIX:
         try:
             return load_file(str(path), device="cpu")
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupted?): {e}") from e
     if path.suffix not in PICKLE_SUFFIXES:
         raise CheckpointError(f"unknown weights format {path.suffix!r} for {path}; expected one of {WEIGHT_SUFFIXES}")
+    return _unwrap_state_dict(load_pickle(path), path)
+
+
+def _refused(path: Path, error: Exception) -> str:
+    return (
+        f"refused to load {path}: it contains pickled Python objects beyond tensors and plain containers "
+        f"(loading it could run code). Re-save the weights as safetensors or a plain state_dict. Detail: {error}"
+    )
+
+
+def load_pickle(path: str | os.PathLike[str], refused: Callable[[Path, Exception], str] = _refused) -> Any:
+    """What a ``torch.save`` file holds, unpickled with ``weights_only=True`` (tensors and plain containers only).
+
+    A file that would run code is an :class:`UnsafeCheckpointError` whose message ``refused(path, error)`` says
+    what to do about it; a damaged one a :class:`CheckpointError`.
+    """
+    path = Path(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        raise UnsafeCheckpointError(
-            f"refused to load {path}: it contains pickled Python objects beyond tensors and plain containers "
-            f"(loading it could run code). Re-save the weights as safetensors or a plain state_dict. Detail: {e}"
-        ) from e
+        raise UnsafeCheckpointError(refused(path, e)) from e
     except Exception as e:  # zip/pickle framing errors
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupted?): {e}") from e
-    return _unwrap_state_dict(obj, path)
 
 
 def _unwrap_state_dict(obj: object, path: Path) -> dict[str, torch.Tensor]:
@@ -116,16 +133,18 @@ def load_checkpoint(path: str | os.PathLike[str]) -> VideoClassifier:
         weights, config_path = path, path.parent / CONFIG_NAME
     if not config_path.is_file():
         raise FileNotFoundError(f"checkpoint {weights} has no {CONFIG_NAME} beside it ({config_path})")
-    config = read_config(config_path)
-    return load_model(config, weights)
+    return build_with_weights(read_checkpoint_config(config_path), weights)
 
 
-def load_model(config: dict, weights: str | os.PathLike[str]) -> VideoClassifier:
-    """Build ``config['method']`` from ``config`` and load ``weights`` into it; eval mode."""
+def build_with_weights(config: Mapping[str, Any], weights: str | os.PathLike[str]) -> VideoClassifier:
+    """Build the model a videoxai ``config`` describes (its family's builder) and load ``weights`` into it; eval mode."""
+    method = config.get("method")
+    if not method:
+        raise CheckpointError(f"the config of {weights} names no method (the model's family decides it)")
     try:
-        model = build_model(config["method"], config)
+        model = build_model(method, config)
     except (TypeError, ValueError) as e:
-        raise CheckpointError(f"cannot build a {config['method']} model from its config: {e}") from e
+        raise CheckpointError(f"cannot build a {method} model from its config: {e}") from e
     try:
         load_weights_into(model, weights)
     except RuntimeError as e:

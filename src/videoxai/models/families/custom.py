@@ -11,6 +11,7 @@ safely into it.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -52,3 +53,10 @@ def build_custom(spec: str, config: dict) -> VideoClassifier:
             f"custom model from {spec!r} must set class_names and input_spec (InputSpec); missing {missing}"
         )
     return model
+
+
+def load_custom(spec: str, config: dict, weights: str | os.PathLike[str]) -> VideoClassifier:
+    """The factory's model with ``weights`` loaded strictly (safely: safetensors or weights-only torch), eval mode."""
+    from videoxai.models.checkpoints.weights import load_weights_into
+
+    return load_weights_into(build_custom(spec, config), weights).eval()

@@ -238,6 +238,23 @@ def kinetics400_classes(arch: str) -> list[str]:
     return list(ARCHS[arch].weights.meta["categories"])
 
 
+def hub_config(arch: str) -> dict:
+    """The config.json torch hub's Kinetics-400 weights of ``arch`` come without: this family's conversion of them."""
+    a = ARCHS[arch]
+    return {
+        "method": arch,
+        "class_names": kinetics400_classes(arch),
+        "model": {},
+        "input_spec": {
+            "num_frames": a.num_frames,
+            "size": a.size,
+            "mean": a.mean,
+            "std": a.std,
+            "fixed_size": a.fixed_size,
+        },
+    }
+
+
 def _register(name: str) -> type[TorchvisionVideo]:
     cls = type(
         name,

@@ -14,9 +14,10 @@ separate). The families differ only in the tower's tokens:
   frames only through the frame tokens).
 
 This tower is the documented ``demo`` backbone (``model.backbone: demo``, the
-default; ``spacetime`` is the same). With ``model.backbone: clip`` the same
-method names build prompt-tuning's own models on a CLIP backbone
-(:mod:`videoxai.models.families.prompt_tuning`).
+default; ``spacetime`` is the same). A config with ``model.backbone: clip``
+under the same method names is prompt-tuning's model on a CLIP backbone: the
+registry (:func:`videoxai.models.families.registry.family_of`) sends it to
+:mod:`videoxai.models.families.prompt_tuning`, never to these classes.
 """
 
 from __future__ import annotations
@@ -109,17 +110,14 @@ class PromptVideoModel(VideoClassifier):
         }
 
     @classmethod
-    def from_config(cls, config: dict) -> VideoClassifier:
+    def from_config(cls, config: dict) -> PromptVideoModel:
         m = config.get("model", {})
         backbone = m.get("backbone", "spacetime")
-        if backbone == "clip":  # prompt-tuning's model of this family on a transformers CLIPModel
-            from videoxai.models.families.prompt_tuning.build import from_registry_config
-
-            return from_registry_config(cls.method, config)
         if backbone not in ("spacetime", "demo"):
             raise ValueError(
-                f"model.backbone must be 'demo' (alias 'spacetime': the demo's space-time tower) or 'clip' "
-                f"(prompt-tuning's model on a CLIP backbone), got {backbone!r}"
+                f"model.backbone must be 'demo' (alias 'spacetime': the demo's space-time tower) for a demo "
+                f"model, got {backbone!r}; a 'clip' backbone is prompt-tuning's model, built by "
+                "videoxai.models.families.registry.build_model"
             )
         spec = config.get("input_spec", {})
         tok = config.get("tokenizer")

@@ -15,6 +15,12 @@ path is relative to the JSON file's folder, except in prompt-tuning's own copy,
 relative to ``<repository>`` (the prompt-tuning runs from its repository root and
 reads the paths as written).
 
+This module is the prompt-tuning family's conversion of these foreign
+checkpoints: :func:`describe_run` turns a run folder into the fields of a
+:class:`~videoxai.models.checkpoints.record.ResolvedModel` (building the model
+once, so a context that does not fit its backbone fails while resolving), and
+:func:`load_run` builds the model such a record describes.
+
 Finding and reading JSON is torch-free (the workflow plans with it); reading a
 ``.pt`` and building the model import torch and transformers when called.
 """
@@ -28,18 +34,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from videoxai.keys import ModelKey, ModelKeyError
+from videoxai.models.checkpoints.config import is_run_folder_config, read_checkpoint_config
 from videoxai.models.checkpoints.files import CONFIG_NAME, CheckpointError
+from videoxai.models.checkpoints.hf_cache import locate_backbone
+from videoxai.models.checkpoints.locate import CheckpointPaths
+from videoxai.models.families.prompt_tuning.config import METHODS
 
 if TYPE_CHECKING:
     import torch
 
     from videoxai.models.base import VideoClassifier
+    from videoxai.models.checkpoints.record import ResolvedModel
 
 RUN_FOLDER_FORMAT = "prompt-tuning-run"
 UPSTREAM_JSON_PLACE = ("src", "configs", "methods", "checkpoint_paths.json")
-RUN_FOLDER_METHODS = ("video_coop", "dual_coop", "stt")
+RUN_FOLDER_METHODS = METHODS  # the families videoxai rebuilds from a run folder
 CONTEXT_KEY = "context_state_dict"
 BACKBONE_KEY = "clip-model"
+# A prompt-tuning run records no class names (prompt-tuning takes them from the dataset it evaluates). Until
+# someone sets them (extraction: the test set's), the model is built for this one placeholder class.
+UNSET_CLASS_NAMES = ["unset class names"]
 
 CONVERT_SNIPPET = """\
     import torch  # in a trusted Python session, outside the workflow, once per file you trust:
@@ -61,7 +75,7 @@ OLD_FORMAT_SNIPPET = """\
 # ---------------------------------------------------------------- checkpoint_paths.json (torch-free)
 
 
-def read_checkpoint_paths(path: str | os.PathLike[str]) -> dict[str, str]:
+def read_checkpoint_paths(path: str | os.PathLike[str]) -> CheckpointPaths:
     """Prompt-tuning's ``checkpoint_paths.json`` as ``{model key: absolute path}``.
 
     Relative paths are relative to the file's folder, or, for the file at prompt-tuning's own place in its
@@ -80,7 +94,7 @@ def read_checkpoint_paths(path: str | os.PathLike[str]) -> dict[str, str]:
     path = path.absolute()
     in_upstream_repo = path.parts[-len(UPSTREAM_JSON_PLACE) :] == UPSTREAM_JSON_PLACE
     base = path.parents[len(UPSTREAM_JSON_PLACE) - 1] if in_upstream_repo else path.parent
-    return flatten_checkpoint_paths(data, base=base, where=str(path))
+    return CheckpointPaths(flatten_checkpoint_paths(data, base=base, where=str(path)), origin=str(path))
 
 
 def flatten_checkpoint_paths(
@@ -118,7 +132,7 @@ def _absolute(target: str, base: str | os.PathLike[str] | None) -> str:
     return str(p if p.is_absolute() else Path(base) / p)
 
 
-def explicit_paths(value: str | os.PathLike[str] | Mapping[str, Any] | None) -> dict[str, str]:
+def explicit_paths(value: str | os.PathLike[str] | Mapping[str, Any] | None) -> CheckpointPaths:
     """The ``checkpoint-paths`` setting as ``{model key: path}``.
 
     ``value`` is prompt-tuning's ``checkpoint_paths.json`` (a path), a flat
@@ -126,37 +140,20 @@ def explicit_paths(value: str | os.PathLike[str] | Mapping[str, Any] | None) -> 
     directory), or prompt-tuning's nested form ``{method: {dataset: {run: path}}}``.
     """
     if value is None:
-        return {}
+        return CheckpointPaths()
     if isinstance(value, (str, os.PathLike)):
         return read_checkpoint_paths(value)
     if not isinstance(value, Mapping):
         raise ValueError(f"checkpoint-paths must be a JSON file path or a mapping, got {type(value).__name__}")
     if any(isinstance(v, Mapping) for v in value.values()):
-        return flatten_checkpoint_paths(value)
+        return CheckpointPaths(flatten_checkpoint_paths(value))
     bad = {k: v for k, v in value.items() if not isinstance(v, str)}
     if bad:
         raise ValueError(f"checkpoint-paths: every model key must map to a path, got {bad}")
-    return dict(value)
+    return CheckpointPaths(dict(value))
 
 
 # ---------------------------------------------------------------- run folder config (torch-free)
-
-
-def read_run_json(path: str | os.PathLike[str]) -> dict:
-    """A ``config.json`` as a dict, with errors naming the file."""
-    path = Path(path)
-    try:
-        config = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(config, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    return config
-
-
-def is_run_config(config: Mapping[str, Any]) -> bool:
-    """A prompt-tuning run configuration names its backbone (``clip-model``) and no videoxai ``method``."""
-    return BACKBONE_KEY in config and "method" not in config
 
 
 def run_config_beside(weights: str | os.PathLike[str]) -> dict | None:
@@ -164,8 +161,8 @@ def run_config_beside(weights: str | os.PathLike[str]) -> dict | None:
     config_path = Path(weights).parent / CONFIG_NAME
     if not config_path.is_file():
         return None
-    config = read_run_json(config_path)
-    return config if is_run_config(config) else None
+    config = read_checkpoint_config(config_path)
+    return config if is_run_folder_config(config) else None
 
 
 def check_run_method(key: ModelKey, config_path: Path) -> str:
@@ -196,30 +193,15 @@ def backbone_name(config: Mapping[str, Any], config_path: Path) -> str:
 
 def read_context_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """``context_state_dict`` of a prompt-tuning ``.pt``, loaded with ``weights_only=True`` (never runs code)."""
-    import pickle
-
     import torch
 
-    from videoxai.models.checkpoints.weights import UnsafeCheckpointError
+    from videoxai.models.checkpoints.weights import load_pickle
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     converted = path.with_name(path.stem + ".converted.pt")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise UnsafeCheckpointError(
-            f"refused to load {path}: it pickles Python objects beyond tensors and plain containers (an older "
-            f"format that saved a module object, or not a checkpoint at all), and loading it could run code. "
-            f"If you trust the file, convert it once, knowingly, outside the workflow:\n"
-            + CONVERT_SNIPPET.format(path=path, converted=converted)
-            + "\n  For the oldest format ({'text_context', 'temporal_pooling': <module>}) use instead:\n"
-            + OLD_FORMAT_SNIPPET.format(path=path, converted=converted)
-            + f"\n  Then point checkpoint-paths (or checkpoint-file) at {converted.name}. Detail: {_unpickling_detail(e)}"
-        ) from e
-    except Exception as e:  # zip/pickle framing errors
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupted?): {e}") from e
+    obj = load_pickle(path, _refused)
     if not isinstance(obj, dict) or CONTEXT_KEY not in obj:
         have = sorted(map(str, obj))[:8] if isinstance(obj, dict) else type(obj).__name__
         hint = (
@@ -236,6 +218,20 @@ def read_context_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Ten
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: {CONTEXT_KEY!r} must map parameter names to tensors")
     return state
+
+
+def _refused(path: Path, error: Exception) -> str:
+    """Why a run's ``.pt`` was not unpickled, and how to convert it once, knowingly."""
+    converted = path.with_name(path.stem + ".converted.pt")
+    return (
+        f"refused to load {path}: it pickles Python objects beyond tensors and plain containers (an older "
+        f"format that saved a module object, or not a checkpoint at all), and loading it could run code. "
+        f"If you trust the file, convert it once, knowingly, outside the workflow:\n"
+        + CONVERT_SNIPPET.format(path=path, converted=converted)
+        + "\n  For the oldest format ({'text_context', 'temporal_pooling': <module>}) use instead:\n"
+        + OLD_FORMAT_SNIPPET.format(path=path, converted=converted)
+        + f"\n  Then point checkpoint-paths (or checkpoint-file) at {converted.name}. Detail: {_unpickling_detail(error)}"
+    )
 
 
 def _unpickling_detail(error: Exception) -> str:
@@ -289,3 +285,50 @@ def build_from_run(
             "config must be the run's own."
         ) from e
     return model.eval()
+
+
+# ---------------------------------------------------------------- the family's conversion of a run folder
+
+
+def describe_run(key: ModelKey, run_config: dict, config_path: Path, weights: Path) -> tuple[dict, VideoClassifier]:
+    """The prompt-tuning fields of a run folder's resolved record, and the model built once to check it fits.
+
+    ``method`` is the key's (as prompt-tuning's ``load_model_from_keys``), ``class_names`` empty (the test
+    set's are used), ``backbone`` the located CLIP's record (name, source, folder, snapshot, each file's sha256).
+    """
+    method = check_run_method(key, config_path)
+    context = read_context_state_dict(weights)
+    backbone = locate_backbone(backbone_name(run_config, config_path))
+    model = build_from_run(
+        str(key),
+        run_config,
+        context,
+        backbone.path,
+        UNSET_CLASS_NAMES,
+        weights=weights,
+        config_path=config_path,
+    )
+    fields = {
+        "format": RUN_FOLDER_FORMAT,
+        "method": method,
+        "class_names": [],
+        "input_spec": model.input_spec.to_dict(),
+        "model_config": run_config,
+        "backbone": backbone.record(),
+    }
+    return fields, model
+
+
+def load_run(record: ResolvedModel, class_names: Sequence[str] | None = None) -> VideoClassifier:
+    """The model of a resolved run folder, for ``class_names`` (else the record's, else a placeholder class)."""
+    if record.backbone is None or record.config_file is None:
+        raise CheckpointError(f"the record of {record.key} names no backbone or config file: rerun the resolve step")
+    return build_from_run(
+        record.key,
+        record.model_config,
+        read_context_state_dict(record.checkpoint),
+        record.backbone["path"],
+        list(class_names or record.class_names or UNSET_CLASS_NAMES),
+        weights=record.checkpoint,
+        config_path=record.config_file,
+    )

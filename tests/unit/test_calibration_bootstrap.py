@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from videoxai.calibration import Scores
-from videoxai.calibration.bootstrap import METRICS, MetricSuite, bootstrap, percentile_interval, resample_counts
+from videoxai.calibration.bootstrap import bootstrap, percentile_interval, resample_counts
+from videoxai.calibration.names import METRICS
 from videoxai.calibration.report import evaluate
+from videoxai.calibration.suite import MetricSuite
 
 
 def _logits(n: int = 400, k: int = 9, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from videoxai.calibration import NonFiniteLogitsError, Scores, calibrate, summarize
-from videoxai.calibration.bootstrap import METRICS, MetricSuite
+from videoxai.calibration.names import METRICS
+from videoxai.calibration.suite import MetricSuite
 from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import read_json
 

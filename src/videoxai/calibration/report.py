@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from videoxai.calibration.bootstrap import METRICS, bootstrap, percentile_interval
+from videoxai.calibration.bootstrap import bootstrap, percentile_interval
+from videoxai.calibration.names import METRICS
 
 CI_LEVEL = 0.95
 BIN_COLUMNS = ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
@@ -25,10 +26,10 @@ class Evaluation:
 def evaluate(suite: Any, resamples: int, seed: int) -> Evaluation:
     """Point estimates of every metric and, with ``resamples > 0``, their percentile intervals.
 
-    ``suite`` comes from :func:`videoxai.calibration.point.metric_suite` (either
-    convention); its ``point()`` is what :func:`~videoxai.calibration.point.point_metrics` returns.
+    ``suite`` comes from :func:`videoxai.calibration.suite.metric_suite` (either
+    convention); its ``point()`` is what :func:`~videoxai.calibration.suite.point_metrics` returns.
 
-    Keys: each name in :data:`~videoxai.calibration.bootstrap.METRICS` (a float) with
+    Keys: each name in :data:`~videoxai.calibration.names.METRICS` (a float) with
     ``<name>_ci95`` (``[lo, hi]``, or None when ``resamples == 0``), plus
     ``smooth_ece_bandwidth``, ``bin_counts`` (equal-width) and ``adaptive_bin_counts``.
     A metric that is not finite (only prompt-tuning's NLL can be) is None.

@@ -11,10 +11,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliability_diagram
-from videoxai.calibration.point import metric_suite
-from videoxai.calibration.prompt_tuning import check_convention
+from videoxai.calibration.suite import metric_suite
 from videoxai.calibration.table import latex_table, summary_rows, write_csv
 from videoxai.checks import check_parquet
+from videoxai.conventions import check_convention
 from videoxai.extract.predictions import Predictions, load_predictions
 from videoxai.io import atomic_path, read_json, write_json, write_text
 
@@ -60,7 +60,7 @@ def calibrate(
     give every metric's 95% percentile interval (``<metric>_ci95``).
 
     ``convention`` (the config's ``conventions``): ``standard`` or ``prompt-tuning`` (prompt-tuning's
-    bins and float32 arithmetic, :mod:`videoxai.calibration.prompt_tuning`); it
+    bins and float32 arithmetic, :data:`videoxai.calibration.rules.PARAMS`); it
     applies to the metrics, ``bins.parquet`` and the diagram, and metrics.json
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.

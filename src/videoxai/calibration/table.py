@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from videoxai.calibration.point import METRICS
+from videoxai.calibration.names import METRICS
 from videoxai.io import write_text
 
 # (metric key, column heading, scale, decimals, lower is better)

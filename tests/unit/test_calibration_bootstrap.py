@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from videoxai.calibration import Scores
-from videoxai.calibration.bootstrap import bootstrap, percentile_interval, resample_counts
-from videoxai.calibration.names import METRICS
+from videoxai.calibration.bootstrap import bootstrap, resample_counts
+from videoxai.calibration.intervals import percentile_interval
+from videoxai.calibration.names import ANALYTIC_DEBIAS, METRICS
 from videoxai.calibration.report import evaluate
 from videoxai.calibration.suite import MetricSuite
 
@@ -88,5 +89,5 @@ def test_percentile_interval():
 def test_bootstrap_returns_one_value_per_resample():
     z, y = _logits(n=80)
     values = bootstrap(MetricSuite(Scores.from_logits(z, y)), resamples=37, seed=0)
-    assert set(values) == set(METRICS)
+    assert set(values) == set(METRICS) | {f"{name}_debiased" for name in ANALYTIC_DEBIAS}
     assert all(v.shape == (37,) and np.isfinite(v).all() for v in values.values())

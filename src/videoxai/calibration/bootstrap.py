@@ -3,8 +3,8 @@
 Resamples are drawn as integer count vectors (how often each sample is drawn,
 ``N`` draws with replacement), so a resampled metric is the same estimator with
 weights: no copy of the data per resample, one batch of resamples at a time.
-All metrics share the same resamples (a paired bootstrap), and intervals are
-percentile intervals of the resampled values.
+All metrics share the same resamples (a paired bootstrap); the intervals drawn
+from them are in :mod:`videoxai.calibration.intervals`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def resample_counts(n: int, resamples: int, seed: int, batch: int | None = None)
 
 
 def bootstrap(suite: Any, resamples: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """Each metric's value on ``resamples`` bootstrap resamples (same resamples for all metrics).
+    """Each value ``suite.evaluate`` returns, on ``resamples`` bootstrap resamples (the same ones for all).
 
     ``suite`` is a :class:`~videoxai.calibration.suite.MetricSuite` (any convention),
     or anything with ``n`` and ``evaluate(weights)``.
@@ -44,15 +44,5 @@ def bootstrap(suite: Any, resamples: int, seed: int = 0) -> dict[str, np.ndarray
     values: dict[str, list[np.ndarray]] = {k: [] for k in METRICS}
     for counts in resample_counts(suite.n, resamples, seed):
         for k, v in suite.evaluate(counts).items():
-            values[k].append(np.asarray(v))
+            values.setdefault(k, []).append(np.asarray(v))
     return {k: np.concatenate(v) if v else np.zeros(0) for k, v in values.items()}
-
-
-def percentile_interval(samples: np.ndarray, level: float = 0.95) -> list[float] | None:
-    """Central percentile interval ``[lo, hi]`` (linear interpolation); None without samples."""
-    finite = samples[np.isfinite(samples)]
-    if finite.size == 0:
-        return None
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(finite, [alpha, 1.0 - alpha])
-    return [float(lo), float(hi)]

@@ -57,7 +57,9 @@ def calibrate(
       holds the metrics after, and the figure shows both side by side.
 
     ``bootstrap`` resamples (0 = no intervals) of the test set, seeded by ``seed``,
-    give every metric's 95% percentile interval (``<metric>_ci95``).
+    give every metric's 95% interval (``<metric>_ci95``): the percentile interval for the means, and for the
+    calibration errors an interval around their debiased estimate (``<metric>_debiased``;
+    :mod:`videoxai.calibration.intervals`).
 
     ``convention`` (the config's ``conventions``): ``standard`` or ``prompt-tuning`` (prompt-tuning's
     bins and float32 arithmetic, :data:`videoxai.calibration.rules.PARAMS`); it
@@ -118,8 +120,9 @@ def _identity(
 
 
 def _panel(evaluation: Evaluation, subtitle: str | None) -> Panel:
-    """One reliability diagram panel: the equal-width bins and the ECE with its interval."""
-    return Panel(evaluation.tables["equal-width"], evaluation.metrics["ece"], evaluation.metrics["ece_ci95"], subtitle)
+    """One reliability diagram panel: the equal-width bins, the ECE, its debiased estimate and interval."""
+    m = evaluation.metrics
+    return Panel(evaluation.tables["equal-width"], m["ece"], m["ece_ci95"], subtitle, m["ece_debiased"])
 
 
 def _temperature_scaled(

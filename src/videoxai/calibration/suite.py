@@ -18,12 +18,15 @@ from prompt-tuning's float32 confidences. Nothing here imports torch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from videoxai.calibration.binned import Adaptive, Classwise, EqualWidth
 from videoxai.calibration.binning import STANDARD_RULE
+from videoxai.calibration.intervals import chi2_sf
+from videoxai.calibration.names import METRICS
 from videoxai.calibration.rules import BinningRule, ConventionParams, binning_rule, convention_params
 from videoxai.calibration.scores import Scores, as_array
 from videoxai.calibration.smooth import MIN_POWER, grid_power, smooth_ece
@@ -66,7 +69,8 @@ class MetricSuite:
         self._smooth_power = min(BOOTSTRAP_MAX_POWER, grid_power(0.5 * self.smooth_bandwidth))
 
     def evaluate(self, weights: Any = None) -> dict[str, np.ndarray]:
-        """Every metric: 0-d/1-element arrays for ``None``, ``(B,)`` arrays for weights."""
+        """Every metric, and ``<name>_debiased`` of :data:`~videoxai.calibration.names.ANALYTIC_DEBIAS`:
+        0-d/1-element arrays for ``None``, ``(B,)`` arrays for weights."""
         s = self.scores
         if weights is None:
 
@@ -94,14 +98,32 @@ class MetricSuite:
         out["adaptive_ece"] = self.adaptive.error(weights)
         out["classwise_ece"] = self.classwise.error(weights)
         out["smooth_ece"] = smooth
+        out["adaptive_ece_debiased"] = self.adaptive.debiased(weights)
+        out["classwise_ece_debiased"] = self.classwise.debiased(weights)
         return out
+
+    def calibration_tests(self) -> dict[str, dict[str, float]]:
+        """The chi-square tests of perfect calibration on each scheme's cells: statistic, dof and p-value.
+
+        The statistic is None where it is infinite (a confidence of exactly 1 that was wrong; p-value 0).
+        """
+        tests = {
+            "equal-width": self.equal_width.test(),
+            "equal-mass": self.adaptive.test(),
+            "class-wise": self.classwise.test(),
+        }
+        return {
+            k: {"statistic": t if math.isfinite(t) else None, "dof": dof, "p_value": chi2_sf(t, dof)}
+            for k, (t, dof) in tests.items()
+        }
 
     @property
     def n(self) -> int:
         return self.scores.n
 
     def point(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.evaluate().items()}
+        """Every metric of :data:`~videoxai.calibration.names.METRICS` as a float (what ``metrics.json`` holds)."""
+        return {k: float(v) for k, v in self.evaluate().items() if k in METRICS}
 
     def tables(self) -> dict[str, dict[str, np.ndarray]]:
         """Per-bin tables of both schemes (``equal-width``, ``equal-mass``), as numpy arrays."""

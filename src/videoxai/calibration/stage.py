@@ -141,18 +141,20 @@ def _temperature_scaled(
     val = _load(val_path, "val")
     _check_same_model(test, val, test_path, val_path)
     fit = fit_temperature(val.logits, val.labels)
-    if fit.at_bound:
-        log.warning(
-            "fitted temperature hit its bound (T = %g): the val predictions are (nearly) separable", fit.temperature
-        )
+    warnings = fit.warnings()
+    for message in warnings:
+        log.warning("%s", message)
     scaled = evaluate(metric_suite(test.logits, test.labels, n_bins, convention, fit.temperature), bootstrap, seed)
     record = {
         "temperature": fit.temperature,
         "val_predictions": os.fspath(val_path),
         "val_n": fit.n,
+        "val_errors": fit.errors,
         "val_nll_before": fit.nll_before,
         "val_nll_after": fit.nll_after,
         "at_bound": fit.at_bound,
+        "bound": fit.bound,
+        "warnings": warnings,
         **scaled.metrics,
     }
     return fit, scaled, record

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 
 from videoxai.calibration import Scores
-from videoxai.calibration.bootstrap import METRICS, MetricSuite, bootstrap, percentile_interval, resample_counts
+from videoxai.calibration.bootstrap import bootstrap, resample_counts
+from videoxai.calibration.intervals import percentile_interval
+from videoxai.calibration.names import ANALYTIC_DEBIAS, METRICS
 from videoxai.calibration.report import evaluate
+from videoxai.calibration.suite import MetricSuite
 
 
 def _logits(n: int = 400, k: int = 9, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -86,5 +89,5 @@ def test_percentile_interval():
 def test_bootstrap_returns_one_value_per_resample():
     z, y = _logits(n=80)
     values = bootstrap(MetricSuite(Scores.from_logits(z, y)), resamples=37, seed=0)
-    assert set(values) == set(METRICS)
+    assert set(values) == set(METRICS) | {f"{name}_debiased" for name in ANALYTIC_DEBIAS}
     assert all(v.shape == (37,) and np.isfinite(v).all() for v in values.values())

@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from videoxai.calibration import NonFiniteLogitsError, Scores, calibrate, summarize
-from videoxai.calibration.bootstrap import METRICS, MetricSuite
+from videoxai.calibration.names import METRICS
+from videoxai.calibration.suite import MetricSuite
 from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import read_json
 
@@ -241,3 +242,29 @@ def test_calibrate_and_summary_jobs_import_neither_pandas_nor_scipy(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "[]"
     assert Path(s["pdf"]).read_bytes().startswith(b"%PDF")
+
+
+def test_temperature_warnings_reach_the_job_log_and_metrics_json(tmp_path, caplog):
+    """4 val clips, all wrong (the user's case): T at its upper bound means "no information", and 4 clips are too few."""
+    from tests.unit.test_calibration_prompt_tuning import write_predictions as write_logits
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, K, 200)
+    logits = rng.normal(size=(200, K)).astype(np.float32)
+    logits[np.arange(200), labels] += 2.0
+    test = write_logits(tmp_path / "test.parquet", logits, labels)
+    val_logits = np.eye(K, dtype=np.float32)[:4] * 3.0
+    val = write_logits(tmp_path / "val.parquet", val_logits, np.array([1, 2, 3, 4]))
+    with caplog.at_level("WARNING", logger="videoxai.calibration"):
+        m = calibrate(test, **outputs(tmp_path / "out"), bootstrap=0, val_predictions=val)
+    ts = m["temperature_scaled"]
+    assert (ts["val_n"], ts["val_errors"], ts["bound"], ts["at_bound"]) == (4, 4, "upper", True)
+    firsts = [w.split("\n")[0] for w in ts["warnings"]]
+    assert firsts == [
+        "temperature scaling: too few val clips to fit T: 4 clips, 4 of them misclassified (it needs at least 50 "
+        "clips and 20 misclassified ones)",
+        "temperature scaling: T hit its upper bound (T = 100): the val NLL keeps falling as the predictions flatten "
+        "towards uniform",
+    ]
+    assert [r.getMessage() for r in caplog.records] == ts["warnings"]
+    assert read_json(tmp_path / "out" / "metrics.json")["temperature_scaled"]["warnings"] == ts["warnings"]

@@ -95,3 +95,48 @@ def test_anti_correlated_logits_stop_at_the_upper_bound():
     fit = fit_temperature(z, z.argmin(1))
     assert fit.at_bound and fit.temperature == 1e2
     assert fit.nll_after == pytest.approx(_nll(z, z.argmin(1), 1e2), abs=1e-14)
+
+
+def _first_lines(fit) -> list[str]:
+    return [w.split("\n")[0] for w in fit.warnings()]
+
+
+def test_the_bounds_say_what_they_mean():
+    """Lower bound: separable (sharper always better); upper bound: no information (flatter always better)."""
+    z, _ = _overconfident(200, 4, 1.0, seed=4)
+    upper = fit_temperature(z, z.argmin(1))
+    assert upper.bound == "upper" and upper.errors == 200
+    assert _first_lines(upper) == [
+        "temperature scaling: T hit its upper bound (T = 100): the val NLL keeps falling as the predictions flatten "
+        "towards uniform"
+    ]
+    lower = fit_temperature(z, z.argmax(1))  # every top prediction right: separable
+    assert lower.bound == "lower" and lower.errors == 0
+    assert _first_lines(lower) == [
+        "temperature scaling: too few val clips to fit T: 200 clips, 0 of them misclassified (it needs at least 50 "
+        "clips and 20 misclassified ones)",
+        "temperature scaling: T hit its lower bound (T = 0.01): the val NLL keeps falling as the predictions sharpen",
+    ]
+    assert "(nearly) separable" in lower.warnings()[1] and "no information" in upper.warnings()[0]
+
+
+def test_too_few_val_clips_or_errors_are_named():
+    """The user's case: 4 val clips, all wrong. Below 50 clips or 20 misclassified ones T is mostly noise (docs)."""
+    z = np.array([[3.0, 0, 0], [0, 3.0, 0], [0, 0, 3.0], [3.0, 0, 0]])
+    fit = fit_temperature(z, np.array([1, 2, 0, 2]))
+    assert (fit.n, fit.errors, fit.bound) == (4, 4, "upper")
+    assert _first_lines(fit) == [
+        "temperature scaling: too few val clips to fit T: 4 clips, 4 of them misclassified (it needs at least 50 "
+        "clips and 20 misclassified ones)",
+        "temperature scaling: T hit its upper bound (T = 100): the val NLL keeps falling as the predictions flatten "
+        "towards uniform",
+    ]
+    enough = fit_temperature(*_overconfident(400, 10, 2.0, seed=5))
+    assert enough.errors >= 20 and enough.warnings() == []
+    z, y = _overconfident(400, 10, 2.0, seed=6)
+    y[10:] = z[10:].argmax(1)  # 400 clips, at most 10 of them wrong
+    few_errors = fit_temperature(z, y)
+    assert 0 < few_errors.errors <= 10 and _first_lines(few_errors) == [
+        f"temperature scaling: too few val clips to fit T: 400 clips, {few_errors.errors} of them misclassified (it "
+        "needs at least 50 clips and 20 misclassified ones)"
+    ]

@@ -3,7 +3,8 @@
 Every module under ``src/videoxai/`` is parsed (not imported), and every import
 counts: module level, inside functions, under ``TYPE_CHECKING``. A package
 may import its own modules and any lower layer; packages on the same layer
-never import each other.
+never import each other; and inside a package no modules import each other
+in a cycle (a function-level import does not hide one).
 """
 
 from __future__ import annotations
@@ -48,36 +49,41 @@ def _unit(module: str) -> str:
     return "core" if parts[1] in CORE else parts[1]
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC).with_suffix("").parts)
+def _module_name(path: Path, src: Path = SRC) -> str:
+    parts = list(path.relative_to(src).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
 
 
-def imported_modules(path: Path, name: str | None = None) -> list[tuple[int, str]]:
-    """(line, videoxai module) for every import in ``path`` (module ``name``), relative ones resolved, anywhere."""
-    name = name or _module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found: list[tuple[int, str]] = []
+def _import_statements(tree: ast.AST, name: str, is_package: bool) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names taken from it) for every import of the ``videoxai`` tree; relative ones resolved."""
+    package = name if is_package else name.rpartition(".")[0]
+    found: list[tuple[int, str, list[str]]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "videoxai"]
+            found += [(node.lineno, a.name, []) for a in node.names if a.name.split(".")[0] == "videoxai"]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            if target.split(".")[0] != "videoxai":
-                continue
-            if target == "videoxai":  # ``from videoxai import x``: x is a submodule or a root attribute
-                found += [
-                    (node.lineno, f"videoxai.{a.name}") for a in node.names if a.name not in ROOT_NAMES_ANYONE_MAY_USE
-                ]
-            else:
-                found.append((node.lineno, target))
+            if target.split(".")[0] == "videoxai":
+                found.append((node.lineno, target, [a.name for a in node.names]))
+    return found
+
+
+def imported_modules(path: Path, name: str | None = None) -> list[tuple[int, str]]:
+    """(line, videoxai module) for every import in ``path`` (module ``name``), relative ones resolved, anywhere."""
+    name = name or _module_name(path)
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: list[tuple[int, str]] = []
+    for line, target, names in _import_statements(tree, name, path.name == "__init__.py"):
+        if target == "videoxai" and names:  # ``from videoxai import x``: x is a submodule or a root attribute
+            found += [(line, f"videoxai.{n}") for n in names if n not in ROOT_NAMES_ANYONE_MAY_USE]
+        else:
+            found.append((line, target))
     # ``import videoxai`` then ``videoxai.x``: only the root's own attributes, never a submodule by attribute
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "videoxai":
@@ -137,3 +143,94 @@ def test_the_check_sees_function_level_relative_and_root_imports(tmp_path: Path)
         "videoxai.explain",
         "videoxai.data",
     }
+
+
+# cycles other work is removing; while one is still there its package's test is an expected failure, not a pass
+KNOWN_CYCLES: dict[str, set[str]] = {
+    "core": {"videoxai.checks", "videoxai.io"},
+    "explain": {"videoxai.explain.ground_truth", "videoxai.explain.summary"},
+}
+
+
+def import_graph(src: Path = SRC, package: str = "videoxai") -> dict[str, set[str]]:
+    """Module -> the modules of the tree it imports (anywhere in it; ``from pkg import mod`` names ``pkg.mod``).
+
+    A module's own packages above it do not count: Python runs them before it anyway.
+    """
+    modules = {_module_name(p, src): p for p in sorted((src / package).rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        edges: set[str] = set()
+        for _, target, names in _import_statements(tree, name, path.name == "__init__.py"):
+            for candidate in [f"{target}.{n}" for n in names] + [target]:
+                while candidate and candidate not in modules:
+                    candidate = candidate.rpartition(".")[0]
+                if candidate and candidate != name and not name.startswith(candidate + "."):
+                    edges.add(candidate)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of ``graph``: its strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in graph:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+@pytest.mark.parametrize("unit", sorted(RANK))
+def test_no_import_cycle_inside_a_package(unit: str) -> None:
+    graph = import_graph()
+    inside = {m: {t for t in targets if _unit(t) == unit} for m, targets in graph.items() if _unit(m) == unit}
+    found = cycles(inside)
+    known = [c for c in found if set(c) == KNOWN_CYCLES.get(unit)]
+    new = [" <-> ".join(c) for c in found if c not in known]
+    assert not new, f"import cycle inside {unit} (break it by moving what both need into a module of its own): " + (
+        "; ".join(new)
+    )
+    if known:
+        pytest.xfail(f"known cycle, being removed elsewhere: {' <-> '.join(known[0])}")
+
+
+def test_the_cycle_check_sees_a_cycle_hidden_by_a_function_level_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "videoxai" / "calc"
+    pkg.mkdir(parents=True)
+    (tmp_path / "videoxai" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("from videoxai.calc.a import f\n")  # the package above: not a cycle
+    (pkg / "a.py").write_text("from videoxai.calc import b\ndef f():\n    return b\n")
+    (pkg / "b.py").write_text("def g():\n    from .a import f\n    return f\n")
+    (pkg / "c.py").write_text("from videoxai.calc.a import f\n")
+    graph = import_graph(tmp_path)
+    assert graph["videoxai.calc.a"] == {"videoxai.calc.b"} and graph["videoxai.calc.c"] == {"videoxai.calc.a"}
+    assert cycles(graph) == [["videoxai.calc.a", "videoxai.calc.b"]]

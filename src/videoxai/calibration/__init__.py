@@ -2,11 +2,11 @@
 
 Stage entry points (one call per workflow rule): :func:`calibrate`, :func:`summarize`.
 Point estimates as the workflow writes them: :func:`point_metrics` (either
-convention). Array-level metrics: :mod:`videoxai.calibration.metrics`. Bin
-conventions: :mod:`videoxai.calibration.binning` (standard) and
-:mod:`videoxai.calibration.prompt_tuning` (prompt-tuning's).
+convention). Array-level metrics: :mod:`videoxai.calibration.metrics`. What the
+conventions change, as parameters of the one set of estimators:
+:mod:`videoxai.calibration.rules`; bin assignment: :mod:`videoxai.calibration.binning`.
 
-Names load on first use, so importing one submodule (``prompt_tuning``, ``point``) does
+Names load on first use, so importing one submodule (``suite``, ``metrics``) does
 not load the others. Nothing here imports torch (numpy and scipy only).
 """
 
@@ -30,8 +30,12 @@ _EXPORTS = {
     "summarize": "stage",
     "TemperatureFit": "temperature",
     "fit_temperature": "temperature",
-    "point_metrics": "point",
-    "CONVENTIONS": "prompt_tuning",
+    "point_metrics": "suite",
+    "metric_suite": "suite",
+    "MetricSuite": "suite",
+    "BinningRule": "rules",
+    "ConventionParams": "rules",
+    "CONVENTIONS": "rules",
 }
 
 __all__ = [
@@ -50,6 +54,10 @@ __all__ = [
     "TemperatureFit",
     "fit_temperature",
     "point_metrics",
+    "metric_suite",
+    "MetricSuite",
+    "BinningRule",
+    "ConventionParams",
     "CONVENTIONS",
 ]
 

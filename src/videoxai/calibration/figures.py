@@ -67,6 +67,7 @@ class Panel:
     ece: float
     ece_ci: Sequence[float] | None
     subtitle: str | None = None
+    ece_debiased: float | None = None  # the estimate the interval is built around
 
 
 @dataclass
@@ -105,6 +106,18 @@ def _percent(value: float, ci: Sequence[float] | None) -> str:
     return text
 
 
+def ece_label(ece: float, debiased: float | None, ci: Sequence[float] | None) -> str:
+    """The legend's ECE: the plug-in, then the debiased estimate with its 95% interval, and why the plug-in
+    can lie outside that interval (it is biased upward; the interval is for the true ECE)."""
+    if debiased is None or ci is None:
+        return f"ECE {_percent(ece, ci)}"
+    lines = [f"ECE {100 * ece:.2f}%", f"debiased {_percent(debiased, ci)}"]
+    if not ci[0] <= ece <= ci[1]:
+        lines[0] += " (plug-in: biased up,"
+        lines.insert(1, "outside the CI of the true ECE)")
+    return "\n".join(lines)
+
+
 def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
     t = panel.table
     occupied = t["count"] > 0
@@ -139,7 +152,7 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
         Patch(facecolor=ACCURACY_COLOR, alpha=0.85, label="Accuracy"),
         Patch(facecolor="none", edgecolor=GAP_COLOR, hatch="/////", linewidth=0.6, label="Gap to confidence"),
         Line2D([], [], linestyle="--", color="0.35", linewidth=0.8, label="Perfect calibration"),
-        Line2D([], [], linestyle="none", label=f"ECE {_percent(panel.ece, panel.ece_ci)}"),
+        Line2D([], [], linestyle="none", label=ece_label(panel.ece, panel.ece_debiased, panel.ece_ci)),
     ]
     # above the axes, never on the bars, wherever a model puts them; the panel's subtitle heads it
     ax.legend(
@@ -178,9 +191,17 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
     hist_ax.axvline(
         mean_conf, color=GAP_COLOR, linestyle=":", linewidth=1.2, zorder=3, label=f"Mean conf. {100 * mean_conf:.1f}%"
     )
-    # headroom above the tallest bar keeps the legend off the bars
+    # headroom above the tallest bar keeps the legend off the bars, up to 100%; beyond, the legend moves
+    # to the side away from the tallest bar
+    tallest = float(share.max()) if share.size else 0.0
+    top = max(5.0, tallest) * 1.75
+    loc = "upper center"
+    if top > 100.0:
+        top = 100.0
+        peak = int(np.argmax(share))
+        loc = "upper left" if (t["lower"][peak] + t["upper"][peak]) / 2 > 0.5 else "upper right"
     hist_ax.legend(
-        loc="upper center",
+        loc=loc,
         ncols=2,
         fontsize=6.5,
         borderaxespad=0.2,
@@ -189,7 +210,7 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
         framealpha=1.0,
     )
     hist_ax.set_xlim(0, 1)
-    hist_ax.set_ylim(0, max(5.0, float(share.max())) * 1.75)
+    hist_ax.set_ylim(0, top)
     hist_ax.set_xlabel("Confidence")
     hist_ax.grid(True, axis="y", linewidth=0.3, color="0.88", zorder=0)
     hist_ax.set_axisbelow(True)
@@ -200,11 +221,11 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
 
 def reliability_diagram(
     panels: Sequence[Panel], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str], title: str | None = None
-) -> None:
-    """Accuracy bars against confidence with gap bars and the diagonal, over a confidence histogram.
+) -> Figure:
+    """Accuracy bars against confidence with gap bars and the diagonal, over a confidence histogram (0-100%).
 
     One panel per entry of ``panels``, side by side (before / after temperature
-    scaling), sharing axes so the two are directly comparable.
+    scaling), sharing axes so the two are directly comparable. Returns the figure written.
     """
     if not panels:
         raise ValueError("reliability_diagram needs at least one panel")
@@ -222,6 +243,7 @@ def reliability_diagram(
             fig.suptitle(textwrap.fill(title, wrap), fontsize=8)
         fig.align_ylabels(axes[:, 0])
         _save(fig, out_png, out_pdf)
+    return fig
 
 
 def comparison_figure(

@@ -3,7 +3,12 @@
 Each function is a thin front to the batched estimators the bootstrap uses
 (:mod:`~videoxai.calibration.binned`, :mod:`~videoxai.calibration.smooth`), so a
 point estimate and its confidence interval always come from the same code.
-Bin conventions: :mod:`videoxai.calibration.binning`.
+
+The binned ones take ``binning``: what a convention changes (edge dtype, closed
+side, equal-mass rule, ties), as a :class:`~videoxai.calibration.rules.BinningRule`
+or a convention's name (``"standard"``, the default, or ``"prompt-tuning"``), the
+way torchmetrics' ``calibration_error`` takes ``bin_boundaries`` and ``norm``.
+Bin assignment: :mod:`videoxai.calibration.binning`.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from videoxai.calibration.binned import Adaptive, Classwise, EqualWidth, Norm
+from videoxai.calibration.rules import BinningRule, binning_rule
 from videoxai.calibration.scores import ArrayLike, Scores, as_array, check_labels
 from videoxai.calibration.smooth import SmoothECE, smooth_ece
 
@@ -46,26 +52,36 @@ def brier_score(probs: ArrayLike, labels: ArrayLike) -> float:
     return float(Scores.from_probs(probs, labels).brier.mean())
 
 
-def calibration_error(confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15, norm: Norm = "l1") -> float:
+def calibration_error(
+    confidence: ArrayLike,
+    correct: ArrayLike,
+    n_bins: int = 15,
+    norm: Norm = "l1",
+    binning: BinningRule | str = "standard",
+) -> float:
     """Equal-width binned calibration error: ``l1`` = ECE, ``l2`` = RMS-CE, ``max`` = MCE."""
-    binning = EqualWidth(as_array(confidence, F64), as_array(correct), n_bins)
+    estimator = EqualWidth(as_array(confidence, F64), as_array(correct), n_bins, binning_rule(binning))
     name = {"l1": "ece", "l2": "rms_ce", "max": "mce"}.get(norm)
     if name is None:
         raise ValueError(f"norm must be 'l1', 'l2' or 'max', got {norm!r}")
-    return float(binning.errors()[name])
+    return float(estimator.errors()[name])
 
 
-def adaptive_calibration_error(confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15) -> float:
-    """ECE (L1) with equal-mass bins; ties always share a bin."""
-    return float(Adaptive(as_array(confidence, F64), as_array(correct), n_bins).error())
+def adaptive_calibration_error(
+    confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15, binning: BinningRule | str = "standard"
+) -> float:
+    """ECE (L1) with equal-mass bins (standard: tied confidences always share a bin)."""
+    return float(Adaptive(as_array(confidence, F64), as_array(correct), n_bins, binning_rule(binning)).error())
 
 
-def classwise_calibration_error(probs: ArrayLike, labels: ArrayLike, n_bins: int = 15) -> float:
+def classwise_calibration_error(
+    probs: ArrayLike, labels: ArrayLike, n_bins: int = 15, binning: BinningRule | str = "standard"
+) -> float:
     """Class-wise ECE: every class's probability column binned on its own (equal width), averaged over classes."""
     p = as_array(probs)
     y = as_array(labels, np.int64)
     check_labels(y, p.shape[1])
-    return float(Classwise(p, y, n_bins).error())
+    return float(Classwise(p, y, n_bins, rule=binning_rule(binning)).error())
 
 
 def smooth_calibration_error(confidence: ArrayLike, correct: ArrayLike) -> SmoothECE:

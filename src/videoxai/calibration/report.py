@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from videoxai.calibration.bootstrap import METRICS, bootstrap, percentile_interval
+from videoxai.calibration.bootstrap import bootstrap
+from videoxai.calibration.intervals import debiased_interval, median_corrected, percentile_interval
+from videoxai.calibration.names import ANALYTIC_DEBIAS, CALIBRATION_ERRORS, METRICS, TEST_OF
 
 CI_LEVEL = 0.95
 BIN_COLUMNS = ("lower", "upper", "count", "mean_confidence", "accuracy", "gap")
@@ -23,30 +25,65 @@ class Evaluation:
 
 
 def evaluate(suite: Any, resamples: int, seed: int) -> Evaluation:
-    """Point estimates of every metric and, with ``resamples > 0``, their percentile intervals.
+    """Point estimates of every metric and, with ``resamples > 0``, their 95% intervals.
 
-    ``suite`` comes from :func:`videoxai.calibration.point.metric_suite` (either
-    convention); its ``point()`` is what :func:`~videoxai.calibration.point.point_metrics` returns.
+    ``suite`` comes from :func:`videoxai.calibration.suite.metric_suite` (either
+    convention); its ``point()`` is what :func:`~videoxai.calibration.suite.point_metrics` returns.
 
-    Keys: each name in :data:`~videoxai.calibration.bootstrap.METRICS` (a float) with
-    ``<name>_ci95`` (``[lo, hi]``, or None when ``resamples == 0``), plus
-    ``smooth_ece_bandwidth``, ``bin_counts`` (equal-width) and ``adaptive_bin_counts``.
-    A metric that is not finite (only prompt-tuning's NLL can be) is None.
+    Keys: each name in :data:`~videoxai.calibration.names.METRICS` (a float) with
+    ``<name>_ci95`` (``[lo, hi]``, or None when ``resamples == 0``); for each
+    calibration error also ``<name>_debiased``, the estimate its interval is built
+    around (:mod:`~videoxai.calibration.intervals`); ``calibration_tests`` (the
+    chi-square tests of perfect calibration, ``statistic``, ``dof``, ``p_value`` per
+    scheme); ``smooth_ece_bandwidth``, ``bin_counts`` (equal-width) and
+    ``adaptive_bin_counts``. A metric that is not finite (only prompt-tuning's NLL
+    can be) is None.
     """
     if isinstance(resamples, bool) or not isinstance(resamples, (int, np.integer)) or resamples < 0:
         raise ValueError(f"bootstrap must be a non-negative number of resamples, got {resamples!r}")
-    point = suite.point()
+    point = {k: float(v) for k, v in suite.evaluate().items()}
     samples = bootstrap(suite, int(resamples), seed) if resamples else {}
+    tests = suite.calibration_tests()
     out: dict[str, Any] = {}
     for name in METRICS:
         # JSON has no infinity: prompt-tuning's NLL is infinite when a true-class probability underflows to 0
         out[name] = point[name] if np.isfinite(point[name]) else None
-        out[f"{name}_ci95"] = percentile_interval(samples[name], CI_LEVEL) if resamples else None
+        if name not in CALIBRATION_ERRORS:
+            out[f"{name}_ci95"] = percentile_interval(samples[name], CI_LEVEL) if resamples else None
+            continue
+        estimate, interval = error_interval(name, point, samples, tests[TEST_OF[name]]["p_value"])
+        out[f"{name}_debiased"] = estimate
+        out[f"{name}_ci95"] = interval
+    out["calibration_tests"] = tests
     out["smooth_ece_bandwidth"] = suite.smooth_bandwidth
     tables = suite.tables()
     out["bin_counts"] = tables["equal-width"]["count"].round().astype(int).tolist()
     out["adaptive_bin_counts"] = tables["equal-mass"]["count"].round().astype(int).tolist()
     return Evaluation(out, tables)
+
+
+def error_interval(
+    name: str, point: dict[str, float], samples: dict[str, np.ndarray], p_value: float
+) -> tuple[float | None, list[float] | None]:
+    """(debiased estimate, 95% interval) of the calibration error ``name`` (see :mod:`~videoxai.calibration.intervals`).
+
+    ``point`` and ``samples`` hold the unit-weight and resampled values of
+    ``name`` (and of ``<name>_debiased`` where it has a closed form); ``p_value`` is
+    the test of perfect calibration on its cells: at or above 5% the interval starts at 0.
+    Without samples the interval is None (and so is the estimate of ``mce`` and ``smooth_ece``).
+    """
+    from_zero = p_value >= 1.0 - CI_LEVEL
+    if name in ANALYTIC_DEBIAS:
+        estimate = point[f"{name}_debiased"]
+        reported = min(max(estimate, 0.0), 1.0)
+        replicates = samples.get(f"{name}_debiased")
+    else:  # no closed form: the plug-in is its own estimator, corrected by the bootstrap
+        estimate = point[name]
+        replicates = samples.get(name)
+        reported = median_corrected(estimate, replicates) if replicates is not None else None
+    if replicates is None or not len(replicates):
+        return reported, None
+    return reported, debiased_interval(point[name], estimate, replicates, CI_LEVEL, from_zero, reported)
 
 
 def bins_table(stages: dict[str, tuple[float, Evaluation]]) -> pa.Table:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from videoxai.calibration.float32 import softmax_float32
+
 #: numpy arrays, nested sequences, or anything with ``__array__`` (a CPU torch tensor works without importing torch)
 ArrayLike = np.ndarray | Sequence[float] | Any
 
@@ -100,8 +102,15 @@ class Scores:
         labels: ArrayLike,
         temperature: float = 1.0,
         sample_ids: Sequence[str] | None = None,
+        softmax: str = "float64",
     ) -> Scores:
-        """Softmax of ``logits / temperature`` in float64; NLL from ``log_softmax`` (never ``log(0)``)."""
+        """Softmax of ``logits / temperature``: in float64 with the NLL from ``log_softmax`` (never ``log(0)``), or
+        (``softmax="float32"``) torch's float32 softmax, every term computed from those probabilities
+        (see :class:`~videoxai.calibration.rules.ConventionParams`)."""
+        if softmax == "float32":
+            return cls._from_logits_float32(logits, labels, temperature)
+        if softmax != "float64":
+            raise ValueError(f"softmax must be 'float64' or 'float32', got {softmax!r}")
         z = as_array(logits, np.float64)
         y = as_array(labels, np.int64)
         if z.ndim != 2 or y.ndim != 1 or z.shape[0] != y.shape[0]:
@@ -115,6 +124,23 @@ class Scores:
         logp = log_softmax(z / temperature)
         probs = np.exp(logp)
         return cls._build(probs, y, nll=-np.take_along_axis(logp, y[:, None], axis=1)[:, 0])
+
+    @classmethod
+    def _from_logits_float32(cls, logits: ArrayLike, labels: ArrayLike, temperature: float) -> Scores:
+        """Prompt-tuning's probabilities; a single -inf logit is a zero probability (an infinite NLL), as there."""
+        z = as_array(logits)
+        if z.ndim != 2:
+            raise ValueError(f"expected logits of shape (N, K), got {z.shape}")
+        if not (np.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
+        # NaN, +inf or an all -inf row make the float32 softmax NaN
+        bad = np.flatnonzero(np.isnan(z).any(axis=1) | np.isposinf(z).any(axis=1) | np.isneginf(z).all(axis=1))
+        if bad.size:
+            raise ValueError(
+                f"{bad.size} row(s) have NaN, +inf or only -inf logits, e.g. rows {bad[:10].tolist()}; "
+                "drop them (or mark them status=error) before computing calibration metrics"
+            )
+        return cls.from_probs(softmax_float32(z, temperature).astype(np.float64), labels)
 
     @classmethod
     def from_probs(cls, probs: ArrayLike, labels: ArrayLike) -> Scores:

@@ -11,10 +11,12 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliability_diagram
-from videoxai.calibration.point import metric_suite
-from videoxai.calibration.prompt_tuning import check_convention
+from videoxai.calibration.report import CI_LEVEL, Evaluation, bins_table, evaluate
+from videoxai.calibration.scores import check_finite_logits
+from videoxai.calibration.suite import metric_suite
 from videoxai.calibration.table import latex_table, summary_rows, write_csv
 from videoxai.checks import check_parquet
+from videoxai.conventions import check_convention
 from videoxai.extract.predictions import Predictions, load_predictions
 from videoxai.io import atomic_path, read_json, write_json, write_text
 
@@ -25,8 +27,6 @@ _CURVE_COLUMNS = ("lower", "upper", "count", "mean_confidence", "accuracy", "gap
 
 
 def _load(path: PathLike, role: str) -> Predictions:
-    from videoxai.calibration.scores import check_finite_logits
-
     preds = load_predictions(path)
     if not preds.sample_ids:
         raise ValueError(f"{role} predictions {os.fspath(path)} have no status=ok rows to evaluate")
@@ -57,91 +57,124 @@ def calibrate(
       holds the metrics after, and the figure shows both side by side.
 
     ``bootstrap`` resamples (0 = no intervals) of the test set, seeded by ``seed``,
-    give every metric's 95% percentile interval (``<metric>_ci95``).
+    give every metric's 95% interval (``<metric>_ci95``): the percentile interval for the means, and for the
+    calibration errors an interval around their debiased estimate (``<metric>_debiased``;
+    :mod:`videoxai.calibration.intervals`).
 
     ``convention`` (the config's ``conventions``): ``standard`` or ``prompt-tuning`` (prompt-tuning's
-    bins and float32 arithmetic, :mod:`videoxai.calibration.prompt_tuning`); it
+    bins and float32 arithmetic, :data:`videoxai.calibration.rules.PARAMS`); it
     applies to the metrics, ``bins.parquet`` and the diagram, and metrics.json
     records it as ``convention``. The point values are
     :func:`videoxai.calibration.point_metrics` of the same logits.
     """
-    # the estimators are imported here, as the summary job needs none of them
-    from videoxai.calibration.report import bins_table, evaluate
-
     check_convention(convention)
     if val_predictions is not None and temperature is not None:
         raise ValueError("give either a fixed temperature or val_predictions to fit one, not both")
     test = _load(test_predictions, "test")
-    meta = test.metadata
     t_used = 1.0 if temperature is None else float(temperature)
     suite = metric_suite(test.logits, test.labels, n_bins, convention, t_used, sample_ids=test.sample_ids)
     raw = evaluate(suite, bootstrap, seed)
     metrics: dict[str, Any] = {
-        "model": meta.get("model_key"),
-        "dataset": meta.get("dataset"),
-        "split": meta.get("split"),
-        "predictions": os.fspath(test_predictions),
-        "n": suite.n,
-        "num_errors": test.num_errors,
-        "num_classes": int(test.logits.shape[1]),
-        "convention": convention,
-        "n_bins": int(n_bins),
-        "bootstrap": int(bootstrap),
-        "seed": int(seed),
-        "ci_level": 0.95,
+        **_identity(test, test_predictions, suite.n, convention, n_bins, bootstrap, seed),
         "temperature": t_used,
         "temperature_source": "none" if temperature is None else "fixed",
         **raw.metrics,
         "temperature_scaled": None,
     }
     stages = {"raw": (t_used, raw)}
-    panels = [
-        Panel(
-            raw.tables["equal-width"],
-            raw.metrics["ece"],
-            raw.metrics["ece_ci95"],
-            None if temperature is None else f"Fixed temperature $T$ = {t_used:.3g}",
-        )
-    ]
+    panels = [_panel(raw, None if temperature is None else f"Fixed temperature $T$ = {t_used:.3g}")]
     if val_predictions is not None:
-        # only here: scipy.optimize costs a third of a second to import, and most runs fit no temperature
-        from videoxai.calibration.temperature import fit_temperature
-
-        val = _load(val_predictions, "val")
-        _check_same_model(test, val, test_predictions, val_predictions)
-        fit = fit_temperature(val.logits, val.labels)
-        if fit.at_bound:
-            log.warning(
-                "fitted temperature hit its bound (T = %g): the val predictions are (nearly) separable", fit.temperature
-            )
-        scaled = evaluate(metric_suite(test.logits, test.labels, n_bins, convention, fit.temperature), bootstrap, seed)
+        fit, scaled, record = _temperature_scaled(
+            test, test_predictions, val_predictions, n_bins, convention, bootstrap, seed
+        )
         metrics["temperature_source"] = "fitted"
-        metrics["temperature_scaled"] = {
-            "temperature": fit.temperature,
-            "val_predictions": os.fspath(val_predictions),
-            "val_n": fit.n,
-            "val_nll_before": fit.nll_before,
-            "val_nll_after": fit.nll_after,
-            "at_bound": fit.at_bound,
-            **scaled.metrics,
-        }
+        metrics["temperature_scaled"] = record
         stages["scaled"] = (fit.temperature, scaled)
         panels[0].subtitle = "Before temperature scaling"
-        panels.append(
-            Panel(
-                scaled.tables["equal-width"],
-                scaled.metrics["ece"],
-                scaled.metrics["ece_ci95"],
-                f"After temperature scaling ($T$ = {fit.temperature:.3g})",
-            )
-        )
-    with atomic_path(out_bins) as tmp:
-        pq.write_table(bins_table(stages), tmp)
+        panels.append(_panel(scaled, f"After temperature scaling ($T$ = {fit.temperature:.3g})"))
     if title and convention != "standard":
         title = f"{title} [{convention} convention]"
+    _write_outputs(metrics, stages, panels, title, out_metrics, out_bins, out_png, out_pdf)
+    return metrics
+
+
+def _identity(
+    test: Predictions, path: PathLike, n: int, convention: str, n_bins: int, bootstrap: int, seed: int
+) -> dict[str, Any]:
+    """What was evaluated and with which settings: the head of ``metrics.json``."""
+    meta = test.metadata
+    return {
+        "model": meta.get("model_key"),
+        "dataset": meta.get("dataset"),
+        "split": meta.get("split"),
+        "predictions": os.fspath(path),
+        "n": n,
+        "num_errors": test.num_errors,
+        "num_classes": int(test.logits.shape[1]),
+        "convention": convention,
+        "n_bins": int(n_bins),
+        "bootstrap": int(bootstrap),
+        "seed": int(seed),
+        "ci_level": CI_LEVEL,
+    }
+
+
+def _panel(evaluation: Evaluation, subtitle: str | None) -> Panel:
+    """One reliability diagram panel: the equal-width bins, the ECE, its debiased estimate and interval."""
+    m = evaluation.metrics
+    return Panel(evaluation.tables["equal-width"], m["ece"], m["ece_ci95"], subtitle, m["ece_debiased"])
+
+
+def _temperature_scaled(
+    test: Predictions,
+    test_path: PathLike,
+    val_path: PathLike,
+    n_bins: int,
+    convention: str,
+    bootstrap: int,
+    seed: int,
+) -> tuple[Any, Evaluation, dict[str, Any]]:
+    """Fit T on the val predictions and evaluate the test logits divided by it: (fit, evaluation, metrics.json record)."""
+    # only here: scipy.optimize costs a third of a second to import, and most runs fit no temperature
+    from videoxai.calibration.temperature import fit_temperature
+
+    val = _load(val_path, "val")
+    _check_same_model(test, val, test_path, val_path)
+    fit = fit_temperature(val.logits, val.labels)
+    warnings = fit.warnings()
+    for message in warnings:
+        log.warning("%s", message)
+    scaled = evaluate(metric_suite(test.logits, test.labels, n_bins, convention, fit.temperature), bootstrap, seed)
+    record = {
+        "temperature": fit.temperature,
+        "val_predictions": os.fspath(val_path),
+        "val_n": fit.n,
+        "val_errors": fit.errors,
+        "val_nll_before": fit.nll_before,
+        "val_nll_after": fit.nll_after,
+        "at_bound": fit.at_bound,
+        "bound": fit.bound,
+        "warnings": warnings,
+        **scaled.metrics,
+    }
+    return fit, scaled, record
+
+
+def _write_outputs(
+    metrics: dict[str, Any],
+    stages: dict[str, tuple[float, Evaluation]],
+    panels: list[Panel],
+    title: str | None,
+    out_metrics: PathLike,
+    out_bins: PathLike,
+    out_png: PathLike,
+    out_pdf: PathLike,
+) -> None:
+    """bins.parquet, the diagram, then metrics.json (each atomically; metrics.json last, as the rule's first output)."""
+    with atomic_path(out_bins) as tmp:
+        pq.write_table(bins_table(stages), tmp)
     reliability_diagram(panels, out_png, out_pdf, title=title)
     write_json(out_metrics, metrics)
-    return metrics
 
 
 def _check_same_model(test: Predictions, val: Predictions, test_path: PathLike, val_path: PathLike) -> None:

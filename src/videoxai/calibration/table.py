@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from videoxai.calibration.point import METRICS
+from videoxai.calibration.names import CALIBRATION_ERRORS, METRICS
 from videoxai.io import write_text
 
 # (metric key, column heading, scale, decimals, lower is better)
@@ -37,7 +37,12 @@ _LATEX_SPECIAL = {
 
 
 def summary_rows(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat row per model: identity, every metric with its interval, and ``ts_`` columns after scaling."""
+    """One flat row per model: identity, every metric with its interval, and ``ts_`` columns after scaling.
+
+    A calibration error's columns are ``<name>`` (plug-in), ``<name>_debiased`` (the estimate its
+    interval is built around) and ``<name>_ci_low``/``<name>_ci_high``; ``calibration_p_value`` is the
+    test of perfect calibration on the equal-width bins.
+    """
     rows = []
     for label, m in zip(labels, metrics):
         row: dict[str, Any] = {"label": label}
@@ -66,8 +71,12 @@ def _flatten(row: dict[str, Any], m: dict[str, Any] | None, prefix: str) -> None
     for name in METRICS:
         ci = m.get(f"{name}_ci95") if m else None
         row[f"{prefix}{name}"] = m.get(name) if m else None
+        if name in CALIBRATION_ERRORS:
+            row[f"{prefix}{name}_debiased"] = m.get(f"{name}_debiased") if m else None
         row[f"{prefix}{name}_ci_low"] = ci[0] if ci else None
         row[f"{prefix}{name}_ci_high"] = ci[1] if ci else None
+    test = ((m or {}).get("calibration_tests") or {}).get("equal-width")
+    row[f"{prefix}calibration_p_value"] = test["p_value"] if test else None
 
 
 def write_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
@@ -87,7 +96,10 @@ def latex_table(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> str
     """A booktabs ``tabular``: value with its 95% interval below it in small type; best per column in bold.
 
     When any model has a fitted temperature, two columns follow: T and the ECE
-    after scaling. Needs ``\\usepackage{booktabs}`` (and ``makecell`` for the stacked cells).
+    after scaling. A calibration error's interval is for its true value, built
+    around the debiased estimate; a plug-in value outside it (the binned
+    estimators are biased upward) is marked with a dagger, explained below the
+    table. Needs ``\\usepackage{booktabs}`` (and ``makecell`` for the stacked cells).
     """
     columns = [(k, head, scale, dec, low, None) for k, head, scale, dec, low in MAIN_COLUMNS]
     if any(m.get("temperature_scaled") for m in metrics):
@@ -108,6 +120,7 @@ def latex_table(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> str
         " & ".join(["Model", "$n$"] + [c[1] for c in columns]) + r" \\",
         "\\midrule",
     ]
+    outside = False
     for label, m in zip(labels, metrics):
         cells = [latex_escape(label), str(m.get("n", ""))]
         for i, (key, _, scale, dec, _, nested) in enumerate(columns):
@@ -120,11 +133,18 @@ def latex_table(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> str
                 text = f"\\textbf{{{text}}}"
             src = m.get(nested) if nested else m
             ci = src.get(f"{key}_ci95") if src else None
+            if ci and not ci[0] <= v <= ci[1]:
+                text += r"$^\dagger$"
+                outside = True
             if ci:
                 text = f"\\makecell[r]{{{text}\\\\[-0.3ex]{{\\scriptsize[{scale * ci[0]:.{dec}f}, {scale * ci[1]:.{dec}f}]}}}}"
             cells.append(text)
         lines.append(" & ".join(cells) + r" \\")
-    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    lines.append("\\bottomrule")
+    if outside:
+        note = r"$^\dagger$\,plug-in outside its 95\% interval (binned errors are biased upward; docs/calibration.md)"
+        lines.append(f"\\multicolumn{{{len(columns) + 2}}}{{l}}{{\\scriptsize {note}}} \\\\")
+    lines += ["\\end{tabular}", ""]
     return "\n".join(lines)
 
 

@@ -12,6 +12,10 @@ from videoxai.calibration.scores import ArrayLike, as_array, check_finite_logits
 
 F64 = np.float64
 BOUNDS = (1e-2, 1e2)
+# below these a fitted T is mostly noise: with ~20 misclassified clips its 90% range is about +-20% of T
+# (benchmarks/temperature_spread.py; docs/calibration.md, "Temperature scaling")
+MIN_VAL_CLIPS = 50
+MIN_VAL_ERRORS = 20
 
 
 @dataclass(frozen=True)
@@ -19,8 +23,36 @@ class TemperatureFit:
     temperature: float
     nll_before: float  # mean NLL of the fitting set at T = 1
     nll_after: float  # ... at the fitted T
-    at_bound: bool  # the optimum lies at or beyond a bound (e.g. perfectly separable data): T is that bound
+    at_bound: bool  # the optimum lies at or beyond a bound: T is that bound (see ``bound``)
     n: int
+    errors: int = 0  # fitting clips whose top prediction is wrong (T does not change which)
+    bound: str | None = None  # "lower" (separable: sharper is always better), "upper" (no information), or None
+
+    def warnings(self) -> list[str]:
+        """What a user must know about this T, one message per finding (first line: what; second: what it means)."""
+        found = []
+        if self.n < MIN_VAL_CLIPS or self.errors < MIN_VAL_ERRORS:
+            found.append(
+                f"temperature scaling: too few val clips to fit T: {self.n} clips, {self.errors} of them misclassified "
+                f"(it needs at least {MIN_VAL_CLIPS} clips and {MIN_VAL_ERRORS} misclassified ones)\n"
+                f"a T fitted on so few clips (above all, so few errors) is mostly noise: even with {MIN_VAL_ERRORS} "
+                "misclassified clips its 90% range is about +-20%; extract a larger val split, or set a fixed temperature"
+            )
+        if self.bound == "upper":
+            found.append(
+                f"temperature scaling: T hit its upper bound (T = {self.temperature:g}): the val NLL keeps falling "
+                "as the predictions flatten towards uniform\n"
+                "they carry (almost) no information about the val labels (e.g. most top predictions are wrong), "
+                "so the scaled test predictions are nearly uniform"
+            )
+        elif self.bound == "lower":
+            found.append(
+                f"temperature scaling: T hit its lower bound (T = {self.temperature:g}): the val NLL keeps falling "
+                "as the predictions sharpen\n"
+                "the val predictions are (nearly) separable (every top prediction right, by a margin), so T is set "
+                "by the bound, not by the data"
+            )
+        return found
 
 
 def scaled_nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
@@ -49,9 +81,11 @@ def fit_temperature(
     (:func:`nll_slope`), found by Brent's method (``scipy.optimize.brentq``) to
     float64 precision in ``beta``. When the slope has one sign over the whole
     range the optimum lies at or beyond a bound, and T is that bound
-    (``at_bound``): it happens when the fitting set is (almost) perfectly
-    separable, where the NLL keeps falling as T -> 0. ``max_iter`` bounds
-    Brent's iterations.
+    (``at_bound``, ``bound``): the lower bound when the fitting set is (almost)
+    perfectly separable (the NLL keeps falling as T -> 0), the upper bound when
+    its predictions are no better than uniform (the NLL keeps falling as T grows).
+    :meth:`TemperatureFit.warnings` says so, and when the set is too small.
+    ``max_iter`` bounds Brent's iterations.
     """
     z = as_array(logits, F64)
     y = as_array(labels, np.int64)
@@ -65,18 +99,20 @@ def fit_temperature(
     beta_lo, beta_hi = 1.0 / hi, 1.0 / lo
     slope_lo, slope_hi = nll_slope(z, y, beta_lo), nll_slope(z, y, beta_hi)
     if slope_lo >= 0:  # NLL rises from the smallest beta on: the optimum is T = high (or beyond)
-        t, at_bound = hi, True
+        t, bound = hi, "upper"
     elif slope_hi <= 0:  # NLL still falls at the largest beta: T = low (or beyond), (nearly) separable data
-        t, at_bound = lo, True
+        t, bound = lo, "lower"
     else:
         beta = brentq(
             lambda b: nll_slope(z, y, b), beta_lo, beta_hi, xtol=1e-15, rtol=4 * np.finfo(F64).eps, maxiter=max_iter
         )
-        t, at_bound = 1.0 / beta, False
+        t, bound = 1.0 / beta, None
     return TemperatureFit(
         temperature=t,
         nll_before=scaled_nll(z, y, 1.0),
         nll_after=scaled_nll(z, y, t),
-        at_bound=at_bound,
+        at_bound=bound is not None,
         n=int(z.shape[0]),
+        errors=int((z.argmax(axis=1) != y).sum()),
+        bound=bound,
     )

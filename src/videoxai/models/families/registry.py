@@ -22,6 +22,8 @@ _BUILTIN_MODULES: dict[str, str] = {
     "video_coop": _DEMO_FAMILIES,
     "dual_coop": _DEMO_FAMILIES,
     "stt": _DEMO_FAMILIES,
+    # the families only prompt-tuning has: its own models on a CLIP backbone
+    **{m: f"videoxai.models.families.prompt_tuning.{m}" for m in ("vidop", "vilt", "vita")},
     **{arch: _TORCHVISION for arch in TORCHVISION_METHODS},
 }
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 RUN_FOLDER_FORMAT = "prompt-tuning-run"
 UPSTREAM_JSON_PLACE = ("src", "configs", "methods", "checkpoint_paths.json")
-RUN_FOLDER_METHODS = ("video_coop", "dual_coop", "stt")
+RUN_FOLDER_METHODS = ("video_coop", "dual_coop", "stt", "vidop", "vilt", "vita")
 CONTEXT_KEY = "context_state_dict"
 BACKBONE_KEY = "clip-model"
 

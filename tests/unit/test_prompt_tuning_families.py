@@ -235,3 +235,14 @@ def test_vilt_layers_say_what_each_layer_appends():
     with pytest.raises(ValueError, match="a vita run config needs 'num-frames'"):
         RunOptions.from_run_config({"method-name": "vita"})
     assert RunOptions.from_run_config({"method-name": "vita", "num-frames": 8}).discriminative_conditioning
+
+
+def test_the_run_configs_fit_the_schema_and_a_bad_transfer_list_is_named(fixtures):
+    from videoxai.models.checkpoints.config import config_problems
+
+    for key in CASES:
+        assert config_problems(run_config(fixtures, key)) == [], key
+    bad = {**run_config(fixtures, "vilt/ucf101/best-mean"), "modality-transfer-text": [[[0]], [[], [-1]]]}
+    problems = config_problems(bad)
+    assert any(p.startswith("field 'modality-transfer-text.0' is [[0]]") for p in problems), problems
+    assert any(p.startswith("field 'modality-transfer-text.1.1.0' is -1") for p in problems), problems

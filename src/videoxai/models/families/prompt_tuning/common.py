@@ -43,6 +43,11 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
+def append_tokens(x: torch.Tensor, tokens: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``x`` (N, L, D) with the learned ``tokens`` (each (n, D), shared by all N sequences) appended."""
+    return torch.cat([x, *(t.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1, -1) for t in tokens)], dim=1)
+
+
 def as_views(video: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(B, T, C, H, W)`` -> one view ``(B, 1, T, C, H, W)``; the mask to ``(B, V, T)`` bool."""
     if video.ndim == 5:
@@ -238,7 +243,7 @@ class PromptTuningModel(VideoClassifier):
         vm = self.clip.vision_model
         x = vm.embeddings(pixels)
         if prompts is not None:
-            x = torch.cat([x, prompts.unsqueeze(0).expand(x.shape[0], -1, -1).to(x.dtype)], dim=1)
+            x = append_tokens(x, [prompts])
         x = vm.pre_layrnorm(x)
         if torch.is_grad_enabled() and not x.requires_grad:
             x = x.detach().requires_grad_(True)  # frozen backbone: keep a graph for Grad-CAM

@@ -50,12 +50,12 @@ class RunOptions:
     temporal_pooling: str = "mean"  # "temporal-pooling": mean | max | attention
     pooling_heads: int = 1  # "num-heads-attention-pooling"
     keep_vision_prompts: bool = True  # "keep-vision-prompts-throughout" (dual)
-    num_frames: int | None = None  # "num-frames": stt's frame-level token count (frames per view)
+    num_frames: int | None = None  # "num-frames": stt's and vita's frame-level token count (frames per view)
     frames_per_view: int = 8  # "num-frames-temporal": frames the loader gives per view
     temporal_views: int = 4  # "num-temporal-views"
     spatial_views: int = 3  # "num-spatial-views"
-    num_frame_tokens: int = 1  # "num-frame-tokens" (stt)
-    summary_heads: int = 12  # "num-heads-summary-attention" (stt)
+    num_frame_tokens: int = 1  # "num-frame-tokens" (stt, vita)
+    summary_heads: int = 12  # "num-heads-summary-attention" (stt, vita)
     summary_to_text_layers: tuple[int, ...] = ()  # "layers-with-summary-to-text" (stt)
     discriminative_conditioning: bool = False  # "has-discriminative-conditioning" (vita; stt always conditions)
     tokens_per_layer_text: int = 4  # "num-tokens-per-layer-text" (vilt)

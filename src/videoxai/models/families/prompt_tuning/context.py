@@ -1,8 +1,9 @@
 """Prompt-tuning's context learners: every trained parameter of a run, under prompt-tuning's own names.
 
 A prompt-tuning ``.pt`` file's ``context_state_dict`` is the ``state_dict()`` of its
-``TextContextLearner`` / ``DualContextLearner`` / ``STTContextLearner``
-(src/modeling/ContextLearners.py); the CLIP backbone is not saved. This
+``TextContextLearner`` / ``DualContextLearner`` / ``ViLTContextLearner`` /
+``ViTaContextLearner`` / ``STTContextLearner`` (src/modeling/ContextLearners.py);
+the CLIP backbone is not saved. This
 module declares the same parameters under the same names and shapes, so that
 dictionary loads strictly:
 
@@ -10,13 +11,18 @@ dictionary loads strictly:
   ``log(1/0.07)``), and for attention pooling ``temporal_pooling.query``
   (1, 1, text width) with one ``temporal_pooling.attention``
   (``nn.MultiheadAttention``, embed dim = text width, ``batch_first``);
-- ``dual_coop`` and ``stt``: ``context_vectors_vision`` (ctx-len-video, vision width);
-- ``stt`` per vision layer ``i``: ``summary_projection.i`` (Linear),
+  (``vidop``: ctx-len 0);
+- all but ``video_coop``: ``context_vectors_vision`` (ctx-len-video, vision width);
+- ``vita`` and ``stt`` per vision layer ``i``: ``summary_projection.i`` (Linear),
   ``layer_norms_pre_summary.i``, ``summary_attention_layers.i``
-  (``nn.MultiheadAttention``, ``num-heads-summary-attention`` heads),
-  ``summary_to_text_projections.i`` (Linear(frames x vision width -> text width),
-  only for the layers in ``layers-with-summary-to-text``), and
-  ``frame_level_tokens`` (num-frames, num-frame-tokens, vision width).
+  (``nn.MultiheadAttention``, ``num-heads-summary-attention`` heads), and
+  ``frame_level_tokens`` (num-frames, num-frame-tokens, vision width); ``stt``
+  also ``summary_to_text_projections.i`` (Linear(frames x vision width -> text width),
+  only for the layers in ``layers-with-summary-to-text``);
+- ``vilt`` per layer ``i`` where its modality-transfer lists ask for them:
+  ``text_attention_context.i`` (num-tokens-per-layer-text, text width),
+  ``vision_attention_context.i``, ``text_to_vision_translations.i`` and
+  ``vision_to_text_translations.i`` (Linear between the widths).
 
 Temporal pooling is here too, because prompt-tuning keeps it on the context
 learner: ``mean`` (masked frames are zeroed by the caller but still counted),

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import torch
 
-from videoxai.models.families.prompt_tuning.common import RecordsOwnAttentions
+from videoxai.models.families.prompt_tuning.common import RecordsOwnAttentions, append_tokens
 from videoxai.models.families.prompt_tuning.config import vilt_layers
 from videoxai.models.families.prompt_tuning.coop import CoOpModel
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
@@ -59,10 +59,10 @@ class ViLTModel(RecordsOwnAttentions, CoOpModel):
                 f"vilt runs text and vision layers side by side, but this CLIP has {tc.num_hidden_layers} text and "
                 f"{vc.num_hidden_layers} vision layers"
             )
-        self.layers = vilt_layers(self.options, vc.num_hidden_layers)
+        self.transfer = vilt_layers(self.options, vc.num_hidden_layers)
         # the per-frame tokens besides CLS and patches, at most, in any layer (prefix tokens of the joint layout)
         o, prompts, most = self.options, self.options.ctx_len_video, 0
-        for layer in self.layers:
+        for layer in self.transfer:
             appended = o.tokens_per_layer_vision * len(layer.vision_context)
             appended += o.tokens_per_layer_text * len(layer.text_to_vision)
             most = max(most, prompts + (appended if layer.joint else 0))
@@ -79,10 +79,10 @@ class ViLTModel(RecordsOwnAttentions, CoOpModel):
         x, mask = self.prompt()
         k, n_t = x.shape[:2]
         _, v2t = learner.translations()
-        for layer, step in zip(text_model.encoder.layers, self.layers):
+        for layer, step in zip(text_model.encoder.layers, self.transfer):
             extras = [learner.text_attention_context[j] for j in step.text_context]
             extras += [v2t[j] for j in step.vision_to_text]
-            seq = torch.cat([x, *(e.to(x.dtype).unsqueeze(0).expand(k, -1, -1) for e in extras)], dim=1)
+            seq = append_tokens(x, extras)
             bias = torch.cat([mask, mask.new_ones(k, seq.shape[1] - n_t)], dim=1)
             x, _ = encoder_layer(layer, seq, bias[:, None, None, :].to(seq.dtype))
             x = x[:, :n_t]
@@ -97,10 +97,10 @@ class ViLTModel(RecordsOwnAttentions, CoOpModel):
         n_v = 1 + self.grid * self.grid
         t2v, _ = learner.translations()
         attn: list[torch.Tensor] = []
-        for layer, step in zip(self.clip.vision_model.encoder.layers, self.layers):
+        for layer, step in zip(self.clip.vision_model.encoder.layers, self.transfer):
             extras = [learner.vision_attention_context[j] for j in step.vision_context]
             extras += [t2v[j] for j in step.text_to_vision]
-            seq = torch.cat([x, *(e.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1, -1) for e in extras)], dim=1)
+            seq = append_tokens(x, extras)
             keep = need and (step.joint or not record)  # prompt-tuning records the joint layers only
             embed = None if record else self._layer_embedding(b, t, seq.shape[1] - n_v, need)
             x, p = encoder_layer(layer, seq, need=keep, embed=embed)

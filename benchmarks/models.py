@@ -1,6 +1,6 @@
 """Models: parameters and CPU forward time per clip of every adapter, side by side.
 
-The three shipped demo checkpoints; prompt-tuning's three families (prompt-tuning's
+The three shipped demo checkpoints; prompt-tuning's six families (prompt-tuning's
 models, :mod:`videoxai.models.families.prompt_tuning`) on a ViT-B/16-shaped CLIP backbone as
 prompt-tuning trains them (random weights: timing only; one view of 8 frames,
 where prompt-tuning evaluates 4 x 3 views); torchvision's
@@ -48,6 +48,23 @@ ORIGIN_RUNS = {
         "num-frame-tokens": 1,
         "num-heads-summary-attention": 12,
         "layers-with-summary-to-text": list(range(10)),
+    },
+    "vidop": {"ctx-len-video": 8, "keep-vision-prompts-throughout": False, "temporal-pooling": "attention"},
+    "vilt": {  # layers 0-4: text prompts translated to vision; 5-9: vision prompts translated to text; 10-11 plain
+        "ctx-len": 8,
+        "ctx-len-video": 8,
+        "num-tokens-per-layer-text": 4,
+        "num-tokens-per-layer-vision": 4,
+        "modality-transfer-text": [[[i], []] if i < 5 else [[], [i]] if i < 10 else [[], []] for i in range(12)],
+        "modality-transfer-vision": [[[], [i]] if i < 5 else [[i], []] if i < 10 else [[], []] for i in range(12)],
+    },
+    "vita": {
+        "ctx-len": 8,
+        "ctx-len-video": 8,
+        "num-frames": 8,
+        "num-frame-tokens": 1,
+        "num-heads-summary-attention": 12,
+        "has-discriminative-conditioning": True,
     },
 }
 

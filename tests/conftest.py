@@ -9,14 +9,11 @@ a skip is reported as a failure instead, so CI cannot silently lose coverage.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import make_workdir
-
-CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+from tests.helpers import CI, make_workdir
 
 
 def pytest_configure(config: pytest.Config) -> None:

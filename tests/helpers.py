@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}  # .ci/run sets it: no silent skips there
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
@@ -63,3 +64,45 @@ def origin_fixtures() -> Path:
     if not (ORIGIN_FIXTURES / "README.md").is_file():
         pytest.skip(f"origin fixtures not found at {ORIGIN_FIXTURES} (set VIDEOXAI_ORIGIN_FIXTURES)")
     return ORIGIN_FIXTURES
+
+
+# The golden data of prompt-tuning's other three families (vidop, vilt, vita; ../shared/origin-fixtures-families).
+ORIGIN_FIXTURES_FAMILIES = Path(
+    os.environ.get("VIDEOXAI_ORIGIN_FIXTURES_FAMILIES", REPO.parent / "shared" / "origin-fixtures-families")
+).resolve()
+
+
+def origin_fixtures_families() -> Path:
+    """The origin-fixtures-families folder; where it is absent, skip the calling test, or fail it under CI=true."""
+    import pytest
+
+    if not (ORIGIN_FIXTURES_FAMILIES / "README.md").is_file():
+        why = f"origin fixtures of the families not found at {ORIGIN_FIXTURES_FAMILIES} (set VIDEOXAI_ORIGIN_FIXTURES_FAMILIES)"
+        if CI:
+            pytest.fail(f"CI=true, and {why}: CI must compare every fixture case")
+        pytest.skip(why)
+    return ORIGIN_FIXTURES_FAMILIES
+
+
+def fixture_clip(root: Path):
+    """The fixtures' tiny CLIP, ``openai/clip-vit-base-patch16`` of their Hugging Face cache (its snapshot, offline)."""
+    from transformers import CLIPModel
+
+    repo = root / "hf-home" / "hub" / "models--openai--clip-vit-base-patch16"
+    snapshot = repo / "snapshots" / (repo / "refs" / "main").read_text().strip()
+    return CLIPModel.from_pretrained(str(snapshot), local_files_only=True).eval()
+
+
+def fixture_run_model(root: Path, key: str, class_names: list[str], clip, weights: str = "best.pt"):
+    """The prompt-tuning model of fixture run ``key`` (method/dataset/run): its config.json, ``weights``' context."""
+    import json
+
+    import torch
+
+    from videoxai.models.families.prompt_tuning import build_prompt_tuning_model
+
+    folder = root / "runs" / key
+    model = build_prompt_tuning_model(json.loads((folder / "config.json").read_text()), class_names, clip)
+    state = torch.load(folder / weights, map_location="cpu", weights_only=True)["context_state_dict"]
+    model.load_context_state_dict(state)
+    return model.eval()

@@ -20,6 +20,23 @@ CONVENTIONS: tuple[str, ...] = (STANDARD, PROMPT_TUNING)
 RENAMED = {"seed": PROMPT_TUNING, "origin": PROMPT_TUNING}
 
 
+def label_order(convention: str, dataset_format: str) -> str:
+    """How a dataset's labels meet the logit columns under ``convention``: ``standard`` or ``prompt-tuning``.
+
+    Prompt-tuning's UCF101 reader (``UCF101Dataset``) makes the logit columns
+    the class names sorted by Python while its labels keep ``classInd.txt``'s
+    indices. In the official list Hammering/HammerThrow and JumpingJack/JumpRope
+    are not in that order (``'T' < 'i'``, ``'R' < 'i'``), so it scores those four
+    classes' clips against another class's column. ``prompt-tuning`` reproduces
+    that on ``ucf101`` datasets (its numbers); everywhere else, and under
+    ``standard``, each label is its own class's column. (Its HMDB51 and
+    Kinetics readers agree with videoxai's: sorted names for both.)
+    """
+    if check_convention(convention) == PROMPT_TUNING and dataset_format == "ucf101":
+        return PROMPT_TUNING
+    return STANDARD
+
+
 def check_convention(convention: str) -> str:
     """Reject an unknown convention in one line, naming the config key and the choices (and a renamed value)."""
     if convention in CONVENTIONS:

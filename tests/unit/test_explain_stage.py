@@ -383,6 +383,7 @@ def test_the_decoder_key_reaches_every_decoding_job(demo, tmp_path, script):
             num_frames=8,
             class_mapping=None,
             conventions="standard",
+            label_order="standard",
         ),
         wildcards=SimpleNamespace(explainer="grad-cam"),
     )

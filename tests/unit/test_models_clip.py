@@ -68,6 +68,31 @@ VARIANTS = {
             "temporal-pooling": "attention",
         },
     ),
+    "vidop": ("vidop", {"ctx-len-video": 2, "keep-vision-prompts-throughout": False, "temporal-pooling": "attention"}),
+    "vilt": (  # layer 0: text prompts, translated to vision; layer 1: vision prompts, translated to text
+        "vilt",
+        {
+            "ctx-len-video": 2,
+            "num-tokens-per-layer-text": 2,
+            "num-tokens-per-layer-vision": 3,
+            "modality-transfer-text": [[[0], []], [[], [1]]],
+            "modality-transfer-vision": [[[], [0]], [[1], []]],
+        },
+    ),
+    "vilt_late": (  # layer 0 plain (the visual prompts take part), layer 1 joint
+        "vilt",
+        {
+            "ctx-len-video": 2,
+            "num-tokens-per-layer-text": 2,
+            "modality-transfer-text": [[[], []], [[1], []]],
+            "modality-transfer-vision": [[[], []], [[], [1]]],
+            "temporal-pooling": "max",
+        },
+    ),
+    "vita": (
+        "vita",
+        {"ctx-len-video": 2, "num-frames": T, "num-frame-tokens": 2, "num-heads-summary-attention": 2},
+    ),
 }
 
 
@@ -97,7 +122,11 @@ def test_family_forward_attention_and_checkpoint(name, clip, tmp_path):
     assert fast.shape == (2, 3)
     torch.testing.assert_close(slow, fast, atol=1e-5, rtol=1e-5)
     layout = model.token_layout
-    extra = {"dual_coop": 2, "dual_coop_first": 2, "stt": 1 + 2 + 2}.get(name, 0)
+    # per-frame tokens besides CLS and patches, at most: visual prompts, summary + frame-level + video tokens,
+    # vilt's prompts and translated text tokens
+    extra = {"dual_coop": 2, "dual_coop_first": 2, "stt": 5, "vidop": 2, "vilt": 4, "vilt_late": 4, "vita": 5}.get(
+        name, 0
+    )
     assert layout.num_prefix == 1 + T + T * extra  # video token, frame CLS, per-frame extra tokens: not in maps
     assert layout.num_tokens == layout.num_prefix + T * 16
     assert len(attn) == 2 + 1  # two CLIP layers, then the temporal pooling
@@ -146,7 +175,7 @@ def test_views_are_averaged_and_the_mask_zeroes_frames(clip):
     assert torch.equal(masked[0], both[0]) and not torch.allclose(masked[1], both[1])
 
 
-@pytest.mark.parametrize("name", ["video_coop_mean", "dual_coop", "stt"])
+@pytest.mark.parametrize("name", ["video_coop_mean", "dual_coop", "stt", "vidop", "vilt", "vita"])
 def test_gradcam_layer_gets_gradients(name, clip):
     model = make(name)
     target = model.gradcam_target()

@@ -261,8 +261,8 @@ def test_stt_logits_depend_on_the_batch_as_in_prompt_tuning(fixtures, clip, inpu
 
 
 def test_run_config_errors_name_the_problem():
-    with pytest.raises(ValueError, match="'vilt' is not one of the prompt-tuning families"):
-        RunOptions.from_run_config({"prompt-optimisation-method": "vilt"})
+    with pytest.raises(ValueError, match="'action_clip' is not one of the prompt-tuning families"):
+        RunOptions.from_run_config({"prompt-optimisation-method": "action_clip"})
     with pytest.raises(ValueError, match="names no method"):
         RunOptions.from_run_config({"ctx-len": 8})
     with pytest.raises(ValueError, match="needs 'num-frames'"):

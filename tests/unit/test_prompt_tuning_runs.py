@@ -257,9 +257,9 @@ def test_old_format_without_modules_names_the_conversion(tmp_path):
 
 def test_unknown_method_names_the_run_and_the_methods(fixtures, tmp_path, hf_cache):
     root = tmp_path / "checkpoints"
-    run = copy_run(fixtures, root, as_key="vilt/ucf101/best-mean")
-    with pytest.raises(CheckpointError, match="'vilt'.*video_coop, dual_coop, stt") as err:
-        resolve_model("vilt/ucf101/best-mean", root)
+    run = copy_run(fixtures, root, as_key="action_clip/ucf101/best-mean")
+    with pytest.raises(CheckpointError, match="'action_clip'.*video_coop, dual_coop, stt, vidop, vilt, vita") as err:
+        resolve_model("action_clip/ucf101/best-mean", root)
     assert str(run / "config.json") in str(err.value)
 
 

@@ -96,9 +96,9 @@ def test_nothing_to_do_then_a_new_backbone_snapshot_reruns_resolve_and_after(wor
 
 
 def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(workdir: Path) -> None:
-    """An unknown method (prompt-tuning's vilt): the resolve job fails with the file and the fix; no resolved.json."""
+    """An unknown method: the resolve job fails with the file and the fix; no resolved.json."""
     fixtures = origin_fixtures()
-    key = "vilt/ucf101/best-mean"
+    key = "action_clip/ucf101/best-mean"
     run = workdir / "runs" / key
     shutil.copytree(fixtures / "runs/video_coop/ucf101/best-mean", run)
     proc = run_snakemake(
@@ -113,7 +113,7 @@ def test_a_bad_run_fails_in_resolve_naming_the_file_and_writes_nothing(workdir: 
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert str(run / "config.json") in out and "video_coop, dual_coop, stt" in out, out[-3000:]
+    assert str(run / "config.json") in out and "video_coop, dual_coop, stt, vidop, vilt, vita" in out, out[-3000:]
     assert not (workdir / f"results/models/{key}").exists() or not any((workdir / f"results/models/{key}").iterdir())
 
 

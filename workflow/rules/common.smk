@@ -4,6 +4,7 @@ from pathlib import Path
 
 from snakemake.iocontainers import Wildcards
 
+from videoxai.conventions import label_order as conventions_label_order
 from videoxai.explain.options import effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
@@ -183,6 +184,12 @@ def class_mapping_file(wildcards):
 def explain_convention(wildcards):
     """The convention the explainer runs under: `conventions: prompt-tuning` only where prompt-tuning has the method."""
     return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
+
+
+def label_order(wildcards):
+    """How labels meet logit columns (videoxai.conventions.label_order): prompt-tuning's only differs on a ucf101
+    dataset under `conventions: prompt-tuning`, so switching conventions reruns extraction only there."""
+    return conventions_label_order(config.get("conventions", "standard"), dataset_config(wildcards.test)["format"])
 
 
 def explainer_options(wildcards):

@@ -46,6 +46,7 @@ rule explain_clips:
         options=explainer_options,
         class_mapping=class_mapping,
         conventions=explain_convention,
+        label_order=label_order,
     log:
         f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
     # one core: the few selected clips decode in the job's own process (each one's deletion, insertion and

@@ -17,6 +17,7 @@ rule extract_predictions:
         options=split_variant_options,
         num_frames=config["num-frames"],
         class_mapping=class_mapping,
+        label_order=label_order,
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
     # the main process and num-workers decoding workers (videoxai.setup.threads), but at most half the cores:

@@ -22,6 +22,7 @@ with job_logging(snakemake.log[0], snakemake.rule):
         decoder=snakemake.config["decoder"],
         class_mapping=snakemake.params.class_mapping,
         conventions=snakemake.params.conventions,
+        label_order=snakemake.params.label_order,
     )
 if __name__ == "__main__":  # a Snakemake job's own process (not a test running the script in its process)
     exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

@@ -20,6 +20,7 @@ with job_logging(snakemake.log[0], snakemake.rule):
         device=snakemake.config["device"],
         decoder=snakemake.config["decoder"],
         class_mapping=snakemake.params.class_mapping,
+        label_order=snakemake.params.label_order,
     )
 if __name__ == "__main__":  # a Snakemake job's own process (not a test running the script in its process)
     exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

@@ -325,14 +325,15 @@ def clip_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tensor
 
     Prompt-tuning's explainer runs each frame through ``model.clip`` (a
     ``transformers`` CLIPModel): plain for video_coop and stt, with the
-    ``context_vectors_vision`` prompts for dual_coop. Other models (the demo
+    ``context_vectors_vision`` prompts for dual_coop and vidop (vilt and vita
+    record their own path: :func:`recorded_attentions`). Other models (the demo
     towers, torchvision, custom) have no such path and are explained through
     ``forward_with_attention`` / ``gradcam_target``.
     """
     if not type(model).__module__.startswith("videoxai.models.families.prompt_tuning") or not hasattr(model, "clip"):
         return None
     prompts = None
-    if getattr(model, "method", "") == "dual_coop":
+    if getattr(model, "method", "") in ("dual_coop", "vidop"):
         found = [p for n, p in model.named_parameters() if n.endswith("context_vectors_vision")]
         if len(found) != 1:
             raise ValueError(
@@ -342,6 +343,23 @@ def clip_backbone(model: VideoClassifier) -> tuple[torch.nn.Module, torch.Tensor
         prompts = found[0]
     options = getattr(model, "options", None)
     return model.clip, prompts, bool(getattr(options, "keep_vision_prompts", False))
+
+
+def recorded_attentions(
+    model: VideoClassifier, video: torch.Tensor, backbone: tuple[torch.nn.Module, torch.Tensor | None, bool]
+) -> list[torch.Tensor]:
+    """The per-frame attention ``(B*T, heads, N, N)`` prompt-tuning's explainer rolls out for one view ``video``.
+
+    ``vilt`` and ``vita`` record it in their own forward (their
+    ``recorded_attentions``: ViLT only in the layers that append prompts);
+    the others run :func:`per_frame_attentions` on ``backbone``
+    (:func:`clip_backbone`).
+    """
+    own = getattr(model, "recorded_attentions", None)
+    if callable(own):
+        return own(video)
+    clip, prompts, keep = backbone
+    return per_frame_attentions(clip, video.flatten(0, 1), prompts, keep)[1]
 
 
 def raw_text_features_of(model: VideoClassifier) -> torch.Tensor:
@@ -412,10 +430,9 @@ class PromptTuningRollout(_PromptTuningExplainer):
         backbone = clip_backbone(self.model)
         with torch.no_grad():
             if backbone is not None:
-                clip, prompts, keep = backbone
                 b, t = video.shape[:2]
                 logits = self.model(video)
-                _, attentions = per_frame_attentions(clip, video.flatten(0, 1), prompts, keep)
+                attentions = recorded_attentions(self.model, video, backbone)
                 side = int((attentions[0].shape[-1] - 1) ** 0.5)
                 cam = prompt_tuning_rollout(attentions, kind, **kw)
                 maps = per_frame_max(cam, 1, side, side).reshape(b, t, side, side)

@@ -131,6 +131,7 @@ def explain_stage(
     decoder: str = "auto",
     class_mapping: ClassMappingSource | None = None,
     conventions: str = "standard",
+    label_order: str = "standard",
 ) -> HeatmapSet:
     """The workflow's explain job: set the model up on the split, then :func:`explain_selection`.
 
@@ -148,7 +149,8 @@ def explain_stage(
     forward pass. Test-time augmentation is not applied either. The
     selection's prediction and confidence are the V-view (and TTA) average;
     the heatmaps file records the explained view's own. ``conventions``
-    (the config key: ``standard`` | ``prompt-tuning``) picks the maps' convention.
+    (the config key: ``standard`` | ``prompt-tuning``) picks the maps' convention;
+    ``label_order`` is the predictions' (:func:`videoxai.conventions.label_order`).
     """
     from videoxai.io import read_json
     from videoxai.setup.model_split import set_up
@@ -165,6 +167,7 @@ def explain_stage(
         num_frames=options.get("num-frames"),
         num_views=1,
         spatial_views=1,
+        label_order=label_order,
     )
     check_selection_classes(selection, setup.plan)
     log.info("explaining %d clips with %s on %s", len(selection["clips"]), method, setup.device)

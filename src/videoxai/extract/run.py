@@ -40,6 +40,7 @@ def extract_predictions(
     device: str = "auto",
     decoder: str = "auto",
     class_mapping: ClassMappingSource | None = None,
+    label_order: str = "standard",
 ) -> dict[str, Any]:
     """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows.
 
@@ -52,7 +53,9 @@ def extract_predictions(
     views are averaged here, each one a ``(B, V, ...)`` call, so the two
     combine as a mean over all A x V views. ``class_mapping`` ({test class:
     training class} or a CSV file) lets a closed-set model be evaluated on
-    another dataset: see :mod:`videoxai.setup.classes`.
+    another dataset: see :mod:`videoxai.setup.classes`. ``label_order``
+    ``prompt-tuning`` reproduces prompt-tuning's UCF101 label order
+    (:func:`videoxai.conventions.label_order`).
     """
     split = options["split"]
     setup = set_up(
@@ -65,6 +68,7 @@ def extract_predictions(
         handcrafted_prompts=bool(options.get("use-handcrafted-prompts")),
         num_frames=num_frames,
         num_views=options.get("num-temporal-views"),
+        label_order=label_order,
     )
     model, dev, resolved, info, plan, spec = (
         setup.model,
@@ -109,6 +113,7 @@ def extract_predictions(
         "options": options,
         "tta": tta.to_dict() if tta else None,
         "decoder": setup.decoder,
+        "label_order": label_order,
         "missing_on_disk": len(info.missing),
         "input_spec": spec.to_dict(),
         "videoxai_version": videoxai.__version__,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from videoxai.conventions import PROMPT_TUNING, STANDARD
 from videoxai.data.names import map_classes, read_class_mapping
 from videoxai.models.base import VideoClassifier
 
@@ -32,6 +33,9 @@ class ClassPlan:
     ``class_names`` name the logits' columns; ``label_index[c]`` is the column
     of test class ``c`` (-1: no training class); ``mapping`` (test class ->
     model class) is set only when labels were mapped onto a closed-set head.
+    Under prompt-tuning's UCF101 label order (:func:`videoxai.conventions.label_order`)
+    the columns are the sorted names and ``label_index[c] = c``: the column
+    prompt-tuning scores class ``c`` against, another class's for four UCF101 classes.
     """
 
     class_names: list[str]
@@ -52,8 +56,18 @@ class ClassPlan:
         }
 
 
-def plan_classes(model: VideoClassifier, test_names: list[str], mapping: ClassMappingSource | None = None) -> ClassPlan:
+def plan_classes(
+    model: VideoClassifier,
+    test_names: list[str],
+    mapping: ClassMappingSource | None = None,
+    label_order: str = STANDARD,
+) -> ClassPlan:
     """Set ``model`` up to score ``test_names`` if it can; else map them onto its classes with ``mapping``.
+
+    ``label_order`` ``prompt-tuning``: the model scores the names sorted by
+    Python, and test label ``c`` stays index ``c`` (prompt-tuning's UCF101
+    reader, see :func:`videoxai.conventions.label_order`); a mapping onto a
+    closed-set head matches names, so it is unaffected.
 
     ``mapping`` is ``{test class: training class}`` or a CSV file of such
     pairs (see :func:`~videoxai.data.names.read_class_mapping`); test classes
@@ -62,15 +76,16 @@ def plan_classes(model: VideoClassifier, test_names: list[str], mapping: ClassMa
     test names ignores the mapping.
     """
     test_names = list(test_names)
+    columns = sorted(test_names) if label_order == PROMPT_TUNING else test_names
     identity = list(range(len(test_names)))
-    if list(model.class_names) == test_names:
-        return ClassPlan(test_names, test_names, identity)
+    if list(model.class_names) == columns:
+        return ClassPlan(columns, test_names, identity)
     setter = getattr(model, "set_class_names", None)
     reason = "it has no way to take new class names"
     if setter is not None:
         try:
-            setter(test_names)
-            return ClassPlan(test_names, test_names, identity)
+            setter(columns)
+            return ClassPlan(columns, test_names, identity)
         except ValueError as exc:
             reason = str(exc)
     name = model.method or type(model).__name__

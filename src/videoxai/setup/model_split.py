@@ -71,6 +71,7 @@ def set_up(
     num_frames: int | None = None,
     num_views: int | None = None,
     spatial_views: int | None = None,
+    label_order: str = "standard",
 ) -> ModelAndSplit:
     """Load the resolved model onto ``device`` and set it up on ``dataset``'s ``split``.
 
@@ -78,13 +79,14 @@ def set_up(
     :mod:`videoxai.setup.classes`); ``handcrafted_prompts`` is prompt-tuning's
     ``use-handcrafted-prompts``; ``num_frames``, ``num_views`` and
     ``spatial_views`` adjust the model's input spec (:func:`model_input_spec`).
-    ``decoder`` is carried to every loader the stage makes.
+    ``decoder`` is carried to every loader the stage makes. ``label_order``
+    (:func:`videoxai.conventions.label_order`) is how labels meet the logit columns.
     """
     record = ResolvedModel.read(resolved_path)  # the model's config as resolved: no config.json read again
     dev = pick_device(device)
     model = load_resolved(record).to(dev).eval()  # the one model this job builds
     info = open_split(dataset, split)
-    plan = plan_classes(model, info.class_names, class_mapping)
+    plan = plan_classes(model, info.class_names, class_mapping, label_order)
     if handcrafted_prompts:
         use_handcrafted_prompts(model)
     spec = model_input_spec(model, num_frames, num_views, spatial_views=spatial_views)

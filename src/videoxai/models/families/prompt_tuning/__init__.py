@@ -1,4 +1,5 @@
-"""Prompt-tuning's three model families on a CLIP backbone, reproduced: ``video_coop``, ``dual_coop``, ``stt``.
+"""Prompt-tuning's six model families on a CLIP backbone, reproduced: ``video_coop``, ``dual_coop``, ``stt``,
+``vidop``, ``vilt``, ``vita``.
 
 Prompt-tuning is the public training code prompt-tuning's analysis scripts come from
 (FabianScott/prompt-tuning-for-clip-based-action-recognition). Its run folders

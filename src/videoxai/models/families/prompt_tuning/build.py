@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
-from videoxai.models.families.prompt_tuning.common import PromptTuningModel
 from videoxai.models.families.prompt_tuning.config import RunOptions
+
+if TYPE_CHECKING:
+    from videoxai.models.families.prompt_tuning.common import PromptTuningModel
+
+
+# method -> (module, class): imported when asked for
+_CLASSES = {
+    "video_coop": ("coop", "CoOpModel"),
+    "dual_coop": ("dual", "DualModel"),
+    "stt": ("stt", "STTModel"),
+    "vidop": ("vidop", "VidOpModel"),
+    "vilt": ("vilt", "ViLTModel"),
+    "vita": ("vita", "ViTaModel"),
+}
 
 
 def model_class(method: str) -> type[PromptTuningModel]:
-    """``video_coop`` -> CoOpModel, ``dual_coop`` -> DualModel, ``stt`` -> STTModel."""
-    if method == "video_coop":
-        from videoxai.models.families.prompt_tuning.coop import CoOpModel
+    """``video_coop`` -> CoOpModel, ``dual_coop`` -> DualModel, ``stt`` -> STTModel, ``vidop``, ``vilt``, ``vita``."""
+    if method not in _CLASSES:
+        raise ValueError(f"unknown prompt-tuning method {method!r}; expected one of {', '.join(_CLASSES)}")
+    import importlib
 
-        return CoOpModel
-    if method == "dual_coop":
-        from videoxai.models.families.prompt_tuning.dual import DualModel
-
-        return DualModel
-    if method == "stt":
-        from videoxai.models.families.prompt_tuning.stt import STTModel
-
-        return STTModel
-    raise ValueError(f"unknown prompt-tuning method {method!r}; expected video_coop, dual_coop or stt")
+    module, name = _CLASSES[method]
+    return getattr(importlib.import_module(f"videoxai.models.families.prompt_tuning.{module}"), name)
 
 
 def build_prompt_tuning_model(

@@ -43,6 +43,11 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
+def append_tokens(x: torch.Tensor, tokens: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``x`` (N, L, D) with the learned ``tokens`` (each (n, D), shared by all N sequences) appended."""
+    return torch.cat([x, *(t.to(x.dtype).unsqueeze(0).expand(x.shape[0], -1, -1) for t in tokens)], dim=1)
+
+
 def as_views(video: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``(B, T, C, H, W)`` -> one view ``(B, 1, T, C, H, W)``; the mask to ``(B, V, T)`` bool."""
     if video.ndim == 5:
@@ -196,10 +201,9 @@ class PromptTuningModel(VideoClassifier):
 
         ``video_features`` (B, V, D); ``text_features`` (K, D) or (B, V, K, D).
         """
-        if text_features.ndim == 2:
-            per_view = torch.einsum("bvd,cd->bvc", video_features, text_features)
-        else:
-            per_view = torch.einsum("bvd,bvcd->bvc", video_features, text_features)
+        if text_features.ndim == 2:  # as prompt-tuning: expanded to (B, V, K, D), the same float32 sums
+            text_features = text_features[None, None].expand(*video_features.shape[:2], -1, -1)
+        per_view = torch.einsum("bvd,bvcd->bvc", video_features, text_features)
         out = (self.scale() * per_view).mean(dim=1)
         return out.softmax(-1) if softmax else out
 
@@ -226,6 +230,17 @@ class PromptTuningModel(VideoClassifier):
             )
         self._frames_seen = t
         return video.reshape(b * v * t, c, h, w).to(self.clip.dtype)
+
+    def _embedded(self, pixels: torch.Tensor, prompts: torch.Tensor | None = None) -> torch.Tensor:
+        """Patch embeddings of every frame ``[CLS, patches, prompts..]`` after ``pre_layrnorm``, in a graph."""
+        vm = self.clip.vision_model
+        x = vm.embeddings(pixels)
+        if prompts is not None:
+            x = append_tokens(x, [prompts])
+        x = vm.pre_layrnorm(x)
+        if torch.is_grad_enabled() and not x.requires_grad:
+            x = x.detach().requires_grad_(True)  # frozen backbone: keep a graph for Grad-CAM
+        return x
 
     def _frame_index(self, t: int, extra: int) -> torch.Tensor:
         """Joint token indices of each frame's sequence ``[CLS, patches, its first `extra` extra tokens]``."""
@@ -303,6 +318,22 @@ class PromptTuningModel(VideoClassifier):
 
     def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         raise NotImplementedError
+
+
+class RecordsOwnAttentions:
+    """A family whose own vision path is what prompt-tuning's explainer records (``vilt``, ``vita``).
+
+    Their ``encode_video_batch(return_attentions=True)`` runs the model's
+    ``forward`` and keeps, per recorded layer, the attention among each
+    frame's CLS and patch tokens (cut, rows not re-normalised). The family's
+    ``_tower(..., record=True)`` returns exactly those.
+    """
+
+    def recorded_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
+        """Per recorded layer ``(B*T, heads, N, N)`` of one view ``(B, T, C, H, W)``, N = CLS + patches."""
+        b, t = video.shape[:2]
+        _, attn = self._tower(self._pixels(video[:, None]), b, t, need=True, record=True)
+        return attn
 
 
 def check_frames(model: PromptTuningModel, t: int) -> None:

@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-METHODS = ("video_coop", "dual_coop", "stt")
+METHODS = ("video_coop", "dual_coop", "stt", "vidop", "vilt", "vita")
+VISUAL_PROMPT_METHODS = ("dual_coop", "stt", "vidop", "vilt", "vita")  # learn context_vectors_vision
+SUMMARY_METHODS = ("stt", "vita")  # per-layer summary tokens over the frames
 POOLINGS = ("mean", "max", "attention")
 DEFAULT_INIT_TEXT = "A video of a person doing"  # prompt-tuning's "regularisation-text"
 
 # "method-name" as prompt-tuning's method configs spell it
-_METHOD_NAMES = {"video-coop": "video_coop", "dual-coop": "dual_coop", "stt": "stt"}
+_METHOD_NAMES = {"video-coop": "video_coop", "dual-coop": "dual_coop"}
 
 
 def method_of(run_config: Mapping[str, Any]) -> str:
@@ -48,13 +50,20 @@ class RunOptions:
     temporal_pooling: str = "mean"  # "temporal-pooling": mean | max | attention
     pooling_heads: int = 1  # "num-heads-attention-pooling"
     keep_vision_prompts: bool = True  # "keep-vision-prompts-throughout" (dual)
-    num_frames: int | None = None  # "num-frames": stt's frame-level token count (frames per view)
+    num_frames: int | None = None  # "num-frames": stt's and vita's frame-level token count (frames per view)
     frames_per_view: int = 8  # "num-frames-temporal": frames the loader gives per view
     temporal_views: int = 4  # "num-temporal-views"
     spatial_views: int = 3  # "num-spatial-views"
-    num_frame_tokens: int = 1  # "num-frame-tokens" (stt)
-    summary_heads: int = 12  # "num-heads-summary-attention" (stt)
+    num_frame_tokens: int = 1  # "num-frame-tokens" (stt, vita)
+    summary_heads: int = 12  # "num-heads-summary-attention" (stt, vita)
     summary_to_text_layers: tuple[int, ...] = ()  # "layers-with-summary-to-text" (stt)
+    discriminative_conditioning: bool = False  # "has-discriminative-conditioning" (vita; stt always conditions)
+    tokens_per_layer_text: int = 4  # "num-tokens-per-layer-text" (vilt)
+    tokens_per_layer_vision: int = 4  # "num-tokens-per-layer-vision" (vilt)
+    # vilt, per layer: "modality-transfer-text" (text context indices, vision->text indices) and
+    # "modality-transfer-vision" (vision context indices, text->vision indices)
+    transfer_text: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
+    transfer_vision: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...] = ()
     init_text: str | None = DEFAULT_INIT_TEXT  # "regularisation-text": the hand-crafted prompt's prefix
     std_init: float = 0.02  # "std-init": initial scale of fresh context vectors
     remove_black_strips: bool = False  # "dataset-config.remove-black-strips"
@@ -76,12 +85,13 @@ class RunOptions:
             raise ValueError(f"the run config's temporal-pooling {pooling!r} is not one of {list(POOLINGS)}")
         frames_per_view = g("num-frames-temporal") or g("num-frames") or 8
         num_frames = g("num-frames")
-        if method == "stt" and num_frames is None:
-            raise ValueError("an stt run config needs 'num-frames' (its frame-level tokens are per frame)")
+        if method in SUMMARY_METHODS and num_frames is None:
+            raise ValueError(f"a {method} run config needs 'num-frames' (its frame-level tokens are per frame)")
         return cls(
             method=method,
             clip_model=str(g("clip-model") or g("model") or cls.clip_model),
-            ctx_len=int(g("ctx-len", 8)),
+            # prompt-tuning's VidOpModel is DualModel with ctx-len forced to 0: no text context
+            ctx_len=0 if method == "vidop" else int(g("ctx-len", 8)),
             ctx_len_video=int(g("ctx-len-video", 8)),
             temporal_pooling=pooling,
             pooling_heads=int(g("num-heads-attention-pooling", 1)),
@@ -93,6 +103,11 @@ class RunOptions:
             num_frame_tokens=int(g("num-frame-tokens", 1)),
             summary_heads=int(g("num-heads-summary-attention", 12)),
             summary_to_text_layers=tuple(int(i) for i in (g("layers-with-summary-to-text") or ())),
+            discriminative_conditioning=bool(g("has-discriminative-conditioning", method == "vita")),
+            tokens_per_layer_text=int(g("num-tokens-per-layer-text", 4)),
+            tokens_per_layer_vision=int(g("num-tokens-per-layer-vision", 4)),
+            transfer_text=_transfer_lists(run_config, "modality-transfer-text", method),
+            transfer_vision=_transfer_lists(run_config, "modality-transfer-vision", method),
             init_text=g("regularisation-text", DEFAULT_INIT_TEXT),
             std_init=float(g("std-init", 0.02)),
             remove_black_strips=bool(dataset.get("remove-black-strips", False)),
@@ -104,3 +119,86 @@ class RunOptions:
     def handcrafted_template(self) -> str:
         """Prompt-tuning's hand-crafted prompt, ``f"{regularisation-text} {class}"``, as a ``{}`` template."""
         return f"{self.init_text if self.init_text is not None else DEFAULT_INIT_TEXT} {{}}"
+
+
+@dataclass(frozen=True)
+class LayerTransfer:
+    """What one ViLT layer appends to each modality (ViLT.py's ``layer_forward``), as layer indices ``j``.
+
+    The text gets ``text_attention_context[j]`` for ``j`` in ``text_context``
+    and the translated ``vision_to_text_translations[j](vision_attention_context[j])``
+    for ``j`` in ``vision_to_text``; the vision side likewise. ``joint``: the
+    layer goes through that path at all (any of its four lists non-empty):
+    it drops every appended token afterwards, the initial visual prompts
+    included, and it is the only kind of layer whose attention prompt-tuning
+    records.
+    """
+
+    text_context: tuple[int, ...]
+    vision_to_text: tuple[int, ...]
+    vision_context: tuple[int, ...]
+    text_to_vision: tuple[int, ...]
+    joint: bool
+
+
+def vilt_layers(options: RunOptions, layers: int) -> list[LayerTransfer]:
+    """The first ``layers`` entries of ``modality-transfer-text``/``-vision``, checked (prompt-tuning ignores the rest).
+
+    A translation is appended only where the same layer also appends that
+    modality's own context (prompt-tuning's ``if v_text and v_vision``), and
+    every layer index used must be one whose own lists create the entry.
+    """
+    text, vision = options.transfer_text, options.transfer_vision
+    if len(text) < layers or len(vision) < layers:
+        raise ValueError(
+            f"vilt's modality-transfer-text and modality-transfer-vision need an entry for each of the CLIP's "
+            f"{layers} layers, got {len(text)} and {len(vision)}"
+        )
+    text, vision = text[:layers], vision[:layers]
+    made = {
+        "text_attention_context": {j for j, (t, _) in enumerate(text) if t},
+        "vision_attention_context": {j for j, (v, _) in enumerate(vision) if v},
+        "vision_to_text_translations": {j for j, (_, v2t) in enumerate(text) if v2t and vision[j][0]},
+        "text_to_vision_translations": {j for j, (_, t2v) in enumerate(vision) if t2v and text[j][0]},
+    }
+    out = []
+    for i, ((t_ctx, v2t), (v_ctx, t2v)) in enumerate(zip(text, vision)):
+        layer = LayerTransfer(
+            text_context=t_ctx,
+            vision_to_text=v2t if v_ctx else (),
+            vision_context=v_ctx,
+            text_to_vision=t2v if t_ctx else (),
+            joint=bool(t_ctx or v2t or v_ctx or t2v),
+        )
+        for name, used in (
+            ("text_attention_context", layer.text_context),
+            ("vision_attention_context", layer.vision_context),
+            ("vision_to_text_translations", layer.vision_to_text),
+            ("text_to_vision_translations", layer.text_to_vision),
+        ):
+            missing = sorted(set(used) - made[name])
+            if missing:
+                raise ValueError(
+                    f"vilt layer {i}'s modality-transfer lists use {name} of layer(s) {missing}, which those "
+                    "layers' own lists do not create (a layer's entry exists where its list is non-empty; a "
+                    "translation also needs that layer's context)"
+                )
+        out.append(layer)
+    return out
+
+
+def _transfer_lists(run_config: Mapping[str, Any], key: str, method: str) -> tuple:
+    """ViLT's ``modality-transfer-*``: per layer a pair of index lists, ``[[0], []]``; () for other methods."""
+    if method != "vilt":
+        return ()
+    raw = run_config.get(key)
+    if raw is None:
+        raise ValueError(f"a vilt run config needs {key!r} (per layer, a pair of lists of layer indices)")
+    try:
+        layers = tuple((tuple(int(i) for i in a), tuple(int(i) for i in b)) for a, b in raw)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"the run config's {key!r} must list, per layer, a pair of lists of layer indices "
+            f"such as [[0], []], got {raw!r}"
+        ) from None
+    return layers

@@ -1,8 +1,9 @@
 """Prompt-tuning's context learners: every trained parameter of a run, under prompt-tuning's own names.
 
 A prompt-tuning ``.pt`` file's ``context_state_dict`` is the ``state_dict()`` of its
-``TextContextLearner`` / ``DualContextLearner`` / ``STTContextLearner``
-(src/modeling/ContextLearners.py); the CLIP backbone is not saved. This
+``TextContextLearner`` / ``DualContextLearner`` / ``ViLTContextLearner`` /
+``ViTaContextLearner`` / ``STTContextLearner`` (src/modeling/ContextLearners.py);
+the CLIP backbone is not saved. This
 module declares the same parameters under the same names and shapes, so that
 dictionary loads strictly:
 
@@ -10,13 +11,18 @@ dictionary loads strictly:
   ``log(1/0.07)``), and for attention pooling ``temporal_pooling.query``
   (1, 1, text width) with one ``temporal_pooling.attention``
   (``nn.MultiheadAttention``, embed dim = text width, ``batch_first``);
-- ``dual_coop`` and ``stt``: ``context_vectors_vision`` (ctx-len-video, vision width);
-- ``stt`` per vision layer ``i``: ``summary_projection.i`` (Linear),
+  (``vidop``: ctx-len 0);
+- all but ``video_coop``: ``context_vectors_vision`` (ctx-len-video, vision width);
+- ``vita`` and ``stt`` per vision layer ``i``: ``summary_projection.i`` (Linear),
   ``layer_norms_pre_summary.i``, ``summary_attention_layers.i``
-  (``nn.MultiheadAttention``, ``num-heads-summary-attention`` heads),
-  ``summary_to_text_projections.i`` (Linear(frames x vision width -> text width),
-  only for the layers in ``layers-with-summary-to-text``), and
-  ``frame_level_tokens`` (num-frames, num-frame-tokens, vision width).
+  (``nn.MultiheadAttention``, ``num-heads-summary-attention`` heads), and
+  ``frame_level_tokens`` (num-frames, num-frame-tokens, vision width); ``stt``
+  also ``summary_to_text_projections.i`` (Linear(frames x vision width -> text width),
+  only for the layers in ``layers-with-summary-to-text``);
+- ``vilt`` per layer ``i`` where its modality-transfer lists ask for them:
+  ``text_attention_context.i`` (num-tokens-per-layer-text, text width),
+  ``vision_attention_context.i``, ``text_to_vision_translations.i`` and
+  ``vision_to_text_translations.i`` (Linear between the widths).
 
 Temporal pooling is here too, because prompt-tuning keeps it on the context
 learner: ``mean`` (masked frames are zeroed by the caller but still counted),
@@ -31,7 +37,12 @@ import torch
 from torch import nn
 
 from videoxai.models.checkpoints.files import CheckpointError
-from videoxai.models.families.prompt_tuning.config import RunOptions
+from videoxai.models.families.prompt_tuning.config import (
+    SUMMARY_METHODS,
+    VISUAL_PROMPT_METHODS,
+    RunOptions,
+    vilt_layers,
+)
 
 
 class AttentionPooling(nn.Module):
@@ -135,9 +146,9 @@ class ContextLearner(nn.Module):
             # prompt-tuning sizes it by the text width (it pools projected features: equal widths in CLIP)
             self.temporal_pooling = AttentionPooling(text_width, o.pooling_heads)
         self.logit_scale = nn.Parameter(torch.ones([]) * math.log(1 / 0.07))
-        if o.method in ("dual_coop", "stt"):
+        if o.method in VISUAL_PROMPT_METHODS:
             self.context_vectors_vision = nn.Parameter(torch.randn(o.ctx_len_video, vision_width) * std)
-        if o.method == "stt":
+        if o.method in SUMMARY_METHODS:
             frames = int(o.num_frames)  # checked by RunOptions
             self.summary_projection = nn.ModuleList(nn.Linear(vision_width, vision_width) for _ in range(vision_layers))
             self.layer_norms_pre_summary = nn.ModuleList(nn.LayerNorm(vision_width) for _ in range(vision_layers))
@@ -146,11 +157,51 @@ class ContextLearner(nn.Module):
                 for _ in range(vision_layers)
             )
             self.frame_level_tokens = nn.Parameter(torch.randn(frames, o.num_frame_tokens, vision_width) * std)
+        if o.method == "vilt":
+            self._init_transfer(o, text_width, vision_width, vision_layers)
+        if o.method == "stt":
             # None where a layer sends no summary to the text (no state_dict entry, as in prompt-tuning)
             self.summary_to_text_projections = nn.ModuleList(
                 nn.Linear(vision_width * frames, text_width) if i in o.summary_to_text_layers else None
                 for i in range(vision_layers)
             )
+
+    def _init_transfer(self, o: RunOptions, text_width: int, vision_width: int, layers: int) -> None:
+        """ViLT's per-layer prompts and modality translations (ContextLearners.py's ``ViLTContextLearner``).
+
+        Layer ``i`` holds ``text_attention_context.i`` where its
+        ``modality-transfer-text`` entry's first list is non-empty,
+        ``vision_to_text_translations.i`` where the second is, and
+        ``vision_attention_context.i`` / ``text_to_vision_translations.i``
+        likewise for ``modality-transfer-vision`` (no entry elsewhere, as in
+        prompt-tuning's state dict). :func:`vilt_layers` checks the lists.
+        """
+        vilt_layers(o, layers)
+        text, vision = o.transfer_text[:layers], o.transfer_vision[:layers]
+        self.text_attention_context = nn.ParameterList(
+            nn.Parameter(torch.randn(o.tokens_per_layer_text, text_width)) if t else None for t, _ in text
+        )
+        self.vision_attention_context = nn.ParameterList(
+            nn.Parameter(torch.randn(o.tokens_per_layer_vision, vision_width)) if v else None for v, _ in vision
+        )
+        self.vision_to_text_translations = nn.ModuleList(
+            nn.Linear(vision_width, text_width) if v2t else None for _, v2t in text
+        )
+        self.text_to_vision_translations = nn.ModuleList(
+            nn.Linear(text_width, vision_width) if t2v else None for _, t2v in vision
+        )
+
+    def translations(self) -> tuple[list[torch.Tensor | None], list[torch.Tensor | None]]:
+        """ViLT's per-layer translated prompts: text->vision and vision->text (None where a layer has none)."""
+        t2v = [
+            f(c) if f is not None and c is not None else None
+            for f, c in zip(self.text_to_vision_translations, self.text_attention_context)
+        ]
+        v2t = [
+            f(c) if f is not None and c is not None else None
+            for f, c in zip(self.vision_to_text_translations, self.vision_attention_context)
+        ]
+        return t2v, v2t
 
     def scale(self) -> torch.Tensor:
         """``exp(logit_scale)``, with prompt-tuning's clamp of ``logit_scale`` at ``log(100)``."""

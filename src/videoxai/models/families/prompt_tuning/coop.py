@@ -19,16 +19,14 @@ class CoOpModel(PromptTuningModel):
 
     method = "video_coop"
     normalise_frames = True  # CoOp.py:178 (Dual.py:20 turns it off)
+    normalise_video = True  # the pooled feature (ViLT.py leaves it as it is)
 
     def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """CLS token of every frame after the vision encoder, ``(N, width)``, and the embedded attentions."""
-        vm = self.clip.vision_model
-        x = vm.pre_layrnorm(vm.embeddings(pixels))
-        if torch.is_grad_enabled() and not x.requires_grad:
-            x = x.detach().requires_grad_(True)  # frozen backbone: keep a graph for Grad-CAM
+        x = self._embedded(pixels)
         attn: list[torch.Tensor] = []
         emb = self._layer_embedding(b, t, 0, need)
-        for layer in vm.encoder.layers:
+        for layer in self.clip.vision_model.encoder.layers:
             x, p = encoder_layer(layer, x, need=need, embed=emb)
             if need:
                 attn.append(p)
@@ -52,8 +50,8 @@ class CoOpModel(PromptTuningModel):
         feats, attn = self.frame_features(video, need)
         if mask is not None:
             feats = feats * mask[..., None].to(feats.dtype)  # zeroed, still counted (CoOp.py:268-270)
-        pooled = self._pool(feats.reshape(b * v, t, -1), need, attn)
-        return normalise(pooled.reshape(b, v, -1)), attn
+        pooled = self._pool(feats.reshape(b * v, t, -1), need, attn).reshape(b, v, -1)
+        return (normalise(pooled) if self.normalise_video else pooled), attn
 
     def upstream_forward(
         self,

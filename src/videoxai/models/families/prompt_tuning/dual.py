@@ -28,14 +28,11 @@ class DualModel(CoOpModel):
         self.extra_tokens_per_frame = self.options.ctx_len_video
 
     def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        vm = self.clip.vision_model
         prompts = self.context_learner.context_vectors_vision
-        x = vm.embeddings(pixels)
-        x = torch.cat([x, prompts.unsqueeze(0).expand(x.shape[0], -1, -1).to(x.dtype)], dim=1)
+        x = self._embedded(pixels, prompts)
         n_keep = x.shape[1] if self.options.keep_vision_prompts else x.shape[1] - prompts.shape[0]
-        x = vm.pre_layrnorm(x)
         attn: list[torch.Tensor] = []
-        for layer in vm.encoder.layers:
+        for layer in self.clip.vision_model.encoder.layers:
             extra = x.shape[1] - 1 - self.grid * self.grid  # prompts still in the sequence
             x, p = encoder_layer(layer, x, need=need, embed=self._layer_embedding(b, t, extra, need))
             x = x[:, :n_keep]

@@ -43,6 +43,7 @@ import torch
 
 from videoxai.models.families.prompt_tuning.common import PromptTuningModel, as_views, check_frames, normalise
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
+from videoxai.models.families.prompt_tuning.summary import learned_tokens, summary_layer
 from videoxai.models.families.prompt_tuning.text import last_real_token
 
 
@@ -72,38 +73,25 @@ class STTModel(PromptTuningModel):
         check_frames(self, t)
         learner, clip = self.context_learner, self.clip
         vm = clip.vision_model
-        bvt = b * v * t
 
         embeds, prompt_mask = self.prompt()  # (K, Nt, Dt), (K, Nt)
         k, nt, dt = embeds.shape
         text = embeds.unsqueeze(0).expand(b * v, -1, -1, -1).reshape(b * v * k, nt, dt)
         row_mask = prompt_mask.repeat_interleave(b * v, dim=0)  # class-major rows, used on clip-major text rows
 
-        x = vm.pre_layrnorm(vm.embeddings(self._pixels(video)))
-        if torch.is_grad_enabled() and not x.requires_grad:
-            x = x.detach().requires_grad_(True)  # frozen backbone: keep a graph for Grad-CAM
-        n_v, d = x.shape[1], x.shape[2]
+        x = self._embedded(self._pixels(video))
+        d = x.shape[2]
         prev_cls = None
-        frame_tokens = learner.frame_level_tokens.unsqueeze(0).expand(b * v, -1, -1, -1).reshape(bvt, -1, d)
-        video_tokens = learner.context_vectors_vision.unsqueeze(0).expand(bvt, -1, -1)
+        frame_tokens, video_tokens = learned_tokens(learner, b * v)
         attn: list[torch.Tensor] = []
         extra = self.extra_tokens_per_frame
         for i, (text_layer, vision_layer) in enumerate(zip(clip.text_model.encoder.layers, vm.encoder.layers)):
-            cls_norm = learner.layer_norms_pre_summary[i](learner.summary_projection[i](x[:, :1]))
-            summary, _ = learner.summary_attention_layers[i](cls_norm, cls_norm, cls_norm)
-            summary = summary + cls_norm  # (BVT, 1, D)
-            ft = frame_tokens if prev_cls is None else frame_tokens + prev_cls
-            seq = torch.cat([x, summary, ft, video_tokens.to(x.dtype)], dim=1)
-            x, p = encoder_layer(
-                vision_layer,
-                seq,
-                need=need,
-                embed=self._layer_embedding(b * v, t, extra, need),
+            embed = self._layer_embedding(b * v, t, extra, need)
+            x, prev_cls, summary, p = summary_layer(
+                learner, i, vision_layer, x, prev_cls, frame_tokens, video_tokens, need=need, embed=embed
             )
-            x = x[:, :n_v]
             if need:
                 attn.append(p)
-            prev_cls = cls_norm
 
             to_text = learner.summary_to_text_projections[i]
             bias = row_mask

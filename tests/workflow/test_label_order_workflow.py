@@ -1,0 +1,52 @@
+"""``conventions: prompt-tuning`` reaches extraction and explanation on a UCF101-layout dataset (the demo's).
+
+Prompt-tuning's UCF101 reader scores clips against the class names sorted by
+Python while their labels keep classInd.txt's indices (videoxai.conventions.label_order).
+The demo is written in the UCF101 layout with its classes not in sort order,
+so under ``prompt-tuning`` its predictions' columns are the sorted names, the
+labels unchanged, and the explain job sets the model up the same way;
+switching the convention reruns both jobs (a parameter of each).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from videoxai.demo.dataset import DEMO_CLASSES
+from videoxai.explain.store import load_heatmaps
+from videoxai.extract.predictions import load_predictions
+
+pytestmark = pytest.mark.workflow
+
+SMALL = {
+    **TINY_DEMO,
+    "conventions": "prompt-tuning",
+    "explainer-method": "attention-rollout",
+    "classes-to-map": 1,
+    "samples-per-class": 1,
+    "evaluate": False,
+}
+PRED = "results/predictions/video_coop/demo/tiny/demo/test.parquet"
+HEATMAPS = "results/explain/video_coop/demo/tiny/demo/test/attention-rollout/heatmaps.safetensors"
+
+
+def test_prompt_tuning_label_order_reaches_extraction_and_explanation(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path, SMALL)
+    run = run_snakemake(workdir, "--cores", "2", HEATMAPS, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    preds = load_predictions(workdir / PRED)
+    assert preds.class_names == sorted(DEMO_CLASSES) != list(DEMO_CLASSES)
+    assert preds.metadata["label_order"] == "prompt-tuning"
+    assert preds.metadata["test_class_names"] == list(DEMO_CLASSES)  # labels: classInd.txt's indices
+    assert load_heatmaps(workdir / HEATMAPS).params["conventions"] == "prompt-tuning"
+
+    path = workdir / "config" / "config.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**cfg, "conventions": "standard"}, sort_keys=False))
+    changed = run_snakemake(workdir, "--list-changes", "params", timeout=300)
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert PRED in changed.stdout and HEATMAPS in changed.stdout

@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {
         "core",
         "schemas",
-    },  # keys.py, io.py, checks.py, joblog.py: keys, atomic files, file checks, job logs; the YAML schemas
+    },  # keys, io, checks, checksums, rebuild, pickles, runs, joblog: the foundation (see CORE); the YAML schemas
     {"data"},  # datasets, decoding/encoding, sampling, InputSpec, masks
     {"models"},  # architectures, checkpoint registry, resolution
     {"setup"},  # a model set up on a dataset split (device, classes, input spec): shared by extract and explain
@@ -31,11 +31,12 @@ LAYERS: list[set[str]] = [
     {"render"},  # figures and videos from stored explanations
     {"tracking"},  # wandb logging of what the stages wrote
     {"demo"},  # the embedded demo: dataset generator, training, shipped checkpoints
-    {"preflight", "__init__"},  # config checks before a run; the package root's ``load_model``
+    {"preflight", "verify", "__init__"},  # config checks before a run; the verify report; ``load_model``
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
-# the small top-level modules under the package root form one unit, the foundation (io and checks use each other)
-CORE = {"keys", "io", "checks", "joblog", "conventions"}
+# the small top-level modules under the package root form one unit, the foundation (they import one way:
+# rebuild, checksums <- io <- checks; the hook import_cycles.py finds a cycle among them)
+CORE = {"keys", "io", "checks", "checksums", "rebuild", "pickles", "runs", "joblog", "conventions"}
 # the package root holds ``__version__``: any module may read it (Python imports the root first anyway)
 ROOT_NAMES_ANYONE_MAY_USE = {"__version__"}
 

@@ -150,6 +150,35 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     return lines
 
 
+# A config is a few kB of YAML; Snakemake's YAML loader takes seconds per MB (minutes for a 50 MB value).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def config_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """What keeps a config file from being read as YAML quickly (too large, not text), in one line; None if fine.
+    Checked before Snakemake's loader reads it, whose errors are a traceback (or minutes of parsing)."""
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_CONFIG_BYTES:
+            return (
+                f"config file {path} is {size / 1e6:.1f} MB; a config is a few kB of YAML (long class lists and "
+                f"mappings go in files it names): at most {MAX_CONFIG_BYTES >> 20} MB is read"
+            )
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return f"config file {path} cannot be read ({e.strerror})"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return (
+            f"config file {path} is not YAML text (not UTF-8 at byte {e.start}); give a config like config/config.yaml"
+        )
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return f"config file {path} is not YAML text (a NUL byte at {nul}); give a config like config/config.yaml"
+    return None
+
+
 def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike[str]) -> None:
     """Raise :class:`ConfigError` listing every schema problem of ``config``, one short line each."""
     lines = config_errors(config, load_schema(schema_path))

@@ -78,19 +78,19 @@ def queue_rebuilds(wildcards=None):
 
 def rendered_clips(w, explainer):
     """The `class_{X}_sample_{Y}` names render writes into an explainer's two folders: the clips of its heatmaps
-    file (what render renders), or of the selection before the heatmaps exist."""
-    heatmaps = HEATMAPS.format(**w, explainer=explainer)
-    selection = SELECTION.format(**w)
-    try:
-        if os.path.isfile(heatmaps):
-            clips = json.loads(safetensors_header(heatmaps)["__metadata__"]["clips"])
-        elif os.path.isfile(selection):
-            with open(selection, encoding="utf-8") as fh:
-                clips = json.load(fh)["clips"]
-        else:
-            clips = []
+    file (what render renders), or of the selection while the heatmaps are absent or damaged."""
+
+    def names(clips):
         return [f"class_{int(c['class_index'])}_sample_{int(c['sample_index'])}" for c in clips]
-    except Exception:  # damaged: reported (and rebuilt) as such
+
+    try:
+        return names(json.loads(safetensors_header(HEATMAPS.format(**w, explainer=explainer))["__metadata__"]["clips"]))
+    except Exception:
+        pass
+    try:
+        with open(SELECTION.format(**w), encoding="utf-8") as fh:
+            return names(json.load(fh)["clips"])
+    except Exception:  # absent, or damaged: reported (and rebuilt) as such
         return []
 
 

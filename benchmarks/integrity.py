@@ -178,6 +178,13 @@ def noop(tmp: Path, base: str, repeats: int, small: bool) -> tuple[list[dict], d
         {"what": f"no-op rerun, before (median of {repeats})", "s": before, "share": ""},
         {"what": f"no-op rerun, after (median of {repeats})", "s": after, "share": ""},
         {"what": "added by the checks (after - before)", "s": after - before, "share": (after - before) / before},
+        {"what": "fastest no-op, before", "s": min(times["before"]), "share": ""},
+        {"what": "fastest no-op, after", "s": min(times["after"]), "share": ""},
+        {
+            "what": "added, fastest against fastest",
+            "s": min(times["after"]) - min(times["before"]),
+            "share": min(times["after"]) / min(times["before"]) - 1,
+        },
         {
             "what": f"the checks in-process ({files} files and folders)",
             "s": float(checks_s),

@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -152,39 +153,44 @@ def job() -> Any:
     Snakemake's preamble defines it in the script's ``__main__``; the records of a job's outputs name the job's
     rule and inputs from it, so no stage has to pass them along.
     """
-    return getattr(sys.modules.get("__main__"), "snakemake", None)
+    smk = getattr(sys.modules.get("__main__"), "snakemake", None)
+    return None if isinstance(smk, types.ModuleType) else smk
 
 
-_INPUT_HASHES: dict[tuple[str, tuple[int, ...]], str] = {}
+_SHARED: HashCache | None = None
+
+
+def _shared_cache() -> HashCache:
+    """The hash cache planning keeps (:data:`CACHE_PATH`), loaded once per process when a job first needs it."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = HashCache()
+    return _SHARED
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str | None:
-    """sha256 of a file, from its record when the record's stat key is still the file's (no reading), else read
-    (once per process and stat key); None when it is not a file."""
+    """sha256 of a file, from its record when the record's stat key is still the file's, else from the hash cache
+    planning keeps (by the same key), else read; None when it is not a file."""
     try:
         st = os.stat(path)
     except OSError:
         return None
     if not os.path.isfile(path):
         return None
-    key = tuple(stat_key(st))
-    memo = _INPUT_HASHES.get((str(path), key))
-    if memo is not None:
-        return memo
     try:
         record = read_record(path)
     except DamagedRecord:
         record = None
-    if record is not None and record.get("key") == list(key):
-        digest = record["sha256"]
-    else:
-        digest = sha256_file(path)
-    _INPUT_HASHES[(str(path), key)] = digest
-    return digest
+    if record is not None and record.get("key") == stat_key(st):
+        return record["sha256"]
+    return _shared_cache().sha256(path, st)
 
 
 def job_inputs() -> dict[str, str]:
-    """``{input file: sha256}`` of the Snakemake job this process runs (folders are left out); empty outside a job."""
+    """``{input file: sha256}`` of the Snakemake job this process runs (folders are left out); empty outside a job.
+
+    A large input without a record (a checkpoint, a backbone's weights) is read once: its hash joins the cache
+    planning keeps."""
     smk = job()
     found: dict[str, str] = {}
     for name in getattr(smk, "input", None) or []:
@@ -192,6 +198,8 @@ def job_inputs() -> dict[str, str]:
         digest = file_sha256(name)
         if digest is not None:
             found[name] = digest
+    if _SHARED is not None:
+        _SHARED.save()
     return found
 
 

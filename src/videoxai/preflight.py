@@ -6,17 +6,23 @@ Two kinds, both torch-free (planning must stay fast, see ``tests/workflow``):
   each problem in one line that names the key and its valid values (the
   schema library's own message prints the whole schema and config);
 * :func:`data_errors` checks what needs only the config, the datasets'
-  annotation files and the checkpoints' ``config.json``: a dataset root that
-  does not exist, ``num-frames`` a model cannot take, ``classes-to-map``
-  larger than the number of classes in the split, class names the dataset
-  does not have; a checkpoint ``config.json`` that does not fit its schema
-  (:mod:`videoxai.models.checkpoints.config`) or a weights file whose header is
-  broken. Without it these fail inside a job, after that job's earlier
-  outputs were deleted.
+  annotation files and the checkpoint files, one function per check: a dataset
+  root that does not exist, ``num-frames`` a model cannot take,
+  ``classes-to-map`` larger than the number of classes in the split, class
+  names the dataset does not have, a clip listed under two labels; a checkpoint
+  ``config.json`` that does not fit its schema
+  (:mod:`videoxai.models.checkpoints.config`), a weights file whose header is
+  broken, a ``.pt`` whose pickle would run code (:mod:`videoxai.pickles`); a
+  ``custom`` factory that is not one (read from its source, never run).
+  Without it these fail inside a job, after that job's earlier outputs were
+  deleted.
+
+:func:`config_file_problem` checks the config file itself before Snakemake's YAML loader reads it.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import logging
@@ -379,21 +385,18 @@ _SPLITS: dict[tuple[str, str, str], Any] = {}
 def load_split(config: Mapping[str, Any], name: str, split: str) -> Any:
     """The :class:`~videoxai.data.splits.SplitInfo` of a test dataset's split, read once per planning process
     (None for the embedded demo before it is written); clips missing on disk are the extraction log's to report."""
-    dataset = dict(config["datasets"][name])
-    root = Path(dataset["root"])
-    if dataset.get("generate") and not root.is_dir():
+    dataset = dict(config["datasets"][name], name=name)
+    if dataset.get("generate") and not Path(dataset["root"]).is_dir():
         return None
     cache_key = (name, split, json.dumps(dataset, sort_keys=True, default=str))
     if cache_key not in _SPLITS:
-        from videoxai.data.datasets import load_split_info
+        from videoxai.data.manifest import load_info
 
-        common = {"name", "format", "root", "split-id", "generate", "ground-truth"}  # as extraction's open_split
-        opts = {k: v for k, v in dataset.items() if k not in common}
         quiet = logging.getLogger("videoxai.data")
         level = quiet.level
         quiet.setLevel(logging.ERROR)
         try:
-            _SPLITS[cache_key] = load_split_info(dataset["format"], root, split, dataset.get("split-id", 1), **opts)
+            _SPLITS[cache_key] = load_info(dataset, split)
         finally:
             quiet.setLevel(level)
     return _SPLITS[cache_key]
@@ -455,7 +458,6 @@ def _unknown_classes(which: str, given: Sequence[str], valid: set[str], test: st
 def factory_problem(spec: str) -> str | None:
     """What keeps ``package.module:factory`` from being a model factory the jobs can call, read from the module's
     source without running it (None when it looks callable with the checkpoint config)."""
-    import ast
     import importlib.util
     import sysconfig
 
@@ -481,30 +483,33 @@ def factory_problem(spec: str) -> str | None:
     except (OSError, SyntaxError, ValueError) as e:
         return f"names module {module_name!r}, whose source {origin} cannot be read ({e})"
     for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == attr:
-            return None
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
-            args = node.args
-            positional = [*args.posonlyargs, *args.args]
-            required = len(positional) - len(args.defaults)
-            if not positional and args.vararg is None:
-                return "is a function that takes no argument; it is called with the checkpoint's config (a dict)"
-            if required > 1:
-                return f"is a function of {required} required arguments; it is called with one, the checkpoint's config"
-            return None
-        targets = (
-            [t for t in node.targets if isinstance(t, ast.Name)]
-            if isinstance(node, ast.Assign)
-            else [node.target]
-            if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name)
-            else []
-        )
-        if any(t.id == attr for t in targets):
-            return None
-        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
-            (a.asname or a.name.split(".")[0]) == attr or a.name == "*" for a in node.names
-        ):
-            return None
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "__getattr__":
-            return None
+        if _binds(node, attr):
+            return _call_problem(node)
     return f"names {attr!r}, which module {module_name!r} ({origin}) does not define"
+
+
+def _binds(node: ast.stmt, name: str) -> bool:
+    """True when a module-level statement defines ``name`` (or may: a star import, a module ``__getattr__``)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name in (name, "__getattr__")
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((a.asname or a.name.split(".")[0]) == name or a.name == "*" for a in node.names)
+    return False
+
+
+def _call_problem(node: ast.stmt) -> str | None:
+    """Why the function ``node`` defines cannot be called with one argument (None for anything else)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name == "__getattr__":
+        return None
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    required = len(positional) - len(args.defaults)
+    if not positional and args.vararg is None:
+        return "is a function that takes no argument; it is called with the checkpoint's config (a dict)"
+    if required > 1:
+        return f"is a function of {required} required arguments; it is called with one, the checkpoint's config"
+    return None

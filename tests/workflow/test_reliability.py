@@ -497,3 +497,15 @@ def test_unlock_is_refused_while_another_run_is_active(run: Path) -> None:
     assert (run / ".snakemake" / "locks" / "0.output.lock").exists()
     entry.unlink()  # that run ended (killed: no registry entry left alive)
     assert run_snakemake(run, "--unlock", timeout=300).returncode == 0
+
+
+def test_a_deleted_manifest_is_made_again(run: Path) -> None:
+    """`all` asks for the manifests: a deleted one is rebuilt, and what reads the clips reruns (whether they changed
+    since is unknown); before `all` asked for it, nothing reran and later video changes went unnoticed."""
+    from tests.workflow.test_every_output import job_counts
+
+    (run / MANIFEST).unlink()
+    dry = run_snakemake(run, "-n", timeout=300)
+    counts = job_counts(dry)
+    assert counts.get("video_manifest") == 1 and counts.get("extract_predictions") == 1, counts
+    assert counts.get("explain_clips") == 2 and "resolve_model" not in counts, counts

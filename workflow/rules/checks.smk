@@ -59,6 +59,12 @@ def base_splits():
     return list(dict.fromkeys([split, "val"] if config["temperature-scaling"] else [split]))
 
 
+def manifest_targets():
+    """Every video manifest of the config: asked for by `rule all`, so a deleted one is made again (and what was made
+    from the clips reruns: whether they changed since is unknown)."""
+    return [MANIFEST.format(test=t, base=b) for t in TESTS for b in base_splits()]
+
+
 def video_manifest(wildcards):
     """Input of every job that decodes clips: the manifest of its dataset split (+tta and the other variants
     read the same clips). Also hands Snakemake the rebuilds planning queued (see queue_rebuilds)."""
@@ -99,7 +105,7 @@ def expected_outputs():
     per explainer given file by file, and the video manifests): what `verify` checks."""
     folders = {t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)}
     files = [f for f in all_targets() if f not in folders]
-    files += [MANIFEST.format(test=t, base=b) for t in TESTS for b in base_splits()]
+    files += manifest_targets()
     for w in analyses():
         for e in EXPLAINERS:
             folder = EXPLAIN_FIG.format(**w, explainer=e)

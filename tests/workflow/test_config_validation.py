@@ -100,11 +100,20 @@ DATA_CASES = [
         {"datasets": {"ucf101": {"format": "ucf101", "root": "nowhere/UCF-101"}}, "dataset-test": "ucf101"},
         ["'datasets.ucf101.root'", "nowhere/UCF-101 does not exist"],
     ),
+    # issue 26: these failed late, selection-seed -1 in select_clips with a traceback, custom os:system as a TypeError
+    ({"selection-seed": -1}, ["config key 'selection-seed': -1 is less than the minimum of 0"]),
+    ({"demo": {"n-train": 8, "n-test": 8, "seed": -2}}, ["config key 'demo.seed': -2 is less than the minimum of 0"]),
+    (
+        {"custom": {"video_coop/demo/tiny": "os:system"}},
+        ["config key 'custom.video_coop/demo/tiny': 'os:system' names 'os' of Python's standard library"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    "override,expected", DATA_CASES, ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root"]
+    "override,expected",
+    DATA_CASES,
+    ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root", "selection-seed", "demo-seed", "custom"],
 )
 def test_data_dependent_config_errors_fail_while_planning(workdir: Path, override: dict, expected: list[str]) -> None:
     _with(workdir, override)
@@ -141,30 +150,6 @@ def test_dataset_on_disk_is_checked_against_its_annotations(workdir: Path, tmp_p
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "no clips in the test split of 'ucf': ['Grow']" in out, out
-
-
-# Issue 26: everything a schema or a cheap read can check fails while planning, in one line, before any job.
-LATE_CASES = [
-    ({"selection-seed": -1}, ["config key 'selection-seed': -1 is less than the minimum of 0"]),
-    ({"demo": {"n-train": 8, "n-test": 8, "seed": -2}}, ["config key 'demo.seed': -2 is less than the minimum of 0"]),
-    (
-        {"custom": {"video_coop/demo/tiny": "os:system"}},
-        ["config key 'custom.video_coop/demo/tiny': 'os:system' names 'os' of Python's standard library"],
-    ),
-]
-
-
-@pytest.mark.parametrize("override,expected", LATE_CASES, ids=["selection-seed", "demo-seed", "custom-os-system"])
-def test_values_that_failed_late_fail_while_planning(workdir: Path, override: dict, expected: list[str]) -> None:
-    """Before: selection-seed -1 failed inside select_clips with a traceback, custom os:system with a TypeError."""
-    _with(workdir, override)
-    proc = run_snakemake(workdir, "-n", timeout=300)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out
-    for text in expected:
-        assert text in out, out
-    assert "Traceback" not in out and len(out.splitlines()) < 15, out
-    assert not (workdir / "data").exists()
 
 
 def test_a_checkpoint_that_would_run_code_is_refused_while_planning(workdir: Path, tmp_path: Path) -> None:

@@ -364,3 +364,33 @@ def test_a_damaged_record_is_reported(in_tmp: Path) -> None:
     assert "checksum record" in dict(damaged_outputs(["results"]))[str(path)]
     with pytest.raises(BrokenFileError, match="checksum record"):
         load_predictions(path)
+
+
+def test_verify_lists_missing_records_stale_files_and_only_the_root_of_damage(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify: a file without a record is listed (it cannot be vouched for); of a damaged input and the file made
+    from it, only the input (rebuilding it rebuilds the other); a file whose input changed is stale."""
+    import sys
+    import types
+
+    from videoxai.io import write_json
+    from videoxai.verify import find_problems
+
+    pred = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"))
+    job = types.SimpleNamespace(input=[str(pred)], rule="c")
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", job, raising=False)
+    write_json("results/calibration/m/metrics.json", {"ece": 0.1})
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", None)
+    write_json("results/calibration/n/metrics.json", {"ece": 0.2})
+    files = [str(pred), "results/calibration/m/metrics.json", "results/calibration/n/metrics.json"]
+    assert find_problems(files) == []
+    unrecorded(Path("results/calibration/n/metrics.json"))
+    keep_mtime(flip)(pred, 0.3)
+    found = dict(find_problems(files))
+    assert list(found) == [str(pred), "results/calibration/n/metrics.json"]
+    assert found["results/calibration/n/metrics.json"].startswith("has no checksum record")
+    write_predictions(pred, n=20)  # rebuilt, differently: what was made from the old one is stale now
+    found = dict(find_problems(files))
+    assert list(found) == ["results/calibration/m/metrics.json", "results/calibration/n/metrics.json"]
+    assert found["results/calibration/m/metrics.json"].startswith(f"was made from another {pred}")

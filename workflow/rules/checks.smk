@@ -114,13 +114,12 @@ def expected_outputs():
     return files
 
 
-def _missing_from_folders():
-    """Files a folder output should hold but lacks (a deleted video): Snakemake sees only the folder."""
+def _current_outputs():
+    """expected_outputs(), or None when the config's job graph cannot be listed (it says why itself, in its words)."""
     try:
-        expected = expected_outputs()
-    except Exception:  # a config the job graph rejects says so itself, in its own words
-        return []
-    return [p for p in expected if not os.path.lexists(p) and rebuild_target(p) != p]
+        return expected_outputs()
+    except Exception:
+        return None
 
 
 def _refresh_manifests(cache):
@@ -141,9 +140,15 @@ def _refresh_manifests(cache):
 
 
 def _plan_rebuilds(cache):
-    """Find damaged, stale and incomplete outputs; queue them for this run, and say so (one line each)."""
-    found = damaged_outputs([f for f in VERIFY_FOLDERS if os.path.isdir(f)], cache)
-    found += [(p, "missing from its folder") for p in _missing_from_folders()]
+    """Find damaged, stale and incomplete outputs of the current config (other configs' files are left as they are);
+    queue them for this run, and say so (one line each)."""
+    expected = _current_outputs()
+    if expected is None:
+        return
+    wanted = set(expected)
+    found = [(p, q) for p, q in damaged_outputs([f for f in VERIFY_FOLDERS if os.path.isdir(f)], cache) if p in wanted]
+    # a file missing from a folder output (a deleted video): Snakemake sees only the folder
+    found += [(p, "missing from its folder") for p in expected if not os.path.lexists(p) and rebuild_target(p) != p]
     if not found:
         return
     if any(a == "--report" or a.startswith("--report=") for a in _ARGS):

@@ -6,7 +6,7 @@ file (size, sha256, every byte read); its provenance: each input its record name
 the file was made from (this predictions file from that ``resolved.json`` and that video manifest, this bins
 file from that predictions file); then its structure deeply: Parquet pages read with their checksums
 verified, videos and images decoded, and a stage's own contract where it has one (predictions: columns and
-class names; heatmaps: tensors and clip count).
+class names; heatmaps: tensors and clip count; a video manifest: every clip it lists read again).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import TextIO
 
 from videoxai import checksums
 from videoxai.checks import check_file, reading
+from videoxai.data.manifest import changed_clips
 from videoxai.explain.store import check_heatmaps
 from videoxai.extract.predictions import read_all
 from videoxai.rebuild import BrokenFileError, rebuild_all_command
@@ -37,6 +38,12 @@ def deep_check(path: str | os.PathLike[str]) -> None:
             read_all(p)
         elif p.name == "heatmaps.safetensors":
             check_heatmaps(p)
+        elif p.name.endswith(".manifest.json") and "datasets" in p.parts:
+            changed = changed_clips(p)
+            if changed:
+                raise BrokenFileError(
+                    p, f"lists {len(changed)} clip(s) that changed since it was written (e.g. {changed[0]})"
+                )
 
 
 def content_problem(path: str | os.PathLike[str]) -> str | None:

@@ -90,3 +90,18 @@ def test_a_removed_clip_and_a_changed_listing_change_the_manifest(work: Path) ->
     listing.write_text("".join(listing.read_text().splitlines(True)[:4]))
     assert refresh_manifest(MANIFEST, ENTRY, "test", HashCache(CACHE)) is True
     assert len(clips()) == 4
+
+
+def test_verify_reads_every_clip_a_manifest_lists(work: Path) -> None:
+    """`verify` does not trust the planning cache: a clip changed since the manifest was written is named."""
+    from videoxai.data.manifest import changed_clips
+    from videoxai.verify import find_problems
+
+    assert changed_clips(MANIFEST) == [] and find_problems([MANIFEST]) == []
+    target = a_clip(work, 3)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x5A
+    target.write_bytes(bytes(data))
+    name = str(target.relative_to(work / "data"))
+    assert changed_clips(MANIFEST) == [name]
+    assert find_problems([MANIFEST]) == [(MANIFEST, f"lists 1 clip(s) that changed since it was written (e.g. {name})")]

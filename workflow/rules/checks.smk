@@ -7,7 +7,7 @@
 #     checkpoints' config.json, classes-to-map vs the split's classes, class names, a clip listed under two
 #     labels, custom factories, each checkpoint's config.json against its schema, its weights file's header,
 #     and a .pt whose pickle would run code: errors naming file and field, not failed jobs;
-#   * every output under results/ and figures/ against its content record (videoxai.checksums: size and
+#   * every output of the config under results/ and figures/ against its content record (videoxai.checksums: size and
 #     sha256 when written, and the sha256 of the inputs it was made from), or, without a record, by a cheap
 #     structural check (videoxai.checks). A damaged or stale one, and a folder output missing a file, is
 #     rebuilt in this very run, with what was made from it: Snakemake is given it as a forced rerun, as

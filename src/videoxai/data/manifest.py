@@ -94,3 +94,19 @@ def refresh_manifest(
         pass
     write_text(path, text)
     return True
+
+
+def changed_clips(path: str | os.PathLike[str], cache: HashCache | None = None) -> list[str]:
+    """The clips whose entry in the manifest at ``path`` is no longer what the dataset holds (content, label,
+    listed or not), every clip read unless ``cache`` knows it; empty when the manifest is current."""
+    from videoxai.io import read_json
+
+    written = read_json(path)
+    dataset, split = written["dataset"], written["split"]
+    now = build_manifest(load_info(dataset, split), dataset, split, cache or HashCache(None))
+    before = {c[0]: c[1:] for c in written["clips"]}
+    after = {c[0]: c[1:] for c in now["clips"]}
+    changed = [k for k in after if before.get(k) != after[k]] + [k for k in before if k not in after]
+    if not changed and written.get("classes") != now["classes"]:
+        changed = ["(the class list)"]
+    return changed

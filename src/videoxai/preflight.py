@@ -274,8 +274,8 @@ def custom_factory_errors(config: Mapping[str, Any]) -> list[str]:
 
 
 def split_errors(config: Mapping[str, Any], tests: Sequence[str], splits: Sequence[str]) -> list[str]:
-    """Each split a job reads lists every clip under one label (a clip listed twice under one label is counted
-    once, with a warning)."""
+    """Each split a job reads can be listed: its annotation files read, every clip under one label (a listing
+    error names the file and line; a clip listed twice under one label is counted once, with a warning line)."""
     from videoxai.data.splits import DatasetError
 
     lines = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from videoxai import checksums
-from videoxai.checks import check_file, reading
+from videoxai.checks import check_file, check_recorded, reading
 from videoxai.data.manifest import changed_clips
 from videoxai.explain.store import check_heatmaps
 from videoxai.extract.predictions import read_all
@@ -30,15 +30,17 @@ class OutputsBrokenError(RuntimeError):
 
 
 def deep_check(path: str | os.PathLike[str]) -> None:
-    """Read ``path`` whole by its kind and, for a stage's own file, check its contract."""
+    """Read ``path`` whole by its kind and, for a stage's own file, check its contract (each file read once more
+    after its hash: :func:`~videoxai.checks.check_recorded` remembers a verified file)."""
     p = Path(path)
-    check_file(p, deep=True)
     with reading(p):
         if p.suffix == ".parquet" and "predictions" in p.parts:
-            read_all(p)
+            read_all(p)  # the contract, then every page with its CRC
         elif p.name == "heatmaps.safetensors":
             check_heatmaps(p)
-        elif p.name.endswith(".manifest.json") and "datasets" in p.parts:
+        else:
+            check_file(p, deep=True)
+        if p.name.endswith(".manifest.json") and "datasets" in p.parts:
             changed = changed_clips(p)
             if changed:
                 raise BrokenFileError(
@@ -57,10 +59,8 @@ def content_problem(path: str | os.PathLike[str]) -> str | None:
         return str(e)
     if made is None:
         return "has no checksum record (written by an earlier version, or its record was deleted)"
-    problem = checksums.content_problem(path, made)
-    if problem is not None:
-        return problem
     try:
+        check_recorded(path)  # every byte hashed
         deep_check(path)
     except BrokenFileError as e:
         return e.problem

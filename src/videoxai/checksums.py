@@ -22,7 +22,7 @@ import json
 import os
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -252,21 +252,6 @@ class HashCache:
         self.entries[name] = [*key, digest]
         self._dirty = True
         return digest
-
-    def remember(self, path: str | os.PathLike[str], st: os.stat_result, digest: str) -> None:
-        """Take a hash the caller computed (or trusted from a record) for ``path`` as it is now."""
-        entry = [*stat_key(st), digest]
-        if self.entries.get(str(path)) != entry:
-            self.entries[str(path)] = entry
-            self._dirty = True
-
-    def forget_missing(self, keep: Iterable[str]) -> None:
-        """Drop entries of files not in ``keep`` (so the cache does not grow with files long gone)."""
-        keep = set(keep)
-        gone = [k for k in self.entries if k not in keep]
-        for k in gone:
-            del self.entries[k]
-        self._dirty = self._dirty or bool(gone)
 
     def save(self) -> None:
         if not self._dirty or self.path is None:

@@ -1,109 +1,62 @@
-"""Is a file the workflow reads whole? Cheap structural checks, one place, no torch.
+"""Is a file whole, and is it what was written? Cheap checks of any file, one place, no torch.
 
-A file can look finished and not be: a bad copy, a sync tool, a full disk on
-another host, a hand edit. Atomic writes (:mod:`videoxai.io`) rule out a
-half-written output of *this* workflow, but not what happens to it later. So
-every stage checks what it reads, and a broken file is an error that names
-it and the command that rebuilds it (:class:`BrokenFileError`).
+A file can look finished and not be: a bad copy, a sync tool, a full disk on another host, a hand edit, another
+run's file copied over it. Atomic writes (:mod:`videoxai.io`) rule out a half-written output of *this* workflow,
+but not what happens to it later. So every stage checks what it reads, and a broken file is an error that names
+it and the command that rebuilds it (:class:`~videoxai.rebuild.BrokenFileError`).
 
-Checks by kind (``deep`` adds what costs more than reading a header):
+Two kinds of check:
 
-* Parquet: both magic numbers and the footer's length; ``deep`` (and every
-  reader) adds the footer itself, the columns a reader needs, and for
-  predictions the ``videoxai`` metadata (class names matching the logits'
-  width), then reads every page;
-* safetensors: the JSON header, every tensor's byte range inside the file
-  and the data ending exactly at its end (a truncated copy fails here), and
-  for ``heatmaps.safetensors`` the contract's tensors, dtypes, ranks and
-  metadata;
-* mp4: the top-level boxes (``ftyp``, ``moov``, ``mdat``) tiling the file
-  exactly; ``deep`` decodes every frame;
-* PNG: signature and the closing ``IEND`` chunk; ``deep`` decodes it;
-* PDF: header and ``%%EOF`` trailer; JSON: parses; other text: non-empty UTF-8.
+* content: a file with a content record (:mod:`videoxai.checksums`, every output under ``results/`` and
+  ``figures/``) must have the recorded size and sha256 (:func:`check_recorded`);
+* structure, by kind (``deep`` adds what costs more than reading a header): Parquet magic numbers and footer
+  length, ``deep`` the footer, schema and every page (their checksums verified); safetensors header, every
+  tensor's byte range inside the file and the data ending exactly at its end; mp4 top-level boxes (``ftyp``,
+  ``moov``, ``mdat``) tiling the file, ``deep`` every frame decoded; PNG signature and ``IEND``, ``deep``
+  decoded; PDF header and ``%%EOF``; JSON parses; other text is non-empty UTF-8.
 
-The workflow uses the cheap checks while it plans (a broken output is
-rebuilt, see ``workflow/rules/verify.smk``) and the deep ones in
-``snakemake verify``.
+What a stage's own files must hold (the predictions' columns and metadata, the heatmaps' tensors) is checked
+where that contract lives (:mod:`videoxai.extract.predictions`, :mod:`videoxai.explain.store`). The workflow
+runs :func:`damaged_outputs` while it plans (a damaged output is rebuilt, see ``workflow/rules/checks.smk``) and
+the deep checks in ``snakemake verify`` (:mod:`videoxai.verify`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shlex
 import struct
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# Folders the workflow writes: a broken file there is rebuilt by deleting it and rerunning.
-PRODUCT_FOLDERS = ("results", "figures", "logs")
-
-PREDICTIONS_META_KEY = b"videoxai"
-# The columns readers of a predictions file use (extract.predictions writes more).
-PREDICTIONS_COLUMNS = ("sample_id", "label", "label_name", "pred", "confidence", "logits", "status")
-# heatmaps.safetensors (explain.store): tensor -> (safetensors dtype, rank)
-HEATMAPS_TENSORS = {"heatmaps": ("F16", 4), "temporal_importance": ("F32", 2), "frames": ("U8", 5)}
-HEATMAPS_METADATA = ("clips", "params")
+from videoxai import checksums
+from videoxai.io import is_temporary
+from videoxai.rebuild import BrokenFileError
 
 CHECKED_SUFFIXES = (".parquet", ".safetensors", ".mp4", ".png", ".pdf", ".json", ".csv", ".tex", ".html")
 
-
-class BrokenFileError(ValueError):
-    """A file exists but is not whole; the message names it and how to get a good one."""
-
-    def __init__(self, path: str | os.PathLike[str], problem: str):
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}. {rebuild_hint(self.path)}")
+# a file's verified stat key, per process: a reader that opens a file twice hashes it once
+_VERIFIED: dict[str, list[int]] = {}
 
 
-def is_product(path: str | os.PathLike[str]) -> bool:
-    """True for a file under a folder the workflow writes (results/, figures/, logs/ of the working directory)."""
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            p = p.relative_to(Path.cwd())
-        except ValueError:
-            return False
-    return bool(p.parts) and p.parts[0] in PRODUCT_FOLDERS
-
-
-def rebuild_target(path: str | os.PathLike[str]) -> str:
-    """What to force for ``path``: the file, or the ``directory()`` output it lies in.
-
-    Snakemake dates and rebuilds a folder output (marked by its ``.snakemake_timestamp``) as a whole.
-    """
-    p = Path(path)
-    for parent in p.parents:
-        if (parent / ".snakemake_timestamp").is_file():
-            return str(parent)
-        if parent.name in PRODUCT_FOLDERS or parent == parent.parent:
-            break
-    return str(p)
-
-
-def rebuild_all_command(paths: Iterable[str | os.PathLike[str]]) -> str:
-    """One command that rebuilds every one of ``paths`` and everything made from them.
-
-    ``--forcerun FILE`` makes the job that writes FILE run (deleting FILE first) and, FILE being newer, the
-    jobs downstream of it. Deleting the file instead is not enough: Snakemake does not rebuild a missing
-    intermediate whose products are up to date.
-    """
-    targets = dict.fromkeys(shlex.quote(rebuild_target(p)) for p in paths)
-    return f"snakemake --cores all --forcerun {' '.join(targets)}"
-
-
-def rebuild_command(path: str | os.PathLike[str]) -> str:
-    """The one command that rebuilds a workflow output and everything made from it."""
-    return rebuild_all_command([path])
-
-
-def rebuild_hint(path: str | os.PathLike[str]) -> str:
-    if is_product(path):
-        return f"It is a workflow output: rebuild it (and what was made from it) with: {rebuild_command(path)}"
-    return "It is not a file this workflow writes: replace it with a good copy"
+def check_recorded(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`BrokenFileError` when ``path`` has a content record and is not what it records
+    (size, sha256); nothing when it has none (a file the workflow did not write)."""
+    try:
+        made = checksums.read_record(path)
+    except checksums.DamagedRecord as e:
+        raise BrokenFileError(path, str(e)) from None
+    if made is None:
+        return
+    key = checksums.stat_key(os.stat(path))
+    if _VERIFIED.get(str(path)) == key:
+        return
+    problem = checksums.content_problem(path, made)
+    if problem is not None:
+        raise BrokenFileError(path, problem)
+    _VERIFIED[str(path)] = key
 
 
 # ---------------------------------------------------------------------------------------------- Parquet
@@ -130,10 +83,11 @@ def parquet_frame(path: str | os.PathLike[str]) -> None:
 def check_parquet(
     path: str | os.PathLike[str], columns: Iterable[str] = (), metadata_key: bytes | None = None
 ) -> dict[str, Any] | None:
-    """Footer and schema of a Parquet file; returns the JSON under ``metadata_key`` (if asked for)."""
+    """Content record, footer and schema of a Parquet file; returns the JSON under ``metadata_key`` (if asked)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    check_recorded(path)
     parquet_frame(path)
     try:
         schema = pq.read_schema(str(path))
@@ -151,22 +105,6 @@ def check_parquet(
         return json.loads(raw)
     except ValueError as e:
         raise BrokenFileError(path, f"its {metadata_key.decode()!r} metadata is not JSON ({e})") from None
-
-
-def check_predictions(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A predictions file (extract.predictions): footer, columns, metadata; returns the metadata."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    meta = check_parquet(path, PREDICTIONS_COLUMNS, PREDICTIONS_META_KEY)
-    names = meta.get("class_names") if isinstance(meta, dict) else None
-    if not isinstance(names, list) or not names:
-        raise BrokenFileError(path, "its metadata lists no class_names")
-    logits = pq.read_schema(str(path)).field("logits").type
-    width = logits.list_size if isinstance(logits, pa.FixedSizeListType) else None
-    if width != len(names):
-        raise BrokenFileError(path, f"logits have width {width} but the metadata lists {len(names)} class names")
-    return meta
 
 
 @contextmanager
@@ -255,7 +193,9 @@ def check_safetensors(
     tensors: Mapping[str, tuple[str, int]] | None = None,
     metadata: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Header, byte ranges, and the expected tensors (name -> (dtype, rank)) and metadata keys; returns the header."""
+    """Content record, header, byte ranges, the expected tensors (name -> (dtype, rank)) and metadata keys;
+    returns the header."""
+    check_recorded(path)
     header = safetensors_header(path)
     for name, (dtype, rank) in (tensors or {}).items():
         info = header.get(name)
@@ -276,25 +216,6 @@ def check_safetensors(
         except (TypeError, ValueError):
             raise BrokenFileError(path, f"its {key!r} metadata is not JSON") from None
     return header
-
-
-def check_heatmaps(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A ``heatmaps.safetensors`` (explain.store): the contract's tensors, same clip count, metadata."""
-    header = check_safetensors(path, HEATMAPS_TENSORS, HEATMAPS_METADATA)
-    counts = {header[k]["shape"][0] for k in HEATMAPS_TENSORS}
-    clips = json.loads(header["__metadata__"]["clips"])
-    if len(counts) != 1 or (isinstance(clips, list) and counts != {len(clips)}):
-        raise BrokenFileError(path, f"tensors and clip list disagree on the number of clips ({counts}, {len(clips)})")
-    return header
-
-
-def open_heatmaps(path: str | os.PathLike[str], framework: str = "pt") -> Any:
-    """``safetensors.safe_open`` of a heatmaps file, checked first (a broken file names itself)."""
-    from safetensors import safe_open
-
-    check_heatmaps(path)
-    with reading(path):
-        return safe_open(str(path), framework=framework)
 
 
 # ------------------------------------------------------------------------------------------------ media
@@ -328,7 +249,8 @@ def mp4_boxes(path: str | os.PathLike[str]) -> list[str]:
 
 
 def check_mp4(path: str | os.PathLike[str], deep: bool = False) -> None:
-    """Boxes tile the file and include ftyp, moov, mdat; ``deep``: every frame decodes and there is one."""
+    """Content record; boxes tile the file and include ftyp, moov, mdat; ``deep``: every frame decodes."""
+    check_recorded(path)
     if _size(path) == 0:
         raise BrokenFileError(path, "is empty")
     boxes = mp4_boxes(path)
@@ -353,6 +275,7 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 
 def check_png(path: str | os.PathLike[str], deep: bool = False) -> None:
+    check_recorded(path)
     with open(path, "rb") as fh:
         head = fh.read(8)
         fh.seek(max(0, _size(path) - 12))
@@ -369,6 +292,7 @@ def check_png(path: str | os.PathLike[str], deep: bool = False) -> None:
 
 
 def check_pdf(path: str | os.PathLike[str]) -> None:
+    check_recorded(path)
     size = _size(path)
     with open(path, "rb") as fh:
         head = fh.read(5)
@@ -381,6 +305,7 @@ def check_pdf(path: str | os.PathLike[str]) -> None:
 
 
 def check_json(path: str | os.PathLike[str]) -> Any:
+    check_recorded(path)
     try:
         return json.loads(Path(path).read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -388,6 +313,7 @@ def check_json(path: str | os.PathLike[str]) -> Any:
 
 
 def check_text(path: str | os.PathLike[str]) -> None:
+    check_recorded(path)
     data = Path(path).read_bytes()
     if not data.strip():
         raise BrokenFileError(path, "is empty")
@@ -401,7 +327,8 @@ def check_text(path: str | os.PathLike[str]) -> None:
 
 
 def check_file(path: str | os.PathLike[str], deep: bool = False) -> None:
-    """Check one file by its kind (suffix and name); raise :class:`BrokenFileError` when it is not whole."""
+    """Check one file by its kind (suffix); raise :class:`BrokenFileError` when it is not whole or not what
+    was written. ``deep`` reads Parquet pages (verifying their checksums) and decodes videos and images."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist")
@@ -409,14 +336,15 @@ def check_file(path: str | os.PathLike[str], deep: bool = False) -> None:
     with reading(p):
         if suffix == ".parquet":
             if not deep:
+                check_recorded(p)
                 parquet_frame(p)
             else:
                 import pyarrow.parquet as pq
 
-                check_predictions(p) if "predictions" in p.parts else check_parquet(p)
-                pq.read_table(str(p))
+                check_parquet(p)
+                pq.read_table(str(p), page_checksum_verification=True)
         elif suffix == ".safetensors":
-            check_heatmaps(p) if p.name == "heatmaps.safetensors" else safetensors_header(p)
+            check_safetensors(p)
         elif suffix == ".mp4":
             check_mp4(p, deep=deep)
         elif suffix == ".png":
@@ -427,6 +355,8 @@ def check_file(path: str | os.PathLike[str], deep: bool = False) -> None:
             check_json(p)
         elif suffix in CHECKED_SUFFIXES:
             check_text(p)
+        else:
+            check_recorded(p)
 
 
 def problems(paths: Iterable[str | os.PathLike[str]], deep: bool = False) -> list[tuple[str, str]]:
@@ -445,49 +375,70 @@ def problems(paths: Iterable[str | os.PathLike[str]], deep: bool = False) -> lis
     return found
 
 
-def broken_outputs(folders: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
-    """``(path, problem)`` of every broken file under ``folders`` (cheap checks; temporaries skipped)."""
-    from videoxai.io import is_temporary
-
-    found = []
+def output_files(folders: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
+    """Every file under ``folders`` a stage wrote: hidden names (records, temporaries, Snakemake's folder
+    timestamps) and hidden folders left out."""
     for folder in folders:
         for root, dirs, files in os.walk(folder):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            for name in files:
-                if name.startswith(".") or is_temporary(name) or not name.lower().endswith(CHECKED_SUFFIXES):
-                    continue
-                path = os.path.join(root, name)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith(".") and not is_temporary(name):
+                    yield os.path.join(root, name)
+
+
+def damaged_outputs(
+    folders: Iterable[str | os.PathLike[str]], cache: checksums.HashCache | None = None
+) -> list[tuple[str, str]]:
+    """``(path, problem)`` of every output under ``folders`` that is not what was written, or was made from
+    another version of an input than the one there now, or (without a record) fails its structural check.
+
+    Cheap enough to run on every ``snakemake`` call: a file whose stat key is still its record's is not read;
+    a changed one is hashed (``cache`` keeps the hashes of changed files and of inputs outside ``folders``).
+    A file made from a damaged file is not listed: rebuilding the damaged one rebuilds it.
+    """
+    cache = cache if cache is not None else checksums.HashCache(None)
+    found: dict[str, str] = {}
+    current: dict[str, str] = {}  # path -> sha256 now, for the provenance of the files made from it
+    made_from: dict[str, checksums.Record] = {}
+    for path in output_files(folders):
+        try:
+            st = os.stat(path)
+            record = checksums.read_record(path)
+        except checksums.DamagedRecord as e:
+            found[path] = str(e)
+            continue
+        except OSError:
+            continue  # vanished or unreadable: Snakemake reports it in its own words
+        if record is None:
+            if path.lower().endswith(CHECKED_SUFFIXES):
                 try:
                     check_file(path)
                 except BrokenFileError as e:
-                    found.append((path, e.problem))
+                    found[path] = e.problem
                 except OSError:
-                    continue  # vanished or unreadable: Snakemake reports it in its own words
-    return found
+                    continue
+            continue
+        digest = record["sha256"] if checksums.stat_key(st) == record.get("key") else cache.sha256(path, st)
+        if digest is None:
+            continue
+        current[path] = digest
+        problem = checksums.content_problem(path, record, digest)
+        if problem is not None:
+            found[path] = problem
+        else:
+            made_from[path] = record
+
+    def now(name: str) -> str | None:
+        return current[name] if name in current else cache.sha256(name)
+
+    for path, record in made_from.items():
+        if any(name in found for name in record.get("inputs", {})):
+            continue
+        lines = checksums.provenance_problems(record, now)
+        if lines:
+            found[path] = lines[0]
+    return sorted(found.items())
 
 
 def _size(path: str | os.PathLike[str]) -> int:
     return os.stat(path).st_size
-
-
-class OutputsBrokenError(RuntimeError):
-    """``verify`` found outputs that are missing or broken (listed before it is raised)."""
-
-
-def verify_outputs(files: Iterable[str | os.PathLike[str]], out=None) -> None:
-    """Check every file deeply (videos and images decoded), list what is missing or broken, raise if any is.
-
-    The message ends with the one command that rebuilds them all, so ``snakemake verify`` is a full answer.
-    """
-    import sys
-
-    out = out or sys.stderr
-    files = [str(f) for f in files]
-    found = problems(files, deep=True)
-    width = max((len(p) for p, _ in found), default=0)
-    print(f"verify: {len(files)} outputs of the current config checked, {len(found)} missing or broken", file=out)
-    for path, problem in found:
-        print(f"  {path:<{width}}  {problem}", file=out)
-    if found:
-        fix = rebuild_all_command(p for p, _ in found)
-        raise OutputsBrokenError(f"{len(found)} output(s) missing or broken (listed above); rebuild them with: {fix}")

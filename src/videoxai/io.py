@@ -1,16 +1,19 @@
-"""Atomic file writing: a killed job never leaves a file that looks complete.
+"""Atomic file writing: a killed job never leaves a file that looks complete, and what is written is recorded.
 
-Every output is written to a hidden temporary name beside it and renamed into
-place on success. The temporary name is recognisable,
-``.{name}.tmp-{8 hex}{suffix}`` (``.metrics.json.tmp-1a2b3c4d.json``), so the
-next write of the same output removes what a killed writer left behind
-(:func:`stale_temporaries`). Files and folders get the user's umask, like
-any file a program creates (``mkstemp``/``mkdtemp`` would make them 0600/0700).
+Every output is written to a hidden temporary name beside it and renamed into place on success. The temporary
+name is one no user would choose, ``.{name}.videoxai-tmp-{16 hex}{suffix}``
+(``.metrics.json.videoxai-tmp-1a2b3c4d5e6f7081.json``), so the next write of the same output removes what a
+killed writer left behind (:func:`stale_temporaries`) and never a file of the user's. An output under
+``results/`` or ``figures/`` gets its content record beside it once it is in place (:mod:`videoxai.checksums`:
+size, sha256, and the sha256 of the job's inputs), and :func:`read_json` checks a file against its record.
+Files and folders get the user's umask, like any file a program creates (``mkstemp``/``mkdtemp`` would make
+them 0600/0700).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -20,7 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-TEMP_MARK = ".tmp-"
+from videoxai import checksums
+from videoxai.rebuild import RECORDED_FOLDERS, BrokenFileError, is_product
+
+TEMP_MARK = ".videoxai-tmp-"
+_TEMP_HEX = 16  # hex digits of randomness in a temporary's name
 
 
 def _current_umask() -> int:
@@ -40,7 +47,7 @@ _UMASK = _current_umask()
 
 
 def _temp_pattern(final: Path, suffix: str) -> re.Pattern[str]:
-    return re.compile(re.escape(f".{final.name}{TEMP_MARK}") + r"[0-9a-f]{8}" + re.escape(suffix))
+    return re.compile(re.escape(f".{final.name}{TEMP_MARK}") + f"[0-9a-f]{{{_TEMP_HEX}}}" + re.escape(suffix))
 
 
 def stale_temporaries(path: str | os.PathLike[str], suffix: str | None = None) -> list[Path]:
@@ -54,9 +61,10 @@ def stale_temporaries(path: str | os.PathLike[str], suffix: str | None = None) -
 
 
 def is_temporary(path: str | os.PathLike[str]) -> bool:
-    """True for a name :func:`atomic_path` or :func:`atomic_dir` gives a temporary (``.x.json.tmp-1a2b3c4d.json``)."""
+    """True for a name :func:`atomic_path` or :func:`make_temp_dir` gives a temporary
+    (``.x.json.videoxai-tmp-1a2b3c4d5e6f7081.json``)."""
     name = Path(path).name
-    return name.startswith(".") and re.search(re.escape(TEMP_MARK) + r"[0-9a-f]{8}", name) is not None
+    return name.startswith(".") and re.search(re.escape(TEMP_MARK) + f"[0-9a-f]{{{_TEMP_HEX}}}", name) is not None
 
 
 def remove_stale_temporaries(path: str | os.PathLike[str], suffix: str | None = None) -> list[Path]:
@@ -72,9 +80,9 @@ def remove_stale_temporaries(path: str | os.PathLike[str], suffix: str | None = 
 
 
 def _create_temp(final: Path) -> Path:
-    """A new empty file ``.{name}.tmp-{hex}{suffix}`` beside ``final``, mode 0666 less the umask."""
+    """A new empty file ``.{name}.videoxai-tmp-{hex}{suffix}`` beside ``final``, mode 0666 less the umask."""
     for _ in range(100):
-        tmp = final.parent / f".{final.name}{TEMP_MARK}{secrets.token_hex(4)}{final.suffix}"
+        tmp = final.parent / f".{final.name}{TEMP_MARK}{secrets.token_hex(_TEMP_HEX // 2)}{final.suffix}"
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
@@ -91,6 +99,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     from the extension (matplotlib, PyAV, pyarrow) still do the right thing.
     On any exception the temporary file is removed and ``path`` is untouched.
     Temporaries an earlier, killed writer of ``path`` left are removed first.
+    An output under ``results/`` or ``figures/`` then gets its content record (:func:`record`).
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -105,10 +114,26 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if is_recorded(final):
+        record(final)
+
+
+def is_recorded(path: str | os.PathLike[str]) -> bool:
+    """True for a file that gets a content record when written: an output under results/ or figures/."""
+    return is_product(path, RECORDED_FOLDERS) and not checksums.is_record(path)
+
+
+def record(path: str | os.PathLike[str]) -> None:
+    """Write the content record of ``path`` (in place already): its sha256 and size, and the rule and input
+    hashes of the Snakemake job writing it (:func:`videoxai.checksums.job_inputs`). Until it is replaced, an
+    earlier record stays, so a writer killed between the two renames leaves a file that does not match it
+    (rebuilt), never one that looks vouched for."""
+    made = checksums.make_record(path, inputs=checksums.job_inputs(), rule=checksums.job_rule())
+    write_text(checksums.record_path(path), checksums.dump_record(made))
 
 
 def make_temp_dir(path: str | os.PathLike[str]) -> Path:
-    """A new empty folder beside ``path`` (``.{name}.tmp-{hex}``), mode 0777 less the umask, to build then rename.
+    """A new empty folder beside ``path`` (``.{name}.videoxai-tmp-{hex}``), mode 0777 less the umask, to build and rename.
 
     Folders an earlier, killed build of ``path`` left are removed first. The
     caller renames it into place (or removes it on failure).
@@ -117,7 +142,7 @@ def make_temp_dir(path: str | os.PathLike[str]) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(final, suffix="")
     for _ in range(100):
-        tmp = final.parent / f".{final.name}{TEMP_MARK}{secrets.token_hex(4)}"
+        tmp = final.parent / f".{final.name}{TEMP_MARK}{secrets.token_hex(_TEMP_HEX // 2)}"
         try:
             tmp.mkdir(mode=0o777)  # the umask applies, as for any folder
         except FileExistsError:
@@ -137,12 +162,20 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file; a file that is not JSON is an error naming it and how to rebuild it."""
+    """Parse a JSON file; one that is not JSON, or not what was written (its content record), is an error naming
+    it and how to rebuild it."""
+    data = Path(path).read_bytes()
     try:
-        return json.loads(Path(path).read_bytes().decode("utf-8"))
+        made = checksums.read_record(path)
+    except checksums.DamagedRecord as e:
+        raise BrokenFileError(path, str(e)) from None
+    if made is not None:
+        problem = checksums.content_problem(path, made, hashlib.sha256(data).hexdigest())
+        if problem is not None:
+            raise BrokenFileError(path, problem)
+    try:
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        from videoxai.checks import BrokenFileError
-
         raise BrokenFileError(path, f"not valid JSON ({e})") from None
 
 

@@ -6,21 +6,28 @@ Two kinds, both torch-free (planning must stay fast, see ``tests/workflow``):
   each problem in one line that names the key and its valid values (the
   schema library's own message prints the whole schema and config);
 * :func:`data_errors` checks what needs only the config, the datasets'
-  annotation files and the checkpoints' ``config.json``: a dataset root that
-  does not exist, ``num-frames`` a model cannot take, ``classes-to-map``
-  larger than the number of classes in the split, class names the dataset
-  does not have; a checkpoint ``config.json`` that does not fit its schema
-  (:mod:`videoxai.models.checkpoints.config`) or a weights file whose header is
-  broken. Without it these fail inside a job, after that job's earlier
-  outputs were deleted.
+  annotation files and the checkpoint files, one function per check: a dataset
+  root that does not exist, ``num-frames`` a model cannot take,
+  ``classes-to-map`` larger than the number of classes in the split, class
+  names the dataset does not have, a clip listed under two labels; a checkpoint
+  ``config.json`` that does not fit its schema
+  (:mod:`videoxai.models.checkpoints.config`), a weights file whose header is
+  broken, a ``.pt`` whose pickle would run code (:mod:`videoxai.pickles`); a
+  ``custom`` factory that is not one (read from its source, never run).
+  Without it these fail inside a job, after that job's earlier outputs were
+  deleted.
+
+:func:`config_file_problem` checks the config file itself before Snakemake's YAML loader reads it.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -149,6 +156,35 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     return lines
 
 
+# A config is a few kB of YAML; Snakemake's YAML loader takes seconds per MB (minutes for a 50 MB value).
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def config_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """What keeps a config file from being read as YAML quickly (too large, not text), in one line; None if fine.
+    Checked before Snakemake's loader reads it, whose errors are a traceback (or minutes of parsing)."""
+    try:
+        size = os.stat(path).st_size
+        if size > MAX_CONFIG_BYTES:
+            return (
+                f"config file {path} is {size / 1e6:.1f} MB; a config is a few kB of YAML (long class lists and "
+                f"mappings go in files it names): at most {MAX_CONFIG_BYTES >> 20} MB is read"
+            )
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return f"config file {path} cannot be read ({e.strerror})"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return (
+            f"config file {path} is not YAML text (not UTF-8 at byte {e.start}); give a config like config/config.yaml"
+        )
+    nul = data.find(b"\0")
+    if nul >= 0:
+        return f"config file {path} is not YAML text (a NUL byte at {nul}); give a config like config/config.yaml"
+    return None
+
+
 def check_config(config: Mapping[str, Any], schema_path: str | os.PathLike[str]) -> None:
     """Raise :class:`ConfigError` listing every schema problem of ``config``, one short line each."""
     lines = config_errors(config, load_schema(schema_path))
@@ -161,6 +197,174 @@ def _format(lines: Sequence[str], footer: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ data checks
+# One function per check, each returning its lines; data_errors runs them in order.
+
+
+def checkpoint_errors(
+    configs: Mapping[str, str | os.PathLike[str] | None], weights: Mapping[str, str | os.PathLike[str] | None]
+) -> list[str]:
+    """Each model's checkpoint ``config.json`` against its schema, and its weights file's header (never unpickled)."""
+    from videoxai.models.checkpoints.config import checkpoint_problems
+
+    lines: list[str] = []
+    for key in dict.fromkeys([*configs, *weights]):
+        lines += [f"model {key}: {line}" for line in checkpoint_problems(configs.get(key), weights.get(key))]
+    return lines
+
+
+def code_running_checkpoint_errors(weights: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
+    """A ``.pt`` whose pickle names what torch's safe loader refuses (code it would run): refused now, naming the
+    file and the fix, instead of at extraction with torch's advice to load it unsafely."""
+    from videoxai.pickles import code_globals
+
+    lines = []
+    for key, path in weights.items():
+        if path is None or not str(path).endswith((".pt", ".pth", ".ckpt", ".bin")) or not Path(path).is_file():
+            continue
+        names = code_globals(path)
+        if names:
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            lines.append(
+                f"model {key}: checkpoint weights {path} would run code when loaded (its pickle calls {shown}); "
+                "it is never loaded that way: save the model's tensors alone (its state_dict, or safetensors) "
+                "and use that file"
+            )
+    return lines
+
+
+def dataset_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each test dataset's root is a folder (or the demo, still to be written), and its annotations exist."""
+    lines = []
+    for name in tests:
+        d = config["datasets"][name]
+        if not d.get("generate") and not Path(d["root"]).is_dir():
+            lines.append(
+                f"config key 'datasets.{name}.root': {d['root']} does not exist or is not a folder "
+                f"(dataset-test uses '{name}'); give the folder that holds the dataset"
+            )
+        ann = d.get("annotations")
+        if ann is not None and not Path(ann).exists():
+            lines.append(f"config key 'datasets.{name}.annotations': {ann} does not exist")
+    return lines
+
+
+def num_frames_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
+    """``num-frames`` against the frame count each checkpoint's ``config.json`` fixes."""
+    num_frames = config.get("num-frames")
+    lines = []
+    for key, cfg_file in configs.items():
+        fixed = checkpoint_num_frames(cfg_file)
+        if num_frames is not None and fixed is not None and fixed != num_frames:
+            lines.append(
+                f"config key 'num-frames' is {num_frames}, but model {key} takes exactly {fixed} frames "
+                f"({cfg_file}); valid values: {fixed}"
+            )
+    return lines
+
+
+def custom_factory_errors(config: Mapping[str, Any]) -> list[str]:
+    """Each ``custom`` factory names a module the jobs can import and, in it, a function or class of the user's
+    that takes the checkpoint config (found by reading the module's source: planning runs none of its code)."""
+    lines = []
+    for key, spec in (config.get("custom") or {}).items():
+        problem = factory_problem(spec)
+        if problem is not None:
+            lines.append(f"config key 'custom.{key}': {spec!r} {problem}")
+    return lines
+
+
+def split_errors(config: Mapping[str, Any], tests: Sequence[str], splits: Sequence[str]) -> list[str]:
+    """Each split a job reads can be listed: its annotation files read, every clip under one label (a listing
+    error names the file and line; a clip listed twice under one label is counted once, with a warning line)."""
+    from videoxai.data.splits import DatasetError
+
+    lines = []
+    for name in tests:
+        for split in splits:
+            try:
+                info = load_split(config, name, split)
+            except DatasetError as e:
+                lines.append(f"dataset '{name}', {split} split: {e}")
+                continue
+            except Exception:
+                continue  # a root or annotation problem: dataset_errors says it
+            if info is not None and info.duplicates:
+                print(f"videoxai: dataset '{name}', {split} split: {info.duplicates_line()}", file=sys.stderr)
+    return lines
+
+
+def class_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """``classes-to-map`` and ``classes-to-mix`` against the classes of each test split: how many there are,
+    that each named class exists (or is a mapped training class) and has clips."""
+    wanted, mix, base_split = config.get("classes-to-map"), config.get("classes-to-mix"), config["split"]
+    named = [*_names(wanted), *(c for pair in (mix if isinstance(mix, list) else []) for c in pair)]
+    if not (isinstance(wanted, int) or named):
+        return []
+    lines = []
+    for name in tests:
+        try:
+            names, present = split_classes(dict(config["datasets"][name], name=name), base_split)
+        except Exception:
+            continue
+        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > len(present):
+            lines.append(
+                f"config key 'classes-to-map' is {wanted}, but the {base_split} split of '{name}' has clips of "
+                f"only {len(present)} classes; valid values: 1 to {len(present)}, or a list of class names"
+            )
+        valid = set(names) | mapped_classes(config, name)
+        for which, given in (("classes-to-map", _names(wanted)), ("classes-to-mix", _pairs(mix))):
+            line = _unknown_classes(which, given, valid, name)
+            if line:
+                lines.append(line)
+        absent = [c for c in _names(wanted) if c in names and c not in present]
+        if absent:
+            lines.append(
+                f"config key 'classes-to-map' names classes with no clips in the {base_split} split of '{name}': {absent}"
+            )
+    return lines
+
+
+def data_errors(
+    config: Mapping[str, Any],
+    tests: Sequence[str],
+    checkpoint_configs: Mapping[str, str | os.PathLike[str] | None],
+    checkpoint_weights: Mapping[str, str | os.PathLike[str] | None] | None = None,
+    splits: Sequence[str] = (),
+) -> list[str]:
+    """Problems the config has with its data and models, found from annotations and checkpoint files only.
+
+    ``checkpoint_configs`` maps each model key to its checkpoint's ``config.json`` (None when not known yet,
+    e.g. a demo model still to be trained, or a torch hub model); ``checkpoint_weights`` maps keys to their
+    weights files; ``splits``: the splits jobs will read (checked for clips listed under two labels). The
+    checks that read the datasets run only once the others pass (they need the roots).
+    """
+    weights = checkpoint_weights or {}
+    lines = [
+        *checkpoint_errors(checkpoint_configs, weights),
+        *code_running_checkpoint_errors(weights),
+        *custom_factory_errors(config),
+        *dataset_errors(config, tests),
+        *num_frames_errors(config, checkpoint_configs),
+    ]
+    if lines:
+        return lines
+    return [*split_errors(config, tests, splits), *class_errors(config, tests)]
+
+
+def check_data(
+    config: Mapping[str, Any],
+    tests: Sequence[str],
+    checkpoint_configs: Mapping[str, str | os.PathLike[str] | None],
+    checkpoint_weights: Mapping[str, str | os.PathLike[str] | None] | None = None,
+    splits: Sequence[str] = (),
+) -> None:
+    """Raise :class:`ConfigError` listing what :func:`data_errors` finds."""
+    lines = data_errors(config, tests, checkpoint_configs, checkpoint_weights, splits)
+    if lines:
+        raise ConfigError(_format(lines, "fix these in the config (or the checkpoint files named); nothing was run"))
+
+
+# ---------------------------------------------------------------------------------- what the checks read
 
 
 def checkpoint_num_frames(config_file: str | os.PathLike[str] | None) -> int | None:
@@ -175,141 +379,137 @@ def checkpoint_num_frames(config_file: str | os.PathLike[str] | None) -> int | N
     return n if isinstance(n, int) and not isinstance(n, bool) else None
 
 
+_SPLITS: dict[tuple[str, str, str], Any] = {}
+
+
+def load_split(config: Mapping[str, Any], name: str, split: str) -> Any:
+    """The :class:`~videoxai.data.splits.SplitInfo` of a test dataset's split, read once per planning process
+    (None for the embedded demo before it is written); clips missing on disk are the extraction log's to report."""
+    dataset = dict(config["datasets"][name], name=name)
+    if dataset.get("generate") and not Path(dataset["root"]).is_dir():
+        return None
+    cache_key = (name, split, json.dumps(dataset, sort_keys=True, default=str))
+    if cache_key not in _SPLITS:
+        from videoxai.data.manifest import load_info
+
+        quiet = logging.getLogger("videoxai.data")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
+        try:
+            _SPLITS[cache_key] = load_info(dataset, split)
+        finally:
+            quiet.setLevel(level)
+    return _SPLITS[cache_key]
+
+
 def split_classes(dataset: Mapping[str, Any], split: str) -> tuple[list[str], set[str]]:
     """(class names, names with at least one clip in ``split``) from the annotation files alone.
 
     The embedded demo, before it is generated, has its fixed classes, every one
     present (each split holds at least one clip per class).
     """
-    root = Path(dataset["root"])
-    if dataset.get("generate") and not root.is_dir():
+    name = dataset.get("name", "")
+    info = load_split({"datasets": {name: {k: v for k, v in dataset.items() if k != "name"}}}, name, split)
+    if info is None:
         from videoxai.demo.dataset import DEMO_CLASSES
 
         return list(DEMO_CLASSES), set(DEMO_CLASSES)
-    from videoxai.data.datasets import load_split_info
-
-    common = {"name", "format", "root", "split-id", "generate", "ground-truth"}  # as extraction's open_split
-    opts = {k: v for k, v in dataset.items() if k not in common}
-    quiet = logging.getLogger("videoxai.data")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # clips missing on disk are the extraction log's to report
-    try:
-        info = load_split_info(dataset["format"], root, split, dataset.get("split-id", 1), **opts)
-    finally:
-        quiet.setLevel(level)
     names = list(info.class_names)
     present = {names[s.label] for s in info.samples if 0 <= s.label < len(names)}
     return names, present
 
 
-def data_errors(
-    config: Mapping[str, Any],
-    tests: Sequence[str],
-    checkpoint_configs: Mapping[str, str | os.PathLike[str] | None],
-    checkpoint_weights: Mapping[str, str | os.PathLike[str] | None] | None = None,
-) -> list[str]:
-    """Problems the config has with its data and models, found from annotations and checkpoint configs only.
+def mapped_classes(config: Mapping[str, Any], test: str) -> set[str]:
+    """The training classes a ``class-mapping`` of ``test`` maps onto (selection may name them instead)."""
+    mapped: set[str] = set()
+    for train_map in (config.get("class-mapping") or {}).get(test, {}).values():
+        if isinstance(train_map, Mapping):
+            mapped |= set(train_map.values())
+        elif isinstance(train_map, str) and Path(train_map).is_file():
+            try:
+                from videoxai.data.names import read_class_mapping
 
-    ``checkpoint_configs`` maps each model key to its checkpoint's ``config.json`` (None when not known yet,
-    e.g. a demo model still to be trained, or a torch hub model); each is checked against the checkpoint config
-    schema. ``checkpoint_weights`` maps keys to their weights files, whose headers are read (never unpickled).
-    """
-    from videoxai.models.checkpoints.config import checkpoint_problems
-
-    lines: list[str] = []
-    weights = checkpoint_weights or {}
-    for key in dict.fromkeys([*checkpoint_configs, *weights]):
-        lines += [f"model {key}: {line}" for line in checkpoint_problems(checkpoint_configs.get(key), weights.get(key))]
-    datasets = config["datasets"]
-    for name in tests:
-        d = datasets[name]
-        if not d.get("generate") and not Path(d["root"]).is_dir():
-            lines.append(
-                f"config key 'datasets.{name}.root': {d['root']} does not exist or is not a folder "
-                f"(dataset-test uses '{name}'); give the folder that holds the dataset"
-            )
-        ann = d.get("annotations")
-        if ann is not None and not Path(ann).exists():
-            lines.append(f"config key 'datasets.{name}.annotations': {ann} does not exist")
-
-    num_frames = config.get("num-frames")
-    if num_frames is not None:
-        for key, cfg_file in checkpoint_configs.items():
-            fixed = checkpoint_num_frames(cfg_file)
-            if fixed is not None and fixed != num_frames:
-                lines.append(
-                    f"config key 'num-frames' is {num_frames}, but model {key} takes exactly {fixed} frames "
-                    f"({cfg_file}); valid values: {fixed}"
-                )
-    if lines:
-        return lines  # the class checks below read the datasets: only once they are there
-
-    base_split = config["split"]
-    wanted = config.get("classes-to-map")
-    mix = config.get("classes-to-mix")
-    named = [
-        *(wanted if isinstance(wanted, list) else []),
-        *(c for pair in (mix if isinstance(mix, list) else []) for c in pair),
-    ]
-    if not (isinstance(wanted, int) or named):
-        return lines
-    for name in tests:
-        try:
-            names, present = split_classes(dict(datasets[name], name=name), base_split)
-        except Exception:
-            continue
-        # with a class mapping for (test, train), selection may name the models' training classes instead
-        mapped = set()
-        for train_map in (config.get("class-mapping") or {}).get(name, {}).values():
-            if isinstance(train_map, Mapping):
-                mapped |= set(train_map.values())
-            elif isinstance(train_map, str) and Path(train_map).is_file():
-                try:
-                    from videoxai.data.names import read_class_mapping
-
-                    mapped |= set(read_class_mapping(train_map).values())
-                except Exception:
-                    pass
-        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > len(present):
-            lines.append(
-                f"config key 'classes-to-map' is {wanted}, but the {base_split} split of '{name}' has clips of "
-                f"only {len(present)} classes; valid values: 1 to {len(present)}, or a list of class names"
-            )
-        valid = set(names) | mapped
-        shown = sorted(valid)
-        listing = ", ".join(shown[:40]) + (f", ... ({len(shown)} in all)" if len(shown) > 40 else "")
-        for which, given in (("classes-to-map", wanted), ("classes-to-mix", mix)):
-            flat = (
-                given
-                if which == "classes-to-map"
-                else [c for pair in given for c in pair]
-                if isinstance(given, list)
-                else []
-            )
-            unknown = list(dict.fromkeys(c for c in (flat if isinstance(flat, list) else []) if c not in valid))
-            if unknown:
-                said = ", ".join(
-                    repr(c) + "".join(f" (did you mean {h!r}?)" for h in difflib.get_close_matches(c, shown, n=1))
-                    for c in unknown
-                )
-                lines.append(
-                    f"config key '{which}' names classes '{name}' does not have: {said}; valid names: {listing}"
-                )
-        absent = [c for c in (wanted if isinstance(wanted, list) else []) if c in names and c not in present]
-        if absent:
-            lines.append(
-                f"config key 'classes-to-map' names classes with no clips in the {base_split} split of '{name}': {absent}"
-            )
-    return lines
+                mapped |= set(read_class_mapping(train_map).values())
+            except Exception:
+                pass
+    return mapped
 
 
-def check_data(
-    config: Mapping[str, Any],
-    tests: Sequence[str],
-    checkpoint_configs: Mapping[str, str | os.PathLike[str] | None],
-    checkpoint_weights: Mapping[str, str | os.PathLike[str] | None] | None = None,
-) -> None:
-    """Raise :class:`ConfigError` listing what :func:`data_errors` finds."""
-    lines = data_errors(config, tests, checkpoint_configs, checkpoint_weights)
-    if lines:
-        raise ConfigError(_format(lines, "fix these in the config (or the checkpoint files named); nothing was run"))
+def _names(given: Any) -> list[str]:
+    return list(given) if isinstance(given, list) else []
+
+
+def _pairs(given: Any) -> list[str]:
+    return [c for pair in given for c in pair] if isinstance(given, list) else []
+
+
+def _unknown_classes(which: str, given: Sequence[str], valid: set[str], test: str) -> str | None:
+    unknown = list(dict.fromkeys(c for c in given if c not in valid))
+    if not unknown:
+        return None
+    shown = sorted(valid)
+    listing = ", ".join(shown[:40]) + (f", ... ({len(shown)} in all)" if len(shown) > 40 else "")
+    said = ", ".join(
+        repr(c) + "".join(f" (did you mean {h!r}?)" for h in difflib.get_close_matches(c, shown, n=1)) for c in unknown
+    )
+    return f"config key '{which}' names classes '{test}' does not have: {said}; valid names: {listing}"
+
+
+def factory_problem(spec: str) -> str | None:
+    """What keeps ``package.module:factory`` from being a model factory the jobs can call, read from the module's
+    source without running it (None when it looks callable with the checkpoint config)."""
+    import importlib.util
+    import sysconfig
+
+    module_name, _, attr = spec.partition(":")
+    try:
+        found = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        return (
+            f"names module {module_name!r}, which cannot be imported here (install it, or put its folder on PYTHONPATH)"
+        )
+    origin = found.origin or ""
+    stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
+    if origin in ("built-in", "frozen") or (
+        any(origin.startswith(d + os.sep) for d in stdlib) and "site-packages" not in origin
+    ):
+        return f"names {module_name!r} of Python's standard library: a factory is a function or class of yours"
+    if not origin.endswith(".py"):
+        return None  # a compiled module: its factory is checked when the model is resolved
+    try:
+        tree = ast.parse(Path(origin).read_bytes())
+    except (OSError, SyntaxError, ValueError) as e:
+        return f"names module {module_name!r}, whose source {origin} cannot be read ({e})"
+    for node in tree.body:
+        if _binds(node, attr):
+            return _call_problem(node)
+    return f"names {attr!r}, which module {module_name!r} ({origin}) does not define"
+
+
+def _binds(node: ast.stmt, name: str) -> bool:
+    """True when a module-level statement defines ``name`` (or may: a star import, a module ``__getattr__``)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name in (name, "__getattr__")
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return any((a.asname or a.name.split(".")[0]) == name or a.name == "*" for a in node.names)
+    return False
+
+
+def _call_problem(node: ast.stmt) -> str | None:
+    """Why the function ``node`` defines cannot be called with one argument (None for anything else)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name == "__getattr__":
+        return None
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    required = len(positional) - len(args.defaults)
+    if not positional and args.vararg is None:
+        return "is a function that takes no argument; it is called with the checkpoint's config (a dict)"
+    if required > 1:
+        return f"is a function of {required} required arguments; it is called with one, the checkpoint's config"
+    return None

@@ -1,4 +1,5 @@
-"""A file that looks finished but is not (cut short, zero-filled, another format) is caught and names itself."""
+"""A file that looks finished but is not (cut short, zero-filled, another format), or is whole but not what was
+written (another run's file, a flipped byte), is caught and names itself."""
 
 from __future__ import annotations
 
@@ -9,26 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videoxai.checks import (
-    BrokenFileError,
-    broken_outputs,
-    check_file,
-    check_heatmaps,
-    check_mp4,
-    check_predictions,
-    is_product,
-    problems,
-    rebuild_all_command,
-    rebuild_command,
-)
+from videoxai import checksums
+from videoxai.checks import check_file, check_mp4, damaged_outputs, problems
 from videoxai.explain.store import (
     HeatmapSet,
+    check_heatmaps,
     load_clip_list,
     load_heatmaps,
     load_maps,
     save_heatmaps,
 )
-from videoxai.extract.predictions import PredictionWriter, load_predictions
+from videoxai.extract.predictions import PredictionWriter, check_predictions, load_predictions
+from videoxai.io import atomic_path
+from videoxai.rebuild import BrokenFileError, is_product, rebuild_all_command, rebuild_command
 
 CLASSES = ["a", "b", "c"]
 
@@ -41,7 +35,13 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def write_predictions(path: Path, n: int = 40) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """As extraction writes them: streamed to a temporary, renamed into place, recorded."""
+    with atomic_path(path) as tmp:
+        _write_predictions(tmp, n)
+    return path
+
+
+def _write_predictions(path: Path, n: int) -> None:
     w = PredictionWriter(path, len(CLASSES), {"class_names": CLASSES, "model_key": "m/d/r"})
     rng = np.random.default_rng(0)
     for start in range(0, n, 10):
@@ -61,7 +61,6 @@ def write_predictions(path: Path, n: int = 40) -> Path:
             }
         )
     w.close()
-    return path
 
 
 def write_heatmaps(path: Path, n: int = 2) -> Path:
@@ -86,6 +85,24 @@ def write_mp4(path: Path) -> Path:
     return path
 
 
+def unrecorded(path: Path) -> Path:
+    """The file without its content record (written by an earlier version): only its structure can be checked."""
+    checksums.record_path(path).unlink()
+    return path
+
+
+def keep_mtime(change):
+    """``change`` applied with the file's mtime put back, as ``touch -r`` would."""
+
+    def changed(path: Path, *args) -> None:
+        st = path.stat()
+        change(path, *args)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    changed.__name__ = change.__name__
+    return changed
+
+
 def cut(path: Path, keep: float = 0.6) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
@@ -107,7 +124,7 @@ def test_whole_files_pass(in_tmp: Path) -> None:
     (in_tmp / "results/x.json").write_text("{}")
     paths.append(in_tmp / "results/x.json")
     assert problems(paths, deep=True) == []
-    assert broken_outputs(["results", "figures"]) == []
+    assert damaged_outputs(["results", "figures"]) == []
 
 
 @pytest.mark.parametrize("damage", [cut, zero_tail], ids=["cut-short", "zero-tail"])
@@ -168,7 +185,7 @@ def test_random_bytes_are_not_safetensors(in_tmp: Path) -> None:
 
 
 def test_mp4_cut_short_or_empty_is_caught_cheaply_and_deeply(in_tmp: Path) -> None:
-    path = write_mp4(in_tmp / "figures/v.mp4")
+    path = unrecorded(write_mp4(in_tmp / "figures/v.mp4"))
     check_mp4(path, deep=True)
     cut(path, 0.8)
     with pytest.raises(BrokenFileError, match="runs past the end"):
@@ -179,7 +196,7 @@ def test_mp4_cut_short_or_empty_is_caught_cheaply_and_deeply(in_tmp: Path) -> No
 
 
 def test_mp4_with_garbage_frames_fails_the_deep_check(in_tmp: Path) -> None:
-    path = write_mp4(in_tmp / "figures/v.mp4")
+    path = unrecorded(write_mp4(in_tmp / "figures/v.mp4"))
     data = bytearray(path.read_bytes())
     # overwrite the coded frames (the mdat payload) but keep every box's size: only decoding can tell
     start = data.find(b"mdat") + 4
@@ -209,12 +226,12 @@ def test_png_pdf_json(in_tmp: Path) -> None:
     assert found[str(in_tmp / "results/none.json")] == "missing"
 
 
-def test_scan_skips_temporaries_and_finds_broken_outputs(in_tmp: Path) -> None:
+def test_scan_skips_temporaries_and_finds_damaged_outputs(in_tmp: Path) -> None:
     good = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"))
     bad = write_predictions(Path("results/predictions/m/d/r/demo/val.parquet"))
     cut(bad)
-    (good.parent / ".test.parquet.tmp-0123abcd.parquet").write_bytes(b"half")
-    assert [p for p, _ in broken_outputs(["results"])] == [str(bad)]
+    (good.parent / ".test.parquet.videoxai-tmp-0123456789abcdef.parquet").write_bytes(b"half")
+    assert [p for p, _ in damaged_outputs(["results"])] == [str(bad)]
 
 
 def test_only_workflow_outputs_get_the_rebuild_command(in_tmp: Path) -> None:
@@ -236,3 +253,144 @@ def test_a_file_in_a_folder_output_is_rebuilt_with_its_folder(in_tmp: Path) -> N
     assert rebuild_all_command([video, folder / "class_1_sample_0.mp4", "results/a b.json"]) == (
         f"snakemake --cores all --forcerun {folder} 'results/a b.json'"
     )
+
+
+# ------------------------------------------------------------------------------- content records (issue 26)
+
+
+def flip(path: Path, where: float = 0.5) -> None:
+    """One byte changed in the middle of the file, its size kept."""
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * where)] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def test_another_models_predictions_copied_over_with_the_mtime_kept_are_named(in_tmp: Path) -> None:
+    """A valid Parquet of the wrong content: the structure is whole, the content record says it is not ours."""
+    path = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"), n=40)
+    other = write_predictions(Path("results/predictions/o/d/r/demo/test.parquet"), n=30)
+    keep_mtime(lambda p: p.write_bytes(other.read_bytes()))(path)
+    with pytest.raises(BrokenFileError, match=r"were written \(changed or replaced since\)") as e:
+        load_predictions(path)
+    assert f"--forcerun {path}" in str(e.value)
+    assert [p for p, _ in damaged_outputs(["results"])] == [str(path)]
+
+
+@pytest.mark.parametrize("where", [0.3, 0.97], ids=["data", "metadata"])
+def test_a_flipped_byte_in_predictions_is_caught_by_planning_and_reader(in_tmp: Path, where: float) -> None:
+    path = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"))
+    keep_mtime(flip)(path, where)
+    cache = checksums.HashCache(None)
+    found = dict(damaged_outputs(["results"], cache))
+    assert "its content is not what was written" in found[str(path)]
+    assert cache.hashed == 1  # only the changed file was read
+    with pytest.raises(BrokenFileError, match="its content is not what was written"):
+        load_predictions(path)
+
+
+def test_page_checksums_catch_a_flipped_byte_without_a_record(in_tmp: Path) -> None:
+    """A file copied without its record (or from before records): Parquet's own page CRCs still catch a flip."""
+    path = unrecorded(write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"), n=400))
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata.row_group(0).column(5)  # logits
+    start = (meta.dictionary_page_offset or meta.data_page_offset) + meta.total_compressed_size // 2
+    data = bytearray(path.read_bytes())
+    data[start] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(BrokenFileError, match="cannot be read"):
+        load_predictions(path)
+    assert str(path) in dict(problems([path], deep=True))
+
+
+@pytest.mark.parametrize("where", [0.5, 0.9])
+def test_a_flipped_byte_in_heatmaps_is_named_by_every_reader(in_tmp: Path, where: float) -> None:
+    """Inside the tensor data no structure can tell; the record can."""
+    path = write_heatmaps(Path("results/explain/m/heatmaps.safetensors"))
+    keep_mtime(flip)(path, where)
+    for read in (load_heatmaps, load_clip_list, load_maps):
+        with pytest.raises(BrokenFileError, match="its content is not what was written") as e:
+            read(path)
+        assert rebuild_command(path) in str(e.value)
+    assert [p for p, _ in damaged_outputs(["results"])] == [str(path)]
+
+
+def test_a_flipped_byte_in_a_video_is_found_while_planning(in_tmp: Path) -> None:
+    path = write_mp4(Path("figures/x/video_samples/class_0_sample_0.mp4"))
+    keep_mtime(flip)(path, 0.8)
+    found = dict(damaged_outputs(["figures"]))
+    assert "its content is not what was written" in found[str(path)]
+    with pytest.raises(BrokenFileError, match="its content is not what was written"):
+        check_mp4(path)
+
+
+def test_planning_reads_no_file_whose_stat_is_unchanged(in_tmp: Path) -> None:
+    """The cheap path: an intact output whose stat key is its record's is not read; a touch makes it read once."""
+    paths = [
+        write_predictions(Path("results/predictions/m/d/r/demo/test.parquet")),
+        write_heatmaps(Path("results/explain/m/heatmaps.safetensors")),
+    ]
+    cache = checksums.HashCache(in_tmp / "cache.json")
+    assert damaged_outputs(["results"], cache) == [] and cache.hashed == 0
+    os.utime(paths[0])  # same content, new mtime and ctime
+    assert damaged_outputs(["results"], cache) == [] and cache.hashed == 1
+    cache.save()
+    again = checksums.HashCache(in_tmp / "cache.json")
+    assert damaged_outputs(["results"], again) == [] and again.hashed == 0  # the cache remembers it
+
+
+def test_a_file_made_from_another_input_is_stale(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Provenance: the bins were made from a predictions file; another one (with its own record) replaced it."""
+    import sys
+    import types
+
+    from videoxai.io import write_json
+
+    pred = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"))
+    job = types.SimpleNamespace(input=[str(pred)], rule="calibrate")
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", job, raising=False)
+    write_json("results/calibration/m/metrics.json", {"ece": 0.1})
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", None)
+    assert damaged_outputs(["results"]) == []
+    write_predictions(pred, n=20)  # rewritten (a new record too): what was made from it is stale
+    found = dict(damaged_outputs(["results"]))
+    assert list(found) == ["results/calibration/m/metrics.json"]
+    assert f"was made from another {pred} than the one there now" in found["results/calibration/m/metrics.json"]
+
+
+def test_a_damaged_record_is_reported(in_tmp: Path) -> None:
+    path = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"))
+    checksums.record_path(path).write_text("not json")
+    assert "checksum record" in dict(damaged_outputs(["results"]))[str(path)]
+    with pytest.raises(BrokenFileError, match="checksum record"):
+        load_predictions(path)
+
+
+def test_verify_lists_missing_records_stale_files_and_only_the_root_of_damage(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """verify: a file without a record is listed (it cannot be vouched for); of a damaged input and the file made
+    from it, only the input (rebuilding it rebuilds the other); a file whose input changed is stale."""
+    import sys
+    import types
+
+    from videoxai.io import write_json
+    from videoxai.verify import find_problems
+
+    pred = write_predictions(Path("results/predictions/m/d/r/demo/test.parquet"))
+    job = types.SimpleNamespace(input=[str(pred)], rule="c")
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", job, raising=False)
+    write_json("results/calibration/m/metrics.json", {"ece": 0.1})
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", None)
+    write_json("results/calibration/n/metrics.json", {"ece": 0.2})
+    files = [str(pred), "results/calibration/m/metrics.json", "results/calibration/n/metrics.json"]
+    assert find_problems(files) == []
+    unrecorded(Path("results/calibration/n/metrics.json"))
+    keep_mtime(flip)(pred, 0.3)
+    found = dict(find_problems(files))
+    assert list(found) == [str(pred), "results/calibration/n/metrics.json"]
+    assert found["results/calibration/n/metrics.json"].startswith("has no checksum record")
+    write_predictions(pred, n=20)  # rebuilt, differently: what was made from the old one is stale now
+    found = dict(find_problems(files))
+    assert list(found) == ["results/calibration/m/metrics.json", "results/calibration/n/metrics.json"]
+    assert found["results/calibration/m/metrics.json"].startswith(f"was made from another {pred}")

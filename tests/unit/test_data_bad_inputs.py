@@ -162,3 +162,141 @@ def test_grayscale_gives_three_equal_channels(files: dict[str, Path]) -> None:
 def test_4k_is_resized_to_the_spec(files: dict[str, Path]) -> None:
     item = ClipDataset([Sample("4k", files["4k"], 0, "x")], InputSpec(num_frames=4, size=64), return_frames=True)[0]
     assert item["status"] == "ok" and item["frames"].shape == (4, 64, 64, 3)
+
+
+# ------------------------------------------------------------------ bad listings, checkpoints, factories (issue 26)
+
+
+def _ucf(root: Path, lines: list[str]) -> Path:
+    """A UCF101-layout listing (no videos needed: only annotation files are read)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "classInd.txt").write_text("1 Jump\n2 Run\n")
+    (root / "testlist01.txt").write_text("".join(f"{line}\n" for line in lines))
+    return root
+
+
+def test_a_split_listing_every_clip_twice_counts_each_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from videoxai.data.datasets import load_split_info
+
+    clips = ["Jump/v_Jump_g01_c01.avi", "Run/v_Run_g01_c01.avi", "Run/v_Run_g02_c01.avi"]
+    root = _ucf(tmp_path / "ucf", clips + clips)
+    with caplog.at_level("WARNING", logger="videoxai.data"):
+        info = load_split_info("ucf101", root, "test")
+    assert [s.sample_id for s in info.samples] == clips
+    assert len(info.duplicates) == 3
+    assert "testlist01.txt:1, again at testlist01.txt:4" in info.duplicates[0]
+    warned = [r.getMessage() for r in caplog.records if "already listed" in r.getMessage()]
+    assert len(warned) == 1 and "3 entries list a clip already listed" in warned[0]
+
+
+def test_a_clip_under_two_labels_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    from videoxai.data.datasets import DatasetError, load_split_info
+
+    root = tmp_path / "csv"
+    root.mkdir()
+    (root / "test.csv").write_text("path,label\na.mp4,Jump\nb.mp4,Run\nc.mp4,Run\na.mp4,Run\n")
+    with pytest.raises(DatasetError) as e:
+        load_split_info("csv", root, "test")
+    assert str(e.value) == (
+        "clip 'a.mp4' is listed under two labels, 'Jump' (test.csv:2) and 'Run' (test.csv:5): a clip has one label; "
+        "remove the wrong line"
+    )
+
+
+def test_planning_refuses_a_clip_under_two_labels_and_warns_once_of_repeats(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from videoxai.preflight import data_errors
+
+    csv_root = tmp_path / "csv"
+    csv_root.mkdir()
+    (csv_root / "test.csv").write_text("a.mp4,Jump\na.mp4,Run\n")
+    ucf = _ucf(tmp_path / "ucf", ["Jump/v_Jump_g01_c01.avi"] * 2)
+    config = {
+        "datasets": {"c": {"format": "csv", "root": str(csv_root)}, "u": {"format": "ucf101", "root": str(ucf)}},
+        "split": "test",
+    }
+    lines = data_errors(config, ["c", "u"], {}, {}, splits=["test"])
+    assert lines == [
+        "dataset 'c', test split: clip 'a.mp4' is listed under two labels, 'Jump' (test.csv:1) and 'Run' "
+        "(test.csv:2): a clip has one label; remove the wrong line"
+    ]
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "videoxai: dataset 'u', test split: 1 entries list a clip already listed, each counted once: "
+        "e.g. Jump/v_Jump_g01_c01.avi (testlist01.txt:1, again at testlist01.txt:2)"
+    ]
+
+
+class _RunsCode:
+    """What a hostile checkpoint pickles: loading it would call os.system."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo this ran",))
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
+def test_a_checkpoint_that_would_run_code_is_refused_while_planning(tmp_path: Path, zipped: bool) -> None:
+    from videoxai.pickles import code_globals
+    from videoxai.preflight import data_errors
+
+    safe, hostile = tmp_path / "safe.pt", tmp_path / "hostile.pt"
+    state = {"w": torch.zeros(2), "b": torch.nn.Parameter(torch.ones(1, dtype=torch.float16)), "n": {1, 2}}
+    torch.save({"state_dict": state, "epoch": 3, "z": 1j}, safe, _use_new_zipfile_serialization=zipped)
+    torch.save({"w": torch.zeros(2), "x": _RunsCode()}, hostile, _use_new_zipfile_serialization=zipped)
+    assert code_globals(safe) == []
+    torch.load(safe, weights_only=True)  # torch agrees it is safe
+    assert code_globals(hostile) == ["posix.system"]
+    with pytest.raises(Exception, match="unsupported GLOBAL posix.system"):
+        torch.load(hostile, weights_only=True)  # and that this one is not
+    config = {"datasets": {}, "split": "test"}
+    lines = data_errors(config, [], {"m/d/r": None}, {"m/d/r": hostile})
+    assert lines == [
+        f"model m/d/r: checkpoint weights {hostile} would run code when loaded (its pickle calls posix.system); it is "
+        "never loaded that way: save the model's tensors alone (its state_dict, or safetensors) and use that file"
+    ]
+    assert "weights_only" not in lines[0]
+
+
+def test_prompt_tuning_checkpoints_are_safe_to_plan() -> None:
+    """No false alarm on real checkpoints: every .pt of the prompt-tuning fixtures passes the pickle check."""
+    from tests.helpers import origin_fixtures
+    from videoxai.pickles import checkpoint_globals, code_globals
+
+    pts = sorted(origin_fixtures().rglob("*.pt"))
+    assert pts
+    for pt in pts:
+        assert checkpoint_globals(pt), pt
+        assert code_globals(pt) == [], pt
+
+
+@pytest.mark.parametrize(
+    "spec,said",
+    [
+        ("os:system", "names 'os' of Python's standard library"),
+        ("json:dumps", "names 'json' of Python's standard library"),
+        ("no_such_module_x:f", "names module 'no_such_module_x', which cannot be imported here"),
+        ("factories_x:missing", "names 'missing', which module 'factories_x'"),
+        ("factories_x:two", "is a function of 2 required arguments"),
+        ("factories_x:none", "is a function that takes no argument"),
+    ],
+)
+def test_custom_factories_are_checked_while_planning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str, said: str
+) -> None:
+    from videoxai.preflight import custom_factory_errors
+
+    (tmp_path / "factories_x.py").write_text(
+        "import sys\nsys.exit('planning ran the module')\n"
+        "def build(config):\n    pass\n"
+        "def two(a, b):\n    pass\n"
+        "def none():\n    pass\n"
+        "class Model:\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    lines = custom_factory_errors(
+        {"custom": {"m/d/r": spec, "m/d/s": "factories_x:build", "m/d/t": "factories_x:Model"}}
+    )
+    assert len(lines) == 1 and lines[0].startswith(f"config key 'custom.m/d/r': {spec!r} {said}"), lines

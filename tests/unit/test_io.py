@@ -1,4 +1,5 @@
-"""Atomic writes: recognisable temporaries, cleaned by the next write; the user's umask on files and folders."""
+"""Atomic writes: temporaries no user would name, cleaned by the next write; the user's umask on files and folders;
+a content record beside every output under results/ and figures/, checked by the reader."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from videoxai.checks import BrokenFileError
+from videoxai import checksums
 from videoxai.io import (
     atomic_path,
     is_temporary,
@@ -21,6 +22,7 @@ from videoxai.io import (
     write_json,
     write_text,
 )
+from videoxai.rebuild import BrokenFileError
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def test_temporary_is_hidden_recognisable_and_keeps_the_suffix(tmp_path: Path) -
     out = tmp_path / "sub" / "metrics.json"
     with atomic_path(out) as tmp:
         assert tmp.parent == out.parent
-        assert tmp.name.startswith(".metrics.json.tmp-") and tmp.suffix == ".json"
+        assert tmp.name.startswith(".metrics.json.videoxai-tmp-") and tmp.suffix == ".json"
         assert is_temporary(tmp) and stale_temporaries(out) == [tmp]
         assert not out.exists()
         tmp.write_text("{}")
@@ -56,14 +58,16 @@ def test_failure_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
 
 def test_stale_temporaries_of_that_output_only_are_removed(tmp_path: Path) -> None:
     out = tmp_path / "a.json"
-    stale = tmp_path / ".a.json.tmp-0123abcd.json"
-    other = tmp_path / ".a.b.json.tmp-0123abcd.json"  # another output's temporary: not ours to remove
+    stale = tmp_path / ".a.json.videoxai-tmp-0123456789abcdef.json"
+    other = tmp_path / ".a.b.json.videoxai-tmp-0123456789abcdef.json"  # another output's temporary: not ours
     unrelated = tmp_path / ".a.json.notes"
-    for p in (stale, other, unrelated):
+    users = tmp_path / ".a.json.tmp-0123abcd.json"  # named like an earlier version's temporary: a user's own file
+    for p in (stale, other, unrelated, users):
         p.write_text("x")
     write_text(out, "new")
     assert not stale.exists()
-    assert other.exists() and unrelated.exists()
+    assert other.exists() and unrelated.exists() and users.read_text() == "x"
+    assert not is_temporary(users)
     assert out.read_text() == "new"
 
 
@@ -123,6 +127,7 @@ def test_sigkill_leaves_a_temporary_that_the_next_write_removes(tmp_path: Path) 
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not out.exists()
+    assert not checksums.record_path(out).exists()
     left = stale_temporaries(out)
     assert len(left) == 1 and left[0].stat().st_size == 1000
     write_text(out, "done")
@@ -140,3 +145,68 @@ def test_read_yaml_equals_pyyaml_safe_load_on_the_shipped_files() -> None:
     assert files
     for path in files:
         assert read_yaml(path) == yaml.safe_load(path.read_text()), path
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Work in tmp_path, as a job does in the workflow's folder (results/ and figures/ are its outputs)."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_an_output_gets_a_record_of_its_content_and_a_file_elsewhere_none(in_tmp: Path) -> None:
+    out = Path("results/calibration/metrics.json")
+    write_json(out, {"ece": 0.1})
+    made = checksums.read_record(out)
+    assert made["sha256"] == checksums.sha256_file(out) and made["size"] == out.stat().st_size
+    assert made["key"] == checksums.stat_key(out.stat())  # the file as it is in place, after the rename
+    assert checksums.record_path(out).name == ".metrics.json.checksum.json"
+    assert checksums.read_record(checksums.record_path(out)) is None  # a record has no record of its own
+    write_json("notes/x.json", {"a": 1})
+    assert checksums.read_record("notes/x.json") is None
+
+
+def test_the_record_names_the_jobs_rule_and_input_hashes(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside a Snakemake script job the preamble defines ``snakemake`` in ``__main__``: its inputs are recorded."""
+    import types
+
+    write_json("results/models/m/resolved.json", {"sha256": "x"})
+    Path("data").mkdir()
+    Path("data/DONE.json").write_text("{}")
+    job = types.SimpleNamespace(input=["results/models/m/resolved.json", "data/DONE.json", "data"], rule="extract")
+    monkeypatch.setattr(sys.modules["__main__"], "snakemake", job, raising=False)
+    write_text("results/predictions/p.txt", "rows")
+    made = checksums.read_record("results/predictions/p.txt")
+    assert made["rule"] == "extract"
+    assert made["inputs"] == {  # folders are left out
+        "data/DONE.json": checksums.sha256_file("data/DONE.json"),
+        "results/models/m/resolved.json": checksums.sha256_file("results/models/m/resolved.json"),
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda b: b.replace(b"0.1", b"0.2"),  # a flipped digit: same size
+        lambda b: b[:-2] + b"\n",  # cut short
+        lambda b: b'{"ece": 0.7}\n',  # another run's valid file
+    ],
+    ids=["digit", "cut", "other-file"],
+)
+def test_read_json_names_a_file_that_is_not_what_was_written(in_tmp: Path, change) -> None:
+    out = Path("results/calibration/metrics.json")
+    write_json(out, {"ece": 0.1})
+    st = out.stat()
+    out.write_bytes(change(out.read_bytes()))
+    os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))  # mtime kept, as `touch -r` would
+    with pytest.raises(BrokenFileError, match="metrics.json") as e:
+        read_json(out)
+    assert "--forcerun results/calibration/metrics.json" in str(e.value)
+
+
+def test_a_damaged_record_is_named(in_tmp: Path) -> None:
+    out = Path("results/a.json")
+    write_json(out, [1])
+    checksums.record_path(out).write_text("{")
+    with pytest.raises(BrokenFileError, match="checksum record .* is damaged"):
+        read_json(out)

@@ -31,6 +31,7 @@ ALLOWED = {
     "calibrate": {"matplotlib"},
     "calibration_summary": {"matplotlib"},
     "verify_outputs": set(),  # checks files (headers, decodes videos with PyAV): no model, no figure
+    "video_manifest": set(),  # hashes a split's clips: reads files only
 }
 
 

@@ -100,11 +100,20 @@ DATA_CASES = [
         {"datasets": {"ucf101": {"format": "ucf101", "root": "nowhere/UCF-101"}}, "dataset-test": "ucf101"},
         ["'datasets.ucf101.root'", "nowhere/UCF-101 does not exist"],
     ),
+    # issue 26: these failed late, selection-seed -1 in select_clips with a traceback, custom os:system as a TypeError
+    ({"selection-seed": -1}, ["config key 'selection-seed': -1 is less than the minimum of 0"]),
+    ({"demo": {"n-train": 8, "n-test": 8, "seed": -2}}, ["config key 'demo.seed': -2 is less than the minimum of 0"]),
+    (
+        {"custom": {"video_coop/demo/tiny": "os:system"}},
+        ["config key 'custom.video_coop/demo/tiny': 'os:system' names 'os' of Python's standard library"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    "override,expected", DATA_CASES, ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root"]
+    "override,expected",
+    DATA_CASES,
+    ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root", "selection-seed", "demo-seed", "custom"],
 )
 def test_data_dependent_config_errors_fail_while_planning(workdir: Path, override: dict, expected: list[str]) -> None:
     _with(workdir, override)
@@ -141,3 +150,62 @@ def test_dataset_on_disk_is_checked_against_its_annotations(workdir: Path, tmp_p
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "no clips in the test split of 'ucf': ['Grow']" in out, out
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_while_planning(workdir: Path, tmp_path: Path) -> None:
+    """Before: it passed planning and was refused at extraction, with torch's advice to load it unsafely."""
+    import os
+
+    import torch
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'it-ran'}",))
+
+    weights = tmp_path / "run" / "model.pt"
+    weights.parent.mkdir()
+    torch.save({"w": torch.zeros(2), "x": RunsCode()}, weights)
+    _with(
+        workdir, {"models": ["video_coop/demo/hostile"], "checkpoint-paths": {"video_coop/demo/hostile": str(weights)}}
+    )
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert f"checkpoint weights {weights} would run code when loaded (its pickle calls posix.system)" in out, out
+    assert "weights_only" not in out and "Traceback" not in out and len(out.splitlines()) < 15, out
+    assert not (tmp_path / "it-ran").exists()
+
+
+def test_a_clip_listed_under_two_labels_is_refused_while_planning(workdir: Path, tmp_path: Path) -> None:
+    root = tmp_path / "clips"
+    root.mkdir()
+    (root / "test.csv").write_text("path,label\nx/a.mp4,Jump\nx/b.mp4,Run\nx/a.mp4,Run\n")
+    _with(workdir, {"datasets": {"mine": {"format": "csv", "root": str(root)}}, "dataset-test": "mine"})
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert (
+        "dataset 'mine', test split: clip 'x/a.mp4' is listed under two labels, 'Jump' (test.csv:2) and 'Run' "
+        "(test.csv:4)"
+    ) in out, out
+    assert "Building DAG" not in out
+
+
+@pytest.mark.parametrize("kind", ["binary", "huge"])
+def test_a_hostile_config_file_is_one_line(workdir: Path, kind: str) -> None:
+    """Random bytes, or a 50 MB value (Snakemake's YAML loader took minutes), as config/config.yaml."""
+    import time
+
+    cfg = workdir / "config" / "config.yaml"
+    if kind == "binary":
+        cfg.write_bytes(bytes(range(256)) * 8)
+    else:
+        cfg.write_text(cfg.read_text() + "note: " + "x" * 50_000_000 + "\n")
+    start = time.monotonic()
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    said = "is not YAML text" if kind == "binary" else "is 50.0 MB; a config is a few kB of YAML"
+    assert f"config file config/config.yaml {said}" in out, out
+    assert "Traceback" not in out and len(out.splitlines()) < 8, out
+    assert time.monotonic() - start < 60

@@ -39,6 +39,8 @@ rule explain_clips:
         resolved=RESOLVED,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
+        # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)
+        videos=video_manifest,
     output:
         HEATMAPS,
     params:

@@ -10,6 +10,8 @@ rule extract_predictions:
         resolved=RESOLVED,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
+        # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)
+        videos=video_manifest,
     output:
         PRED,
     params:

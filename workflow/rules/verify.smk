@@ -1,6 +1,7 @@
-# `snakemake --cores 1 verify` recomputes nothing: it checks every output of the current config (decoding
-# videos and images) and lists what is missing or broken, exiting non-zero when anything is. The checks that
-# run while planning, and the output list, are in checks.smk.
+# `snakemake --cores 1 verify` recomputes nothing: it checks every output of the current config (every byte
+# against its content record, its inputs against the hashes it was made from, videos and images decoded) and
+# lists what is missing, damaged or stale, exiting non-zero with the one command that rebuilds them. The
+# checks that run while planning, and the output list, are in checks.smk.
 
 
 rule verify:

@@ -1,7 +1,7 @@
-"""Rule verify: list every missing or broken output of the current config; fail when there is one."""
+"""Rule verify: list every missing, damaged or stale output of the current config; fail when there is one."""
 
-from videoxai.checks import verify_outputs
 from videoxai.joblog import job_logging
+from videoxai.verify import verify_outputs
 
 with job_logging(snakemake.log[0], snakemake.rule):
     verify_outputs(snakemake.params.files)

@@ -172,7 +172,7 @@ def _write_outputs(
 ) -> None:
     """bins.parquet, the diagram, then metrics.json (each atomically; metrics.json last, as the rule's first output)."""
     with atomic_path(out_bins) as tmp:
-        pq.write_table(bins_table(stages), tmp)
+        pq.write_table(bins_table(stages), tmp, write_page_checksum=True)
     reliability_diagram(panels, out_png, out_pdf, title=title)
     write_json(out_metrics, metrics)
 
@@ -216,7 +216,7 @@ def summarize(
         # a broken bins file names itself and its rebuild command
         check_parquet(path, ("stage", "scheme", *_CURVE_COLUMNS))
         # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (0.2 s)
-        with pq.ParquetFile(path) as f:
+        with pq.ParquetFile(path, page_checksum_verification=True) as f:
             t = f.read(columns=["stage", "scheme", *_CURVE_COLUMNS]).to_pydict()
         keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
         table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in _CURVE_COLUMNS}

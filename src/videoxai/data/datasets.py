@@ -57,7 +57,7 @@ def load_split_info(fmt: str, root: str | os.PathLike[str], split: str, split_id
     if unknown:
         raise DatasetError(f"format {name!r} does not take option(s) {unknown}; it takes {sorted(accepted)}")
     info = reader(root, split, int(split_id), **opts)
-    if info.missing:
+    if info.missing or info.duplicates:
         log.warning("%s %s split of %s: %s", name, split, root, info.report())
     return info
 

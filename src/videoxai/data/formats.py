@@ -20,20 +20,23 @@ from videoxai.data.splits import (
     find_annotation,
     hmdb51_source,
     hold_out,
+    numbered_lines,
     read_lines,
     relative_id,
     ucf101_group,
+    unique_samples,
 )
 
 PathLike = str | os.PathLike[str]
 
 
 def _finish(class_names: list[str], samples: list[Sample], drop_missing: bool) -> SplitInfo:
+    samples, repeats = unique_samples(samples)
     missing = [s.sample_id for s in samples if not s.path.is_file()]
     if drop_missing and missing:
         gone = set(missing)
         samples = [s for s in samples if s.sample_id not in gone]
-    return SplitInfo(class_names, samples, missing, dropped_missing=drop_missing)
+    return SplitInfo(class_names, samples, missing, dropped_missing=drop_missing, duplicates=repeats)
 
 
 def _check_split_id(name: str, split_id: int, valid: Sequence[int]) -> None:
@@ -106,7 +109,7 @@ def load_ucf101(
     )
     video_dir = Path(videos) if videos is not None else (root / "UCF-101" if (root / "UCF-101").is_dir() else root)
     samples: list[Sample] = []
-    for line in read_lines(list_file):
+    for number, line in numbered_lines(list_file):
         parts = line.split()
         rel = parts[0].replace("\\", "/")
         folder = rel.split("/")[0]
@@ -115,7 +118,8 @@ def load_ucf101(
         label = name_to_label[folder]
         if len(parts) > 1 and int(parts[1]) - 1 != label:
             raise DatasetError(f"{list_file}: {rel!r} is in folder {folder!r} but labelled {parts[1]}")
-        samples.append(Sample(sample_id=rel, path=video_dir / rel, label=label, label_name=folder))
+        where = f"{list_file.name}:{number}"
+        samples.append(Sample(sample_id=rel, path=video_dir / rel, label=label, label_name=folder, source=where))
     if split != "test":
         samples = hold_out(samples, split, val_fraction, val_seed, key=lambda s: ucf101_group(s.sample_id))
     return _finish(class_names, samples, drop_missing)
@@ -163,13 +167,14 @@ def load_hmdb51(
     samples: list[Sample] = []
     for label, name in enumerate(class_names):
         split_file = split_dir / f"{name}{suffix}"
-        for line in read_lines(split_file):
+        for number, line in numbered_lines(split_file):
             parts = line.split()
             if len(parts) != 2 or parts[1] not in {"0", "1", "2"}:
                 raise DatasetError(f"{split_file}: expected '<name>.avi 0|1|2' per line, got {line!r}")
             if parts[1] == wanted:
                 rel = f"{name}/{parts[0]}"
-                samples.append(Sample(sample_id=rel, path=video_dir / rel, label=label, label_name=name))
+                where = f"{split_file.name}:{number}"
+                samples.append(Sample(rel, video_dir / rel, label, name, source=where))
     if split != "test":
         samples = hold_out(samples, split, val_fraction, val_seed, key=lambda s: hmdb51_source(s.sample_id))
     return _finish(class_names, samples, drop_missing)
@@ -196,6 +201,7 @@ def _index_videos(folder: Path) -> dict[str, Path]:
 
 
 def _read_kinetics_csv(path: Path) -> list[dict[str, str]]:
+    """The rows, each with its line number under ``"_line"``."""
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         needed = {"label", "youtube_id", "time_start", "time_end"}
@@ -203,7 +209,7 @@ def _read_kinetics_csv(path: Path) -> list[dict[str, str]]:
             raise DatasetError(
                 f"{path}: expected a header with columns {sorted(needed)} (and 'split'), got {reader.fieldnames}"
             )
-        return list(reader)
+        return [{**row, "_line": str(reader.line_num)} for row in reader]
 
 
 def load_kinetics400(
@@ -258,7 +264,8 @@ def load_kinetics400(
         path = index.get(stem) or index.get(row["youtube_id"])
         if path is None:  # keep a stable id for the report; the path does not exist
             path = video_dir / row["label"] / f"{stem}.mp4"
-        sample = Sample(relative_id(path, video_dir), path, name_to_label[row["label"]], row["label"])
+        where = f"{list_file.name}:{row['_line']}"
+        sample = Sample(relative_id(path, video_dir), path, name_to_label[row["label"]], row["label"], source=where)
         youtube_id[sample.sample_id] = row["youtube_id"]
         samples.append(sample)
     if split != "test":
@@ -331,16 +338,18 @@ def load_folder(
 # --------------------------------------------------------------------------- generic csv
 
 
-def _read_path_label_csv(path: Path) -> list[tuple[str, str]]:
+def _read_path_label_csv(path: Path) -> list[tuple[str, str, int]]:
+    """``(path, label, line number)`` per row."""
     with path.open(newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(c.strip() for c in r)]
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["path", "label"]:
+        reader = csv.reader(fh)
+        rows = [(reader.line_num, r) for r in reader if r and any(c.strip() for c in r)]
+    if rows and [c.strip().lower() for c in rows[0][1][:2]] == ["path", "label"]:
         rows = rows[1:]
     out = []
-    for i, row in enumerate(rows):
+    for number, row in rows:
         if len(row) < 2:
-            raise DatasetError(f"{path} row {i + 1}: expected 'path,label', got {row}")
-        out.append((row[0].strip(), row[1].strip()))
+            raise DatasetError(f"{path} line {number}: expected 'path,label', got {row}")
+        out.append((row[0].strip(), row[1].strip(), number))
     return out
 
 
@@ -374,13 +383,13 @@ def load_csv(
         raise DatasetError(f"no {split}.csv in {annotations or root} (set '{split}_csv' or 'annotations')")
     rows = {s: _read_path_label_csv(f) for s, f in files.items() if f is not None and f.is_file()}
     class_names = _class_list(classes)
-    all_labels = {label for file_rows in rows.values() for _, label in file_rows}
+    all_labels = {label for file_rows in rows.values() for _, label, _ in file_rows}
     if class_names is None:
         named = {lbl for lbl in all_labels if not lbl.isdigit()}
         class_names = sorted(named) if named else [str(i) for i in range(max(map(int, all_labels), default=-1) + 1)]
     name_to_label = {n: i for i, n in enumerate(class_names)}
     samples = []
-    for rel, label in rows["train" if carve else split]:
+    for rel, label, number in rows["train" if carve else split]:
         if label in name_to_label:  # a class name first, then an integer index
             index = name_to_label[label]
         elif label.isdigit():
@@ -390,7 +399,8 @@ def load_csv(
         else:
             raise DatasetError(f"{source}: label {label!r} is not a known class (see 'classes')")
         path = Path(rel) if os.path.isabs(rel) else root / rel
-        samples.append(Sample(relative_id(path, root), path, index, class_names[index]))
+        where = f"{source.name}:{number}"
+        samples.append(Sample(relative_id(path, root), path, index, class_names[index], source=where))
     if carve:
         samples = hold_out(samples, split, val_fraction, val_seed, key=lambda s: s.sample_id)
     return _finish(class_names, samples, drop_missing)

@@ -1,4 +1,5 @@
-"""What every dataset format shares: the Sample record, errors, annotation lookup, held-out val splits."""
+"""What every dataset format shares: the Sample record, errors, annotation lookup, held-out val splits, and a
+split being a set (each clip once, under one label)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ class DatasetError(ValueError):
 
 @dataclass
 class Sample:
-    """One clip: ``sample_id`` is its path relative to the dataset root (stable across machines)."""
+    """One clip: ``sample_id`` is its path relative to the dataset root (stable across machines); ``source`` is
+    where the split lists it (``testlist01.txt:12``), for messages."""
 
     sample_id: str
     path: Path
     label: int
     label_name: str
+    source: str = ""
 
 
 @dataclass
@@ -35,6 +38,7 @@ class SplitInfo:
     samples: list[Sample]
     missing: list[str] = field(default_factory=list)
     dropped_missing: bool = False
+    duplicates: list[str] = field(default_factory=list)  # entries dropped as repeats: "id (where, where again)"
 
     def report(self) -> str:
         """One line for the job log."""
@@ -42,7 +46,15 @@ class SplitInfo:
         if self.missing:
             verb = "skipped" if self.dropped_missing else "kept (they will be error rows)"
             line += f"; {len(self.missing)} listed clips missing on disk, {verb}: e.g. {self.missing[:3]}"
+        if self.duplicates:
+            line += f"; {self.duplicates_line()}"
         return line
+
+    def duplicates_line(self) -> str:
+        """One line on the repeated entries that were dropped."""
+        return (
+            f"{len(self.duplicates)} entries list a clip already listed, each counted once: e.g. {self.duplicates[0]}"
+        )
 
 
 def find_annotation(
@@ -62,13 +74,39 @@ def find_annotation(
     )
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-empty stripped lines (handles CRLF files, as the official UCF101 lists are)."""
+def numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """``(line number, line)`` of the non-empty stripped lines (handles CRLF files, as the official UCF101 lists are)."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path} is not UTF-8 text: {exc}") from exc
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    return [(i, line.strip()) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty stripped lines (handles CRLF files, as the official UCF101 lists are)."""
+    return [line for _, line in numbered_lines(path)]
+
+
+def unique_samples(samples: list[Sample]) -> tuple[list[Sample], list[str]]:
+    """A split is a set: each clip once. Repeats of an entry are dropped (and returned, to be reported); a clip
+    listed under two labels is an error naming both places, since either label would change the numbers."""
+    first: dict[str, Sample] = {}
+    kept: list[Sample] = []
+    repeats: list[str] = []
+    for s in samples:
+        seen = first.get(s.sample_id)
+        if seen is None:
+            first[s.sample_id] = s
+            kept.append(s)
+        elif seen.label != s.label:
+            raise DatasetError(
+                f"clip {s.sample_id!r} is listed under two labels, {seen.label_name!r} ({seen.source or 'first'}) "
+                f"and {s.label_name!r} ({s.source or 'later'}): a clip has one label; remove the wrong line"
+            )
+        else:
+            repeats.append(f"{s.sample_id} ({seen.source or 'first'}, again at {s.source or 'a later entry'})")
+    return kept, repeats
 
 
 def stable_fraction(key: str, seed: int) -> float:

@@ -20,8 +20,32 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import save_file
 
-from videoxai.checks import open_heatmaps as safe_open  # safe_open after checking the file: a broken one names itself
+from videoxai.checks import BrokenFileError, check_safetensors, reading
 from videoxai.io import atomic_path
+
+# The contract's tensors: name -> (safetensors dtype, rank), and its metadata keys (each JSON).
+TENSORS = {"heatmaps": ("F16", 4), "temporal_importance": ("F32", 2), "frames": ("U8", 5)}
+METADATA = ("clips", "params")
+
+
+def check_heatmaps(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A heatmaps file's contract: content record, the tensors above, one clip count, metadata; returns the
+    safetensors header. A broken file names itself and the command that rebuilds it."""
+    header = check_safetensors(path, TENSORS, METADATA)
+    counts = {header[k]["shape"][0] for k in TENSORS}
+    clips = json.loads(header["__metadata__"]["clips"])
+    if len(counts) != 1 or (isinstance(clips, list) and counts != {len(clips)}):
+        raise BrokenFileError(path, f"tensors and clip list disagree on the number of clips ({counts}, {len(clips)})")
+    return header
+
+
+def safe_open(path: str | os.PathLike[str], framework: str = "np") -> Any:
+    """``safetensors.safe_open`` of a heatmaps file, checked first (a broken file names itself)."""
+    from safetensors import safe_open as open_safetensors
+
+    check_heatmaps(path)
+    with reading(path):
+        return open_safetensors(str(path), framework=framework)
 
 
 @dataclass

@@ -26,9 +26,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from videoxai.checks import check_predictions, reading
+from videoxai.checks import BrokenFileError, check_parquet, reading
 
 META_KEY = b"videoxai"
+# The columns readers of a predictions file use (the writer writes more).
+READ_COLUMNS = ("sample_id", "label", "label_name", "pred", "confidence", "logits", "status")
+# Each data page carries a CRC, checked when read (a flipped byte in a page names the file, not a wrong number).
+WRITE_OPTIONS = {"compression": "zstd", "write_page_checksum": True}
 
 
 def schema(num_classes: int, metadata: dict[str, Any]) -> pa.Schema:
@@ -55,7 +59,7 @@ class PredictionWriter:
     def __init__(self, path: str | os.PathLike[str], num_classes: int, metadata: dict[str, Any]):
         self.num_classes = num_classes
         self.schema = schema(num_classes, metadata)
-        self._writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
+        self._writer = pq.ParquetWriter(str(path), self.schema, **WRITE_OPTIONS)
         self.rows = 0
         self.errors = 0
 
@@ -94,15 +98,36 @@ class Predictions:
         return self.logits.argmax(axis=1)
 
 
+def check_predictions(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A predictions file's contract: content record, footer, columns, metadata (class names matching the
+    logits' width); returns the metadata. A broken file names itself and the command that rebuilds it."""
+    meta = check_parquet(path, READ_COLUMNS, META_KEY)
+    names = meta.get("class_names") if isinstance(meta, dict) else None
+    if not isinstance(names, list) or not names:
+        raise BrokenFileError(path, "its metadata lists no class_names")
+    logits = pq.read_schema(str(path)).field("logits").type
+    width = logits.list_size if isinstance(logits, pa.FixedSizeListType) else None
+    if width != len(names):
+        raise BrokenFileError(path, f"logits have width {width} but the metadata lists {len(names)} class names")
+    return meta
+
+
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The file metadata, after checking footer, columns and metadata (a broken file names itself)."""
     return check_predictions(path)
 
 
+def read_all(path: str | os.PathLike[str]) -> pa.Table:
+    """Every column and page (page checksums verified): what ``verify`` reads of a predictions file."""
+    check_predictions(path)
+    with reading(path), pq.ParquetFile(str(path), page_checksum_verification=True) as f:
+        return f.read()
+
+
 def load_predictions(path: str | os.PathLike[str]) -> Predictions:
     meta = read_metadata(path)
     # ParquetFile and _numeric, not read_table and to_numpy: those import pandas (0.2 s of a calibrate job)
-    with reading(path), pq.ParquetFile(str(path)) as f:
+    with reading(path), pq.ParquetFile(str(path), page_checksum_verification=True) as f:
         table = f.read(columns=["sample_id", "label", "logits", "status"])
     ok = np.asarray(table.column("status").to_pylist()) == "ok"
     k = len(meta["class_names"])

@@ -27,7 +27,7 @@ class OriginDual(OriginCoOp):
         # the visual prompts are per-frame prefix tokens of the joint layout (excluded from maps)
         self.extra_tokens_per_frame = self.options.ctx_len_video
 
-    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool | str) -> tuple[torch.Tensor, list]:
         vm = self.clip.vision_model
         prompts = self.context_learner.context_vectors_vision
         x = vm.embeddings(pixels)

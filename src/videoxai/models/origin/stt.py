@@ -50,6 +50,7 @@ class OriginSTT(OriginPromptModel):
     """``stt`` with a CLIP backbone: the origin's ``STTModel``."""
 
     method = "stt"
+    batch_independent = False  # the class-major prompt mask (module docstring): logits depend on the batch
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,8 +65,8 @@ class OriginSTT(OriginPromptModel):
         )
 
     def _run(
-        self, video: torch.Tensor, mask: torch.Tensor | None, need: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        self, video: torch.Tensor, mask: torch.Tensor | None, need: bool | str
+    ) -> tuple[torch.Tensor, torch.Tensor, list]:
         """Text features (B, V, K, D) unnormalised, video features (B, V, D) normalised, attentions."""
         video, mask = as_views(video, mask)
         b, v, t = video.shape[:3]
@@ -142,6 +143,6 @@ class OriginSTT(OriginPromptModel):
         text, video_features, _ = self._run(video, mask, False)
         return self.logits(video_features, text, softmax), text, video_features
 
-    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        text, video_features, attn = self._run(video, None, True)
+    def _forward_attention(self, video: torch.Tensor, form: str) -> tuple[torch.Tensor, list]:
+        text, video_features, attn = self._run(video, None, form)
         return self.logits(video_features, text), attn

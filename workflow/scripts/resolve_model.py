@@ -4,7 +4,7 @@ from videoxai.io import write_json
 from videoxai.joblog import job_logging
 from videoxai.models.resolve import resolve_model
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     resolved = resolve_model(
         snakemake.params.key,
         snakemake.params.checkpoints_root,

@@ -3,5 +3,5 @@
 from videoxai.checks import verify_outputs
 from videoxai.joblog import job_logging
 
-with job_logging(snakemake.log[0], snakemake.rule):
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")):
     verify_outputs(snakemake.params.files)

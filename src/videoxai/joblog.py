@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import platform
+import re
 import resource
 import sys
 import threading
@@ -20,7 +21,8 @@ log = logging.getLogger("videoxai")
 
 
 PEAK_LINE = "rule {rule} peak memory {peak} MB (own {own}, children {child}; declared mem_mb {declared})"
-"""The job log's memory line, in MB (benchmarks and tests read it; :class:`MemoryPeak`)."""
+"""The job log's memory line, in MB (benchmarks and tests read it with :func:`logged_peaks`; :class:`MemoryPeak`)."""
+PEAK_RE = re.compile(r"rule (\w+) peak memory (\d+) MB \(own (\d+), children (\d+); declared mem_mb (\w+)\)")
 
 
 @contextlib.contextmanager
@@ -175,6 +177,17 @@ def _descendants(pid: int) -> list[int]:
                 continue
             out += kids
             todo += kids
+    return out
+
+
+def logged_peaks(logs: str | os.PathLike[str]) -> list[dict]:
+    """Every job log's memory line under the folder ``logs``: log path, rule, peak and declared ``mem_mb``."""
+    out = []
+    for path in sorted(Path(logs).rglob("*.log")):
+        m = PEAK_RE.search(path.read_text(errors="replace"))
+        if m:
+            declared = None if m.group(5) == "None" else int(m.group(5))
+            out.append({"log": str(path), "rule": m.group(1), "peak_mb": int(m.group(2)), "declared_mb": declared})
     return out
 
 

@@ -7,7 +7,8 @@ Two kinds, both torch-free (planning must stay fast, see ``tests/workflow``):
   schema library's own message prints the whole schema and config);
 * :func:`data_errors` checks what needs only the config, the datasets'
   annotation files and the checkpoints' ``config.json``: a dataset root that
-  does not exist, ``num-frames`` a model cannot take, ``classes-to-map``
+  does not exist, ``num-frames`` a model cannot take, ``num-spatial-views`` a model
+  cannot take (3 crops are the prompt-tuning pipeline's), ``classes-to-map``
   larger than the number of classes in the split, class names the dataset
   does not have; a checkpoint ``config.json`` that does not fit its schema
   (:mod:`videoxai.models.config_schema`) or a weights file whose header is
@@ -180,6 +181,14 @@ def split_classes(dataset: Mapping[str, Any], split: str) -> tuple[list[str], se
         from videoxai.demo.dataset import DEMO_CLASSES
 
         return list(DEMO_CLASSES), set(DEMO_CLASSES)
+    info = split_info(dataset, split)
+    names = list(info.class_names)
+    present = {names[s.label] for s in info.samples if 0 <= s.label < len(names)}
+    return names, present
+
+
+def split_info(dataset: Mapping[str, Any], split: str) -> Any:
+    """The split's :class:`~videoxai.data.splits.SplitInfo` from its annotation files, quietly (no torch)."""
     from videoxai.data.datasets import load_split_info
 
     common = {"name", "format", "root", "split-id", "generate", "ground-truth"}  # as extraction's open_split
@@ -188,12 +197,9 @@ def split_classes(dataset: Mapping[str, Any], split: str) -> tuple[list[str], se
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # clips missing on disk are the extraction log's to report
     try:
-        info = load_split_info(dataset["format"], root, split, dataset.get("split-id", 1), **opts)
+        return load_split_info(dataset["format"], Path(dataset["root"]), split, dataset.get("split-id", 1), **opts)
     finally:
         quiet.setLevel(level)
-    names = list(info.class_names)
-    present = {names[s.label] for s in info.samples if 0 <= s.label < len(names)}
-    return names, present
 
 
 def data_errors(
@@ -234,6 +240,14 @@ def data_errors(
                 lines.append(
                     f"config key 'num-frames' is {num_frames}, but model {key} takes exactly {fixed} frames "
                     f"({cfg_file}); valid values: {fixed}"
+                )
+    spatial = config.get("num-spatial-views")
+    if spatial is not None and spatial != 1:
+        for key, cfg_file in checkpoint_configs.items():
+            if checkpoint_num_frames(cfg_file) is not None:  # a videoxai checkpoint: the standard pipeline
+                lines.append(
+                    f"config key 'num-spatial-views' is {spatial}, but model {key} takes one spatial view (only "
+                    f"prompt-tuning runs crop 3; {cfg_file}); valid values: null, 1"
                 )
     if lines:
         return lines  # the class checks below read the datasets: only once they are there

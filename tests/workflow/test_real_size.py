@@ -103,3 +103,25 @@ def test_heatmaps_and_renders(real_size: Path, explainer: str) -> None:
     assert len(list((fig / "attention_maps").glob("*.png"))) == 1
     log = (real_size / "logs/explain_clips" / KEY / "ucf101" / SPLIT / f"{explainer}.log").read_text()
     assert "explaining 1 clips with" in log and "1 per batch" in log
+
+
+def test_an_stt_extraction_that_cannot_fit_fails_while_planning(real_size: Path) -> None:
+    """stt's logits depend on the clips and views of its batch, so its batch is never split to fit: where it cannot
+    fit the run's memory, planning says so in one line, with the fix, instead of a job being killed."""
+    root = real_size.parent
+    snapshot = next((root / "hf-home" / "hub").glob("models--*/snapshots/*"))
+    key = "stt/ucf101/best-true-val"
+    run = write_run(root / "runs" / key, "stt", snapshot, CLASSES)
+    env = {"HF_HOME": str(root / "hf-home"), "HF_HUB_OFFLINE": "1"}
+    overrides = [
+        f"models=[{key}]",
+        f"checkpoint-paths={{{key}: {run / 'best.pt'}}}",
+        "num-temporal-views=4",
+        "num-spatial-views=3",
+    ]
+    proc = run_snakemake(real_size, "-n", "--resources", "mem_mb=3000", "--config", *overrides, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert f"model {key}: extracting ucf101/test+v4+s3 needs about" in out and "lower batch-size" in out, out[-3000:]
+    proc = run_snakemake(real_size, "-n", "--resources", "mem_mb=3000", "--config", *overrides[:2], env=env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]  # 1 x 1 views fit

@@ -53,23 +53,26 @@ class SplitVariantError(ValueError):
 # Prompt-tuning's evaluation options that change the numbers, and the suffix each adds to the split's file name.
 VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
 SPLITS = ("train", "val", "test")
+SPATIAL_VIEWS = (1, 3)  # the prompt-tuning pipeline's crops: the centre, or start / centre / end
 
 
 @dataclass(frozen=True)
 class SplitVariant:
-    """A dataset split with the evaluation options that change its predictions: ``test+tta+hand+v2``.
+    """A dataset split with the evaluation options that change its predictions: ``test+tta+hand+v2+s1``.
 
     The options suffix the split name (``+tta``: test-time augmentation,
-    ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views; no ``+v``:
-    the model's own), so the predictions of two variants never overwrite each
-    other. The suffixes come in that order; :meth:`parse` and ``str`` are
-    each other's inverse, and :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
+    ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views, ``+s{S}``:
+    S spatial views; no ``+v`` / ``+s``: the model's own), so the predictions
+    of two variants never overwrite each other. The suffixes come in that
+    order; :meth:`parse` and ``str`` are each other's inverse, and
+    :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
     """
 
     split: str
     augmentation: bool = False
     handcrafted_prompts: bool = False
     temporal_views: int | None = None
+    spatial_views: int | None = None
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -77,6 +80,9 @@ class SplitVariant:
         v = self.temporal_views
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise SplitVariantError(f"num-temporal-views must be a positive integer or null, got {v!r}")
+        s = self.spatial_views
+        if s is not None and (isinstance(s, bool) or s not in SPATIAL_VIEWS):
+            raise SplitVariantError(f"num-spatial-views must be one of {list(SPATIAL_VIEWS)} or null, got {s!r}")
 
     @classmethod
     def parse(cls, name: str) -> SplitVariant:
@@ -85,25 +91,30 @@ class SplitVariant:
         if not m:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
-                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}} in that order (e.g. 'test+tta+v2')"
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}} in that order "
+                "(e.g. 'test+tta+v2')"
             )
-        split, tta, hand, views = m.groups()
-        return cls(split, tta is not None, hand is not None, int(views) if views else None)
+        split, tta, hand, views, spatial = m.groups()
+        return cls(
+            split, tta is not None, hand is not None, int(views) if views else None, int(spatial) if spatial else None
+        )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SplitVariant:
         """The variant the config's ``split``, ``use-augmentation``, ``use-handcrafted-prompts``,
-        ``num-temporal-views`` ask for."""
+        ``num-temporal-views``, ``num-spatial-views`` ask for."""
         return cls(
             config["split"],
             bool(config["use-augmentation"]),
             bool(config["use-handcrafted-prompts"]),
             config["num-temporal-views"],
+            config.get("num-spatial-views"),
         )
 
     def __str__(self) -> str:
         flags = {"use-augmentation": self.augmentation, "use-handcrafted-prompts": self.handcrafted_prompts}
         views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
+        views += [f"s{self.spatial_views}"] if self.spatial_views is not None else []
         return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
 
     def with_split(self, split: str) -> SplitVariant:
@@ -111,19 +122,30 @@ class SplitVariant:
         return dataclasses.replace(self, split=split)
 
     def options(self) -> dict[str, Any]:
-        """The evaluation options by config name, as the extract stage takes (and records) them."""
-        return {
+        """The evaluation options by config name, as the extract stage takes (and records) them.
+
+        ``num-spatial-views`` only when set: a job's parameters are compared by their ``repr``, and results made
+        before the key existed (the run's own spatial views) must not rerun.
+        """
+        options = {
             "split": self.split,
             "use-augmentation": self.augmentation,
             "use-handcrafted-prompts": self.handcrafted_prompts,
             "num-temporal-views": self.temporal_views,
         }
+        if self.spatial_views is not None:
+            options["num-spatial-views"] = self.spatial_views
+        return options
 
 
 # The split wildcard's pattern: a split, then the suffixes in the order str() writes them.
 SPLIT_VARIANT_PATTERN = (
-    rf"({'|'.join(SPLITS)})" + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values()) + r"(\+v[1-9][0-9]*)?"
+    rf"({'|'.join(SPLITS)})"
+    + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values())
+    + r"(\+v[1-9][0-9]*)?(\+s[1-9][0-9]*)?"
 )
 _SPLIT_RE = re.compile(
-    rf"^({'|'.join(SPLITS)})" + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values()) + r"(?:\+v([1-9][0-9]*))?$"
+    rf"^({'|'.join(SPLITS)})"
+    + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
+    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?$"
 )

@@ -7,7 +7,8 @@ Two kinds, both torch-free (planning must stay fast, see ``tests/workflow``):
   schema library's own message prints the whole schema and config);
 * :func:`data_errors` checks what needs only the config, the datasets'
   annotation files and the checkpoint files, one function per check: a dataset
-  root that does not exist, ``num-frames`` a model cannot take,
+  root that does not exist, ``num-frames`` or ``num-spatial-views`` a model
+  cannot take (3 crops are the prompt-tuning pipeline's),
   ``classes-to-map`` larger than the number of classes in the split, class
   names the dataset does not have, a clip listed under two labels; a checkpoint
   ``config.json`` that does not fit its schema
@@ -262,6 +263,22 @@ def num_frames_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.
     return lines
 
 
+def num_spatial_views_errors(
+    config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]
+) -> list[str]:
+    """``num-spatial-views`` 3 against the videoxai checkpoints, which take one spatial view (only prompt-tuning
+    runs crop 3)."""
+    spatial = config.get("num-spatial-views")
+    if spatial is None or spatial == 1:
+        return []
+    return [
+        f"config key 'num-spatial-views' is {spatial}, but model {key} takes one spatial view (only prompt-tuning "
+        f"runs crop 3; {cfg_file}); valid values: null, 1"
+        for key, cfg_file in configs.items()
+        if checkpoint_num_frames(cfg_file) is not None  # a videoxai checkpoint: the standard pipeline
+    ]
+
+
 def custom_factory_errors(config: Mapping[str, Any]) -> list[str]:
     """Each ``custom`` factory names a module the jobs can import and, in it, a function or class of the user's
     that takes the checkpoint config (found by reading the module's source: planning runs none of its code)."""
@@ -345,6 +362,7 @@ def data_errors(
         *custom_factory_errors(config),
         *dataset_errors(config, tests),
         *num_frames_errors(config, checkpoint_configs),
+        *num_spatial_views_errors(config, checkpoint_configs),
     ]
     if lines:
         return lines

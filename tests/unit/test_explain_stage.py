@@ -374,7 +374,14 @@ def test_the_decoder_key_reaches_every_decoding_job(demo, tmp_path, script):
         log=[str(tmp_path / "job.log")],
         rule=script,
         threads=1,
-        config={"num-workers": 0, "batch-size": 4, "device": "cpu", "decoder": "no-such-decoder"},
+        config={
+            "num-workers": 0,
+            "batch-size": 4,
+            "explain-batch-size": "auto",
+            "device": "cpu",
+            "decoder": "no-such-decoder",
+        },
+        resources={"mem_mb": 2000},
         input=SimpleNamespace(resolved=str(tmp_path / "resolved.json"), selection=str(tmp_path / "selection.json")),
         output=[str(tmp_path / "out")],
         params=SimpleNamespace(

@@ -60,3 +60,23 @@ def test_bad_view_counts_are_refused(views: object) -> None:
 def test_with_split_keeps_the_options() -> None:
     """Temperature scaling fits on val with the test split's options."""
     assert str(SplitVariant.parse("test+tta+hand+v2").with_split("val")) == "val+tta+hand+v2"
+
+
+@pytest.mark.parametrize("name", ["test+s1", "test+s3", "test+v4+s3", "val+tta+hand+v2+s1"])
+def test_spatial_views_are_their_own_suffix(name: str) -> None:
+    """``num-spatial-views`` is part of a result's identity: ``+s{S}`` after ``+v{V}``; options name it only when set
+    (results made before the key existed keep their parameters, so they do not rerun)."""
+    variant = SplitVariant.parse(name)
+    assert str(variant) == name and re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+    assert variant.options()["num-spatial-views"] == int(name[-1])
+    assert "num-spatial-views" not in SplitVariant.parse("test+v4").options()
+    config = {"split": "test", "use-augmentation": False, "use-handcrafted-prompts": False, "num-temporal-views": 4}
+    assert str(SplitVariant.from_config({**config, "num-spatial-views": 3})) == "test+v4+s3"
+    assert str(SplitVariant.from_config(config)) == "test+v4"
+
+
+@pytest.mark.parametrize("name", ["test+s3+v4", "test+s2", "test+s0", "test+s"])
+def test_spatial_views_out_of_order_or_not_1_or_3_are_refused(name: str) -> None:
+    with pytest.raises(SplitVariantError):
+        SplitVariant.parse(name)
+    assert name in ("test+s2",) or not re.fullmatch(SPLIT_VARIANT_PATTERN, name)

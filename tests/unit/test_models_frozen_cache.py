@@ -57,3 +57,25 @@ def test_new_weights_class_names_training_and_gradients_recompute():
         logits = model(_clip(0))
     (grad,) = torch.autograd.grad(logits.sum(), model.context_learner.context_vectors_text)
     assert grad.abs().sum() > 0  # explanations with gradients never see a detached cache
+
+
+def test_frozen_parameters_serve_the_cache_under_autograd_and_are_restored():
+    """The explain stage freezes the model: gradient explainers then reuse the text features (no 0.5 GB text graph
+    for 101 classes) and their gradients with respect to the input are unchanged; the flags come back after."""
+    from videoxai.models.frozen_cache import frozen_parameters
+
+    model = make("video_coop_attention")
+    flags = [p.requires_grad for p in model.parameters()]
+    x = _clip(2).requires_grad_(True)
+    (reference,) = torch.autograd.grad(model(x)[:, 1].sum(), x)
+    calls = []
+    compute = model.raw_text_features
+    model.raw_text_features = lambda: calls.append(1) or compute()
+    with frozen_parameters(model), torch.enable_grad():
+        (first,) = torch.autograd.grad(model(x)[:, 1].sum(), x)
+        (second,) = torch.autograd.grad(model(x)[:, 1].sum(), x)
+        assert not model.text_features().requires_grad
+    assert len(calls) == 1
+    torch.testing.assert_close(first, reference, atol=0, rtol=0)
+    torch.testing.assert_close(second, reference, atol=0, rtol=0)
+    assert [p.requires_grad for p in model.parameters()] == flags

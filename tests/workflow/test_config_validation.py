@@ -75,6 +75,8 @@ SHORT_CASES = [
     ({"explainer-method": "foo"}, ["'explainer-method' is 'foo'", "attention-rollout", "grad-cam", "grad-rollout"]),
     ({"mix-mode": "diagonal"}, ["'mix-mode' is 'diagonal'", "box, temporal"]),
     ({"batch-size": "sixteen"}, ["'batch-size' is 'sixteen'", "an integer >= 1"]),
+    ({"explain-batch-size": 0}, ["'explain-batch-size' is 0", "auto, or an integer >= 1"]),
+    ({"num-spatial-views": 2}, ["'num-spatial-views' is 2", "1, 3"]),
 ]
 
 
@@ -93,6 +95,7 @@ def test_config_errors_are_short_and_list_valid_values(workdir: Path, override: 
 # planning: `snakemake -n` fails, and no job (not even the demo dataset) starts.
 DATA_CASES = [
     ({"num-frames": 4}, ["'num-frames' is 4", "video_coop/demo/tiny takes exactly 8 frames", "config.json"]),
+    ({"num-spatial-views": 3}, ["'num-spatial-views' is 3", "video_coop/demo/tiny takes one spatial view", "null, 1"]),
     ({"classes-to-map": 9}, ["'classes-to-map' is 9", "only 8 classes", "1 to 8"]),
     ({"classes-to-map": ["MoveRight", "Jump"]}, ["'classes-to-map' names classes", "'Jump'", "MoveLeft"]),
     ({"classes-to-mix": [["MoveRigth", "Grow"]]}, ["'classes-to-mix'", "'MoveRigth' (did you mean 'MoveRight'?)"]),
@@ -113,7 +116,17 @@ DATA_CASES = [
 @pytest.mark.parametrize(
     "override,expected",
     DATA_CASES,
-    ids=["num-frames", "classes-to-map-int", "class-name", "mix-name", "root", "selection-seed", "demo-seed", "custom"],
+    ids=[
+        "num-frames",
+        "num-spatial-views",
+        "classes-to-map-int",
+        "class-name",
+        "mix-name",
+        "root",
+        "selection-seed",
+        "demo-seed",
+        "custom",
+    ],
 )
 def test_data_dependent_config_errors_fail_while_planning(workdir: Path, override: dict, expected: list[str]) -> None:
     _with(workdir, override)

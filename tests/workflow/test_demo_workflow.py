@@ -117,6 +117,20 @@ def test_every_job_logged(demo: Path) -> None:
         assert "SLURM_JOB_ID=" in log.read_text(), log
 
 
+def test_every_job_held_no_more_memory_than_it_declared(demo: Path) -> None:
+    """Each job logs its peak memory beside its rule's mem_mb (estimated from what it holds): the local scheduler,
+    which sums the declarations, never runs more than the machine holds, and a cluster's --mem never kills one."""
+    from videoxai.joblog import logged_peaks
+
+    peaks = logged_peaks(demo / "logs")
+    assert len(peaks) == len(list((demo / "logs").rglob("*.log")))
+    over = [p for p in peaks if p["declared_mb"] is None or p["peak_mb"] > p["declared_mb"]]
+    assert not over, over
+    # the model jobs declare from the model's footprint: the demo's tiny models, a fraction of the old flat 6000
+    model_jobs = [p for p in peaks if p["rule"] in ("extract_predictions", "explain_clips")]
+    assert model_jobs and all(p["declared_mb"] < 3000 for p in model_jobs), model_jobs
+
+
 def test_second_run_does_nothing(demo: Path) -> None:
     proc = run_snakemake(demo, "--cores", "2")
     assert proc.returncode == 0, proc.stderr

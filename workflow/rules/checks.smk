@@ -174,6 +174,29 @@ def _plan_rebuilds(cache):
         print(f"videoxai: {path} {said} this run rebuilds it and what was made from it", file=sys.stderr)
 
 
+def _unsplittable_extractions():
+    """One line per extraction that cannot fit this local run's memory: a model whose logits depend on the clips
+    of its batch (stt) keeps batch-size whatever the memory, so it would be killed instead of shrinking its batch."""
+    limit = workflow.global_resources.get("mem_mb").value
+    if workflow.nodes is not None or not isinstance(limit, int):
+        return []
+    threads = min(config["num-workers"] + 1, max(1, workflow.cores // 2))  # extract_predictions' threads
+    lines = []
+    for w in analyses():
+        fp = model_footprint(f"{w['method']}/{w['train']}/{w['run']}")
+        if fp is None or fp.batch_independent:
+            continue
+        need = extract_mem_mb(Wildcards(fromdict=w), threads, 1)
+        if need > limit:
+            lines.append(
+                f"model {w['method']}/{w['train']}/{w['run']}: extracting {w['test']}/{w['split']} needs about {need} MB "
+                f"at batch-size {config['batch-size']}, more than the {limit} MB this run may use (--resources mem_mb); "
+                f"{w['method']}'s logits depend on the other clips and views of its batch, so its batch is not split: "
+                "lower batch-size or num-temporal-views / num-spatial-views, or run it with more memory (docs/resources.md)"
+            )
+    return lines
+
+
 # Planning runs in the main process only (a cluster job re-reads this file: no checks there).
 if workflow.is_main_process:
     _lock = runs.lock_message()
@@ -192,6 +215,9 @@ if workflow.is_main_process:
         )
     except ConfigError as e:
         _fail(str(e))
+    _too_big = _unsplittable_extractions()
+    if _too_big:
+        _fail("this run cannot hold every job:\n" + "".join(f"  - {line}\n" for line in _too_big))
     _cache = HashCache()
     _plan_rebuilds(_cache)
     _refresh_manifests(_cache)

@@ -32,11 +32,15 @@ for _t in TESTS:
         _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
 # Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
-# so variants never overwrite each other. `num-temporal-views: V` adds +v{V} (unset: the model's own views).
+# so variants never overwrite each other. `num-temporal-views: V` adds +v{V}, `num-spatial-views: S` +s{S}
+# (unset: the model's own views).
 try:
     SPLIT = str(SplitVariant.from_config(config))
 except SplitVariantError as e:
-    _fail(f"config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views': {e}")
+    _fail(
+        "config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views', "
+        f"'num-spatial-views': {e}"
+    )
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 
@@ -286,3 +290,136 @@ def annotated_dataset(wildcards):
     """`prefer-annotated`: the test dataset's entry when it names ground-truth annotations, else None."""
     d = DATASETS[wildcards.test]
     return dataset_config(wildcards.test) if config.get("prefer-annotated") and d.get("ground-truth") else None
+
+
+# ---- resources: what each model job holds and how long it runs (videoxai.setup.resources, docs/resources.md)
+import functools
+
+from videoxai.setup import resources as R
+from videoxai.setup.footprint import footprint_of_checkpoint
+from videoxai.setup.threads import split_threads
+
+
+# A local run never runs more jobs at once than the machine's memory holds: the jobs' mem_mb (each estimated from
+# what it holds) are limited to the machine's memory, unless --resources mem_mb=N (or mem=...) sets another limit.
+# A cluster run (--jobs with an executor) leaves each job's memory to the scheduler (mem_mb becomes --mem).
+if workflow.nodes is None and not any(k in workflow.global_resources for k in ("mem_mb", "mem", "mem_mib", "mem_gb")):
+    workflow.register_resource("mem_mb", R.machine_memory_mb())
+
+
+@functools.lru_cache(maxsize=None)
+def model_footprint(key):
+    """The model's footprint from its checkpoint's config (and its backbone's), or None where it is not known
+    while planning (torchvision, custom, a wandb artifact or a demo model not there yet)."""
+    mk = ModelKey.parse(key)
+    w = Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run})
+    try:
+        weights = checkpoint_file(w)
+        return footprint_of_checkpoint(weights) if os.path.isfile(weights) else None
+    except Exception:  # a missing or broken checkpoint is reported by its own check, with every place looked
+        return None
+
+
+@functools.lru_cache(maxsize=None)
+def split_facts(test, split):
+    """(classes, clips) of a test dataset's split, from its annotation files (the demo's: from the config)."""
+    d = DATASETS[test]
+    if d.get("generate") and not os.path.isdir(d["root"]):
+        from videoxai.demo.dataset import DEMO_CLASSES
+
+        return len(DEMO_CLASSES), int(config["demo"]["n-test" if split == "test" else "n-train"])
+    from videoxai.preflight import load_split
+
+    try:
+        info = load_split(config, test, split)
+    except Exception:  # a bad dataset is preflight's to report
+        return 101, 0
+    return len(info.class_names), len(info.samples)
+
+
+def gets_gpu(rule):
+    """Whether the profile gives the rule's jobs a GPU (profiles/slurm: set-resources gpu) and the config lets them use it."""
+    given = (workflow.resource_settings.overwrite_resources or {}).get(rule, {})
+    return bool(given.get("gpu") or given.get("gpus")) and config["device"] != "cpu"
+
+
+def _extract_plan(wildcards, threads):
+    fp = model_footprint(model_key(wildcards))
+    if fp is None:
+        return None, None
+    variant = SplitVariant.parse(wildcards.split)
+    fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
+    workers, _ = split_threads(threads, config["num-workers"])
+    augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
+    classes, clips = split_facts(wildcards.test, variant.split)
+    batch = min(config["batch-size"], clips) if clips else config["batch-size"]  # a batch is never more than the split
+    job = R.ExtractJob(batch, fp.temporal_views, fp.spatial_views, workers, classes, augmentations)
+    return fp, R.ExtractJob(**{**job.__dict__, "batch": R.default_extract_batch(fp, job)})
+
+
+def retried(mem_mb, attempt):
+    """A job retried (--retries; the SLURM profile retries twice) asks for half as much again each time."""
+    return int(mem_mb * (1 + 0.5 * (attempt - 1)))
+
+
+def extract_mem_mb(wildcards, threads, attempt):
+    fp, job = _extract_plan(wildcards, threads)
+    if fp is None:
+        return retried(4000 + 1000 * config["num-workers"], attempt)
+    return retried(R.declared(R.extract_estimate_mb(fp, job)), attempt)
+
+
+def extract_runtime(wildcards, threads):
+    fp, job = _extract_plan(wildcards, threads)
+    if fp is None:
+        return 120
+    clips = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[1]
+    return R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions"))
+
+
+def selected_clips():
+    """How many clips a selection holds: classes-to-map x samples-per-class, and two per VideoMix pair."""
+    classes, mix = config["classes-to-map"], config.get("classes-to-mix")
+    pairs = len(mix) if isinstance(mix, list) else int(mix or 0)
+    return (len(classes) if isinstance(classes, list) else int(classes)) * int(config["samples-per-class"]) + 2 * pairs
+
+
+def _explain_plan(wildcards):
+    fp = model_footprint(model_key(wildcards))
+    if fp is None:
+        return None, None
+    classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
+    job = R.ExplainJob(
+        wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])
+    )
+    given = config["explain-batch-size"]
+    batch = R.default_explain_batch(fp, job) if given == "auto" else min(int(given), job.batch)
+    return fp, R.ExplainJob(**{**job.__dict__, "batch": batch})
+
+
+def explain_mem_mb(wildcards, attempt):
+    fp, job = _explain_plan(wildcards)
+    return retried(R.FALLBACK_MB["explain"] if fp is None else R.declared(R.explain_estimate_mb(fp, job)), attempt)
+
+
+def explain_runtime(wildcards, threads):
+    fp, job = _explain_plan(wildcards)
+    if fp is None:
+        return 60
+    return R.explain_minutes(
+        fp,
+        job,
+        selected_clips(),
+        threads,
+        gets_gpu("explain_clips"),
+        config["deletion-steps"],
+        config["sanity-steps"],
+    )
+
+
+def resolve_mem_mb(wildcards, attempt):
+    """A prompt-tuning run is built once (its backbone loaded); a videoxai checkpoint is only read."""
+    fp = model_footprint(model_key(wildcards))
+    if fp is None:
+        return retried(R.FALLBACK_MB["resolve"], attempt)
+    return retried(R.declared(R.BASE_MB + (R.weights_mb(fp) if fp.kind == "prompt-tuning" else 0)), attempt)

@@ -55,9 +55,11 @@ rule explain_clips:
     # randomisation passes cost many times its decoding), so explanations run side by side, one per core;
     # --set-threads explain_clips=N gives a job decoding workers and torch threads (videoxai.setup.threads)
     threads: 1
+    # estimated from the model's footprint, the explainer, the clips explained together (explain-batch-size)
+    # and the evaluation (common.smk, docs/resources.md); the job fits its batch to the mem_mb it is given
     resources:
-        mem_mb=6000,
-        runtime=60,
+        mem_mb=explain_mem_mb,
+        runtime=explain_runtime,
     conda:
         "../envs/videoxai.yaml"
     script:

@@ -26,9 +26,11 @@ rule extract_predictions:
     # two model jobs then run side by side, and one's start (importing torch, loading the model) overlaps the
     # other's work; --set-threads extract_predictions=N overrides it
     threads: min(config["num-workers"] + 1, max(1, workflow.cores // 2))
+    # what the job holds (the model's weights, a batch of clips in flight, one forward's working set) and how long
+    # it runs, estimated from the checkpoint's and backbone's configs: common.smk, docs/resources.md
     resources:
-        mem_mb=4000 + 1000 * config["num-workers"],
-        runtime=120,
+        mem_mb=extract_mem_mb,
+        runtime=extract_runtime,
     conda:
         "../envs/videoxai.yaml"
     script:

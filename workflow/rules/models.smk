@@ -46,7 +46,7 @@ rule resolve_model:
         f"logs/resolve_model/{MODEL}.log",
     threads: 1
     resources:
-        mem_mb=4000,  # a prompt-tuning run is built once here (its CLIP backbone loaded) to check the context fits
+        mem_mb=resolve_mem_mb,  # a prompt-tuning run is built once here (its CLIP backbone loaded) to check the context fits
         runtime=10,
     conda:
         "../envs/videoxai.yaml"

@@ -3,7 +3,7 @@
 from videoxai.calibration.stage import calibrate
 from videoxai.joblog import job_logging
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     metrics = calibrate(
         snakemake.input.predictions,
         out_metrics=snakemake.output.metrics,

@@ -3,7 +3,7 @@
 from videoxai.calibration.stage import summarize
 from videoxai.joblog import job_logging
 
-with job_logging(snakemake.log[0], snakemake.rule):
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")):
     summarize(
         list(snakemake.input.metrics),
         list(snakemake.input.bins),

@@ -6,7 +6,8 @@ from videoxai.extract.run import extract_predictions
 from videoxai.joblog import exit_finished_job, job_logging
 from videoxai.setup.threads import split_threads
 
-with job_logging(snakemake.log[0], snakemake.rule):
+mem_mb = snakemake.resources.get("mem_mb")
+with job_logging(snakemake.log[0], snakemake.rule, mem_mb):
     workers, torch_threads = split_threads(snakemake.threads, snakemake.config["num-workers"])
     torch.set_num_threads(torch_threads)
     extract_predictions(
@@ -21,6 +22,7 @@ with job_logging(snakemake.log[0], snakemake.rule):
         decoder=snakemake.config["decoder"],
         class_mapping=snakemake.params.class_mapping,
         label_order=snakemake.params.label_order,
+        mem_mb=mem_mb,
     )
 if __name__ == "__main__":  # a Snakemake job's own process (not a test running the script in its process)
     exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

@@ -3,7 +3,7 @@
 from videoxai.joblog import job_logging
 from videoxai.render.stage import render_folder
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     records = render_folder(
         snakemake.input.heatmaps,
         snakemake.output.videos,

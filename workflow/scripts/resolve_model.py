@@ -3,7 +3,7 @@
 from videoxai.joblog import job_logging
 from videoxai.models.checkpoints.resolve import resolve
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     record = resolve(
         snakemake.params.key,
         snakemake.params.checkpoints_root,

@@ -6,7 +6,7 @@ from videoxai.extract.predictions import load_predictions
 from videoxai.io import write_json
 from videoxai.joblog import job_logging
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     predictions = load_predictions(snakemake.input.predictions)
     annotated = snakemake.params.prefer_annotated  # the dataset entry, when prefer-annotated and it has ground-truth
     preferred = annotated_ids(annotated, predictions.sample_ids) if annotated else None

@@ -3,7 +3,7 @@
 from videoxai.joblog import job_logging
 from videoxai.tracking.wandb import log_calibration
 
-with job_logging(snakemake.log[0], snakemake.rule):
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")):
     log_calibration(
         snakemake.input.metrics,
         snakemake.input.bins,

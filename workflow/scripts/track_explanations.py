@@ -5,7 +5,7 @@ from pathlib import Path
 from videoxai.joblog import job_logging
 from videoxai.tracking.wandb import log_explanations
 
-with job_logging(snakemake.log[0], snakemake.rule):
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")):
     log_explanations(
         snakemake.input.stats,
         sorted(map(str, Path(snakemake.input.videos).glob("*.mp4"))),  # the folder's render job wrote exactly these

@@ -5,7 +5,7 @@ from pathlib import Path
 from videoxai.demo.train import train_demo
 from videoxai.joblog import job_logging
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     report = train_demo(
         Path(snakemake.input.dataset).parent,
         Path(snakemake.output.weights).parent,

@@ -6,12 +6,17 @@ layer's attention probabilities; the map is the CLS row of ``R``. Unlike
 plain rollout it is class-specific and ignores heads that do not move the
 target logit.
 
-It needs the attention tensors that ``forward_with_attention`` returns to be
-the ones the forward pass actually used (part of the autograd graph).
+It needs the attention that ``attention_layers`` returns to be the
+probabilities the forward pass actually used (part of the autograd graph).
+The gradients are taken with respect to each layer's own form (per-frame
+blocks for the prompt-tuning families: ``dA ⊙ A`` is 0 outside them), and
+each clip's graph is freed before the next clip's is built
+(:func:`~videoxai.explain.base.each_clip`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -20,19 +25,32 @@ from videoxai.explain.base import (
     Explainer,
     Explanation,
     choose_targets,
+    each_clip,
+    joined,
     patch_grid,
     target_scores,
 )
 from videoxai.explain.options import METHOD_OPTIONS
+from videoxai.models.attention import AttentionLayer
 
 
-def gradient_rollout(attentions: list[torch.Tensor], gradients: list[torch.Tensor]) -> torch.Tensor:
-    """Chefer's relevance matrix ``(B, N, N)`` from per-layer attentions and their gradients (forward order)."""
-    if not attentions:
+def gradient_rollout(
+    layers: Sequence[AttentionLayer | torch.Tensor], gradients: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """Chefer's relevance matrix ``(B, N, N)`` from per-layer attentions and their gradients (forward order).
+
+    A layer is an :class:`AttentionLayer` (``gradients[l]`` shaped like its
+    ``probs``) or a dense ``(B, heads, N, N)`` tensor. Each layer's
+    gradient-weighted attention is placed in the joint layout (0 where no
+    block is) only when it is folded in.
+    """
+    if not layers:
         raise ValueError("no attention layers given")
     relevance = None
-    for a, g in zip(attentions, gradients, strict=True):
-        cam = (g.float() * a.float()).clamp_min(0).mean(dim=1)  # (B, N, N)
+    for given, g in zip(layers, gradients, strict=True):
+        layer = given if isinstance(given, AttentionLayer) else AttentionLayer(given)
+        weighted = (g.float() * layer.probs.detach().float()).clamp_min(0).mean(dim=1, keepdim=True)
+        cam = layer.embed(weighted, 0.0)[:, 0]  # (B, N, N)
         if relevance is None:
             relevance = torch.eye(cam.shape[-1], dtype=cam.dtype, device=cam.device).expand_as(cam).clone()
         relevance = relevance + cam @ relevance
@@ -47,20 +65,23 @@ class GradRollout(Explainer):
     needs_attention = True
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        return joined(each_clip(self.model, self._explain, video, labels, target))
+
+    def _explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
         with torch.enable_grad():
-            logits, attentions = self.model.forward_with_attention(video.detach().requires_grad_(True))
+            logits, layers = self.model.attention_layers(video.detach().requires_grad_(True))
             targets = choose_targets(logits, labels, target)
             try:
-                grads = torch.autograd.grad(target_scores(logits, targets), attentions)
+                grads = torch.autograd.grad(target_scores(logits, targets), [layer.probs for layer in layers])
             except RuntimeError as e:
                 if "not have been used in the graph" not in str(e) and "does not require grad" not in str(e):
                     raise
                 raise RuntimeError(
                     f"grad-rollout needs gradients of the attention that {type(self.model).__name__}."
-                    "forward_with_attention returns, but those tensors are not part of the forward graph "
+                    "attention_layers returns, but those tensors are not part of the forward graph "
                     "(copies made after the fact): the model must compute its output from the returned "
                     "attention tensors"
                 ) from e
-        relevance = gradient_rollout([a.detach() for a in attentions], list(grads))
+        relevance = gradient_rollout(layers, list(grads))
         return Explanation(patch_grid(relevance[:, layout.cls_index], layout), logits.detach(), targets)

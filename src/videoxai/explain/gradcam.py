@@ -22,6 +22,8 @@ from videoxai.explain.base import (
     Explainer,
     Explanation,
     choose_targets,
+    each_clip,
+    joined,
     target_scores,
     upsample_time,
 )
@@ -73,6 +75,16 @@ class GradCAM(Explainer):
     options: dict[str, Any] = METHOD_OPTIONS["grad-cam"]
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        """One clip's graph at a time (:func:`each_clip`); a batch none of whose clips gets any gradient raises."""
+        parts = each_clip(self.model, self._explain, video, labels, target)
+        if not any(reached for _, reached in parts):
+            raise ZeroGradientError(
+                f"the Grad-CAM layer of {type(self.model).__name__} gets exactly zero gradient: its image tokens do "
+                "not reach the output (for a transformer, hook the last block's first LayerNorm, not its output)"
+            )
+        return joined([expl for expl, _ in parts])
+
+    def _explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> tuple[Explanation, bool]:
         tgt = self.model.gradcam_target()
         act, grad, logits, targets = activations_and_gradients(self.model, tgt, video, labels, target)
         a_grid, g_grid = tgt.to_grid(act), tgt.to_grid(grad)
@@ -81,10 +93,5 @@ class GradCAM(Explainer):
                 f"gradcam_target().to_grid must give (B, D, T', h, w) with B={video.shape[0]}, "
                 f"got {tuple(a_grid.shape)}"
             )
-        if not torch.any(g_grid != 0):
-            raise ZeroGradientError(
-                f"the Grad-CAM layer of {type(self.model).__name__} gets exactly zero gradient: its image tokens do "
-                "not reach the output (for a transformer, hook the last block's first LayerNorm, not its output)"
-            )
         cam = upsample_time(grad_cam(a_grid, g_grid), video.shape[1])
-        return Explanation(cam, logits, targets)
+        return Explanation(cam, logits, targets), bool(torch.any(g_grid != 0))

@@ -3,8 +3,10 @@
 Rollout: per layer fuse heads, optionally zero the weakest attentions (never
 the CLS row or column), add the identity for the residual path, re-normalise
 rows, and multiply the layers together. The product is accumulated layer by
-layer as attention is produced (:class:`RolloutAccumulator`), so only one
-``(B, N, N)`` matrix is ever kept, never every layer's attention.
+layer (:class:`RolloutAccumulator`), so only one dense ``(B, N, N)`` product
+is kept; each layer comes from the model's ``attention_layers`` and has its
+heads fused in its own form (per-frame blocks for the prompt-tuning
+families) before it is placed in the joint layout (:func:`fused_layer`).
 
 This is the ``standard`` convention; prompt-tuning's own forms (the reverse
 product order, its discard rule, per-frame max maps) are in
@@ -20,6 +22,7 @@ import torch
 
 from videoxai.explain.base import Explainer, Explanation, choose_targets, patch_grid
 from videoxai.explain.options import METHOD_OPTIONS
+from videoxai.models.attention import AttentionLayer
 from videoxai.models.base import TokenLayout
 
 HEAD_FUSIONS = ("mean", "max", "min")
@@ -34,6 +37,16 @@ def fuse_heads(attention: torch.Tensor, how: str) -> torch.Tensor:
     if how == "min":
         return attention.amin(dim=1)
     raise ValueError(f"head-fusion must be one of {list(HEAD_FUSIONS)}, got {how!r}")
+
+
+def fused_layer(layer: AttentionLayer, how: str) -> torch.Tensor:
+    """One layer's heads fused, ``(B, N, N)`` over the joint token set.
+
+    Fused in the layer's own form, then placed in the joint layout: equal to
+    :func:`fuse_heads` of its dense matrix (entries outside the blocks are 0 and
+    identity rows 1 in every head), without building the dense per-head matrix.
+    """
+    return layer.embed(fuse_heads(layer.probs.detach().float(), how)[:, None], 1.0)[:, 0]
 
 
 def discard_lowest(attention: torch.Tensor, ratio: float, cls_index: int = 0) -> torch.Tensor:
@@ -70,8 +83,15 @@ class RolloutAccumulator:
 
     def update(self, attention: torch.Tensor) -> None:
         """Fold one layer's attention ``(B, heads, N, N)`` into the product."""
-        a = fuse_heads(attention.detach().float(), self.head_fusion)
-        a = discard_lowest(a, self.discard_ratio, self.cls_index)
+        self.update_fused(fuse_heads(attention.detach().float(), self.head_fusion))
+
+    def update_layer(self, layer: AttentionLayer) -> None:
+        """Fold one :class:`AttentionLayer` into the product (heads fused in its own form)."""
+        self.update_fused(fused_layer(layer, self.head_fusion))
+
+    def update_fused(self, fused: torch.Tensor) -> None:
+        """Fold one layer whose heads are already fused, ``(B, N, N)``, into the product."""
+        a = discard_lowest(fused, self.discard_ratio, self.cls_index)
         a = a + torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
         a = a / a.sum(dim=-1, keepdim=True)
         self.result = a if self.result is None else a @ self.result
@@ -96,9 +116,9 @@ def rollout(
     return acc.result
 
 
-def cls_patch_attention(attention: torch.Tensor, head_fusion: str, layout: TokenLayout) -> torch.Tensor:
-    """The CLS token's fused attention to every image token, ``(B, T*h*w)``."""
-    return fuse_heads(attention.detach().float(), head_fusion)[:, layout.cls_index, layout.num_prefix :]
+def cls_patch_row(fused: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+    """The CLS row of a fused ``(B, N, N)`` layer, image tokens only, ``(B, T*h*w)``."""
+    return fused[:, layout.cls_index, layout.num_prefix :]
 
 
 def _attends_patches(cls_row: torch.Tensor) -> torch.Tensor:
@@ -123,10 +143,12 @@ class _AttentionExplainer(Explainer):
         if not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0:
             raise ValueError(f"option discard-ratio must be a number in [0, 1), got {ratio!r}")
 
-    def _forward(self, video: torch.Tensor, labels: torch.Tensor | None, target: str):
+    def _forward(
+        self, video: torch.Tensor, labels: torch.Tensor | None, target: str
+    ) -> tuple[torch.Tensor, list[AttentionLayer], torch.Tensor]:
         with torch.no_grad():
-            logits, attentions = self.model.forward_with_attention(video)
-        return logits, attentions, choose_targets(logits, labels, target)
+            logits, layers = self.model.attention_layers(video)
+        return logits, layers, choose_targets(logits, labels, target)
 
 
 class AttentionRollout(_AttentionExplainer):
@@ -137,10 +159,10 @@ class AttentionRollout(_AttentionExplainer):
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
-        logits, attentions, targets = self._forward(video, labels, target)
+        logits, layers, targets = self._forward(video, labels, target)
         acc = RolloutAccumulator(self.params["head-fusion"], float(self.params["discard-ratio"]), layout.cls_index)
-        while attentions:
-            acc.update(attentions.pop(0))  # drop each layer once folded in
+        while layers:
+            acc.update_layer(layers.pop(0))  # drop each layer once folded in
         relevance = patch_grid(acc.token_relevance(bool(self.params["use-cls-token"])), layout)
         return Explanation(relevance, logits, targets)
 
@@ -157,11 +179,11 @@ class AttentionRolloutCLS(_AttentionExplainer):
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
-        logits, attentions, targets = self._forward(video, labels, target)
+        logits, layers, targets = self._forward(video, labels, target)
         log_sum, count = None, 0
         eps = float(self.params["eps"])
-        for a in attentions:
-            row = cls_patch_attention(a, self.params["head-fusion"], layout)
+        for layer in layers:
+            row = cls_patch_row(fused_layer(layer, self.params["head-fusion"]), layout)
             used = _attends_patches(row)
             term = torch.log(row + eps) * used[:, None]
             log_sum = term if log_sum is None else log_sum + term
@@ -179,12 +201,13 @@ class AttentionRolloutCLSWeighted(_AttentionExplainer):
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         layout = self.model.token_layout
-        logits, attentions, targets = self._forward(video, labels, target)
+        logits, layers, targets = self._forward(video, labels, target)
         acc = RolloutAccumulator(self.params["head-fusion"], float(self.params["discard-ratio"]), layout.cls_index)
         cls_sum, count = None, None
-        for a in attentions:
-            acc.update(a)
-            row = cls_patch_attention(a, self.params["head-fusion"], layout)
+        for layer in layers:
+            fused = fused_layer(layer, self.params["head-fusion"])
+            acc.update_fused(fused)
+            row = cls_patch_row(fused, layout)
             used = _attends_patches(row).to(row.dtype)[:, None]
             cls_sum = row * used if cls_sum is None else cls_sum + row * used
             count = used if count is None else count + used

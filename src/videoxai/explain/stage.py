@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videoxai.data.splits import Sample
 from videoxai.explain.batching import check_selection_classes, clip_batches, selected_samples
@@ -25,9 +25,17 @@ from videoxai.explain.record import ClipRecord, HeatmapCollector
 from videoxai.explain.scoring import BatchScorer
 from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.models.base import InputSpec, VideoClassifier
+from videoxai.models.frozen_cache import frozen_parameters
 from videoxai.setup.classes import ClassMappingSource
+from videoxai.setup.footprint import footprint_of_resolved
+from videoxai.setup.resources import ExplainJob, explain_batch
+
+if TYPE_CHECKING:
+    from videoxai.setup.model_split import ModelAndSplit
 
 log = logging.getLogger("videoxai.explain")
+
+FALLBACK_BATCH = 4  # clips explained together for a model whose memory cannot be estimated (torchvision, custom)
 
 
 def explain_selection(
@@ -53,6 +61,9 @@ def explain_selection(
     ``conventions: prompt-tuning`` explains with prompt-tuning's form of the method
     where it has one (:mod:`videoxai.explain.prompt_tuning`); the file records the
     convention each map was made under (``params.conventions``).
+    The model's parameters are frozen meanwhile (their flags restored
+    after): explainers need gradients of activations only, and frozen
+    text features are computed once (:mod:`videoxai.models.frozen_cache`).
     Returns what was written.
     """
     options = dict(options or {})
@@ -75,35 +86,36 @@ def explain_selection(
     )
     n = len(selection["clips"])
     out = HeatmapCollector(n)
-    for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
-        video = b.video.to(device, non_blocking=True)
-        explained = explainer(video, b.labels.to(device), "true" if b.mixed else used["target-class"])
-        expl, probs = explained.explanation, explained.probs
-        scores: list[dict[str, Any]] = [{} for _ in b.positions]
-        if evaluation.evaluate:
-            scores = scorer(video, expl, None if b.mixed else b.samples, b.frame_indices, spec.size)
-        for j, i in enumerate(b.positions):
-            sel = selection["clips"][i]
-            target, pred = int(expl.targets[j]), int(probs[j].argmax())
-            record = ClipRecord(
-                sample_id=sel["sample_id"],
-                class_index=int(sel["class_index"]),
-                class_name=sel["class_name"],
-                sample_index=int(sel["sample_index"]),
-                label=int(b.labels[j]),
-                target=target,
-                target_name=names[target],
-                target_probability=float(probs[j, target]),
-                pred=pred,
-                pred_name=names[pred],
-                confidence=float(probs[j, pred]),
-                frame_indices=[int(f) for f in b.frame_indices[j]],
-                mix={**sel["mix"], "frame_indices": b.mixed_in_frames[j]} if b.mixed else None,
-                evaluation=scores[j] or None,
-            )
-            maps, importance = explained.maps[j].cpu().numpy(), explained.importance[j].cpu().numpy()
-            out.add(i, maps, importance, b.frames[j].numpy(), record)
-        log.info("explained %d/%d clips", out.done, n)
+    with frozen_parameters(model):
+        for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
+            video = b.video.to(device, non_blocking=True)
+            explained = explainer(video, b.labels.to(device), "true" if b.mixed else used["target-class"])
+            expl, probs = explained.explanation, explained.probs
+            scores: list[dict[str, Any]] = [{} for _ in b.positions]
+            if evaluation.evaluate:
+                scores = scorer(video, expl, None if b.mixed else b.samples, b.frame_indices, spec.size)
+            for j, i in enumerate(b.positions):
+                sel = selection["clips"][i]
+                target, pred = int(expl.targets[j]), int(probs[j].argmax())
+                record = ClipRecord(
+                    sample_id=sel["sample_id"],
+                    class_index=int(sel["class_index"]),
+                    class_name=sel["class_name"],
+                    sample_index=int(sel["sample_index"]),
+                    label=int(b.labels[j]),
+                    target=target,
+                    target_name=names[target],
+                    target_probability=float(probs[j, target]),
+                    pred=pred,
+                    pred_name=names[pred],
+                    confidence=float(probs[j, pred]),
+                    frame_indices=[int(f) for f in b.frame_indices[j]],
+                    mix={**sel["mix"], "frame_indices": b.mixed_in_frames[j]} if b.mixed else None,
+                    evaluation=scores[j] or None,
+                )
+                maps, importance = explained.maps[j].cpu().numpy(), explained.importance[j].cpu().numpy()
+                out.add(i, maps, importance, b.frames[j].numpy(), record)
+            log.info("explained %d/%d clips", out.done, n)
     hs = out.heatmap_set(
         {
             **options,
@@ -118,6 +130,27 @@ def explain_selection(
     return hs
 
 
+def explain_batch_size(
+    setup: ModelAndSplit,
+    method: str,
+    clips: int,
+    options: dict[str, Any],
+    given: int | None,
+    mem_mb: float | None,
+) -> int:
+    """Clips explained together: ``given`` (``explain-batch-size``), else the most (up to every selected clip)
+    whose estimate (:mod:`videoxai.setup.resources`, the one the rule declared ``mem_mb`` with) fits ``mem_mb``;
+    :data:`FALLBACK_BATCH` for a model without a known footprint."""
+    if given is not None:
+        return max(1, int(given))
+    fp = footprint_of_resolved(setup.resolved)
+    if fp is None or mem_mb is None:
+        return min(max(1, clips), FALLBACK_BATCH)
+    evaluation = EvaluationSettings.from_options(options)
+    job = ExplainJob(method, max(1, clips), len(setup.plan.class_names), evaluation.evaluate, evaluation.deletion_steps)
+    return explain_batch(fp, job, float(mem_mb))
+
+
 def explain_stage(
     resolved_path: str | os.PathLike[str],
     selection_path: str | os.PathLike[str],
@@ -125,13 +158,14 @@ def explain_stage(
     method: str,
     options: dict[str, Any],
     out_path: str | os.PathLike[str],
-    batch_size: int = 8,
+    batch_size: int | None = None,
     num_workers: int = 0,
     device: str = "auto",
     decoder: str = "auto",
     class_mapping: ClassMappingSource | None = None,
     conventions: str = "standard",
     label_order: str = "standard",
+    mem_mb: float | None = None,
 ) -> HeatmapSet:
     """The workflow's explain job: set the model up on the split, then :func:`explain_selection`.
 
@@ -151,6 +185,10 @@ def explain_stage(
     the heatmaps file records the explained view's own. ``conventions``
     (the config key: ``standard`` | ``prompt-tuning``) picks the maps' convention;
     ``label_order`` is the predictions' (:func:`videoxai.conventions.label_order`).
+
+    ``batch_size`` is the config's ``explain-batch-size``; None (``auto``):
+    the most clips whose estimated memory fits ``mem_mb``, the job's budget
+    (:func:`explain_batch_size`).
     """
     from videoxai.io import read_json
     from videoxai.setup.model_split import set_up
@@ -170,7 +208,10 @@ def explain_stage(
         label_order=label_order,
     )
     check_selection_classes(selection, setup.plan)
-    log.info("explaining %d clips with %s on %s", len(selection["clips"]), method, setup.device)
+    batch_size = explain_batch_size(setup, method, len(selection["clips"]), options, batch_size, mem_mb)
+    log.info(
+        "explaining %d clips with %s on %s, %d per batch", len(selection["clips"]), method, setup.device, batch_size
+    )
     return explain_selection(
         setup.model,
         selection,

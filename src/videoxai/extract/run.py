@@ -23,7 +23,9 @@ from videoxai.models.base import InputSpec
 from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource, ClassPlan
 from videoxai.setup.device import autocast
-from videoxai.setup.model_split import set_up
+from videoxai.setup.footprint import footprint_of_resolved
+from videoxai.setup.model_split import ModelAndSplit, set_up
+from videoxai.setup.resources import ExtractJob, extract_batch
 
 log = logging.getLogger("videoxai.extract")
 
@@ -41,13 +43,17 @@ def extract_predictions(
     decoder: str = "auto",
     class_mapping: ClassMappingSource | None = None,
     label_order: str = "standard",
+    mem_mb: float | None = None,
 ) -> dict[str, Any]:
     """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows.
 
     ``options`` are the split variant's options (``split``, ``use-augmentation``,
     ``use-handcrafted-prompts``, ``num-temporal-views``: V temporal views per
-    clip, None for the model's own ``input_spec.num_views``; see
-    :meth:`videoxai.keys.SplitVariant.options`). With V > 1 the
+    clip, None for the model's own ``input_spec.num_views``,
+    ``num-spatial-views``: 1 or 3 crops of prompt-tuning models, None for the
+    run's own; see :meth:`videoxai.keys.SplitVariant.options`). ``mem_mb``,
+    the job's memory budget, caps the clips per batch (up to ``batch_size``)
+    where the model's footprint is known (:func:`memory_batch`). With V > 1 the
     model's ``forward`` gets ``(B, V, T, C, H, W)`` and combines the views
     (every built-in adapter averages their logits); test-time augmentation
     views are averaged here, each one a ``(B, V, ...)`` call, so the two
@@ -69,6 +75,7 @@ def extract_predictions(
         num_frames=num_frames,
         num_views=options.get("num-temporal-views"),
         label_order=label_order,
+        spatial_views=options.get("num-spatial-views"),
     )
     model, dev, resolved, info, plan, spec = (
         setup.model,
@@ -91,6 +98,7 @@ def extract_predictions(
             len(unmapped),
         )
     tta = tta_for(spec) if options.get("use-augmentation") else None
+    batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb)
     loader = make_loader(
         samples,
         spec,
@@ -104,6 +112,8 @@ def extract_predictions(
     metadata = {
         **plan.to_metadata(),
         "num_temporal_views": spec.num_views,
+        "num_spatial_views": spec.spatial_views,
+        "batch_size": batch_size,
         "class_names": class_names,
         "model_key": resolved["key"],
         "checkpoint_sha256": resolved["sha256"],
@@ -118,7 +128,17 @@ def extract_predictions(
         "input_spec": spec.to_dict(),
         "videoxai_version": videoxai.__version__,
     }
-    log.info("extracting %d clips of %s/%s with %s on %s", len(samples), dataset["name"], split, resolved["key"], dev)
+    log.info(
+        "extracting %d clips of %s/%s with %s on %s (%d x %d views, %d clips per batch)",
+        len(samples),
+        dataset["name"],
+        split,
+        resolved["key"],
+        dev,
+        spec.num_views,
+        spec.spatial_views if spec.pipeline == "prompt-tuning" else 1,
+        batch_size,
+    )
     with atomic_path(out_path) as tmp:
         writer = PredictionWriter(tmp, k, metadata)
         try:
@@ -150,6 +170,38 @@ def extract_predictions(
         )
     log.info("wrote %s: %s", out_path, summary)
     return summary
+
+
+def memory_batch(
+    setup: ModelAndSplit,
+    spec: InputSpec,
+    batch_size: int,
+    num_workers: int,
+    tta: TTA | PromptTuningTTA | None,
+    mem_mb: float | None,
+) -> int:
+    """Clips per batch: ``batch_size``, or fewer where the estimate at ``batch_size`` passes ``mem_mb``.
+
+    The estimate is :mod:`videoxai.setup.resources`' (the one the rule declared
+    ``mem_mb`` with); a model whose logits depend on its batch (``stt``) keeps
+    ``batch_size``, and so does a model without a known footprint.
+    """
+    fp = footprint_of_resolved(setup.resolved) if mem_mb else None
+    if fp is None:
+        return batch_size
+    fp = fp.with_views(spec.num_views, spec.spatial_views if spec.pipeline == "prompt-tuning" else 1)
+    job = ExtractJob(
+        batch_size,
+        fp.temporal_views,
+        fp.spatial_views,
+        num_workers,
+        len(setup.plan.class_names),
+        tta.num_views if tta is not None else 1,
+    )
+    chosen = extract_batch(fp, job, float(mem_mb))
+    if chosen < batch_size:
+        log.info("%d clips per batch (batch-size %d) fit the job's mem_mb %d", chosen, batch_size, mem_mb)
+    return chosen
 
 
 def tta_for(spec: InputSpec) -> TTA | PromptTuningTTA:

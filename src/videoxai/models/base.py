@@ -1,7 +1,8 @@
 """The one small interface every video classifier is wrapped behind.
 
 Extraction needs only ``class_names``, ``input_spec`` and ``forward``.
-Explainers additionally need attention probabilities (``forward_with_attention``),
+Explainers additionally need attention probabilities (``forward_with_attention``, or
+``attention_layers``, the same layers in a form that may keep each one compact),
 a Grad-CAM target (``gradcam_target``) and the ``token_layout`` that maps
 tokens onto the frame grid.
 """
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from videoxai.data.spec import PIPELINES, InputSpec  # re-exported: the model contract names them
+from videoxai.models.attention import AttentionLayer
 
 __all__ = ["PIPELINES", "GradCamTarget", "InputSpec", "TokenLayout", "VideoClassifier"]
 
@@ -59,6 +61,9 @@ class VideoClassifier(nn.Module):
     method: str = ""
     class_names: list[str]
     input_spec: InputSpec
+    # whether a clip's logits are the same whichever other clips share its batch (explainers then take each
+    # clip's gradients on its own, freeing one clip's autograd graph before the next)
+    batch_independent: bool = True
 
     def forward(self, video: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -71,6 +76,16 @@ class VideoClassifier(nn.Module):
         entry, embedded in the joint token set, so rollout treats it uniformly.
         """
         raise NotImplementedError(f"{type(self).__name__} has no attention (use grad-cam)")
+
+    def attention_layers(self, video: torch.Tensor) -> tuple[torch.Tensor, list[AttentionLayer]]:
+        """Logits and :meth:`forward_with_attention`'s layers as :class:`AttentionLayer` objects.
+
+        What explainers call. By default each layer is the dense matrix; a model whose layers attend within
+        blocks of the joint token set (per frame) overrides this to keep only the blocks, which is what makes
+        explanations of real-size models fit in memory.
+        """
+        logits, attentions = self.forward_with_attention(video)
+        return logits, [AttentionLayer(a) for a in attentions]
 
     @property
     def token_layout(self) -> TokenLayout:

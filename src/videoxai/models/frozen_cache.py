@@ -5,13 +5,18 @@ every forward, although at inference the result is the same for every batch:
 for 101 classes that costs about as much as the video tower. The cache is
 keyed by the identity, in-place version counter and device of every parameter
 and buffer of the module, so an optimiser step, ``load_state_dict``, new class
-names or a move to another device all recompute it. It is used only outside
-autograd and in eval mode, so training and explanations are untouched.
+names or a move to another device all recompute it. It is used in eval mode
+only, and under autograd only while no parameter requires a gradient
+(:func:`frozen_parameters`, as the explain stage runs): gradient explainers
+need gradients of activations, never of the text features, so recomputing
+them with a graph (for 101 classes, as long as the video tower's forward and
+about 0.5 GB) would buy nothing. Training is untouched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -30,9 +35,21 @@ class FrozenCache:
         self._value: torch.Tensor | None = None
 
     def get(self, owner: nn.Module, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-        if owner.training or torch.is_grad_enabled():
+        if owner.training or (torch.is_grad_enabled() and any(p.requires_grad for p in owner.parameters())):
             return compute()
         key = state_key(owner)
         if self._value is None or key != self._key:
             self._value, self._key = compute(), key
         return self._value
+
+
+@contextlib.contextmanager
+def frozen_parameters(module: nn.Module) -> Iterator[nn.Module]:
+    """No parameter of ``module`` requires a gradient inside the block; each one's flag is restored after."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    try:
+        module.requires_grad_(False)
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)

@@ -114,14 +114,20 @@ def model_input_spec(
 ) -> InputSpec:
     """The model's input spec with the config's ``num-frames`` and ``num-temporal-views`` (None: the model's own).
 
-    ``spatial_views`` (1 or 3; None: the model's own) applies to prompt-tuning
-    models (``pipeline='prompt-tuning'``), whose spec carries the run config's
-    ``num-spatial-views``; one map is drawn over one view, so the explain
-    stage asks for 1 temporal x 1 spatial view.
+    ``spatial_views`` (the config's ``num-spatial-views``: 1 or 3; None: the
+    model's own) applies to prompt-tuning models (``pipeline='prompt-tuning'``),
+    whose spec carries the run config's ``num-spatial-views``; other models
+    take one spatial view only. One map is drawn over one view, so the
+    explain stage asks for 1 temporal x 1 spatial view.
     """
     spec = model.input_spec
     if spatial_views is not None and spec.pipeline == "prompt-tuning":
         spec = dataclasses.replace(spec, spatial_views=spatial_views)
+    elif spatial_views is not None and spatial_views != 1:
+        raise ValueError(
+            f"num-spatial-views is {spatial_views}, but {model.method or type(model).__name__} takes one spatial "
+            "view (only the prompt-tuning families crop 3); set num-spatial-views to 1 or null"
+        )
     if num_views is not None:
         if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 1:
             raise ValueError(f"num-temporal-views must be a positive integer or null, got {num_views!r}")

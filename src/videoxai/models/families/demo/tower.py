@@ -135,6 +135,7 @@ def embed_frames(
     index: torch.Tensor,
     num_tokens: int,
     with_global: bool,
+    fill: float = 1.0,
 ) -> torch.Tensor:
     """Embed per-frame attention ``(B*T, H, L, L)`` into ``(B, H, N, N)``.
 
@@ -142,7 +143,8 @@ def embed_frames(
     index[t]`` (joint indices). Rows of frame tokens keep their frame's
     probabilities. The global token (joint index 0) is shared by all frames
     and keeps the mean of its per-frame outputs, so its row is the mean of
-    the per-frame rows. Tokens in no sequence get identity rows.
+    the per-frame rows. Tokens in no sequence get identity rows (``fill`` on
+    the diagonal: 0 embeds values that are not probabilities, e.g. relevance).
     """
     frames = index.shape[0]
     heads, length = probs.shape[1], probs.shape[-1]
@@ -159,18 +161,20 @@ def embed_frames(
         covered[index[t]] = True
     covered[0] |= bool(g)
     idle = (~covered).nonzero().flatten()
-    out[:, :, idle, idle] = 1.0
+    if fill:
+        out[:, :, idle, idle] = fill
     return out
 
 
-def embed_subset(probs: torch.Tensor, index: torch.Tensor, num_tokens: int) -> torch.Tensor:
-    """Embed attention ``(B, H, L, L)`` among tokens ``index`` into ``(B, H, N, N)``; identity elsewhere."""
+def embed_subset(probs: torch.Tensor, index: torch.Tensor, num_tokens: int, fill: float = 1.0) -> torch.Tensor:
+    """Embed attention ``(B, H, L, L)`` among tokens ``index`` into ``(B, H, N, N)``; identity elsewhere (``fill``)."""
     b, h = probs.shape[:2]
     out = probs.new_zeros(b, h, num_tokens, num_tokens)
     idle = torch.ones(num_tokens, dtype=torch.bool, device=probs.device)
     idle[index] = False
     idle_idx = idle.nonzero().flatten()
-    out[:, :, idle_idx, idle_idx] = 1.0
+    if fill:
+        out[:, :, idle_idx, idle_idx] = fill
     out[:, :, index[:, None], index[None, :]] = probs
     return out
 

@@ -13,7 +13,9 @@ per-frame CLIP layers are embedded block-diagonally in one joint token set
 patches]`` (see :attr:`token_layout`), followed by one last entry for the
 temporal pooling whose video-token row holds each frame's weight. The output
 is computed from probabilities read back out of those joint matrices, so they
-are in the autograd graph (grad-rollout).
+are in the autograd graph (grad-rollout). ``attention_layers`` gives the same
+layers with each kept as its per-frame blocks (:mod:`videoxai.models.attention`):
+the dense joint matrices are 8x larger at ViT-B/16 size and 8 frames.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from videoxai.models.attention import AttentionLayer
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
-from videoxai.models.families.demo.tower import embed_subset, frames_embedding
+from videoxai.models.families.demo.tower import embed_frames, embed_subset, frames_embedding
 from videoxai.models.families.prompt_tuning.config import RunOptions
 from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
 from videoxai.models.families.prompt_tuning.layers import Embedding
@@ -256,10 +259,19 @@ class PromptTuningModel(VideoClassifier):
             1,
         )
 
-    def _layer_embedding(self, b: int, t: int, extra: int, need: bool) -> Embedding | None:
+    def _layer_embedding(self, b: int, t: int, extra: int, need: bool | str) -> Embedding | None:
+        """How a per-frame layer's probabilities are returned: ``need`` ``"blocks"`` keeps them per frame
+        (:class:`AttentionLayer`), any other true value embeds them densely (``forward_with_attention``)."""
         if not need:
             return None
-        return frames_embedding(b, self._frame_index(t, extra), self.token_layout_for(t).num_tokens, False)
+        index, n = self._frame_index(t, extra), self.token_layout_for(t).num_tokens
+        if need == "blocks":
+
+            def blocks(p: torch.Tensor) -> tuple[AttentionLayer, torch.Tensor]:
+                return AttentionLayer(p, lambda x, fill: embed_frames(x, b, index, n, False, fill)), p
+
+            return blocks
+        return frames_embedding(b, index, n, False)
 
     def token_layout_for(self, t: int) -> TokenLayout:
         return TokenLayout(
@@ -274,7 +286,7 @@ class PromptTuningModel(VideoClassifier):
         """``[video token, T frame CLS, T x extra per-frame tokens, T x h x w patches]``; the video token is CLS."""
         return self.token_layout_for(self.input_spec.num_frames)
 
-    def _pool(self, feats: torch.Tensor, need: bool, attn: list[torch.Tensor]) -> torch.Tensor:
+    def _pool(self, feats: torch.Tensor, need: bool | str, attn: list) -> torch.Tensor:
         """Pool ``feats`` (N, T, D) over frames; with ``need``, append the pooling entry and pool from it."""
         if not need:
             return pool_frames(self.context_learner, feats)
@@ -286,11 +298,11 @@ class PromptTuningModel(VideoClassifier):
         pool[:, :, 1:, 1:] = torch.eye(t, device=feats.device, dtype=w.dtype)
         if torch.is_grad_enabled() and not pool.requires_grad:
             pool.requires_grad_(True)  # constant weights (mean): grad-rollout still asks for d/dA
-        joint = embed_subset(
-            pool,
-            torch.arange(1 + t, device=feats.device),
-            self.token_layout_for(t).num_tokens,
-        )
+        index, n = torch.arange(1 + t, device=feats.device), self.token_layout_for(t).num_tokens
+        if need == "blocks":
+            attn.append(AttentionLayer(pool, lambda x, fill: embed_subset(x, index, n, fill)))
+            return pool_frames(self.context_learner, feats, pool[:, :, 0, 1 : 1 + t])
+        joint = embed_subset(pool, index, n)
         attn.append(joint)
         return pool_frames(self.context_learner, feats, joint[:, :, 0, 1 : 1 + t])
 
@@ -314,9 +326,16 @@ class PromptTuningModel(VideoClassifier):
         """Logits (B, K) of one view ``(B, T, C, H, W)`` and every attention ``(B, heads, N, N)`` over ``token_layout``."""
         if video.ndim != 5:
             raise ValueError("forward_with_attention takes one view (B, T, C, H, W)")
-        return self._forward_attention(video)
+        return self._forward_attention(video, "dense")
 
-    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def attention_layers(self, video: torch.Tensor) -> tuple[torch.Tensor, list[AttentionLayer]]:
+        """As :meth:`forward_with_attention`, each layer kept as its per-frame blocks (:mod:`..attention`)."""
+        if video.ndim != 5:
+            raise ValueError("attention_layers takes one view (B, T, C, H, W)")
+        return self._forward_attention(video, "blocks")
+
+    def _forward_attention(self, video: torch.Tensor, form: str) -> tuple[torch.Tensor, list]:
+        """Logits and the attentions, ``form`` ``"dense"`` (joint matrices) or ``"blocks"`` (AttentionLayer)."""
         raise NotImplementedError
 
 

@@ -187,6 +187,31 @@ def vilt_layers(options: RunOptions, layers: int) -> list[LayerTransfer]:
     return out
 
 
+def per_frame_tokens(options: RunOptions, layers: int) -> int:
+    """Tokens each frame's sequence holds besides CLS and patches, the most in any of the ``layers`` vision
+    layers: the per-frame prefix of the joint token layout, and what a frame's attention costs (resource
+    estimates read it before any model is built).
+
+    ``dual_coop`` and ``vidop`` append their visual prompts; ``stt`` and ``vita`` a summary token, the
+    frame-level tokens and the video prompts; ``vilt`` the visual prompts up to its first joint layer, then
+    what each joint layer appends (its own context and translations of the text's).
+    """
+    o = options
+    if o.method in ("dual_coop", "vidop"):
+        return o.ctx_len_video
+    if o.method in ("stt", "vita"):
+        return 1 + o.num_frame_tokens + o.ctx_len_video
+    if o.method == "vilt":
+        prompts, most = o.ctx_len_video, 0
+        for layer in vilt_layers(o, layers):
+            appended = o.tokens_per_layer_vision * len(layer.vision_context)
+            appended += o.tokens_per_layer_text * len(layer.text_to_vision)
+            most = max(most, prompts + (appended if layer.joint else 0))
+            prompts = 0 if layer.joint else prompts
+        return most
+    return 0
+
+
 def _transfer_lists(run_config: Mapping[str, Any], key: str, method: str) -> tuple:
     """ViLT's ``modality-transfer-*``: per layer a pair of index lists, ``[[0], []]``; () for other methods."""
     if method != "vilt":

@@ -21,7 +21,7 @@ class CoOpModel(PromptTuningModel):
     normalise_frames = True  # CoOp.py:178 (Dual.py:20 turns it off)
     normalise_video = True  # the pooled feature (ViLT.py leaves it as it is)
 
-    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool | str) -> tuple[torch.Tensor, list]:
         """CLS token of every frame after the vision encoder, ``(N, width)``, and the embedded attentions."""
         x = self._embedded(pixels)
         attn: list[torch.Tensor] = []
@@ -32,7 +32,7 @@ class CoOpModel(PromptTuningModel):
                 attn.append(p)
         return x[:, 0], attn
 
-    def frame_features(self, video: torch.Tensor, need: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def frame_features(self, video: torch.Tensor, need: bool | str = False) -> tuple[torch.Tensor, list]:
         """Per-frame features ``(B, V, T, D)`` as prompt-tuning pools them, and the attentions when ``need``."""
         b, v, t = video.shape[:3]
         cls, attn = self._tower(self._pixels(video), b * v, t, need)
@@ -42,8 +42,8 @@ class CoOpModel(PromptTuningModel):
         return feats.reshape(b, v, t, -1), attn
 
     def video_features(
-        self, video: torch.Tensor, mask: torch.Tensor | None = None, need: bool = False
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        self, video: torch.Tensor, mask: torch.Tensor | None = None, need: bool | str = False
+    ) -> tuple[torch.Tensor, list]:
         """Pooled, normalised video features ``(B, V, D)`` (and the attentions, with the pooling entry)."""
         video, mask = as_views(video, mask)
         b, v, t = video.shape[:3]
@@ -64,6 +64,6 @@ class CoOpModel(PromptTuningModel):
         text = self.text_features()
         return self.logits(video_features, text, softmax), text, video_features
 
-    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        video_features, attn = self.video_features(video, None, need=True)
+    def _forward_attention(self, video: torch.Tensor, form: str) -> tuple[torch.Tensor, list]:
+        video_features, attn = self.video_features(video, None, need=form)
         return self.logits(video_features, self.text_features()), attn

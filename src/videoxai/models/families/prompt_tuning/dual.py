@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from videoxai.models.families.prompt_tuning.config import per_frame_tokens
 from videoxai.models.families.prompt_tuning.coop import CoOpModel
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
 
@@ -24,10 +25,10 @@ class DualModel(CoOpModel):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # the visual prompts are per-frame prefix tokens of the joint layout (excluded from maps)
-        self.extra_tokens_per_frame = self.options.ctx_len_video
+        # per-frame prefix tokens of the joint layout (excluded from maps)
+        self.extra_tokens_per_frame = per_frame_tokens(self.options, self.clip.config.vision_config.num_hidden_layers)
 
-    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool | str) -> tuple[torch.Tensor, list]:
         prompts = self.context_learner.context_vectors_vision
         x = self._embedded(pixels, prompts)
         n_keep = x.shape[1] if self.options.keep_vision_prompts else x.shape[1] - prompts.shape[0]

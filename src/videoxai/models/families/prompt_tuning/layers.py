@@ -12,13 +12,14 @@ probabilities, in the autograd graph, when an explainer asks for them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-Embedding = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-"""Per-sequence probabilities -> (joint matrix to return, probabilities read back from it and used)."""
+Embedding = Callable[[torch.Tensor], tuple[Any, torch.Tensor]]
+"""Per-sequence probabilities -> (what to return: a joint matrix or an AttentionLayer, the probabilities to use)."""
 
 
 def attention(
@@ -27,7 +28,7 @@ def attention(
     bias: torch.Tensor | None = None,
     need: bool = False,
     embed: Embedding | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+) -> tuple[torch.Tensor, Any]:
     """A ``CLIPAttention`` on ``x`` (B, L, D) with an additive ``bias`` broadcastable to (B, heads, L, L).
 
     With ``need`` the probabilities are explicit and returned (embedded by
@@ -58,7 +59,7 @@ def encoder_layer(
     bias: torch.Tensor | None = None,
     need: bool = False,
     embed: Embedding | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
+) -> tuple[torch.Tensor, Any]:
     """A ``CLIPEncoderLayer``: pre-norm attention and MLP, each with a residual."""
     a, probs = attention(layer.self_attn, layer.layer_norm1(x), bias, need, embed)
     x = x + a

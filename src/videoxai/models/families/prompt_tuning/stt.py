@@ -42,6 +42,7 @@ from __future__ import annotations
 import torch
 
 from videoxai.models.families.prompt_tuning.common import PromptTuningModel, as_views, check_frames, normalise
+from videoxai.models.families.prompt_tuning.config import per_frame_tokens
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
 from videoxai.models.families.prompt_tuning.summary import learned_tokens, summary_layer
 from videoxai.models.families.prompt_tuning.text import last_real_token
@@ -51,12 +52,12 @@ class STTModel(PromptTuningModel):
     """``stt`` with a CLIP backbone: prompt-tuning's ``STTModel``."""
 
     method = "stt"
+    batch_independent = False  # the class-major prompt mask (module docstring): logits depend on the batch
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        o = self.options
-        # summary token, frame-level tokens, video prompt tokens: per-frame prefix tokens
-        self.extra_tokens_per_frame = 1 + o.num_frame_tokens + o.ctx_len_video
+        # per-frame prefix tokens of the joint layout (excluded from maps)
+        self.extra_tokens_per_frame = per_frame_tokens(self.options, self.clip.config.vision_config.num_hidden_layers)
 
     def text_features(self) -> torch.Tensor:
         raise NotImplementedError(
@@ -65,8 +66,8 @@ class STTModel(PromptTuningModel):
         )
 
     def _run(
-        self, video: torch.Tensor, mask: torch.Tensor | None, need: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        self, video: torch.Tensor, mask: torch.Tensor | None, need: bool | str
+    ) -> tuple[torch.Tensor, torch.Tensor, list]:
         """Text features (B, V, K, D) unnormalised, video features (B, V, D) normalised, attentions."""
         video, mask = as_views(video, mask)
         b, v, t = video.shape[:3]
@@ -130,6 +131,6 @@ class STTModel(PromptTuningModel):
         text, video_features, _ = self._run(video, mask, False)
         return self.logits(video_features, text, softmax), text, video_features
 
-    def _forward_attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        text, video_features, attn = self._run(video, None, True)
+    def _forward_attention(self, video: torch.Tensor, form: str) -> tuple[torch.Tensor, list]:
+        text, video_features, attn = self._run(video, None, form)
         return self.logits(video_features, text), attn

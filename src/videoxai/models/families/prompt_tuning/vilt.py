@@ -36,7 +36,7 @@ from __future__ import annotations
 import torch
 
 from videoxai.models.families.prompt_tuning.common import RecordsOwnAttentions, append_tokens
-from videoxai.models.families.prompt_tuning.config import vilt_layers
+from videoxai.models.families.prompt_tuning.config import per_frame_tokens, vilt_layers
 from videoxai.models.families.prompt_tuning.coop import CoOpModel
 from videoxai.models.families.prompt_tuning.layers import encoder_layer
 from videoxai.models.families.prompt_tuning.text import last_real_token
@@ -58,14 +58,7 @@ class ViLTModel(RecordsOwnAttentions, CoOpModel):
                 f"{vc.num_hidden_layers} vision layers"
             )
         self.transfer = vilt_layers(self.options, vc.num_hidden_layers)
-        # the per-frame tokens besides CLS and patches, at most, in any layer (prefix tokens of the joint layout)
-        o, prompts, most = self.options, self.options.ctx_len_video, 0
-        for layer in self.transfer:
-            appended = o.tokens_per_layer_vision * len(layer.vision_context)
-            appended += o.tokens_per_layer_text * len(layer.text_to_vision)
-            most = max(most, prompts + (appended if layer.joint else 0))
-            prompts = 0 if layer.joint else prompts
-        self.extra_tokens_per_frame = most
+        self.extra_tokens_per_frame = per_frame_tokens(self.options, vc.num_hidden_layers)
 
     def text_features(self) -> torch.Tensor:
         """ViLT's class text features (K, D), unnormalised, the same for every clip (cached outside autograd)."""

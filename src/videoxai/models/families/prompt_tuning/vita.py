@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from videoxai.models.families.prompt_tuning.common import RecordsOwnAttentions, check_frames
+from videoxai.models.families.prompt_tuning.config import per_frame_tokens
 from videoxai.models.families.prompt_tuning.coop import CoOpModel
 from videoxai.models.families.prompt_tuning.summary import learned_tokens, summary_layer
 
@@ -36,9 +37,8 @@ class ViTaModel(RecordsOwnAttentions, CoOpModel):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        o = self.options
-        # summary token, frame-level tokens, video tokens: per-frame prefix tokens of the joint layout
-        self.extra_tokens_per_frame = 1 + o.num_frame_tokens + o.ctx_len_video
+        # per-frame prefix tokens of the joint layout (excluded from maps)
+        self.extra_tokens_per_frame = per_frame_tokens(self.options, self.clip.config.vision_config.num_hidden_layers)
 
     def text_features(self) -> torch.Tensor:
         """Learned prompts normalised (K, D); hand-crafted ones as CLIP gives them (see the module docstring)."""

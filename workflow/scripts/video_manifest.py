@@ -4,7 +4,7 @@ from videoxai.checksums import HashCache
 from videoxai.data.manifest import write_manifest
 from videoxai.joblog import job_logging
 
-with job_logging(snakemake.log[0], snakemake.rule) as log:
+with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_mb")) as log:
     cache = HashCache()
     write_manifest(snakemake.output[0], snakemake.params.dataset, snakemake.wildcards.base, cache)
     cache.save()

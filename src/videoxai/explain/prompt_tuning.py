@@ -262,15 +262,6 @@ class PromptTuningRolloutSteps(Rollout):
         maps = per_frame_max(tokens, layout.frames, layout.height, layout.width)
         return _check_defined(maps.reshape(video.shape[0], -1, layout.height, layout.width), self)
 
-    @classmethod
-    def without_model(cls, **params: Any) -> PromptTuningRolloutSteps:
-        """The variant's steps with ``params`` (config names), for attentions recorded beforehand (no model)."""
-        self = cls.__new__(cls)
-        self.model, self.weighted_by_predictions = None, False
-        self.params = {**cls.options, **params}
-        self.check_params()
-        return self
-
 
 class PromptTuningAttentionRollout(PromptTuningRolloutSteps, AttentionRollout):
     """Prompt-tuning's ``full`` rollout: the CLS row of ``Â_0 ... Â_{L-1}``."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import torch
 
@@ -98,11 +98,16 @@ def reads_patches(cls_row: torch.Tensor) -> torch.Tensor:
 
 
 class RolloutAccumulator:
-    """Running product ``Â_l ... Â_1`` with ``Â = rownorm(fuse(A) (discarded) + I)``."""
+    """Running product ``Â_l ... Â_1`` with ``Â = rownorm(fuse(A) (discarded) + I)``, folded in by hand.
+
+    The standard rollout's own steps (:meth:`Rollout.discard`, :meth:`Rollout.product`), for callers that hold
+    attentions rather than a model.
+    """
 
     def __init__(self, head_fusion: str = "mean", discard_ratio: float = 0.0, cls_index: int = 0):
         self.head_fusion = head_fusion
-        self.discard_ratio = discard_ratio
+        self.steps = AttentionRollout.without_model(**{"head-fusion": head_fusion, "discard-ratio": discard_ratio})
+        self.layout = TokenLayout(num_prefix=0, frames=0, height=0, width=0, cls_index=cls_index)
         self.cls_index = cls_index
         self.result: torch.Tensor | None = None
         self.layers = 0
@@ -117,8 +122,7 @@ class RolloutAccumulator:
 
     def update_fused(self, fused: torch.Tensor) -> None:
         """Fold one layer whose heads are already fused, ``(B, N, N)``, into the product."""
-        a = with_residual(discard_lowest(fused, self.discard_ratio, self.cls_index))
-        self.result = a if self.result is None else a @ self.result
+        self.result = self.steps.product(self.result, self.steps.discard(fused, self.layout))
         self.layers += 1
 
     def token_relevance(self, use_cls_token: bool) -> torch.Tensor:
@@ -164,6 +168,15 @@ class Rollout(Explainer):
             raise ValueError("the model returned no attention layers: nothing to roll out")
         tokens = self.roll_out(layers, layout)
         return Explanation(self.to_maps(tokens, layout, video), logits, choose_targets(logits, labels, target))
+
+    @classmethod
+    def without_model(cls, **params: Any) -> Self:
+        """The variant's steps with ``params`` (config names) and no model: for attentions recorded beforehand."""
+        self = cls.__new__(cls)
+        self.model, self.weighted_by_predictions = None, False
+        self.params = {**cls.options, **params}
+        self.check_params()
+        return self
 
     # ---- the steps a convention overrides ----
     def attention(self, video: torch.Tensor) -> tuple[torch.Tensor, list[AttentionLayer], TokenLayout]:

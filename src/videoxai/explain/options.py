@@ -11,7 +11,8 @@ from it, and the explain stage fills in and checks what it was given here.
 prompt-tuning's rollout variants all take ``head-fusion`` (``mean`` | ``max``)
 and ``discard-ratio``; ``use-cls-token`` is videoxai's option (prompt-tuning has
 none) and keeps its meaning. Methods prompt-tuning lacks (``grad-rollout``) run
-as under ``standard``.
+as under ``standard``. What a convention cannot define on a model family
+(:data:`UNDEFINED_UNDER_PROMPT_TUNING`) is refused while planning.
 """
 
 from __future__ import annotations

@@ -251,6 +251,7 @@ class AttentionRolloutCLS(Rollout):
         for fused in self.fused(layers):
             row = fused[:, layout.cls_index, layout.num_prefix :]
             used = reads_patches(row)
+            # (the standard form takes no discard-ratio: its discard leaves the row as it is)
             term = torch.log(self.discard(row, layout) + self.log_eps) * used
             log_sum = term if log_sum is None else log_sum + term
             count = used.long() if count is None else count + used.long()

@@ -54,6 +54,9 @@ class SplitVariantError(ValueError):
 VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
 SPLITS = ("train", "val", "test")
 SPATIAL_VIEWS = (1, 3)  # the prompt-tuning pipeline's crops: the centre, or start / centre / end
+# The config's ``precision`` and its suffix (float32, the default, has none: today's file names).
+PRECISION_SUFFIXES: dict[str, str] = {"bfloat16": "bf16", "float16": "fp16"}
+_PRECISION_OF = {s: p for p, s in PRECISION_SUFFIXES.items()}
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class SplitVariant:
 
     The options suffix the split name (``+tta``: test-time augmentation,
     ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views, ``+s{S}``:
-    S spatial views; no ``+v`` / ``+s``: the model's own), so the predictions
+    S spatial views; no ``+v`` / ``+s``: the model's own; ``+bf16`` / ``+fp16``:
+    the forward pass in that precision, none: float32), so the predictions
     of two variants never overwrite each other. The suffixes come in that
     order; :meth:`parse` and ``str`` are each other's inverse, and
     :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
@@ -73,6 +77,7 @@ class SplitVariant:
     handcrafted_prompts: bool = False
     temporal_views: int | None = None
     spatial_views: int | None = None
+    precision: str = "float32"  # +bf16 / +fp16, last (the forward pass's autocast dtype)
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -83,6 +88,10 @@ class SplitVariant:
         s = self.spatial_views
         if s is not None and (isinstance(s, bool) or s not in SPATIAL_VIEWS):
             raise SplitVariantError(f"num-spatial-views must be one of {list(SPATIAL_VIEWS)} or null, got {s!r}")
+        if self.precision != "float32" and self.precision not in PRECISION_SUFFIXES:
+            raise SplitVariantError(
+                f"precision must be one of {['float32', *PRECISION_SUFFIXES]}, got {self.precision!r}"
+            )
 
     @classmethod
     def parse(cls, name: str) -> SplitVariant:
@@ -91,12 +100,17 @@ class SplitVariant:
         if not m:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
-                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}} in that order "
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +bf16|+fp16 in that order "
                 "(e.g. 'test+tta+v2')"
             )
-        split, tta, hand, views, spatial = m.groups()
+        split, tta, hand, views, spatial, low = m.groups()
         return cls(
-            split, tta is not None, hand is not None, int(views) if views else None, int(spatial) if spatial else None
+            split,
+            tta is not None,
+            hand is not None,
+            int(views) if views else None,
+            int(spatial) if spatial else None,
+            _PRECISION_OF[low] if low else "float32",
         )
 
     @classmethod
@@ -109,12 +123,14 @@ class SplitVariant:
             bool(config["use-handcrafted-prompts"]),
             config["num-temporal-views"],
             config.get("num-spatial-views"),
+            config.get("precision") or "float32",
         )
 
     def __str__(self) -> str:
         flags = {"use-augmentation": self.augmentation, "use-handcrafted-prompts": self.handcrafted_prompts}
         views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
         views += [f"s{self.spatial_views}"] if self.spatial_views is not None else []
+        views += [PRECISION_SUFFIXES[self.precision]] if self.precision != "float32" else []
         return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
 
     def with_split(self, split: str) -> SplitVariant:
@@ -135,6 +151,8 @@ class SplitVariant:
         }
         if self.spatial_views is not None:
             options["num-spatial-views"] = self.spatial_views
+        if self.precision != "float32":  # as num-spatial-views: float32 results keep their parameters
+            options["precision"] = self.precision
         return options
 
 
@@ -143,9 +161,11 @@ SPLIT_VARIANT_PATTERN = (
     rf"({'|'.join(SPLITS)})"
     + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values())
     + r"(\+v[1-9][0-9]*)?(\+s[1-9][0-9]*)?"
+    + rf"(\+(?:{'|'.join(PRECISION_SUFFIXES.values())}))?"
 )
 _SPLIT_RE = re.compile(
     rf"^({'|'.join(SPLITS)})"
     + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
-    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?$"
+    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?"
+    + rf"(?:\+({'|'.join(PRECISION_SUFFIXES.values())}))?$"
 )

@@ -39,7 +39,7 @@ try:
 except SplitVariantError as e:
     _fail(
         "config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views', "
-        f"'num-spatial-views': {e}"
+        f"'num-spatial-views', 'precision': {e}"
     )
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN

@@ -27,6 +27,7 @@ from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.models.frozen_cache import frozen_parameters
 from videoxai.setup.classes import ClassMappingSource
+from videoxai.setup.device import autocast
 from videoxai.setup.footprint import footprint_of_resolved
 from videoxai.setup.resources import ExplainJob, explain_batch
 
@@ -64,7 +65,9 @@ def explain_selection(
     The model's parameters are frozen meanwhile (their flags restored
     after): explainers need gradients of activations only, and frozen
     text features are computed once (:mod:`videoxai.models.frozen_cache`).
-    Returns what was written.
+    ``options["precision"]`` (the split variant's; float32 when absent) is
+    the autocast the explainer runs under, as extraction's. Returns what was
+    written.
     """
     options = dict(options or {})
     convention = effective_convention(method, conventions)
@@ -78,6 +81,7 @@ def explain_selection(
     by_id = selected_samples(selection, samples)
     spec = spec or model.input_spec
     device = next(model.parameters()).device
+    precision = options.get("precision", "float32")
     model.eval()
     names = list(model.class_names)
     # the randomised models of the sanity check explain the trained model's target classes
@@ -86,7 +90,7 @@ def explain_selection(
     )
     n = len(selection["clips"])
     out = HeatmapCollector(n)
-    with frozen_parameters(model):
+    with frozen_parameters(model), autocast(device, precision):
         for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
             video = b.video.to(device, non_blocking=True)
             explained = explainer(video, b.labels.to(device), "true" if b.mixed else used["target-class"])
@@ -113,7 +117,7 @@ def explain_selection(
                     mix={**sel["mix"], "frame_indices": b.mixed_in_frames[j]} if b.mixed else None,
                     evaluation=scores[j] or None,
                 )
-                maps, importance = explained.maps[j].cpu().numpy(), explained.importance[j].cpu().numpy()
+                maps, importance = explained.maps[j].float().cpu().numpy(), explained.importance[j].float().cpu().numpy()
                 out.add(i, maps, importance, b.frames[j].numpy(), record)
             log.info("explained %d/%d clips", out.done, n)
     hs = out.heatmap_set(
@@ -122,6 +126,7 @@ def explain_selection(
             **used,
             "method": method,
             "conventions": convention,
+            "precision": precision,
             "input_spec": spec.to_dict(),
             "evaluation": {**evaluation.to_dict(), "sanity_randomised": scorer.randomised},
         }

@@ -117,7 +117,10 @@ def explain_selection(
                     mix={**sel["mix"], "frame_indices": b.mixed_in_frames[j]} if b.mixed else None,
                     evaluation=scores[j] or None,
                 )
-                maps, importance = explained.maps[j].float().cpu().numpy(), explained.importance[j].float().cpu().numpy()
+                maps, importance = (
+                    explained.maps[j].float().cpu().numpy(),
+                    explained.importance[j].float().cpu().numpy(),
+                )
                 out.add(i, maps, importance, b.frames[j].numpy(), record)
             log.info("explained %d/%d clips", out.done, n)
     hs = out.heatmap_set(

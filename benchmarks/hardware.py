@@ -39,7 +39,7 @@ from videoxai.setup.device import PRECISIONS, autocast, pick_device
 TINY_CLIP = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2},
     "vision_config": {
-        "hidden_size": 64,
+        "hidden_size": 96,  # divisible by stt's summary attention heads
         "intermediate_size": 128,
         "num_hidden_layers": 2,
         "num_attention_heads": 2,
@@ -142,7 +142,7 @@ def extraction_rows(args: argparse.Namespace, device: torch.device) -> list[dict
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "demo"
-        write_demo_dataset(root, n_train=1, n_test=args.clips, seed=0)
+        write_demo_dataset(root, n_train=8, n_test=args.clips, seed=0)
         dataset = {"name": "demo", "format": "ucf101", "root": str(root), "split-id": 1}
         resolved = resolve_model(args.extract_model, bundled_checkpoints_root())
         write_json(Path(tmp) / "resolved.json", resolved)

@@ -44,7 +44,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 def demo_rows(args: argparse.Namespace, tmp: Path) -> list[dict]:
     root = tmp / "demo"
-    write_demo_dataset(root, n_train=1, n_test=args.clips, seed=args.seed)
+    write_demo_dataset(root, n_train=8, n_test=args.clips, seed=args.seed)
     dataset = {"name": "demo", "format": "ucf101", "root": str(root), "split-id": 1}
     rows = []
     for key in BUNDLED_KEYS:

@@ -7,7 +7,9 @@ each model's timing so that a busy machine slows both sides alike; each
 prompt-tuning family's forward FLOPs per clip (one view of ``--frames``
 frames, counted by ``torch.utils.flop_counter.FlopCounterMode`` with the
 explicit attention kernel so attention's matmuls are counted too; the fused
-kernel does the same arithmetic) and its forward time per clip (median of
+kernel does the same arithmetic; the class text features, which a job
+computes once, are left out as they are from the timing) and its forward
+time per clip (median of
 ``--repeats``, fused attention as extraction runs it); the achieved fraction
 = (FLOPs / time) / matmul rate of that precision. Then the extraction job
 (the real ``extract_predictions``: decode in workers, forward, Parquet) vs
@@ -72,12 +74,14 @@ def matmul_rate(device: torch.device, precision: str, n: int, repeats: int) -> f
 
 
 def forward_flops(model: torch.nn.Module, clip: torch.Tensor) -> int:
-    """FLOPs of one forward (matmuls, convolutions, attention), attention explicit so every product is counted."""
+    """FLOPs of one forward as a job runs it (text features cached), attention explicit so every product counts."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with torch.inference_mode(), use_attention_kernel("eager"), counter:
-        model(clip)
+    with torch.inference_mode(), use_attention_kernel("eager"):
+        model(clip)  # the text features a job computes once (cached; stt's depend on the clip and still count)
+        with counter:
+            model(clip)
     return counter.get_total_flops()
 
 

@@ -105,12 +105,13 @@ def extract_predictions(
     )
     metadata = _metadata(setup, dataset, options, batch_size, tta, label_order)
     log.info(
-        "extracting %d clips of %s/%s with %s on %s (%d x %d views, %d clips per batch)",
+        "extracting %d clips of %s/%s with %s on %s in %s (%d x %d views, %d clips per batch)",
         len(samples),
         dataset["name"],
         split,
         resolved["key"],
         dev,
+        precision,
         spec.num_views,
         spec.spatial_views if spec.pipeline == "prompt-tuning" else 1,
         batch_size,

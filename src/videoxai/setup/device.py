@@ -22,10 +22,10 @@ def autocast(device: torch.device, precision: str = "float32") -> contextlib.Abs
     """``precision``'s autocast on ``device``: nothing for float32 (on CPU and GPU alike), else its low dtype.
 
     Autocast rather than cast weights: matmuls and convolutions run in the low
-    dtype while LayerNorm, softmax, the logit scale's exponent, the feature
-    norms and the cosine logits stay float32, for every family alike, the
-    checkpoint's weights untouched and the explainers' gradients taken
-    through float32 leaves (docs/performance.md gives its cost and effect).
+    dtype from float32 weights while the operations autocast keeps in float32
+    (LayerNorm among them) stay there, for every family alike, the
+    checkpoint's weights untouched and the explainers' gradients reaching
+    float32 leaves (docs/performance.md gives its cost and effect).
     """
     if precision not in PRECISIONS:
         raise ValueError(f"config 'precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")

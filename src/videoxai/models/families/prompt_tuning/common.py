@@ -30,7 +30,7 @@ from torch import nn
 from videoxai.models.attention import AttentionLayer
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
 from videoxai.models.families.demo.tower import embed_frames, embed_subset, frames_embedding
-from videoxai.models.families.prompt_tuning.config import RunOptions
+from videoxai.models.families.prompt_tuning.config import SUMMARY_METHODS, RunOptions
 from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
 from videoxai.models.families.prompt_tuning.layers import Embedding
 from videoxai.models.families.prompt_tuning.text import (
@@ -106,6 +106,12 @@ class PromptTuningModel(VideoClassifier):
         self._frames_seen = options.frames_per_view
         self.set_class_names(class_names)
         self.eval()
+
+    @property
+    def fixed_num_frames(self) -> bool:
+        """Only the families with per-frame learned tokens (stt, vita) take exactly their run's frame count; the
+        others encode each frame alone and pool (videoxai.setup.frames says the same while planning)."""
+        return self.options.method in SUMMARY_METHODS
 
     # ---- checkpoints and configuration ----
     def load_context_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:

@@ -114,6 +114,7 @@ def test_a_frame_flexible_family_runs_on_other_frames_and_vita_refuses(fixtures:
     vilt = fixture_run_model(fixtures, "vilt/ucf101/best-mean", names, clip)
     spec = model_input_spec(vilt, 4)
     assert spec.num_frames == 4 and not vilt.fixed_num_frames
+    assert vilt.input_spec.num_frames == 4 and vilt.token_layout.frames == 4  # what explainers read
     torch.manual_seed(0)
     video = torch.randn(1, 1, 4, 3, spec.size, spec.size)
     with torch.inference_mode():

@@ -129,3 +129,15 @@ def test_a_frame_flexible_family_runs_on_other_frames_and_vita_refuses(fixtures:
     assert vita.fixed_num_frames
     with pytest.raises(ValueError, match="takes exactly 8 frames; set num-frames to 8"):
         model_input_spec(vita, 4)
+
+
+def test_the_memory_estimate_follows_the_frames(fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A vilt run on 4 frames holds half the frame sequences of its own 8 (what its job's mem_mb is declared from)."""
+    from videoxai.setup.footprint import footprint_of_checkpoint
+
+    monkeypatch.setenv("HF_HOME", str(fixtures / "hf-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    fp = footprint_of_checkpoint(fixtures / "runs/vilt/ucf101/best-mean/best.pt")
+    four = fp.with_frames(4)
+    assert (fp.frames, four.frames, four.vision.sequences) == (8, 4, 4)
+    assert four.joint_tokens - 1 == (fp.joint_tokens - 1) // 2 and fp.with_frames(None) is fp

@@ -410,6 +410,7 @@ def _extract_plan(wildcards, threads):
         return None, None
     variant = SplitVariant.parse(wildcards.split)
     fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
+    fp = fp.with_frames(model_frames(wildcards))
     workers, _ = split_threads(threads, config["num-workers"])
     augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
     classes, clips = split_facts(wildcards.test, variant.split)
@@ -449,6 +450,7 @@ def _explain_plan(wildcards):
     fp = model_footprint(model_key(wildcards))
     if fp is None:
         return None, None
+    fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     job = R.ExplainJob(
         wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])

@@ -133,10 +133,11 @@ def test_a_frame_flexible_family_runs_on_other_frames_and_vita_refuses(fixtures:
 
 def test_the_memory_estimate_follows_the_frames(fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A vilt run on 4 frames holds half the frame sequences of its own 8 (what its job's mem_mb is declared from)."""
+    import huggingface_hub.constants
+
     from videoxai.setup.footprint import footprint_of_checkpoint
 
-    monkeypatch.setenv("HF_HOME", str(fixtures / "hf-home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(fixtures / "hf-home" / "hub"))
     fp = footprint_of_checkpoint(fixtures / "runs/vilt/ucf101/best-mean/best.pt")
     four = fp.with_frames(4)
     assert (fp.frames, four.frames, four.vision.sequences) == (8, 4, 4)

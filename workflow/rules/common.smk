@@ -311,7 +311,7 @@ def explain_targets():
             for e in EXPLAINERS
             for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
         ],
-        *[EXPLAIN_SKIPPED.format(**w, explainer=e) for w in analyses() if w not in model_analyses() for e in EXPLAINERS],
+        *[EXPLAIN_SKIPPED.format(**w, explainer=e) for w in analyses() if w["method"] == MIXTURE_METHOD for e in EXPLAINERS],
     ]
 
 

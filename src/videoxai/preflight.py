@@ -275,16 +275,22 @@ def dataset_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]
 
 
 def num_frames_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
-    """``num-frames`` against the frame count each checkpoint's ``config.json`` fixes."""
-    num_frames = config.get("num-frames")
+    """``num-frames`` (null, one integer, or per model key) against the frames each checkpoint's ``config.json``
+    lets its model take (:mod:`videoxai.setup.frames`): one line per model that cannot take them."""
+    from videoxai.setup.frames import frame_support, plan_frames
+
+    value = config.get("num-frames")
     lines = []
-    for key, cfg_file in configs.items():
-        fixed = checkpoint_num_frames(cfg_file)
-        if num_frames is not None and fixed is not None and fixed != num_frames:
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in configs]
+        if unknown:
             lines.append(
-                f"config key 'num-frames' is {num_frames}, but model {key} takes exactly {fixed} frames "
-                f"({cfg_file}); valid values: {fixed}"
+                f"config key 'num-frames' names models not in 'models': {unknown}; valid keys: {sorted(configs)}"
             )
+    for key, cfg_file in configs.items():
+        problem = plan_frames(key, value, frame_support(cfg_file)).problem
+        if problem:
+            lines.append(problem)
     return lines
 
 
@@ -446,6 +452,18 @@ def checkpoint_family(key: str, config_file: str | os.PathLike[str] | None, conf
     except (OSError, CheckpointConfigError):
         return None  # a malformed checkpoint config is checkpoint_errors' to report
     return family_of(key.split("/", 1)[0], cfg, (config.get("custom") or {}).get(key))
+
+
+def checkpoint_class_names(config_file: str | os.PathLike[str] | None) -> list[str] | None:
+    """The class list a checkpoint's ``config.json`` fixes (videoxai's ``class_names``); None for a prompt-tuning
+    run (it answers with the test dataset's classes) or when it does not say."""
+    if config_file is None or not Path(config_file).is_file():
+        return None
+    try:
+        names = json.loads(Path(config_file).read_text(encoding="utf-8")).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) and names else None
 
 
 _SPLITS: dict[tuple[str, str, str], Any] = {}

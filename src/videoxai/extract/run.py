@@ -211,6 +211,7 @@ def memory_batch(
     if fp is None:
         return batch_size
     fp = fp.with_views(spec.num_views, spec.spatial_views if spec.pipeline == "prompt-tuning" else 1)
+    fp = fp.with_frames(spec.num_frames)
     job = ExtractJob(
         batch_size,
         fp.temporal_views,

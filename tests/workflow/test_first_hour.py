@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -79,3 +80,41 @@ def test_make_demo_takes_a_core_count_and_installs_no_test_extras() -> None:
     ).stdout
     assert "snakemake --cores 4" in out
     assert "pip install --quiet -e .\n" in out and "[test]" not in out
+
+
+PROGRESS = re.compile(
+    r"(?P<what>extract|explain attention-rollout): (?P<done>\d+)/(?P<total>\d+) clips \(\d+%\), [0-9.e+-]+ clips/s, "
+    r"(?P<when>.+) (?P<tail>left|in all)$"
+)
+
+
+def _progress(text: str) -> list[tuple[str, int, int, str]]:
+    """(what, done, total, left | in all) of each progress line, as a job log or the terminal shows it."""
+    out = []
+    for line in text.splitlines():
+        m = PROGRESS.search(line)
+        if m:
+            out.append((m["what"], int(m["done"]), int(m["total"]), m["tail"]))
+    return out
+
+
+def test_extraction_and_explanation_report_progress_in_the_terminal_and_the_job_log(tmp_path: Path) -> None:
+    """Issue 27: clips done, rate and time left after the first batch (then every 30 s) and at the end."""
+    wd = make_workdir(
+        tmp_path / "wd",
+        {**TINY_DEMO, "batch-size": 2, "explain-batch-size": 1, "explainer-method": ["attention-rollout"]},
+    )
+    proc = _snakemake(wd, "--cores", "2", "explain")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    logs = wd / "logs"
+    (extract_log,) = (logs / "extract_predictions").rglob("*.log")
+    (explain_log,) = (logs / "explain_clips").rglob("*.log")
+    # a short run: the line after the first batch (with the time left) and the closing one
+    assert _progress(extract_log.read_text()) == [("extract", 2, 8, "left"), ("extract", 8, 8, "in all")]
+    assert _progress(explain_log.read_text()) == [
+        ("explain attention-rollout", 1, 4, "left"),
+        ("explain attention-rollout", 4, 4, "in all"),
+    ]
+    # the same lines reach the terminal (a SLURM job's log gets the job's stderr the same way)
+    terminal = _progress(proc.stdout + proc.stderr)
+    assert terminal == _progress(extract_log.read_text()) + _progress(explain_log.read_text())

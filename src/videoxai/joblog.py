@@ -39,12 +39,13 @@ def job_logging(
     honest each declaration was (:data:`PEAK_LINE`, :func:`peak_memory_mb`).
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    fmt = logging.Formatter(LOG_FORMAT, "%H:%M:%S")
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+        handlers[0].setFormatter(BriefFormatter(LOG_FORMAT, "%H:%M:%S", log_path))  # the file has the tracebacks
     for h in handlers:
-        h.setFormatter(fmt)
+        h.formatter = h.formatter or fmt
         log.addHandler(h)
     log.setLevel(logging.INFO)
     logging.captureWarnings(True)
@@ -62,8 +63,9 @@ def job_logging(
     )
     try:
         yield log
-    except BaseException:
+    except BaseException as exc:
         log.exception("rule %s failed after %.1f s", rule, time.perf_counter() - start)
+        _reported(exc)
         raise
     else:
         # CPU beside wall time: a job whose processes keep several cores busy (the demo data's generators, decoding
@@ -77,6 +79,48 @@ def job_logging(
         for h in handlers:
             log.removeHandler(h)
             h.close()
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class BriefFormatter(logging.Formatter):
+    """A log line without its traceback, for the terminal: the exception's last line is kept, the rest is in the
+    job's log file, which Snakemake shows for a failed job (``show-failed-logs``): one traceback per failure."""
+
+    def __init__(self, fmt: str, datefmt: str, log_path: str | os.PathLike[str]):
+        super().__init__(fmt, datefmt)
+        self.log_path = log_path
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not record.exc_info:
+            return super().format(record)
+        exc = record.exc_info[1]
+        saved = record.exc_info, record.exc_text
+        record.exc_info = record.exc_text = None  # restored below: the file handler formats the same record
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+        return f"{line}: {type(exc).__name__}: {exc} (traceback in {self.log_path})"
+
+
+def _reported(exc: BaseException) -> None:
+    """Mark ``exc`` as logged with its traceback, so the interpreter does not print it again when it ends the job."""
+    try:
+        exc.__videoxai_logged__ = True  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__: printed twice rather than lost
+        return
+    if getattr(sys.excepthook, "__videoxai__", False):
+        return
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if not getattr(value, "__videoxai_logged__", False):
+            previous(kind, value, tb)
+
+    hook.__videoxai__ = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 def cpu_seconds() -> float:

@@ -118,3 +118,35 @@ def test_extraction_and_explanation_report_progress_in_the_terminal_and_the_job_
     # the same lines reach the terminal (a SLURM job's log gets the job's stderr the same way)
     terminal = _progress(proc.stdout + proc.stderr)
     assert terminal == _progress(extract_log.read_text()) + _progress(explain_log.read_text())
+
+
+def test_a_failed_job_prints_one_traceback(tmp_path: Path) -> None:
+    """Issue 27: the terminal gets one line per failure; the traceback is in the job's log, shown once."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "Snakefile").write_text(
+        'rule broken:\n    output: "out.txt"\n    log: "logs/broken.log"\n    script: "scripts/broken.py"\n'
+    )
+    (tmp_path / "scripts" / "broken.py").write_text(
+        "from videoxai.joblog import job_logging\n"
+        "with job_logging(snakemake.log[0], snakemake.rule):\n"
+        "    raise ValueError('selection.json names a clip the split lacks: rerun select_clips')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run(
+        [SNAKEMAKE, "--cores", "1", "--show-failed-logs"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert out.count("Traceback (most recent call last)") == 1, out
+    (failed,) = [ln.split(" ", 1)[1] for ln in out.splitlines() if " ERROR videoxai: " in ln and "(traceback" in ln]
+    assert re.fullmatch(
+        r"ERROR videoxai: rule broken failed after \d+\.\d s: ValueError: selection.json names a clip the split "
+        r"lacks: rerun select_clips \(traceback in logs/broken.log\)",
+        failed,
+    )
+    assert (tmp_path / "logs" / "broken.log").read_text().count("Traceback (most recent call last)") == 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers import REPO, SNAKEMAKE, TINY_DEMO, make_workdir
 
@@ -150,3 +152,107 @@ def test_a_failed_job_prints_one_traceback(tmp_path: Path) -> None:
         failed,
     )
     assert (tmp_path / "logs" / "broken.log").read_text().count("Traceback (most recent call last)") == 1
+
+
+def _with_sbatch(tmp_path: Path) -> str:
+    """PATH with an ``sbatch`` on it, so profiles/slurm gets past its SLURM check on this machine. Only dry runs use
+    it: nothing is submitted, and it fails if anything ever calls it."""
+    tools = tmp_path / "sbatch-bin"
+    tools.mkdir()
+    (tools / "sbatch").write_text("#!/bin/sh\necho 'not a SLURM: only dry runs here' >&2\nexit 1\n")
+    (tools / "sbatch").chmod(0o755)
+    return os.pathsep.join([str(tools), os.environ["PATH"]])
+
+
+def _job_resources(out: str) -> dict[str, list[str]]:
+    """Each planned job's ``resources:`` line, by rule, from a dry run's output."""
+    found: dict[str, list[str]] = {}
+    rule = None
+    for line in out.splitlines():
+        if line.startswith(("rule ", "localrule ")):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("resources:") and rule:
+            found.setdefault(rule, []).append(line.strip())
+    return found
+
+
+def test_the_cluster_profile_takes_the_account_from_the_users_config(tmp_path: Path) -> None:
+    """Issue 27: no account is guessed; without slurm-account the profile stops in one line, before planning."""
+    wd = make_workdir(tmp_path / "wd", TINY_DEMO)
+    path = _with_sbatch(tmp_path)
+    proc = _snakemake(wd, "--profile", "profiles/slurm", "-n", path=path)
+    assert proc.returncode == 1
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if not ln.startswith("Using ")]
+    assert lines == [
+        "videoxai: --profile profiles/slurm needs the SLURM account to charge: set slurm-account: NAME in your "
+        "config, or pass --config slurm-account=NAME (sacctmgr show assoc user=$USER format=account lists yours; "
+        "slurm-account: none where the cluster has no accounts)"
+    ]
+    assert not (wd / ".snakemake").exists()
+    # the user's own config file (given with --configfile) names it: every job is charged to it
+    mine = yaml.safe_load((wd / "config" / "config.yaml").read_text())
+    (wd / "my.yaml").write_text(yaml.safe_dump({**mine, "slurm-account": "mylab"}))
+    proc = _snakemake(wd, "--profile", "profiles/slurm", "-n", "--configfile", "my.yaml", path=path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    jobs = _job_resources(proc.stdout + proc.stderr)
+    assert {"extract_predictions", "explain_clips", "calibrate"} <= set(jobs)
+    assert all("slurm_account=mylab" in line for lines in jobs.values() for line in lines)
+    # a cluster without accounts: slurm-account: none submits without -A (and guesses none)
+    proc = _snakemake(wd, "--profile", "profiles/slurm", "-n", "--config", "slurm-account=none", path=path)
+    assert proc.returncode == 0 and "slurm_account" not in proc.stdout + proc.stderr
+
+
+def test_the_cluster_profile_leaves_memory_and_runtime_to_the_rules() -> None:
+    """The model jobs' mem_mb and runtime come from the rules (clips, model, attempt): the profile sets neither."""
+    text = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
+    profile = yaml.safe_load(text)
+
+    def keys(node: object) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | {k for v in node.values() for k in keys(v)}
+        return set()
+
+    assert not keys(profile["set-resources"]) & {"mem_mb", "mem", "mem_mib", "mem_gb", "runtime", "time"}
+
+
+ATTEMPTS = """
+import json, sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings
+
+gpu = {"extract_predictions": {"gpu": 1}, "explain_clips": {"gpu": 1}}  # as profiles/slurm sets them
+with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+    wf = api.workflow(
+        resource_settings=ResourceSettings(cores=8, nodes=100, overwrite_resources=gpu),
+        config_settings=ConfigSettings(),
+        storage_settings=StorageSettings(),
+        snakefile=Path("workflow/Snakefile").absolute(),
+        workdir=Path.cwd(),
+    )
+    wf.dag(DAGSettings())
+    g = wf._workflow.globals
+    w = g["Wildcards"](fromdict=json.loads(sys.argv[1]))
+    print(json.dumps([
+        [g["extract_mem_mb"](w, 2, a), g["extract_runtime"](w, 2, a), g["explain_mem_mb"](w, a), g["explain_runtime"](w, 1, a)]
+        for a in (1, 2, 3)
+    ]))
+"""
+
+
+def test_a_retried_model_job_asks_for_more_time_and_memory(tmp_path: Path) -> None:
+    """Issue 27: a job killed at its time limit is resubmitted (retries: 2) with twice, then four times the runtime,
+    and half as much memory again each time, as the workflow's own resource functions give them to Snakemake."""
+    wd = make_workdir(tmp_path / "wd", TINY_DEMO)
+    wildcards = {"method": "video_coop", "train": "demo", "run": "tiny", "test": "demo", "split": "test"}
+    proc = subprocess.run(
+        [str(Path(SNAKEMAKE).with_name("python")), "-c", ATTEMPTS, json.dumps({**wildcards, "explainer": "grad-cam"})],
+        cwd=wd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (m1, t1, e1, s1), (m2, t2, e2, s2), (m3, t3, e3, s3) = json.loads(proc.stdout.splitlines()[-1])
+    assert (t2, t3) == (2 * t1, 4 * t1) and (s2, s3) == (2 * s1, 4 * s1)
+    assert (m2, m3) == (int(1.5 * m1), 2 * m1) and (e2, e3) == (int(1.5 * e1), 2 * e1)

@@ -362,6 +362,12 @@ def retried(mem_mb, attempt):
     return int(mem_mb * (1 + 0.5 * (attempt - 1)))
 
 
+def retried_minutes(minutes, attempt):
+    """A retried job's runtime doubles each time: a job killed at its time limit (its estimate too low: the GPU's
+    speed is assumed, not measured) gets 2x, then 4x, instead of dying again at the same limit."""
+    return int(minutes * 2 ** (attempt - 1))
+
+
 def extract_mem_mb(wildcards, threads, attempt):
     fp, job = _extract_plan(wildcards, threads)
     if fp is None:
@@ -369,12 +375,12 @@ def extract_mem_mb(wildcards, threads, attempt):
     return retried(R.declared(R.extract_estimate_mb(fp, job)), attempt)
 
 
-def extract_runtime(wildcards, threads):
+def extract_runtime(wildcards, threads, attempt):
     fp, job = _extract_plan(wildcards, threads)
     if fp is None:
-        return 120
+        return retried_minutes(120, attempt)
     clips = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[1]
-    return R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions"))
+    return retried_minutes(R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions")), attempt)
 
 
 def selected_clips():
@@ -402,11 +408,11 @@ def explain_mem_mb(wildcards, attempt):
     return retried(R.FALLBACK_MB["explain"] if fp is None else R.declared(R.explain_estimate_mb(fp, job)), attempt)
 
 
-def explain_runtime(wildcards, threads):
+def explain_runtime(wildcards, threads, attempt):
     fp, job = _explain_plan(wildcards)
     if fp is None:
-        return 60
-    return R.explain_minutes(
+        return retried_minutes(60, attempt)
+    minutes = R.explain_minutes(
         fp,
         job,
         selected_clips(),
@@ -415,6 +421,7 @@ def explain_runtime(wildcards, threads):
         config["deletion-steps"],
         config["sanity-steps"],
     )
+    return retried_minutes(minutes, attempt)
 
 
 def resolve_mem_mb(wildcards, attempt):

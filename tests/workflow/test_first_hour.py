@@ -232,27 +232,53 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
     )
     wf.dag(DAGSettings())
     g = wf._workflow.globals
-    w = g["Wildcards"](fromdict=json.loads(sys.argv[1]))
-    print(json.dumps([
-        [g["extract_mem_mb"](w, 2, a), g["extract_runtime"](w, 2, a), g["explain_mem_mb"](w, a), g["explain_runtime"](w, 1, a)]
-        for a in (1, 2, 3)
-    ]))
+    out = []
+    for wildcards in json.loads(sys.argv[1]):
+        w = g["Wildcards"](fromdict=wildcards)
+        out.append([
+            [g["extract_mem_mb"](w, 2, a), g["extract_runtime"](w, 2, a), g["explain_mem_mb"](w, a), g["explain_runtime"](w, 1, a)]
+            for a in (1, 2, 3)
+        ])
+    print(json.dumps(out))
 """
 
 
-def test_a_retried_model_job_asks_for_more_time_and_memory(tmp_path: Path) -> None:
-    """Issue 27: a job killed at its time limit is resubmitted (retries: 2) with twice, then four times the runtime,
-    and half as much memory again each time, as the workflow's own resource functions give them to Snakemake."""
-    wd = make_workdir(tmp_path / "wd", TINY_DEMO)
-    wildcards = {"method": "video_coop", "train": "demo", "run": "tiny", "test": "demo", "split": "test"}
+def _resources_by_attempt(wd: Path, *keys: str) -> list:
+    """[extract mem_mb, extract runtime, explain mem_mb, explain runtime] at attempts 1, 2, 3 of each model key's jobs on
+    the demo's test split, from the workflow's own resource functions (parsed by Snakemake's API, as a run does)."""
+    wildcards = [
+        dict(zip(("method", "train", "run"), key.split("/")), test="demo", split="test", explainer="grad-cam")
+        for key in keys
+    ]
     proc = subprocess.run(
-        [str(Path(SNAKEMAKE).with_name("python")), "-c", ATTEMPTS, json.dumps({**wildcards, "explainer": "grad-cam"})],
+        [str(Path(SNAKEMAKE).with_name("python")), "-c", ATTEMPTS, json.dumps(wildcards)],
         cwd=wd,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    (m1, t1, e1, s1), (m2, t2, e2, s2), (m3, t3, e3, s3) = json.loads(proc.stdout.splitlines()[-1])
+    return json.loads(proc.stdout.splitlines()[-1])
+
+
+def test_a_retried_model_job_asks_for_more_time_and_memory(tmp_path: Path) -> None:
+    """Issue 27: a job killed at its time limit is resubmitted (retries: 2) with twice, then four times the runtime,
+    and half as much memory again each time, as the workflow's own resource functions give them to Snakemake."""
+    wd = make_workdir(tmp_path / "wd", TINY_DEMO)
+    ((m1, t1, e1, s1), (m2, t2, e2, s2), (m3, t3, e3, s3)), _ = _resources_by_attempt(
+        wd, "video_coop/demo/tiny", "r3d_18/kinetics400/default"
+    )
     assert (t2, t3) == (2 * t1, 4 * t1) and (s2, s3) == (2 * s1, 4 * s1)
     assert (m2, m3) == (int(1.5 * m1), 2 * m1) and (e2, e3) == (int(1.5 * e1), 2 * e1)
+
+
+def test_the_runtime_follows_the_clips_when_the_model_is_unknown_while_planning(tmp_path: Path) -> None:
+    """A model whose footprint planning cannot read (here torchvision's r3d_18) no longer gets a fixed 120 min: its
+    extraction's runtime follows the split's clips (a ViT-B/16 CLIP run stands in for it)."""
+    small = make_workdir(tmp_path / "small", TINY_DEMO)
+    large = make_workdir(
+        tmp_path / "large", {**TINY_DEMO, "device": "cpu", "demo": {**TINY_DEMO["demo"], "n-test": 4000}}
+    )
+    ((_, few, _, _), *_), *_ = _resources_by_attempt(small, "r3d_18/kinetics400/default")
+    ((_, many, _, _), *_), *_ = _resources_by_attempt(large, "r3d_18/kinetics400/default")
+    assert few == 10 and many > 10 * few  # 10 min is the floor of any estimate

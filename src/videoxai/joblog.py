@@ -11,9 +11,9 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import videoxai
 
@@ -32,20 +32,23 @@ def job_logging(
     """Log to the rule's log file and to stderr; record host and ``SLURM_JOB_ID``.
 
     The SLURM job id in each log is how a cluster run proves every job ran
-    under the scheduler. A failure's traceback lands in the log before the
-    exception propagates, so ``snakemake`` can point at it. At the end (done
+    under the scheduler. A failure's traceback lands in the log file before
+    the exception propagates, and only there: stderr gets one line naming the
+    error and the log, and the job's process prints no second traceback when
+    it dies of that exception (:func:`_quiet_excepthook`; Snakemake shows the
+    log of a failed job, ``show-failed-logs``). Without a log file stderr gets
+    the logged traceback, and again no second one. At the end (done
     or failed) the job's peak memory is logged beside ``mem_mb``, the memory
     the rule declared (the job's ``resources.mem_mb``), so a run shows how
     honest each declaration was (:data:`PEAK_LINE`, :func:`peak_memory_mb`).
     """
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    fmt = logging.Formatter(LOG_FORMAT, "%H:%M:%S")
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
-        handlers[0].setFormatter(BriefFormatter(LOG_FORMAT, "%H:%M:%S", log_path))  # the file has the tracebacks
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     for h in handlers:
-        h.formatter = h.formatter or fmt
+        h.setFormatter(_NoTraceback(fmt) if log_path and h is handlers[0] else fmt)
         log.addHandler(h)
     log.setLevel(logging.INFO)
     logging.captureWarnings(True)
@@ -63,9 +66,10 @@ def job_logging(
     )
     try:
         yield log
-    except BaseException as exc:
-        log.exception("rule %s failed after %.1f s", rule, time.perf_counter() - start)
-        _reported(exc)
+    except BaseException as e:
+        where = f" (traceback in {log_path})" if log_path else ""
+        log.exception("rule %s failed after %.1f s: %s%s", rule, time.perf_counter() - start, _one_line(e), where)
+        sys.excepthook = _quiet_excepthook(e, sys.excepthook)
         raise
     else:
         # CPU beside wall time: a job whose processes keep several cores busy (the demo data's generators, decoding
@@ -81,46 +85,36 @@ def job_logging(
             h.close()
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+class _NoTraceback(logging.Formatter):
+    """A formatter that leaves a record's traceback out (the log file has it; the terminal gets one line)."""
 
-
-class BriefFormatter(logging.Formatter):
-    """A log line without its traceback, for the terminal: the exception's last line is kept, the rest is in the
-    job's log file, which Snakemake shows for a failed job (``show-failed-logs``): one traceback per failure."""
-
-    def __init__(self, fmt: str, datefmt: str, log_path: str | os.PathLike[str]):
-        super().__init__(fmt, datefmt)
-        self.log_path = log_path
+    def __init__(self, inner: logging.Formatter):
+        super().__init__()
+        self.inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        if not record.exc_info:
-            return super().format(record)
-        exc = record.exc_info[1]
-        saved = record.exc_info, record.exc_text
-        record.exc_info = record.exc_text = None  # restored below: the file handler formats the same record
-        try:
-            line = super().format(record)
-        finally:
-            record.exc_info, record.exc_text = saved
-        return f"{line}: {type(exc).__name__}: {exc} (traceback in {self.log_path})"
+        record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return self.inner.format(record)
 
 
-def _reported(exc: BaseException) -> None:
-    """Mark ``exc`` as logged with its traceback, so the interpreter does not print it again when it ends the job."""
-    try:
-        exc.__videoxai_logged__ = True  # type: ignore[attr-defined]
-    except AttributeError:  # an exception type with __slots__: printed twice rather than lost
-        return
-    if getattr(sys.excepthook, "__videoxai__", False):
-        return
-    previous = sys.excepthook
+def _one_line(error: BaseException) -> str:
+    """``Type: first line of the message``."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
-    def hook(kind, value, tb):
-        if not getattr(value, "__videoxai_logged__", False):
+
+def _quiet_excepthook(logged: BaseException, previous: Callable[..., Any]) -> Callable[..., None]:
+    """An excepthook that prints nothing for the exception the job log already holds, and defers for any other.
+
+    A job's process dies of it right after :func:`job_logging` logged it: Python would print its traceback a
+    second time (a third with Snakemake's ``show-failed-logs``).
+    """
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if value is not logged:
             previous(kind, value, tb)
 
-    hook.__videoxai__ = True  # type: ignore[attr-defined]
-    sys.excepthook = hook
+    return hook
 
 
 def cpu_seconds() -> float:

@@ -30,6 +30,7 @@ from torch import nn
 from videoxai.models.attention import AttentionLayer
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
 from videoxai.models.families.demo.tower import embed_frames, embed_subset, frames_embedding
+from videoxai.models.families.prompt_tuning import per_frame
 from videoxai.models.families.prompt_tuning.config import RunOptions
 from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
 from videoxai.models.families.prompt_tuning.layers import Embedding
@@ -338,6 +339,40 @@ class PromptTuningModel(VideoClassifier):
         """Logits and the attentions, ``form`` ``"dense"`` (joint matrices) or ``"blocks"`` (AttentionLayer)."""
         raise NotImplementedError
 
+    # ---- prompt-tuning's own explainer path (models.attention.PerFrameAttention) ----
+    def vision_prompts(self) -> tuple[torch.Tensor | None, bool]:
+        """The visual prompts prompt-tuning's explainer appends to every frame, and whether they stay through all layers.
+
+        None for the families whose explainer runs the plain CLIP tower (video_coop, stt).
+        """
+        return None, False
+
+    def per_frame_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
+        """Prompt-tuning's per-frame CLIP attention of one view ``(B, T, C, H, W)``: per layer ``(B*T, heads, N, N)``."""
+        prompts, keep = self.vision_prompts()
+        return per_frame.per_frame_attentions(self.clip, video.flatten(0, 1), prompts, keep)[1]
+
+    def per_frame_gradcam(self, video: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompt-tuning's Grad-CAM layer (the plain tower's last ``layer_norm2``) for ``targets`` (B,), as grids.
+
+        Scored against the normalised CoOp-path class text features
+        (``raw_text_features``, prompt-tuning's ``encode_texts``) at the model's
+        scale; activations and gradients ``(B, D, T, h, w)``, CLS dropped.
+        """
+        b, t = video.shape[:2]
+        with torch.no_grad():
+            text = F.normalize(self.raw_text_features().float(), dim=-1)
+            scale = self.scale()
+        act, grad = per_frame.layer_norm2_gradients(
+            self.clip, video.flatten(0, 1), text, targets.repeat_interleave(t), scale
+        )
+        g = self.grid
+
+        def to_grid(x: torch.Tensor) -> torch.Tensor:
+            return x[:, 1 : 1 + g * g].reshape(b, t, g, g, x.shape[-1]).permute(0, 4, 1, 2, 3)
+
+        return to_grid(act), to_grid(grad)
+
 
 class RecordsOwnAttentions:
     """A family whose own vision path is what prompt-tuning's explainer records (``vilt``, ``vita``).
@@ -345,8 +380,12 @@ class RecordsOwnAttentions:
     Their ``encode_video_batch(return_attentions=True)`` runs the model's
     ``forward`` and keeps, per recorded layer, the attention among each
     frame's CLS and patch tokens (cut, rows not re-normalised). The family's
-    ``_tower(..., record=True)`` returns exactly those.
+    ``_tower(..., record=True)`` returns exactly those, and they are its
+    ``per_frame_attentions``.
     """
+
+    def per_frame_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
+        return self.recorded_attentions(video)
 
     def recorded_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
         """Per recorded layer ``(B*T, heads, N, N)`` of one view ``(B, T, C, H, W)``, N = CLS + patches."""

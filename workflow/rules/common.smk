@@ -404,8 +404,23 @@ def gets_gpu(rule):
     return bool(given.get("gpu") or given.get("gpus")) and config["device"] != "cpu"
 
 
-def _extract_plan(wildcards, threads):
+@functools.lru_cache(maxsize=None)
+def stand_in_footprint():
+    """For the runtime of a model whose footprint is unknown while planning (torchvision, custom, a wandb artifact not
+    fetched yet, a demo model not trained yet): a ViT-B/16 CLIP prompt-tuning run (8 frames: 140 G multiply-adds a
+    clip and view), more work than any of torchvision's video classifiers (18-64 G in their docs), so the runtime
+    follows the number of clips instead of a fixed guess; where it is still short, each retry doubles it."""
+    from videoxai.demo.real_size import COMMON_RUN, RUNS, VIT_B16_CLIP
+    from videoxai.setup.footprint import prompt_tuning_footprint
+
+    run = {**COMMON_RUN, **RUNS["video_coop"], "prompt-optimisation-method": "video_coop"}
+    return prompt_tuning_footprint(run, VIT_B16_CLIP).with_views(1, 1)  # one view unless the split's name asks more
+
+
+def _extract_plan(wildcards, threads, stand_in=False):
     fp = model_footprint(model_key(wildcards))
+    if fp is None and stand_in:
+        fp = stand_in_footprint()
     if fp is None:
         return None, None
     variant = SplitVariant.parse(wildcards.split)
@@ -424,6 +439,12 @@ def retried(mem_mb, attempt):
     return int(mem_mb * (1 + 0.5 * (attempt - 1)))
 
 
+def retried_minutes(minutes, attempt):
+    """A retried job's runtime doubles each time: a job killed at its time limit (its estimate too low: the GPU's
+    speed is assumed, not measured) gets 2x, then 4x, instead of dying again at the same limit."""
+    return int(minutes * 2 ** (attempt - 1))
+
+
 def extract_mem_mb(wildcards, threads, attempt):
     fp, job = _extract_plan(wildcards, threads)
     if fp is None:
@@ -431,12 +452,10 @@ def extract_mem_mb(wildcards, threads, attempt):
     return retried(R.declared(R.extract_estimate_mb(fp, job)), attempt)
 
 
-def extract_runtime(wildcards, threads):
-    fp, job = _extract_plan(wildcards, threads)
-    if fp is None:
-        return 120
+def extract_runtime(wildcards, threads, attempt):
+    fp, job = _extract_plan(wildcards, threads, stand_in=True)
     clips = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[1]
-    return R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions"))
+    return retried_minutes(R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions")), attempt)
 
 
 def selected_clips():
@@ -446,8 +465,10 @@ def selected_clips():
     return (len(classes) if isinstance(classes, list) else int(classes)) * int(config["samples-per-class"]) + 2 * pairs
 
 
-def _explain_plan(wildcards):
+def _explain_plan(wildcards, stand_in=False):
     fp = model_footprint(model_key(wildcards))
+    if fp is None and stand_in:
+        fp = stand_in_footprint()
     if fp is None:
         return None, None
     fp = fp.with_frames(model_frames(wildcards))
@@ -465,11 +486,9 @@ def explain_mem_mb(wildcards, attempt):
     return retried(R.FALLBACK_MB["explain"] if fp is None else R.declared(R.explain_estimate_mb(fp, job)), attempt)
 
 
-def explain_runtime(wildcards, threads):
-    fp, job = _explain_plan(wildcards)
-    if fp is None:
-        return 60
-    return R.explain_minutes(
+def explain_runtime(wildcards, threads, attempt):
+    fp, job = _explain_plan(wildcards, stand_in=True)
+    minutes = R.explain_minutes(
         fp,
         job,
         selected_clips(),
@@ -478,6 +497,7 @@ def explain_runtime(wildcards, threads):
         config["deletion-steps"],
         config["sanity-steps"],
     )
+    return retried_minutes(minutes, attempt)
 
 
 def resolve_mem_mb(wildcards, attempt):

@@ -31,7 +31,9 @@ from videoxai.data.manifest import refresh_manifest
 from videoxai.preflight import ConfigError, check_data, load_split
 from videoxai.rebuild import rebuild_all_command, rebuild_target
 
-VERIFY_FOLDERS = [f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")] + [FIGURES]
+VERIFY_FOLDERS = [
+    f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")
+] + [FIGURES]
 MANIFEST = f"{RESULTS}/datasets/{{test}}/{{base}}.manifest.json"
 # what this run rebuilds because planning found it damaged, stale or incomplete (files and folder outputs)
 REBUILD = set()
@@ -103,7 +105,9 @@ def rendered_clips(w, explainer):
 def expected_outputs():
     """Every output file of the current config (`rule all`'s list, common.smk's all_targets, its two clip folders
     per explainer given file by file, and the video manifests): what `verify` checks."""
-    folders = {t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)}
+    folders = {
+        t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+    }
     files = [f for f in all_targets() if f not in folders]
     files += manifest_targets()
     for w in analyses():
@@ -132,9 +136,15 @@ def _refresh_manifests(cache):
             try:
                 info = load_split(config, test, base)
                 if info is not None and refresh_manifest(path, dataset_config(test), base, cache, info):
-                    print(f"videoxai: clips of {test}/{base} changed: {path} updated, its extraction and explanations rerun", file=sys.stderr)
+                    print(
+                        f"videoxai: clips of {test}/{base} changed: {path} updated, its extraction and explanations rerun",
+                        file=sys.stderr,
+                    )
             except OSError as e:
-                print(f"videoxai: {path} cannot be updated ({e.strerror}): if clips of {test}/{base} changed, nothing reruns for them", file=sys.stderr)
+                print(
+                    f"videoxai: {path} cannot be updated ({e.strerror}): if clips of {test}/{base} changed, nothing reruns for them",
+                    file=sys.stderr,
+                )
             except Exception:
                 continue  # the dataset's own problem: extraction reports it
 

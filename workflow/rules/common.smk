@@ -29,7 +29,9 @@ _tests = config["dataset-test"]
 TESTS = [_tests] if isinstance(_tests, str) else list(_tests)
 for _t in TESTS:
     if _t not in DATASETS:
-        _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+        _fail(
+            f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
+        )
 
 # Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
 # so variants never overwrite each other. `num-temporal-views: V` adds +v{V}, `num-spatial-views: S` +s{S}
@@ -48,7 +50,9 @@ SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 CLASS_MAPPING = config["class-mapping"]
 for _t in CLASS_MAPPING:
     if _t not in DATASETS:
-        _fail(f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+        _fail(
+            f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
+        )
 
 _explainers = config["explainer-method"]
 EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers)
@@ -64,7 +68,11 @@ except (OSError, ValueError) as e:
 CHECKPOINT_FILES = config["checkpoint-file"]
 
 # Only wandb's own settings reach the tracking jobs: the rest of the config never reaches a run.
-WANDB_SETTINGS = {k: config[k] for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity") if config.get(k) is not None}
+WANDB_SETTINGS = {
+    k: config[k]
+    for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity")
+    if config.get(k) is not None
+}
 
 RESULTS = "results"
 FIGURES = "figures"
@@ -95,7 +103,6 @@ EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
 TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
-
 
 
 def model_key(wildcards):
@@ -199,7 +206,10 @@ def label_order(wildcards):
 def explainer_options(wildcards):
     """Only the options an explainer uses are its parameters (videoxai.explain.options's table), so changing one
     reruns only that explainer; the split variant's options come first."""
-    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), config)}
+    return {
+        **split_variant_options(wildcards),
+        **job_options(wildcards.explainer, explain_convention(wildcards), config),
+    }
 
 
 def analyses():
@@ -257,7 +267,11 @@ def explain_targets():
 def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
-    val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
+    val = (
+        [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v]
+        if config["temperature-scaling"]
+        else []
+    )
     return [*for_each_analysis(RESOLVED), *for_each_analysis(PRED), *val]
 
 
@@ -298,7 +312,6 @@ import functools
 from videoxai.setup import resources as R
 from videoxai.setup.footprint import footprint_of_checkpoint
 from videoxai.setup.threads import split_threads
-
 
 # A local run never runs more jobs at once than the machine's memory holds: the jobs' mem_mb (each estimated from
 # what it holds) are limited to the machine's memory, unless --resources mem_mb=N (or mem=...) sets another limit.
@@ -350,7 +363,9 @@ def _extract_plan(wildcards, threads):
     variant = SplitVariant.parse(wildcards.split)
     fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
     workers, _ = split_threads(threads, config["num-workers"])
-    augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
+    augmentations = (
+        (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1
+    )  # PromptTuningTTA, TTA views
     classes, clips = split_facts(wildcards.test, variant.split)
     batch = min(config["batch-size"], clips) if clips else config["batch-size"]  # a batch is never more than the split
     job = R.ExtractJob(batch, fp.temporal_views, fp.spatial_views, workers, classes, augmentations)

@@ -14,14 +14,10 @@ rule extract_predictions:
         videos=video_manifest,
     output:
         PRED,
-    params:
-        dataset=lambda w: dataset_config(w.test),
-        options=split_variant_options,
-        num_frames=config["num-frames"],
-        class_mapping=class_mapping,
-        label_order=label_order,
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     # the main process and num-workers decoding workers (videoxai.setup.threads), but at most half the cores:
     # two model jobs then run side by side, and one's start (importing torch, loading the model) overlaps the
     # other's work; --set-threads extract_predictions=N overrides it
@@ -31,7 +27,11 @@ rule extract_predictions:
     resources:
         mem_mb=extract_mem_mb,
         runtime=extract_runtime,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        dataset=lambda w: dataset_config(w.test),
+        options=split_variant_options,
+        num_frames=config["num-frames"],
+        class_mapping=class_mapping,
+        label_order=label_order,
     script:
         "../scripts/extract_predictions.py"

@@ -7,19 +7,19 @@ rule fetch_artifact:
     # of the registry marker (name, version, digest): --forcerun fetch_artifact looks again.
     output:
         ARTIFACT_RECORD,
-    params:
-        key=model_key,
-        artifact=checkpoint_source,
-        checkpoints_root=CHECKPOINTS_ROOT,
     log:
         f"logs/fetch_artifact/{MODEL}.log",
     localrule: True  # network: on the submit host, not a compute node
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=60,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        key=model_key,
+        artifact=checkpoint_source,
+        checkpoints_root=CHECKPOINTS_ROOT,
     script:
         "../scripts/fetch_artifact.py"
 
@@ -31,6 +31,14 @@ rule resolve_model:
         backbone=backbone_files,
     output:
         RESOLVED,
+    log:
+        f"logs/resolve_model/{MODEL}.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=resolve_mem_mb,  # a prompt-tuning run is built once here (its CLIP backbone loaded) to check the context fits
+        runtime=10,
     params:
         key=model_key,
         checkpoints_root=CHECKPOINTS_ROOT,
@@ -42,13 +50,5 @@ rule resolve_model:
         },
         # custom: {key: package.module:factory} builds this key's model (the module must be importable)
         custom=custom_factory,
-    log:
-        f"logs/resolve_model/{MODEL}.log",
-    threads: 1
-    resources:
-        mem_mb=resolve_mem_mb,  # a prompt-tuning run is built once here (its CLIP backbone loaded) to check the context fits
-        runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
     script:
         "../scripts/resolve_model.py"

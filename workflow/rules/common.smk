@@ -93,6 +93,8 @@ CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
+# a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (Backbone.key)
+BACKBONE_RECORD = f"{RESULTS}/models/backbones/{{backbone}}.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
 # one render job per explainer folder writes every selected clip as class_{X}_sample_{Y}.mp4 / .png in these
@@ -148,22 +150,44 @@ def checkpoint_file(wildcards):
         _fail(str(e))
 
 
-def backbone_files(wildcards):
-    """A prompt-tuning run's CLIP backbone files (Hugging Face cache snapshot or folder): inputs of resolve.
-
-    A new snapshot of the backbone is a new path, so resolve and everything after it rerun; a run
-    of videoxai's own format has none.
-    """
+def _backbone(wildcards):
+    """A prompt-tuning run's CLIP backbone (Hugging Face cache snapshot or folder), or None (a run of videoxai's own
+    format, the demo's, a wandb artifact)."""
     if is_artifact(checkpoint_source(wildcards)) or is_demo_model(wildcards):
-        return []
+        return None
     try:
         weights = checkpoint_file(wildcards)
         run_config = run_config_beside(weights)
         if run_config is None:
-            return []
-        return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME)).files()]
+            return None
+        return locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(f"model {model_key(wildcards)}: {e}")
+
+
+def backbone_record(wildcards):
+    """Input of resolve: the record of the run's backbone files (none for other models). A new snapshot is a new
+    record, a changed file remakes it: resolve and everything after it rerun. The files themselves are inputs of
+    the record's job alone, so a plan lists them once per backbone, not once per model."""
+    backbone = _backbone(wildcards)
+    return [] if backbone is None else [BACKBONE_RECORD.format(backbone=backbone.key)]
+
+
+def _recorded_backbone(wildcards):
+    """The backbone a record is named for (found through the first model of the config that uses it)."""
+    for mk in MODELS:
+        backbone = _backbone(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+        if backbone is not None and backbone.key == wildcards.backbone:
+            return backbone
+    _fail(f"no model of the config uses the backbone {wildcards.backbone}")
+
+
+def backbone_files(wildcards):
+    return [str(p) for p in _recorded_backbone(wildcards).files()]
+
+
+def backbone_name_of(wildcards):
+    return _recorded_backbone(wildcards).name
 
 
 def dataset_config(name):

@@ -24,11 +24,35 @@ rule fetch_artifact:
         "../scripts/fetch_artifact.py"
 
 
+rule backbone_record:
+    # a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (or folder) for every
+    # model that uses it. The files are this job's inputs, so a changed one remakes the record (and reruns resolve).
+    input:
+        backbone_files,
+    output:
+        BACKBONE_RECORD,
+    log:
+        "logs/backbone_record/{backbone}.log",
+    wildcard_constraints:
+        backbone=r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    params:
+        name=backbone_name_of,
+    script:
+        "../scripts/backbone_record.py"
+
+
 rule resolve_model:
     input:
         checkpoint=checkpoint_file,
-        # a prompt-tuning run's CLIP backbone (HF cache snapshot named by its config's clip-model): a new one reruns all after
-        backbone=backbone_files,
+        # a prompt-tuning run's CLIP backbone (HF cache snapshot named by its config's clip-model), by its files' record:
+        # a new snapshot or a changed file reruns all after
+        backbone=backbone_record,
     output:
         RESOLVED,
     log:

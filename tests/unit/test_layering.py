@@ -1,4 +1,4 @@
-"""Imports run one way: no module of a lower layer imports a higher one (README, Development: "Layers").
+"""Imports run one way: no module of a lower layer imports a higher one (docs/development.md, "Layers").
 
 Every module under ``src/videoxai/`` is parsed (not imported), and every import
 counts: module level, inside functions, under ``TYPE_CHECKING``. A package
@@ -18,7 +18,7 @@ from tests.helpers import REPO
 
 SRC = REPO / "src"
 
-# lowest first; the README's Development section lists the same order
+# lowest first; docs/development.md (Layers) lists the same order
 LAYERS: list[set[str]] = [
     {
         "core",
@@ -102,7 +102,7 @@ def test_every_module_has_a_layer() -> None:
     unplaced = sorted(units - RANK.keys())
     assert not unplaced, (
         f"src/videoxai/{unplaced[0]} has no layer: add it to LAYERS in {Path(__file__).relative_to(REPO)} "
-        "and to the README's Development section"
+        "and to docs/development.md (Layers)"
     )
 
 

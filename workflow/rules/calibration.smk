@@ -16,20 +16,20 @@ rule calibrate:
             labels={"model": f"{MODEL}", "test": "{test}-{split}"},
         ),
         pdf=f"{CALIB_FIG}/reliability_diagram.pdf",
+    log:
+        f"logs/calibrate/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         n_bins=config["n-bins"],
         convention=config.get("conventions", "standard"),
         bootstrap=config["bootstrap"],
         temperature=config["temperature"],
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
-    log:
-        f"logs/calibrate/{MODEL}/{{test}}/{{split}}.log",
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/videoxai.yaml"
     script:
         "../scripts/calibrate.py"
 
@@ -53,15 +53,15 @@ rule calibration_summary:
             labels={"figure": "reliability curves of all models"},
         ),
         pdf=f"{FIGURES}/calibration/comparison.pdf",
-    params:
-        labels=analysis_labels(),
     log:
         "logs/calibration_summary.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        labels=analysis_labels(),
     script:
         "../scripts/calibration_summary.py"

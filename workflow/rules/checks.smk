@@ -34,7 +34,9 @@ from videoxai.extract.mixture_config import mixture_errors
 from videoxai.preflight import ConfigError, check_data, check_explainers, checkpoint_class_names, load_split
 from videoxai.rebuild import rebuild_all_command, rebuild_target
 
-VERIFY_FOLDERS = [f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")] + [FIGURES]
+VERIFY_FOLDERS = [
+    f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")
+] + [FIGURES]
 MANIFEST = f"{RESULTS}/datasets/{{test}}/{{base}}.manifest.json"
 # what this run rebuilds because planning found it damaged, stale or incomplete (files and folder outputs)
 REBUILD = set()
@@ -106,7 +108,9 @@ def rendered_clips(w, explainer):
 def expected_outputs():
     """Every output file of the current config (`rule all`'s list, common.smk's all_targets, its two clip folders
     per explainer given file by file, and the video manifests): what `verify` checks."""
-    folders = {t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)}
+    folders = {
+        t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+    }
     files = [f for f in all_targets() if f not in folders]
     files += manifest_targets()
     for w in analyses():
@@ -135,9 +139,15 @@ def _refresh_manifests(cache):
             try:
                 info = load_split(config, test, base)
                 if info is not None and refresh_manifest(path, dataset_config(test), base, cache, info):
-                    print(f"videoxai: clips of {test}/{base} changed: {path} updated, its extraction and explanations rerun", file=sys.stderr)
+                    print(
+                        f"videoxai: clips of {test}/{base} changed: {path} updated, its extraction and explanations rerun",
+                        file=sys.stderr,
+                    )
             except OSError as e:
-                print(f"videoxai: {path} cannot be updated ({e.strerror}): if clips of {test}/{base} changed, nothing reruns for them", file=sys.stderr)
+                print(
+                    f"videoxai: {path} cannot be updated ({e.strerror}): if clips of {test}/{base} changed, nothing reruns for them",
+                    file=sys.stderr,
+                )
             except Exception:
                 continue  # the dataset's own problem: extraction reports it
 
@@ -220,9 +230,15 @@ if workflow.is_main_process:
         check_explainers(config, {k: c for k, (c, _) in _checkpoints.items()})
     except ConfigError as e:
         _fail(str(e))
-    _mixture_lines = mixture_errors(MIXTURES, [str(m) for m in MODELS], {k: checkpoint_class_names(c) for k, (c, _) in _checkpoints.items()})
+    _mixture_lines = mixture_errors(
+        MIXTURES, [str(m) for m in MODELS], {k: checkpoint_class_names(c) for k, (c, _) in _checkpoints.items()}
+    )
     if _mixture_lines:
-        _fail("invalid configuration:\n" + "".join(f"  - {line}\n" for line in _mixture_lines) + "fix these in the config; nothing was run")
+        _fail(
+            "invalid configuration:\n"
+            + "".join(f"  - {line}\n" for line in _mixture_lines)
+            + "fix these in the config; nothing was run"
+        )
     _too_big = _unsplittable_extractions()
     if _too_big:
         _fail("this run cannot hold every job:\n" + "".join(f"  - {line}\n" for line in _too_big))

@@ -41,7 +41,9 @@ _tests = config["dataset-test"]
 TESTS = [_tests] if isinstance(_tests, str) else list(_tests)
 for _t in TESTS:
     if _t not in DATASETS:
-        _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+        _fail(
+            f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
+        )
 
 # Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
 # so variants never overwrite each other. `num-temporal-views: V` adds +v{V}, `num-spatial-views: S` +s{S}
@@ -60,7 +62,9 @@ SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 CLASS_MAPPING = config["class-mapping"]
 for _t in CLASS_MAPPING:
     if _t not in DATASETS:
-        _fail(f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+        _fail(
+            f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
+        )
 
 _explainers = config["explainer-method"]
 EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers)
@@ -76,7 +80,11 @@ except (OSError, ValueError) as e:
 CHECKPOINT_FILES = config["checkpoint-file"]
 
 # Only wandb's own settings reach the tracking jobs: the rest of the config never reaches a run.
-WANDB_SETTINGS = {k: config[k] for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity") if config.get(k) is not None}
+WANDB_SETTINGS = {
+    k: config[k]
+    for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity")
+    if config.get(k) is not None
+}
 
 RESULTS = "results"
 FIGURES = "figures"
@@ -97,6 +105,8 @@ CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
+# a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (Backbone.key)
+BACKBONE_RECORD = f"{RESULTS}/models/backbones/{{backbone}}.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
 # a mixture has no network to explain: this notice says so, in place of its heatmaps
@@ -109,7 +119,6 @@ EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
 TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
-
 
 
 def model_key(wildcards):
@@ -155,22 +164,44 @@ def checkpoint_file(wildcards):
         _fail(str(e))
 
 
-def backbone_files(wildcards):
-    """A prompt-tuning run's CLIP backbone files (Hugging Face cache snapshot or folder): inputs of resolve.
-
-    A new snapshot of the backbone is a new path, so resolve and everything after it rerun; a run
-    of videoxai's own format has none.
-    """
+def _backbone(wildcards):
+    """A prompt-tuning run's CLIP backbone (Hugging Face cache snapshot or folder), or None (a run of videoxai's own
+    format, the demo's, a wandb artifact)."""
     if is_artifact(checkpoint_source(wildcards)) or is_demo_model(wildcards):
-        return []
+        return None
     try:
         weights = checkpoint_file(wildcards)
         run_config = run_config_beside(weights)
         if run_config is None:
-            return []
-        return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME)).files()]
+            return None
+        return locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(f"model {model_key(wildcards)}: {e}")
+
+
+def backbone_record(wildcards):
+    """Input of resolve: the record of the run's backbone files (none for other models). A new snapshot is a new
+    record, a changed file remakes it: resolve and everything after it rerun. The files themselves are inputs of
+    the record's job alone, so a plan lists them once per backbone, not once per model."""
+    backbone = _backbone(wildcards)
+    return [] if backbone is None else [BACKBONE_RECORD.format(backbone=backbone.key)]
+
+
+def _recorded_backbone(wildcards):
+    """The backbone a record is named for (found through the first model of the config that uses it)."""
+    for mk in MODELS:
+        backbone = _backbone(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+        if backbone is not None and backbone.key == wildcards.backbone:
+            return backbone
+    _fail(f"no model of the config uses the backbone {wildcards.backbone}")
+
+
+def backbone_files(wildcards):
+    return [str(p) for p in _recorded_backbone(wildcards).files()]
+
+
+def backbone_name_of(wildcards):
+    return _recorded_backbone(wildcards).name
 
 
 def dataset_config(name):
@@ -219,7 +250,11 @@ def explainer_options(wildcards):
 
 def analyses():
     """Wildcards of every (model or mixture, test dataset) pair the config asks about."""
-    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m))) for m in ANALYSED for t in TESTS]
+    return [
+        dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m)))
+        for m in ANALYSED
+        for t in TESTS
+    ]
 
 
 def model_analyses():
@@ -311,14 +346,23 @@ def explain_targets():
             for e in EXPLAINERS
             for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
         ],
-        *[EXPLAIN_SKIPPED.format(**w, explainer=e) for w in analyses() if w["method"] == MIXTURE_METHOD for e in EXPLAINERS],
+        *[
+            EXPLAIN_SKIPPED.format(**w, explainer=e)
+            for w in analyses()
+            if w["method"] == MIXTURE_METHOD
+            for e in EXPLAINERS
+        ],
     ]
 
 
 def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
-    val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
+    val = (
+        [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v]
+        if config["temperature-scaling"]
+        else []
+    )
     return [*[RESOLVED.format(**w) for w in model_analyses()], *for_each_analysis(PRED), *val]
 
 
@@ -359,7 +403,6 @@ import functools
 from videoxai.setup import resources as R
 from videoxai.setup.footprint import footprint_of_checkpoint
 from videoxai.setup.threads import split_threads
-
 
 # A local run never runs more jobs at once than the machine's memory holds: the jobs' mem_mb (each estimated from
 # what it holds) are limited to the machine's memory, unless --resources mem_mb=N (or mem=...) sets another limit.
@@ -427,7 +470,9 @@ def _extract_plan(wildcards, threads, stand_in=False):
     fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
     fp = fp.with_frames(model_frames(wildcards))
     workers, _ = split_threads(threads, config["num-workers"])
-    augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
+    augmentations = (
+        (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1
+    )  # PromptTuningTTA, TTA views
     classes, clips = split_facts(wildcards.test, variant.split)
     batch = min(config["batch-size"], clips) if clips else config["batch-size"]  # a batch is never more than the split
     job = R.ExtractJob(batch, fp.temporal_views, fp.spatial_views, workers, classes, augmentations)

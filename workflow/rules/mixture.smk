@@ -9,19 +9,19 @@ rule mix_predictions:
         members=mixture_member_predictions,
     output:
         PRED,
-    wildcard_constraints:
-        method=MIXTURE_METHOD,
-    params:
-        mixture=lambda w: MIXTURES[model_key(w)].to_dict(),
-        convention=config.get("conventions", "standard"),
     log:
         f"logs/mix_predictions/{MODEL}/{{test}}/{{split}}.log",
+    wildcard_constraints:
+        method=MIXTURE_METHOD,
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        mixture=lambda w: MIXTURES[model_key(w)].to_dict(),
+        convention=config.get("conventions", "standard"),
     script:
         "../scripts/mix_predictions.py"
 
@@ -29,18 +29,18 @@ rule mix_predictions:
 rule explain_skipped:
     output:
         EXPLAIN_SKIPPED,
-    wildcard_constraints:
-        method=MIXTURE_METHOD,
-    params:
-        mixture=lambda w: MIXTURES[model_key(w)].to_dict(),
     log:
         f"logs/explain_skipped/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
+    wildcard_constraints:
+        method=MIXTURE_METHOD,
     localrule: True
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        mixture=lambda w: MIXTURES[model_key(w)].to_dict(),
     script:
         "../scripts/explain_skipped.py"

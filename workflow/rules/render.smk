@@ -31,18 +31,18 @@ rule render_explanations:
             subcategory="{explainer}",
             labels={"page": "video gallery", "test": "{test}-{split}"},
         ),
+    log:
+        f"logs/render_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
     params:
         colormap=config["colormap"],
         alpha=config["alpha"],
         fps=config["fps"],
         title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",
-    log:
-        f"logs/render_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
-    threads: 1
-    resources:
-        mem_mb=1500,
-        runtime=30,
-    conda:
-        "../envs/videoxai.yaml"
     script:
         "../scripts/render_explanations.py"

@@ -155,10 +155,15 @@ def randomise_(module: torch.nn.Module) -> None:
 
 
 def spearman_per_clip(a: torch.Tensor, b: torch.Tensor) -> list[float | None]:
-    """Spearman rank correlation of each clip's maps; None where either map is constant (no ranking)."""
+    """Spearman rank correlation of each clip's maps; None where either map is constant (no ranking).
+
+    Positions where either map is undefined (NaN: a frame prompt-tuning's normalisation leaves 0 / 0) are left out.
+    """
     out: list[float | None] = []
-    for x, y in zip(a.flatten(1).cpu().numpy(), b.flatten(1).cpu().numpy(), strict=True):
-        if np.ptp(x) == 0 or np.ptp(y) == 0:
+    for x, y in zip(a.flatten(1).float().cpu().numpy(), b.flatten(1).float().cpu().numpy(), strict=True):
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
             out.append(None)
         else:
             # as scipy.stats.spearmanr computes it (columns, rowvar=False): the same bits, not just the same value

@@ -26,6 +26,7 @@ from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.options import EvaluationSettings
 from videoxai.explain.summary import clip_masks, energy_in_mask, nanmean_or_none, pointing_hits
+from videoxai.explain.undefined import without_undefined
 from videoxai.models.base import VideoClassifier
 
 
@@ -62,10 +63,12 @@ class BatchScorer:
         if self.modules is None:
             self.modules = ev.parameterised_modules(self.model, video)
         masks = masks_if_any(samples, frame_indices, size) if samples is not None else None
+        # an undefined frame (NaN map) has no ranking: its cells go last, as relevance 0; the count is kept per clip
+        undefined = torch.isnan(expl.relevance.float()).flatten(2).any(-1)  # (B, T)
         fi = ev.deletion_insertion(
             self.model,
             video,
-            expl.relevance,
+            torch.nan_to_num(expl.relevance.float(), nan=0.0),
             expl.targets,
             s.deletion_steps,
             deletion_baseline=s.deletion_baseline,
@@ -88,9 +91,12 @@ class BatchScorer:
         for j in range(video.shape[0]):
             clip: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
             clip["sanity_spearman"] = [st["spearman"][j] for st in steps]
+            if bool(undefined[j].any()):
+                clip["n_undefined_frames"] = int(undefined[j].sum())
             if masks is not None:
-                final = upsample_bilinear(random_maps[-1][j : j + 1].detach().cpu().numpy(), masks.shape[-1])
-                m = masks[j : j + 1]
+                final = random_maps[-1][j : j + 1].detach().float().cpu().numpy()
+                final = upsample_bilinear(np.nan_to_num(final, nan=0.0), masks.shape[-1])
+                m = without_undefined(masks[j : j + 1], undefined[j : j + 1].cpu().numpy())
                 clip["randomised_model"] = {
                     "pointing_game": nanmean_or_none(pointing_hits(final, m)),
                     "energy_in_mask": nanmean_or_none(energy_in_mask(final, m)),

@@ -7,7 +7,9 @@ from typing import Any
 from videoxai.explain.base import Explainer
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
+from videoxai.explain.occlusion import Occlusion
 from videoxai.explain.options import COMMON_OPTIONS, check_common_options, config_names, effective_convention
+from videoxai.explain.rise import RISE
 from videoxai.explain.rollout import (
     AttentionRollout,
     AttentionRolloutCLS,
@@ -18,6 +20,7 @@ from videoxai.models.base import VideoClassifier
 METHODS: dict[str, type[Explainer]] = {
     cls.name: cls for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
 }
+METHODS.update({cls.name: cls for cls in (Occlusion, RISE)})  # perturbation explainers (model-agnostic)
 
 
 def explainer_class(method: str, convention: str = "standard") -> type[Explainer]:

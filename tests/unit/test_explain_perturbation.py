@@ -174,3 +174,5 @@ def test_through_the_stage_on_a_torchvision_3d_cnn_and_demo_clips(method, tmp_pa
     assert hs.params["method"] == method and hs.params["rise-seed"] == 0 if method == "rise" else True
     for clip in hs.clips:
         assert 0 <= clip["evaluation"]["deletion_auc"] <= 1 and len(clip["evaluation"]["sanity_spearman"]) == 1
+        r = clip["evaluation"]["random_logit_spearman"]  # the same method for another class (Sixt et al.)
+        assert r is None or -1 <= r <= 1

@@ -54,7 +54,8 @@ class BatchScorer:
         frame_indices: torch.Tensor,
         size: int,
     ) -> list[dict[str, Any]]:
-        """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps).
+        """Per-clip deletion/insertion AUCs, sanity-check and random-logit Spearman (plus GT scores of the randomised
+        model's maps).
 
         ``samples``: the clips, when their ground-truth masks (if any) match
         the frames shown (None for VideoMix clips).
@@ -83,6 +84,17 @@ class BatchScorer:
             except ZeroGradientError:  # a randomised layer that no longer reaches the output: no map at all
                 return torch.zeros_like(expl.relevance)
 
+        # the random-logit test: the same method on the trained model, for a random other class
+        num_classes = int(expl.logits.shape[1])
+        off_logit: list[float | None] = [None] * video.shape[0]
+        if num_classes > 1:
+            off = ev.off_classes(expl.targets.cpu().numpy(), num_classes, int(s.seed))
+            off_targets = torch.as_tensor(off, device=expl.targets.device)
+            try:
+                other = self.make_explainer(self.model).explain(video, off_targets, "true").relevance
+                off_logit = ev.spearman_per_clip(expl.relevance, other)
+            except ZeroGradientError:
+                pass  # no map for that class: no similarity to report
         steps, random_maps = ev.cascading_randomisation(
             self.model, explain, expl.relevance, self.modules, s.sanity_steps, int(s.seed)
         )
@@ -91,6 +103,7 @@ class BatchScorer:
         for j in range(video.shape[0]):
             clip: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
             clip["sanity_spearman"] = [st["spearman"][j] for st in steps]
+            clip["random_logit_spearman"] = off_logit[j]
             if bool(undefined[j].any()):
                 clip["n_undefined_frames"] = int(undefined[j].sum())
             if masks is not None:

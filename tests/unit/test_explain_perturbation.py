@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from videoxai.explain.methods import make_explainer
-from videoxai.explain.occlusion import starts
+from videoxai.explain.perturbation_budget import masked_forwards, starts
 from videoxai.explain.rise import draw_masks, rise_masks
 from videoxai.models.base import InputSpec, VideoClassifier
 
@@ -90,6 +90,7 @@ def test_forward_count_is_the_stated_one(clip, method):
     expl.explain(clip, None, "predicted")
     per_clip = expl.forwards(T, S, S)
     assert model.copies == 2 + 2 * per_clip  # the plain forward of both clips, then per_clip copies of each
+    assert per_clip == masked_forwards(method, expl.params, T, S)  # what planning counts, without a model
     if method == "occlusion":
         # 4 frame positions x 7 x 7 box positions (8-px boxes every 4 px on 32 px)
         assert per_clip == len(starts(T, 2, 2)) * len(starts(S, 8, 4)) ** 2 == 4 * 7 * 7

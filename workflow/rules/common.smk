@@ -296,6 +296,7 @@ def annotated_dataset(wildcards):
 import functools
 
 from videoxai.setup import resources as R
+from videoxai.explain.perturbation_budget import masked_forwards
 from videoxai.setup.footprint import footprint_of_checkpoint
 from videoxai.setup.threads import split_threads
 
@@ -390,7 +391,13 @@ def _explain_plan(wildcards):
         return None, None
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     job = R.ExplainJob(
-        wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])
+        wildcards.explainer,
+        selected_clips(),
+        classes,
+        bool(config["evaluate"]),
+        int(config["deletion-steps"]),
+        perturbation_batch=int(config["perturbation-batch"]),
+        perturbation_forwards=masked_forwards(wildcards.explainer, config, fp.frames, fp.image_size),
     )
     given = config["explain-batch-size"]
     batch = R.default_explain_batch(fp, job) if given == "auto" else min(int(given), job.batch)

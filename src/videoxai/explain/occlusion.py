@@ -17,19 +17,8 @@ import torch
 
 from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.explain.perturbation import PerturbationExplainer, grid_of, masked_probabilities
-
-
-def starts(size: int, patch: int, stride: int) -> list[int]:
-    """Box starts along an axis of ``size``: every ``stride``, the last one ending at the edge."""
-    patch = min(patch, size)
-    out = list(range(0, size - patch + 1, stride))
-    if out[-1] != size - patch:
-        out.append(size - patch)
-    return out
-
-
-def _side(fraction: float, size: int) -> int:
-    return max(1, min(size, round(fraction * size)))
+from videoxai.explain.perturbation_budget import side as _side
+from videoxai.explain.perturbation_budget import starts
 
 
 class Occlusion(PerturbationExplainer):

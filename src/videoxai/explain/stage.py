@@ -147,7 +147,14 @@ def explain_batch_size(
     if fp is None or mem_mb is None:
         return min(max(1, clips), FALLBACK_BATCH)
     evaluation = EvaluationSettings.from_options(options)
-    job = ExplainJob(method, max(1, clips), len(setup.plan.class_names), evaluation.evaluate, evaluation.deletion_steps)
+    job = ExplainJob(
+        method,
+        max(1, clips),
+        len(setup.plan.class_names),
+        evaluation.evaluate,
+        evaluation.deletion_steps,
+        perturbation_batch=int(options.get("perturbation-batch", 16)),
+    )
     return explain_batch(fp, job, float(mem_mb))
 
 

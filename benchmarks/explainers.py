@@ -94,11 +94,11 @@ def measure(model_name: str, method: str, size: int, repeats: int, device: str, 
 
 
 def main() -> None:
-    from videoxai.explain.methods import METHODS
+    from videoxai.explain.methods import ALL_METHODS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["demo", "r3d_18"])
-    ap.add_argument("--explainers", nargs="+", default=sorted(METHODS))
+    ap.add_argument("--explainers", nargs="+", default=sorted(ALL_METHODS))
     ap.add_argument("--size", type=int, default=112, help="frame side of the torchvision models")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)

@@ -21,6 +21,7 @@ from videoxai.data.splits import Sample
 from videoxai.explain.batching import check_selection_classes, clip_batches, selected_samples
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.options import EvaluationSettings, effective_convention
+from videoxai.explain.perturbation_budget import masked_forwards
 from videoxai.explain.record import ClipRecord, HeatmapCollector
 from videoxai.explain.scoring import BatchScorer
 from videoxai.explain.store import HeatmapSet, save_heatmaps
@@ -124,6 +125,8 @@ def explain_selection(
             "conventions": convention,
             "input_spec": spec.to_dict(),
             "evaluation": {**evaluation.to_dict(), "sanity_randomised": scorer.randomised},
+            # perturbation explainers state their cost: masked forwards per clip (0 for the others)
+            "masked_forwards": masked_forwards(method, used, spec.num_frames, spec.size),
         }
     )
     save_heatmaps(out_path, hs)

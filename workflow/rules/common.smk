@@ -401,6 +401,7 @@ def annotated_dataset(wildcards):
 import functools
 
 from videoxai.setup import resources as R
+from videoxai.explain.perturbation_budget import masked_forwards
 from videoxai.setup.footprint import footprint_of_checkpoint
 from videoxai.setup.threads import split_threads
 
@@ -519,7 +520,13 @@ def _explain_plan(wildcards, stand_in=False):
     fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     job = R.ExplainJob(
-        wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])
+        wildcards.explainer,
+        selected_clips(),
+        classes,
+        bool(config["evaluate"]),
+        int(config["deletion-steps"]),
+        perturbation_batch=int(config["perturbation-batch"]),
+        perturbation_forwards=masked_forwards(wildcards.explainer, config, fp.frames, fp.image_size),
     )
     given = config["explain-batch-size"]
     batch = R.default_explain_batch(fp, job) if given == "auto" else min(int(given), job.batch)

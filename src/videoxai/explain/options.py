@@ -34,6 +34,24 @@ METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "attention-rollout-cls-weighted": {"head-fusion": "mean", "discard-ratio": 0.0},
     "grad-cam": {},
     "grad-rollout": {},
+    # perturbation explainers (model-agnostic): box and mask budgets, masked copies per forward, what masking fills
+    "occlusion": {
+        "occlusion-patch": 0.25,
+        "occlusion-stride": 0.125,
+        "occlusion-frames": 2,
+        "occlusion-frame-stride": 2,
+        "perturbation-batch": 16,
+        "perturbation-fill": "mean",
+    },
+    "rise": {
+        "rise-masks": 256,
+        "rise-cells": 7,
+        "rise-cell-frames": 4,
+        "rise-keep": 0.5,
+        "rise-seed": 0,
+        "perturbation-batch": 16,
+        "perturbation-fill": "mean",
+    },
 }
 
 PROMPT_TUNING_METHOD_OPTIONS: dict[str, dict[str, Any]] = {

@@ -165,8 +165,13 @@ class UndefinedMapError(ZeroGradientError):
 
 
 def _check_defined(maps: torch.Tensor, explainer: Explainer) -> torch.Tensor:
+    """The maps, NaN where a frame is undefined (0 / 0); raises only when no frame of the batch is defined.
+
+    A frame whose map is 0 / 0 (e.g. the CLS-only product underflowing to 0) is kept as NaN: the explain stage marks
+    it undefined in the heatmaps file (:mod:`videoxai.explain.undefined`) and keeps the other frames.
+    """
     bad = torch.isnan(maps).flatten(2).any(-1)  # (B, T) frames whose map is 0 / 0
-    if bool(bad.any()):
+    if bool(bad.all()):
         why = (
             "the layer it weighs passes no gradient to the image tokens (prompt-tuning's Grad-CAM hooks the last "
             "layer's layer_norm2, whose image tokens never reach the CLS output, so every prompt-tuning Grad-CAM map is "

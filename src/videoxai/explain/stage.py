@@ -21,6 +21,7 @@ from videoxai.data.splits import Sample
 from videoxai.explain.batching import check_selection_classes, clip_batches, selected_samples
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.options import EvaluationSettings, effective_convention
+from videoxai.explain.perturbation_budget import masked_forwards
 from videoxai.explain.record import ClipRecord, HeatmapCollector
 from videoxai.explain.scoring import BatchScorer
 from videoxai.explain.store import HeatmapSet, save_heatmaps
@@ -128,6 +129,8 @@ def explain_selection(
             "conventions": convention,
             "input_spec": spec.to_dict(),
             "evaluation": {**evaluation.to_dict(), "sanity_randomised": scorer.randomised},
+            # perturbation explainers state their cost: masked forwards per clip (0 for the others)
+            "masked_forwards": masked_forwards(method, used, spec.num_frames, spec.size),
         }
     )
     save_heatmaps(out_path, hs)
@@ -151,7 +154,14 @@ def explain_batch_size(
     if fp is None or mem_mb is None:
         return min(max(1, clips), FALLBACK_BATCH)
     evaluation = EvaluationSettings.from_options(options)
-    job = ExplainJob(method, max(1, clips), len(setup.plan.class_names), evaluation.evaluate, evaluation.deletion_steps)
+    job = ExplainJob(
+        method,
+        max(1, clips),
+        len(setup.plan.class_names),
+        evaluation.evaluate,
+        evaluation.deletion_steps,
+        perturbation_batch=int(options.get("perturbation-batch", 16)),
+    )
     return explain_batch(fp, job, float(mem_mb))
 
 

@@ -19,6 +19,7 @@ from videoxai.render.caption import caption_lines, caption_strip
 from videoxai.render.gallery import write_gallery
 from videoxai.render.overlay import overlay_chunks
 from videoxai.render.strip import MAX_FRAMES, attention_strip, strip_frame_indices
+from videoxai.render.undefined import mark_undefined
 from videoxai.render.video import compose_frames, encode_mp4
 
 CHUNK = 16
@@ -42,6 +43,15 @@ def _keeping(chunks: Iterator[np.ndarray], at: np.ndarray, kept: list[np.ndarray
         yield chunk
 
 
+def _marking(chunks: Iterator[np.ndarray], frames: np.ndarray, undefined: np.ndarray) -> Iterator[np.ndarray]:
+    """Pass overlay ``chunks`` through with each undefined frame drawn as such (:mod:`videoxai.render.undefined`)."""
+    start = 0
+    for chunk in chunks:
+        end = start + len(chunk)
+        yield mark_undefined(chunk, frames[start:end], undefined[start:end])
+        start = end
+
+
 def _render_one(
     hs: HeatmapSet,
     i: int,
@@ -56,19 +66,31 @@ def _render_one(
     threads: int,
 ) -> dict[str, Any]:
     frames, maps, clip = hs.frames[i], hs.heatmaps[i], hs.clips[i]
+    undefined = hs.undefined_flags()[i]
     width = frames.shape[2] * (2 if side_by_side else 1)
     caption = caption_strip(caption_lines(clip), width)
     # the attention map shows some of the video's overlaid frames: keep those as they stream past, not redo them
     shown_at = strip_frame_indices(frames.shape[0], MAX_FRAMES)
     shown: list[np.ndarray] = []
-    overlays = _keeping(overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK), shown_at, shown)
+    overlays = _keeping(
+        _marking(overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK), frames, undefined), shown_at, shown
+    )
     originals = (frames[s : s + CHUNK] for s in range(0, frames.shape[0], CHUNK)) if side_by_side else None
     video = encode_mp4(
         compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset, threads=threads
     )
     kept = np.concatenate(shown) if shown else None
     strip = attention_strip(
-        frames, maps, hs.temporal_importance[i], out_png, clip, colormap, alpha, MAX_FRAMES, overlays=kept
+        frames,
+        maps,
+        hs.temporal_importance[i],
+        out_png,
+        clip,
+        colormap,
+        alpha,
+        MAX_FRAMES,
+        overlays=kept,
+        undefined=undefined,
     )
     return {
         "sample_id": clip.get("sample_id"),
@@ -78,6 +100,7 @@ def _render_one(
         "colormap": colormap,
         "alpha": alpha,
         "side_by_side": side_by_side,
+        "undefined_frames": [int(t) for t in np.flatnonzero(undefined)],
         **video,
         **strip,
     }

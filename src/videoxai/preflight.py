@@ -245,7 +245,8 @@ def explainer_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.P
     for method in methods:
         by_reason: dict[str, list[str]] = {}
         for key, cfg_file in configs.items():
-            why = undefined_reason(method, convention, checkpoint_family(key, cfg_file, config))
+            family = checkpoint_family(key, cfg_file, config)
+            why = undefined_reason(method, convention, family, prompts_in_frame_attention(key, cfg_file))
             if why is not None:
                 by_reason.setdefault(why, []).append(key)
         for why, keys in by_reason.items():
@@ -452,6 +453,23 @@ def checkpoint_family(key: str, config_file: str | os.PathLike[str] | None, conf
     except (OSError, CheckpointConfigError):
         return None  # a malformed checkpoint config is checkpoint_errors' to report
     return family_of(key.split("/", 1)[0], cfg, (config.get("custom") or {}).get(key))
+
+
+def prompts_in_frame_attention(key: str, config_file: str | os.PathLike[str] | None) -> bool:
+    """Whether a prompt-tuning run keeps its visual prompts among each frame's tokens (its ``config.json``)."""
+    from videoxai.models.checkpoints.config import is_run_folder_config
+    from videoxai.models.families.prompt_tuning.config import RunOptions
+
+    if config_file is None or not Path(config_file).is_file():
+        return False
+    try:
+        cfg = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        return (
+            is_run_folder_config(cfg)
+            and RunOptions.from_run_config(cfg, key.split("/", 1)[0]).prompts_in_frame_attention
+        )
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False  # a malformed checkpoint config is checkpoint_errors' to report
 
 
 def checkpoint_class_names(config_file: str | os.PathLike[str] | None) -> list[str] | None:

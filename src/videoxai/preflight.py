@@ -35,7 +35,7 @@ from typing import Any
 
 from videoxai.conventions import RENAMED
 from videoxai.io import read_yaml
-from videoxai.models.checkpoints.config import resolve_ref
+from videoxai.schemas.describe import describe
 
 
 class ConfigError(ValueError):
@@ -52,47 +52,6 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _short(value: Any, width: int = 60) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def describe(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    """What a schema accepts, in a few words: its values, or its type and bounds."""
-    schema = resolve_ref(schema, root)
-    if "enum" in schema:
-        return "one of: " + ", ".join(str(v) for v in schema["enum"] if v is not True)
-    for key in ("oneOf", "anyOf"):
-        if key in schema:
-            branches = [resolve_ref(s, root) for s in schema[key]]
-            singles = [describe(s, root) for s in branches if s.get("type") != "array" or "items" not in s]
-            lists = [describe(s["items"], root) for s in branches if s.get("type") == "array" and "items" in s]
-            words = [d.removeprefix("one of: ") for d in singles]
-            words += ["a list of them" if d in singles else f"a list of ({d})" for d in lists]
-            return ", or ".join(words)
-    kinds = schema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
-    words = {
-        "integer": "an integer",
-        "number": "a number",
-        "string": "a string",
-        "boolean": "true or false",
-        "null": "null",
-        "object": "a mapping",
-        "array": "a list",
-    }
-    parts = []
-    for kind in kinds:
-        text = words.get(kind, str(kind))
-        if kind in ("integer", "number"):
-            bounds = [
-                f">= {schema['minimum']}" if "minimum" in schema else "",
-                f"> {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else "",
-                f"<= {schema['maximum']}" if "maximum" in schema else "",
-                f"< {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "",
-            ]
-            text += " " + " and ".join(b for b in bounds if b) if any(bounds) else ""
-        if kind == "array" and "items" in schema:
-            text += f" of ({describe(schema['items'], root)})"
-        parts.append(text)
-    return " or ".join(parts) or "see the schema"
 
 
 def _key(path: Iterable[Any]) -> str:

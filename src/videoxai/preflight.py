@@ -29,7 +29,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,20 +218,23 @@ def explainer_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.P
     return lines
 
 
-def dataset_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
-    """Each test dataset's root is a folder (or the demo, still to be written), and its annotations exist."""
-    lines = []
-    for name in tests:
-        d = config["datasets"][name]
-        if not d.get("generate") and not Path(d["root"]).is_dir():
-            lines.append(
-                f"config key 'datasets.{name}.root': {d['root']} does not exist or is not a folder "
-                f"(dataset-test uses '{name}'); give the folder that holds the dataset"
-            )
-        ann = d.get("annotations")
-        if ann is not None and not Path(ann).exists():
-            lines.append(f"config key 'datasets.{name}.annotations': {ann} does not exist")
-    return lines
+def dataset_root_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each test dataset's root is a folder (or the demo, still to be written)."""
+    return [
+        f"config key 'datasets.{name}.root': {config['datasets'][name]['root']} does not exist or is not a folder "
+        f"(dataset-test uses '{name}'); give the folder that holds the dataset"
+        for name in tests
+        if not config["datasets"][name].get("generate") and not Path(config["datasets"][name]["root"]).is_dir()
+    ]
+
+
+def annotation_file_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each test dataset's ``annotations`` file, where it names one, exists."""
+    return [
+        f"config key 'datasets.{name}.annotations': {ann} does not exist"
+        for name in tests
+        if (ann := config["datasets"][name].get("annotations")) is not None and not Path(ann).exists()
+    ]
 
 
 def num_frames_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
@@ -295,36 +298,59 @@ def split_errors(config: Mapping[str, Any], tests: Sequence[str], splits: Sequen
                 lines.append(f"dataset '{name}', {split} split: {e}")
                 continue
             except Exception:
-                continue  # a root or annotation problem: dataset_errors says it
+                continue  # a root or annotation problem: dataset_root_errors / annotation_file_errors say it
             if info is not None and info.duplicates:
                 print(f"videoxai: dataset '{name}', {split} split: {info.duplicates_line()}", file=sys.stderr)
     return lines
 
 
-def class_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
-    """``classes-to-map`` and ``classes-to-mix`` against the classes of each test split: how many there are,
-    that each named class exists (or is a mapped training class) and has clips."""
-    wanted, mix, base_split = config.get("classes-to-map"), config.get("classes-to-mix"), config["split"]
-    named = [*_names(wanted), *(c for pair in (mix if isinstance(mix, list) else []) for c in pair)]
-    if not (isinstance(wanted, int) or named):
-        return []
-    lines = []
+def _test_classes(config: Mapping[str, Any], tests: Sequence[str]) -> Iterator[tuple[str, list[str], set[str]]]:
+    """(test dataset, its class names, the names with clips in the config's split) for each readable test split."""
     for name in tests:
         try:
-            names, present = split_classes(dict(config["datasets"][name], name=name), base_split)
+            names, present = split_classes(dict(config["datasets"][name], name=name), config["split"])
         except Exception:
-            continue
-        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > len(present):
-            lines.append(
-                f"config key 'classes-to-map' is {wanted}, but the {base_split} split of '{name}' has clips of "
-                f"only {len(present)} classes; valid values: 1 to {len(present)}, or a list of class names"
-            )
+            continue  # a root or listing problem: dataset_root_errors and split_errors say it
+        yield name, names, present
+
+
+def class_count_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """``classes-to-map`` as a number: at most the number of classes with clips in each test split."""
+    wanted, base_split = config.get("classes-to-map"), config["split"]
+    if not isinstance(wanted, int) or isinstance(wanted, bool):
+        return []
+    return [
+        f"config key 'classes-to-map' is {wanted}, but the {base_split} split of '{name}' has clips of "
+        f"only {len(present)} classes; valid values: 1 to {len(present)}, or a list of class names"
+        for name, _, present in _test_classes(config, tests)
+        if wanted > len(present)
+    ]
+
+
+def class_name_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each class ``classes-to-map`` and ``classes-to-mix`` name is one of the test dataset's (or a mapped
+    training class), with the closest name suggested."""
+    wanted, mix = config.get("classes-to-map"), config.get("classes-to-mix")
+    if not (_names(wanted) or _pairs(mix)):
+        return []
+    lines = []
+    for name, names, _ in _test_classes(config, tests):
         valid = set(names) | mapped_classes(config, name)
         for which, given in (("classes-to-map", _names(wanted)), ("classes-to-mix", _pairs(mix))):
             line = _unknown_classes(which, given, valid, name)
             if line:
                 lines.append(line)
-        absent = [c for c in _names(wanted) if c in names and c not in present]
+    return lines
+
+
+def absent_class_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each class ``classes-to-map`` names has clips in the config's split of each test dataset."""
+    wanted, base_split = _names(config.get("classes-to-map")), config["split"]
+    if not wanted:
+        return []
+    lines = []
+    for name, names, present in _test_classes(config, tests):
+        absent = [c for c in wanted if c in names and c not in present]
         if absent:
             lines.append(
                 f"config key 'classes-to-map' names classes with no clips in the {base_split} split of '{name}': {absent}"
@@ -351,13 +377,19 @@ def data_errors(
         *checkpoint_errors(checkpoint_configs, weights),
         *code_running_checkpoint_errors(weights),
         *custom_factory_errors(config),
-        *dataset_errors(config, tests),
+        *dataset_root_errors(config, tests),
+        *annotation_file_errors(config, tests),
         *num_frames_errors(config, checkpoint_configs),
         *num_spatial_views_errors(config, checkpoint_configs),
     ]
     if lines:
         return lines
-    return [*split_errors(config, tests, splits), *class_errors(config, tests)]
+    return [
+        *split_errors(config, tests, splits),
+        *class_count_errors(config, tests),
+        *class_name_errors(config, tests),
+        *absent_class_errors(config, tests),
+    ]
 
 
 def check_data(

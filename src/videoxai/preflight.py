@@ -566,22 +566,22 @@ def factory_problem(spec: str) -> str | None:
         return (
             f"names module {module_name!r}, which cannot be imported here (install it, or put its folder on PYTHONPATH)"
         )
-    origin = found.origin or ""
+    source = found.origin or ""  # importlib's name for the module's file
     stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
-    if origin in ("built-in", "frozen") or (
-        any(origin.startswith(d + os.sep) for d in stdlib) and "site-packages" not in origin
+    if source in ("built-in", "frozen") or (
+        any(source.startswith(d + os.sep) for d in stdlib) and "site-packages" not in source
     ):
         return f"names {module_name!r} of Python's standard library: a factory is a function or class of yours"
-    if not origin.endswith(".py"):
+    if not source.endswith(".py"):
         return None  # a compiled module: its factory is checked when the model is resolved
     try:
-        tree = ast.parse(Path(origin).read_bytes())
+        tree = ast.parse(Path(source).read_bytes())
     except (OSError, SyntaxError, ValueError) as e:
-        return f"names module {module_name!r}, whose source {origin} cannot be read ({e})"
+        return f"names module {module_name!r}, whose source {source} cannot be read ({e})"
     for node in tree.body:
         if _binds(node, attr):
             return _call_problem(node)
-    return f"names {attr!r}, which module {module_name!r} ({origin}) does not define"
+    return f"names {attr!r}, which module {module_name!r} ({source}) does not define"
 
 
 def _binds(node: ast.stmt, name: str) -> bool:

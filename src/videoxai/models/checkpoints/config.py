@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from videoxai.conventions import RENAMED
 from videoxai.io import read_yaml
 from videoxai.models.checkpoints.files import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX, CheckpointError
 from videoxai.schemas import CHECKPOINT_CONFIG_SCHEMA
@@ -82,6 +83,8 @@ def config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> lis
             allowed = sorted(error.schema.get("properties") or {})
             extra = sorted(set(error.instance) - set(allowed))
             line = f"field '{field}' has unknown key(s) {', '.join(repr(x) for x in extra)}; valid keys: {', '.join(allowed)}"
+        elif field.endswith("pipeline") and error.validator == "enum" and error.instance in RENAMED:
+            line = f"field '{field}' is {error.instance!r}, which is now called {RENAMED[error.instance]!r}: set it to {RENAMED[error.instance]}"
         else:
             text = json.dumps(error.instance, default=str)
             found = text if len(text) <= 60 else text[:57] + "..."

@@ -36,8 +36,20 @@ LAYERS: list[set[str]] = [
 ]
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # the small top-level modules under the package root form one unit, the foundation (they import one way:
-# rebuild, checksums <- io <- checks; the hook import_cycles.py finds a cycle among them)
-CORE = {"keys", "io", "checks", "checksums", "rebuild", "pickles", "runs", "joblog", "conventions", "progress"}
+# rebuild, checksums <- io <- checks <- outdated; the hook import_cycles.py finds a cycle among them)
+CORE = {
+    "keys",
+    "io",
+    "checks",
+    "checksums",
+    "rebuild",
+    "outdated",
+    "pickles",
+    "runs",
+    "joblog",
+    "conventions",
+    "progress",
+}
 # the package root holds ``__version__``: any module may read it (Python imports the root first anyway)
 ROOT_NAMES_ANYONE_MAY_USE = {"__version__"}
 

@@ -27,10 +27,11 @@ import sys
 from snakemake.iocontainers import Wildcards
 
 from videoxai import runs
-from videoxai.checks import damaged_outputs, safetensors_header
 from videoxai.checksums import HashCache
 from videoxai.data.manifest import refresh_manifest
+from videoxai.explain.store import header_clip_list
 from videoxai.extract.mixture_config import mixture_errors
+from videoxai.outdated import damaged_outputs
 from videoxai.preflight import ConfigError, check_data, check_explainers, checkpoint_class_names, load_split
 from videoxai.rebuild import rebuild_all_command, rebuild_target
 
@@ -95,7 +96,7 @@ def rendered_clips(w, explainer):
         return [f"class_{int(c['class_index'])}_sample_{int(c['sample_index'])}" for c in clips]
 
     try:
-        return names(json.loads(safetensors_header(HEATMAPS.format(**w, explainer=explainer))["__metadata__"]["clips"]))
+        return names(header_clip_list(HEATMAPS.format(**w, explainer=explainer)))
     except Exception:
         pass
     try:

@@ -72,6 +72,13 @@ UNDEFINED_UNDER_PROMPT_TUNING: dict[str, dict[str, str]] = {
     },
 }
 
+# Prompt-tuning's rollouts view each frame's CLS row as a square patch grid: kept visual prompts break it.
+PATCH_GRID_ROLLOUTS = ("attention-rollout", "attention-rollout-cls", "attention-rollout-cls-weighted")
+KEPT_PROMPTS_REASON = (
+    "keep-vision-prompts-throughout: true keeps its visual prompts among each frame's tokens, which prompt-tuning's "
+    "rollout cannot lay on the patch grid (its own explainer fails on them too)"
+)
+
 # The explain stage's own settings beside the method's: the model-based evaluation of the maps.
 EVALUATION_SETTINGS: dict[str, Any] = {
     "evaluate": True,  # deletion/insertion AUCs and the cascading randomisation sanity check, per clip
@@ -104,10 +111,18 @@ def effective_convention(method: str, convention: str) -> str:
     return STANDARD
 
 
-def undefined_reason(method: str, convention: str, family: str | None) -> str | None:
-    """Why ``convention`` cannot define ``method``'s maps on a model of ``family``, or None where it can."""
+def undefined_reason(
+    method: str, convention: str, family: str | None, prompts_in_frame_attention: bool = False
+) -> str | None:
+    """Why ``convention`` cannot define ``method``'s maps on a model of ``family``, or None where it can.
+
+    ``prompts_in_frame_attention``: the model keeps visual prompts among each frame's tokens (a prompt-tuning run's
+    ``RunOptions.prompts_in_frame_attention``), which prompt-tuning's rollouts cannot lay on the patch grid.
+    """
     if family is None or effective_convention(method, convention) != PROMPT_TUNING:
         return None
+    if prompts_in_frame_attention and method in PATCH_GRID_ROLLOUTS:
+        return KEPT_PROMPTS_REASON
     return UNDEFINED_UNDER_PROMPT_TUNING.get(method, {}).get(family)
 
 

@@ -160,6 +160,31 @@ def check_prompt_tuning_options(method: str, params: dict[str, Any]) -> None:
         raise ValueError(f"{method}: option discard-ratio must be a number in [0, 1), got {ratio!r}")
 
 
+class PromptTokensError(ValueError):
+    """Prompt-tuning's rollout cannot lay a frame's tokens on a square patch grid: visual prompts are among them."""
+
+
+def _patch_side(attentions: Sequence[torch.Tensor], explainer: Explainer) -> int:
+    """The side of the square patch grid behind a frame's CLS token, as prompt-tuning's ``_process_cam`` takes it.
+
+    With ``keep-vision-prompts-throughout: true`` (dual_coop, vidop) the visual prompts stay in every frame's
+    attention, after the patches: the CLS row then holds patches and prompts, which form no square grid, and
+    prompt-tuning's ``cam.view(B, V, T, side, side)`` raises. Refused here in one line instead.
+    """
+    if not attentions:
+        return 0
+    tokens = attentions[0].shape[-1] - 1
+    side = int(tokens**0.5)
+    if side * side != tokens:
+        raise PromptTokensError(
+            f"{explainer.name} under conventions: prompt-tuning cannot map {type(explainer.model).__name__}: each "
+            f"frame's attention has {tokens} tokens after CLS, not a square patch grid (its visual prompts stay in "
+            "every layer, keep-vision-prompts-throughout: true; prompt-tuning's explainer fails on them too). "
+            "Use conventions: standard for this explainer."
+        )
+    return side
+
+
 class UndefinedMapError(ZeroGradientError):
     """Prompt-tuning's normalisation divides a frame's map by a zero maximum: the map is NaN (0 / 0)."""
 
@@ -247,7 +272,7 @@ class PromptTuningRolloutSteps(Rollout):
             if isinstance(self.model, PerFrameAttention):
                 logits = self.model(video)
                 attentions = self.model.per_frame_attentions(video)
-                side = int((attentions[0].shape[-1] - 1) ** 0.5) if attentions else 0
+                side = _patch_side(attentions, self)
                 layout = TokenLayout(num_prefix=1, frames=1, height=side, width=side)
             else:
                 logits, attentions = self.model.forward_with_attention(video)

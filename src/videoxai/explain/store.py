@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import save_file
 
-from videoxai.checks import BrokenFileError, check_safetensors, reading
+from videoxai.checks import check_safetensors, reading, safetensors_header
 from videoxai.explain.undefined import flags_or_none
 from videoxai.io import atomic_path
+from videoxai.rebuild import BrokenFileError
 
 # The contract's tensors: name -> (safetensors dtype, rank), and its metadata keys (each JSON).
 TENSORS = {"heatmaps": ("F16", 4), "temporal_importance": ("F32", 2), "frames": ("U8", 5)}
@@ -113,6 +114,12 @@ def load_heatmaps(path: str | os.PathLike[str], index: int | None = None) -> Hea
             get = lambda k: f.get_slice(k)[index : index + 1]  # noqa: E731
         undefined = get("undefined_frames").astype(bool) if "undefined_frames" in f.keys() else None
         return HeatmapSet(get("heatmaps"), get("temporal_importance"), get("frames"), clips, params, undefined)
+
+
+def header_clip_list(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The clip list from the file's header alone (its tensors' byte ranges checked, nothing hashed or decoded):
+    what planning reads to name the figures render writes from it."""
+    return json.loads(safetensors_header(path)["__metadata__"]["clips"])
 
 
 def load_clip_list(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -66,12 +66,12 @@ def tile_frames(frames: np.ndarray, per_row: int, gap: int = 4) -> tuple[np.ndar
     cols = min(k, per_row)
     rows = -(-k // cols)
     canvas = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, 3), 255, dtype=np.uint8)
-    origins = []
+    corners = []
     for j, img in enumerate(frames):
         y, x = (j // cols) * (h + gap), (j % cols) * (w + gap)
         canvas[y : y + h, x : x + w] = img
-        origins.append((y, x))
-    return canvas, origins
+        corners.append((y, x))
+    return canvas, corners
 
 
 def strip_figure(
@@ -112,7 +112,7 @@ def strip_figure(
         )
     else:
         shown = overlays
-    mosaic, origins = tile_frames(shown, per_row)
+    mosaic, corners = tile_frames(shown, per_row)
     strip_h = 8.4 * mosaic.shape[0] / mosaic.shape[1]  # inches, for a 9-inch-wide figure
     fig = Figure(figsize=(9.0, strip_h + 2.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
@@ -120,7 +120,7 @@ def strip_figure(
     strip_ax = fig.add_subplot(grid[0, 0])
     strip_ax.imshow(mosaic, interpolation="antialiased")
     strip_ax.set_axis_off()
-    for i, (y, x) in zip(idx, origins):
+    for i, (y, x) in zip(idx, corners):
         strip_ax.text(
             x + 2,
             y + 2,

@@ -54,6 +54,8 @@ class SplitVariantError(ValueError):
 VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
 SPLITS = ("train", "val", "test")
 SPATIAL_VIEWS = (1, 3)  # the prompt-tuning pipeline's crops: the centre, or start / centre / end
+CORRUPTION_NAME = r"[a-z][a-z0-9_]*"  # videoxai.data.corruptions names them (shot_noise, h264_crf, ...)
+SEVERITIES = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class SplitVariant:
 
     The options suffix the split name (``+tta``: test-time augmentation,
     ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views, ``+s{S}``:
-    S spatial views; no ``+v`` / ``+s``: the model's own), so the predictions
+    S spatial views; no ``+v`` / ``+s``: the model's own; ``+{corruption}-{severity}``:
+    clips corrupted while decoding, e.g. ``+shot_noise-3``), so the predictions
     of two variants never overwrite each other. The suffixes come in that
     order; :meth:`parse` and ``str`` are each other's inverse, and
     :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
@@ -73,6 +76,8 @@ class SplitVariant:
     handcrafted_prompts: bool = False
     temporal_views: int | None = None
     spatial_views: int | None = None
+    corruption: str | None = None
+    severity: int | None = None
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -83,6 +88,13 @@ class SplitVariant:
         s = self.spatial_views
         if s is not None and (isinstance(s, bool) or s not in SPATIAL_VIEWS):
             raise SplitVariantError(f"num-spatial-views must be one of {list(SPATIAL_VIEWS)} or null, got {s!r}")
+        c, sev = self.corruption, self.severity
+        if (c is None) != (sev is None):
+            raise SplitVariantError(f"a corruption needs both a name and a severity, got {c!r} and {sev!r}")
+        if c is not None and not re.fullmatch(CORRUPTION_NAME, str(c)):
+            raise SplitVariantError(f"corruption name {c!r} must be lower-case letters, digits and '_' (e.g. 'fog')")
+        if sev is not None and (isinstance(sev, bool) or sev not in SEVERITIES):
+            raise SplitVariantError(f"corruption severity must be one of {list(SEVERITIES)}, got {sev!r}")
 
     @classmethod
     def parse(cls, name: str) -> SplitVariant:
@@ -91,12 +103,18 @@ class SplitVariant:
         if not m:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
-                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}} in that order "
-                "(e.g. 'test+tta+v2')"
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +{{corruption}}-{{severity}} "
+                "in that order (e.g. 'test+tta+v2', 'test+fog-3')"
             )
-        split, tta, hand, views, spatial = m.groups()
+        split, tta, hand, views, spatial, corruption, severity = m.groups()
         return cls(
-            split, tta is not None, hand is not None, int(views) if views else None, int(spatial) if spatial else None
+            split,
+            tta is not None,
+            hand is not None,
+            int(views) if views else None,
+            int(spatial) if spatial else None,
+            corruption,
+            int(severity) if severity else None,
         )
 
     @classmethod
@@ -115,11 +133,16 @@ class SplitVariant:
         flags = {"use-augmentation": self.augmentation, "use-handcrafted-prompts": self.handcrafted_prompts}
         views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
         views += [f"s{self.spatial_views}"] if self.spatial_views is not None else []
+        views += [f"{self.corruption}-{self.severity}"] if self.corruption is not None else []
         return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
 
     def with_split(self, split: str) -> SplitVariant:
         """The same options on another split (temperature scaling fits on ``val`` with the test's options)."""
         return dataclasses.replace(self, split=split)
+
+    def with_corruption(self, corruption: str | None, severity: int | None) -> SplitVariant:
+        """The same options with clips corrupted (``None, None``: clean)."""
+        return dataclasses.replace(self, corruption=corruption, severity=severity)
 
     def options(self) -> dict[str, Any]:
         """The evaluation options by config name, as the extract stage takes (and records) them.
@@ -135,6 +158,8 @@ class SplitVariant:
         }
         if self.spatial_views is not None:
             options["num-spatial-views"] = self.spatial_views
+        if self.corruption is not None:
+            options["corruption"] = {"name": self.corruption, "severity": self.severity}
         return options
 
 
@@ -143,9 +168,11 @@ SPLIT_VARIANT_PATTERN = (
     rf"({'|'.join(SPLITS)})"
     + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values())
     + r"(\+v[1-9][0-9]*)?(\+s[1-9][0-9]*)?"
+    + rf"(\+{CORRUPTION_NAME}-[1-5])?"
 )
 _SPLIT_RE = re.compile(
     rf"^({'|'.join(SPLITS)})"
     + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
-    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?$"
+    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?"
+    + rf"(?:\+({CORRUPTION_NAME})-([1-5]))?$"
 )

@@ -36,8 +36,8 @@ rule calibrate:
 
 rule calibration_summary:
     input:
-        metrics=for_each_analysis(CALIB_METRICS),
-        bins=for_each_analysis(CALIB_BINS),
+        metrics=for_each_calibration(CALIB_METRICS),
+        bins=for_each_calibration(CALIB_BINS),
     output:
         csv=report(
             CALIB_SUMMARY,
@@ -54,7 +54,7 @@ rule calibration_summary:
         ),
         pdf=f"{FIGURES}/calibration/comparison.pdf",
     params:
-        labels=analysis_labels(),
+        labels=calibration_labels(),
     log:
         "logs/calibration_summary.log",
     threads: 1

@@ -44,6 +44,17 @@ except SplitVariantError as e:
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 
+# Calibration under shift (docs/shift.md): `corruptions: {name: [severities]}`, each a split variant +{name}-{severity}
+# of the configured split, extracted and calibrated like it (explanations stay on the clean split).
+try:
+    SHIFTED = [
+        str(SplitVariant.parse(SPLIT).with_corruption(name, severity))
+        for name, severities in (config.get("corruptions") or {}).items()
+        for severity in sorted(severities)
+    ]
+except SplitVariantError as e:
+    _fail(f"config key 'corruptions': {e}")
+
 # Class-name mappings for closed-set models on another dataset: {dataset-test: {dataset-train: {test: train} | CSV}}
 CLASS_MAPPING = config["class-mapping"]
 for _t in CLASS_MAPPING:
@@ -216,22 +227,49 @@ def analysis_labels():
 
 
 def val_predictions(wildcards):
-    """The val split's predictions, needed only to fit temperature scaling."""
+    """The val split's predictions, needed only to fit temperature scaling (on clean clips, also for a shifted test)."""
     if not config["temperature-scaling"]:
         return []
     if config["temperature"] is not None:
         _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    val = SplitVariant.parse(wildcards.split).with_split("val")
+    val = SplitVariant.parse(wildcards.split).with_split("val").with_corruption(None, None)
     return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+
+
+def shifted_analyses():
+    """Wildcards of every (model, test dataset, corruption, severity) the config's `corruptions` ask about."""
+    return [dict(w, split=split) for w in analyses() for split in SHIFTED]
+
+
+def calibration_analyses():
+    """The analyses calibration covers: the clean ones, then the shifted ones."""
+    return [*analyses(), *shifted_analyses()]
+
+
+def for_each_calibration(template, **extra):
+    return [template.format(**w, **extra) for w in calibration_analyses()]
+
+
+def calibration_labels():
+    """A label per calibration analysis; a shifted one names its split variant."""
+    return [
+        f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" + (f" ({w['split']})" if w["split"] != SPLIT else "")
+        for w in calibration_analyses()
+    ]
+
+
+def split_corruption_seed(wildcards):
+    """The corruption seed, a parameter only of shifted splits (changing it reruns nothing clean)."""
+    return config["corruption-seed"] if SplitVariant.parse(wildcards.split).corruption else None
 
 
 def calibration_targets():
     """Every calibration output: metrics, bins, both diagram formats; the summary table (CSV, LaTeX) and comparison."""
     return [
-        *for_each_analysis(CALIB_METRICS),
-        *for_each_analysis(CALIB_BINS),
-        *for_each_analysis(CALIB_DIAGRAM),
-        *for_each_analysis(CALIB_DIAGRAM_PDF),
+        *for_each_calibration(CALIB_METRICS),
+        *for_each_calibration(CALIB_BINS),
+        *for_each_calibration(CALIB_DIAGRAM),
+        *for_each_calibration(CALIB_DIAGRAM_PDF),
         CALIB_SUMMARY,
         CALIB_SUMMARY_TEX,
         CALIB_COMPARISON,
@@ -258,7 +296,7 @@ def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
     val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
-    return [*for_each_analysis(RESOLVED), *for_each_analysis(PRED), *val]
+    return [*for_each_analysis(RESOLVED), *for_each_calibration(PRED), *val]
 
 
 def all_targets():

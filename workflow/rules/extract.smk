@@ -20,6 +20,7 @@ rule extract_predictions:
         num_frames=config["num-frames"],
         class_mapping=class_mapping,
         label_order=label_order,
+        corruption_seed=split_corruption_seed,
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
     # the main process and num-workers decoding workers (videoxai.setup.threads), but at most half the cores:

@@ -44,6 +44,7 @@ def extract_predictions(
     class_mapping: ClassMappingSource | None = None,
     label_order: str = "standard",
     mem_mb: float | None = None,
+    corruption_seed: int = 0,
 ) -> dict[str, Any]:
     """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows.
 
@@ -51,7 +52,9 @@ def extract_predictions(
     ``use-handcrafted-prompts``, ``num-temporal-views``: V temporal views per
     clip, None for the model's own ``input_spec.num_views``,
     ``num-spatial-views``: 1 or 3 crops of prompt-tuning models, None for the
-    run's own; see :meth:`videoxai.keys.SplitVariant.options`). ``mem_mb``,
+    run's own; ``corruption``: ``{name, severity}`` of a corruption applied
+    while decoding, its draws seeded by ``corruption_seed`` and each clip's
+    id; see :meth:`videoxai.keys.SplitVariant.options`). ``mem_mb``,
     the job's memory budget, caps the clips per batch (up to ``batch_size``)
     where the model's footprint is known (:func:`memory_batch`). With V > 1 the
     model's ``forward`` gets ``(B, V, T, C, H, W)`` and combines the views
@@ -99,6 +102,8 @@ def extract_predictions(
         )
     tta = tta_for(spec) if options.get("use-augmentation") else None
     batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb)
+    shift = options.get("corruption")
+    corruption = (shift["name"], int(shift["severity"])) if shift else None
     loader = make_loader(
         samples,
         spec,
@@ -107,6 +112,8 @@ def extract_predictions(
         decoder=setup.decoder,
         num_views=spec.num_views,
         tta=tta,
+        corruption=corruption,
+        corruption_seed=corruption_seed,
     )
     k = len(class_names)
     metadata = {
@@ -122,6 +129,7 @@ def extract_predictions(
         "split": split,
         "options": options,
         "tta": tta.to_dict() if tta else None,
+        "corruption": {**shift, "seed": int(corruption_seed)} if shift else None,
         "decoder": setup.decoder,
         "label_order": label_order,
         "missing_on_disk": len(info.missing),

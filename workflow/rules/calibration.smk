@@ -65,3 +65,50 @@ rule calibration_summary:
         "../envs/videoxai.yaml"
     script:
         "../scripts/calibration_summary.py"
+
+
+# calibration under shift (docs/shift.md): each recalibration method fitted on the clean val split, scored on the
+# clean and every corrupted test split; the table across them and Ovadia et al.-style box plots.
+rule recalibrate:
+    input:
+        predictions=PRED,
+        val=recalibration_val,
+    output:
+        RECALIBRATION,
+    params:
+        methods=config["recalibration"],
+        n_bins=config["n-bins"],
+    log:
+        f"logs/recalibrate/{MODEL}/{{test}}/{{split}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/videoxai.yaml"
+    script:
+        "../scripts/recalibrate.py"
+
+
+rule shift_summary:
+    input:
+        for_each_calibration(RECALIBRATION),
+    output:
+        csv=SHIFT_TABLE,
+        png=report(
+            SHIFT_FIGURE,
+            caption="../report/shift.rst",
+            category="Summary",
+            labels={"figure": "calibration under shift"},
+        ),
+        pdf=SHIFT_FIGURE_PDF,
+    log:
+        "logs/shift_summary.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
+    script:
+        "../scripts/shift_summary.py"

@@ -94,6 +94,10 @@ CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
+RECALIBRATION = f"{CALIB}/recalibration.csv"
+SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
+SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
+SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
@@ -258,6 +262,22 @@ def calibration_labels():
     ]
 
 
+def recalibration_val(wildcards):
+    """The clean val split's predictions, where recalibration methods are fitted (also for a shifted test split)."""
+    if not config.get("recalibration"):
+        return []
+    val = SplitVariant.parse(wildcards.split).with_split("val").with_corruption(None, None)
+    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+
+
+def shift_targets():
+    """The recalibration table of every calibration analysis, the shift table and its box plots: made when the
+    config asks for corruptions or recalibration methods."""
+    if not (SHIFTED or config.get("recalibration")):
+        return []
+    return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF]
+
+
 def split_corruption_seed(wildcards):
     """The corruption seed, a parameter only of shifted splits (changing it reruns nothing clean)."""
     return config["corruption-seed"] if SplitVariant.parse(wildcards.split).corruption else None
@@ -274,6 +294,7 @@ def calibration_targets():
         CALIB_SUMMARY_TEX,
         CALIB_COMPARISON,
         CALIB_COMPARISON_PDF,
+        *shift_targets(),
     ]
 
 

@@ -26,7 +26,8 @@ def _set(workdir: Path, **keys) -> None:
 
 
 def test_corruptions_are_split_variants_with_their_own_predictions(tmp_path: Path) -> None:
-    workdir = make_workdir(tmp_path, {**TINY_DEMO, "corruptions": {"contrast": [1, 5], "motion_blur": [2]}})
+    shift = {"corruptions": {"contrast": [1, 5], "motion_blur": [2]}, "recalibration": ["temperature", "dirichlet"]}
+    workdir = make_workdir(tmp_path, {**TINY_DEMO, **shift})
     run = run_snakemake(workdir, "--cores", "2", "calibration", timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     accuracy = {}
@@ -47,6 +48,19 @@ def test_corruptions_are_split_variants_with_their_own_predictions(tmp_path: Pat
         "video_coop/demo/tiny on demo (test+contrast-5)",
         "video_coop/demo/tiny on demo (test+motion_blur-2)",
     ]
+    # every method fitted on the clean val split, scored on every split beside the logits as extracted
+    with open(workdir / "results/calibration/shift.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["corruption"], r["severity"], r["method"]) for r in rows] == [
+        (c, s, m)
+        for c, s in (("none", "0"), ("contrast", "1"), ("contrast", "5"), ("motion_blur", "2"))
+        for m in ("none", "temperature", "dirichlet")
+    ]
+    none = {(r["corruption"], r["severity"]): float(r["accuracy"]) for r in rows if r["method"] == "none"}
+    assert none[("contrast", "5")] == accuracy["test+contrast-5"]
+    assert (workdir / "figures/calibration/shift.png").stat().st_size > 10_000
+    assert (workdir / PRED.format(split="val")).is_file()  # the clean val split, fitted once for every split
+    assert not (workdir / PRED.format(split="val+contrast-5")).exists()
     # a new seed reruns the corrupted extractions only
     _set(workdir, **{"corruption-seed": 1})
     plan = run_snakemake(workdir, "-n", "calibration", timeout=300)

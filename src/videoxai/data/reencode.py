@@ -60,9 +60,14 @@ def motion_blur(frames: np.ndarray, severity: int) -> np.ndarray:
     n = len(frames)
     if n <= 2 * c:
         raise C.CorruptionError(f"motion_blur severity {severity} needs more than {2 * c} frames, the clip has {n}")
-    sums = np.cumsum(np.concatenate([np.zeros_like(frames[:1], dtype=np.float64), frames.astype(np.float64)]), axis=0)
-    means = (sums[2 * c : n] - sums[0 : n - 2 * c]) / (2.0 * c)  # frame i (c <= i < n-c): frames i-c .. i+c-1
-    return C._u8(means)
+    out = np.empty((n - 2 * c, *frames.shape[1:]), dtype=np.uint8)
+    window = frames[: 2 * c].astype(np.uint16).sum(axis=0)  # exact: at most 22 x 255
+    for i in range(n - 2 * c):  # output i: frames i .. i + 2c - 1, a running sum (one frame in, one out)
+        if i:
+            window += frames[i + 2 * c - 1]
+            window -= frames[i - 1]
+        out[i] = window / (2.0 * c)  # truncated to uint8 on assignment, as the reference
+    return out
 
 
 def frame_rate_indices(n: int, rate: Fraction, target: int) -> list[int]:

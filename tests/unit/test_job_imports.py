@@ -32,6 +32,8 @@ ALLOWED = {
     "calibration_summary": {"matplotlib"},
     "verify_outputs": set(),  # checks files (headers, decodes videos with PyAV): no model, no figure
     "video_manifest": set(),  # hashes a split's clips: reads files only
+    "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
+    "shift_summary": {"matplotlib"},  # the shift table's box plots
 }
 
 

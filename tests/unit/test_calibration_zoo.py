@@ -28,7 +28,7 @@ def _nll(p: np.ndarray, y: np.ndarray) -> float:
 @pytest.mark.parametrize("method,features", [("matrix", lambda z: z), ("dirichlet", log_softmax)])
 def test_unregularised_matrix_and_dirichlet_are_multinomial_logistic_regression(method, features) -> None:
     z, y = _data(600)
-    ours = zoo.fit(method, z, y, lam=0.0, mu=0.0)
+    ours = zoo.fit(method, z, y, lam=0.0, mu=0.0, tolerance=1e-12, max_iter=5000)
     reference = LogisticRegression(C=np.inf, max_iter=10000, tol=1e-12).fit(features(z), y)
     test, _ = _data(200, seed=1)
     assert np.abs(ours.probs(test) - reference.predict_proba(features(test))).max() < 1e-5

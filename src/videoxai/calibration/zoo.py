@@ -47,7 +47,9 @@ class Recalibrator:
         return self.transform(np.asarray(logits, dtype=F64))
 
 
-def _affine_fit(x: np.ndarray, y: np.ndarray, kind: str, lam: float, mu: float) -> tuple[np.ndarray, np.ndarray]:
+def _affine_fit(
+    x: np.ndarray, y: np.ndarray, kind: str, lam: float, mu: float, tolerance: float, max_iter: int
+) -> tuple[np.ndarray, np.ndarray]:
     """(W, b) minimising mean NLL of ``softmax(x W^T + b)`` (+ ODIR); ``kind`` vector: W diagonal."""
     from scipy.optimize import minimize
 
@@ -77,7 +79,13 @@ def _affine_fit(x: np.ndarray, y: np.ndarray, kind: str, lam: float, mu: float) 
         return float(nll), grad
 
     start = np.concatenate([np.ones(k) if kind == "vector" else np.eye(k).ravel(), np.zeros(k)])
-    result = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15})
+    result = minimize(
+        loss,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": max_iter, "gtol": tolerance, "ftol": tolerance * 1e-3},
+    )
     return unpack(result.x)
 
 
@@ -121,8 +129,13 @@ def fit(
     lam: float = ODIR,
     mu: float = ODIR,
     n_bins: int = 15,
+    tolerance: float = 1e-6,
+    max_iter: int = 500,
 ) -> Recalibrator:
-    """Fit ``method`` on val ``logits`` (N, K) and ``labels`` (N,)."""
+    """Fit ``method`` on val ``logits`` (N, K) and ``labels`` (N,).
+
+    ``tolerance`` (the gradient's largest entry at the optimum) and ``max_iter`` bound the scaling methods' L-BFGS.
+    """
     z = np.asarray(logits, dtype=F64)
     y = np.asarray(labels, dtype=np.int64)
     if z.ndim != 2 or y.shape != (z.shape[0],) or z.shape[0] == 0:
@@ -136,10 +149,10 @@ def fit(
         t = fit_temperature(z, y).temperature
         return Recalibrator(method, lambda x: softmax(x / t), 1, {"temperature": t})
     if method in ("vector", "matrix"):
-        w, b = _affine_fit(z, y, method, lam, mu)
+        w, b = _affine_fit(z, y, method, lam, mu, tolerance, max_iter)
         return Recalibrator(method, lambda x: softmax(x @ w.T + b), 2 * k if method == "vector" else k * k + k)
     if method == "dirichlet":
-        w, b = _affine_fit(log_softmax(z), y, "matrix", lam, mu)
+        w, b = _affine_fit(log_softmax(z), y, "matrix", lam, mu, tolerance, max_iter)
         return Recalibrator(method, lambda x: softmax(log_softmax(x) @ w.T + b), k * k + k)
     if method == "isotonic":
         return Recalibrator(method, _one_vs_all(softmax(z), y, _isotonic), -1)

@@ -60,12 +60,14 @@ SEVERITIES = (1, 2, 3, 4, 5)
 
 @dataclass(frozen=True)
 class SplitVariant:
-    """A dataset split with the evaluation options that change its predictions: ``test+tta+hand+v2+s1``.
+    """A dataset split with the evaluation options that change its predictions: ``test+tta+hand+v2+s1+f16``.
 
     The options suffix the split name (``+tta``: test-time augmentation,
     ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views, ``+s{S}``:
-    S spatial views; no ``+v`` / ``+s``: the model's own; ``+{corruption}-{severity}``:
-    clips corrupted while decoding, e.g. ``+shot_noise-3``), so the predictions
+    S spatial views; no ``+v`` / ``+s``: the model's own; ``+f{N}``: N frames
+    per view, where a model runs on frames other than its own, see
+    :mod:`videoxai.setup.frames`; ``+{corruption}-{severity}``: clips corrupted
+    while decoding, e.g. ``+shot_noise-3``), so the predictions
     of two variants never overwrite each other. The suffixes come in that
     order; :meth:`parse` and ``str`` are each other's inverse, and
     :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
@@ -76,6 +78,7 @@ class SplitVariant:
     handcrafted_prompts: bool = False
     temporal_views: int | None = None
     spatial_views: int | None = None
+    frames: int | None = None
     corruption: str | None = None
     severity: int | None = None
 
@@ -88,6 +91,9 @@ class SplitVariant:
         s = self.spatial_views
         if s is not None and (isinstance(s, bool) or s not in SPATIAL_VIEWS):
             raise SplitVariantError(f"num-spatial-views must be one of {list(SPATIAL_VIEWS)} or null, got {s!r}")
+        f = self.frames
+        if f is not None and (isinstance(f, bool) or not isinstance(f, int) or f < 1):
+            raise SplitVariantError(f"num-frames must be a positive integer or null, got {f!r}")
         c, sev = self.corruption, self.severity
         if (c is None) != (sev is None):
             raise SplitVariantError(f"a corruption needs both a name and a severity, got {c!r} and {sev!r}")
@@ -103,16 +109,17 @@ class SplitVariant:
         if not m:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
-                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +{{corruption}}-{{severity}} "
-                "in that order (e.g. 'test+tta+v2', 'test+fog-3')"
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}}, "
+                "+{corruption}-{severity} in that order (e.g. 'test+tta+v2', 'test+fog-3')"
             )
-        split, tta, hand, views, spatial, corruption, severity = m.groups()
+        split, tta, hand, views, spatial, frames, corruption, severity = m.groups()
         return cls(
             split,
             tta is not None,
             hand is not None,
             int(views) if views else None,
             int(spatial) if spatial else None,
+            int(frames) if frames else None,
             corruption,
             int(severity) if severity else None,
         )
@@ -133,6 +140,7 @@ class SplitVariant:
         flags = {"use-augmentation": self.augmentation, "use-handcrafted-prompts": self.handcrafted_prompts}
         views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
         views += [f"s{self.spatial_views}"] if self.spatial_views is not None else []
+        views += [f"f{self.frames}"] if self.frames is not None else []
         views += [f"{self.corruption}-{self.severity}"] if self.corruption is not None else []
         return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
 
@@ -158,6 +166,8 @@ class SplitVariant:
         }
         if self.spatial_views is not None:
             options["num-spatial-views"] = self.spatial_views
+        if self.frames is not None:
+            options["num-frames"] = self.frames
         if self.corruption is not None:
             options["corruption"] = {"name": self.corruption, "severity": self.severity}
         return options
@@ -167,12 +177,12 @@ class SplitVariant:
 SPLIT_VARIANT_PATTERN = (
     rf"({'|'.join(SPLITS)})"
     + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values())
-    + r"(\+v[1-9][0-9]*)?(\+s[1-9][0-9]*)?"
+    + r"(\+v[1-9][0-9]*)?(\+s[1-9][0-9]*)?(\+f[1-9][0-9]*)?"
     + rf"(\+{CORRUPTION_NAME}-[1-5])?"
 )
 _SPLIT_RE = re.compile(
     rf"^({'|'.join(SPLITS)})"
     + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
-    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?"
+    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?"
     + rf"(?:\+({CORRUPTION_NAME})-([1-5]))?$"
 )

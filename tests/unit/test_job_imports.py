@@ -32,6 +32,8 @@ ALLOWED = {
     "calibration_summary": {"matplotlib"},
     "verify_outputs": set(),  # checks files (headers, decodes videos with PyAV): no model, no figure
     "video_manifest": set(),  # hashes a split's clips: reads files only
+    "mix_predictions": set(),  # a mixture from its members' predictions files: no model runs
+    "explain_skipped": set(),  # the notice that a mixture is not explained
     "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
     "shift_summary": {"matplotlib"},  # the shift table's box plots
 }

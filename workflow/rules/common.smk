@@ -1,5 +1,8 @@
 # Config access, model keys, target lists and input functions shared by every stage.
 
+import dataclasses
+import functools
+import os
 from pathlib import Path
 
 from snakemake.iocontainers import Wildcards
@@ -13,6 +16,8 @@ from videoxai.models.checkpoints.hf_cache import locate_backbone
 from videoxai.models.checkpoints.locate import find_checkpoint
 from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside
 from videoxai.models.checkpoints.wandb_artifact import is_artifact
+from videoxai.extract.mixture_config import MIXTURE_METHOD, is_mixture_key, parse_mixtures
+from videoxai.setup.frames import frame_support, plan_frames
 
 
 def _fail(message):
@@ -23,6 +28,13 @@ try:
     MODELS = [ModelKey.parse(k) for k in config["models"]]
 except ModelKeyError as e:
     _fail(f"config key 'models': {e}")
+
+# Mixture models (mixture/{train}/{name}: members and weights) are analysed after the models, from their predictions.
+try:
+    MIXTURES = parse_mixtures(config["mixtures"])
+except ValueError as e:
+    _fail(str(e))
+ANALYSED = [*MODELS, *(ModelKey.parse(k) for k in MIXTURES)]
 
 DATASETS = config["datasets"]
 _tests = config["dataset-test"]
@@ -102,6 +114,8 @@ RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
+# a mixture has no network to explain: this notice says so, in place of its heatmaps
+EXPLAIN_SKIPPED = f"{EXPLAIN}/{{explainer}}/skipped.json"
 # one render job per explainer folder writes every selected clip as class_{X}_sample_{Y}.mp4 / .png in these
 EXPLAIN_VIDEOS = f"{EXPLAIN_FIG}/video_samples"
 EXPLAIN_MAPS = f"{EXPLAIN_FIG}/attention_maps"
@@ -213,13 +227,59 @@ def label_order(wildcards):
 
 def explainer_options(wildcards):
     """Only the options an explainer uses are its parameters (videoxai.explain.options's table), so changing one
-    reruns only that explainer; the split variant's options come first."""
-    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), config)}
+    reruns only that explainer; the split variant's options come first. num-frames: this model's (model_frames)."""
+    own = {**config, "num-frames": model_frames(wildcards)}
+    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), own)}
 
 
 def analyses():
-    """Wildcards of every (model, test dataset) pair the config asks about."""
-    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLIT) for m in MODELS for t in TESTS]
+    """Wildcards of every (model or mixture, test dataset) pair the config asks about."""
+    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m))) for m in ANALYSED for t in TESTS]
+
+
+def model_analyses():
+    """analyses() of the models that have a network (no mixture): what is resolved and explained."""
+    return [w for w in analyses() if w["method"] != MIXTURE_METHOD]
+
+
+# ---- frames per model (videoxai.setup.frames): num-frames null | int | {model key: frames}
+@functools.lru_cache(maxsize=None)
+def frame_plan(key):
+    """The frames model ``key`` runs on, from the config's num-frames and its checkpoint's config.json."""
+    mk = ModelKey.parse(key)
+    try:
+        weights = checkpoint_file(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+        cfg = os.path.join(os.path.dirname(weights), CONFIG_NAME) if weights.endswith(WEIGHT_SUFFIXES) else None
+    except Exception:  # a missing checkpoint is reported, with every place looked, when the job graph is built
+        cfg = None
+    return plan_frames(key, config["num-frames"], frame_support(cfg))
+
+
+def model_split(key, split=None):
+    """The split name of ``key``'s results: ``split`` (the config's) with +f{N} where it runs on frames other
+    than its own (a mixture: the config's; its members each have their own)."""
+    split = SPLIT if split is None else split
+    if is_mixture_key(key):
+        return split
+    return str(dataclasses.replace(SplitVariant.parse(split), frames=frame_plan(key).suffix))
+
+
+def model_frames(wildcards):
+    """Frames per view the job gives the model: its split's +f{N}, else the config's or the model's own (None:
+    not known while planning, the model's own)."""
+    frames = SplitVariant.parse(wildcards.split).frames
+    return frames if frames is not None else frame_plan(model_key(wildcards)).frames
+
+
+def mixture_member_predictions(wildcards):
+    """A mixture's members' predictions on the mixture's test split (each with its own frames suffix)."""
+    mixture = MIXTURES[model_key(wildcards)]
+    out = []
+    for member in mixture.members:
+        mk = ModelKey.parse(member)
+        split = model_split(member, str(dataclasses.replace(SplitVariant.parse(wildcards.split), frames=None)))
+        out.append(PRED.format(method=mk.method, train=mk.train, run=mk.run, test=wildcards.test, split=split))
+    return out
 
 
 def for_each_analysis(template, **extra):
@@ -301,15 +361,16 @@ def calibration_targets():
 def explain_targets():
     """Per explainer folder: the selection, the heatmaps, the summary, the gallery and the two folders of videos and
     maps (one render job writes the gallery and every selected clip in them; a file missing from a folder dates the
-    folder back while planning, see verify.smk)."""
+    folder back while planning, see verify.smk). A mixture has no network: its notice that it was skipped."""
     return [
-        *for_each_analysis(SELECTION),
+        *[SELECTION.format(**w) for w in model_analyses()],
         *[
             t.format(**w, explainer=e)
-            for w in analyses()
+            for w in model_analyses()
             for e in EXPLAINERS
             for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
         ],
+        *[EXPLAIN_SKIPPED.format(**w, explainer=e) for w in analyses() if w["method"] == MIXTURE_METHOD for e in EXPLAINERS],
     ]
 
 
@@ -317,7 +378,7 @@ def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
     val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
-    return [*for_each_analysis(RESOLVED), *for_each_calibration(PRED), *val]
+    return [*[RESOLVED.format(**w) for w in model_analyses()], *for_each_calibration(PRED), *val]
 
 
 def all_targets():
@@ -331,7 +392,7 @@ def tracking_targets():
     if not (config["use-wandb"] and config["wandb-mode"] != "disabled"):
         return []
     calibration = for_each_analysis(TRACK_CALIBRATION)
-    explanations = [t for e in EXPLAINERS for t in for_each_analysis(TRACK_EXPLANATIONS, explainer=e)]
+    explanations = [TRACK_EXPLANATIONS.format(**w, explainer=e) for e in EXPLAINERS for w in model_analyses()]
     return [*calibration, *explanations]
 
 
@@ -402,12 +463,28 @@ def gets_gpu(rule):
     return bool(given.get("gpu") or given.get("gpus")) and config["device"] != "cpu"
 
 
-def _extract_plan(wildcards, threads):
+@functools.lru_cache(maxsize=None)
+def stand_in_footprint():
+    """For the runtime of a model whose footprint is unknown while planning (torchvision, custom, a wandb artifact not
+    fetched yet, a demo model not trained yet): a ViT-B/16 CLIP prompt-tuning run (8 frames: 140 G multiply-adds a
+    clip and view), more work than any of torchvision's video classifiers (18-64 G in their docs), so the runtime
+    follows the number of clips instead of a fixed guess; where it is still short, each retry doubles it."""
+    from videoxai.demo.real_size import COMMON_RUN, RUNS, VIT_B16_CLIP
+    from videoxai.setup.footprint import prompt_tuning_footprint
+
+    run = {**COMMON_RUN, **RUNS["video_coop"], "prompt-optimisation-method": "video_coop"}
+    return prompt_tuning_footprint(run, VIT_B16_CLIP).with_views(1, 1)  # one view unless the split's name asks more
+
+
+def _extract_plan(wildcards, threads, stand_in=False):
     fp = model_footprint(model_key(wildcards))
+    if fp is None and stand_in:
+        fp = stand_in_footprint()
     if fp is None:
         return None, None
     variant = SplitVariant.parse(wildcards.split)
     fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
+    fp = fp.with_frames(model_frames(wildcards))
     workers, _ = split_threads(threads, config["num-workers"])
     augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
     classes, clips = split_facts(wildcards.test, variant.split)
@@ -421,6 +498,12 @@ def retried(mem_mb, attempt):
     return int(mem_mb * (1 + 0.5 * (attempt - 1)))
 
 
+def retried_minutes(minutes, attempt):
+    """A retried job's runtime doubles each time: a job killed at its time limit (its estimate too low: the GPU's
+    speed is assumed, not measured) gets 2x, then 4x, instead of dying again at the same limit."""
+    return int(minutes * 2 ** (attempt - 1))
+
+
 def extract_mem_mb(wildcards, threads, attempt):
     fp, job = _extract_plan(wildcards, threads)
     if fp is None:
@@ -428,12 +511,10 @@ def extract_mem_mb(wildcards, threads, attempt):
     return retried(R.declared(R.extract_estimate_mb(fp, job)), attempt)
 
 
-def extract_runtime(wildcards, threads):
-    fp, job = _extract_plan(wildcards, threads)
-    if fp is None:
-        return 120
+def extract_runtime(wildcards, threads, attempt):
+    fp, job = _extract_plan(wildcards, threads, stand_in=True)
     clips = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[1]
-    return R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions"))
+    return retried_minutes(R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions")), attempt)
 
 
 def selected_clips():
@@ -443,10 +524,13 @@ def selected_clips():
     return (len(classes) if isinstance(classes, list) else int(classes)) * int(config["samples-per-class"]) + 2 * pairs
 
 
-def _explain_plan(wildcards):
+def _explain_plan(wildcards, stand_in=False):
     fp = model_footprint(model_key(wildcards))
+    if fp is None and stand_in:
+        fp = stand_in_footprint()
     if fp is None:
         return None, None
+    fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     job = R.ExplainJob(
         wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])
@@ -461,11 +545,9 @@ def explain_mem_mb(wildcards, attempt):
     return retried(R.FALLBACK_MB["explain"] if fp is None else R.declared(R.explain_estimate_mb(fp, job)), attempt)
 
 
-def explain_runtime(wildcards, threads):
-    fp, job = _explain_plan(wildcards)
-    if fp is None:
-        return 60
-    return R.explain_minutes(
+def explain_runtime(wildcards, threads, attempt):
+    fp, job = _explain_plan(wildcards, stand_in=True)
+    minutes = R.explain_minutes(
         fp,
         job,
         selected_clips(),
@@ -474,6 +556,7 @@ def explain_runtime(wildcards, threads):
         config["deletion-steps"],
         config["sanity-steps"],
     )
+    return retried_minutes(minutes, attempt)
 
 
 def resolve_mem_mb(wildcards, attempt):

@@ -26,6 +26,7 @@ from videoxai.explain.scoring import BatchScorer
 from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.models.frozen_cache import frozen_parameters
+from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource
 from videoxai.setup.footprint import footprint_of_resolved
 from videoxai.setup.resources import ExplainJob, explain_batch
@@ -86,6 +87,8 @@ def explain_selection(
     )
     n = len(selection["clips"])
     out = HeatmapCollector(n)
+    # clips done, rate and time left in the job log (the terminal, a SLURM log): with evaluation a clip takes minutes
+    progress = Progress(n, f"explain {method}", log)
     with frozen_parameters(model):
         for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
             video = b.video.to(device, non_blocking=True)
@@ -115,7 +118,8 @@ def explain_selection(
                 )
                 maps, importance = explained.maps[j].cpu().numpy(), explained.importance[j].cpu().numpy()
                 out.add(i, maps, importance, b.frames[j].numpy(), record)
-            log.info("explained %d/%d clips", out.done, n)
+            progress.update(len(b.positions))
+        progress.finish()
     hs = out.heatmap_set(
         {
             **options,

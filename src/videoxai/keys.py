@@ -54,6 +54,8 @@ class SplitVariantError(ValueError):
 VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
 SPLITS = ("train", "val", "test")
 SPATIAL_VIEWS = (1, 3)  # the prompt-tuning pipeline's crops: the centre, or start / centre / end
+CORRUPTION_NAME = r"[a-z][a-z0-9_]*"  # videoxai.data.corruptions names them (shot_noise, h264_crf, ...)
+SEVERITIES = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class SplitVariant:
     ``+hand``: hand-crafted prompts, ``+v{V}``: V temporal views, ``+s{S}``:
     S spatial views; no ``+v`` / ``+s``: the model's own; ``+f{N}``: N frames
     per view, where a model runs on frames other than its own, see
-    :mod:`videoxai.setup.frames`), so the predictions
+    :mod:`videoxai.setup.frames`; ``+{corruption}-{severity}``: clips corrupted
+    while decoding, e.g. ``+shot_noise-3``), so the predictions
     of two variants never overwrite each other. The suffixes come in that
     order; :meth:`parse` and ``str`` are each other's inverse, and
     :data:`SPLIT_VARIANT_PATTERN` is the Snakemake wildcard for it.
@@ -76,6 +79,8 @@ class SplitVariant:
     temporal_views: int | None = None
     spatial_views: int | None = None
     frames: int | None = None
+    corruption: str | None = None
+    severity: int | None = None
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -89,6 +94,13 @@ class SplitVariant:
         f = self.frames
         if f is not None and (isinstance(f, bool) or not isinstance(f, int) or f < 1):
             raise SplitVariantError(f"num-frames must be a positive integer or null, got {f!r}")
+        c, sev = self.corruption, self.severity
+        if (c is None) != (sev is None):
+            raise SplitVariantError(f"a corruption needs both a name and a severity, got {c!r} and {sev!r}")
+        if c is not None and not re.fullmatch(CORRUPTION_NAME, str(c)):
+            raise SplitVariantError(f"corruption name {c!r} must be lower-case letters, digits and '_' (e.g. 'fog')")
+        if sev is not None and (isinstance(sev, bool) or sev not in SEVERITIES):
+            raise SplitVariantError(f"corruption severity must be one of {list(SEVERITIES)}, got {sev!r}")
 
     @classmethod
     def parse(cls, name: str) -> SplitVariant:
@@ -97,10 +109,10 @@ class SplitVariant:
         if not m:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
-                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}} in that order "
-                "(e.g. 'test+tta+v2')"
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}}, "
+                "+{corruption}-{severity} in that order (e.g. 'test+tta+v2', 'test+fog-3')"
             )
-        split, tta, hand, views, spatial, frames = m.groups()
+        split, tta, hand, views, spatial, frames, corruption, severity = m.groups()
         return cls(
             split,
             tta is not None,
@@ -108,6 +120,8 @@ class SplitVariant:
             int(views) if views else None,
             int(spatial) if spatial else None,
             int(frames) if frames else None,
+            corruption,
+            int(severity) if severity else None,
         )
 
     @classmethod
@@ -127,11 +141,16 @@ class SplitVariant:
         views = [f"v{self.temporal_views}"] if self.temporal_views is not None else []
         views += [f"s{self.spatial_views}"] if self.spatial_views is not None else []
         views += [f"f{self.frames}"] if self.frames is not None else []
+        views += [f"{self.corruption}-{self.severity}"] if self.corruption is not None else []
         return "+".join([self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k]), *views])
 
     def with_split(self, split: str) -> SplitVariant:
         """The same options on another split (temperature scaling fits on ``val`` with the test's options)."""
         return dataclasses.replace(self, split=split)
+
+    def with_corruption(self, corruption: str | None, severity: int | None) -> SplitVariant:
+        """The same options with clips corrupted (``None, None``: clean)."""
+        return dataclasses.replace(self, corruption=corruption, severity=severity)
 
     def options(self) -> dict[str, Any]:
         """The evaluation options by config name, as the extract stage takes (and records) them.
@@ -149,6 +168,8 @@ class SplitVariant:
             options["num-spatial-views"] = self.spatial_views
         if self.frames is not None:
             options["num-frames"] = self.frames
+        if self.corruption is not None:
+            options["corruption"] = {"name": self.corruption, "severity": self.severity}
         return options
 
 
@@ -157,9 +178,11 @@ SPLIT_VARIANT_PATTERN = (
     rf"({'|'.join(SPLITS)})"
     + "".join(rf"(\+{s})?" for s in VARIANT_SUFFIXES.values())
     + r"(\+v[1-9][0-9]*)?(\+s[1-9][0-9]*)?(\+f[1-9][0-9]*)?"
+    + rf"(\+{CORRUPTION_NAME}-[1-5])?"
 )
 _SPLIT_RE = re.compile(
     rf"^({'|'.join(SPLITS)})"
     + "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
-    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?$"
+    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?"
+    + rf"(?:\+({CORRUPTION_NAME})-([1-5]))?$"
 )

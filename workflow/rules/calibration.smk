@@ -36,8 +36,8 @@ rule calibrate:
 
 rule calibration_summary:
     input:
-        metrics=for_each_analysis(CALIB_METRICS),
-        bins=for_each_analysis(CALIB_BINS),
+        metrics=for_each_calibration(CALIB_METRICS),
+        bins=for_each_calibration(CALIB_BINS),
     output:
         csv=report(
             CALIB_SUMMARY,
@@ -62,6 +62,53 @@ rule calibration_summary:
         mem_mb=2000,
         runtime=10,
     params:
-        labels=analysis_labels(),
+        labels=calibration_labels(),
     script:
         "../scripts/calibration_summary.py"
+
+
+# calibration under shift (docs/shift.md): each recalibration method fitted on the clean val split, scored on the
+# clean and every corrupted test split; the table across them and Ovadia et al.-style box plots.
+rule recalibrate:
+    input:
+        predictions=PRED,
+        val=recalibration_val,
+    output:
+        RECALIBRATION,
+    log:
+        f"logs/recalibrate/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        methods=config["recalibration"],
+        n_bins=config["n-bins"],
+    script:
+        "../scripts/recalibrate.py"
+
+
+rule shift_summary:
+    input:
+        for_each_calibration(RECALIBRATION),
+    output:
+        csv=SHIFT_TABLE,
+        png=report(
+            SHIFT_FIGURE,
+            caption="../report/shift.rst",
+            category="Summary",
+            labels={"figure": "calibration under shift"},
+        ),
+        pdf=SHIFT_FIGURE_PDF,
+    log:
+        "logs/shift_summary.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/shift_summary.py"

@@ -58,6 +58,17 @@ except SplitVariantError as e:
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 
+# Calibration under shift (docs/shift.md): `corruptions: {name: [severities]}`, each a split variant +{name}-{severity}
+# of the configured split, extracted and calibrated like it (explanations stay on the clean split).
+try:
+    SHIFTED = [
+        str(SplitVariant.parse(SPLIT).with_corruption(name, severity))
+        for name, severities in (config.get("corruptions") or {}).items()
+        for severity in sorted(severities)
+    ]
+except SplitVariantError as e:
+    _fail(f"config key 'corruptions': {e}")
+
 # Class-name mappings for closed-set models on another dataset: {dataset-test: {dataset-train: {test: train} | CSV}}
 CLASS_MAPPING = config["class-mapping"]
 for _t in CLASS_MAPPING:
@@ -103,6 +114,10 @@ CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
+RECALIBRATION = f"{CALIB}/recalibration.csv"
+SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
+SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
+SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 # a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (Backbone.key)
@@ -306,31 +321,71 @@ def for_each_analysis(template, **extra):
     return [template.format(**w, **extra) for w in analyses()]
 
 
-def analysis_labels():
-    return [f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" for w in analyses()]
-
-
 def val_predictions(wildcards):
-    """The val split's predictions, needed only to fit temperature scaling."""
+    """The val split's predictions, needed only to fit temperature scaling (on clean clips, also for a shifted test)."""
     if not config["temperature-scaling"]:
         return []
     if config["temperature"] is not None:
         _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    val = SplitVariant.parse(wildcards.split).with_split("val")
+    val = SplitVariant.parse(wildcards.split).with_split("val").with_corruption(None, None)
     return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+
+
+def shifted_analyses():
+    """Wildcards of every (model, test dataset, corruption, severity) the config's `corruptions` ask about."""
+    return [dict(w, split=split) for w in analyses() for split in SHIFTED]
+
+
+def calibration_analyses():
+    """The analyses calibration covers: the clean ones, then the shifted ones."""
+    return [*analyses(), *shifted_analyses()]
+
+
+def for_each_calibration(template, **extra):
+    return [template.format(**w, **extra) for w in calibration_analyses()]
+
+
+def calibration_labels():
+    """A label per calibration analysis; a shifted one names its split variant."""
+    return [
+        f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" + (f" ({w['split']})" if w["split"] != SPLIT else "")
+        for w in calibration_analyses()
+    ]
+
+
+def recalibration_val(wildcards):
+    """The clean val split's predictions, where recalibration methods are fitted (also for a shifted test split)."""
+    if not config.get("recalibration"):
+        return []
+    val = SplitVariant.parse(wildcards.split).with_split("val").with_corruption(None, None)
+    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+
+
+def shift_targets():
+    """The recalibration table of every calibration analysis, the shift table and its box plots: made when the
+    config asks for corruptions or recalibration methods."""
+    if not (SHIFTED or config.get("recalibration")):
+        return []
+    return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF]
+
+
+def split_corruption_seed(wildcards):
+    """The corruption seed, a parameter only of shifted splits (changing it reruns nothing clean)."""
+    return config["corruption-seed"] if SplitVariant.parse(wildcards.split).corruption else None
 
 
 def calibration_targets():
     """Every calibration output: metrics, bins, both diagram formats; the summary table (CSV, LaTeX) and comparison."""
     return [
-        *for_each_analysis(CALIB_METRICS),
-        *for_each_analysis(CALIB_BINS),
-        *for_each_analysis(CALIB_DIAGRAM),
-        *for_each_analysis(CALIB_DIAGRAM_PDF),
+        *for_each_calibration(CALIB_METRICS),
+        *for_each_calibration(CALIB_BINS),
+        *for_each_calibration(CALIB_DIAGRAM),
+        *for_each_calibration(CALIB_DIAGRAM_PDF),
         CALIB_SUMMARY,
         CALIB_SUMMARY_TEX,
         CALIB_COMPARISON,
         CALIB_COMPARISON_PDF,
+        *shift_targets(),
     ]
 
 
@@ -363,7 +418,7 @@ def model_targets():
         if config["temperature-scaling"]
         else []
     )
-    return [*[RESOLVED.format(**w) for w in model_analyses()], *for_each_analysis(PRED), *val]
+    return [*[RESOLVED.format(**w) for w in model_analyses()], *for_each_calibration(PRED), *val]
 
 
 def all_targets():

@@ -37,5 +37,6 @@ rule extract_predictions:
         num_frames=model_frames,
         class_mapping=class_mapping,
         label_order=label_order,
+        corruption_seed=split_corruption_seed,
     script:
         "../scripts/extract_predictions.py"

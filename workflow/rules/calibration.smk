@@ -1,9 +1,11 @@
-# calibration: ECE and friends from the predictions alone, so changing n-bins reruns nothing upstream.
+# calibration: ECE and friends from the predictions alone. Its settings (conventions, n-bins, temperature-scaling,
+# temperature, bootstrap) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
+# earlier ones and reads the same predictions. The job's parameters come from its path.
 
 
 rule calibrate:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         val=val_predictions,
     output:
         metrics=CALIB_METRICS,
@@ -17,10 +19,10 @@ rule calibrate:
         ),
         pdf=f"{CALIB_FIG}/reliability_diagram.pdf",
     params:
-        n_bins=config["n-bins"],
-        convention=config.get("conventions", "standard"),
-        bootstrap=config["bootstrap"],
-        temperature=config["temperature"],
+        n_bins=lambda w: variant(w).n_bins,
+        convention=lambda w: variant(w).convention,
+        bootstrap=lambda w: variant(w).bootstrap,
+        temperature=lambda w: variant(w).temperature,
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     log:
         f"logs/calibrate/{MODEL}/{{test}}/{{split}}.log",

@@ -31,16 +31,15 @@ for _t in TESTS:
     if _t not in DATASETS:
         _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
 
-# Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
-# so variants never overwrite each other. `num-temporal-views: V` adds +v{V}, `num-spatial-views: S` +s{S}
-# (unset: the model's own views).
+# A result's identity is every setting that changes its numbers: each one not at its default suffixes the split
+# name (videoxai.keys.SplitVariant), e.g. test+tta+hand, test+v2+s3, test+ckpt-3.pt, test+pt+b10+ts, so variants
+# never overwrite each other and the default config keeps the plain names. Each stage names its files by the part
+# that changes its numbers (predictions: the evaluation options and checkpoint file; calibration: all of it).
 try:
     SPLIT = str(SplitVariant.from_config(config))
+    SPLITS_BY_MODEL = {str(m): str(SplitVariant.from_config(config, str(m))) for m in MODELS}
 except SplitVariantError as e:
-    _fail(
-        "config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views', "
-        f"'num-spatial-views': {e}"
-    )
+    _fail(f"config: {e}")
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 
@@ -83,7 +82,8 @@ CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
-RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
+# +ckpt-{file} where checkpoint-file names one of the run folder's files (nothing: the layout's rule)
+RESOLVED = f"{RESULTS}/models/{MODEL}/resolved{{ckpt}}.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
@@ -102,9 +102,19 @@ def model_key(wildcards):
     return f"{wildcards.method}/{wildcards.train}/{wildcards.run}"
 
 
+def checkpoint_name(wildcards):
+    """The run folder's file a job uses: the one its path names (resolved+ckpt-3.pt.json, test+ckpt-3.pt), so an
+    earlier variant rebuilds from its own file; the config's checkpoint-file where the path names none."""
+    if "ckpt" in wildcards.keys():
+        return wildcards.ckpt.removeprefix("+ckpt-") or None
+    if "split" in wildcards.keys():
+        return SplitVariant.parse(wildcards.split).checkpoint_file
+    return CHECKPOINT_FILES.get(model_key(wildcards))
+
+
 def is_demo_model(wildcards):
     key = model_key(wildcards)
-    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and key not in CHECKPOINT_FILES
+    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and checkpoint_name(wildcards) is None
 
 
 def checkpoint_source(wildcards):
@@ -136,7 +146,7 @@ def checkpoint_file(wildcards):
             return str(bundled)
         return f"{CHECKPOINTS_ROOT}/{key}/{WEIGHTS_NAME}"
     try:
-        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, CHECKPOINT_FILES.get(key)))
+        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, checkpoint_name(wildcards)))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(str(e))
 
@@ -185,15 +195,48 @@ def class_mapping_file(wildcards):
     return [mapping] if isinstance(mapping, str) else []
 
 
+def variant(wildcards):
+    """Every setting the split wildcard names (videoxai.keys.SplitVariant): a job's parameters come from its path."""
+    return SplitVariant.parse(wildcards.split)
+
+
 def explain_convention(wildcards):
     """The convention the explainer runs under: `conventions: prompt-tuning` only where prompt-tuning has the method."""
-    return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
+    return effective_convention(wildcards.explainer, variant(wildcards).convention)
 
 
 def label_order(wildcards):
     """How labels meet logit columns (videoxai.conventions.label_order): prompt-tuning's only differs on a ucf101
-    dataset under `conventions: prompt-tuning`, so switching conventions reruns extraction only there."""
-    return conventions_label_order(config.get("conventions", "standard"), dataset_config(wildcards.test)["format"])
+    dataset under `conventions: prompt-tuning`, so switching conventions makes new predictions only there."""
+    return conventions_label_order(variant(wildcards).convention, dataset_config(wildcards.test)["format"])
+
+
+def prediction_split(test, split):
+    """The part of a split variant that names its predictions (+pt only where the label order differs)."""
+    v = SplitVariant.parse(split)
+    return str(v.for_predictions(conventions_label_order(v.convention, DATASETS[test]["format"]) != "standard"))
+
+
+def explanation_split(test, split, explainer):
+    """The part of a split variant that names an explainer's results: its predictions', and +pt where the explainer
+    has a prompt-tuning form."""
+    v = SplitVariant.parse(split)
+    pt = effective_convention(explainer, v.convention) != "standard" or prediction_split(test, split) != str(
+        v.for_predictions(False)
+    )
+    return str(v.for_explanations(pt))
+
+
+def predictions_file(wildcards):
+    """The predictions a calibration or selection reads: the same clips, options and model, whatever its analysis
+    settings (n-bins, temperature, ...): a new analysis variant reuses them."""
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, wildcards.split)})
+
+
+def resolved_file(wildcards):
+    """The model's resolved.json, of the checkpoint file the split names."""
+    ckpt = variant(wildcards).checkpoint_file
+    return RESOLVED.format(**dict(wildcards.items()), ckpt=f"+ckpt-{ckpt}" if ckpt else "")
 
 
 def explainer_options(wildcards):
@@ -203,8 +246,17 @@ def explainer_options(wildcards):
 
 
 def analyses():
-    """Wildcards of every (model, test dataset) pair the config asks about."""
-    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLIT) for m in MODELS for t in TESTS]
+    """Wildcards of every (model, test dataset) pair the config asks about; the split names every setting."""
+    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLITS_BY_MODEL[str(m)]) for m in MODELS for t in TESTS]
+
+
+def explain_analyses(explainer):
+    """analyses() with the split naming an explainer's results (calibration's settings left out)."""
+    return [dict(w, split=explanation_split(w["test"], w["split"], explainer)) for w in analyses()]
+
+
+def for_each_explanation(template, explainer):
+    return [template.format(**w, explainer=explainer) for w in explain_analyses(explainer)]
 
 
 def for_each_analysis(template, **extra):
@@ -217,12 +269,10 @@ def analysis_labels():
 
 def val_predictions(wildcards):
     """The val split's predictions, needed only to fit temperature scaling."""
-    if not config["temperature-scaling"]:
+    if not variant(wildcards).temperature_scaling:
         return []
-    if config["temperature"] is not None:
-        _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    val = SplitVariant.parse(wildcards.split).with_split("val")
-    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+    val = str(variant(wildcards).with_split("val"))
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val)})
 
 
 def calibration_targets():
@@ -243,22 +293,22 @@ def explain_targets():
     """Per explainer folder: the selection, the heatmaps, the summary, the gallery and the two folders of videos and
     maps (one render job writes the gallery and every selected clip in them; a file missing from a folder dates the
     folder back while planning, see verify.smk)."""
-    return [
-        *for_each_analysis(SELECTION),
-        *[
+    return list(
+        dict.fromkeys(
             t.format(**w, explainer=e)
-            for w in analyses()
             for e in EXPLAINERS
-            for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
-        ],
-    ]
+            for w in explain_analyses(e)
+            for t in (SELECTION, HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+        )
+    )
 
 
 def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
-    val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
-    return [*for_each_analysis(RESOLVED), *for_each_analysis(PRED), *val]
+    ws = [Wildcards(fromdict=w) for w in analyses()]
+    val = [v for w in ws for v in [val_predictions(w)] if v]
+    return list(dict.fromkeys([*(resolved_file(w) for w in ws), *(predictions_file(w) for w in ws), *val]))
 
 
 def all_targets():
@@ -272,7 +322,7 @@ def tracking_targets():
     if not (config["use-wandb"] and config["wandb-mode"] != "disabled"):
         return []
     calibration = for_each_analysis(TRACK_CALIBRATION)
-    explanations = [t for e in EXPLAINERS for t in for_each_analysis(TRACK_EXPLANATIONS, explainer=e)]
+    explanations = [t for e in EXPLAINERS for t in for_each_explanation(TRACK_EXPLANATIONS, e)]
     return [*calibration, *explanations]
 
 

@@ -10,7 +10,7 @@
 
 rule select_clips:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         ground_truth=lambda w: ground_truth_files(w) if config.get("prefer-annotated") else [],
     output:
         SELECTION,
@@ -36,7 +36,7 @@ rule select_clips:
 rule explain_clips:
     input:
         selection=SELECTION,
-        resolved=RESOLVED,
+        resolved=resolved_file,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
         # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)

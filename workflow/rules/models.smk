@@ -43,7 +43,7 @@ rule resolve_model:
         # custom: {key: package.module:factory} builds this key's model (the module must be importable)
         custom=custom_factory,
     log:
-        f"logs/resolve_model/{MODEL}.log",
+        f"logs/resolve_model/{MODEL}{{ckpt}}.log",
     threads: 1
     resources:
         mem_mb=resolve_mem_mb,  # a prompt-tuning run is built once here (its CLIP backbone loaded) to check the context fits

@@ -7,6 +7,7 @@ them; going back to the first settings has nothing to do.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -57,6 +58,20 @@ def test_a_second_variant_leaves_the_first_intact(tmp_path: Path) -> None:
     assert {f"{preds}/test+pt.parquet", f"{preds}/val+pt.parquet"} <= set(after)
     assert f"{preds}/test.parquet" in before
 
+    # the summary holds both variants, their settings in columns; the comparison figure is made again
+    rows = {r["variant"]: r for r in csv.DictReader((workdir / "results/calibration/summary.csv").open())}
+    assert set(rows) == {"test", "test+pt+b10+ts"}
+    assert (rows["test"]["convention"], rows["test"]["n_bins"], rows["test"]["ts_temperature"]) == (
+        "standard",
+        "15",
+        "",
+    )
+    assert (rows["test+pt+b10+ts"]["convention"], rows["test+pt+b10+ts"]["n_bins"]) == ("prompt-tuning", "10")
+    assert float(rows["test+pt+b10+ts"]["ts_temperature"]) > 0
+    assert rows["test"]["label"] == "video_coop/demo/tiny on demo (test)"
+    assert after["figures/calibration/comparison.png"] != before["figures/calibration/comparison.png"]
+
+    # back to the first settings: both variants are there, and so is the summary of both
     again = run_snakemake(workdir, "-n", "calibration", timeout=300)
     assert again.returncode == 0, again.stderr
     assert "Nothing to be done" in again.stdout + again.stderr

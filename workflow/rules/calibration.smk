@@ -36,10 +36,11 @@ rule calibrate:
         "../scripts/calibrate.py"
 
 
+# The summary covers every calibration result on disk (any config's variant) and the current config's: one row each.
 rule calibration_summary:
     input:
-        metrics=for_each_analysis(CALIB_METRICS),
-        bins=for_each_analysis(CALIB_BINS),
+        metrics=[r.metrics for r in summary_results()],
+        bins=[r.bins for r in summary_results()],
     output:
         csv=report(
             CALIB_SUMMARY,
@@ -56,7 +57,8 @@ rule calibration_summary:
         ),
         pdf=f"{FIGURES}/calibration/comparison.pdf",
     params:
-        labels=analysis_labels(),
+        labels=[r.label for r in summary_results()],
+        variants=[r.variant for r in summary_results()],
     log:
         "logs/calibration_summary.log",
     threads: 1

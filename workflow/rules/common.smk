@@ -4,6 +4,7 @@ from pathlib import Path
 
 from snakemake.iocontainers import Wildcards
 
+from videoxai.calibration.catalog import find_calibration_results, result_at
 from videoxai.conventions import label_order as conventions_label_order
 from videoxai.explain.options import effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
@@ -259,12 +260,32 @@ def for_each_explanation(template, explainer):
     return [template.format(**w, explainer=explainer) for w in explain_analyses(explainer)]
 
 
+def _plannable(wildcards):
+    """Whether a found result's model can still be planned (its checkpoint is there): an earlier config's
+    result whose checkpoint is gone stays on disk, out of the summaries' inputs."""
+    try:
+        checkpoint_file(wildcards)
+        backbone_files(wildcards)
+        return True
+    except WorkflowError:
+        return False
+
+
+def summary_results():
+    """What the calibration summary covers (videoxai.calibration.catalog): the current config's results and every
+    one on disk of a configured dataset, sorted, so the table keeps the variants of earlier configs and is made
+    again when any of them changes (its inputs)."""
+    current = [result_at(RESULTS, **w) for w in analyses()]
+    found = [
+        r
+        for r in find_calibration_results(RESULTS)
+        if r.test in DATASETS and r not in current and _plannable(Wildcards(fromdict=r.wildcards()))
+    ]
+    return sorted({*current, *found})
+
+
 def for_each_analysis(template, **extra):
     return [template.format(**w, **extra) for w in analyses()]
-
-
-def analysis_labels():
-    return [f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" for w in analyses()]
 
 
 def val_predictions(wildcards):

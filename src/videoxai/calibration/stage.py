@@ -197,8 +197,11 @@ def summarize(
     out_tex: PathLike,
     out_png: PathLike,
     out_pdf: PathLike,
+    variants: Sequence[str] | None = None,
 ) -> None:
     """Across models: ``summary.csv`` (every metric and interval), a booktabs table, and the comparison figure.
+
+    ``variants``: each result's split name (its settings; see :func:`videoxai.calibration.table.summary_rows`).
 
     The figure overlays each model's equal-width reliability curve of the logits
     as evaluated (stage ``raw``).
@@ -209,7 +212,9 @@ def summarize(
             f"{len(metrics_paths)} metrics and {len(bins_paths)} bins files"
         )
     metrics = [read_json(p) for p in metrics_paths]
-    write_csv(out_csv, summary_rows(labels, metrics))
+    if variants is not None and len(variants) != len(labels):
+        raise ValueError(f"need one variant per label, got {len(variants)} variants and {len(labels)} labels")
+    write_csv(out_csv, summary_rows(labels, metrics, variants))
     write_text(out_tex, latex_table(labels, metrics))
     curves = []
     for label, m, path in zip(labels, metrics, bins_paths):

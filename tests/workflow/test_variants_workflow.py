@@ -85,3 +85,29 @@ def test_a_calibration_setting_reuses_the_predictions(tmp_path: Path) -> None:
     assert f"{CALIB}/test+b7/metrics.json" in plan.stdout
     assert "results/predictions/video_coop/demo/tiny/demo/test.parquet" in plan.stdout
     assert "test+b7.parquet" not in plan.stdout
+
+
+def test_another_checkpoint_file_is_a_variant_of_its_own(tmp_path: Path) -> None:
+    """checkpoint-file picks another weights file of a prompt-tuning run folder: its resolved.json, predictions and
+    calibration sit beside those of the folder's default file (best.pt), which stay as they were."""
+    from tests.workflow.test_prompt_tuning_workflow import hf_env, runs_workdir
+
+    key = "stt/ucf101/best-mean"
+    workdir = runs_workdir(tmp_path / "wd")
+    models = [f"models=[{key}]", "explainer-method=attention-rollout"]
+    first = run_snakemake(workdir, "--cores", "2", "calibration", "--config", *models, env=hf_env(workdir))
+    assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    before = snapshot(workdir)
+    other = [*models, f"checkpoint-file={{{key}: 1.pt}}"]
+    second = run_snakemake(workdir, "--cores", "2", "calibration", "--config", *other, env=hf_env(workdir))
+    assert second.returncode == 0, (second.stdout + second.stderr)[-4000:]
+    after = snapshot(workdir)
+    assert {p: v for p, v in after.items() if p in before and "summary" not in p and "comparison" not in p} == {
+        p: v for p, v in before.items() if "summary" not in p and "comparison" not in p
+    }
+    default = json.loads((workdir / f"results/models/{key}/resolved.json").read_text())
+    chosen = json.loads((workdir / f"results/models/{key}/resolved+ckpt-1.pt.json").read_text())
+    assert default["checkpoint"].endswith("/best.pt") and chosen["checkpoint"].endswith("/1.pt")
+    assert f"results/predictions/{key}/demo/test+ckpt-1.pt.parquet" in after
+    rows = list(csv.DictReader((workdir / "results/calibration/summary.csv").open()))
+    assert sorted((r["variant"], r["checkpoint-file"]) for r in rows) == [("test", ""), ("test+ckpt-1.pt", "1.pt")]

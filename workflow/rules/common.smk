@@ -6,7 +6,8 @@ from snakemake.iocontainers import Wildcards
 
 from videoxai.calibration.catalog import find_calibration_results, result_at
 from videoxai.conventions import label_order as conventions_label_order
-from videoxai.explain.options import effective_convention, job_options
+from videoxai.explain.leaderboard import find_explanation_results, stats_at
+from videoxai.explain.options import METHOD_OPTIONS as EXPLAINER_METHODS, effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoints.files import CONFIG_NAME, WEIGHT_SUFFIXES, WEIGHTS_NAME
@@ -93,6 +94,11 @@ EXPLAIN_VIDEOS = f"{EXPLAIN_FIG}/video_samples"
 EXPLAIN_MAPS = f"{EXPLAIN_FIG}/attention_maps"
 EXPLAIN_STATS = f"{EXPLAIN_FIG}/aggregated_stats.json"
 EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
+# the explanation leaderboard: every explainer folder on disk (any config's) and the config's
+EXPLAIN_SUMMARY = f"{RESULTS}/explain/summary.csv"
+EXPLAIN_SUMMARY_TEX = f"{RESULTS}/explain/summary.tex"
+EXPLAIN_LEADERBOARD = f"{FIGURES}/explainer/leaderboard.png"
+EXPLAIN_LEADERBOARD_PDF = f"{FIGURES}/explainer/leaderboard.pdf"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
 TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
@@ -284,6 +290,21 @@ def summary_results():
     return sorted({*current, *found})
 
 
+def leaderboard_results():
+    """What the explanation leaderboard covers (videoxai.explain.leaderboard): the config's explainer folders and
+    every one on disk of a configured dataset and a known explainer whose model can still be planned."""
+    current = [stats_at(FIGURES, **w, explainer=e) for e in EXPLAINERS for w in explain_analyses(e)]
+    found = [
+        r
+        for r in find_explanation_results(FIGURES)
+        if r.test in DATASETS
+        and r.explainer in EXPLAINER_METHODS
+        and r not in current
+        and _plannable(Wildcards(fromdict=r.wildcards()))
+    ]
+    return sorted({*current, *found})
+
+
 def for_each_analysis(template, **extra):
     return [template.format(**w, **extra) for w in analyses()]
 
@@ -321,7 +342,7 @@ def explain_targets():
             for w in explain_analyses(e)
             for t in (SELECTION, HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
         )
-    )
+    ) + [EXPLAIN_SUMMARY, EXPLAIN_SUMMARY_TEX, EXPLAIN_LEADERBOARD, EXPLAIN_LEADERBOARD_PDF]
 
 
 def model_targets():

@@ -91,3 +91,38 @@ rule aggregate_explanations:
         "../envs/videoxai.yaml"
     script:
         "../scripts/aggregate_explanations.py"
+
+
+# The leaderboard: every explainer folder on disk (any config's variant) and the config's, models x explainers x
+# scores, each a clip mean with its bootstrap 95% interval, the random-map and centre-prior baselines as rows.
+rule explanation_summary:
+    input:
+        stats=[r.stats for r in leaderboard_results()],
+    output:
+        csv=report(
+            EXPLAIN_SUMMARY,
+            caption="../report/explanation_leaderboard.rst",
+            category="Summary",
+            labels={"figure": "explanation leaderboard table"},
+        ),
+        tex=EXPLAIN_SUMMARY_TEX,
+        png=report(
+            EXPLAIN_LEADERBOARD,
+            caption="../report/explanation_leaderboard.rst",
+            category="Summary",
+            labels={"figure": "explanation leaderboard"},
+        ),
+        pdf=EXPLAIN_LEADERBOARD_PDF,
+    params:
+        results=[r.__dict__ for r in leaderboard_results()],
+        resamples=1000,
+    log:
+        "logs/explanation_summary.log",
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    conda:
+        "../envs/videoxai.yaml"
+    script:
+        "../scripts/explanation_summary.py"

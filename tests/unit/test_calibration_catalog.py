@@ -51,3 +51,26 @@ def test_summary_rows_name_each_variant_and_its_settings() -> None:
     )
     assert (rows[1]["use-augmentation"], rows[1]["num-temporal-views"], rows[1]["checkpoint-file"]) == (True, 2, "3.pt")
     assert "variant" not in summary_rows(["a"], metrics[:1])[0]  # without variants: the columns as before
+
+
+def test_notebook_api_reads_every_result_and_draws_chosen_curves(tmp_path: Path) -> None:
+    """videoxai.results(): one DataFrame row per result with its settings; plot_reliability draws chosen rows."""
+    import videoxai
+    from tests.unit.test_calibration_stage import write_predictions
+    from videoxai.calibration.stage import calibrate
+
+    preds = write_predictions(tmp_path / "test.parquet", 300, 1.0, 0)
+    root = tmp_path / "results"
+    for split, bins in (("test", 15), ("test+b10", 10)):
+        r = result_at(root, "m", "d", "r", "d", split)
+        calibrate(
+            preds, r.metrics, r.bins, tmp_path / f"{split}.png", tmp_path / f"{split}.pdf", n_bins=bins, bootstrap=20
+        )
+    frame = videoxai.results(root)
+    assert list(frame["variant"]) == ["test", "test+b10"] and list(frame["n_bins"]) == [15, 10]
+    assert (frame["ece_ci_low"] <= frame["ece_debiased"]).all() and (
+        frame["ece_debiased"] <= frame["ece_ci_high"]
+    ).all()
+    out = tmp_path / "chosen.png"
+    videoxai.plot_reliability(frame[frame["n_bins"] == 10], out)
+    assert out.stat().st_size > 5000 and out.with_suffix(".pdf").is_file()

@@ -11,6 +11,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from videoxai.keys import KEY_PART, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 
@@ -68,3 +69,21 @@ def find_calibration_results(root: str | os.PathLike[str] = "results") -> list[C
 
 def _is_part(name: str) -> bool:
     return re.fullmatch(KEY_PART, name) is not None and name not in {".", ".."}
+
+
+def results_table(root: str | os.PathLike[str] = "results") -> Any:
+    """Every calibration result under ``root`` as a pandas DataFrame: the summary's columns (every metric with its
+    interval, the variant's settings) and each result's ``model``, ``test``, ``variant``, ``metrics_path``,
+    ``bins_path``. Needs pandas (``pip install 'videoxai[notebook]'``)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("videoxai.results needs pandas: pip install 'videoxai[notebook]' (or pandas)") from None
+    from videoxai.calibration.table import summary_rows
+    from videoxai.io import read_json
+
+    found = find_calibration_results(root)
+    rows = summary_rows([r.label for r in found], [read_json(r.metrics) for r in found], [r.variant for r in found])
+    for row, r in zip(rows, found, strict=True):
+        row.update(model=r.model, test=r.test, metrics_path=r.metrics, bins_path=r.bins)
+    return pd.DataFrame(rows)

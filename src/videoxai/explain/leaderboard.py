@@ -232,3 +232,13 @@ def leaderboard_figure(
         with atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=200, format=Path(out).suffix[1:])
     plt.close(fig)
+
+
+def leaderboard_table(root: str | os.PathLike[str] = "figures", resamples: int = 1000) -> Any:
+    """The leaderboard of every explainer folder under ``root`` as a pandas DataFrame (the rows of
+    ``results/explain/summary.csv``). Needs pandas (``pip install 'videoxai[notebook]'``)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("videoxai.leaderboard needs pandas: pip install 'videoxai[notebook]' (or pandas)") from None
+    return pd.DataFrame(leaderboard_rows(find_explanation_results(root), resamples))

@@ -212,6 +212,14 @@ def explain_convention(wildcards):
     return effective_convention(wildcards.explainer, variant(wildcards).convention)
 
 
+def render_colormap(wildcards):
+    """`colormap: auto`: inferno (perceptually uniform), or jet (prompt-tuning's) where the explainer follows the
+    prompt-tuning conventions; a named colour map as it is."""
+    if config["colormap"] != "auto":
+        return config["colormap"]
+    return "jet" if explain_convention(wildcards) == "prompt-tuning" else "inferno"
+
+
 def label_order(wildcards):
     """How labels meet logit columns (videoxai.conventions.label_order): prompt-tuning's only differs on a ucf101
     dataset under `conventions: prompt-tuning`, so switching conventions makes new predictions only there."""

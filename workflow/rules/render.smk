@@ -32,7 +32,7 @@ rule render_explanations:
             labels={"page": "video gallery", "test": "{test}-{split}"},
         ),
     params:
-        colormap=config["colormap"],
+        colormap=render_colormap,
         alpha=config["alpha"],
         fps=config["fps"],
         title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",

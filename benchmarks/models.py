@@ -21,57 +21,18 @@ import torch
 from _common import print_table, save
 
 from videoxai.demo.bundled import BUNDLED_KEYS, bundled_checkpoints_root
+from videoxai.demo.real_size import RUNS, VIT_B16_CLIP
 from videoxai.models.checkpoints.weights import load_checkpoint
 from videoxai.models.families.registry import build_model
 
-VIT_B16 = {  # openai/clip-vit-base-patch16's shapes, the backbone of every prompt-tuning run
-    "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_hidden_layers": 12, "num_attention_heads": 8},
-    "vision_config": {
-        "hidden_size": 768,
-        "intermediate_size": 3072,
-        "num_hidden_layers": 12,
-        "num_attention_heads": 12,
-        "image_size": 224,
-        "patch_size": 16,
-    },
-    "projection_dim": 512,
-}
-# the architecture keys of prompt-tuning's published run configs (models/configs/{method}/*best*.json)
-ORIGIN_RUNS = {
-    "video_coop": {"ctx-len": 8, "temporal-pooling": "attention", "num-frames-temporal": 8},
-    "dual_coop": {"ctx-len": 8, "ctx-len-video": 8, "keep-vision-prompts-throughout": False, "num-frames-temporal": 8},
-    "stt": {
-        "ctx-len": 8,
-        "ctx-len-video": 8,
-        "num-frames": 8,
-        "num-frames-temporal": 8,
-        "num-frame-tokens": 1,
-        "num-heads-summary-attention": 12,
-        "layers-with-summary-to-text": list(range(10)),
-    },
-    "vidop": {"ctx-len-video": 8, "keep-vision-prompts-throughout": False, "temporal-pooling": "attention"},
-    "vilt": {  # layers 0-4: text prompts translated to vision; 5-9: vision prompts translated to text; 10-11 plain
-        "ctx-len": 8,
-        "ctx-len-video": 8,
-        "num-tokens-per-layer-text": 4,
-        "num-tokens-per-layer-vision": 4,
-        "modality-transfer-text": [[[i], []] if i < 5 else [[], [i]] if i < 10 else [[], []] for i in range(12)],
-        "modality-transfer-vision": [[[], [i]] if i < 5 else [[i], []] if i < 10 else [[], []] for i in range(12)],
-    },
-    "vita": {
-        "ctx-len": 8,
-        "ctx-len-video": 8,
-        "num-frames": 8,
-        "num-frame-tokens": 1,
-        "num-heads-summary-attention": 12,
-        "has-discriminative-conditioning": True,
-    },
-}
+# openai/clip-vit-base-patch16's shapes, the backbone of every prompt-tuning run; RUNS: the architecture keys of
+# prompt-tuning's published run configs (one place for the project: videoxai.demo.real_size)
+VIT_B16 = VIT_B16_CLIP
 
 
 def prompt_tuning_model(method: str, clip_config: dict, classes: list[str], frames: int = 8, **overrides):
     """Prompt-tuning's ``method`` on a random CLIP of ``clip_config``'s sizes, through the registry's clip path."""
-    run = {**ORIGIN_RUNS[method], "prompt-optimisation-method": method, **overrides}
+    run = {**RUNS[method], "prompt-optimisation-method": method, **overrides}
     run["num-frames-temporal"] = frames
     if "num-frames" in run:
         run["num-frames"] = frames
@@ -88,7 +49,7 @@ def builders(include_clip: bool):
     for key in BUNDLED_KEYS:
         yield key, lambda key=key: load_checkpoint(root / key)
     if include_clip:
-        for method in ORIGIN_RUNS:
+        for method in RUNS:
             yield (
                 f"{method} (prompt-tuning, ViT-B/16 CLIP, 8 frames)",
                 lambda m=method: prompt_tuning_model(m, VIT_B16, CLASSES),

@@ -11,9 +11,9 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import videoxai
 
@@ -32,8 +32,12 @@ def job_logging(
     """Log to the rule's log file and to stderr; record host and ``SLURM_JOB_ID``.
 
     The SLURM job id in each log is how a cluster run proves every job ran
-    under the scheduler. A failure's traceback lands in the log before the
-    exception propagates, so ``snakemake`` can point at it. At the end (done
+    under the scheduler. A failure's traceback lands in the log file before
+    the exception propagates, and only there: stderr gets one line naming the
+    error and the log, and the job's process prints no second traceback when
+    it dies of that exception (:func:`_quiet_excepthook`; Snakemake shows the
+    log of a failed job, ``show-failed-logs``). Without a log file stderr gets
+    the logged traceback, and again no second one. At the end (done
     or failed) the job's peak memory is logged beside ``mem_mb``, the memory
     the rule declared (the job's ``resources.mem_mb``), so a run shows how
     honest each declaration was (:data:`PEAK_LINE`, :func:`peak_memory_mb`).
@@ -44,7 +48,7 @@ def job_logging(
         handlers.append(logging.FileHandler(log_path, mode="w", encoding="utf-8"))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
     for h in handlers:
-        h.setFormatter(fmt)
+        h.setFormatter(_NoTraceback(fmt) if log_path and h is handlers[0] else fmt)
         log.addHandler(h)
     log.setLevel(logging.INFO)
     logging.captureWarnings(True)
@@ -62,8 +66,10 @@ def job_logging(
     )
     try:
         yield log
-    except BaseException:
-        log.exception("rule %s failed after %.1f s", rule, time.perf_counter() - start)
+    except BaseException as e:
+        where = f" (traceback in {log_path})" if log_path else ""
+        log.exception("rule %s failed after %.1f s: %s%s", rule, time.perf_counter() - start, _one_line(e), where)
+        sys.excepthook = _quiet_excepthook(e, sys.excepthook)
         raise
     else:
         # CPU beside wall time: a job whose processes keep several cores busy (the demo data's generators, decoding
@@ -77,6 +83,38 @@ def job_logging(
         for h in handlers:
             log.removeHandler(h)
             h.close()
+
+
+class _NoTraceback(logging.Formatter):
+    """A formatter that leaves a record's traceback out (the log file has it; the terminal gets one line)."""
+
+    def __init__(self, inner: logging.Formatter):
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return self.inner.format(record)
+
+
+def _one_line(error: BaseException) -> str:
+    """``Type: first line of the message``."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _quiet_excepthook(logged: BaseException, previous: Callable[..., Any]) -> Callable[..., None]:
+    """An excepthook that prints nothing for the exception the job log already holds, and defers for any other.
+
+    A job's process dies of it right after :func:`job_logging` logged it: Python would print its traceback a
+    second time (a third with Snakemake's ``show-failed-logs``).
+    """
+
+    def hook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+        if value is not logged:
+            previous(kind, value, tb)
+
+    return hook
 
 
 def cpu_seconds() -> float:

@@ -81,7 +81,8 @@ class SplitVariant:
     not at its default suffixes the split name, and two variants never
     overwrite each other. Evaluation options (predictions): ``+tta`` test-time
     augmentation, ``+hand`` hand-crafted prompts, ``+v{V}`` / ``+s{S}`` temporal
-    / spatial views (none: the model's own), ``+ckpt-{file}`` a run folder's
+    / spatial views (none: the model's own), ``+f{N}`` N frames per view where a
+    model runs on frames other than its own (:mod:`videoxai.setup.frames`), ``+ckpt-{file}`` a run folder's
     weights file (``checkpoint-file``). Analysis settings: ``+pt`` the
     prompt-tuning conventions, ``+b{N}`` n-bins, ``+ts`` temperature scaling
     fitted on val or ``+T{t}`` a fixed temperature, ``+r{N}`` bootstrap
@@ -97,6 +98,7 @@ class SplitVariant:
     handcrafted_prompts: bool = False
     temporal_views: int | None = None
     spatial_views: int | None = None
+    frames: int | None = None
     checkpoint_file: str | None = None
     convention: str = "standard"
     n_bins: int = DEFAULT_BINS
@@ -113,6 +115,9 @@ class SplitVariant:
         s = self.spatial_views
         if s is not None and (isinstance(s, bool) or s not in SPATIAL_VIEWS):
             raise SplitVariantError(f"num-spatial-views must be one of {list(SPATIAL_VIEWS)} or null, got {s!r}")
+        f = self.frames
+        if f is not None and not _positive_int(f):
+            raise SplitVariantError(f"num-frames must be a positive integer or null, got {f!r}")
         c = self.checkpoint_file
         if c is not None and (not isinstance(c, str) or not re.fullmatch(_FILE, c) or c in {".", ".."}):
             raise SplitVariantError(
@@ -142,16 +147,17 @@ class SplitVariant:
         if not m:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
-                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +ckpt-{{file}}, +pt, "
+                f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}}, +ckpt-{{file}}, +pt, "
                 "+b{N}, +ts or +T{t}, +r{N} in that order (e.g. 'test+tta+v2')"
             )
-        split, tta, hand, views, spatial, ckpt, pt, bins, ts, temp, resamples = m.groups()
+        split, tta, hand, views, spatial, frames, ckpt, pt, bins, ts, temp, resamples = m.groups()
         return cls(
             split,
             tta is not None,
             hand is not None,
             int(views) if views else None,
             int(spatial) if spatial else None,
+            int(frames) if frames else None,
             ckpt,
             "prompt-tuning" if pt else "standard",
             int(bins) if bins else DEFAULT_BINS,
@@ -172,12 +178,12 @@ class SplitVariant:
             bool(config["use-handcrafted-prompts"]),
             config["num-temporal-views"],
             config.get("num-spatial-views"),
-            (config.get("checkpoint-file") or {}).get(model_key) if model_key else None,
-            config.get("conventions", "standard"),
-            config.get("n-bins", DEFAULT_BINS),
-            bool(config.get("temperature-scaling", False)),
-            config.get("temperature"),
-            config.get("bootstrap", DEFAULT_BOOTSTRAP),
+            checkpoint_file=(config.get("checkpoint-file") or {}).get(model_key) if model_key else None,
+            convention=config.get("conventions", "standard"),
+            n_bins=config.get("n-bins", DEFAULT_BINS),
+            temperature_scaling=bool(config.get("temperature-scaling", False)),
+            temperature=config.get("temperature"),
+            bootstrap=config.get("bootstrap", DEFAULT_BOOTSTRAP),
         )
 
     def __str__(self) -> str:
@@ -185,6 +191,7 @@ class SplitVariant:
         parts = [self.split, *(s for k, s in VARIANT_SUFFIXES.items() if flags[k])]
         parts += [f"v{self.temporal_views}"] if self.temporal_views is not None else []
         parts += [f"s{self.spatial_views}"] if self.spatial_views is not None else []
+        parts += [f"f{self.frames}"] if self.frames is not None else []
         parts += [f"ckpt-{self.checkpoint_file}"] if self.checkpoint_file is not None else []
         parts += ["pt"] if self.convention == "prompt-tuning" else []
         parts += [f"b{self.n_bins}"] if self.n_bins != DEFAULT_BINS else []
@@ -206,6 +213,7 @@ class SplitVariant:
             self.handcrafted_prompts,
             self.temporal_views,
             self.spatial_views,
+            self.frames,
             self.checkpoint_file,
             self.convention if label_order_differs else "standard",
         )
@@ -222,6 +230,7 @@ class SplitVariant:
         return {
             **self.options(),
             "num-spatial-views": self.spatial_views,
+            "num-frames": self.frames,
             "checkpoint-file": self.checkpoint_file,
             "conventions": self.convention,
             "n-bins": self.n_bins,
@@ -244,13 +253,15 @@ class SplitVariant:
         }
         if self.spatial_views is not None:
             options["num-spatial-views"] = self.spatial_views
+        if self.frames is not None:
+            options["num-frames"] = self.frames
         return options
 
 
 # The split wildcard's pattern: a split, then the suffixes in the order str() writes them.
 _SUFFIXES = (
     "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
-    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?"
+    + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?"
     + rf"(?:\+ckpt-({_FILE}))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?(?:\+r([0-9]+))?"
 )
 _SPLIT_RE = re.compile(rf"^({'|'.join(SPLITS)}){_SUFFIXES}$")

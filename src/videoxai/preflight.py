@@ -233,6 +233,31 @@ def code_running_checkpoint_errors(weights: Mapping[str, str | os.PathLike[str] 
     return lines
 
 
+def explainer_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
+    """An explainer the chosen ``conventions`` cannot define on a model (prompt-tuning's Grad-CAM on prompt-tuning's own
+    models): one line naming the list to change, instead of explain jobs that each fail after the model ran."""
+    from videoxai.explain.options import undefined_reason
+
+    methods = config.get("explainer-method") or []
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    convention = config.get("conventions", "standard")
+    lines = []
+    for method in methods:
+        by_reason: dict[str, list[str]] = {}
+        for key, cfg_file in configs.items():
+            why = undefined_reason(method, convention, checkpoint_family(key, cfg_file, config))
+            if why is not None:
+                by_reason.setdefault(why, []).append(key)
+        for why, keys in by_reason.items():
+            kept = [m for m in methods if m != method]
+            lines.append(
+                f"config key 'explainer-method': {method} is not defined under conventions: {convention} for "
+                f"{', '.join(keys)} (prompt-tuning's own model{'s' if len(keys) > 1 else ''}: {why}); "
+                f"set explainer-method: [{', '.join(kept)}], or conventions: standard"
+            )
+    return lines
+
+
 def dataset_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
     """Each test dataset's root is a folder (or the demo, still to be written), and its annotations exist."""
     lines = []
@@ -250,16 +275,22 @@ def dataset_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]
 
 
 def num_frames_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
-    """``num-frames`` against the frame count each checkpoint's ``config.json`` fixes."""
-    num_frames = config.get("num-frames")
+    """``num-frames`` (null, one integer, or per model key) against the frames each checkpoint's ``config.json``
+    lets its model take (:mod:`videoxai.setup.frames`): one line per model that cannot take them."""
+    from videoxai.setup.frames import frame_support, plan_frames
+
+    value = config.get("num-frames")
     lines = []
-    for key, cfg_file in configs.items():
-        fixed = checkpoint_num_frames(cfg_file)
-        if num_frames is not None and fixed is not None and fixed != num_frames:
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in configs]
+        if unknown:
             lines.append(
-                f"config key 'num-frames' is {num_frames}, but model {key} takes exactly {fixed} frames "
-                f"({cfg_file}); valid values: {fixed}"
+                f"config key 'num-frames' names models not in 'models': {unknown}; valid keys: {sorted(configs)}"
             )
+    for key, cfg_file in configs.items():
+        problem = plan_frames(key, value, frame_support(cfg_file)).problem
+        if problem:
+            lines.append(problem)
     return lines
 
 
@@ -382,6 +413,18 @@ def check_data(
         raise ConfigError(_format(lines, "fix these in the config (or the checkpoint files named); nothing was run"))
 
 
+def check_explainers(
+    config: Mapping[str, Any], checkpoint_configs: Mapping[str, str | os.PathLike[str] | None]
+) -> None:
+    """Raise :class:`ConfigError`, one line per explainer the chosen conventions cannot define on the config's models.
+
+    Its own message, not :func:`check_data`'s list: the line is the whole message (the explainer list to change).
+    """
+    lines = explainer_errors(config, checkpoint_configs)
+    if lines:
+        raise ConfigError("\n".join(lines))
+
+
 # ---------------------------------------------------------------------------------- what the checks read
 
 
@@ -395,6 +438,32 @@ def checkpoint_num_frames(config_file: str | os.PathLike[str] | None) -> int | N
     except (OSError, ValueError, KeyError, TypeError):
         return None  # a malformed checkpoint config is resolve's to report, with its own message
     return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
+def checkpoint_family(key: str, config_file: str | os.PathLike[str] | None, config: Mapping[str, Any]) -> str | None:
+    """The model family that builds a checkpoint (the registry's choice, from its ``config.json``), if known now."""
+    from videoxai.models.checkpoints.config import CheckpointConfigError, read_checkpoint_config
+    from videoxai.models.families.registry import family_of
+
+    if config_file is None or not Path(config_file).is_file():
+        return None
+    try:
+        cfg = read_checkpoint_config(config_file)
+    except (OSError, CheckpointConfigError):
+        return None  # a malformed checkpoint config is checkpoint_errors' to report
+    return family_of(key.split("/", 1)[0], cfg, (config.get("custom") or {}).get(key))
+
+
+def checkpoint_class_names(config_file: str | os.PathLike[str] | None) -> list[str] | None:
+    """The class list a checkpoint's ``config.json`` fixes (videoxai's ``class_names``); None for a prompt-tuning
+    run (it answers with the test dataset's classes) or when it does not say."""
+    if config_file is None or not Path(config_file).is_file():
+        return None
+    try:
+        names = json.loads(Path(config_file).read_text(encoding="utf-8")).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) and names else None
 
 
 _SPLITS: dict[tuple[str, str, str], Any] = {}

@@ -33,6 +33,8 @@ ALLOWED = {
     "explanation_summary": {"matplotlib"},  # the leaderboard figure
     "verify_outputs": set(),  # checks files (headers, decodes videos with PyAV): no model, no figure
     "video_manifest": set(),  # hashes a split's clips: reads files only
+    "mix_predictions": set(),  # a mixture from its members' predictions files: no model runs
+    "explain_skipped": set(),  # the notice that a mixture is not explained
 }
 
 

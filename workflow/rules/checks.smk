@@ -3,10 +3,12 @@
 #
 # While planning (before any job, main process only; nothing under results/ or figures/ is touched, except a
 # video manifest whose videos changed):
-#   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the
-#     checkpoints' config.json, classes-to-map vs the split's classes, class names, a clip listed under two
+#   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the frames each
+#     checkpoint's config.json lets its model take (videoxai.setup.frames), mixtures' members (configured models
+#     sharing one class list), classes-to-map vs the split's classes, class names, a clip listed under two
 #     labels, custom factories, each checkpoint's config.json against its schema, its weights file's header,
-#     and a .pt whose pickle would run code: errors naming file and field, not failed jobs;
+#     and a .pt whose pickle would run code: errors naming file and field, not failed jobs; then an explainer the
+#     chosen conventions cannot define on a model (grad-cam under prompt-tuning on prompt-tuning's own models);
 #   * every output of the config under results/ and figures/ against its content record (videoxai.checksums: size and
 #     sha256 when written, and the sha256 of the inputs it was made from), or, without a record, by a cheap
 #     structural check (videoxai.checks). A damaged or stale one, and a folder output missing a file, is
@@ -28,7 +30,8 @@ from videoxai import runs
 from videoxai.checks import damaged_outputs, safetensors_header
 from videoxai.checksums import HashCache
 from videoxai.data.manifest import refresh_manifest
-from videoxai.preflight import ConfigError, check_data, load_split
+from videoxai.extract.mixture_config import mixture_errors
+from videoxai.preflight import ConfigError, check_data, check_explainers, checkpoint_class_names, load_split
 from videoxai.rebuild import rebuild_all_command, rebuild_target
 
 VERIFY_FOLDERS = [f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")] + [FIGURES]
@@ -213,8 +216,13 @@ if workflow.is_main_process:
             {k: w for k, (_, w) in _checkpoints.items()},
             splits=base_splits(),
         )
+        # an explainer the conventions cannot define on a model (prompt-tuning's Grad-CAM on its own models)
+        check_explainers(config, {k: c for k, (c, _) in _checkpoints.items()})
     except ConfigError as e:
         _fail(str(e))
+    _mixture_lines = mixture_errors(MIXTURES, [str(m) for m in MODELS], {k: checkpoint_class_names(c) for k, (c, _) in _checkpoints.items()})
+    if _mixture_lines:
+        _fail("invalid configuration:\n" + "".join(f"  - {line}\n" for line in _mixture_lines) + "fix these in the config; nothing was run")
     _too_big = _unsplittable_extractions()
     if _too_big:
         _fail("this run cannot hold every job:\n" + "".join(f"  - {line}\n" for line in _too_big))

@@ -1,5 +1,8 @@
 # Config access, model keys, target lists and input functions shared by every stage.
 
+import dataclasses
+import functools
+import os
 from pathlib import Path
 
 from snakemake.iocontainers import Wildcards
@@ -15,6 +18,8 @@ from videoxai.models.checkpoints.hf_cache import locate_backbone
 from videoxai.models.checkpoints.locate import find_checkpoint
 from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside
 from videoxai.models.checkpoints.wandb_artifact import is_artifact
+from videoxai.extract.mixture_config import MIXTURE_METHOD, is_mixture_key, parse_mixtures
+from videoxai.setup.frames import frame_support, plan_frames
 
 
 def _fail(message):
@@ -25,6 +30,13 @@ try:
     MODELS = [ModelKey.parse(k) for k in config["models"]]
 except ModelKeyError as e:
     _fail(f"config key 'models': {e}")
+
+# Mixture models (mixture/{train}/{name}: members and weights) are analysed after the models, from their predictions.
+try:
+    MIXTURES = parse_mixtures(config["mixtures"])
+except ValueError as e:
+    _fail(str(e))
+ANALYSED = [*MODELS, *(ModelKey.parse(k) for k in MIXTURES)]
 
 DATASETS = config["datasets"]
 _tests = config["dataset-test"]
@@ -39,7 +51,7 @@ for _t in TESTS:
 # that changes its numbers (predictions: the evaluation options and checkpoint file; calibration: all of it).
 try:
     SPLIT = str(SplitVariant.from_config(config))
-    SPLITS_BY_MODEL = {str(m): str(SplitVariant.from_config(config, str(m))) for m in MODELS}
+    SPLITS_BY_MODEL = {str(m): str(SplitVariant.from_config(config, str(m))) for m in ANALYSED}
 except SplitVariantError as e:
     _fail(f"config: {e}")
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
@@ -89,6 +101,8 @@ RESOLVED = f"{RESULTS}/models/{MODEL}/resolved{{ckpt}}.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
+# a mixture has no network to explain: this notice says so, in place of its heatmaps
+EXPLAIN_SKIPPED = f"{EXPLAIN}/{{explainer}}/skipped.json"
 # one render job per explainer folder writes every selected clip as class_{X}_sample_{Y}.mp4 / .png in these
 EXPLAIN_VIDEOS = f"{EXPLAIN_FIG}/video_samples"
 EXPLAIN_MAPS = f"{EXPLAIN_FIG}/attention_maps"
@@ -256,18 +270,69 @@ def resolved_file(wildcards):
 
 def explainer_options(wildcards):
     """Only the options an explainer uses are its parameters (videoxai.explain.options's table), so changing one
-    reruns only that explainer; the split variant's options come first."""
-    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), config)}
+    reruns only that explainer; the split variant's options come first. num-frames: this model's (model_frames)."""
+    own = {**config, "num-frames": model_frames(wildcards)}
+    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), own)}
 
 
 def analyses():
-    """Wildcards of every (model, test dataset) pair the config asks about; the split names every setting."""
-    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLITS_BY_MODEL[str(m)]) for m in MODELS for t in TESTS]
+    """Wildcards of every (model or mixture, test dataset) pair the config asks about; the split names every
+    setting (videoxai.keys.SplitVariant)."""
+    return [
+        dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m), SPLITS_BY_MODEL[str(m)]))
+        for m in ANALYSED
+        for t in TESTS
+    ]
+
+
+def model_analyses():
+    """analyses() of the models that have a network (no mixture): what is resolved and explained."""
+    return [w for w in analyses() if w["method"] != MIXTURE_METHOD]
+
+
+# ---- frames per model (videoxai.setup.frames): num-frames null | int | {model key: frames}
+@functools.lru_cache(maxsize=None)
+def frame_plan(key):
+    """The frames model ``key`` runs on, from the config's num-frames and its checkpoint's config.json."""
+    mk = ModelKey.parse(key)
+    try:
+        weights = checkpoint_file(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+        cfg = os.path.join(os.path.dirname(weights), CONFIG_NAME) if weights.endswith(WEIGHT_SUFFIXES) else None
+    except Exception:  # a missing checkpoint is reported, with every place looked, when the job graph is built
+        cfg = None
+    return plan_frames(key, config["num-frames"], frame_support(cfg))
+
+
+def model_split(key, split=None):
+    """The split name of ``key``'s results: ``split`` (the config's) with +f{N} where it runs on frames other
+    than its own (a mixture: the config's; its members each have their own)."""
+    split = SPLIT if split is None else split
+    if is_mixture_key(key):
+        return split
+    return str(dataclasses.replace(SplitVariant.parse(split), frames=frame_plan(key).suffix))
+
+
+def model_frames(wildcards):
+    """Frames per view the job gives the model: its split's +f{N}, else the config's or the model's own (None:
+    not known while planning, the model's own)."""
+    frames = SplitVariant.parse(wildcards.split).frames
+    return frames if frames is not None else frame_plan(model_key(wildcards)).frames
+
+
+def mixture_member_predictions(wildcards):
+    """A mixture's members' predictions on the mixture's test split (each with its own frames suffix)."""
+    mixture = MIXTURES[model_key(wildcards)]
+    out = []
+    for member in mixture.members:
+        mk = ModelKey.parse(member)
+        split = model_split(member, str(dataclasses.replace(SplitVariant.parse(wildcards.split), frames=None)))
+        out.append(PRED.format(method=mk.method, train=mk.train, run=mk.run, test=wildcards.test, split=split))
+    return out
 
 
 def explain_analyses(explainer):
     """analyses() with the split naming an explainer's results (calibration's settings left out)."""
-    return [dict(w, split=explanation_split(w["test"], w["split"], explainer)) for w in analyses()]
+    return [dict(w, split=explanation_split(w["test"], w["split"], explainer)) for w in model_analyses()]
 
 
 def for_each_explanation(template, explainer):
@@ -342,7 +407,7 @@ def calibration_targets():
 def explain_targets():
     """Per explainer folder: the selection, the heatmaps, the summary, the gallery and the two folders of videos and
     maps (one render job writes the gallery and every selected clip in them; a file missing from a folder dates the
-    folder back while planning, see verify.smk)."""
+    folder back while planning, see verify.smk). A mixture has no network: its notice that it was skipped."""
     return list(
         dict.fromkeys(
             t.format(**w, explainer=e)
@@ -350,7 +415,18 @@ def explain_targets():
             for w in explain_analyses(e)
             for t in (SELECTION, HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
         )
-    ) + [EXPLAIN_SUMMARY, EXPLAIN_SUMMARY_TEX, EXPLAIN_LEADERBOARD, EXPLAIN_LEADERBOARD_PDF]
+    ) + [
+        *[
+            EXPLAIN_SKIPPED.format(**w, explainer=e, split=w["split"])
+            for w in analyses()
+            if w["method"] == MIXTURE_METHOD
+            for e in EXPLAINERS
+        ],
+        EXPLAIN_SUMMARY,
+        EXPLAIN_SUMMARY_TEX,
+        EXPLAIN_LEADERBOARD,
+        EXPLAIN_LEADERBOARD_PDF,
+    ]
 
 
 def model_targets():
@@ -358,7 +434,8 @@ def model_targets():
     split's where temperature scaling fits on it)."""
     ws = [Wildcards(fromdict=w) for w in analyses()]
     val = [v for w in ws for v in [val_predictions(w)] if v]
-    return list(dict.fromkeys([*(resolved_file(w) for w in ws), *(predictions_file(w) for w in ws), *val]))
+    resolved = [resolved_file(w) for w in ws if w.method != MIXTURE_METHOD]
+    return list(dict.fromkeys([*resolved, *(predictions_file(w) for w in ws), *val]))
 
 
 def all_targets():
@@ -449,6 +526,7 @@ def _extract_plan(wildcards, threads):
         return None, None
     variant = SplitVariant.parse(wildcards.split)
     fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
+    fp = fp.with_frames(model_frames(wildcards))
     workers, _ = split_threads(threads, config["num-workers"])
     augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
     classes, clips = split_facts(wildcards.test, variant.split)
@@ -488,6 +566,7 @@ def _explain_plan(wildcards):
     fp = model_footprint(model_key(wildcards))
     if fp is None:
         return None, None
+    fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     job = R.ExplainJob(
         wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])

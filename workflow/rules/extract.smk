@@ -14,10 +14,14 @@ rule extract_predictions:
         videos=video_manifest,
     output:
         PRED,
+    # a mixture's predictions are made from its members' (mixture.smk), never by running a model
+    wildcard_constraints:
+        method=r"(?!mixture/)[A-Za-z0-9_.-]+",
     params:
         dataset=lambda w: dataset_config(w.test),
         options=split_variant_options,
-        num_frames=config["num-frames"],
+        # frames per view: the model's own, the config's num-frames for it, or its split's +f{N} (common.smk)
+        num_frames=model_frames,
         class_mapping=class_mapping,
         label_order=label_order,
     log:

@@ -62,6 +62,23 @@ RUNS: dict[str, dict[str, Any]] = {
         "num-heads-summary-attention": 12,
         "layers-with-summary-to-text": list(range(10)),
     },
+    "vidop": {"ctx-len-video": 8, "keep-vision-prompts-throughout": False, "temporal-pooling": "attention"},
+    "vilt": {  # layers 0-4: text prompts translated to vision; 5-9: vision prompts translated to text; 10-11 plain
+        "ctx-len": 8,
+        "ctx-len-video": 8,
+        "num-tokens-per-layer-text": 4,
+        "num-tokens-per-layer-vision": 4,
+        "modality-transfer-text": [[[i], []] if i < 5 else [[], [i]] if i < 10 else [[], []] for i in range(12)],
+        "modality-transfer-vision": [[[], [i]] if i < 5 else [[i], []] if i < 10 else [[], []] for i in range(12)],
+    },
+    "vita": {
+        "ctx-len": 8,
+        "ctx-len-video": 8,
+        "num-frames": 8,
+        "num-frame-tokens": 1,
+        "num-heads-summary-attention": 12,
+        "has-discriminative-conditioning": True,
+    },
 }
 COMMON_RUN: dict[str, Any] = {
     "clip-model": BACKBONE,

@@ -164,7 +164,10 @@ class Explainer(ABC):
 
     Calling an explainer runs the shared pipeline: the method's ``explain``
     (raw relevance), then :func:`finalise` under the class's ``convention``
-    with the ``weighted-by-predictions`` option it was made with.
+    with the ``weighted-by-predictions`` option it was made with. Two
+    templates implement ``explain`` for their method families and leave the
+    steps that differ to overrides: :class:`~videoxai.explain.rollout.Rollout`
+    and :class:`~videoxai.explain.gradcam.GradCAM` (docs/explanations.md).
     """
 
     name: ClassVar[str]

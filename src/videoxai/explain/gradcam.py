@@ -14,7 +14,7 @@ leaves the encoder.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -69,14 +69,25 @@ def grad_cam(activation_grid: torch.Tensor, gradient_grid: torch.Tensor) -> torc
 
 
 class GradCAM(Explainer):
-    """Grad-CAM on the layer the model names in ``gradcam_target()``."""
+    """Grad-CAM on the layer the model names in ``gradcam_target()``: the template of every Grad-CAM form.
+
+    The pipeline: the hooked layer's activations and gradients as grids
+    (:meth:`activations_and_gradients`), combined into a map (:meth:`cam`: the
+    CAM weights and how they weigh the activations), the map made final
+    (:meth:`to_maps`), stretched to the clip's frames. A convention overrides
+    those steps (:class:`videoxai.explain.prompt_tuning.PromptTuningGradCAM`).
+    """
 
     name = "grad-cam"
     options: dict[str, Any] = METHOD_OPTIONS["grad-cam"]
+    per_clip: ClassVar[bool] = True  # one clip's graph at a time (each_clip); False: the batch at once
 
     def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
         """One clip's graph at a time (:func:`each_clip`); a batch none of whose clips gets any gradient raises."""
-        parts = each_clip(self.model, self._explain, video, labels, target)
+        if self.per_clip:
+            parts = each_clip(self.model, self._explain, video, labels, target)
+        else:
+            parts = [self._explain(video, labels, target)]
         if not any(reached for _, reached in parts):
             raise ZeroGradientError(
                 f"the Grad-CAM layer of {type(self.model).__name__} gets exactly zero gradient: its image tokens do "
@@ -85,13 +96,28 @@ class GradCAM(Explainer):
         return joined([expl for expl, _ in parts])
 
     def _explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> tuple[Explanation, bool]:
-        tgt = self.model.gradcam_target()
-        act, grad, logits, targets = activations_and_gradients(self.model, tgt, video, labels, target)
-        a_grid, g_grid = tgt.to_grid(act), tgt.to_grid(grad)
+        a_grid, g_grid, logits, targets = self.activations_and_gradients(video, labels, target)
         if a_grid.ndim != 5 or a_grid.shape[0] != video.shape[0]:
             raise ValueError(
                 f"gradcam_target().to_grid must give (B, D, T', h, w) with B={video.shape[0]}, "
                 f"got {tuple(a_grid.shape)}"
             )
-        cam = upsample_time(grad_cam(a_grid, g_grid), video.shape[1])
+        cam = upsample_time(self.to_maps(self.cam(a_grid, g_grid)), video.shape[1])
         return Explanation(cam, logits, targets), bool(torch.any(g_grid != 0))
+
+    # ---- the steps a convention overrides ----
+    def activations_and_gradients(
+        self, video: torch.Tensor, labels: torch.Tensor | None, target: str
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The hooked layer's output and d(target logit)/d(output) as grids ``(B, D, T', h, w)``, logits, targets."""
+        tgt = self.model.gradcam_target()
+        act, grad, logits, targets = activations_and_gradients(self.model, tgt, video, labels, target)
+        return tgt.to_grid(act), tgt.to_grid(grad), logits, targets
+
+    def cam(self, activations: torch.Tensor, gradients: torch.Tensor) -> torch.Tensor:
+        """The CAM weights and the weighted activations: here a weight per channel, :func:`grad_cam`."""
+        return grad_cam(activations, gradients)
+
+    def to_maps(self, cam: torch.Tensor) -> torch.Tensor:
+        """The map ``(B, T', h, w)`` as the explainer returns it: here as it is (normalised later, per clip)."""
+        return cam

@@ -3,7 +3,7 @@
 For every explained clip whose video the dataset's ``ground-truth`` annotates,
 the annotation of the sampled frames is placed on the model's view
 (:mod:`videoxai.data.annotations.frames`) and scored as the demo's object
-masks are (:func:`videoxai.explain.summary.mask_scores`):
+masks are (:func:`videoxai.explain.localisation.mask_scores`):
 
 * **pointing game**: share of annotated frames whose map maximum lies in the
   box/mask; **energy in box/mask**: share of the map's mass inside it; both
@@ -34,13 +34,13 @@ from videoxai.data.annotations.frames import (
     probe_video,
     view_geometry,
 )
-from videoxai.explain.maps import upsample_bilinear
-from videoxai.explain.summary import (
+from videoxai.explain.localisation import (
     energy_in_mask,
     mask_scores,
     nanmean_or_none,
     pointing_hits,
 )
+from videoxai.explain.maps import upsample_bilinear
 
 __all__ = ["annotated_ids", "annotation_scores", "tube_share", "video_path"]
 

@@ -11,7 +11,8 @@ from it, and the explain stage fills in and checks what it was given here.
 prompt-tuning's rollout variants all take ``head-fusion`` (``mean`` | ``max``)
 and ``discard-ratio``; ``use-cls-token`` is videoxai's option (prompt-tuning has
 none) and keeps its meaning. Methods prompt-tuning lacks (``grad-rollout``) run
-as under ``standard``.
+as under ``standard``. What a convention cannot define on a model family
+(:data:`UNDEFINED_UNDER_PROMPT_TUNING`) is refused while planning.
 """
 
 from __future__ import annotations
@@ -40,6 +41,17 @@ PROMPT_TUNING_METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "attention-rollout-cls": {"head-fusion": "mean", "discard-ratio": 0.0},
     "attention-rollout-cls-weighted": {"head-fusion": "mean", "discard-ratio": 0.0},
     "grad-cam": {},
+}
+
+# What a convention cannot define, by explainer and model family (the registry's family names): refused while
+# planning (videoxai.preflight.explainer_errors), before any job. Prompt-tuning's Grad-CAM weighs the last CLIP layer's
+# layer_norm2 of its per-frame tower, whose image tokens never reach the output: on prompt-tuning's own models every
+# map is 0 / 0 (its golden maps are NaN). On the demo, torchvision and custom models it weighs their own layer.
+UNDEFINED_UNDER_PROMPT_TUNING: dict[str, dict[str, str]] = {
+    "grad-cam": {
+        "prompt-tuning": "its Grad-CAM hooks the last CLIP layer's layer_norm2, whose image tokens get no gradient, "
+        "so every map is 0 / 0",
+    },
 }
 
 # The explain stage's own settings beside the method's: the model-based evaluation of the maps.
@@ -72,6 +84,13 @@ def effective_convention(method: str, convention: str) -> str:
     if check_convention(convention) == PROMPT_TUNING and method in PROMPT_TUNING_METHOD_OPTIONS:
         return PROMPT_TUNING
     return STANDARD
+
+
+def undefined_reason(method: str, convention: str, family: str | None) -> str | None:
+    """Why ``convention`` cannot define ``method``'s maps on a model of ``family``, or None where it can."""
+    if family is None or effective_convention(method, convention) != PROMPT_TUNING:
+        return None
+    return UNDEFINED_UNDER_PROMPT_TUNING.get(method, {}).get(family)
 
 
 def method_options(method: str, convention: str = "standard") -> dict[str, Any]:

@@ -6,7 +6,7 @@ on ever more randomised copies of the model, and the rank correlation with
 the trained model's map is kept per step. On clips with ground-truth masks
 (the demo) the randomised model's maps are scored against them too, the
 floor the trained model's scores should clear. The kernels live in
-:mod:`videoxai.explain.evaluate` (faithfulness, sanity) and :mod:`videoxai.explain.summary` (ground-truth
+:mod:`videoxai.explain.evaluate` (faithfulness, sanity) and :mod:`videoxai.explain.localisation` (ground-truth
 scores, numpy); this module runs them on a batch.
 """
 
@@ -23,9 +23,9 @@ from videoxai.data.splits import Sample
 from videoxai.explain import evaluate as ev
 from videoxai.explain.base import Explainer, Explanation
 from videoxai.explain.gradcam import ZeroGradientError
+from videoxai.explain.localisation import clip_masks, energy_in_mask, nanmean_or_none, pointing_hits
 from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.options import EvaluationSettings
-from videoxai.explain.summary import clip_masks, energy_in_mask, nanmean_or_none, pointing_hits
 from videoxai.models.base import VideoClassifier
 
 

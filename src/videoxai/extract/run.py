@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -85,18 +86,8 @@ def extract_predictions(
         setup.plan,
         setup.spec,
     )
-    class_names = plan.class_names
     samples, unmapped = setup.samples, setup.unmapped
-    if plan.mapping is not None:
-        log.info(
-            "%s answers with its own %d classes: %d test classes mapped, %d without a training class (%d clips "
-            "become error rows)",
-            resolved["key"],
-            len(class_names),
-            len(plan.mapping),
-            len(plan.unmapped),
-            len(unmapped),
-        )
+    _log_class_mapping(resolved["key"], plan, unmapped)
     tta = tta_for(spec) if options.get("use-augmentation") else None
     batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb)
     loader = make_loader(
@@ -108,26 +99,7 @@ def extract_predictions(
         num_views=spec.num_views,
         tta=tta,
     )
-    k = len(class_names)
-    metadata = {
-        **plan.to_metadata(),
-        "num_temporal_views": spec.num_views,
-        "num_spatial_views": spec.spatial_views,
-        "batch_size": batch_size,
-        "class_names": class_names,
-        "model_key": resolved["key"],
-        "checkpoint_sha256": resolved["sha256"],
-        "dataset": dataset["name"],
-        "dataset_format": dataset["format"],
-        "split": split,
-        "options": options,
-        "tta": tta.to_dict() if tta else None,
-        "decoder": setup.decoder,
-        "label_order": label_order,
-        "missing_on_disk": len(info.missing),
-        "input_spec": spec.to_dict(),
-        "videoxai_version": videoxai.__version__,
-    }
+    metadata = _metadata(setup, dataset, options, batch_size, tta, label_order)
     log.info(
         "extracting %d clips of %s/%s with %s on %s (%d x %d views, %d clips per batch)",
         len(samples),
@@ -140,7 +112,7 @@ def extract_predictions(
         batch_size,
     )
     with atomic_path(out_path) as tmp:
-        writer = PredictionWriter(tmp, k, metadata)
+        writer = PredictionWriter(tmp, len(plan.class_names), metadata)
         try:
             with torch.inference_mode(), autocast(dev):
                 progress = Progress(len(samples), "extract", log)
@@ -157,10 +129,61 @@ def extract_predictions(
         "unmapped": len(unmapped),
         "missing_on_disk": len(info.missing),
     }
-    if writer.errors > len(unmapped):
-        log.warning(
-            "%d of %d clips could not be decoded (status=error rows)", writer.errors - len(unmapped), writer.rows
-        )
+    _warn_error_rows(writer.errors, writer.rows, plan, unmapped)
+    log.info("wrote %s: %s", out_path, summary)
+    return summary
+
+
+def _log_class_mapping(key: str, plan: ClassPlan, unmapped: Sequence[Sample]) -> None:
+    """Say how a closed-set model's own classes answer the test classes (nothing without a class mapping)."""
+    if plan.mapping is None:
+        return
+    log.info(
+        "%s answers with its own %d classes: %d test classes mapped, %d without a training class (%d clips "
+        "become error rows)",
+        key,
+        len(plan.class_names),
+        len(plan.mapping),
+        len(plan.unmapped),
+        len(unmapped),
+    )
+
+
+def _metadata(
+    setup: ModelAndSplit,
+    dataset: dict[str, Any],
+    options: dict[str, Any],
+    batch_size: int,
+    tta: TTA | PromptTuningTTA | None,
+    label_order: str,
+) -> dict[str, Any]:
+    """The Parquet file's metadata: what the predictions are of, and every setting that made them."""
+    plan, spec, resolved = setup.plan, setup.spec, setup.resolved
+    return {
+        **plan.to_metadata(),
+        "num_temporal_views": spec.num_views,
+        "num_spatial_views": spec.spatial_views,
+        "batch_size": batch_size,
+        "class_names": plan.class_names,
+        "model_key": resolved["key"],
+        "checkpoint_sha256": resolved["sha256"],
+        "dataset": dataset["name"],
+        "dataset_format": dataset["format"],
+        "split": options["split"],
+        "options": options,
+        "tta": tta.to_dict() if tta else None,
+        "decoder": setup.decoder,
+        "label_order": label_order,
+        "missing_on_disk": len(setup.info.missing),
+        "input_spec": spec.to_dict(),
+        "videoxai_version": videoxai.__version__,
+    }
+
+
+def _warn_error_rows(errors: int, rows: int, plan: ClassPlan, unmapped: Sequence[Sample]) -> None:
+    """One warning for clips that could not be decoded, one for clips of test classes the mapping leaves out."""
+    if errors > len(unmapped):
+        log.warning("%d of %d clips could not be decoded (status=error rows)", errors - len(unmapped), rows)
     if unmapped:
         log.warning(
             "%d clips of %d test classes have no training class in the class mapping (status=error rows): %s",
@@ -168,8 +191,6 @@ def extract_predictions(
             len(plan.unmapped),
             ", ".join(plan.unmapped[:10]),
         )
-    log.info("wrote %s: %s", out_path, summary)
-    return summary
 
 
 def memory_batch(
@@ -190,6 +211,7 @@ def memory_batch(
     if fp is None:
         return batch_size
     fp = fp.with_views(spec.num_views, spec.spatial_views if spec.pipeline == "prompt-tuning" else 1)
+    fp = fp.with_frames(spec.num_frames)
     job = ExtractJob(
         batch_size,
         fp.temporal_views,

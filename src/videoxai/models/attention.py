@@ -22,6 +22,7 @@ build the dense joint matrix of one layer only when it folds that layer in:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import torch
 
@@ -51,3 +52,23 @@ class AttentionLayer:
     def dense(self) -> torch.Tensor:
         """The dense ``(B, heads, N, N)`` probabilities, rows summing to 1."""
         return self.embed(self.probs, 1.0)
+
+
+@runtime_checkable
+class PerFrameAttention(Protocol):
+    """A model whose own explainer reads each frame on its own (prompt-tuning's families): what explainers ask.
+
+    Prompt-tuning's explainer does not explain the joint forward pass: it runs
+    every frame through the CLIP image tower alone and rolls out that
+    attention, and its Grad-CAM hooks that tower's last ``layer_norm2``. A
+    model that can give those says so by having both methods; explainers test
+    ``isinstance(model, PerFrameAttention)``, never the model's class or module.
+    """
+
+    def per_frame_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
+        """Per layer ``(B*T, heads, N, N)`` of one view ``(B, T, C, H, W)``; token 0 is CLS, then the square patch grid."""
+        ...
+
+    def per_frame_gradcam(self, video: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The hooked layer's activations and d(target score)/d(activations), as grids ``(B, D, T, h, w)``."""
+        ...

@@ -20,6 +20,7 @@ the dense joint matrices are 8x larger at ViT-B/16 size and 8 frames.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,7 +31,8 @@ from torch import nn
 from videoxai.models.attention import AttentionLayer
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
 from videoxai.models.families.demo.tower import embed_frames, embed_subset, frames_embedding
-from videoxai.models.families.prompt_tuning.config import RunOptions
+from videoxai.models.families.prompt_tuning import per_frame
+from videoxai.models.families.prompt_tuning.config import SUMMARY_METHODS, RunOptions
 from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
 from videoxai.models.families.prompt_tuning.layers import Embedding
 from videoxai.models.families.prompt_tuning.text import (
@@ -106,6 +108,20 @@ class PromptTuningModel(VideoClassifier):
         self._frames_seen = options.frames_per_view
         self.set_class_names(class_names)
         self.eval()
+
+    @property
+    def fixed_num_frames(self) -> bool:
+        """Only the families with per-frame learned tokens (stt, vita) take exactly their run's frame count; the
+        others encode each frame alone and pool (videoxai.setup.frames says the same while planning)."""
+        return self.options.method in SUMMARY_METHODS
+
+    def set_num_frames(self, t: int) -> None:
+        """Run on ``t`` frames per view (the config's ``num-frames`` for this model): its input spec and the token
+        layout explainers read follow, so maps are drawn over the frames the model saw."""
+        if t != self.input_spec.num_frames and self.fixed_num_frames:
+            raise ValueError(f"this {self.method} model takes exactly {self.input_spec.num_frames} frames, not {t}")
+        self.input_spec = dataclasses.replace(self.input_spec, num_frames=int(t))
+        self._frames_seen = int(t)
 
     # ---- checkpoints and configuration ----
     def load_context_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:
@@ -338,6 +354,40 @@ class PromptTuningModel(VideoClassifier):
         """Logits and the attentions, ``form`` ``"dense"`` (joint matrices) or ``"blocks"`` (AttentionLayer)."""
         raise NotImplementedError
 
+    # ---- prompt-tuning's own explainer path (models.attention.PerFrameAttention) ----
+    def vision_prompts(self) -> tuple[torch.Tensor | None, bool]:
+        """The visual prompts prompt-tuning's explainer appends to every frame, and whether they stay through all layers.
+
+        None for the families whose explainer runs the plain CLIP tower (video_coop, stt).
+        """
+        return None, False
+
+    def per_frame_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
+        """Prompt-tuning's per-frame CLIP attention of one view ``(B, T, C, H, W)``: per layer ``(B*T, heads, N, N)``."""
+        prompts, keep = self.vision_prompts()
+        return per_frame.per_frame_attentions(self.clip, video.flatten(0, 1), prompts, keep)[1]
+
+    def per_frame_gradcam(self, video: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prompt-tuning's Grad-CAM layer (the plain tower's last ``layer_norm2``) for ``targets`` (B,), as grids.
+
+        Scored against the normalised CoOp-path class text features
+        (``raw_text_features``, prompt-tuning's ``encode_texts``) at the model's
+        scale; activations and gradients ``(B, D, T, h, w)``, CLS dropped.
+        """
+        b, t = video.shape[:2]
+        with torch.no_grad():
+            text = F.normalize(self.raw_text_features().float(), dim=-1)
+            scale = self.scale()
+        act, grad = per_frame.layer_norm2_gradients(
+            self.clip, video.flatten(0, 1), text, targets.repeat_interleave(t), scale
+        )
+        g = self.grid
+
+        def to_grid(x: torch.Tensor) -> torch.Tensor:
+            return x[:, 1 : 1 + g * g].reshape(b, t, g, g, x.shape[-1]).permute(0, 4, 1, 2, 3)
+
+        return to_grid(act), to_grid(grad)
+
 
 class RecordsOwnAttentions:
     """A family whose own vision path is what prompt-tuning's explainer records (``vilt``, ``vita``).
@@ -345,8 +395,12 @@ class RecordsOwnAttentions:
     Their ``encode_video_batch(return_attentions=True)`` runs the model's
     ``forward`` and keeps, per recorded layer, the attention among each
     frame's CLS and patch tokens (cut, rows not re-normalised). The family's
-    ``_tower(..., record=True)`` returns exactly those.
+    ``_tower(..., record=True)`` returns exactly those, and they are its
+    ``per_frame_attentions``.
     """
+
+    def per_frame_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
+        return self.recorded_attentions(video)
 
     def recorded_attentions(self, video: torch.Tensor) -> list[torch.Tensor]:
         """Per recorded layer ``(B*T, heads, N, N)`` of one view ``(B, T, C, H, W)``, N = CLS + patches."""

@@ -28,6 +28,10 @@ class DualModel(CoOpModel):
         # per-frame prefix tokens of the joint layout (excluded from maps)
         self.extra_tokens_per_frame = per_frame_tokens(self.options, self.clip.config.vision_config.num_hidden_layers)
 
+    def vision_prompts(self) -> tuple[torch.Tensor | None, bool]:
+        """Prompt-tuning's explainer appends the learned visual prompts (``context_vectors_vision``) to every frame."""
+        return self.context_learner.context_vectors_vision, bool(self.options.keep_vision_prompts)
+
     def _tower(self, pixels: torch.Tensor, b: int, t: int, need: bool | str) -> tuple[torch.Tensor, list]:
         prompts = self.context_learner.context_vectors_vision
         x = self._embedded(pixels, prompts)

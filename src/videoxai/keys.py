@@ -56,10 +56,9 @@ class SplitVariantError(ValueError):
 VARIANT_SUFFIXES: dict[str, str] = {"use-augmentation": "tta", "use-handcrafted-prompts": "hand"}
 SPLITS = ("train", "val", "test")
 SPATIAL_VIEWS = (1, 3)  # the prompt-tuning pipeline's crops: the centre, or start / centre / end
-# The analysis settings whose defaults leave a result's name as it was before they were part of it (the schema's
-# defaults: config/config.yaml's n-bins and bootstrap).
+# The n-bins whose results keep the plain name (the schema's default); bootstrap only sets how many resamples the
+# intervals take (recorded in metrics.json), not a result's numbers, so it is no part of the name.
 DEFAULT_BINS = 15
-DEFAULT_BOOTSTRAP = 200
 _FILE = r"[A-Za-z0-9_.-]+"
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
@@ -85,8 +84,7 @@ class SplitVariant:
     model runs on frames other than its own (:mod:`videoxai.setup.frames`), ``+ckpt-{file}`` a run folder's
     weights file (``checkpoint-file``). Analysis settings: ``+pt`` the
     prompt-tuning conventions, ``+b{N}`` n-bins, ``+ts`` temperature scaling
-    fitted on val or ``+T{t}`` a fixed temperature, ``+r{N}`` bootstrap
-    resamples. The suffixes come in that order; :meth:`parse` and ``str`` are
+    fitted on val or ``+T{t}`` a fixed temperature. The suffixes come in that order; :meth:`parse` and ``str`` are
     each other's inverse, and :data:`SPLIT_VARIANT_PATTERN` is the Snakemake
     wildcard for it. Each stage names its files by the part that changes its
     numbers (:meth:`for_predictions`, :meth:`for_explanations`): changing
@@ -104,7 +102,6 @@ class SplitVariant:
     n_bins: int = DEFAULT_BINS
     temperature_scaling: bool = False
     temperature: float | None = None
-    bootstrap: int = DEFAULT_BOOTSTRAP
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -135,9 +132,6 @@ class SplitVariant:
             raise SplitVariantError(
                 "config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both"
             )
-        b = self.bootstrap
-        if isinstance(b, bool) or not isinstance(b, int) or b < 0:
-            raise SplitVariantError(f"bootstrap must be a non-negative integer, got {b!r}")
 
     @classmethod
     def parse(cls, name: str) -> SplitVariant:
@@ -148,9 +142,9 @@ class SplitVariant:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
                 f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}}, +ckpt-{{file}}, +pt, "
-                "+b{N}, +ts or +T{t}, +r{N} in that order (e.g. 'test+tta+v2')"
+                "+b{N}, +ts or +T{t} in that order (e.g. 'test+tta+v2')"
             )
-        split, tta, hand, views, spatial, frames, ckpt, pt, bins, ts, temp, resamples = m.groups()
+        split, tta, hand, views, spatial, frames, ckpt, pt, bins, ts, temp = m.groups()
         return cls(
             split,
             tta is not None,
@@ -163,7 +157,6 @@ class SplitVariant:
             int(bins) if bins else DEFAULT_BINS,
             ts is not None,
             float(temp) if temp else None,
-            int(resamples) if resamples else DEFAULT_BOOTSTRAP,
         )
 
     @classmethod
@@ -171,7 +164,7 @@ class SplitVariant:
         """The variant the config asks for (of ``model_key``'s results, where ``checkpoint-file`` names one of its
         files): ``split``, ``use-augmentation``, ``use-handcrafted-prompts``, ``num-temporal-views``,
         ``num-spatial-views``, ``checkpoint-file``, ``conventions``, ``n-bins``, ``temperature-scaling``,
-        ``temperature``, ``bootstrap``."""
+        ``temperature``."""
         return cls(
             config["split"],
             bool(config["use-augmentation"]),
@@ -183,7 +176,6 @@ class SplitVariant:
             n_bins=config.get("n-bins", DEFAULT_BINS),
             temperature_scaling=bool(config.get("temperature-scaling", False)),
             temperature=config.get("temperature"),
-            bootstrap=config.get("bootstrap", DEFAULT_BOOTSTRAP),
         )
 
     def __str__(self) -> str:
@@ -197,7 +189,6 @@ class SplitVariant:
         parts += [f"b{self.n_bins}"] if self.n_bins != DEFAULT_BINS else []
         parts += ["ts"] if self.temperature_scaling else []
         parts += [f"T{_number(self.temperature)}"] if self.temperature is not None else []
-        parts += [f"r{self.bootstrap}"] if self.bootstrap != DEFAULT_BOOTSTRAP else []
         return "+".join(parts)
 
     def with_split(self, split: str) -> SplitVariant:
@@ -236,7 +227,6 @@ class SplitVariant:
             "n-bins": self.n_bins,
             "temperature-scaling": self.temperature_scaling,
             "temperature": self.temperature,
-            "bootstrap": self.bootstrap,
         }
 
     def options(self) -> dict[str, Any]:
@@ -262,7 +252,7 @@ class SplitVariant:
 _SUFFIXES = (
     "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
     + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?"
-    + rf"(?:\+ckpt-({_FILE}))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?(?:\+r([0-9]+))?"
+    + rf"(?:\+ckpt-({_FILE}))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?"
 )
 _SPLIT_RE = re.compile(rf"^({'|'.join(SPLITS)}){_SUFFIXES}$")
 SPLIT_VARIANT_PATTERN = rf"(?:{'|'.join(SPLITS)}){_SUFFIXES}"

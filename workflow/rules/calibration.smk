@@ -1,5 +1,5 @@
 # calibration: ECE and friends from the predictions alone. Its settings (conventions, n-bins, temperature-scaling,
-# temperature, bootstrap) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
+# temperature) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
 # earlier ones and reads the same predictions. The job's parameters come from its path.
 
 
@@ -21,7 +21,7 @@ rule calibrate:
     params:
         n_bins=lambda w: variant(w).n_bins,
         convention=lambda w: variant(w).convention,
-        bootstrap=lambda w: variant(w).bootstrap,
+        bootstrap=config["bootstrap"],
         temperature=lambda w: variant(w).temperature,
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     log:

@@ -240,10 +240,12 @@ def label_order(wildcards):
     return conventions_label_order(variant(wildcards).convention, dataset_config(wildcards.test)["format"])
 
 
-def prediction_split(test, split):
-    """The part of a split variant that names its predictions (+pt only where the label order differs)."""
+def prediction_split(test, split, method=None):
+    """The part of a split variant that names its predictions: +pt only where the conventions change them (the
+    label order on a ucf101 dataset; a mixture's, which hands on probabilities or log-probabilities)."""
     v = SplitVariant.parse(split)
-    return str(v.for_predictions(conventions_label_order(v.convention, DATASETS[test]["format"]) != "standard"))
+    differs = conventions_label_order(v.convention, DATASETS[test]["format"]) != "standard" or method == MIXTURE_METHOD
+    return str(v.for_predictions(differs))
 
 
 def explanation_split(test, split, explainer):
@@ -259,7 +261,8 @@ def explanation_split(test, split, explainer):
 def predictions_file(wildcards):
     """The predictions a calibration or selection reads: the same clips, options and model, whatever its analysis
     settings (n-bins, temperature, ...): a new analysis variant reuses them."""
-    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, wildcards.split)})
+    split = prediction_split(wildcards.test, wildcards.split, wildcards.method)
+    return PRED.format(**{**dict(wildcards.items()), "split": split})
 
 
 def resolved_file(wildcards):
@@ -326,6 +329,7 @@ def mixture_member_predictions(wildcards):
     for member in mixture.members:
         mk = ModelKey.parse(member)
         split = model_split(member, str(dataclasses.replace(SplitVariant.parse(wildcards.split), frames=None)))
+        split = prediction_split(wildcards.test, split, mk.method)  # a member's own predictions (+pt where they differ)
         out.append(PRED.format(method=mk.method, train=mk.train, run=mk.run, test=wildcards.test, split=split))
     return out
 
@@ -387,7 +391,7 @@ def val_predictions(wildcards):
     if not variant(wildcards).temperature_scaling:
         return []
     val = str(variant(wildcards).with_split("val"))
-    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val)})
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val, wildcards.method)})
 
 
 def calibration_targets():
@@ -417,7 +421,7 @@ def explain_targets():
         )
     ) + [
         *[
-            EXPLAIN_SKIPPED.format(**w, explainer=e, split=w["split"])
+            EXPLAIN_SKIPPED.format(**{**w, "split": explanation_split(w["test"], w["split"], e)}, explainer=e)
             for w in analyses()
             if w["method"] == MIXTURE_METHOD
             for e in EXPLAINERS

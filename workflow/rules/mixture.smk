@@ -13,7 +13,7 @@ rule mix_predictions:
         method=MIXTURE_METHOD,
     params:
         mixture=lambda w: MIXTURES[model_key(w)].to_dict(),
-        convention=config.get("conventions", "standard"),
+        convention=lambda w: variant(w).convention,  # +pt in its split name: a variant of its own
     log:
         f"logs/mix_predictions/{MODEL}/{{test}}/{{split}}.log",
     threads: 1

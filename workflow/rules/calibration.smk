@@ -1,9 +1,11 @@
-# calibration: ECE and friends from the predictions alone, so changing n-bins reruns nothing upstream.
+# calibration: ECE and friends from the predictions alone. Its settings (conventions, n-bins, temperature-scaling,
+# temperature) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
+# earlier ones and reads the same predictions. The job's parameters come from its path.
 
 
 rule calibrate:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         val=val_predictions,
     output:
         metrics=CALIB_METRICS,
@@ -25,19 +27,20 @@ rule calibrate:
         mem_mb=2000,
         runtime=20,
     params:
-        n_bins=config["n-bins"],
-        convention=config.get("conventions", "standard"),
+        n_bins=lambda w: variant(w).n_bins,
+        convention=lambda w: variant(w).convention,
         bootstrap=config["bootstrap"],
-        temperature=config["temperature"],
+        temperature=lambda w: variant(w).temperature,
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     script:
         "../scripts/calibrate.py"
 
 
+# The summary covers every calibration result on disk (any config's variant) and the current config's: one row each.
 rule calibration_summary:
     input:
-        metrics=for_each_calibration(CALIB_METRICS),
-        bins=for_each_calibration(CALIB_BINS),
+        metrics=[r.metrics for r in summary_results()],
+        bins=[r.bins for r in summary_results()],
     output:
         csv=report(
             CALIB_SUMMARY,
@@ -62,7 +65,8 @@ rule calibration_summary:
         mem_mb=2000,
         runtime=10,
     params:
-        labels=calibration_labels(),
+        labels=[r.label for r in summary_results()],
+        variants=[r.variant for r in summary_results()],
     script:
         "../scripts/calibration_summary.py"
 
@@ -71,7 +75,7 @@ rule calibration_summary:
 # clean and every corrupted test split; the table across them and Ovadia et al.-style box plots.
 rule recalibrate:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         val=recalibration_val,
     output:
         RECALIBRATION,
@@ -85,7 +89,7 @@ rule recalibrate:
         runtime=20,
     params:
         methods=config["recalibration"],
-        n_bins=config["n-bins"],
+        n_bins=lambda w: variant(w).n_bins,
     script:
         "../scripts/recalibrate.py"
 

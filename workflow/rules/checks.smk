@@ -109,13 +109,11 @@ def rendered_clips(w, explainer):
 def expected_outputs():
     """Every output file of the current config (`rule all`'s list, common.smk's all_targets, its two clip folders
     per explainer given file by file, and the video manifests): what `verify` checks."""
-    folders = {
-        t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)
-    }
+    folders = {t for e in EXPLAINERS for tt in (EXPLAIN_VIDEOS, EXPLAIN_MAPS) for t in for_each_explanation(tt, e)}
     files = [f for f in all_targets() if f not in folders]
     files += manifest_targets()
-    for w in analyses():
-        for e in EXPLAINERS:
+    for e in EXPLAINERS:
+        for w in explain_analyses(e):
             folder = EXPLAIN_FIG.format(**w, explainer=e)
             for name in rendered_clips(w, e):
                 files += [f"{folder}/video_samples/{name}.mp4", f"{folder}/attention_maps/{name}.png"]

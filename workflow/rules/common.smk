@@ -7,8 +7,10 @@ from pathlib import Path
 
 from snakemake.iocontainers import Wildcards
 
+from videoxai.calibration.catalog import find_calibration_results, result_at
 from videoxai.conventions import label_order as conventions_label_order
-from videoxai.explain.options import effective_convention, job_options
+from videoxai.explain.leaderboard import find_explanation_results, stats_at
+from videoxai.explain.options import METHOD_OPTIONS as EXPLAINER_METHODS, effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoints.files import CONFIG_NAME, WEIGHT_SUFFIXES, WEIGHTS_NAME
@@ -45,27 +47,28 @@ for _t in TESTS:
             f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
         )
 
-# Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
-# so variants never overwrite each other. `num-temporal-views: V` adds +v{V}, `num-spatial-views: S` +s{S}
-# (unset: the model's own views).
+# A result's identity is every setting that changes its numbers: each one not at its default suffixes the split
+# name (videoxai.keys.SplitVariant), e.g. test+tta+hand, test+v2+s3, test+ckpt-3.pt, test+pt+b10+ts, so variants
+# never overwrite each other and the default config keeps the plain names. Each stage names its files by the part
+# that changes its numbers (predictions: the evaluation options and checkpoint file; calibration: all of it).
 try:
     SPLIT = str(SplitVariant.from_config(config))
+    SPLITS_BY_MODEL = {str(m): str(SplitVariant.from_config(config, str(m))) for m in ANALYSED}
 except SplitVariantError as e:
-    _fail(
-        "config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views', "
-        f"'num-spatial-views': {e}"
-    )
+    _fail(f"config: {e}")
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
 
 # Calibration under shift (docs/shift.md): `corruptions: {name: [severities]}`, each a split variant +{name}-{severity}
 # of the configured split, extracted and calibrated like it (explanations stay on the clean split).
 try:
-    SHIFTED = [
-        str(SplitVariant.parse(SPLIT).with_corruption(name, severity))
+    SHIFTS = [
+        (name, severity)
         for name, severities in (config.get("corruptions") or {}).items()
         for severity in sorted(severities)
     ]
+    for _name, _severity in SHIFTS:
+        SplitVariant.parse(SPLIT).with_corruption(_name, _severity)
 except SplitVariantError as e:
     _fail(f"config key 'corruptions': {e}")
 
@@ -118,7 +121,8 @@ RECALIBRATION = f"{CALIB}/recalibration.csv"
 SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
 SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
 SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
-RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
+# +ckpt-{file} where checkpoint-file names one of the run folder's files (nothing: the layout's rule)
+RESOLVED = f"{RESULTS}/models/{MODEL}/resolved{{ckpt}}.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 # a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (Backbone.key)
 BACKBONE_RECORD = f"{RESULTS}/models/backbones/{{backbone}}.json"
@@ -131,6 +135,11 @@ EXPLAIN_VIDEOS = f"{EXPLAIN_FIG}/video_samples"
 EXPLAIN_MAPS = f"{EXPLAIN_FIG}/attention_maps"
 EXPLAIN_STATS = f"{EXPLAIN_FIG}/aggregated_stats.json"
 EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
+# the explanation leaderboard: every explainer folder on disk (any config's) and the config's
+EXPLAIN_SUMMARY = f"{RESULTS}/explain/summary.csv"
+EXPLAIN_SUMMARY_TEX = f"{RESULTS}/explain/summary.tex"
+EXPLAIN_LEADERBOARD = f"{FIGURES}/explainer/leaderboard.png"
+EXPLAIN_LEADERBOARD_PDF = f"{FIGURES}/explainer/leaderboard.pdf"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
 TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
@@ -140,9 +149,19 @@ def model_key(wildcards):
     return f"{wildcards.method}/{wildcards.train}/{wildcards.run}"
 
 
+def checkpoint_name(wildcards):
+    """The run folder's file a job uses: the one its path names (resolved+ckpt-3.pt.json, test+ckpt-3.pt), so an
+    earlier variant rebuilds from its own file; the config's checkpoint-file where the path names none."""
+    if "ckpt" in wildcards.keys():
+        return wildcards.ckpt.removeprefix("+ckpt-") or None
+    if "split" in wildcards.keys():
+        return SplitVariant.parse(wildcards.split).checkpoint_file
+    return CHECKPOINT_FILES.get(model_key(wildcards))
+
+
 def is_demo_model(wildcards):
     key = model_key(wildcards)
-    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and key not in CHECKPOINT_FILES
+    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and checkpoint_name(wildcards) is None
 
 
 def checkpoint_source(wildcards):
@@ -174,7 +193,7 @@ def checkpoint_file(wildcards):
             return str(bundled)
         return f"{CHECKPOINTS_ROOT}/{key}/{WEIGHTS_NAME}"
     try:
-        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, CHECKPOINT_FILES.get(key)))
+        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, checkpoint_name(wildcards)))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(str(e))
 
@@ -245,15 +264,59 @@ def class_mapping_file(wildcards):
     return [mapping] if isinstance(mapping, str) else []
 
 
+def variant(wildcards):
+    """Every setting the split wildcard names (videoxai.keys.SplitVariant): a job's parameters come from its path."""
+    return SplitVariant.parse(wildcards.split)
+
+
 def explain_convention(wildcards):
     """The convention the explainer runs under: `conventions: prompt-tuning` only where prompt-tuning has the method."""
-    return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
+    return effective_convention(wildcards.explainer, variant(wildcards).convention)
+
+
+def render_colormap(wildcards):
+    """`colormap: auto`: inferno (perceptually uniform), or jet (prompt-tuning's) where the explainer follows the
+    prompt-tuning conventions; a named colour map as it is."""
+    if config["colormap"] != "auto":
+        return config["colormap"]
+    return "jet" if explain_convention(wildcards) == "prompt-tuning" else "inferno"
 
 
 def label_order(wildcards):
     """How labels meet logit columns (videoxai.conventions.label_order): prompt-tuning's only differs on a ucf101
-    dataset under `conventions: prompt-tuning`, so switching conventions reruns extraction only there."""
-    return conventions_label_order(config.get("conventions", "standard"), dataset_config(wildcards.test)["format"])
+    dataset under `conventions: prompt-tuning`, so switching conventions makes new predictions only there."""
+    return conventions_label_order(variant(wildcards).convention, dataset_config(wildcards.test)["format"])
+
+
+def prediction_split(test, split, method=None):
+    """The part of a split variant that names its predictions: +pt only where the conventions change them (the
+    label order on a ucf101 dataset; a mixture's, which hands on probabilities or log-probabilities)."""
+    v = SplitVariant.parse(split)
+    differs = conventions_label_order(v.convention, DATASETS[test]["format"]) != "standard" or method == MIXTURE_METHOD
+    return str(v.for_predictions(differs))
+
+
+def explanation_split(test, split, explainer):
+    """The part of a split variant that names an explainer's results: its predictions', and +pt where the explainer
+    has a prompt-tuning form."""
+    v = SplitVariant.parse(split)
+    pt = effective_convention(explainer, v.convention) != "standard" or prediction_split(test, split) != str(
+        v.for_predictions(False)
+    )
+    return str(v.for_explanations(pt))
+
+
+def predictions_file(wildcards):
+    """The predictions a calibration or selection reads: the same clips, options and model, whatever its analysis
+    settings (n-bins, temperature, ...): a new analysis variant reuses them."""
+    split = prediction_split(wildcards.test, wildcards.split, wildcards.method)
+    return PRED.format(**{**dict(wildcards.items()), "split": split})
+
+
+def resolved_file(wildcards):
+    """The model's resolved.json, of the checkpoint file the split names."""
+    ckpt = variant(wildcards).checkpoint_file
+    return RESOLVED.format(**dict(wildcards.items()), ckpt=f"+ckpt-{ckpt}" if ckpt else "")
 
 
 def explainer_options(wildcards):
@@ -264,9 +327,10 @@ def explainer_options(wildcards):
 
 
 def analyses():
-    """Wildcards of every (model or mixture, test dataset) pair the config asks about."""
+    """Wildcards of every (model or mixture, test dataset) pair the config asks about; the split names every
+    setting (videoxai.keys.SplitVariant)."""
     return [
-        dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m)))
+        dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m), SPLITS_BY_MODEL[str(m)]))
         for m in ANALYSED
         for t in TESTS
     ]
@@ -313,8 +377,57 @@ def mixture_member_predictions(wildcards):
     for member in mixture.members:
         mk = ModelKey.parse(member)
         split = model_split(member, str(dataclasses.replace(SplitVariant.parse(wildcards.split), frames=None)))
+        split = prediction_split(wildcards.test, split, mk.method)  # a member's own predictions (+pt where they differ)
         out.append(PRED.format(method=mk.method, train=mk.train, run=mk.run, test=wildcards.test, split=split))
     return out
+
+
+def explain_analyses(explainer):
+    """analyses() with the split naming an explainer's results (calibration's settings left out)."""
+    return [dict(w, split=explanation_split(w["test"], w["split"], explainer)) for w in model_analyses()]
+
+
+def for_each_explanation(template, explainer):
+    return [template.format(**w, explainer=explainer) for w in explain_analyses(explainer)]
+
+
+def _plannable(wildcards):
+    """Whether a found result's model can still be planned (its checkpoint is there): an earlier config's
+    result whose checkpoint is gone stays on disk, out of the summaries' inputs."""
+    try:
+        checkpoint_file(wildcards)
+        backbone_files(wildcards)
+        return True
+    except WorkflowError:
+        return False
+
+
+def summary_results():
+    """What the calibration summary covers (videoxai.calibration.catalog): the current config's results and every
+    one on disk of a configured dataset, sorted, so the table keeps the variants of earlier configs and is made
+    again when any of them changes (its inputs)."""
+    current = [result_at(RESULTS, **w) for w in calibration_analyses()]
+    found = [
+        r
+        for r in find_calibration_results(RESULTS)
+        if r.test in DATASETS and r not in current and _plannable(Wildcards(fromdict=r.wildcards()))
+    ]
+    return sorted({*current, *found})
+
+
+def leaderboard_results():
+    """What the explanation leaderboard covers (videoxai.explain.leaderboard): the config's explainer folders and
+    every one on disk of a configured dataset and a known explainer whose model can still be planned."""
+    current = [stats_at(FIGURES, **w, explainer=e) for e in EXPLAINERS for w in explain_analyses(e)]
+    found = [
+        r
+        for r in find_explanation_results(FIGURES)
+        if r.test in DATASETS
+        and r.explainer in EXPLAINER_METHODS
+        and r not in current
+        and _plannable(Wildcards(fromdict=r.wildcards()))
+    ]
+    return sorted({*current, *found})
 
 
 def for_each_analysis(template, **extra):
@@ -323,17 +436,19 @@ def for_each_analysis(template, **extra):
 
 def val_predictions(wildcards):
     """The val split's predictions, needed only to fit temperature scaling (on clean clips, also for a shifted test)."""
-    if not config["temperature-scaling"]:
+    if not variant(wildcards).temperature_scaling:
         return []
-    if config["temperature"] is not None:
-        _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    val = SplitVariant.parse(wildcards.split).with_split("val").with_corruption(None, None)
-    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+    val = str(variant(wildcards).with_split("val").with_corruption(None, None))
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val, wildcards.method)})
 
 
 def shifted_analyses():
     """Wildcards of every (model, test dataset, corruption, severity) the config's `corruptions` ask about."""
-    return [dict(w, split=split) for w in analyses() for split in SHIFTED]
+    return [
+        dict(w, split=str(SplitVariant.parse(w["split"]).with_corruption(name, severity)))
+        for w in analyses()
+        for name, severity in SHIFTS
+    ]
 
 
 def calibration_analyses():
@@ -345,26 +460,18 @@ def for_each_calibration(template, **extra):
     return [template.format(**w, **extra) for w in calibration_analyses()]
 
 
-def calibration_labels():
-    """A label per calibration analysis; a shifted one names its split variant."""
-    return [
-        f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" + (f" ({w['split']})" if w["split"] != SPLIT else "")
-        for w in calibration_analyses()
-    ]
-
-
 def recalibration_val(wildcards):
     """The clean val split's predictions, where recalibration methods are fitted (also for a shifted test split)."""
     if not config.get("recalibration"):
         return []
-    val = SplitVariant.parse(wildcards.split).with_split("val").with_corruption(None, None)
-    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+    val = str(variant(wildcards).with_split("val").with_corruption(None, None))
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val, wildcards.method)})
 
 
 def shift_targets():
     """The recalibration table of every calibration analysis, the shift table and its box plots: made when the
     config asks for corruptions or recalibration methods."""
-    if not (SHIFTED or config.get("recalibration")):
+    if not (SHIFTS or config.get("recalibration")):
         return []
     return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF]
 
@@ -393,32 +500,34 @@ def explain_targets():
     """Per explainer folder: the selection, the heatmaps, the summary, the gallery and the two folders of videos and
     maps (one render job writes the gallery and every selected clip in them; a file missing from a folder dates the
     folder back while planning, see verify.smk). A mixture has no network: its notice that it was skipped."""
-    return [
-        *[SELECTION.format(**w) for w in model_analyses()],
-        *[
+    return list(
+        dict.fromkeys(
             t.format(**w, explainer=e)
-            for w in model_analyses()
             for e in EXPLAINERS
-            for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
-        ],
+            for w in explain_analyses(e)
+            for t in (SELECTION, HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+        )
+    ) + [
         *[
-            EXPLAIN_SKIPPED.format(**w, explainer=e)
+            EXPLAIN_SKIPPED.format(**{**w, "split": explanation_split(w["test"], w["split"], e)}, explainer=e)
             for w in analyses()
             if w["method"] == MIXTURE_METHOD
             for e in EXPLAINERS
         ],
+        EXPLAIN_SUMMARY,
+        EXPLAIN_SUMMARY_TEX,
+        EXPLAIN_LEADERBOARD,
+        EXPLAIN_LEADERBOARD_PDF,
     ]
 
 
 def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
-    val = (
-        [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v]
-        if config["temperature-scaling"]
-        else []
-    )
-    return [*[RESOLVED.format(**w) for w in model_analyses()], *for_each_calibration(PRED), *val]
+    ws = [Wildcards(fromdict=w) for w in calibration_analyses()]
+    val = [v for w in ws for v in [val_predictions(w)] if v]
+    resolved = [resolved_file(w) for w in ws if w.method != MIXTURE_METHOD]
+    return list(dict.fromkeys([*resolved, *(predictions_file(w) for w in ws), *val]))
 
 
 def all_targets():
@@ -432,7 +541,7 @@ def tracking_targets():
     if not (config["use-wandb"] and config["wandb-mode"] != "disabled"):
         return []
     calibration = for_each_analysis(TRACK_CALIBRATION)
-    explanations = [TRACK_EXPLANATIONS.format(**w, explainer=e) for e in EXPLAINERS for w in model_analyses()]
+    explanations = [t for e in EXPLAINERS for t in for_each_explanation(TRACK_EXPLANATIONS, e)]
     return [*calibration, *explanations]
 
 

@@ -11,7 +11,7 @@
 
 rule select_clips:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         ground_truth=lambda w: ground_truth_files(w) if config.get("prefer-annotated") else [],
     output:
         SELECTION,
@@ -37,7 +37,7 @@ rule select_clips:
 rule explain_clips:
     input:
         selection=SELECTION,
-        resolved=RESOLVED,
+        resolved=resolved_file,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
         # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)
@@ -92,3 +92,38 @@ rule aggregate_explanations:
         dataset=lambda w: dataset_config(w.test),
     script:
         "../scripts/aggregate_explanations.py"
+
+
+# The leaderboard: every explainer folder on disk (any config's variant) and the config's, models x explainers x
+# scores, each a clip mean with its bootstrap 95% interval, the random-map and centre-prior baselines as rows.
+rule explanation_summary:
+    input:
+        stats=[r.stats for r in leaderboard_results()],
+    output:
+        csv=report(
+            EXPLAIN_SUMMARY,
+            caption="../report/explanation_leaderboard.rst",
+            category="Summary",
+            labels={"figure": "explanation leaderboard table"},
+        ),
+        tex=EXPLAIN_SUMMARY_TEX,
+        png=report(
+            EXPLAIN_LEADERBOARD,
+            caption="../report/explanation_leaderboard.rst",
+            category="Summary",
+            labels={"figure": "explanation leaderboard"},
+        ),
+        pdf=EXPLAIN_LEADERBOARD_PDF,
+    log:
+        "logs/explanation_summary.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        results=[r.__dict__ for r in leaderboard_results()],
+        resamples=1000,
+    script:
+        "../scripts/explanation_summary.py"

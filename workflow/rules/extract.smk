@@ -7,7 +7,7 @@
 
 rule extract_predictions:
     input:
-        resolved=RESOLVED,
+        resolved=resolved_file,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
         # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)

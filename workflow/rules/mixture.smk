@@ -21,7 +21,7 @@ rule mix_predictions:
         runtime=10,
     params:
         mixture=lambda w: MIXTURES[model_key(w)].to_dict(),
-        convention=config.get("conventions", "standard"),
+        convention=lambda w: variant(w).convention,  # +pt in its split name: a variant of its own
     script:
         "../scripts/mix_predictions.py"
 

@@ -56,7 +56,7 @@ rule resolve_model:
     output:
         RESOLVED,
     log:
-        f"logs/resolve_model/{MODEL}.log",
+        f"logs/resolve_model/{MODEL}{{ckpt}}.log",
     conda:
         "../envs/videoxai.yaml"
     threads: 1

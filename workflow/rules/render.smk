@@ -40,9 +40,11 @@ rule render_explanations:
         mem_mb=1500,
         runtime=30,
     params:
-        colormap=config["colormap"],
+        colormap=render_colormap,
         alpha=config["alpha"],
         fps=config["fps"],
+        # overlay: source draws over the decoded original frames (their own resolution), model over the model's input
+        source_root=lambda w: dataset_config(w.test)["root"] if config["overlay"] == "source" else None,
         title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",
     script:
         "../scripts/render_explanations.py"

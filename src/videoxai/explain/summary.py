@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 # the ground-truth scores are the summary's names too (callers read them here): hence the full list
-from videoxai.explain.localisation import (  # noqa: F401
+from videoxai.explain.localisation import (
     centre_prior,
     clip_masks,
     energy_in_mask,
@@ -237,6 +237,51 @@ def evaluation_summary(
     return out
 
 
+def _clip_means(per_frame: np.ndarray) -> list[float | None]:
+    """(N, T) with NaN where a frame is not scored -> one mean per clip (None where none is)."""
+    return [nanmean_or_none(row) for row in per_frame]
+
+
+def per_clip_scores(
+    maps: np.ndarray,
+    importance: np.ndarray,
+    clips: list[dict[str, Any]],
+    masks: np.ndarray | None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Each clip's scores (the unit the leaderboard's intervals resample): against the masks, the map's, the
+    random map's and the centre prior's pointing game and energy in mask, and the temporal in-tube share (the part
+    of the temporal importance on frames where the object is visible); from the explain stage, deletion and
+    insertion AUC and the last randomisation step's Spearman. A score a clip has not is None."""
+    rows: list[dict[str, Any]] = [{"sample_id": c.get("sample_id")} for c in clips]
+    if masks is not None and len(clips):
+        size = tuple(masks.shape[-2:])
+        maps = np.asarray(maps, dtype=np.float32)
+        for prefix, m in (
+            ("", maps),
+            ("random_", random_maps(maps.shape, seed)),
+            ("centre_", centre_prior(maps.shape)),
+        ):
+            up = upsample_bilinear(m, size)
+            for name, scores in (
+                ("pointing_game", pointing_hits(up, masks)),
+                ("energy_in_mask", energy_in_mask(up, masks)),
+            ):
+                for row, value in zip(rows, _clip_means(scores), strict=True):
+                    row[prefix + name] = value
+        visible = masks.reshape(*masks.shape[:2], -1).any(axis=2)
+        ti = np.asarray(importance, dtype=np.float64)
+        for row, t, v in zip(rows, ti, visible, strict=True):
+            row["temporal_in_tube"] = float(t[v].sum() / t.sum()) if v.any() and t.sum() > 0 else None
+    for row, c in zip(rows, clips, strict=True):
+        ev = c.get("evaluation") or {}
+        row["deletion_auc"] = ev.get("deletion_auc")
+        row["insertion_auc"] = ev.get("insertion_auc")
+        sanity = ev.get("sanity_spearman") or []
+        row["sanity_spearman"] = sanity[-1] if sanity else None
+    return rows
+
+
 def videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path | None, size: int) -> dict[str, Any]:
     """Per explained class (the base clip's or the pasted clip's): map share in the pasted region, GT scores."""
     t = maps.shape[1]
@@ -318,7 +363,20 @@ def summarize_explanations(
         evaluation["annotations"] = annotation_scores(
             heat[plain], importance[plain], plain_clips, dataset, spec, seed, undefined[plain]
         )
-    stats = folder_stats(hs, extra={"evaluation": evaluation})
+    stats = folder_stats(
+        hs,
+        extra={
+            "evaluation": evaluation,
+            # undefined frames skipped as the folder's scores skip them (their masks emptied)
+            "per_clip": per_clip_scores(
+                heat[plain],
+                importance[plain],
+                plain_clips,
+                None if masks is None else without_undefined(masks, undefined[plain]),
+                seed,
+            ),
+        },
+    )
     write_json(stats_path, stats)
     log.info("wrote %s", stats_path)
     return stats

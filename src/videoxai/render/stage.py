@@ -18,6 +18,7 @@ from videoxai.explain.store import HeatmapSet, load_clip_list, load_heatmaps
 from videoxai.render.caption import caption_lines, caption_strip
 from videoxai.render.gallery import write_gallery
 from videoxai.render.overlay import overlay_chunks
+from videoxai.render.source import source_overlay
 from videoxai.render.strip import MAX_FRAMES, attention_strip, strip_frame_indices
 from videoxai.render.undefined import mark_undefined
 from videoxai.render.video import compose_frames, encode_mp4
@@ -64,17 +65,27 @@ def _render_one(
     crf: int,
     preset: str,
     threads: int,
+    source_root: Path | None = None,
 ) -> dict[str, Any]:
     frames, maps, clip = hs.frames[i], hs.heatmaps[i], hs.clips[i]
     undefined = hs.undefined_flags()[i]
+    if source_root is not None:  # overlay: source: the decoded original frames, the map over the crop the model saw
+        from videoxai.data.decode import read_frames
+
+        frames = read_frames(source_root / clip["sample_id"], clip["frame_indices"])
+        size = int(hs.params.get("input_spec", {}).get("size", hs.frames.shape[-2]))
+        chunks = (
+            source_overlay(frames[s : s + CHUNK], maps[s : s + CHUNK], size, colormap, alpha)
+            for s in range(0, frames.shape[0], CHUNK)
+        )
+    else:
+        chunks = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
     width = frames.shape[2] * (2 if side_by_side else 1)
     caption = caption_strip(caption_lines(clip), width)
     # the attention map shows some of the video's overlaid frames: keep those as they stream past, not redo them
     shown_at = strip_frame_indices(frames.shape[0], MAX_FRAMES)
     shown: list[np.ndarray] = []
-    overlays = _keeping(
-        _marking(overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK), frames, undefined), shown_at, shown
-    )
+    overlays = _keeping(_marking(chunks, frames, undefined), shown_at, shown)
     originals = (frames[s : s + CHUNK] for s in range(0, frames.shape[0], CHUNK)) if side_by_side else None
     video = encode_mp4(
         compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset, threads=threads
@@ -101,6 +112,7 @@ def _render_one(
         "alpha": alpha,
         "side_by_side": side_by_side,
         "undefined_frames": [int(t) for t in np.flatnonzero(undefined)],
+        "overlay": "model" if source_root is None else "source",
         **video,
         **strip,
     }
@@ -144,9 +156,13 @@ def render_folder(
     crf: int = 20,
     preset: str = "veryfast",
     threads: int = 0,
+    source_root: str | os.PathLike[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Render every clip of a heatmaps file into ``videos_dir``/``maps_dir`` as ``class_{X}_sample_{Y}``, then the
     gallery page (videos and maps embedded, so it plays inside ``snakemake --report``).
+
+    ``source_root`` (the dataset's root; ``overlay: source``): draw over the decoded original frames at their own
+    resolution (:mod:`videoxai.render.source`) instead of the frames the model saw.
 
     One process for a whole explainer folder: the start-up (imports, the file's header) is paid once, not once per
     clip. The file is read clip by clip, so memory holds one clip's frames at a time.
@@ -175,6 +191,7 @@ def render_folder(
             crf,
             preset,
             threads,
+            None if source_root is None else Path(source_root),
         )
         records.append({"index": i, **info})
         log.info("%s: %d frames in %.2f s", name, info["n_frames"], time.perf_counter() - start)

@@ -45,10 +45,12 @@ test: install-test lint
 	@bash .ci/system-deps.sh chromium
 	$(BIN)/python -m pytest -v --durations=15
 
-# Format, lint (ruff, configured in pyproject.toml) and the Snakemake workflow catalog's linter; `make test` runs it.
+# Format, lint (ruff and snakefmt, configured in pyproject.toml) and the Snakemake workflow catalog's linter;
+# `make test` runs it.
 lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check workflow
 	$(BIN)/snakemake --lint
 
 clean:

@@ -11,7 +11,7 @@
    against its record, the manifest refreshed).
 
 The machine's load is part of every number: say how busy it was when you quote them. Where SLURM is installed
-but its controller is down, every ``snakemake`` call waits ~9 s for ``scontrol`` (see the README): with
+but its controller is down, every ``snakemake`` call waits ~9 s for ``scontrol`` (see docs/benchmarks.md): with
 ``--skip-slurm-probe`` the calls find a ``scontrol`` that fails at once first on their PATH.
 """
 

@@ -27,6 +27,21 @@ def make_workdir(dest: Path, config_overrides: dict | None = None) -> Path:
     return dest
 
 
+def copy_working_tree(dest: Path) -> Path:
+    """What a clone of this checkout holds, uncommitted edits included (tracked and unignored files)."""
+    listing = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+    ).stdout.decode()
+    for rel in filter(None, listing.split("\0")):
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
 def run_snakemake(
     workdir: Path, *args: str, timeout: float = 1800, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
@@ -48,8 +63,10 @@ DEMO_RENAMED = {
 }
 
 
-# The smallest demo run through the workflow: one shipped model, 8 clips per split.
-TINY_DEMO = {"models": ["video_coop/demo/tiny"], "demo": {"n-train": 8, "n-test": 8, "seed": 0, "train-seconds": 1}}
+# The smallest demo run through the workflow: one shipped model, 8 clips per split (.test/config/config.yaml, the
+# test config the catalog's layout keeps under .test/; as overrides of config/config.yaml, or a config of its own).
+TEST_CONFIG = REPO / ".test" / "config" / "config.yaml"
+TINY_DEMO = yaml.safe_load(TEST_CONFIG.read_text())
 
 
 # Golden data made by running prompt-tuning's own code (see ../shared/origin-fixtures/README.md). It lives beside the

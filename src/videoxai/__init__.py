@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # importing videoxai stays free of torch: the workflow plans with it
+    import pandas as pd
+
     from videoxai.models.base import VideoClassifier
 
 __version__ = "0.1.0"
@@ -45,3 +47,31 @@ def load_model(
         checkpoint_file=checkpoint_file,
         fallback_root=bundled_checkpoints_root(),
     )
+
+
+def results(root: str | os.PathLike[str] = "results") -> pd.DataFrame:
+    """Every calibration result of a run folder as a pandas DataFrame, one row per model x test x variant: every
+    metric with its 95% interval, the variant's settings in columns (docs/comparisons.md). Pick rows and pass them
+    to :func:`plot_reliability`."""
+    from videoxai.calibration.catalog import results_table
+
+    return results_table(root)
+
+
+def leaderboard(root: str | os.PathLike[str] = "figures", resamples: int = 1000) -> pd.DataFrame:
+    """The explanation leaderboard of a run folder's figures as a pandas DataFrame: models x explainers x scores,
+    each a clip mean with its bootstrap 95% interval, and the random-map / centre-prior baselines."""
+    from videoxai.explain.leaderboard import leaderboard_table
+
+    return leaderboard_table(root, resamples)
+
+
+def plot_reliability(
+    rows: pd.DataFrame | Iterable[Any], out_png: str | os.PathLike[str], labels: Sequence[str] | None = None
+) -> None:
+    """Draw the reliability curves of chosen rows of :func:`results` (a DataFrame, or an iterable of its rows) on
+    one axis, as ``out_png`` and the PDF beside it."""
+    from videoxai.calibration.stage import compare_reliability
+
+    items = [row for _, row in rows.iterrows()] if hasattr(rows, "iterrows") else list(rows)
+    compare_reliability(items, out_png, labels=labels)

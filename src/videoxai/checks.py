@@ -16,9 +16,9 @@ Two kinds of check:
   decoded; PDF header and ``%%EOF``; JSON parses; other text is non-empty UTF-8.
 
 What a stage's own files must hold (the predictions' columns and metadata, the heatmaps' tensors) is checked
-where that contract lives (:mod:`videoxai.extract.predictions`, :mod:`videoxai.explain.store`). The workflow
-runs :func:`damaged_outputs` while it plans (a damaged output is rebuilt, see ``workflow/rules/checks.smk``) and
-the deep checks in ``snakemake verify`` (:mod:`videoxai.verify`).
+where that contract lives (:mod:`videoxai.extract.predictions`, :mod:`videoxai.explain.store`); which outputs
+must be rebuilt (damaged, or made from inputs that changed since) is :mod:`videoxai.outdated`'s, run while the
+workflow plans, and the deep checks are ``snakemake verify``'s (:mod:`videoxai.verify`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from videoxai import checksums
-from videoxai.io import is_temporary
 from videoxai.rebuild import BrokenFileError
 
 CHECKED_SUFFIXES = (".parquet", ".safetensors", ".mp4", ".png", ".pdf", ".json", ".csv", ".tex", ".html")
@@ -373,71 +372,6 @@ def problems(paths: Iterable[str | os.PathLike[str]], deep: bool = False) -> lis
         except OSError as e:
             found.append((str(path), f"cannot be read ({e})"))
     return found
-
-
-def output_files(folders: Iterable[str | os.PathLike[str]]) -> Iterator[str]:
-    """Every file under ``folders`` a stage wrote: hidden names (records, temporaries, Snakemake's folder
-    timestamps) and hidden folders left out."""
-    for folder in folders:
-        for root, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith(".") and not is_temporary(name):
-                    yield os.path.join(root, name)
-
-
-def damaged_outputs(
-    folders: Iterable[str | os.PathLike[str]], cache: checksums.HashCache | None = None
-) -> list[tuple[str, str]]:
-    """``(path, problem)`` of every output under ``folders`` that is not what was written, or was made from
-    another version of an input than the one there now, or (without a record) fails its structural check.
-
-    Cheap enough to run on every ``snakemake`` call: a file whose stat key is still its record's is not read;
-    a changed one is hashed (``cache`` keeps the hashes of changed files and of inputs outside ``folders``).
-    A file made from a damaged file is not listed: rebuilding the damaged one rebuilds it.
-    """
-    cache = cache if cache is not None else checksums.HashCache(None)
-    found: dict[str, str] = {}
-    current: dict[str, str] = {}  # path -> sha256 now, for the provenance of the files made from it
-    made_from: dict[str, checksums.Record] = {}
-    for path in output_files(folders):
-        try:
-            st = os.stat(path)
-            record = checksums.read_record(path)
-        except checksums.DamagedRecord as e:
-            found[path] = str(e)
-            continue
-        except OSError:
-            continue  # vanished or unreadable: Snakemake reports it in its own words
-        if record is None:
-            if path.lower().endswith(CHECKED_SUFFIXES):
-                try:
-                    check_file(path)
-                except BrokenFileError as e:
-                    found[path] = e.problem
-                except OSError:
-                    continue
-            continue
-        digest = record["sha256"] if checksums.stat_key(st) == record.get("key") else cache.sha256(path, st)
-        if digest is None:
-            continue
-        current[path] = digest
-        problem = checksums.content_problem(path, record, digest)
-        if problem is not None:
-            found[path] = problem
-        else:
-            made_from[path] = record
-
-    def now(name: str) -> str | None:
-        return current[name] if name in current else cache.sha256(name)
-
-    for path, record in made_from.items():
-        if any(name in found for name in record.get("inputs", {})):
-            continue
-        lines = checksums.provenance_problems(record, now)
-        if lines:
-            found[path] = lines[0]
-    return sorted(found.items())
 
 
 def _size(path: str | os.PathLike[str]) -> int:

@@ -29,13 +29,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from videoxai.conventions import RENAMED
 from videoxai.io import read_yaml
-from videoxai.models.checkpoints.config import resolve_ref
+from videoxai.schemas.describe import describe
 
 
 class ConfigError(ValueError):
@@ -52,47 +52,6 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
 def _short(value: Any, width: int = 60) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def describe(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    """What a schema accepts, in a few words: its values, or its type and bounds."""
-    schema = resolve_ref(schema, root)
-    if "enum" in schema:
-        return "one of: " + ", ".join(str(v) for v in schema["enum"] if v is not True)
-    for key in ("oneOf", "anyOf"):
-        if key in schema:
-            branches = [resolve_ref(s, root) for s in schema[key]]
-            singles = [describe(s, root) for s in branches if s.get("type") != "array" or "items" not in s]
-            lists = [describe(s["items"], root) for s in branches if s.get("type") == "array" and "items" in s]
-            words = [d.removeprefix("one of: ") for d in singles]
-            words += ["a list of them" if d in singles else f"a list of ({d})" for d in lists]
-            return ", or ".join(words)
-    kinds = schema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
-    words = {
-        "integer": "an integer",
-        "number": "a number",
-        "string": "a string",
-        "boolean": "true or false",
-        "null": "null",
-        "object": "a mapping",
-        "array": "a list",
-    }
-    parts = []
-    for kind in kinds:
-        text = words.get(kind, str(kind))
-        if kind in ("integer", "number"):
-            bounds = [
-                f">= {schema['minimum']}" if "minimum" in schema else "",
-                f"> {schema['exclusiveMinimum']}" if "exclusiveMinimum" in schema else "",
-                f"<= {schema['maximum']}" if "maximum" in schema else "",
-                f"< {schema['exclusiveMaximum']}" if "exclusiveMaximum" in schema else "",
-            ]
-            text += " " + " and ".join(b for b in bounds if b) if any(bounds) else ""
-        if kind == "array" and "items" in schema:
-            text += f" of ({describe(schema['items'], root)})"
-        parts.append(text)
-    return " or ".join(parts) or "see the schema"
 
 
 def _key(path: Iterable[Any]) -> str:
@@ -245,7 +204,8 @@ def explainer_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.P
     for method in methods:
         by_reason: dict[str, list[str]] = {}
         for key, cfg_file in configs.items():
-            why = undefined_reason(method, convention, checkpoint_family(key, cfg_file, config))
+            family = checkpoint_family(key, cfg_file, config)
+            why = undefined_reason(method, convention, family, prompts_in_frame_attention(key, cfg_file))
             if why is not None:
                 by_reason.setdefault(why, []).append(key)
         for why, keys in by_reason.items():
@@ -258,33 +218,42 @@ def explainer_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.P
     return lines
 
 
-def dataset_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
-    """Each test dataset's root is a folder (or the demo, still to be written), and its annotations exist."""
-    lines = []
-    for name in tests:
-        d = config["datasets"][name]
-        if not d.get("generate") and not Path(d["root"]).is_dir():
-            lines.append(
-                f"config key 'datasets.{name}.root': {d['root']} does not exist or is not a folder "
-                f"(dataset-test uses '{name}'); give the folder that holds the dataset"
-            )
-        ann = d.get("annotations")
-        if ann is not None and not Path(ann).exists():
-            lines.append(f"config key 'datasets.{name}.annotations': {ann} does not exist")
-    return lines
+def dataset_root_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each test dataset's root is a folder (or the demo, still to be written)."""
+    return [
+        f"config key 'datasets.{name}.root': {config['datasets'][name]['root']} does not exist or is not a folder "
+        f"(dataset-test uses '{name}'); give the folder that holds the dataset"
+        for name in tests
+        if not config["datasets"][name].get("generate") and not Path(config["datasets"][name]["root"]).is_dir()
+    ]
+
+
+def annotation_file_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each test dataset's ``annotations`` file, where it names one, exists."""
+    return [
+        f"config key 'datasets.{name}.annotations': {ann} does not exist"
+        for name in tests
+        if (ann := config["datasets"][name].get("annotations")) is not None and not Path(ann).exists()
+    ]
 
 
 def num_frames_errors(config: Mapping[str, Any], configs: Mapping[str, str | os.PathLike[str] | None]) -> list[str]:
-    """``num-frames`` against the frame count each checkpoint's ``config.json`` fixes."""
-    num_frames = config.get("num-frames")
+    """``num-frames`` (null, one integer, or per model key) against the frames each checkpoint's ``config.json``
+    lets its model take (:mod:`videoxai.setup.frames`): one line per model that cannot take them."""
+    from videoxai.setup.frames import frame_support, plan_frames
+
+    value = config.get("num-frames")
     lines = []
-    for key, cfg_file in configs.items():
-        fixed = checkpoint_num_frames(cfg_file)
-        if num_frames is not None and fixed is not None and fixed != num_frames:
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in configs]
+        if unknown:
             lines.append(
-                f"config key 'num-frames' is {num_frames}, but model {key} takes exactly {fixed} frames "
-                f"({cfg_file}); valid values: {fixed}"
+                f"config key 'num-frames' names models not in 'models': {unknown}; valid keys: {sorted(configs)}"
             )
+    for key, cfg_file in configs.items():
+        problem = plan_frames(key, value, frame_support(cfg_file)).problem
+        if problem:
+            lines.append(problem)
     return lines
 
 
@@ -329,36 +298,59 @@ def split_errors(config: Mapping[str, Any], tests: Sequence[str], splits: Sequen
                 lines.append(f"dataset '{name}', {split} split: {e}")
                 continue
             except Exception:
-                continue  # a root or annotation problem: dataset_errors says it
+                continue  # a root or annotation problem: dataset_root_errors / annotation_file_errors say it
             if info is not None and info.duplicates:
                 print(f"videoxai: dataset '{name}', {split} split: {info.duplicates_line()}", file=sys.stderr)
     return lines
 
 
-def class_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
-    """``classes-to-map`` and ``classes-to-mix`` against the classes of each test split: how many there are,
-    that each named class exists (or is a mapped training class) and has clips."""
-    wanted, mix, base_split = config.get("classes-to-map"), config.get("classes-to-mix"), config["split"]
-    named = [*_names(wanted), *(c for pair in (mix if isinstance(mix, list) else []) for c in pair)]
-    if not (isinstance(wanted, int) or named):
-        return []
-    lines = []
+def _test_classes(config: Mapping[str, Any], tests: Sequence[str]) -> Iterator[tuple[str, list[str], set[str]]]:
+    """(test dataset, its class names, the names with clips in the config's split) for each readable test split."""
     for name in tests:
         try:
-            names, present = split_classes(dict(config["datasets"][name], name=name), base_split)
+            names, present = split_classes(dict(config["datasets"][name], name=name), config["split"])
         except Exception:
-            continue
-        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > len(present):
-            lines.append(
-                f"config key 'classes-to-map' is {wanted}, but the {base_split} split of '{name}' has clips of "
-                f"only {len(present)} classes; valid values: 1 to {len(present)}, or a list of class names"
-            )
+            continue  # a root or listing problem: dataset_root_errors and split_errors say it
+        yield name, names, present
+
+
+def class_count_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """``classes-to-map`` as a number: at most the number of classes with clips in each test split."""
+    wanted, base_split = config.get("classes-to-map"), config["split"]
+    if not isinstance(wanted, int) or isinstance(wanted, bool):
+        return []
+    return [
+        f"config key 'classes-to-map' is {wanted}, but the {base_split} split of '{name}' has clips of "
+        f"only {len(present)} classes; valid values: 1 to {len(present)}, or a list of class names"
+        for name, _, present in _test_classes(config, tests)
+        if wanted > len(present)
+    ]
+
+
+def class_name_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each class ``classes-to-map`` and ``classes-to-mix`` name is one of the test dataset's (or a mapped
+    training class), with the closest name suggested."""
+    wanted, mix = config.get("classes-to-map"), config.get("classes-to-mix")
+    if not (_names(wanted) or _pairs(mix)):
+        return []
+    lines = []
+    for name, names, _ in _test_classes(config, tests):
         valid = set(names) | mapped_classes(config, name)
         for which, given in (("classes-to-map", _names(wanted)), ("classes-to-mix", _pairs(mix))):
             line = _unknown_classes(which, given, valid, name)
             if line:
                 lines.append(line)
-        absent = [c for c in _names(wanted) if c in names and c not in present]
+    return lines
+
+
+def absent_class_errors(config: Mapping[str, Any], tests: Sequence[str]) -> list[str]:
+    """Each class ``classes-to-map`` names has clips in the config's split of each test dataset."""
+    wanted, base_split = _names(config.get("classes-to-map")), config["split"]
+    if not wanted:
+        return []
+    lines = []
+    for name, names, present in _test_classes(config, tests):
+        absent = [c for c in wanted if c in names and c not in present]
         if absent:
             lines.append(
                 f"config key 'classes-to-map' names classes with no clips in the {base_split} split of '{name}': {absent}"
@@ -385,13 +377,19 @@ def data_errors(
         *checkpoint_errors(checkpoint_configs, weights),
         *code_running_checkpoint_errors(weights),
         *custom_factory_errors(config),
-        *dataset_errors(config, tests),
+        *dataset_root_errors(config, tests),
+        *annotation_file_errors(config, tests),
         *num_frames_errors(config, checkpoint_configs),
         *num_spatial_views_errors(config, checkpoint_configs),
     ]
     if lines:
         return lines
-    return [*split_errors(config, tests, splits), *class_errors(config, tests)]
+    return [
+        *split_errors(config, tests, splits),
+        *class_count_errors(config, tests),
+        *class_name_errors(config, tests),
+        *absent_class_errors(config, tests),
+    ]
 
 
 def check_data(
@@ -446,6 +444,35 @@ def checkpoint_family(key: str, config_file: str | os.PathLike[str] | None, conf
     except (OSError, CheckpointConfigError):
         return None  # a malformed checkpoint config is checkpoint_errors' to report
     return family_of(key.split("/", 1)[0], cfg, (config.get("custom") or {}).get(key))
+
+
+def prompts_in_frame_attention(key: str, config_file: str | os.PathLike[str] | None) -> bool:
+    """Whether a prompt-tuning run keeps its visual prompts among each frame's tokens (its ``config.json``)."""
+    from videoxai.models.checkpoints.config import is_run_folder_config
+    from videoxai.models.families.prompt_tuning.config import RunOptions
+
+    if config_file is None or not Path(config_file).is_file():
+        return False
+    try:
+        cfg = json.loads(Path(config_file).read_text(encoding="utf-8"))
+        return (
+            is_run_folder_config(cfg)
+            and RunOptions.from_run_config(cfg, key.split("/", 1)[0]).prompts_in_frame_attention
+        )
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False  # a malformed checkpoint config is checkpoint_errors' to report
+
+
+def checkpoint_class_names(config_file: str | os.PathLike[str] | None) -> list[str] | None:
+    """The class list a checkpoint's ``config.json`` fixes (videoxai's ``class_names``); None for a prompt-tuning
+    run (it answers with the test dataset's classes) or when it does not say."""
+    if config_file is None or not Path(config_file).is_file():
+        return None
+    try:
+        names = json.loads(Path(config_file).read_text(encoding="utf-8")).get("class_names")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return [str(n) for n in names] if isinstance(names, list) and names else None
 
 
 _SPLITS: dict[tuple[str, str, str], Any] = {}
@@ -539,22 +566,22 @@ def factory_problem(spec: str) -> str | None:
         return (
             f"names module {module_name!r}, which cannot be imported here (install it, or put its folder on PYTHONPATH)"
         )
-    origin = found.origin or ""
+    source = found.origin or ""  # importlib's name for the module's file
     stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
-    if origin in ("built-in", "frozen") or (
-        any(origin.startswith(d + os.sep) for d in stdlib) and "site-packages" not in origin
+    if source in ("built-in", "frozen") or (
+        any(source.startswith(d + os.sep) for d in stdlib) and "site-packages" not in source
     ):
         return f"names {module_name!r} of Python's standard library: a factory is a function or class of yours"
-    if not origin.endswith(".py"):
+    if not source.endswith(".py"):
         return None  # a compiled module: its factory is checked when the model is resolved
     try:
-        tree = ast.parse(Path(origin).read_bytes())
+        tree = ast.parse(Path(source).read_bytes())
     except (OSError, SyntaxError, ValueError) as e:
-        return f"names module {module_name!r}, whose source {origin} cannot be read ({e})"
+        return f"names module {module_name!r}, whose source {source} cannot be read ({e})"
     for node in tree.body:
         if _binds(node, attr):
             return _call_problem(node)
-    return f"names {attr!r}, which module {module_name!r} ({origin}) does not define"
+    return f"names {attr!r}, which module {module_name!r} ({source}) does not define"
 
 
 def _binds(node: ast.stmt, name: str) -> bool:

@@ -42,13 +42,14 @@ class Progress:
         self.done = 0
         self.start = clock()
         self._last: float | None = None
+        self._logged = -1  # items done at the last line logged
 
     def update(self, n: int) -> None:
         """``n`` more items finished; logs when it is time (the first update, then every ``every`` seconds)."""
         self.done += n
         now = self.clock()
         if self._last is None or now - self._last >= self.every:
-            self._last = now
+            self._last, self._logged = now, self.done
             self.log.info("%s", self.line(now))
 
     def line(self, now: float | None = None) -> str:
@@ -65,5 +66,7 @@ class Progress:
         return text
 
     def finish(self) -> None:
-        """The closing line (always logged)."""
-        self.log.info("%s", self.line())
+        """The closing line, unless the last line logged already said as much (one batch held every item)."""
+        if self._logged != self.done:
+            self._logged = self.done
+            self.log.info("%s", self.line())

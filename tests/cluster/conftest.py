@@ -43,6 +43,7 @@ def mini_workflow(slurm_cluster: Cluster, tmp_path_factory: pytest.TempPathFacto
         wd,
         *slurm_profile_args(),
         "--keep-going",
+        *("--config", "slurm-account=none"),  # the test cluster has no accounts (last: --config takes every word)
         env={"VIDEOXAI_SLURM_PARTITION": slurm_cluster.partition},
         limit_s=300,
     )

@@ -74,6 +74,7 @@ def runs(slurm_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory, reque
     on_slurm = SnakemakeRun(
         make_workdir(tmp_path_factory.mktemp("on_slurm"), TINY),
         *("--profile", "profiles/slurm", "--profile", str(TEST_PROFILE), *TARGETS),
+        *("--config", "slurm-account=none"),  # the test cluster has no accounts (last: --config takes every word)
         env={"VIDEOXAI_SLURM_PARTITION": slurm_cluster.partition},
         limit_s=900,
     )

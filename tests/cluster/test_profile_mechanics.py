@@ -8,6 +8,7 @@ tests then ask SLURM itself (``scontrol``) what ran, where and how it ended.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,14 @@ class MiniRun:
 
 
 def profile_retries() -> int:
-    with open(SLURM_PROFILE / "config.yaml") as f:
-        return int(ProfileConfigFileParser().parse(f)["retries"])
+    # the profile reads slurm-account from the command line it is loaded for: give it the run's
+    argv = sys.argv
+    sys.argv = ["snakemake", "--config", "slurm-account=none"]
+    try:
+        with open(SLURM_PROFILE / "config.yaml") as f:
+            return int(ProfileConfigFileParser().parse(f)["retries"])
+    finally:
+        sys.argv = argv
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from videoxai import checksums
-from videoxai.checks import check_file, check_mp4, damaged_outputs, problems
+from videoxai.checks import check_file, check_mp4, problems
 from videoxai.explain.store import (
     HeatmapSet,
     check_heatmaps,
@@ -22,6 +22,7 @@ from videoxai.explain.store import (
 )
 from videoxai.extract.predictions import PredictionWriter, check_predictions, load_predictions
 from videoxai.io import atomic_path
+from videoxai.outdated import damaged_outputs
 from videoxai.rebuild import BrokenFileError, is_product, rebuild_all_command, rebuild_command
 
 CLASSES = ["a", "b", "c"]

@@ -34,3 +34,23 @@ def test_the_config_check_names_the_new_spelling_in_one_line() -> None:
     assert config_errors({"conventions": "prompt-tuning"}, schema) == [
         line for line in config_errors({}, schema) if "conventions" not in line
     ]
+
+
+def test_the_old_pipeline_spelling_names_the_new_one() -> None:
+    """A checkpoint config.json's ``input_spec.pipeline: origin`` is refused with its new name (it was read silently)."""
+    from videoxai.data.spec import InputSpec
+    from videoxai.models.checkpoints.config import config_problems
+
+    with pytest.raises(
+        ValueError, match="'origin' is now called 'prompt-tuning': set input_spec.pipeline to prompt-tuning"
+    ):
+        InputSpec(num_frames=8, size=224, pipeline="origin")
+    assert InputSpec(num_frames=8, size=224, pipeline="prompt-tuning").pipeline == "prompt-tuning"
+    config = {
+        "method": "video_coop",
+        "class_names": ["a"],
+        "input_spec": {"num_frames": 8, "size": 32, "pipeline": "origin"},
+    }
+    assert "field 'input_spec.pipeline' is 'origin', which is now called 'prompt-tuning': set it to prompt-tuning" in (
+        config_problems(config)
+    )

@@ -10,7 +10,7 @@ from torch import nn
 from videoxai.explain.base import finalise, normalise_per_clip, temporal_importance, upsample_time
 from videoxai.explain.grad_rollout import gradient_rollout
 from videoxai.explain.gradcam import ZeroGradientError
-from videoxai.explain.methods import METHODS, effective_options, make_explainer
+from videoxai.explain.methods import ALL_METHODS, effective_options, make_explainer
 from videoxai.explain.rollout import discard_lowest, rollout
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
 
@@ -194,7 +194,7 @@ def test_cls_variant_skips_layers_where_cls_attends_only_to_itself(vit, clip):
 # --------------------------------------------------------------------------- shared post-processing
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("method", sorted(ALL_METHODS))
 def test_every_method_gives_maps_in_unit_range_on_the_frame_grid(vit, clip, method):
     expl = make_explainer(method, vit).explain(clip, torch.tensor([0, 2]), "true")
     assert expl.relevance.shape == (2, 4, 4, 4)

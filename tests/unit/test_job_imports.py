@@ -30,8 +30,13 @@ ALLOWED = {
     "track_explanations": set(),
     "calibrate": {"matplotlib"},
     "calibration_summary": {"matplotlib"},
+    "explanation_summary": {"matplotlib"},  # the leaderboard figure
     "verify_outputs": set(),  # checks files (headers, decodes videos with PyAV): no model, no figure
     "video_manifest": set(),  # hashes a split's clips: reads files only
+    "mix_predictions": set(),  # a mixture from its members' predictions files: no model runs
+    "explain_skipped": set(),  # the notice that a mixture is not explained
+    "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
+    "shift_summary": {"matplotlib"},  # the shift table's box plots
 }
 
 

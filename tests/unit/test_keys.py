@@ -80,3 +80,54 @@ def test_spatial_views_out_of_order_or_not_1_or_3_are_refused(name: str) -> None
     with pytest.raises(SplitVariantError):
         SplitVariant.parse(name)
     assert name in ("test+s2",) or not re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test+ckpt-3.pt",
+        "test+pt",
+        "test+b10",
+        "test+ts",
+        "test+T1.5",
+        "val+tta+v2+s3+ckpt-best.pt+pt+b7+ts",
+    ],
+)
+def test_analysis_settings_are_part_of_the_name(name: str) -> None:
+    """checkpoint-file, conventions, n-bins, temperature-scaling / temperature each suffix the split (bootstrap, the intervals' resamples, does not)
+    when not at their default, so changing one never overwrites a result; the defaults keep the plain name."""
+    variant = SplitVariant.parse(name)
+    assert str(variant) == name and re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+    config = {"split": "test", "use-augmentation": False, "use-handcrafted-prompts": False, "num-temporal-views": None}
+    defaults = {"conventions": "standard", "n-bins": 15, "temperature-scaling": False, "temperature": None}
+    assert str(SplitVariant.from_config({**config, **defaults, "bootstrap": 0, "checkpoint-file": {}})) == "test"
+    full = {"conventions": "prompt-tuning", "n-bins": 10, "temperature": 2, "bootstrap": 50}
+    assert str(SplitVariant.from_config({**config, **full, "checkpoint-file": {"a/b/c": "3.pt"}}, "a/b/c")) == (
+        "test+ckpt-3.pt+pt+b10+T2"
+    )
+    assert str(SplitVariant.from_config({**config, "checkpoint-file": {"a/b/c": "3.pt"}}, "x/y/z")) == "test"
+
+
+def test_each_stage_is_named_by_what_changes_its_numbers() -> None:
+    v = SplitVariant.parse("test+tta+ckpt-3.pt+pt+b10+ts")
+    assert str(v.for_predictions(label_order_differs=False)) == "test+tta+ckpt-3.pt"
+    assert str(v.for_predictions(label_order_differs=True)) == "test+tta+ckpt-3.pt+pt"
+    assert str(v.for_explanations(convention_matters=True)) == "test+tta+ckpt-3.pt+pt"
+    assert str(v.for_explanations(convention_matters=False)) == "test+tta+ckpt-3.pt"
+    assert v.settings()["n-bins"] == 10 and v.settings()["checkpoint-file"] == "3.pt"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"checkpoint_file": "../best.pt"}, "checkpoint-file"),
+        ({"checkpoint_file": "a+b.pt"}, "checkpoint-file"),
+        ({"n_bins": 0}, "n-bins"),
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": 1.0, "temperature_scaling": True}, "not both"),
+        ({"convention": "seed"}, "conventions"),
+    ],
+)
+def test_bad_analysis_settings_are_refused_in_one_line(kwargs: dict, message: str) -> None:
+    with pytest.raises(SplitVariantError, match=message):
+        SplitVariant("test", **kwargs)

@@ -246,7 +246,7 @@ def test_a_prompt_tuning_run_kept_as_a_wandb_artifact(fixtures, tmp_path):
     shutil.copytree(fixtures / "runs" / KEY, root / KEY)
     r = resolve_model(KEY, root, {KEY: "wandb:team/proj/video_coop-ucf101:v2"}, fetch=False)
     assert r["source"] == "wandb-artifact" and r["format"] == "prompt-tuning-run"
-    assert r["artifact"] == {"artifact": "team/proj/video_coop-ucf101:v2", "origin": "placed by hand"}
+    assert r["artifact"] == {"artifact": "team/proj/video_coop-ucf101:v2", "obtained": "placed by hand"}
     assert r["checkpoint"] == str(root / KEY / "best.pt")
 
 

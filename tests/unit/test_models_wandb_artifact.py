@@ -49,7 +49,7 @@ def downloaded(root, spec=URI, version="v3"):
         folder / MARKER_NAME,
         {
             "artifact": str(ArtifactSpec.parse(spec)),
-            "origin": "download",
+            "obtained": "download",
             "version": version,
             "digest": "d41d8cd98f00b204e9800998ecf8427e",
         },
@@ -122,7 +122,7 @@ def test_files_placed_by_hand_are_accepted_and_recorded(tmp_path, monkeypatch):
     root = tmp_path / "checkpoints"
     save_checkpoint(tiny(), root / KEY)  # what the offline message asks the user to do
     r = resolve_model(KEY, root, explicit={KEY: URI})
-    assert r["source"] == "wandb-artifact" and r["artifact"]["origin"] == "placed by hand"
+    assert r["source"] == "wandb-artifact" and r["artifact"]["obtained"] == "placed by hand"
     marker = read_json(root / KEY / MARKER_NAME)
     assert marker["artifact"] == str(ArtifactSpec.parse(URI))
     assert set(marker["files"]) == {"config.json", "model.safetensors"}

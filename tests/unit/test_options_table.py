@@ -57,10 +57,10 @@ def test_the_default_config_agrees_with_the_table_where_it_names_an_option() -> 
 
 
 def test_explainer_classes_take_their_options_from_the_table() -> None:
-    from videoxai.explain.methods import METHODS, effective_options
+    from videoxai.explain.methods import ALL_METHODS, effective_options
     from videoxai.explain.prompt_tuning import PROMPT_TUNING_EXPLAINERS
 
-    assert {name: cls.options for name, cls in METHODS.items()} == METHOD_OPTIONS
+    assert {name: cls.options for name, cls in ALL_METHODS.items()} == METHOD_OPTIONS
     assert {name: cls.options for name, cls in PROMPT_TUNING_EXPLAINERS.items()} == PROMPT_TUNING_METHOD_OPTIONS
     assert effective_options("attention-rollout", {}) == {**COMMON_OPTIONS, **METHOD_OPTIONS["attention-rollout"]}
 

@@ -59,3 +59,27 @@ def test_a_custom_factory_is_its_own_family(run_configs) -> None:
     config = {"conventions": "prompt-tuning", "explainer-method": ["grad-cam"], "custom": {KEYS[0]: "pkg.mod:make"}}
     lines = explainer_errors(config, {KEYS[0]: run_configs[KEYS[0]]})
     assert lines == []  # the user's factory builds it: its own gradcam_target, which prompt-tuning's formula can weigh
+
+
+def test_rollouts_on_kept_visual_prompts_are_refused_under_prompt_tuning(tmp_path: Path) -> None:
+    """dual_coop with keep-vision-prompts-throughout: true: prompt-tuning's rollouts cannot map it (its explainer
+    fails on the prompt tokens), so planning refuses them; grad-rollout (standard-only) and the false case pass."""
+    import json
+
+    key = "dual_coop/ucf101/best-mean"
+    source = json.loads((origin_fixtures() / "runs" / key / "config.json").read_text())
+    configs = {}
+    for keep in (True, False):
+        dest = tmp_path / str(keep) / key / "config.json"
+        dest.parent.mkdir(parents=True)
+        dest.write_text(json.dumps({**source, "keep-vision-prompts-throughout": keep}))
+        configs[keep] = {key: str(dest)}
+    config = {"conventions": "prompt-tuning", "explainer-method": ["attention-rollout-cls", "grad-rollout"]}
+    assert explainer_errors(config, configs[True]) == [
+        f"config key 'explainer-method': attention-rollout-cls is not defined under conventions: prompt-tuning for "
+        f"{key} (prompt-tuning's own model: keep-vision-prompts-throughout: true keeps its visual prompts among each "
+        "frame's tokens, which prompt-tuning's rollout cannot lay on the patch grid (its own explainer fails on them "
+        "too)); set explainer-method: [grad-rollout], or conventions: standard"
+    ]
+    assert explainer_errors(config, configs[False]) == []
+    assert explainer_errors({**config, "conventions": "standard"}, configs[True]) == []

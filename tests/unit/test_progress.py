@@ -42,3 +42,14 @@ def test_hours_are_written_as_hours() -> None:
     clock.t += 36
     p.done = 10
     assert p.line() == "extract: 10/10000 clips (0%), 0.278 clips/s, 9 h 59 min left"
+
+
+def test_one_batch_holding_every_clip_gives_one_line(caplog) -> None:
+    clock = Clock()
+    log = logging.getLogger("videoxai.test.progress")
+    p = Progress(4, "explain grad-cam", log, clock=clock)
+    with caplog.at_level(logging.INFO, logger="videoxai.test.progress"):
+        clock.t += 8
+        p.update(4)
+        p.finish()
+    assert [r.getMessage() for r in caplog.records] == ["explain grad-cam: 4/4 clips (100%), 0.5 clips/s, 8 s in all"]

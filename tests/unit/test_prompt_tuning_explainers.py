@@ -97,3 +97,30 @@ def test_explainers_on_tiny_random_backbones(name):
     for method in STANDARD:
         expl = make_explainer(method, model, {}).explain(video, None, "predicted")
         assert expl.relevance.shape == (2, 4, 4, 4) and expl.relevance.isfinite().all(), method
+
+
+def test_kept_visual_prompts_are_refused_under_prompt_tuning(origin_runs):
+    """dual_coop with ``keep-vision-prompts-throughout: true``: the prompts stay in each frame's attention, so the
+    CLS row is patches and prompts; prompt-tuning's ``_process_cam`` views it as a square grid and raises. videoxai
+    refuses those rollouts in one line; the standard convention (joint layout, prompts as prefix tokens) maps it."""
+    from videoxai.explain.prompt_tuning import PromptTokensError, prompt_tuning_rollout
+
+    models, video = origin_runs
+    fixtures = origin_fixtures()
+    folder = fixtures / "runs" / "dual_coop/ucf101/best-mean"
+    run_config = {**json.loads((folder / "config.json").read_text()), "keep-vision-prompts-throughout": True}
+    kept = build_prompt_tuning_model(run_config, models[RUNS[1]].class_names, models[RUNS[1]].clip)
+    kept.load_context_state_dict(torch.load(folder / "best.pt", weights_only=True)["context_state_dict"])
+    attentions = kept.per_frame_attentions(video)
+    assert attentions[0].shape[-1] == 1 + 16 + 8  # CLS, the 4x4 patches, the 8 visual prompts
+    # prompt-tuning's own steps fail on it: its CLS row normalised, then viewed as (B, V, T, side, side)
+    cam = prompt_tuning_rollout(attentions, "full")
+    side = int(cam.shape[1] ** 0.5)
+    with pytest.raises(RuntimeError, match="is invalid for input of size"):
+        (cam / cam.max(dim=1, keepdim=True)[0]).view(2, 1, 8, side, side)
+    for method in ("attention-rollout", "attention-rollout-cls", "attention-rollout-cls-weighted"):
+        with pytest.raises(PromptTokensError, match="keep-vision-prompts-throughout: true") as err:
+            make_explainer(method, kept, {}, convention="prompt-tuning").explain(video, None, "predicted")
+        assert "\n" not in str(err.value) and "conventions: standard" in str(err.value)
+    expl = make_explainer("attention-rollout", kept, {}).explain(video, None, "predicted")
+    assert expl.relevance.shape == (2, 8, 4, 4) and expl.relevance.isfinite().all()

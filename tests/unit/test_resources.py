@@ -155,6 +155,8 @@ def test_times_grow_with_the_work_and_a_gpu_is_faster():
     cpu = R.extract_minutes(fp, job, 3783, threads=2, gpu=False)
     assert cpu > R.extract_minutes(fp, dataclasses.replace(job, temporal_views=1, spatial_views=1), 3783, 2, False)
     assert R.extract_minutes(fp, job, 3783, threads=2, gpu=True) < cpu
+    # the runtime follows the split: 5.3x the clips (Kinetics-400 val, 19,881; UCF101 test, 3783), about 5x the time
+    assert R.extract_minutes(fp, job, 19_881, threads=2, gpu=True) >= 5 * R.extract_minutes(fp, job, 3783, 2, True)
     ex = R.ExplainJob("grad-rollout", 1, 101)
     assert R.explain_seconds_per_clip(fp, ex, 1, False) > R.explain_seconds_per_clip(
         fp, dataclasses.replace(ex, evaluate=False), 1, False

@@ -1,5 +1,8 @@
 """videoxai installed as a package (``pip install .``, not editable) and its workflow used as a Snakemake ``module``.
 
+The Snakemake workflow catalog's deployment: a user's folder holds a Snakefile with ``module videoxai:`` (the
+catalog writes ``snakefile: github(...)``; here the path of a local clone) and ``use rule * from videoxai``, and
+its own ``config/`` (the catalog's test config, ``.test/config/config.yaml``, as it is).
 A user who installs the package and writes their own Snakefile in another folder must get the same demo run:
 the schemas the workflow and the checkpoint reader load are package data, and nothing in the workflow may
 assume it runs from the repository. The fresh virtualenv gets only videoxai itself from the install; its
@@ -20,9 +23,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.helpers import REPO, TINY_DEMO
+from tests.helpers import REPO, TEST_CONFIG, TINY_DEMO, copy_working_tree
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -86,12 +88,11 @@ def test_installed_package_runs_the_demo_as_a_snakemake_module(tmp_path: Path) -
     assert Path(package).is_relative_to(site_packages), package  # the installed copy, not this checkout
     assert Path(schema).is_relative_to(site_packages) and all(found)
 
+    clone = copy_working_tree(tmp_path / "videoxai")  # what a clone holds: nothing the workflow needs may be untracked
     user = tmp_path / "analysis"
     (user / "config").mkdir(parents=True)
-    (user / "Snakefile").write_text(USER_SNAKEFILE.format(snakefile=str(REPO / "workflow" / "Snakefile")))
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    config.update(TINY_DEMO)
-    (user / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (user / "Snakefile").write_text(USER_SNAKEFILE.format(snakefile=str(clone / "workflow" / "Snakefile")))
+    shutil.copy2(TEST_CONFIG, user / "config" / "config.yaml")
 
     proc = run([python, "-m", "snakemake", "--cores", "2"], user)
     out = proc.stdout + proc.stderr

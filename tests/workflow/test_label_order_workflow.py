@@ -4,8 +4,9 @@ Prompt-tuning's UCF101 reader scores clips against the class names sorted by
 Python while their labels keep classInd.txt's indices (videoxai.conventions.label_order).
 The demo is written in the UCF101 layout with its classes not in sort order,
 so under ``prompt-tuning`` its predictions' columns are the sorted names, the
-labels unchanged, and the explain job sets the model up the same way;
-switching the convention reruns both jobs (a parameter of each).
+labels unchanged, and the explain job sets the model up the same way. The
+convention is part of those results' identity (``+pt``): switching back to
+``standard`` makes the standard files beside them and changes none of them.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ SMALL = {
     "samples-per-class": 1,
     "evaluate": False,
 }
-PRED = "results/predictions/video_coop/demo/tiny/demo/test.parquet"
-HEATMAPS = "results/explain/video_coop/demo/tiny/demo/test/attention-rollout/heatmaps.safetensors"
+PRED = "results/predictions/video_coop/demo/tiny/demo/test+pt.parquet"
+HEATMAPS = "results/explain/video_coop/demo/tiny/demo/test+pt/attention-rollout/heatmaps.safetensors"
+STANDARD_PRED = "results/predictions/video_coop/demo/tiny/demo/test.parquet"
 
 
 def test_prompt_tuning_label_order_reaches_extraction_and_explanation(tmp_path: Path) -> None:
@@ -49,4 +51,9 @@ def test_prompt_tuning_label_order_reaches_extraction_and_explanation(tmp_path: 
     path.write_text(yaml.safe_dump({**cfg, "conventions": "standard"}, sort_keys=False))
     changed = run_snakemake(workdir, "--list-changes", "params", timeout=300)
     assert changed.returncode == 0, changed.stdout + changed.stderr
-    assert PRED in changed.stdout and HEATMAPS in changed.stdout
+    assert PRED not in changed.stdout and HEATMAPS not in changed.stdout
+    before = {p: ((workdir / p).read_bytes(), (workdir / p).stat().st_mtime_ns) for p in (PRED, HEATMAPS)}
+    standard = run_snakemake(workdir, "--cores", "2", STANDARD_PRED, timeout=600)
+    assert standard.returncode == 0, standard.stdout + standard.stderr
+    assert load_predictions(workdir / STANDARD_PRED).class_names == list(DEMO_CLASSES)
+    assert before == {p: ((workdir / p).read_bytes(), (workdir / p).stat().st_mtime_ns) for p in (PRED, HEATMAPS)}

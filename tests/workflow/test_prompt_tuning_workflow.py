@@ -80,7 +80,8 @@ def test_nothing_to_do_then_a_new_backbone_snapshot_reruns_resolve_and_after(wor
     # the Hub moved on: a new snapshot of the backbone (same files, new commit), refs/main points at it
     repo = workdir / "hf-home/hub" / REPO
     old = (repo / "refs/main").read_text().strip()
-    new = "0" * 40
+    # a commit-like id (forty zeros would look like a runaway wildcard to Snakemake, in the backbone record's name)
+    new = "0123456789abcdef" * 2 + "01234567"
     shutil.copytree(repo / "snapshots" / old, repo / "snapshots" / new)
     (repo / "refs/main").write_text(new)
     try:
@@ -149,5 +150,10 @@ def test_checkpoint_file_and_the_backbone_are_inputs_of_resolve(tmp_path: Path) 
     coop = next(line for line in inputs if "/video_coop/" in line)
     assert str(fixtures / "runs/stt/ucf101/best-mean/1.pt") in stt
     assert str(fixtures / "runs/video_coop/ucf101/best-attention-0/best.pt") in coop
-    snapshot = wd / "hf-home/hub" / REPO / "snapshots" / (wd / "hf-home/hub" / REPO / "refs/main").read_text().strip()
-    assert str(snapshot / "model.safetensors") in stt and str(snapshot / "model.safetensors") in coop
+    # the backbone through the record of its files (backbone_record, whose inputs they are)
+    revision = (wd / "hf-home/hub" / REPO / "refs/main").read_text().strip()
+    record = f"results/models/backbones/openai--clip-vit-base-patch16@{revision}.json"
+    assert record in stt and record in coop
+    snapshot = wd / "hf-home/hub" / REPO / "snapshots" / revision
+    (files,) = [line for line in out.splitlines() if line.strip().startswith("input:") and str(snapshot) in line]
+    assert str(snapshot / "model.safetensors") in files

@@ -131,7 +131,7 @@ def test_a_deleted_video_is_rendered_again(run: Path) -> None:
 
 
 def test_snakemake_killed_mid_job_resumes_with_unlock_and_rerun_incomplete(run: Path, finished: Path) -> None:
-    """kill -9 of snakemake and its job while the predictions are being written, then the README's recovery."""
+    """kill -9 of snakemake and its job while the predictions are being written, then the recovery docs/operations.md gives."""
     (run / PRED).unlink()
     target = PRED  # only the extraction: the rest is up to date
     proc = subprocess.Popen(

@@ -154,7 +154,7 @@ def test_wandb_artifact_in_the_registry_resolves_without_network(
     shutil.copytree(bundled_checkpoints_root() / "video_coop/demo/tiny", folder)
     marker = {
         "artifact": ARTIFACT.removeprefix("wandb:"),
-        "origin": "download",
+        "obtained": "download",
         "version": "v3",
         "digest": "abc123",
     }

@@ -1,9 +1,11 @@
-# calibration: ECE and friends from the predictions alone, so changing n-bins reruns nothing upstream.
+# calibration: ECE and friends from the predictions alone. Its settings (conventions, n-bins, temperature-scaling,
+# temperature) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
+# earlier ones and reads the same predictions. The job's parameters come from its path.
 
 
 rule calibrate:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         val=val_predictions,
     output:
         metrics=CALIB_METRICS,
@@ -16,28 +18,29 @@ rule calibrate:
             labels={"model": f"{MODEL}", "test": "{test}-{split}"},
         ),
         pdf=f"{CALIB_FIG}/reliability_diagram.pdf",
-    params:
-        n_bins=config["n-bins"],
-        convention=config.get("conventions", "standard"),
-        bootstrap=config["bootstrap"],
-        temperature=config["temperature"],
-        title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     log:
         f"logs/calibrate/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        n_bins=lambda w: variant(w).n_bins,
+        convention=lambda w: variant(w).convention,
+        bootstrap=config["bootstrap"],
+        temperature=lambda w: variant(w).temperature,
+        title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     script:
         "../scripts/calibrate.py"
 
 
+# The summary covers every calibration result on disk (any config's variant) and the current config's: one row each.
 rule calibration_summary:
     input:
-        metrics=for_each_analysis(CALIB_METRICS),
-        bins=for_each_analysis(CALIB_BINS),
+        metrics=[r.metrics for r in summary_results()],
+        bins=[r.bins for r in summary_results()],
     output:
         csv=report(
             CALIB_SUMMARY,
@@ -53,15 +56,63 @@ rule calibration_summary:
             labels={"figure": "reliability curves of all models"},
         ),
         pdf=f"{FIGURES}/calibration/comparison.pdf",
-    params:
-        labels=analysis_labels(),
     log:
         "logs/calibration_summary.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        labels=[r.label for r in summary_results()],
+        variants=[r.variant for r in summary_results()],
     script:
         "../scripts/calibration_summary.py"
+
+
+# calibration under shift (docs/shift.md): each recalibration method fitted on the clean val split, scored on the
+# clean and every corrupted test split; the table across them and Ovadia et al.-style box plots.
+rule recalibrate:
+    input:
+        predictions=predictions_file,
+        val=recalibration_val,
+    output:
+        RECALIBRATION,
+    log:
+        f"logs/recalibrate/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        methods=config["recalibration"],
+        n_bins=lambda w: variant(w).n_bins,
+    script:
+        "../scripts/recalibrate.py"
+
+
+rule shift_summary:
+    input:
+        for_each_calibration(RECALIBRATION),
+    output:
+        csv=SHIFT_TABLE,
+        png=report(
+            SHIFT_FIGURE,
+            caption="../report/shift.rst",
+            category="Summary",
+            labels={"figure": "calibration under shift"},
+        ),
+        pdf=SHIFT_FIGURE_PDF,
+    log:
+        "logs/shift_summary.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/shift_summary.py"

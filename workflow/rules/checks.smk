@@ -3,8 +3,9 @@
 #
 # While planning (before any job, main process only; nothing under results/ or figures/ is touched, except a
 # video manifest whose videos changed):
-#   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the
-#     checkpoints' config.json, classes-to-map vs the split's classes, class names, a clip listed under two
+#   * the config against its data and models (videoxai.preflight): dataset roots, num-frames vs the frames each
+#     checkpoint's config.json lets its model take (videoxai.setup.frames), mixtures' members (configured models
+#     sharing one class list), classes-to-map vs the split's classes, class names, a clip listed under two
 #     labels, custom factories, each checkpoint's config.json against its schema, its weights file's header,
 #     and a .pt whose pickle would run code: errors naming file and field, not failed jobs; then an explainer the
 #     chosen conventions cannot define on a model (grad-cam under prompt-tuning on prompt-tuning's own models);
@@ -26,13 +27,17 @@ import sys
 from snakemake.iocontainers import Wildcards
 
 from videoxai import runs
-from videoxai.checks import damaged_outputs, safetensors_header
 from videoxai.checksums import HashCache
 from videoxai.data.manifest import refresh_manifest
-from videoxai.preflight import ConfigError, check_data, check_explainers, load_split
+from videoxai.explain.store import header_clip_list
+from videoxai.extract.mixture_config import mixture_errors
+from videoxai.outdated import damaged_outputs
+from videoxai.preflight import ConfigError, check_data, check_explainers, checkpoint_class_names, load_split
 from videoxai.rebuild import rebuild_all_command, rebuild_target
 
-VERIFY_FOLDERS = [f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")] + [FIGURES]
+VERIFY_FOLDERS = [
+    f"{RESULTS}/{d}" for d in ("datasets", "models", "predictions", "calibration", "explain", "wandb/records")
+] + [FIGURES]
 MANIFEST = f"{RESULTS}/datasets/{{test}}/{{base}}.manifest.json"
 # what this run rebuilds because planning found it damaged, stale or incomplete (files and folder outputs)
 REBUILD = set()
@@ -91,7 +96,7 @@ def rendered_clips(w, explainer):
         return [f"class_{int(c['class_index'])}_sample_{int(c['sample_index'])}" for c in clips]
 
     try:
-        return names(json.loads(safetensors_header(HEATMAPS.format(**w, explainer=explainer))["__metadata__"]["clips"]))
+        return names(header_clip_list(HEATMAPS.format(**w, explainer=explainer)))
     except Exception:
         pass
     try:
@@ -104,11 +109,11 @@ def rendered_clips(w, explainer):
 def expected_outputs():
     """Every output file of the current config (`rule all`'s list, common.smk's all_targets, its two clip folders
     per explainer given file by file, and the video manifests): what `verify` checks."""
-    folders = {t.format(**w, explainer=e) for w in analyses() for e in EXPLAINERS for t in (EXPLAIN_VIDEOS, EXPLAIN_MAPS)}
+    folders = {t for e in EXPLAINERS for tt in (EXPLAIN_VIDEOS, EXPLAIN_MAPS) for t in for_each_explanation(tt, e)}
     files = [f for f in all_targets() if f not in folders]
     files += manifest_targets()
-    for w in analyses():
-        for e in EXPLAINERS:
+    for e in EXPLAINERS:
+        for w in explain_analyses(e):
             folder = EXPLAIN_FIG.format(**w, explainer=e)
             for name in rendered_clips(w, e):
                 files += [f"{folder}/video_samples/{name}.mp4", f"{folder}/attention_maps/{name}.png"]
@@ -133,9 +138,15 @@ def _refresh_manifests(cache):
             try:
                 info = load_split(config, test, base)
                 if info is not None and refresh_manifest(path, dataset_config(test), base, cache, info):
-                    print(f"videoxai: clips of {test}/{base} changed: {path} updated, its extraction and explanations rerun", file=sys.stderr)
+                    print(
+                        f"videoxai: clips of {test}/{base} changed: {path} updated, its extraction and explanations rerun",
+                        file=sys.stderr,
+                    )
             except OSError as e:
-                print(f"videoxai: {path} cannot be updated ({e.strerror}): if clips of {test}/{base} changed, nothing reruns for them", file=sys.stderr)
+                print(
+                    f"videoxai: {path} cannot be updated ({e.strerror}): if clips of {test}/{base} changed, nothing reruns for them",
+                    file=sys.stderr,
+                )
             except Exception:
                 continue  # the dataset's own problem: extraction reports it
 
@@ -218,6 +229,15 @@ if workflow.is_main_process:
         check_explainers(config, {k: c for k, (c, _) in _checkpoints.items()})
     except ConfigError as e:
         _fail(str(e))
+    _mixture_lines = mixture_errors(
+        MIXTURES, [str(m) for m in MODELS], {k: checkpoint_class_names(c) for k, (c, _) in _checkpoints.items()}
+    )
+    if _mixture_lines:
+        _fail(
+            "invalid configuration:\n"
+            + "".join(f"  - {line}\n" for line in _mixture_lines)
+            + "fix these in the config; nothing was run"
+        )
     _too_big = _unsplittable_extractions()
     if _too_big:
         _fail("this run cannot hold every job:\n" + "".join(f"  - {line}\n" for line in _too_big))

@@ -1,11 +1,16 @@
 # Config access, model keys, target lists and input functions shared by every stage.
 
+import dataclasses
+import functools
+import os
 from pathlib import Path
 
 from snakemake.iocontainers import Wildcards
 
+from videoxai.calibration.catalog import find_calibration_results, result_at
 from videoxai.conventions import label_order as conventions_label_order
-from videoxai.explain.options import effective_convention, job_options
+from videoxai.explain.leaderboard import find_explanation_results, stats_at
+from videoxai.explain.options import METHOD_OPTIONS as EXPLAINER_METHODS, effective_convention, job_options
 from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoints.files import CONFIG_NAME, WEIGHT_SUFFIXES, WEIGHTS_NAME
@@ -13,6 +18,8 @@ from videoxai.models.checkpoints.hf_cache import locate_backbone
 from videoxai.models.checkpoints.locate import find_checkpoint
 from videoxai.models.families.prompt_tuning.run_folder import backbone_name, explicit_paths, run_config_beside
 from videoxai.models.checkpoints.wandb_artifact import is_artifact
+from videoxai.extract.mixture_config import MIXTURE_METHOD, is_mixture_key, parse_mixtures
+from videoxai.setup.frames import frame_support, plan_frames
 
 
 def _fail(message):
@@ -24,31 +31,54 @@ try:
 except ModelKeyError as e:
     _fail(f"config key 'models': {e}")
 
+# Mixture models (mixture/{train}/{name}: members and weights) are analysed after the models, from their predictions.
+try:
+    MIXTURES = parse_mixtures(config["mixtures"])
+except ValueError as e:
+    _fail(str(e))
+ANALYSED = [*MODELS, *(ModelKey.parse(k) for k in MIXTURES)]
+
 DATASETS = config["datasets"]
 _tests = config["dataset-test"]
 TESTS = [_tests] if isinstance(_tests, str) else list(_tests)
 for _t in TESTS:
     if _t not in DATASETS:
-        _fail(f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+        _fail(
+            f"config key 'dataset-test': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
+        )
 
-# Evaluation variants (prompt-tuning's options) suffix the split name, e.g. test+tta+hand,
-# so variants never overwrite each other. `num-temporal-views: V` adds +v{V}, `num-spatial-views: S` +s{S}
-# (unset: the model's own views).
+# A result's identity is every setting that changes its numbers: each one not at its default suffixes the split
+# name (videoxai.keys.SplitVariant), e.g. test+tta+hand, test+v2+s3, test+ckpt-3.pt, test+pt+b10+ts, so variants
+# never overwrite each other and the default config keeps the plain names. Each stage names its files by the part
+# that changes its numbers (predictions: the evaluation options and checkpoint file; calibration: all of it).
 try:
     SPLIT = str(SplitVariant.from_config(config))
+    SPLITS_BY_MODEL = {str(m): str(SplitVariant.from_config(config, str(m))) for m in ANALYSED}
 except SplitVariantError as e:
-    _fail(
-        "config keys 'split', 'use-augmentation', 'use-handcrafted-prompts', 'num-temporal-views', "
-        f"'num-spatial-views', 'precision': {e}"
-    )
+    _fail(f"config: {e}")
 # The split wildcard: a base split, then the suffixes in the order SPLIT writes them.
 SPLIT_PATTERN = SPLIT_VARIANT_PATTERN
+
+# Calibration under shift (docs/shift.md): `corruptions: {name: [severities]}`, each a split variant +{name}-{severity}
+# of the configured split, extracted and calibrated like it (explanations stay on the clean split).
+try:
+    SHIFTS = [
+        (name, severity)
+        for name, severities in (config.get("corruptions") or {}).items()
+        for severity in sorted(severities)
+    ]
+    for _name, _severity in SHIFTS:
+        SplitVariant.parse(SPLIT).with_corruption(_name, _severity)
+except SplitVariantError as e:
+    _fail(f"config key 'corruptions': {e}")
 
 # Class-name mappings for closed-set models on another dataset: {dataset-test: {dataset-train: {test: train} | CSV}}
 CLASS_MAPPING = config["class-mapping"]
 for _t in CLASS_MAPPING:
     if _t not in DATASETS:
-        _fail(f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}")
+        _fail(
+            f"config key 'class-mapping': {_t!r} is not one of the datasets configured under 'datasets': {sorted(DATASETS)}"
+        )
 
 _explainers = config["explainer-method"]
 EXPLAINERS = [_explainers] if isinstance(_explainers, str) else list(_explainers)
@@ -64,7 +94,11 @@ except (OSError, ValueError) as e:
 CHECKPOINT_FILES = config["checkpoint-file"]
 
 # Only wandb's own settings reach the tracking jobs: the rest of the config never reaches a run.
-WANDB_SETTINGS = {k: config[k] for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity") if config.get(k) is not None}
+WANDB_SETTINGS = {
+    k: config[k]
+    for k in ("use-wandb", "wandb-mode", "wandb-dir", "wandb-project", "wandb-entity")
+    if config.get(k) is not None
+}
 
 RESULTS = "results"
 FIGURES = "figures"
@@ -83,28 +117,51 @@ CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
-RESOLVED = f"{RESULTS}/models/{MODEL}/resolved.json"
+RECALIBRATION = f"{CALIB}/recalibration.csv"
+SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
+SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
+SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
+# +ckpt-{file} where checkpoint-file names one of the run folder's files (nothing: the layout's rule)
+RESOLVED = f"{RESULTS}/models/{MODEL}/resolved{{ckpt}}.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
+# a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (Backbone.key)
+BACKBONE_RECORD = f"{RESULTS}/models/backbones/{{backbone}}.json"
 SELECTION = f"{EXPLAIN}/selection.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
+# a mixture has no network to explain: this notice says so, in place of its heatmaps
+EXPLAIN_SKIPPED = f"{EXPLAIN}/{{explainer}}/skipped.json"
 # one render job per explainer folder writes every selected clip as class_{X}_sample_{Y}.mp4 / .png in these
 EXPLAIN_VIDEOS = f"{EXPLAIN_FIG}/video_samples"
 EXPLAIN_MAPS = f"{EXPLAIN_FIG}/attention_maps"
 EXPLAIN_STATS = f"{EXPLAIN_FIG}/aggregated_stats.json"
 EXPLAIN_GALLERY = f"{EXPLAIN_FIG}/gallery.html"
+# the explanation leaderboard: every explainer folder on disk (any config's) and the config's
+EXPLAIN_SUMMARY = f"{RESULTS}/explain/summary.csv"
+EXPLAIN_SUMMARY_TEX = f"{RESULTS}/explain/summary.tex"
+EXPLAIN_LEADERBOARD = f"{FIGURES}/explainer/leaderboard.png"
+EXPLAIN_LEADERBOARD_PDF = f"{FIGURES}/explainer/leaderboard.pdf"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
 TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
-
 
 
 def model_key(wildcards):
     return f"{wildcards.method}/{wildcards.train}/{wildcards.run}"
 
 
+def checkpoint_name(wildcards):
+    """The run folder's file a job uses: the one its path names (resolved+ckpt-3.pt.json, test+ckpt-3.pt), so an
+    earlier variant rebuilds from its own file; the config's checkpoint-file where the path names none."""
+    if "ckpt" in wildcards.keys():
+        return wildcards.ckpt.removeprefix("+ckpt-") or None
+    if "split" in wildcards.keys():
+        return SplitVariant.parse(wildcards.split).checkpoint_file
+    return CHECKPOINT_FILES.get(model_key(wildcards))
+
+
 def is_demo_model(wildcards):
     key = model_key(wildcards)
-    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and key not in CHECKPOINT_FILES
+    return wildcards.train in DEMO_DATASETS and key not in CHECKPOINT_PATHS and checkpoint_name(wildcards) is None
 
 
 def checkpoint_source(wildcards):
@@ -136,27 +193,49 @@ def checkpoint_file(wildcards):
             return str(bundled)
         return f"{CHECKPOINTS_ROOT}/{key}/{WEIGHTS_NAME}"
     try:
-        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, CHECKPOINT_FILES.get(key)))
+        return str(find_checkpoint(key, CHECKPOINTS_ROOT, CHECKPOINT_PATHS, checkpoint_name(wildcards)))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(str(e))
 
 
-def backbone_files(wildcards):
-    """A prompt-tuning run's CLIP backbone files (Hugging Face cache snapshot or folder): inputs of resolve.
-
-    A new snapshot of the backbone is a new path, so resolve and everything after it rerun; a run
-    of videoxai's own format has none.
-    """
+def _backbone(wildcards):
+    """A prompt-tuning run's CLIP backbone (Hugging Face cache snapshot or folder), or None (a run of videoxai's own
+    format, the demo's, a wandb artifact)."""
     if is_artifact(checkpoint_source(wildcards)) or is_demo_model(wildcards):
-        return []
+        return None
     try:
         weights = checkpoint_file(wildcards)
         run_config = run_config_beside(weights)
         if run_config is None:
-            return []
-        return [str(p) for p in locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME)).files()]
+            return None
+        return locate_backbone(backbone_name(run_config, Path(weights).parent / CONFIG_NAME))
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         _fail(f"model {model_key(wildcards)}: {e}")
+
+
+def backbone_record(wildcards):
+    """Input of resolve: the record of the run's backbone files (none for other models). A new snapshot is a new
+    record, a changed file remakes it: resolve and everything after it rerun. The files themselves are inputs of
+    the record's job alone, so a plan lists them once per backbone, not once per model."""
+    backbone = _backbone(wildcards)
+    return [] if backbone is None else [BACKBONE_RECORD.format(backbone=backbone.key)]
+
+
+def _recorded_backbone(wildcards):
+    """The backbone a record is named for (found through the first model of the config that uses it)."""
+    for mk in MODELS:
+        backbone = _backbone(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+        if backbone is not None and backbone.key == wildcards.backbone:
+            return backbone
+    _fail(f"no model of the config uses the backbone {wildcards.backbone}")
+
+
+def backbone_files(wildcards):
+    return [str(p) for p in _recorded_backbone(wildcards).files()]
+
+
+def backbone_name_of(wildcards):
+    return _recorded_backbone(wildcards).name
 
 
 def dataset_config(name):
@@ -185,80 +264,270 @@ def class_mapping_file(wildcards):
     return [mapping] if isinstance(mapping, str) else []
 
 
+def variant(wildcards):
+    """Every setting the split wildcard names (videoxai.keys.SplitVariant): a job's parameters come from its path."""
+    return SplitVariant.parse(wildcards.split)
+
+
 def explain_convention(wildcards):
     """The convention the explainer runs under: `conventions: prompt-tuning` only where prompt-tuning has the method."""
-    return effective_convention(wildcards.explainer, config.get("conventions", "standard"))
+    return effective_convention(wildcards.explainer, variant(wildcards).convention)
+
+
+def render_colormap(wildcards):
+    """`colormap: auto`: inferno (perceptually uniform), or jet (prompt-tuning's) where the explainer follows the
+    prompt-tuning conventions; a named colour map as it is."""
+    if config["colormap"] != "auto":
+        return config["colormap"]
+    return "jet" if explain_convention(wildcards) == "prompt-tuning" else "inferno"
 
 
 def label_order(wildcards):
     """How labels meet logit columns (videoxai.conventions.label_order): prompt-tuning's only differs on a ucf101
-    dataset under `conventions: prompt-tuning`, so switching conventions reruns extraction only there."""
-    return conventions_label_order(config.get("conventions", "standard"), dataset_config(wildcards.test)["format"])
+    dataset under `conventions: prompt-tuning`, so switching conventions makes new predictions only there."""
+    return conventions_label_order(variant(wildcards).convention, dataset_config(wildcards.test)["format"])
+
+
+def prediction_split(test, split, method=None):
+    """The part of a split variant that names its predictions: +pt only where the conventions change them (the
+    label order on a ucf101 dataset; a mixture's, which hands on probabilities or log-probabilities)."""
+    v = SplitVariant.parse(split)
+    differs = conventions_label_order(v.convention, DATASETS[test]["format"]) != "standard" or method == MIXTURE_METHOD
+    return str(v.for_predictions(differs))
+
+
+def explanation_split(test, split, explainer):
+    """The part of a split variant that names an explainer's results: its predictions', and +pt where the explainer
+    has a prompt-tuning form."""
+    v = SplitVariant.parse(split)
+    pt = effective_convention(explainer, v.convention) != "standard" or prediction_split(test, split) != str(
+        v.for_predictions(False)
+    )
+    return str(v.for_explanations(pt))
+
+
+def predictions_file(wildcards):
+    """The predictions a calibration or selection reads: the same clips, options and model, whatever its analysis
+    settings (n-bins, temperature, ...): a new analysis variant reuses them."""
+    split = prediction_split(wildcards.test, wildcards.split, wildcards.method)
+    return PRED.format(**{**dict(wildcards.items()), "split": split})
+
+
+def resolved_file(wildcards):
+    """The model's resolved.json, of the checkpoint file the split names."""
+    ckpt = variant(wildcards).checkpoint_file
+    return RESOLVED.format(**dict(wildcards.items()), ckpt=f"+ckpt-{ckpt}" if ckpt else "")
 
 
 def explainer_options(wildcards):
     """Only the options an explainer uses are its parameters (videoxai.explain.options's table), so changing one
-    reruns only that explainer; the split variant's options come first."""
-    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), config)}
+    reruns only that explainer; the split variant's options come first. num-frames: this model's (model_frames)."""
+    own = {**config, "num-frames": model_frames(wildcards)}
+    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), own)}
 
 
 def analyses():
-    """Wildcards of every (model, test dataset) pair the config asks about."""
-    return [dict(method=m.method, train=m.train, run=m.run, test=t, split=SPLIT) for m in MODELS for t in TESTS]
+    """Wildcards of every (model or mixture, test dataset) pair the config asks about; the split names every
+    setting (videoxai.keys.SplitVariant)."""
+    return [
+        dict(method=m.method, train=m.train, run=m.run, test=t, split=model_split(str(m), SPLITS_BY_MODEL[str(m)]))
+        for m in ANALYSED
+        for t in TESTS
+    ]
+
+
+def model_analyses():
+    """analyses() of the models that have a network (no mixture): what is resolved and explained."""
+    return [w for w in analyses() if w["method"] != MIXTURE_METHOD]
+
+
+# ---- frames per model (videoxai.setup.frames): num-frames null | int | {model key: frames}
+@functools.lru_cache(maxsize=None)
+def frame_plan(key):
+    """The frames model ``key`` runs on, from the config's num-frames and its checkpoint's config.json."""
+    mk = ModelKey.parse(key)
+    try:
+        weights = checkpoint_file(Wildcards(fromdict={"method": mk.method, "train": mk.train, "run": mk.run}))
+        cfg = os.path.join(os.path.dirname(weights), CONFIG_NAME) if weights.endswith(WEIGHT_SUFFIXES) else None
+    except Exception:  # a missing checkpoint is reported, with every place looked, when the job graph is built
+        cfg = None
+    return plan_frames(key, config["num-frames"], frame_support(cfg))
+
+
+def model_split(key, split=None):
+    """The split name of ``key``'s results: ``split`` (the config's) with +f{N} where it runs on frames other
+    than its own (a mixture: the config's; its members each have their own)."""
+    split = SPLIT if split is None else split
+    if is_mixture_key(key):
+        return split
+    return str(dataclasses.replace(SplitVariant.parse(split), frames=frame_plan(key).suffix))
+
+
+def model_frames(wildcards):
+    """Frames per view the job gives the model: its split's +f{N}, else the config's or the model's own (None:
+    not known while planning, the model's own)."""
+    frames = SplitVariant.parse(wildcards.split).frames
+    return frames if frames is not None else frame_plan(model_key(wildcards)).frames
+
+
+def mixture_member_predictions(wildcards):
+    """A mixture's members' predictions on the mixture's test split (each with its own frames suffix)."""
+    mixture = MIXTURES[model_key(wildcards)]
+    out = []
+    for member in mixture.members:
+        mk = ModelKey.parse(member)
+        split = model_split(member, str(dataclasses.replace(SplitVariant.parse(wildcards.split), frames=None)))
+        split = prediction_split(wildcards.test, split, mk.method)  # a member's own predictions (+pt where they differ)
+        out.append(PRED.format(method=mk.method, train=mk.train, run=mk.run, test=wildcards.test, split=split))
+    return out
+
+
+def explain_analyses(explainer):
+    """analyses() with the split naming an explainer's results (calibration's settings left out)."""
+    return [dict(w, split=explanation_split(w["test"], w["split"], explainer)) for w in model_analyses()]
+
+
+def for_each_explanation(template, explainer):
+    return [template.format(**w, explainer=explainer) for w in explain_analyses(explainer)]
+
+
+def _plannable(wildcards):
+    """Whether a found result's model can still be planned (its checkpoint is there): an earlier config's
+    result whose checkpoint is gone stays on disk, out of the summaries' inputs."""
+    try:
+        checkpoint_file(wildcards)
+        backbone_files(wildcards)
+        return True
+    except WorkflowError:
+        return False
+
+
+def summary_results():
+    """What the calibration summary covers (videoxai.calibration.catalog): the current config's results and every
+    one on disk of a configured dataset, sorted, so the table keeps the variants of earlier configs and is made
+    again when any of them changes (its inputs)."""
+    current = [result_at(RESULTS, **w) for w in calibration_analyses()]
+    found = [
+        r
+        for r in find_calibration_results(RESULTS)
+        if r.test in DATASETS and r not in current and _plannable(Wildcards(fromdict=r.wildcards()))
+    ]
+    return sorted({*current, *found})
+
+
+def leaderboard_results():
+    """What the explanation leaderboard covers (videoxai.explain.leaderboard): the config's explainer folders and
+    every one on disk of a configured dataset and a known explainer whose model can still be planned."""
+    current = [stats_at(FIGURES, **w, explainer=e) for e in EXPLAINERS for w in explain_analyses(e)]
+    found = [
+        r
+        for r in find_explanation_results(FIGURES)
+        if r.test in DATASETS
+        and r.explainer in EXPLAINER_METHODS
+        and r not in current
+        and _plannable(Wildcards(fromdict=r.wildcards()))
+    ]
+    return sorted({*current, *found})
 
 
 def for_each_analysis(template, **extra):
     return [template.format(**w, **extra) for w in analyses()]
 
 
-def analysis_labels():
-    return [f"{w['method']}/{w['train']}/{w['run']} on {w['test']}" for w in analyses()]
-
-
 def val_predictions(wildcards):
-    """The val split's predictions, needed only to fit temperature scaling."""
-    if not config["temperature-scaling"]:
+    """The val split's predictions, needed only to fit temperature scaling (on clean clips, also for a shifted test)."""
+    if not variant(wildcards).temperature_scaling:
         return []
-    if config["temperature"] is not None:
-        _fail("config keys 'temperature-scaling' and 'temperature': fit a temperature or fix one, not both")
-    val = SplitVariant.parse(wildcards.split).with_split("val")
-    return PRED.format(**{**dict(wildcards.items()), "split": str(val)})
+    val = str(variant(wildcards).with_split("val").with_corruption(None, None))
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val, wildcards.method)})
+
+
+def shifted_analyses():
+    """Wildcards of every (model, test dataset, corruption, severity) the config's `corruptions` ask about."""
+    return [
+        dict(w, split=str(SplitVariant.parse(w["split"]).with_corruption(name, severity)))
+        for w in analyses()
+        for name, severity in SHIFTS
+    ]
+
+
+def calibration_analyses():
+    """The analyses calibration covers: the clean ones, then the shifted ones."""
+    return [*analyses(), *shifted_analyses()]
+
+
+def for_each_calibration(template, **extra):
+    return [template.format(**w, **extra) for w in calibration_analyses()]
+
+
+def recalibration_val(wildcards):
+    """The clean val split's predictions, where recalibration methods are fitted (also for a shifted test split)."""
+    if not config.get("recalibration"):
+        return []
+    val = str(variant(wildcards).with_split("val").with_corruption(None, None))
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val, wildcards.method)})
+
+
+def shift_targets():
+    """The recalibration table of every calibration analysis, the shift table and its box plots: made when the
+    config asks for corruptions or recalibration methods."""
+    if not (SHIFTS or config.get("recalibration")):
+        return []
+    return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF]
+
+
+def split_corruption_seed(wildcards):
+    """The corruption seed, a parameter only of shifted splits (changing it reruns nothing clean)."""
+    return config["corruption-seed"] if SplitVariant.parse(wildcards.split).corruption else None
 
 
 def calibration_targets():
     """Every calibration output: metrics, bins, both diagram formats; the summary table (CSV, LaTeX) and comparison."""
     return [
-        *for_each_analysis(CALIB_METRICS),
-        *for_each_analysis(CALIB_BINS),
-        *for_each_analysis(CALIB_DIAGRAM),
-        *for_each_analysis(CALIB_DIAGRAM_PDF),
+        *for_each_calibration(CALIB_METRICS),
+        *for_each_calibration(CALIB_BINS),
+        *for_each_calibration(CALIB_DIAGRAM),
+        *for_each_calibration(CALIB_DIAGRAM_PDF),
         CALIB_SUMMARY,
         CALIB_SUMMARY_TEX,
         CALIB_COMPARISON,
         CALIB_COMPARISON_PDF,
+        *shift_targets(),
     ]
 
 
 def explain_targets():
     """Per explainer folder: the selection, the heatmaps, the summary, the gallery and the two folders of videos and
     maps (one render job writes the gallery and every selected clip in them; a file missing from a folder dates the
-    folder back while planning, see verify.smk)."""
-    return [
-        *for_each_analysis(SELECTION),
-        *[
+    folder back while planning, see verify.smk). A mixture has no network: its notice that it was skipped."""
+    return list(
+        dict.fromkeys(
             t.format(**w, explainer=e)
-            for w in analyses()
             for e in EXPLAINERS
-            for t in (HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+            for w in explain_analyses(e)
+            for t in (SELECTION, HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
+        )
+    ) + [
+        *[
+            EXPLAIN_SKIPPED.format(**{**w, "split": explanation_split(w["test"], w["split"], e)}, explainer=e)
+            for w in analyses()
+            if w["method"] == MIXTURE_METHOD
+            for e in EXPLAINERS
         ],
+        EXPLAIN_SUMMARY,
+        EXPLAIN_SUMMARY_TEX,
+        EXPLAIN_LEADERBOARD,
+        EXPLAIN_LEADERBOARD_PDF,
     ]
 
 
 def model_targets():
     """What calibration and explanation are made from: each model's resolved.json and predictions (and the val
     split's where temperature scaling fits on it)."""
-    val = [v for w in analyses() for v in [val_predictions(Wildcards(fromdict=w))] if v] if config["temperature-scaling"] else []
-    return [*for_each_analysis(RESOLVED), *for_each_analysis(PRED), *val]
+    ws = [Wildcards(fromdict=w) for w in calibration_analyses()]
+    val = [v for w in ws for v in [val_predictions(w)] if v]
+    resolved = [resolved_file(w) for w in ws if w.method != MIXTURE_METHOD]
+    return list(dict.fromkeys([*resolved, *(predictions_file(w) for w in ws), *val]))
 
 
 def all_targets():
@@ -272,7 +541,7 @@ def tracking_targets():
     if not (config["use-wandb"] and config["wandb-mode"] != "disabled"):
         return []
     calibration = for_each_analysis(TRACK_CALIBRATION)
-    explanations = [t for e in EXPLAINERS for t in for_each_analysis(TRACK_EXPLANATIONS, explainer=e)]
+    explanations = [t for e in EXPLAINERS for t in for_each_explanation(TRACK_EXPLANATIONS, e)]
     return [*calibration, *explanations]
 
 
@@ -296,9 +565,9 @@ def annotated_dataset(wildcards):
 import functools
 
 from videoxai.setup import resources as R
+from videoxai.explain.perturbation_budget import masked_forwards
 from videoxai.setup.footprint import footprint_of_checkpoint
 from videoxai.setup.threads import split_threads
-
 
 # A local run never runs more jobs at once than the machine's memory holds: the jobs' mem_mb (each estimated from
 # what it holds) are limited to the machine's memory, unless --resources mem_mb=N (or mem=...) sets another limit.
@@ -343,14 +612,32 @@ def gets_gpu(rule):
     return bool(given.get("gpu") or given.get("gpus")) and config["device"] != "cpu"
 
 
-def _extract_plan(wildcards, threads):
+@functools.lru_cache(maxsize=None)
+def stand_in_footprint():
+    """For the runtime of a model whose footprint is unknown while planning (torchvision, custom, a wandb artifact not
+    fetched yet, a demo model not trained yet): a ViT-B/16 CLIP prompt-tuning run (8 frames: 140 G multiply-adds a
+    clip and view), more work than any of torchvision's video classifiers (18-64 G in their docs), so the runtime
+    follows the number of clips instead of a fixed guess; where it is still short, each retry doubles it."""
+    from videoxai.demo.real_size import COMMON_RUN, RUNS, VIT_B16_CLIP
+    from videoxai.setup.footprint import prompt_tuning_footprint
+
+    run = {**COMMON_RUN, **RUNS["video_coop"], "prompt-optimisation-method": "video_coop"}
+    return prompt_tuning_footprint(run, VIT_B16_CLIP).with_views(1, 1)  # one view unless the split's name asks more
+
+
+def _extract_plan(wildcards, threads, stand_in=False):
     fp = model_footprint(model_key(wildcards))
+    if fp is None and stand_in:
+        fp = stand_in_footprint()
     if fp is None:
         return None, None
     variant = SplitVariant.parse(wildcards.split)
     fp = fp.with_views(variant.temporal_views, variant.spatial_views if fp.kind == "prompt-tuning" else 1)
+    fp = fp.with_frames(model_frames(wildcards))
     workers, _ = split_threads(threads, config["num-workers"])
-    augmentations = (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1  # PromptTuningTTA, TTA views
+    augmentations = (
+        (3 if fp.kind == "prompt-tuning" else 6) if variant.augmentation else 1
+    )  # PromptTuningTTA, TTA views
     classes, clips = split_facts(wildcards.test, variant.split)
     batch = min(config["batch-size"], clips) if clips else config["batch-size"]  # a batch is never more than the split
     job = R.ExtractJob(batch, fp.temporal_views, fp.spatial_views, workers, classes, augmentations)
@@ -362,6 +649,12 @@ def retried(mem_mb, attempt):
     return int(mem_mb * (1 + 0.5 * (attempt - 1)))
 
 
+def retried_minutes(minutes, attempt):
+    """A retried job's runtime doubles each time: a job killed at its time limit (its estimate too low: the GPU's
+    speed is assumed, not measured) gets 2x, then 4x, instead of dying again at the same limit."""
+    return int(minutes * 2 ** (attempt - 1))
+
+
 def extract_mem_mb(wildcards, threads, attempt):
     fp, job = _extract_plan(wildcards, threads)
     if fp is None:
@@ -369,12 +662,10 @@ def extract_mem_mb(wildcards, threads, attempt):
     return retried(R.declared(R.extract_estimate_mb(fp, job)), attempt)
 
 
-def extract_runtime(wildcards, threads):
-    fp, job = _extract_plan(wildcards, threads)
-    if fp is None:
-        return 120
+def extract_runtime(wildcards, threads, attempt):
+    fp, job = _extract_plan(wildcards, threads, stand_in=True)
     clips = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[1]
-    return R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions"))
+    return retried_minutes(R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions")), attempt)
 
 
 def selected_clips():
@@ -384,13 +675,22 @@ def selected_clips():
     return (len(classes) if isinstance(classes, list) else int(classes)) * int(config["samples-per-class"]) + 2 * pairs
 
 
-def _explain_plan(wildcards):
+def _explain_plan(wildcards, stand_in=False):
     fp = model_footprint(model_key(wildcards))
+    if fp is None and stand_in:
+        fp = stand_in_footprint()
     if fp is None:
         return None, None
+    fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     job = R.ExplainJob(
-        wildcards.explainer, selected_clips(), classes, bool(config["evaluate"]), int(config["deletion-steps"])
+        wildcards.explainer,
+        selected_clips(),
+        classes,
+        bool(config["evaluate"]),
+        int(config["deletion-steps"]),
+        perturbation_batch=int(config["perturbation-batch"]),
+        perturbation_forwards=masked_forwards(wildcards.explainer, config, fp.frames, fp.image_size),
     )
     given = config["explain-batch-size"]
     batch = R.default_explain_batch(fp, job) if given == "auto" else min(int(given), job.batch)
@@ -402,11 +702,9 @@ def explain_mem_mb(wildcards, attempt):
     return retried(R.FALLBACK_MB["explain"] if fp is None else R.declared(R.explain_estimate_mb(fp, job)), attempt)
 
 
-def explain_runtime(wildcards, threads):
-    fp, job = _explain_plan(wildcards)
-    if fp is None:
-        return 60
-    return R.explain_minutes(
+def explain_runtime(wildcards, threads, attempt):
+    fp, job = _explain_plan(wildcards, stand_in=True)
+    minutes = R.explain_minutes(
         fp,
         job,
         selected_clips(),
@@ -415,6 +713,7 @@ def explain_runtime(wildcards, threads):
         config["deletion-steps"],
         config["sanity-steps"],
     )
+    return retried_minutes(minutes, attempt)
 
 
 def resolve_mem_mb(wildcards, attempt):

@@ -8,12 +8,21 @@
 # `conventions` is a param of explain_clips only where the method has a prompt-tuning form (prompt-tuning's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
 
+
 rule select_clips:
     input:
-        predictions=PRED,
+        predictions=predictions_file,
         ground_truth=lambda w: ground_truth_files(w) if config.get("prefer-annotated") else [],
     output:
         SELECTION,
+    log:
+        f"logs/select_clips/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         prefer_annotated=annotated_dataset,
         classes_to_map=config["classes-to-map"],
@@ -21,14 +30,6 @@ rule select_clips:
         classes_to_mix=config["classes-to-mix"],
         mix_mode=config["mix-mode"],
         selection_seed=config["selection-seed"],
-    log:
-        f"logs/select_clips/{MODEL}/{{test}}/{{split}}.log",
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
     script:
         "../scripts/select_clips.py"
 
@@ -36,21 +37,17 @@ rule select_clips:
 rule explain_clips:
     input:
         selection=SELECTION,
-        resolved=RESOLVED,
+        resolved=resolved_file,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
         # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)
         videos=video_manifest,
     output:
         HEATMAPS,
-    params:
-        dataset=lambda w: dataset_config(w.test),
-        options=explainer_options,
-        class_mapping=class_mapping,
-        conventions=explain_convention,
-        label_order=label_order,
     log:
         f"logs/explain_clips/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     # one core: the few selected clips decode in the job's own process (each one's deletion, insertion and
     # randomisation passes cost many times its decoding), so explanations run side by side, one per core;
     # --set-threads explain_clips=N gives a job decoding workers and torch threads (videoxai.setup.threads)
@@ -60,8 +57,12 @@ rule explain_clips:
     resources:
         mem_mb=explain_mem_mb,
         runtime=explain_runtime,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        dataset=lambda w: dataset_config(w.test),
+        options=explainer_options,
+        class_mapping=class_mapping,
+        conventions=explain_convention,
+        label_order=label_order,
     script:
         "../scripts/explain_clips.py"
 
@@ -79,15 +80,50 @@ rule aggregate_explanations:
             subcategory="{explainer}",
             labels={"page": "scores (aggregated_stats.json)", "test": "{test}-{split}"},
         ),
-    params:
-        dataset=lambda w: dataset_config(w.test),
     log:
         f"logs/aggregate_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        dataset=lambda w: dataset_config(w.test),
     script:
         "../scripts/aggregate_explanations.py"
+
+
+# The leaderboard: every explainer folder on disk (any config's variant) and the config's, models x explainers x
+# scores, each a clip mean with its bootstrap 95% interval, the random-map and centre-prior baselines as rows.
+rule explanation_summary:
+    input:
+        stats=[r.stats for r in leaderboard_results()],
+    output:
+        csv=report(
+            EXPLAIN_SUMMARY,
+            caption="../report/explanation_leaderboard.rst",
+            category="Summary",
+            labels={"figure": "explanation leaderboard table"},
+        ),
+        tex=EXPLAIN_SUMMARY_TEX,
+        png=report(
+            EXPLAIN_LEADERBOARD,
+            caption="../report/explanation_leaderboard.rst",
+            category="Summary",
+            labels={"figure": "explanation leaderboard"},
+        ),
+        pdf=EXPLAIN_LEADERBOARD_PDF,
+    log:
+        "logs/explanation_summary.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    params:
+        results=[r.__dict__ for r in leaderboard_results()],
+        resamples=1000,
+    script:
+        "../scripts/explanation_summary.py"

@@ -7,21 +7,20 @@
 
 rule extract_predictions:
     input:
-        resolved=RESOLVED,
+        resolved=resolved_file,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,
         # the split's video manifest: a changed clip reruns this job (checks.smk, manifest.smk)
         videos=video_manifest,
     output:
         PRED,
-    params:
-        dataset=lambda w: dataset_config(w.test),
-        options=split_variant_options,
-        num_frames=config["num-frames"],
-        class_mapping=class_mapping,
-        label_order=label_order,
     log:
         f"logs/extract_predictions/{MODEL}/{{test}}/{{split}}.log",
+    # a mixture's predictions are made from its members' (mixture.smk), never by running a model
+    wildcard_constraints:
+        method=r"(?!mixture/)[A-Za-z0-9_.-]+",
+    conda:
+        "../envs/videoxai.yaml"
     # the main process and num-workers decoding workers (videoxai.setup.threads), but at most half the cores:
     # two model jobs then run side by side, and one's start (importing torch, loading the model) overlaps the
     # other's work; --set-threads extract_predictions=N overrides it
@@ -31,7 +30,13 @@ rule extract_predictions:
     resources:
         mem_mb=extract_mem_mb,
         runtime=extract_runtime,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        dataset=lambda w: dataset_config(w.test),
+        options=split_variant_options,
+        # frames per view: the model's own, the config's num-frames for it, or its split's +f{N} (common.smk)
+        num_frames=model_frames,
+        class_mapping=class_mapping,
+        label_order=label_order,
+        corruption_seed=split_corruption_seed,
     script:
         "../scripts/extract_predictions.py"

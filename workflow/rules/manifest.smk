@@ -9,18 +9,18 @@ rule video_manifest:
         dataset=dataset_marker,
     output:
         MANIFEST,
-    params:
-        dataset=lambda w: dataset_config(w.test),
-    wildcard_constraints:
-        base="train|val|test",
     log:
         "logs/video_manifest/{test}/{base}.log",
+    wildcard_constraints:
+        base="train|val|test",
+    conda:
+        "../envs/videoxai.yaml"
     # reads every listed clip once (later plans hash only the clips whose size, mtime or ctime changed)
     threads: 1
     resources:
         mem_mb=1000,
         runtime=60,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        dataset=lambda w: dataset_config(w.test),
     script:
         "../scripts/video_manifest.py"

@@ -31,18 +31,20 @@ rule render_explanations:
             subcategory="{explainer}",
             labels={"page": "video gallery", "test": "{test}-{split}"},
         ),
-    params:
-        colormap=config["colormap"],
-        alpha=config["alpha"],
-        fps=config["fps"],
-        title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",
     log:
         f"logs/render_explanations/{MODEL}/{{test}}-{{split}}/{{explainer}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=1500,
         runtime=30,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        colormap=render_colormap,
+        alpha=config["alpha"],
+        fps=config["fps"],
+        # overlay: source draws over the decoded original frames (their own resolution), model over the model's input
+        source_root=lambda w: dataset_config(w.test)["root"] if config["overlay"] == "source" else None,
+        title=lambda w: f"{model_key(w)}: {w.explainer} on {w.test} ({w.split})",
     script:
         "../scripts/render_explanations.py"

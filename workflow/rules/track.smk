@@ -8,17 +8,17 @@ rule track_calibration:
         png=CALIB_DIAGRAM,
     output:
         TRACK_CALIBRATION,
-    params:
-        key=model_key,
-        settings=WANDB_SETTINGS,
     log:
         f"logs/track_calibration/{MODEL}/{{test}}/{{split}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        key=model_key,
+        settings=WANDB_SETTINGS,
     script:
         "../scripts/track_calibration.py"
 
@@ -30,16 +30,16 @@ rule track_explanations:
         maps=EXPLAIN_MAPS,
     output:
         TRACK_EXPLANATIONS,
-    params:
-        key=model_key,
-        settings=WANDB_SETTINGS,
     log:
         f"logs/track_explanations/{MODEL}/{{test}}/{{split}}/{{explainer}}.log",
+    conda:
+        "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/videoxai.yaml"
+    params:
+        key=model_key,
+        settings=WANDB_SETTINGS,
     script:
         "../scripts/track_explanations.py"

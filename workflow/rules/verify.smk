@@ -5,13 +5,13 @@
 
 
 rule verify:
-    # no inputs: asking for it never builds anything
-    localrule: True
-    params:
-        files=lambda w: expected_outputs(),
     log:
         "logs/verify.log",
+    # no inputs: asking for it never builds anything
+    localrule: True
     conda:
         "../envs/videoxai.yaml"
+    params:
+        files=lambda w: expected_outputs(),
     script:
         "../scripts/verify_outputs.py"

@@ -1,4 +1,4 @@
-"""One table and one figure comparing every model's calibration."""
+"""One table and one figure comparing every calibration result (every model and variant)."""
 
 from videoxai.calibration.stage import summarize
 from videoxai.joblog import job_logging
@@ -12,4 +12,5 @@ with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_
         out_tex=snakemake.output.tex,
         out_png=snakemake.output.png,
         out_pdf=snakemake.output.pdf,
+        variants=list(snakemake.params.variants),
     )

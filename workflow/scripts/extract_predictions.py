@@ -23,6 +23,7 @@ with job_logging(snakemake.log[0], snakemake.rule, mem_mb):
         class_mapping=snakemake.params.class_mapping,
         label_order=snakemake.params.label_order,
         mem_mb=mem_mb,
+        corruption_seed=snakemake.params.corruption_seed or 0,
     )
 if __name__ == "__main__":  # a Snakemake job's own process (not a test running the script in its process)
     exit_finished_job()  # skips torch's 0.4-0.8 s interpreter teardown (see there)

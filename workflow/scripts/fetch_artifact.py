@@ -14,7 +14,7 @@ with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_
         "%s: %s (%s, version %s) in %s",
         snakemake.params.key,
         marker["artifact"],
-        marker["origin"],
+        marker.get("obtained"),
         marker["version"],
         folder,
     )

@@ -13,5 +13,6 @@ with job_logging(snakemake.log[0], snakemake.rule, snakemake.resources.get("mem_
         colormap=snakemake.params.colormap,
         alpha=snakemake.params.alpha,
         fps=snakemake.params.fps,
+        source_root=snakemake.params.source_root,
     )
     log.info("rendered %d clips", len(records))

@@ -197,8 +197,11 @@ def summarize(
     out_tex: PathLike,
     out_png: PathLike,
     out_pdf: PathLike,
+    variants: Sequence[str] | None = None,
 ) -> None:
     """Across models: ``summary.csv`` (every metric and interval), a booktabs table, and the comparison figure.
+
+    ``variants``: each result's split name (its settings; see :func:`videoxai.calibration.table.summary_rows`).
 
     The figure overlays each model's equal-width reliability curve of the logits
     as evaluated (stage ``raw``).
@@ -209,16 +212,42 @@ def summarize(
             f"{len(metrics_paths)} metrics and {len(bins_paths)} bins files"
         )
     metrics = [read_json(p) for p in metrics_paths]
-    write_csv(out_csv, summary_rows(labels, metrics))
+    if variants is not None and len(variants) != len(labels):
+        raise ValueError(f"need one variant per label, got {len(variants)} variants and {len(labels)} labels")
+    write_csv(out_csv, summary_rows(labels, metrics, variants))
     write_text(out_tex, latex_table(labels, metrics))
-    curves = []
-    for label, m, path in zip(labels, metrics, bins_paths):
-        # a broken bins file names itself and its rebuild command
-        check_parquet(path, ("stage", "scheme", *_CURVE_COLUMNS))
-        # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (0.2 s)
-        with pq.ParquetFile(path, page_checksum_verification=True) as f:
-            t = f.read(columns=["stage", "scheme", *_CURVE_COLUMNS]).to_pydict()
-        keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
-        table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in _CURVE_COLUMNS}
-        curves.append(Curve(label, table, m["ece"], m.get("ece_ci95")))
+    comparison_figure([reliability_curve(*args) for args in zip(labels, metrics, bins_paths)], out_png, out_pdf)
+
+
+def reliability_curve(label: str, metrics: dict[str, Any], bins_path: PathLike) -> Curve:
+    """One result's equal-width reliability curve of the logits as evaluated (stage ``raw``), for a comparison."""
+    # a broken bins file names itself and its rebuild command
+    check_parquet(bins_path, ("stage", "scheme", *_CURVE_COLUMNS))
+    # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports pandas (0.2 s)
+    with pq.ParquetFile(bins_path, page_checksum_verification=True) as f:
+        t = f.read(columns=["stage", "scheme", *_CURVE_COLUMNS]).to_pydict()
+    keep = [i for i, (s, sch) in enumerate(zip(t["stage"], t["scheme"])) if s == "raw" and sch == "equal-width"]
+    table = {k: np.asarray([t[k][i] for i in keep], dtype=float) for k in _CURVE_COLUMNS}
+    return Curve(label, table, metrics["ece"], metrics.get("ece_ci95"))
+
+
+def compare_reliability(
+    results: Sequence[Any], out_png: PathLike, out_pdf: PathLike | None = None, labels: Sequence[str] | None = None
+) -> None:
+    """Draw chosen results' reliability curves on one axis (the comparison figure of any rows).
+
+    ``results``: :class:`videoxai.calibration.catalog.CalibrationResult` items, or rows of
+    :func:`videoxai.results` (anything with ``metrics`` and ``bins`` paths and a ``label``).
+    """
+    picked = [r if hasattr(r, "metrics") else _Row(r) for r in results]
+    names = list(labels) if labels is not None else [r.label for r in picked]
+    curves = [reliability_curve(n, read_json(r.metrics), r.bins) for n, r in zip(names, picked, strict=True)]
+    out_pdf = out_pdf if out_pdf is not None else os.path.splitext(os.fspath(out_png))[0] + ".pdf"
     comparison_figure(curves, out_png, out_pdf)
+
+
+class _Row:
+    """A DataFrame row (a pandas Series or a mapping) seen as a result."""
+
+    def __init__(self, row: Any) -> None:
+        self.metrics, self.bins, self.label = row["metrics_path"], row["bins_path"], row["label"]

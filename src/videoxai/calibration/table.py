@@ -11,6 +11,7 @@ from typing import Any
 
 from videoxai.calibration.names import CALIBRATION_ERRORS, METRICS
 from videoxai.io import write_text
+from videoxai.keys import SplitVariant
 
 # (metric key, column heading, scale, decimals, lower is better)
 MAIN_COLUMNS = (
@@ -36,16 +37,35 @@ _LATEX_SPECIAL = {
 }
 
 
-def summary_rows(labels: Sequence[str], metrics: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One flat row per model: identity, every metric with its interval, and ``ts_`` columns after scaling.
+# The evaluation options of a variant (videoxai.keys.SplitVariant.settings) that metrics.json does not hold itself
+VARIANT_COLUMNS = (
+    "use-augmentation",
+    "use-handcrafted-prompts",
+    "num-temporal-views",
+    "num-spatial-views",
+    "checkpoint-file",
+)
+
+
+def summary_rows(
+    labels: Sequence[str], metrics: Sequence[dict[str, Any]], variants: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """One flat row per result: identity, every metric with its interval, and ``ts_`` columns after scaling.
+
+    ``variants`` (the split names of the results' paths, ``test+pt+b10``) add a ``variant`` column and the
+    evaluation options it names, so rows of two variants of one model tell apart by their settings.
 
     A calibration error's columns are ``<name>`` (plug-in), ``<name>_debiased`` (the estimate its
     interval is built around) and ``<name>_ci_low``/``<name>_ci_high``; ``calibration_p_value`` is the
     test of perfect calibration on the equal-width bins.
     """
     rows = []
-    for label, m in zip(labels, metrics):
+    for i, (label, m) in enumerate(zip(labels, metrics)):
         row: dict[str, Any] = {"label": label}
+        if variants is not None:
+            settings = SplitVariant.parse(variants[i]).settings()
+            row["variant"] = variants[i]
+            row.update({k: settings[k] for k in VARIANT_COLUMNS})
         for key in (
             "model",
             "dataset",

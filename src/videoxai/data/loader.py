@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import av
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from videoxai.data import corruptions, reencode
 from videoxai.data.decode import DecodeError, decode_clip, decoder_for_job, resolve_decoder
 from videoxai.data.prompt_tuning_frames import (
     PromptTuningTTA,
@@ -58,6 +60,12 @@ class ClipDataset(Dataset):
     are those values mapped back to uint8, and ``frame_indices`` are the
     decoded frames per temporal view. ``tta`` must then be an
     :class:`PromptTuningTTA`.
+
+    ``corruption`` ``(name, severity)`` corrupts every clip while it is decoded
+    (:mod:`videoxai.data.corruptions`; a video corruption decodes a temporary
+    re-encoded copy, :mod:`videoxai.data.reencode`), with random draws seeded
+    by ``corruption_seed`` and the clip's id: the same clip is corrupted alike
+    in every run. A clip the corruption cannot handle becomes an error item.
     """
 
     def __init__(
@@ -68,8 +76,15 @@ class ClipDataset(Dataset):
         decoder: str = "auto",
         num_views: int | None = None,
         tta: TTA | PromptTuningTTA | None = None,
+        corruption: tuple[str, int] | None = None,
+        corruption_seed: int = 0,
     ) -> None:
         self.samples = list(samples)
+        if corruption is not None:
+            corruptions.get(corruption[0])  # an unknown name fails here, in the main process
+            corruptions.check_severity(corruption[1])
+        self.corruption = corruption
+        self.corruption_seed = int(corruption_seed)
         self.spec = spec
         self.return_frames = return_frames
         self.decoder = decoder_for_job(decoder, len(self.samples))
@@ -91,11 +106,14 @@ class ClipDataset(Dataset):
     def _lead(self) -> tuple[int, ...]:
         return ((self.tta.num_views,) if self.tta else ()) + ((self.views,) if self.views > 1 else ())
 
-    def _prompt_tuning(self, path: Path) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:
+    def _prompt_tuning(self, path: Path, sample_id: str) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:
         """Prompt-tuning's tensor (float32 holding ``spec.dtype`` values), display frames, indices, padded."""
         spec = dataclasses.replace(self.spec, num_views=self.num_views)
         clip = decode_prompt_tuning_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)
-        video = prompt_tuning_views(clip.frames, spec)  # (V*S, T, C, S, S)
+        raw = clip.frames
+        if self._frame_corruption():
+            raw = torch.from_numpy(self._corrupt(raw.permute(0, 2, 3, 1).numpy(), sample_id)).permute(0, 3, 1, 2)
+        video = prompt_tuning_views(raw, spec)  # (V*S, T, C, S, S)
         if self.tta is not None:
             video = torch.stack([aug(video) for aug in self.tta.augmentations])
         video = video.float()
@@ -103,6 +121,27 @@ class ClipDataset(Dataset):
             video = video.select(-5, 0)
         frames = display_frames(video, spec) if self.return_frames else video.new_empty(0, dtype=torch.uint8)
         return video, frames, clip.indices, clip.padded
+
+    def _frame_corruption(self) -> bool:
+        return self.corruption is not None and corruptions.get(self.corruption[0]).kind == "frame"
+
+    def _rng(self, sample_id: str):
+        assert self.corruption is not None
+        return corruptions.clip_rng(self.corruption_seed, sample_id, *self.corruption)
+
+    def _corrupt(self, frames, sample_id: str):
+        """The decoded frames (..., H, W, 3) under the frame corruption, drawn from the clip's generator."""
+        assert self.corruption is not None
+        return corruptions.corrupt_frames(frames, *self.corruption, self._rng(sample_id))
+
+    def _decode(self, path: Path, sample_id: str):
+        """(video or None, frames, indices, padded) of one clip, corrupted by a frame corruption if one is set."""
+        t = self.spec.num_frames
+        if self.prompt_tuning:
+            return self._prompt_tuning(path, sample_id)
+        clip = decode_clip(path, t, num_views=self.num_views, decoder=self.decoder)
+        raw = self._corrupt(clip.frames, sample_id) if self._frame_corruption() else clip.frames
+        return None, self._prepare(torch.from_numpy(raw)), clip.indices, clip.padded
 
     def _prepare(self, frames: torch.Tensor) -> torch.Tensor:
         """(V, T, H, W, 3) decoded -> uint8 (*lead, T, S, S, 3)."""
@@ -120,17 +159,17 @@ class ClipDataset(Dataset):
         blank_indices = [[-1] * t for _ in range(self.num_views)]
         video = None
         try:
-            if self.prompt_tuning:
-                video, frames, indices, padded = self._prompt_tuning(sample.path)
+            if self.corruption is not None and not self._frame_corruption():
+                rng = self._rng(sample.sample_id)
+                with reencode.corrupted_copy(sample.path, *self.corruption, rng) as copy:
+                    video, frames, indices, padded = self._decode(copy, sample.sample_id)
             else:
-                clip = decode_clip(sample.path, t, num_views=self.num_views, decoder=self.decoder)
-                frames = self._prepare(torch.from_numpy(clip.frames))
-                indices, padded = clip.indices, clip.padded
+                video, frames, indices, padded = self._decode(sample.path, sample.sample_id)
             item.update(padded=padded, status="ok", error="")
         except DecodeError as exc:
             frames, indices = None, blank_indices
             item.update(padded=False, status="error", error=exc.reason)
-        except (MemoryError, ValueError, OSError, RuntimeError) as exc:  # what a broken file can still provoke
+        except (MemoryError, ValueError, OSError, RuntimeError, av.FFmpegError) as exc:  # what a broken file provokes
             frames, indices = None, blank_indices
             item.update(padded=False, status="error", error=f"{type(exc).__name__}: {' '.join(str(exc).split())[:100]}")
         if frames is None:
@@ -174,11 +213,23 @@ def make_loader(
     decoder: str = "auto",
     num_views: int | None = None,
     tta: TTA | PromptTuningTTA | None = None,
+    corruption: tuple[str, int] | None = None,
+    corruption_seed: int = 0,
 ) -> DataLoader:
-    """An in-order DataLoader over ``samples``: workers decode while the model computes."""
+    """An in-order DataLoader over ``samples``: workers decode (and corrupt) while the model computes."""
     workers = max(0, int(num_workers))
+    dataset = ClipDataset(
+        samples,
+        spec,
+        return_frames=return_frames,
+        decoder=decoder,
+        num_views=num_views,
+        tta=tta,
+        corruption=corruption,
+        corruption_seed=corruption_seed,
+    )
     return DataLoader(
-        ClipDataset(samples, spec, return_frames=return_frames, decoder=decoder, num_views=num_views, tta=tta),
+        dataset,
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,

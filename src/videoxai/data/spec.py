@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from videoxai.conventions import RENAMED
+
 PIPELINES: tuple[str, ...] = ("standard", "prompt-tuning")
-# an earlier spelling, still read from configs written before the rename
-_PIPELINE_ALIASES = {"origin": "prompt-tuning"}
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,11 @@ class InputSpec:
     resize_protocol: str | None = None  # prompt-tuning: "preserve-aspect-ratio" | "interpolate-smallest-side" | ...
 
     def __post_init__(self) -> None:
-        if self.pipeline in _PIPELINE_ALIASES:
-            object.__setattr__(self, "pipeline", _PIPELINE_ALIASES[self.pipeline])
+        if self.pipeline in RENAMED:
+            raise ValueError(
+                f"InputSpec.pipeline {self.pipeline!r} is now called {RENAMED[self.pipeline]!r}: "
+                f"set input_spec.pipeline to {RENAMED[self.pipeline]}"
+            )
         if self.pipeline not in PIPELINES:
             raise ValueError(f"InputSpec.pipeline must be one of {PIPELINES}, got {self.pipeline!r}")
         if self.spatial_views not in (1, 3):

@@ -7,7 +7,7 @@
 
 The demo sits on top of the library: it uses ``data`` and ``models``, and no
 library package below it imports it (only ``preflight``, ``videoxai.load_model``
-and the workflow do; README, Development: "Layers"). Import the modules
+and the workflow do; docs/development.md, "Layers"). Import the modules
 directly; this package imports nothing heavy on its own, so planning can read
 ``bundled`` and ``dataset.FORMAT_VERSION`` without torch.
 """

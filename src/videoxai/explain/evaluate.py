@@ -8,6 +8,9 @@
   same model with its weights re-initialised from the top down, cascading;
   Spearman rank correlation per step. A method whose maps survive
   randomisation explains the input, not the model.
+* Random logit (Sixt et al. 2020): the map of the target class against the
+  map of a random other class; a class-sensitive method gives a low
+  Spearman correlation.
 
 The scores against ground truth (pointing game, energy in mask, their random
 and centre-prior baselines) need only the maps and live, in numpy, in
@@ -155,10 +158,15 @@ def randomise_(module: torch.nn.Module) -> None:
 
 
 def spearman_per_clip(a: torch.Tensor, b: torch.Tensor) -> list[float | None]:
-    """Spearman rank correlation of each clip's maps; None where either map is constant (no ranking)."""
+    """Spearman rank correlation of each clip's maps; None where either map is constant (no ranking).
+
+    Positions where either map is undefined (NaN: a frame prompt-tuning's normalisation leaves 0 / 0) are left out.
+    """
     out: list[float | None] = []
-    for x, y in zip(a.flatten(1).cpu().numpy(), b.flatten(1).cpu().numpy(), strict=True):
-        if np.ptp(x) == 0 or np.ptp(y) == 0:
+    for x, y in zip(a.flatten(1).float().cpu().numpy(), b.flatten(1).float().cpu().numpy(), strict=True):
+        keep = np.isfinite(x) & np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
             out.append(None)
         else:
             # as scipy.stats.spearmanr computes it (columns, rowvar=False): the same bits, not just the same value
@@ -177,6 +185,19 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     ranks = np.empty(sx.size)
     ranks[order] = np.repeat(mean_rank, ends - starts)
     return ranks
+
+
+def off_classes(targets: np.ndarray, num_classes: int, seed: int = 0) -> np.ndarray:
+    """A random class other than each clip's target, for the random-logit test (Sixt et al. 2020).
+
+    Drawn as Quantus' ``RandomLogit`` draws it (the legacy generator seeded with ``seed`` for each batch, one
+    index among the other classes per clip), so the same clips get the same classes there and here.
+    """
+    t = np.asarray(targets, dtype=np.int64).reshape(-1)
+    if num_classes < 2:
+        raise ValueError("the random-logit test needs at least two classes")
+    picks = np.random.RandomState(seed).randint(0, num_classes - 1, len(t))
+    return np.where(picks >= t, picks + 1, picks)  # the picks-th class of those left after removing the target
 
 
 def cascading_randomisation(

@@ -41,6 +41,7 @@ from videoxai.explain.localisation import (
     pointing_hits,
 )
 from videoxai.explain.maps import upsample_bilinear
+from videoxai.explain.undefined import flags_or_none, undefined_counts, without_undefined
 
 __all__ = ["annotated_ids", "annotation_scores", "tube_share", "video_path"]
 
@@ -82,12 +83,20 @@ def tube_share(importance: np.ndarray, in_tube: np.ndarray) -> dict[str, Any]:
     }
 
 
-def _clip_record(clip: Mapping[str, Any], maps: np.ndarray, target: Any, importance: np.ndarray) -> dict[str, Any]:
-    up = upsample_bilinear(maps[None], tuple(target.masks.shape[-2:]))
-    masks = target.masks[None]
+def _clip_record(
+    clip: Mapping[str, Any],
+    maps: np.ndarray,
+    target: Any,
+    importance: np.ndarray,
+    masks: np.ndarray,
+    in_tube: np.ndarray,
+) -> dict[str, Any]:
+    """One clip's scores; ``masks`` and ``in_tube`` are the target's with undefined frames left out."""
+    up = upsample_bilinear(maps[None], tuple(masks.shape[-2:]))
+    masks = masks[None]
     visible = masks.reshape(1, masks.shape[1], -1).any(axis=2)
     area = np.where(visible, masks.reshape(1, masks.shape[1], -1).mean(axis=2), np.nan)
-    share = tube_share(importance[None], target.in_tube[None])
+    share = tube_share(importance[None], in_tube[None])
     return {
         "sample_id": clip.get("sample_id"),
         "class_name": clip.get("class_name"),
@@ -109,6 +118,7 @@ def annotation_scores(
     dataset: Mapping[str, Any],
     input_spec: Mapping[str, Any],
     seed: int = 0,
+    undefined: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Everything under ``evaluation.annotations`` in ``aggregated_stats.json`` for these clips.
 
@@ -117,7 +127,8 @@ def annotation_scores(
     whose input spec is ``input_spec`` (``size``, ``pipeline``, ...);
     ``dataset`` is the dataset's config entry with its ``ground-truth``. A
     broken annotation file is an error; a clip that cannot be scored is skipped
-    with its reason.
+    with its reason. ``undefined`` (N, T): frames whose map is undefined; the mask scores skip those frames, the
+    temporal scores the clips that have any (:mod:`videoxai.explain.undefined`).
     """
     spec = dataset["ground-truth"]
     gt = load_ground_truth(spec, dataset.get("root"))
@@ -155,8 +166,13 @@ def annotation_scores(
         return out
     sel = np.array(scored)
     m, ti = maps[sel], importance[sel]
-    masks = np.stack([t.masks for t in targets])
+    und = flags_or_none(undefined, len(clips), maps.shape[1])[sel]
+    masks = without_undefined(np.stack([t.masks for t in targets]), und)
     in_tube = np.stack([t.in_tube for t in targets])
+    # a clip with an undefined frame has no whole temporal curve: its in-tube flags are dropped (no clip has both)
+    in_tube = np.where(und.any(axis=1, keepdims=True), True, in_tube)
+    if und.any():
+        out["undefined_frames"] = undefined_counts(und)
     kept = [clips[i] for i in scored]
     out["overall"] = {**mask_scores(m, masks, seed), "temporal": tube_share(ti, in_tube)}
     names = [str(c.get("class_name", c.get("class_index"))) for c in kept]
@@ -164,7 +180,7 @@ def annotation_scores(
     for name in sorted(set(names)):
         k = np.array([n == name for n in names])
         out["per_class"][name] = {**mask_scores(m[k], masks[k], seed), "temporal": tube_share(ti[k], in_tube[k])}
-    out["per_clip"] = [_clip_record(c, m[j], targets[j], ti[j]) for j, c in enumerate(kept)]
+    out["per_clip"] = [_clip_record(c, m[j], targets[j], ti[j], masks[j], in_tube[j]) for j, c in enumerate(kept)]
     return out
 
 

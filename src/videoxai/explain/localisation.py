@@ -74,6 +74,27 @@ def energy_in_mask(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return out
 
 
+def rank_accuracy(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """Per frame: relevance rank accuracy (Arras et al. 2022): of the ``K`` highest-ranked pixels, ``K`` the
+    object's area, the share on the object; NaN where the object is absent.
+
+    Maps ``(N, T, H, W)`` at mask resolution. Pixels are ranked as Quantus ranks them (``argsort`` of the negated
+    map), so tied pixels fall as they fall there (a test checks equal values).
+    """
+    n, t = maps.shape[:2]
+    m = np.asarray(maps, dtype=np.float32).reshape(n * t, -1)
+    mk = np.asarray(masks, dtype=bool).reshape(n * t, -1)
+    k = mk.sum(axis=1)
+    order = np.argsort(-m, axis=-1)
+    on_object = np.take_along_axis(mk, order, axis=1)
+    top = np.arange(m.shape[1])[None, :] < k[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (on_object & top).sum(axis=1) / k
+    out = out.astype(np.float64)
+    out[k == 0] = np.nan
+    return out.reshape(n, t)
+
+
 def mask_scores(maps: np.ndarray, masks: np.ndarray, seed: int = 0) -> dict[str, Any]:
     """Pointing game and energy in mask of ``maps`` (N, T, h, w) against ``masks`` (N, T, H, W), with baselines.
 
@@ -105,7 +126,8 @@ def map_scores(upsampled: np.ndarray, masks: np.ndarray) -> dict[str, float | No
     """
     return {
         "pointing_game": nanmean_or_none(pointing_hits(upsampled, masks)),
-        "energy_in_mask": nanmean_or_none(energy_in_mask(upsampled, masks)),
+        "energy_in_mask": nanmean_or_none(energy_in_mask(upsampled, masks)),  # Arras et al.'s relevance mass accuracy
+        "relevance_rank_accuracy": nanmean_or_none(rank_accuracy(upsampled, masks)),
     }
 
 

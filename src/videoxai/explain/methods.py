@@ -7,7 +7,9 @@ from typing import Any
 from videoxai.explain.base import Explainer
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
+from videoxai.explain.occlusion import Occlusion
 from videoxai.explain.options import COMMON_OPTIONS, check_common_options, config_names, effective_convention
+from videoxai.explain.rise import RISE
 from videoxai.explain.rollout import (
     AttentionRollout,
     AttentionRolloutCLS,
@@ -18,17 +20,20 @@ from videoxai.models.base import VideoClassifier
 METHODS: dict[str, type[Explainer]] = {
     cls.name: cls for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
 }
+# Perturbation explainers: model-agnostic (logits only), so kept apart from the methods that read a model's internals
+PERTURBATION_METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (Occlusion, RISE)}
+ALL_METHODS: dict[str, type[Explainer]] = {**METHODS, **PERTURBATION_METHODS}
 
 
 def explainer_class(method: str, convention: str = "standard") -> type[Explainer]:
     """The class of ``method`` under ``convention`` (``prompt-tuning``: prompt-tuning's form where it has one)."""
-    if method not in METHODS:
-        raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(METHODS)}")
+    if method not in ALL_METHODS:
+        raise ValueError(f"unknown explainer-method {method!r}: choose from {sorted(ALL_METHODS)}")
     if effective_convention(method, convention) == "prompt-tuning":
         from videoxai.explain.prompt_tuning import PROMPT_TUNING_EXPLAINERS
 
         return PROMPT_TUNING_EXPLAINERS[method]
-    return METHODS[method]
+    return ALL_METHODS[method]
 
 
 def effective_options(method: str, options: dict[str, Any] | None, convention: str = "standard") -> dict[str, Any]:

@@ -34,6 +34,24 @@ METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "attention-rollout-cls-weighted": {"head-fusion": "mean", "discard-ratio": 0.0},
     "grad-cam": {},
     "grad-rollout": {},
+    # perturbation explainers (model-agnostic): box and mask budgets, masked copies per forward, what masking fills
+    "occlusion": {
+        "occlusion-patch": 0.25,
+        "occlusion-stride": 0.125,
+        "occlusion-frames": 2,
+        "occlusion-frame-stride": 2,
+        "perturbation-batch": 16,
+        "perturbation-fill": "mean",
+    },
+    "rise": {
+        "rise-masks": 256,
+        "rise-cells": 7,
+        "rise-cell-frames": 4,
+        "rise-keep": 0.5,
+        "rise-seed": 0,
+        "perturbation-batch": 16,
+        "perturbation-fill": "mean",
+    },
 }
 
 PROMPT_TUNING_METHOD_OPTIONS: dict[str, dict[str, Any]] = {
@@ -53,6 +71,13 @@ UNDEFINED_UNDER_PROMPT_TUNING: dict[str, dict[str, str]] = {
         "so every map is 0 / 0",
     },
 }
+
+# Prompt-tuning's rollouts view each frame's CLS row as a square patch grid: kept visual prompts break it.
+PATCH_GRID_ROLLOUTS = ("attention-rollout", "attention-rollout-cls", "attention-rollout-cls-weighted")
+KEPT_PROMPTS_REASON = (
+    "keep-vision-prompts-throughout: true keeps its visual prompts among each frame's tokens, which prompt-tuning's "
+    "rollout cannot lay on the patch grid (its own explainer fails on them too)"
+)
 
 # The explain stage's own settings beside the method's: the model-based evaluation of the maps.
 EVALUATION_SETTINGS: dict[str, Any] = {
@@ -86,10 +111,18 @@ def effective_convention(method: str, convention: str) -> str:
     return STANDARD
 
 
-def undefined_reason(method: str, convention: str, family: str | None) -> str | None:
-    """Why ``convention`` cannot define ``method``'s maps on a model of ``family``, or None where it can."""
+def undefined_reason(
+    method: str, convention: str, family: str | None, prompts_in_frame_attention: bool = False
+) -> str | None:
+    """Why ``convention`` cannot define ``method``'s maps on a model of ``family``, or None where it can.
+
+    ``prompts_in_frame_attention``: the model keeps visual prompts among each frame's tokens (a prompt-tuning run's
+    ``RunOptions.prompts_in_frame_attention``), which prompt-tuning's rollouts cannot lay on the patch grid.
+    """
     if family is None or effective_convention(method, convention) != PROMPT_TUNING:
         return None
+    if prompts_in_frame_attention and method in PATCH_GRID_ROLLOUTS:
+        return KEPT_PROMPTS_REASON
     return UNDEFINED_UNDER_PROMPT_TUNING.get(method, {}).get(family)
 
 

@@ -160,13 +160,43 @@ def check_prompt_tuning_options(method: str, params: dict[str, Any]) -> None:
         raise ValueError(f"{method}: option discard-ratio must be a number in [0, 1), got {ratio!r}")
 
 
+class PromptTokensError(ValueError):
+    """Prompt-tuning's rollout cannot lay a frame's tokens on a square patch grid: visual prompts are among them."""
+
+
+def _patch_side(attentions: Sequence[torch.Tensor], explainer: Explainer) -> int:
+    """The side of the square patch grid behind a frame's CLS token, as prompt-tuning's ``_process_cam`` takes it.
+
+    With ``keep-vision-prompts-throughout: true`` (dual_coop, vidop) the visual prompts stay in every frame's
+    attention, after the patches: the CLS row then holds patches and prompts, which form no square grid, and
+    prompt-tuning's ``cam.view(B, V, T, side, side)`` raises. Refused here in one line instead.
+    """
+    if not attentions:
+        return 0
+    tokens = attentions[0].shape[-1] - 1
+    side = int(tokens**0.5)
+    if side * side != tokens:
+        raise PromptTokensError(
+            f"{explainer.name} under conventions: prompt-tuning cannot map {type(explainer.model).__name__}: each "
+            f"frame's attention has {tokens} tokens after CLS, not a square patch grid (its visual prompts stay in "
+            "every layer, keep-vision-prompts-throughout: true; prompt-tuning's explainer fails on them too). "
+            "Use conventions: standard for this explainer."
+        )
+    return side
+
+
 class UndefinedMapError(ZeroGradientError):
     """Prompt-tuning's normalisation divides a frame's map by a zero maximum: the map is NaN (0 / 0)."""
 
 
 def _check_defined(maps: torch.Tensor, explainer: Explainer) -> torch.Tensor:
+    """The maps, NaN where a frame is undefined (0 / 0); raises only when no frame of the batch is defined.
+
+    A frame whose map is 0 / 0 (e.g. the CLS-only product underflowing to 0) is kept as NaN: the explain stage marks
+    it undefined in the heatmaps file (:mod:`videoxai.explain.undefined`) and keeps the other frames.
+    """
     bad = torch.isnan(maps).flatten(2).any(-1)  # (B, T) frames whose map is 0 / 0
-    if bool(bad.any()):
+    if bool(bad.all()):
         why = (
             "the layer it weighs passes no gradient to the image tokens (prompt-tuning's Grad-CAM hooks the last "
             "layer's layer_norm2, whose image tokens never reach the CLS output, so every prompt-tuning Grad-CAM map is "
@@ -242,7 +272,7 @@ class PromptTuningRolloutSteps(Rollout):
             if isinstance(self.model, PerFrameAttention):
                 logits = self.model(video)
                 attentions = self.model.per_frame_attentions(video)
-                side = int((attentions[0].shape[-1] - 1) ** 0.5) if attentions else 0
+                side = _patch_side(attentions, self)
                 layout = TokenLayout(num_prefix=1, frames=1, height=side, width=side)
             else:
                 logits, attentions = self.model.forward_with_attention(video)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from videoxai.explain.store import HeatmapSet
+from videoxai.explain.undefined import split_undefined
 
 
 @dataclass
@@ -67,13 +68,19 @@ class HeatmapCollector:
         self.importance: list[np.ndarray | None] = [None] * n
         self.frames: list[np.ndarray | None] = [None] * n
         self.records: list[ClipRecord | None] = [None] * n
+        self.undefined: list[np.ndarray | None] = [None] * n
 
     def add(
         self, position: int, maps: np.ndarray, importance: np.ndarray, frames: np.ndarray, record: ClipRecord
     ) -> None:
-        """One clip: its maps (stored float16), temporal importance (float32), frames (uint8) and record."""
+        """One clip: its maps (stored float16), temporal importance (float32), frames (uint8) and record.
+
+        Frames whose map is undefined (NaN) are stored as zeros and flagged (:mod:`videoxai.explain.undefined`).
+        """
+        maps, importance, undefined = split_undefined(maps, importance)
         self.maps[position] = maps.astype(np.float16)
         self.importance[position] = importance.astype(np.float32)
+        self.undefined[position] = undefined
         self.frames[position] = frames
         self.records[position] = record
 
@@ -88,6 +95,7 @@ class HeatmapCollector:
             frames=_stack(self.frames, np.uint8),
             clips=[r.to_dict() for r in self.records if r is not None],
             params=params,
+            undefined=_stack(self.undefined, np.bool_),
         )
 
 

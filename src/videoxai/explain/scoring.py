@@ -26,6 +26,7 @@ from videoxai.explain.gradcam import ZeroGradientError
 from videoxai.explain.localisation import clip_masks, energy_in_mask, nanmean_or_none, pointing_hits
 from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.options import EvaluationSettings
+from videoxai.explain.undefined import without_undefined
 from videoxai.models.base import VideoClassifier
 
 
@@ -53,7 +54,8 @@ class BatchScorer:
         frame_indices: torch.Tensor,
         size: int,
     ) -> list[dict[str, Any]]:
-        """Per-clip deletion/insertion AUCs and sanity-check Spearman (plus GT scores of the randomised model's maps).
+        """Per-clip deletion/insertion AUCs, sanity-check and random-logit Spearman (plus GT scores of the randomised
+        model's maps).
 
         ``samples``: the clips, when their ground-truth masks (if any) match
         the frames shown (None for VideoMix clips).
@@ -62,10 +64,12 @@ class BatchScorer:
         if self.modules is None:
             self.modules = ev.parameterised_modules(self.model, video)
         masks = masks_if_any(samples, frame_indices, size) if samples is not None else None
+        # an undefined frame (NaN map) has no ranking: its cells go last, as relevance 0; the count is kept per clip
+        undefined = torch.isnan(expl.relevance.float()).flatten(2).any(-1)  # (B, T)
         fi = ev.deletion_insertion(
             self.model,
             video,
-            expl.relevance,
+            torch.nan_to_num(expl.relevance.float(), nan=0.0),
             expl.targets,
             s.deletion_steps,
             deletion_baseline=s.deletion_baseline,
@@ -80,6 +84,17 @@ class BatchScorer:
             except ZeroGradientError:  # a randomised layer that no longer reaches the output: no map at all
                 return torch.zeros_like(expl.relevance)
 
+        # the random-logit test: the same method on the trained model, for a random other class
+        num_classes = int(expl.logits.shape[1])
+        off_logit: list[float | None] = [None] * video.shape[0]
+        if num_classes > 1:
+            off = ev.off_classes(expl.targets.cpu().numpy(), num_classes, int(s.seed))
+            off_targets = torch.as_tensor(off, device=expl.targets.device)
+            try:
+                other = self.make_explainer(self.model).explain(video, off_targets, "true").relevance
+                off_logit = ev.spearman_per_clip(expl.relevance, other)
+            except ZeroGradientError:
+                pass  # no map for that class: no similarity to report
         steps, random_maps = ev.cascading_randomisation(
             self.model, explain, expl.relevance, self.modules, s.sanity_steps, int(s.seed)
         )
@@ -88,9 +103,13 @@ class BatchScorer:
         for j in range(video.shape[0]):
             clip: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
             clip["sanity_spearman"] = [st["spearman"][j] for st in steps]
+            clip["random_logit_spearman"] = off_logit[j]
+            if bool(undefined[j].any()):
+                clip["n_undefined_frames"] = int(undefined[j].sum())
             if masks is not None:
-                final = upsample_bilinear(random_maps[-1][j : j + 1].detach().cpu().numpy(), masks.shape[-1])
-                m = masks[j : j + 1]
+                final = random_maps[-1][j : j + 1].detach().float().cpu().numpy()
+                final = upsample_bilinear(np.nan_to_num(final, nan=0.0), masks.shape[-1])
+                m = without_undefined(masks[j : j + 1], undefined[j : j + 1].cpu().numpy())
                 clip["randomised_model"] = {
                     "pointing_game": nanmean_or_none(pointing_hits(final, m)),
                     "energy_in_mask": nanmean_or_none(energy_in_mask(final, m)),

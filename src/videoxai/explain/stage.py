@@ -21,11 +21,13 @@ from videoxai.data.splits import Sample
 from videoxai.explain.batching import check_selection_classes, clip_batches, selected_samples
 from videoxai.explain.methods import effective_options, make_explainer
 from videoxai.explain.options import EvaluationSettings, effective_convention
+from videoxai.explain.perturbation_budget import masked_forwards
 from videoxai.explain.record import ClipRecord, HeatmapCollector
 from videoxai.explain.scoring import BatchScorer
 from videoxai.explain.store import HeatmapSet, save_heatmaps
 from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.models.frozen_cache import frozen_parameters
+from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource
 from videoxai.setup.device import autocast
 from videoxai.setup.footprint import footprint_of_resolved
@@ -90,6 +92,8 @@ def explain_selection(
     )
     n = len(selection["clips"])
     out = HeatmapCollector(n)
+    # clips done, rate and time left in the job log (the terminal, a SLURM log): with evaluation a clip takes minutes
+    progress = Progress(n, f"explain {method}", log)
     with frozen_parameters(model), autocast(device, precision):
         for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
             video = b.video.to(device, non_blocking=True)
@@ -122,7 +126,8 @@ def explain_selection(
                     explained.importance[j].float().cpu().numpy(),
                 )
                 out.add(i, maps, importance, b.frames[j].numpy(), record)
-            log.info("explained %d/%d clips", out.done, n)
+            progress.update(len(b.positions))
+        progress.finish()
     hs = out.heatmap_set(
         {
             **options,
@@ -132,6 +137,8 @@ def explain_selection(
             "precision": precision,
             "input_spec": spec.to_dict(),
             "evaluation": {**evaluation.to_dict(), "sanity_randomised": scorer.randomised},
+            # perturbation explainers state their cost: masked forwards per clip (0 for the others)
+            "masked_forwards": masked_forwards(method, used, spec.num_frames, spec.size),
         }
     )
     save_heatmaps(out_path, hs)
@@ -155,7 +162,14 @@ def explain_batch_size(
     if fp is None or mem_mb is None:
         return min(max(1, clips), FALLBACK_BATCH)
     evaluation = EvaluationSettings.from_options(options)
-    job = ExplainJob(method, max(1, clips), len(setup.plan.class_names), evaluation.evaluate, evaluation.deletion_steps)
+    job = ExplainJob(
+        method,
+        max(1, clips),
+        len(setup.plan.class_names),
+        evaluation.evaluate,
+        evaluation.deletion_steps,
+        perturbation_batch=int(options.get("perturbation-batch", 16)),
+    )
     return explain_batch(fp, job, float(mem_mb))
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 # the ground-truth scores are the summary's names too (callers read them here): hence the full list
-from videoxai.explain.localisation import (  # noqa: F401
+from videoxai.explain.localisation import (
     centre_prior,
     clip_masks,
     energy_in_mask,
@@ -36,6 +36,7 @@ from videoxai.explain.localisation import (  # noqa: F401
 from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.mix import mix_region, mixed_mask
 from videoxai.explain.store import HeatmapSet, load_maps
+from videoxai.explain.undefined import flags_or_none, undefined_counts, without_undefined
 from videoxai.io import write_json
 
 log = logging.getLogger("videoxai.explain")
@@ -72,12 +73,15 @@ def _class_of(clip: Mapping[str, Any], i: int) -> str:
     raise ValueError(f"clip {i} ({clip.get('sample_id')}) has neither class_name nor target_name in its metadata")
 
 
-def _group_stats(ti: np.ndarray, ent: np.ndarray, clips: list[dict[str, Any]]) -> dict[str, Any]:
+def _group_stats(ti: np.ndarray, ent: np.ndarray, clips: list[dict[str, Any]], undefined: np.ndarray) -> dict[str, Any]:
     n = len(clips)
     correct = [_is_correct(c) for c in clips]
     conf = [float(c["confidence"]) for c in clips if c.get("confidence") is not None]
-    curve = ti.mean(axis=0) if n else np.zeros(0)
-    valid = ent[np.isfinite(ent)]
+    # undefined frames are left out of the curve (a frame index undefined in every clip: 0) and of the spread
+    defined = ~undefined
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curve = (ti * defined).sum(axis=0) / np.maximum(defined.sum(axis=0), 1) if n else np.zeros(0)
+    valid = ent[np.isfinite(ent) & defined]
     return {
         "n_clips": n,
         "n_correct": int(sum(correct)),
@@ -87,7 +91,8 @@ def _group_stats(ti: np.ndarray, ent: np.ndarray, clips: list[dict[str, Any]]) -
         "temporal_peak_frame": int(np.argmax(curve)) if curve.size else None,
         "spatial_entropy_mean": float(valid.mean()) if valid.size else None,
         "spatial_entropy_std": float(valid.std()) if valid.size else None,
-        "n_empty_maps": int((~np.isfinite(ent)).sum()),
+        "n_empty_maps": int((~np.isfinite(ent) & defined).sum()),
+        "n_undefined_frames": int(undefined.sum()),
     }
 
 
@@ -101,18 +106,20 @@ def folder_stats(hs: HeatmapSet, extra: Mapping[str, Any] | None = None) -> dict
     maps = np.asarray(hs.heatmaps, dtype=np.float32)
     ti = np.asarray(hs.temporal_importance, dtype=np.float64)
     ent = spatial_entropy(maps)  # (N, T)
+    undefined = hs.undefined_flags()
     classes = [_class_of(c, i) for i, c in enumerate(clips)]
     per_class = {}
     for name in sorted(set(classes)):
         sel = np.array([c == name for c in classes])
-        per_class[name] = _group_stats(ti[sel], ent[sel], [c for c, s in zip(clips, sel) if s])
+        per_class[name] = _group_stats(ti[sel], ent[sel], [c for c, s in zip(clips, sel) if s], undefined[sel])
     stats: dict[str, Any] = {
         "n_clips": len(clips),
         "n_classes": len(per_class),
         "n_frames": int(maps.shape[1]) if maps.ndim == 4 else 0,
         "map_size": [int(maps.shape[2]), int(maps.shape[3])] if maps.ndim == 4 else [],
         "params": params,
-        "overall": _group_stats(ti, ent, clips),
+        "overall": _group_stats(ti, ent, clips, undefined),
+        "undefined_frames": undefined_counts(undefined),
         "per_class": per_class,
     }
     if extra:
@@ -166,15 +173,25 @@ def evaluation_summary(
     clips: list[dict[str, Any]],
     masks: np.ndarray | None,
     seed: int = 0,
+    undefined: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Everything that goes under ``evaluation`` in ``aggregated_stats.json`` (clips without VideoMix).
 
     ``masks`` (N, T, H, W) are the ground-truth object masks aligned with the maps' frames, or None when the
     dataset has none (only faithfulness and sanity scores, computed in the explain stage and kept per clip, are
-    summarised then).
+    summarised then). ``undefined`` (N, T): frames whose map is undefined; the mask scores skip them, the temporal
+    scores skip the clips that have any, and ``undefined_frames`` says how many.
     """
     out: dict[str, Any] = {}
+    undefined = flags_or_none(undefined, len(clips), int(np.shape(importance)[-1]) if len(clips) else 0)
+    if undefined.any():
+        out["undefined_frames"] = {
+            **undefined_counts(undefined),
+            "skipped_by": "mask scores skip these frames; temporal scores skip these clips",
+        }
     if masks is not None:
+        masks = without_undefined(masks, undefined)
+        whole = ~undefined.any(axis=1)
         out["ground_truth"] = mask_scores(maps, masks, seed)
         out["ground_truth"]["per_class"] = {}
         # per class only the map's own scores are kept: no baselines, and the maps upsampled once for all classes
@@ -183,7 +200,7 @@ def evaluation_summary(
         for name in sorted(set(names)):
             sel = np.array([n == name for n in names])
             out["ground_truth"]["per_class"][name] = {"n_clips": int(sel.sum()), **map_scores(up[sel], masks[sel])}
-        out["temporal_visibility"] = temporal_visibility(importance, masks)
+        out["temporal_visibility"] = temporal_visibility(np.asarray(importance)[whole], masks[whole])
         rand = [c["evaluation"]["randomised_model"] for c in clips if c.get("evaluation", {}).get("randomised_model")]
         if rand:
             out["ground_truth"]["randomised_model"] = {
@@ -197,6 +214,17 @@ def evaluation_summary(
             for k in ("deletion_auc", "insertion_auc", "deletion_auc_random", "insertion_auc_random")
         }
         out["faithfulness"]["n_clips"] = len(evaluated)
+        off = [
+            c["evaluation"].get("random_logit_spearman")
+            for c in evaluated
+            if "random_logit_spearman" in c["evaluation"]
+        ]
+        if off:  # Sixt et al. 2020: low = the map depends on the class explained
+            out["random_logit"] = {
+                "spearman": nanmean_or_none(np.array([v if v is not None else np.nan for v in off], dtype=np.float64)),
+                "n_clips": len(off),
+                "n_undefined": int(sum(v is None for v in off)),
+            }
         per_step = list(zip(*[c["evaluation"]["sanity_spearman"] for c in evaluated], strict=True))
         out["sanity"] = [
             {
@@ -207,6 +235,51 @@ def evaluation_summary(
             for s, vals in enumerate(per_step)
         ]
     return out
+
+
+def _clip_means(per_frame: np.ndarray) -> list[float | None]:
+    """(N, T) with NaN where a frame is not scored -> one mean per clip (None where none is)."""
+    return [nanmean_or_none(row) for row in per_frame]
+
+
+def per_clip_scores(
+    maps: np.ndarray,
+    importance: np.ndarray,
+    clips: list[dict[str, Any]],
+    masks: np.ndarray | None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Each clip's scores (the unit the leaderboard's intervals resample): against the masks, the map's, the
+    random map's and the centre prior's pointing game and energy in mask, and the temporal in-tube share (the part
+    of the temporal importance on frames where the object is visible); from the explain stage, deletion and
+    insertion AUC and the last randomisation step's Spearman. A score a clip has not is None."""
+    rows: list[dict[str, Any]] = [{"sample_id": c.get("sample_id")} for c in clips]
+    if masks is not None and len(clips):
+        size = tuple(masks.shape[-2:])
+        maps = np.asarray(maps, dtype=np.float32)
+        for prefix, m in (
+            ("", maps),
+            ("random_", random_maps(maps.shape, seed)),
+            ("centre_", centre_prior(maps.shape)),
+        ):
+            up = upsample_bilinear(m, size)
+            for name, scores in (
+                ("pointing_game", pointing_hits(up, masks)),
+                ("energy_in_mask", energy_in_mask(up, masks)),
+            ):
+                for row, value in zip(rows, _clip_means(scores), strict=True):
+                    row[prefix + name] = value
+        visible = masks.reshape(*masks.shape[:2], -1).any(axis=2)
+        ti = np.asarray(importance, dtype=np.float64)
+        for row, t, v in zip(rows, ti, visible, strict=True):
+            row["temporal_in_tube"] = float(t[v].sum() / t.sum()) if v.any() and t.sum() > 0 else None
+    for row, c in zip(rows, clips, strict=True):
+        ev = c.get("evaluation") or {}
+        row["deletion_auc"] = ev.get("deletion_auc")
+        row["insertion_auc"] = ev.get("insertion_auc")
+        sanity = ev.get("sanity_spearman") or []
+        row["sanity_spearman"] = sanity[-1] if sanity else None
+    return rows
 
 
 def videomix_summary(maps: np.ndarray, clips: list[dict[str, Any]], root: Path | None, size: int) -> dict[str, Any]:
@@ -278,7 +351,8 @@ def summarize_explanations(
     masks = None
     if root is not None and plain_clips and all(_mask_file(root / c["sample_id"]).is_file() for c in plain_clips):
         masks = np.stack([clip_masks(root / c["sample_id"], c["frame_indices"], size) for c in plain_clips])
-    evaluation = evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed)
+    undefined = hs.undefined_flags()
+    evaluation = evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed, undefined[plain])
     if not plain.all():
         evaluation["videomix"] = videomix_summary(heat[~plain], [c for c in clips if "mix" in c], root, size)
     if dataset is not None and dataset.get("ground-truth") and plain_clips:
@@ -286,8 +360,23 @@ def summarize_explanations(
         from videoxai.explain.ground_truth import annotation_scores
 
         spec = params.get("input_spec") or {"size": size}
-        evaluation["annotations"] = annotation_scores(heat[plain], importance[plain], plain_clips, dataset, spec, seed)
-    stats = folder_stats(hs, extra={"evaluation": evaluation})
+        evaluation["annotations"] = annotation_scores(
+            heat[plain], importance[plain], plain_clips, dataset, spec, seed, undefined[plain]
+        )
+    stats = folder_stats(
+        hs,
+        extra={
+            "evaluation": evaluation,
+            # undefined frames skipped as the folder's scores skip them (their masks emptied)
+            "per_clip": per_clip_scores(
+                heat[plain],
+                importance[plain],
+                plain_clips,
+                None if masks is None else without_undefined(masks, undefined[plain]),
+                seed,
+            ),
+        },
+    )
     write_json(stats_path, stats)
     log.info("wrote %s", stats_path)
     return stats

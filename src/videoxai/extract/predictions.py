@@ -26,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from videoxai.checks import BrokenFileError, check_parquet, reading
+from videoxai.checks import check_parquet, reading
+from videoxai.rebuild import BrokenFileError
 
 META_KEY = b"videoxai"
 # The columns readers of a predictions file use (the writer writes more).

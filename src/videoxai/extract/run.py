@@ -45,6 +45,7 @@ def extract_predictions(
     class_mapping: ClassMappingSource | None = None,
     label_order: str = "standard",
     mem_mb: float | None = None,
+    corruption_seed: int = 0,
 ) -> dict[str, Any]:
     """Write one Parquet row per clip of ``dataset``'s split; bad clips become error rows.
 
@@ -52,7 +53,9 @@ def extract_predictions(
     ``use-handcrafted-prompts``, ``num-temporal-views``: V temporal views per
     clip, None for the model's own ``input_spec.num_views``,
     ``num-spatial-views``: 1 or 3 crops of prompt-tuning models, None for the
-    run's own; see :meth:`videoxai.keys.SplitVariant.options`). ``mem_mb``,
+    run's own; ``corruption``: ``{name, severity}`` of a corruption applied
+    while decoding, its draws seeded by ``corruption_seed`` and each clip's
+    id; see :meth:`videoxai.keys.SplitVariant.options`). ``mem_mb``,
     the job's memory budget, caps the clips per batch (up to ``batch_size``)
     where the model's footprint is known (:func:`memory_batch`). With V > 1 the
     model's ``forward`` gets ``(B, V, T, C, H, W)`` and combines the views
@@ -94,6 +97,8 @@ def extract_predictions(
     _log_class_mapping(resolved["key"], plan, unmapped)
     tta = tta_for(spec) if options.get("use-augmentation") else None
     batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb)
+    shift = options.get("corruption")
+    corruption = (shift["name"], int(shift["severity"])) if shift else None
     loader = make_loader(
         samples,
         spec,
@@ -102,8 +107,11 @@ def extract_predictions(
         decoder=setup.decoder,
         num_views=spec.num_views,
         tta=tta,
+        corruption=corruption,
+        corruption_seed=corruption_seed,
     )
     metadata = _metadata(setup, dataset, options, batch_size, tta, label_order)
+    metadata["corruption"] = {**shift, "seed": int(corruption_seed)} if shift else None
     log.info(
         "extracting %d clips of %s/%s with %s on %s in %s (%d x %d views, %d clips per batch)",
         len(samples),
@@ -217,6 +225,7 @@ def memory_batch(
     if fp is None:
         return batch_size
     fp = fp.with_views(spec.num_views, spec.spatial_views if spec.pipeline == "prompt-tuning" else 1)
+    fp = fp.with_frames(spec.num_frames)
     job = ExtractJob(
         batch_size,
         fp.temporal_views,

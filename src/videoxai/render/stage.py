@@ -18,7 +18,9 @@ from videoxai.explain.store import HeatmapSet, load_clip_list, load_heatmaps
 from videoxai.render.caption import caption_lines, caption_strip
 from videoxai.render.gallery import write_gallery
 from videoxai.render.overlay import overlay_chunks
+from videoxai.render.source import source_overlay
 from videoxai.render.strip import MAX_FRAMES, attention_strip, strip_frame_indices
+from videoxai.render.undefined import mark_undefined
 from videoxai.render.video import compose_frames, encode_mp4
 
 CHUNK = 16
@@ -42,6 +44,15 @@ def _keeping(chunks: Iterator[np.ndarray], at: np.ndarray, kept: list[np.ndarray
         yield chunk
 
 
+def _marking(chunks: Iterator[np.ndarray], frames: np.ndarray, undefined: np.ndarray) -> Iterator[np.ndarray]:
+    """Pass overlay ``chunks`` through with each undefined frame drawn as such (:mod:`videoxai.render.undefined`)."""
+    start = 0
+    for chunk in chunks:
+        end = start + len(chunk)
+        yield mark_undefined(chunk, frames[start:end], undefined[start:end])
+        start = end
+
+
 def _render_one(
     hs: HeatmapSet,
     i: int,
@@ -54,21 +65,43 @@ def _render_one(
     crf: int,
     preset: str,
     threads: int,
+    source_root: Path | None = None,
 ) -> dict[str, Any]:
     frames, maps, clip = hs.frames[i], hs.heatmaps[i], hs.clips[i]
+    undefined = hs.undefined_flags()[i]
+    if source_root is not None:  # overlay: source: the decoded original frames, the map over the crop the model saw
+        from videoxai.data.decode import read_frames
+
+        frames = read_frames(source_root / clip["sample_id"], clip["frame_indices"])
+        size = int(hs.params.get("input_spec", {}).get("size", hs.frames.shape[-2]))
+        chunks = (
+            source_overlay(frames[s : s + CHUNK], maps[s : s + CHUNK], size, colormap, alpha)
+            for s in range(0, frames.shape[0], CHUNK)
+        )
+    else:
+        chunks = overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK)
     width = frames.shape[2] * (2 if side_by_side else 1)
     caption = caption_strip(caption_lines(clip), width)
     # the attention map shows some of the video's overlaid frames: keep those as they stream past, not redo them
     shown_at = strip_frame_indices(frames.shape[0], MAX_FRAMES)
     shown: list[np.ndarray] = []
-    overlays = _keeping(overlay_chunks(frames, maps, colormap, alpha, chunk=CHUNK), shown_at, shown)
+    overlays = _keeping(_marking(chunks, frames, undefined), shown_at, shown)
     originals = (frames[s : s + CHUNK] for s in range(0, frames.shape[0], CHUNK)) if side_by_side else None
     video = encode_mp4(
         compose_frames(overlays, originals, caption), out_mp4, fps=fps, crf=crf, preset=preset, threads=threads
     )
     kept = np.concatenate(shown) if shown else None
     strip = attention_strip(
-        frames, maps, hs.temporal_importance[i], out_png, clip, colormap, alpha, MAX_FRAMES, overlays=kept
+        frames,
+        maps,
+        hs.temporal_importance[i],
+        out_png,
+        clip,
+        colormap,
+        alpha,
+        MAX_FRAMES,
+        overlays=kept,
+        undefined=undefined,
     )
     return {
         "sample_id": clip.get("sample_id"),
@@ -78,6 +111,8 @@ def _render_one(
         "colormap": colormap,
         "alpha": alpha,
         "side_by_side": side_by_side,
+        "undefined_frames": [int(t) for t in np.flatnonzero(undefined)],
+        "overlay": "model" if source_root is None else "source",
         **video,
         **strip,
     }
@@ -121,9 +156,13 @@ def render_folder(
     crf: int = 20,
     preset: str = "veryfast",
     threads: int = 0,
+    source_root: str | os.PathLike[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Render every clip of a heatmaps file into ``videos_dir``/``maps_dir`` as ``class_{X}_sample_{Y}``, then the
     gallery page (videos and maps embedded, so it plays inside ``snakemake --report``).
+
+    ``source_root`` (the dataset's root; ``overlay: source``): draw over the decoded original frames at their own
+    resolution (:mod:`videoxai.render.source`) instead of the frames the model saw.
 
     One process for a whole explainer folder: the start-up (imports, the file's header) is paid once, not once per
     clip. The file is read clip by clip, so memory holds one clip's frames at a time.
@@ -152,6 +191,7 @@ def render_folder(
             crf,
             preset,
             threads,
+            None if source_root is None else Path(source_root),
         )
         records.append({"index": i, **info})
         log.info("%s: %d frames in %.2f s", name, info["n_frames"], time.perf_counter() - start)

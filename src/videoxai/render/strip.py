@@ -23,6 +23,7 @@ from PIL import Image, PngImagePlugin
 from videoxai.io import atomic_path
 from videoxai.render.caption import caption_lines
 from videoxai.render.overlay import overlay
+from videoxai.render.undefined import mark_undefined
 
 #: at most this many frames in a strip (evenly spaced, first and last included)
 MAX_FRAMES = 16
@@ -65,12 +66,12 @@ def tile_frames(frames: np.ndarray, per_row: int, gap: int = 4) -> tuple[np.ndar
     cols = min(k, per_row)
     rows = -(-k // cols)
     canvas = np.full((rows * h + (rows - 1) * gap, cols * w + (cols - 1) * gap, 3), 255, dtype=np.uint8)
-    origins = []
+    corners = []
     for j, img in enumerate(frames):
         y, x = (j // cols) * (h + gap), (j % cols) * (w + gap)
         canvas[y : y + h, x : x + w] = img
-        origins.append((y, x))
-    return canvas, origins
+        corners.append((y, x))
+    return canvas, corners
 
 
 def strip_figure(
@@ -84,19 +85,26 @@ def strip_figure(
     per_row: int = 8,
     dpi: int = 100,
     overlays: np.ndarray | None = None,
+    undefined: np.ndarray | None = None,
 ) -> tuple[Figure, np.ndarray]:
     """The attention-map figure of one clip (on an Agg canvas, not drawn yet) and the frame indices it shows.
 
     ``overlays``: the overlaid frames at ``strip_frame_indices(T, max_frames)`` when the caller has them already
-    (the render stage keeps them from the video's overlays); computed here otherwise.
+    (the render stage keeps them from the video's overlays, undefined frames marked); computed here otherwise.
+    ``undefined`` (T,) bool: frames whose map is undefined: drawn grey and labelled, left out of the curve (a gap)
+    and marked under it.
     """
     t = frames.shape[0]
     ti = np.asarray(temporal_importance, dtype=np.float64).reshape(-1)
     if ti.shape[0] != t:
         raise ValueError(f"temporal_importance has {ti.shape[0]} values for {t} frames")
+    undef = np.zeros(t, dtype=bool) if undefined is None else np.asarray(undefined, dtype=bool).reshape(-1)
+    if undef.shape[0] != t:
+        raise ValueError(f"undefined has {undef.shape[0]} flags for {t} frames")
+    ti = np.where(undef, np.nan, ti)
     idx = strip_frame_indices(t, max_frames)
     if overlays is None:
-        shown = overlay(frames[idx], maps[idx], colormap, alpha)
+        shown = mark_undefined(overlay(frames[idx], maps[idx], colormap, alpha), frames[idx], undef[idx])
     elif overlays.shape != (len(idx), *frames.shape[1:]):
         raise ValueError(
             f"overlays must be the {len(idx)} shown frames, shaped {(len(idx), *frames.shape[1:])}; "
@@ -104,7 +112,7 @@ def strip_figure(
         )
     else:
         shown = overlays
-    mosaic, origins = tile_frames(shown, per_row)
+    mosaic, corners = tile_frames(shown, per_row)
     strip_h = 8.4 * mosaic.shape[0] / mosaic.shape[1]  # inches, for a 9-inch-wide figure
     fig = Figure(figsize=(9.0, strip_h + 2.4), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
@@ -112,7 +120,7 @@ def strip_figure(
     strip_ax = fig.add_subplot(grid[0, 0])
     strip_ax.imshow(mosaic, interpolation="antialiased")
     strip_ax.set_axis_off()
-    for i, (y, x) in zip(idx, origins):
+    for i, (y, x) in zip(idx, corners):
         strip_ax.text(
             x + 2,
             y + 2,
@@ -128,6 +136,10 @@ def strip_figure(
     curve = fig.add_subplot(grid[1, 0])
     curve.plot(np.arange(t), ti, color="tab:blue", lw=1.5)
     curve.scatter(idx, ti[idx], color="tab:orange", s=12, zorder=3, label="frames shown")
+    if undef.any():
+        at = np.flatnonzero(undef)
+        curve.scatter(at, np.zeros(len(at)), marker="x", color="grey", s=24, zorder=3, label="undefined map")
+        curve.legend(fontsize=7, loc="best")
     curve.set_xlim(-0.5, t - 0.5)
     curve.xaxis.set_major_locator(MaxNLocator(integer=True))
     curve.set_xlabel("frame")
@@ -150,13 +162,24 @@ def attention_strip(
     per_row: int = 8,
     dpi: int = 100,
     overlays: np.ndarray | None = None,
+    undefined: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Write the frame strip (``per_row`` frames a row) + colour bar + temporal curve to ``out_png`` (atomically).
 
-    ``overlays`` as in :func:`strip_figure`.
+    ``overlays`` and ``undefined`` as in :func:`strip_figure`.
     """
     fig, idx = strip_figure(
-        frames, maps, temporal_importance, clip, colormap, alpha, max_frames, per_row, dpi, overlays=overlays
+        frames,
+        maps,
+        temporal_importance,
+        clip,
+        colormap,
+        alpha,
+        max_frames,
+        per_row,
+        dpi,
+        overlays=overlays,
+        undefined=undefined,
     )
     # One draw: the canvas draw runs the constrained layout and renders in the same pass, where savefig runs a
     # layout-only draw first and then the real one; the pixels are the ones savefig writes (a test checks it).

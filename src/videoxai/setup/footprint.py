@@ -77,6 +77,16 @@ class Footprint:
             spatial_views=self.spatial_views if spatial is None else int(spatial),
         )
 
+    def with_frames(self, frames: int | None) -> Footprint:
+        """The footprint on ``frames`` frames per view (None: the model's own). Only a prompt-tuning model takes
+        other counts (videoxai.setup.frames); its frames are encoded one by one, so each is one more sequence."""
+        if frames is None or int(frames) == self.frames or self.kind != "prompt-tuning":
+            return self
+        f = int(frames)
+        return replace(
+            self, frames=f, vision=replace(self.vision, sequences=f), joint_tokens=1 + f * self.vision.tokens
+        )
+
     @property
     def views(self) -> int:
         return self.temporal_views * self.spatial_views

@@ -139,4 +139,7 @@ def model_input_spec(
             f"config 'num-frames: {num_frames}' but this model takes exactly {spec.num_frames} frames; "
             f"set num-frames to {spec.num_frames}"
         )
+    setter = getattr(model, "set_num_frames", None)
+    if setter is not None:  # the model's own spec and token layout follow (explainers read them)
+        setter(num_frames)
     return dataclasses.replace(spec, num_frames=num_frames)

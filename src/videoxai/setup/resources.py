@@ -70,6 +70,8 @@ BACKWARD = 3.0  # a forward and a backward pass vs a forward
 # the explainers by what they hold: rollouts keep attention, gradient methods an autograd graph
 ROLLOUTS = frozenset({"attention-rollout", "attention-rollout-cls", "attention-rollout-cls-weighted"})
 GRADIENTS = frozenset({"grad-rollout", "grad-cam"})
+# perturbation explainers: no graph, no attention; forwards of perturbation-batch masked copies, many per clip
+PERTURBATIONS = frozenset({"occlusion", "rise"})
 
 # what jobs of models without a footprint (torchvision, custom) declare, as before these estimates
 FALLBACK_MB = {"extract": 6000, "explain": 6000, "resolve": 4000}
@@ -169,6 +171,8 @@ class ExplainJob:
     classes: int
     evaluate: bool = True
     deletion_steps: int = 16  # deletion/insertion runs min(steps + 1, DELETION_CHUNK) perturbed clips at once
+    perturbation_batch: int = 16  # occlusion / RISE: masked copies per forward
+    perturbation_forwards: int = 256  # occlusion / RISE: masked forwards per clip (boxes or rise-masks)
 
 
 def explain_estimate_mb(fp: Footprint, job: ExplainJob) -> float:
@@ -177,7 +181,12 @@ def explain_estimate_mb(fp: Footprint, job: ExplainJob) -> float:
     graph_clips = 1 if fp.batch_independent else b
     text = text_stack(fp, job.classes)
     inputs = 2 * b * clip_mb(fp, 1, frames_kept=True)  # the decoded batch and its copy on the device
-    if job.explainer in GRADIENTS:
+    if job.explainer in PERTURBATIONS:  # the copies, their masks and the fill, and one forward of the copies
+        copies = job.perturbation_batch
+        explaining = forward_mb(fp.vision, copies) + 3 * copies * clip_mb(fp) + b * clip_mb(fp)
+        if text is not None and fp.text_per_clip:
+            explaining += forward_mb(text, copies)
+    elif job.explainer in GRADIENTS:
         explaining = graph_mb(fp.vision, graph_clips) + forward_mb(fp.vision, graph_clips)
         if text is not None and fp.text_per_clip:
             explaining += graph_mb(text, graph_clips)
@@ -288,6 +297,8 @@ def explain_seconds_per_clip(
     products = fp.vision.layers * 2 * fp.joint_tokens**3 / 1e9 if job.explainer != "grad-cam" else 0.0
     factor = BACKWARD if job.explainer in GRADIENTS else EXPLICIT_ATTENTION
     explain = factor * forward + products
+    if job.explainer in PERTURBATIONS:
+        explain = (1 + job.perturbation_forwards) * forward
     total = explain
     if job.evaluate:
         total += 4 * (deletion_steps + 1) * forward + sanity_steps * explain

@@ -24,11 +24,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from videoxai.conventions import RENAMED
 from videoxai.io import read_yaml
 from videoxai.models.checkpoints.files import PICKLE_SUFFIXES, SAFETENSORS_SUFFIX, CheckpointError
 from videoxai.schemas import CHECKPOINT_CONFIG_SCHEMA
+from videoxai.schemas.describe import WORDS, describe
 
 SCHEMA_PATH = CHECKPOINT_CONFIG_SCHEMA
+_WORDS = {**WORDS, "object": "a JSON object"}  # a config.json is JSON
 _PICKLE_PROTOCOL = 0x80  # the first byte of a pickle of protocol 2 or later (torch's legacy format)
 
 
@@ -80,10 +83,12 @@ def config_problems(config: Any, schema: Mapping[str, Any] | None = None) -> lis
             allowed = sorted(error.schema.get("properties") or {})
             extra = sorted(set(error.instance) - set(allowed))
             line = f"field '{field}' has unknown key(s) {', '.join(repr(x) for x in extra)}; valid keys: {', '.join(allowed)}"
+        elif field.endswith("pipeline") and error.validator == "enum" and error.instance in RENAMED:
+            line = f"field '{field}' is {error.instance!r}, which is now called {RENAMED[error.instance]!r}: set it to {RENAMED[error.instance]}"
         else:
             text = json.dumps(error.instance, default=str)
             found = text if len(text) <= 60 else text[:57] + "..."
-            line = f"field '{field}' is {found}; valid values: {_expected(error.schema, root)}"
+            line = f"field '{field}' is {found}; valid values: {describe(error.schema, root, _WORDS)}"
         if line not in lines:
             lines.append(line)
     return lines
@@ -171,63 +176,6 @@ def checkpoint_problems(
         if problem is not None:
             lines.append(f"checkpoint weights {weights} {_verb(problem)}; replace it with the file training wrote")
     return lines
-
-
-_WORDS = {
-    "integer": "an integer",
-    "number": "a number",
-    "string": "a string",
-    "boolean": "true or false",
-    "null": "null",
-    "object": "a JSON object",
-    "array": "a list",
-}
-
-
-def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The schema a local ``$ref: "#/..."`` points at (followed through chains), else ``schema`` itself."""
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/"):
-        node: Any = root
-        for part in ref[2:].split("/"):
-            node = node[part]
-        return resolve_ref(node, root)
-    return schema
-
-
-def _expected(schema: Mapping[str, Any], root: Mapping[str, Any]) -> str:
-    """What a (sub)schema accepts, in a few words."""
-    schema = resolve_ref(schema, root)
-    if "enum" in schema:
-        return "one of: " + ", ".join(json.dumps(v) for v in schema["enum"])
-    if "oneOf" in schema:
-        return ", or ".join(_expected(s, root) for s in schema["oneOf"])
-    kinds = schema.get("type")
-    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
-    words = []
-    for kind in kinds:
-        text = _WORDS.get(kind, str(kind))
-        if kind in ("integer", "number"):
-            bounds = [
-                f"{op} {schema[k]}"
-                for k, op in (
-                    ("minimum", ">="),
-                    ("exclusiveMinimum", ">"),
-                    ("maximum", "<="),
-                )
-                if k in schema
-            ]
-            text += (" " + " and ".join(bounds)) if bounds else ""
-        if kind == "array" and "items" in schema:
-            text += f" of ({_expected(schema['items'], root)})"
-            if "minItems" in schema and schema.get("minItems") == schema.get("maxItems"):
-                text = f"a list of {schema['minItems']} ({_expected(schema['items'], root)})"
-            elif schema.get("minItems"):
-                text += f", at least {schema['minItems']}"
-        if kind == "string" and schema.get("minLength"):
-            text = "a non-empty string"
-        words.append(text)
-    return " or ".join(words) or "see the schema"
 
 
 def _verb(problem: str) -> str:

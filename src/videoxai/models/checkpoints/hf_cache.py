@@ -12,12 +12,15 @@ They are found, never downloaded, here:
   ``~/.cache/huggingface/hub``; nothing goes online, ``HF_HUB_OFFLINE`` or not.
 
 The workflow asks this while it plans (the backbone's files are inputs of the
-resolve job, so a changed backbone reruns what depends on it), hence no torch.
+job that records them, whose record resolve reads, so a changed backbone reruns what depends on it),
+hence no torch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +64,17 @@ class Backbone:
     def weights(self) -> list[Path]:
         """The weights files among :meth:`files` (shards included)."""
         return [p for p in self.files() if any(p.match(pat) for pat in _WEIGHT_PATTERNS)]
+
+    @property
+    def key(self) -> str:
+        """A file name for this backbone's files: its name and snapshot, or its folder's path hashed.
+
+        A new snapshot (or another folder) is a new key, so what was made from the old one reruns.
+        """
+        if self.revision is not None:
+            return f"{re.sub(r'[^A-Za-z0-9_.-]+', '--', self.name)}@{self.revision}"
+        digest = hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:16]
+        return f"{re.sub(r'[^A-Za-z0-9_.-]+', '--', self.path.name)}@folder-{digest}"
 
     def record(self) -> dict:
         """What ``resolved.json`` keeps: name, source, folder, snapshot id and each file's sha256."""

@@ -49,17 +49,17 @@ class ModelNotFoundError(FileNotFoundError):
 class CheckpointPaths(dict[str, str]):
     """The ``checkpoint-paths`` setting as ``{model key: path}``, remembering the file it was read from (if any)."""
 
-    def __init__(self, paths: dict[str, str] | None = None, origin: str | None = None):
+    def __init__(self, paths: dict[str, str] | None = None, read_from: str | None = None):
         super().__init__(paths or {})
-        self.origin = origin  # the checkpoint_paths.json file; None for a mapping given inline
+        self.read_from = read_from  # the checkpoint_paths.json file; None for a mapping given inline
 
 
 def _paths_lacking(key: ModelKey, explicit: dict[str, str] | None) -> str:
     """The not-found line for checkpoint-paths when it has no entry for ``key``: which runs it holds instead."""
-    origin = getattr(explicit, "origin", None)
-    name = f"checkpoint-paths {origin}" if origin else "checkpoint-paths"
+    read_from = getattr(explicit, "read_from", None)
+    name = f"checkpoint-paths {read_from}" if read_from else "checkpoint-paths"
     if not explicit:
-        return f"{name}: {'no entries' if origin else 'not set'}"
+        return f"{name}: {'no entries' if read_from else 'not set'}"
     prefix = f"{key.method}/{key.train}/"
     runs = sorted(k.removeprefix(prefix) for k in explicit if k.startswith(prefix))
     held = (
@@ -150,8 +150,8 @@ def find_source(
         if found is not None:
             return (source, *found)
         why = f"no weights file {'/'.join('*' + s for s in WEIGHT_SUFFIXES)}" if place.is_dir() else "does not exist"
-        origin = getattr(explicit, "origin", None) if source == "explicit" else None
-        named = f", named in checkpoint-paths {origin}" if origin else ""
+        read_from = getattr(explicit, "read_from", None) if source == "explicit" else None
+        named = f", named in checkpoint-paths {read_from}" if read_from else ""
         looked.append(f"{source}: {place} ({why}{named})")
     raise ModelNotFoundError(
         f"no checkpoint for model {key}. Looked in:\n  " + "\n  ".join(looked) + "\n"

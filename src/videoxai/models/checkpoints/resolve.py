@@ -199,7 +199,7 @@ def _artifact_record(mk: ModelKey, checkpoints_root: str | os.PathLike[str], art
     """The registry marker of a fetched wandb artifact (name, version, digest), or what was placed by hand."""
     return read_marker(registry_dir(mk, checkpoints_root)) or {
         "artifact": str(ArtifactSpec.parse(artifact)),
-        "origin": "placed by hand",
+        "obtained": "placed by hand",
     }
 
 

@@ -171,7 +171,7 @@ def download_artifact(spec: ArtifactSpec, folder: str | os.PathLike[str], timeou
         artifact.download(root=str(tmp))
         marker = {
             "artifact": str(spec),
-            "origin": "download",
+            "obtained": "download",
             "qualified_name": artifact.qualified_name,
             "version": artifact.version,
             "digest": artifact.digest,
@@ -203,7 +203,7 @@ def ensure_artifact(
     if _weights(folder) is not None:  # placed by hand, as the offline message asks
         marker = {
             "artifact": str(spec),
-            "origin": "placed by hand",
+            "obtained": "placed by hand",
             "version": None,
             "digest": None,
             "files": sorted(p.name for p in folder.iterdir() if p.name != MARKER_NAME),

@@ -20,6 +20,7 @@ the dense joint matrices are 8x larger at ViT-B/16 size and 8 frames.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from videoxai.models.attention import AttentionLayer
 from videoxai.models.base import GradCamTarget, InputSpec, TokenLayout, VideoClassifier
 from videoxai.models.families.demo.tower import embed_frames, embed_subset, frames_embedding
 from videoxai.models.families.prompt_tuning import per_frame
-from videoxai.models.families.prompt_tuning.config import RunOptions
+from videoxai.models.families.prompt_tuning.config import SUMMARY_METHODS, RunOptions
 from videoxai.models.families.prompt_tuning.context import ContextLearner, frame_weights, pool_frames
 from videoxai.models.families.prompt_tuning.layers import Embedding
 from videoxai.models.families.prompt_tuning.text import (
@@ -107,6 +108,20 @@ class PromptTuningModel(VideoClassifier):
         self._frames_seen = options.frames_per_view
         self.set_class_names(class_names)
         self.eval()
+
+    @property
+    def fixed_num_frames(self) -> bool:
+        """Only the families with per-frame learned tokens (stt, vita) take exactly their run's frame count; the
+        others encode each frame alone and pool (videoxai.setup.frames says the same while planning)."""
+        return self.options.method in SUMMARY_METHODS
+
+    def set_num_frames(self, t: int) -> None:
+        """Run on ``t`` frames per view (the config's ``num-frames`` for this model): its input spec and the token
+        layout explainers read follow, so maps are drawn over the frames the model saw."""
+        if t != self.input_spec.num_frames and self.fixed_num_frames:
+            raise ValueError(f"this {self.method} model takes exactly {self.input_spec.num_frames} frames, not {t}")
+        self.input_spec = dataclasses.replace(self.input_spec, num_frames=int(t))
+        self._frames_seen = int(t)
 
     # ---- checkpoints and configuration ----
     def load_context_state_dict(self, state_dict: dict[str, torch.Tensor]) -> None:

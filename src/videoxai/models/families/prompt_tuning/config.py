@@ -116,6 +116,12 @@ class RunOptions:
         )
 
     @property
+    def prompts_in_frame_attention(self) -> bool:
+        """Whether each frame's attention keeps the visual prompts after its patches in every layer (dual_coop and
+        vidop with ``keep-vision-prompts-throughout``): then its tokens are no square patch grid."""
+        return self.method in ("dual_coop", "vidop") and self.keep_vision_prompts and self.ctx_len_video > 0
+
+    @property
     def handcrafted_template(self) -> str:
         """Prompt-tuning's hand-crafted prompt, ``f"{regularisation-text} {class}"``, as a ``{}`` template."""
         return f"{self.init_text if self.init_text is not None else DEFAULT_INIT_TEXT} {{}}"

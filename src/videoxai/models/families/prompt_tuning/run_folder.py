@@ -94,7 +94,7 @@ def read_checkpoint_paths(path: str | os.PathLike[str]) -> CheckpointPaths:
     path = path.absolute()
     in_upstream_repo = path.parts[-len(UPSTREAM_JSON_PLACE) :] == UPSTREAM_JSON_PLACE
     base = path.parents[len(UPSTREAM_JSON_PLACE) - 1] if in_upstream_repo else path.parent
-    return CheckpointPaths(flatten_checkpoint_paths(data, base=base, where=str(path)), origin=str(path))
+    return CheckpointPaths(flatten_checkpoint_paths(data, base=base, where=str(path)), read_from=str(path))
 
 
 def flatten_checkpoint_paths(

@@ -1,0 +1,76 @@
+"""Calibration under shift through the workflow: corrupted split variants extracted and calibrated like the clean one."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from videoxai.extract.predictions import load_predictions
+
+pytestmark = pytest.mark.workflow
+
+PRED = "results/predictions/video_coop/demo/tiny/demo/{split}.parquet"
+METRICS = "results/calibration/video_coop/demo/tiny/demo/{split}/metrics.json"
+
+
+def _set(workdir: Path, **keys) -> None:
+    path = workdir / "config" / "config.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg.update(keys)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def test_corruptions_are_split_variants_with_their_own_predictions(tmp_path: Path) -> None:
+    shift = {"corruptions": {"contrast": [1, 5], "motion_blur": [2]}, "recalibration": ["temperature", "dirichlet"]}
+    workdir = make_workdir(tmp_path, {**TINY_DEMO, **shift})
+    run = run_snakemake(workdir, "--cores", "2", "calibration", timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    accuracy = {}
+    for split in ("test", "test+contrast-1", "test+contrast-5", "test+motion_blur-2"):
+        meta = load_predictions(workdir / PRED.format(split=split)).metadata
+        if split == "test":
+            assert meta["corruption"] is None and "corruption" not in meta["options"]
+        else:
+            name, severity = split.split("+")[1].rsplit("-", 1)
+            assert meta["corruption"] == {"name": name, "severity": int(severity), "seed": 0}
+        accuracy[split] = json.loads((workdir / METRICS.format(split=split)).read_text())["accuracy"]
+    assert accuracy["test+contrast-5"] < accuracy["test"]  # the demo model cannot see its shapes at 10% contrast
+    with open(workdir / "results/calibration/summary.csv", newline="") as fh:
+        labels = [row["label"] for row in csv.DictReader(fh)]
+    assert labels == [
+        "video_coop/demo/tiny on demo",
+        "video_coop/demo/tiny on demo (test+contrast-1)",
+        "video_coop/demo/tiny on demo (test+contrast-5)",
+        "video_coop/demo/tiny on demo (test+motion_blur-2)",
+    ]
+    # every method fitted on the clean val split, scored on every split beside the logits as extracted
+    with open(workdir / "results/calibration/shift.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["corruption"], r["severity"], r["method"]) for r in rows] == [
+        (c, s, m)
+        for c, s in (("none", "0"), ("contrast", "1"), ("contrast", "5"), ("motion_blur", "2"))
+        for m in ("none", "temperature", "dirichlet")
+    ]
+    none = {(r["corruption"], r["severity"]): float(r["accuracy"]) for r in rows if r["method"] == "none"}
+    assert none[("contrast", "5")] == accuracy["test+contrast-5"]
+    assert (workdir / "figures/calibration/shift.png").stat().st_size > 10_000
+    assert (workdir / PRED.format(split="val")).is_file()  # the clean val split, fitted once for every split
+    assert not (workdir / PRED.format(split="val+contrast-5")).exists()
+    # a new seed reruns the corrupted extractions only
+    _set(workdir, **{"corruption-seed": 1})
+    plan = run_snakemake(workdir, "-n", "calibration", timeout=300)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert f"output: {PRED.format(split='test+contrast-5')}" in plan.stdout
+    assert f"output: {PRED.format(split='test')}\n" not in plan.stdout
+
+
+def test_an_unknown_corruption_stops_before_any_job(tmp_path: Path) -> None:
+    workdir = make_workdir(tmp_path, {**TINY_DEMO, "corruptions": {"snow": [1]}})
+    proc = run_snakemake(workdir, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "corruptions" in out and "snow" in out, out

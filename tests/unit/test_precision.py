@@ -117,3 +117,14 @@ def test_explanation_in_bfloat16_is_recorded_and_its_maps_follow_float32s(demo: 
     full, low = maps["float32"].ravel(), maps["bfloat16"].ravel()
     assert np.isfinite(low).all() and not np.array_equal(full, low)
     assert np.corrcoef(full, low)[0, 1] > 0.9
+
+
+def test_precision_names_the_predictions_and_sits_after_the_checkpoint_file() -> None:
+    """A prediction setting: after ``+ckpt-{file}``, before the analysis settings, kept by ``for_predictions``."""
+    name = "test+v4+s3+f8+fog-3+ckpt-3.pt+bf16+pt+b10+ts"
+    variant = SplitVariant.parse(name)
+    assert variant.precision == "bfloat16" and str(variant) == name and re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+    assert str(variant.for_predictions(False)) == "test+v4+s3+f8+fog-3+ckpt-3.pt+bf16"
+    assert str(variant.for_explanations(False)).endswith("+bf16") and variant.settings()["precision"] == "bfloat16"
+    with pytest.raises(SplitVariantError, match="invalid split"):
+        SplitVariant.parse("test+bf16+ckpt-3.pt")

@@ -128,3 +128,11 @@ def test_precision_names_the_predictions_and_sits_after_the_checkpoint_file() ->
     assert str(variant.for_explanations(False)).endswith("+bf16") and variant.settings()["precision"] == "bfloat16"
     with pytest.raises(SplitVariantError, match="invalid split"):
         SplitVariant.parse("test+bf16+ckpt-3.pt")
+
+
+def test_the_calibration_summary_has_a_precision_column() -> None:
+    from videoxai.calibration.table import summary_rows
+
+    metrics = [{"model": "m/d/r", "ece": 0.1}, {"model": "m/d/r", "ece": 0.2}]
+    rows = summary_rows(["a", "b"], metrics, ["test", "test+bf16+b10"])
+    assert [r["precision"] for r in rows] == ["float32", "bfloat16"]

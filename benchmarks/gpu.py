@@ -82,13 +82,13 @@ def main() -> None:
         max_diff = (fast_logits - slow_logits).abs().max().item()
 
         def extract(model=model, video=video):
-            with torch.inference_mode(), autocast(device):
+            with torch.inference_mode(), autocast(device, "bfloat16"):
                 model(video)
 
         explainer = make_explainer("attention-rollout", model, {})
 
         def explain(explainer=explainer, one_view=one_view):
-            with autocast(device):
+            with autocast(device, "bfloat16"):
                 explainer.explain(one_view, None, "predicted")
 
         n = args.batch_size * args.batches

@@ -63,6 +63,9 @@ SEVERITIES = (1, 2, 3, 4, 5)
 # intervals take (recorded in metrics.json), not a result's numbers, so it is no part of the name.
 DEFAULT_BINS = 15
 _FILE = r"[A-Za-z0-9_.-]+"
+# The config's ``precision`` and its suffix (float32, the default, has none: today's file names).
+PRECISION_SUFFIXES: dict[str, str] = {"bfloat16": "bf16", "float16": "fp16"}
+_PRECISION_OF = {s: p for p, s in PRECISION_SUFFIXES.items()}
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 
@@ -86,7 +89,7 @@ class SplitVariant:
     / spatial views (none: the model's own), ``+f{N}`` N frames per view where a
     model runs on frames other than its own (:mod:`videoxai.setup.frames`), ``+{corruption}-{severity}`` clips
     corrupted while decoding (e.g. ``+shot_noise-3``), ``+ckpt-{file}`` a run folder's
-    weights file (``checkpoint-file``). Analysis settings: ``+pt`` the
+    weights file (``checkpoint-file``), ``+bf16`` / ``+fp16`` the forward pass in that precision (none: float32). Analysis settings: ``+pt`` the
     prompt-tuning conventions, ``+b{N}`` n-bins, ``+ts`` temperature scaling
     fitted on val or ``+T{t}`` a fixed temperature. The suffixes come in that order; :meth:`parse` and ``str`` are
     each other's inverse, and :data:`SPLIT_VARIANT_PATTERN` is the Snakemake
@@ -108,6 +111,7 @@ class SplitVariant:
     n_bins: int = DEFAULT_BINS
     temperature_scaling: bool = False
     temperature: float | None = None
+    precision: str = "float32"  # +bf16 / +fp16 after +ckpt-{file} (the forward pass's autocast dtype)
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -134,6 +138,10 @@ class SplitVariant:
                 f"checkpoint-file must be a file name of letters, digits, '_', '.', '-' (it names the results), "
                 f"got {c!r}: rename the file, or give its path under checkpoint-paths with a model key of its own"
             )
+        if self.precision != "float32" and self.precision not in PRECISION_SUFFIXES:
+            raise SplitVariantError(
+                f"precision must be one of {['float32', *PRECISION_SUFFIXES]}, got {self.precision!r}"
+            )
         if self.convention not in ("standard", "prompt-tuning"):
             raise SplitVariantError(f"conventions must be standard or prompt-tuning, got {self.convention!r}")
         if not _positive_int(self.n_bins):
@@ -155,10 +163,10 @@ class SplitVariant:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
                 f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}}, "
-                "+{corruption}-{severity}, +ckpt-{file}, +pt, +b{N}, +ts or +T{t} in that order (e.g. 'test+tta+v2', "
+                "+{corruption}-{severity}, +ckpt-{file}, +bf16|+fp16, +pt, +b{N}, +ts or +T{t} in that order (e.g. 'test+tta+v2', "
                 "'test+fog-3')"
             )
-        split, tta, hand, views, spatial, frames, corruption, severity, ckpt, pt, bins, ts, temp = m.groups()
+        split, tta, hand, views, spatial, frames, corruption, severity, ckpt, low, pt, bins, ts, temp = m.groups()
         return cls(
             split,
             tta is not None,
@@ -173,6 +181,7 @@ class SplitVariant:
             int(bins) if bins else DEFAULT_BINS,
             ts is not None,
             float(temp) if temp else None,
+            _PRECISION_OF[low] if low else "float32",
         )
 
     @classmethod
@@ -192,6 +201,7 @@ class SplitVariant:
             n_bins=config.get("n-bins", DEFAULT_BINS),
             temperature_scaling=bool(config.get("temperature-scaling", False)),
             temperature=config.get("temperature"),
+            precision=config.get("precision") or "float32",
         )
 
     def __str__(self) -> str:
@@ -202,6 +212,7 @@ class SplitVariant:
         parts += [f"f{self.frames}"] if self.frames is not None else []
         parts += [f"{self.corruption}-{self.severity}"] if self.corruption is not None else []
         parts += [f"ckpt-{self.checkpoint_file}"] if self.checkpoint_file is not None else []
+        parts += [PRECISION_SUFFIXES[self.precision]] if self.precision != "float32" else []
         parts += ["pt"] if self.convention == "prompt-tuning" else []
         parts += [f"b{self.n_bins}"] if self.n_bins != DEFAULT_BINS else []
         parts += ["ts"] if self.temperature_scaling else []
@@ -230,6 +241,7 @@ class SplitVariant:
             self.severity,
             self.checkpoint_file,
             self.convention if label_order_differs else "standard",
+            precision=self.precision,
         )
 
     def for_explanations(self, convention_matters: bool) -> SplitVariant:
@@ -252,6 +264,7 @@ class SplitVariant:
             "n-bins": self.n_bins,
             "temperature-scaling": self.temperature_scaling,
             "temperature": self.temperature,
+            "precision": self.precision,
         }
 
     def options(self) -> dict[str, Any]:
@@ -272,6 +285,8 @@ class SplitVariant:
             options["num-frames"] = self.frames
         if self.corruption is not None:
             options["corruption"] = {"name": self.corruption, "severity": self.severity}
+        if self.precision != "float32":  # as num-spatial-views: float32 results keep their parameters
+            options["precision"] = self.precision
         return options
 
 
@@ -280,7 +295,7 @@ _SUFFIXES = (
     "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
     + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?"
     + rf"(?:\+({CORRUPTION_NAME})-([1-5]))?"
-    + rf"(?:\+ckpt-({_FILE}))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?"
+    + rf"(?:\+ckpt-({_FILE}))?(?:\+({'|'.join(PRECISION_SUFFIXES.values())}))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?"
 )
 _SPLIT_RE = re.compile(rf"^({'|'.join(SPLITS)}){_SUFFIXES}$")
 SPLIT_VARIANT_PATTERN = rf"(?:{'|'.join(SPLITS)}){_SUFFIXES}"

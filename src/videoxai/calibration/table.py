@@ -44,6 +44,7 @@ VARIANT_COLUMNS = (
     "num-temporal-views",
     "num-spatial-views",
     "checkpoint-file",
+    "precision",
 )
 
 

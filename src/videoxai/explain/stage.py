@@ -29,6 +29,7 @@ from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.models.frozen_cache import frozen_parameters
 from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource
+from videoxai.setup.device import autocast
 from videoxai.setup.footprint import footprint_of_resolved
 from videoxai.setup.resources import ExplainJob, explain_batch
 
@@ -66,7 +67,9 @@ def explain_selection(
     The model's parameters are frozen meanwhile (their flags restored
     after): explainers need gradients of activations only, and frozen
     text features are computed once (:mod:`videoxai.models.frozen_cache`).
-    Returns what was written.
+    ``options["precision"]`` (the split variant's; float32 when absent) is
+    the autocast the explainer runs under, as extraction's. Returns what was
+    written.
     """
     options = dict(options or {})
     convention = effective_convention(method, conventions)
@@ -80,6 +83,7 @@ def explain_selection(
     by_id = selected_samples(selection, samples)
     spec = spec or model.input_spec
     device = next(model.parameters()).device
+    precision = options.get("precision", "float32")
     model.eval()
     names = list(model.class_names)
     # the randomised models of the sanity check explain the trained model's target classes
@@ -90,7 +94,7 @@ def explain_selection(
     out = HeatmapCollector(n)
     # clips done, rate and time left in the job log (the terminal, a SLURM log): with evaluation a clip takes minutes
     progress = Progress(n, f"explain {method}", log)
-    with frozen_parameters(model):
+    with frozen_parameters(model), autocast(device, precision):
         for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
             video = b.video.to(device, non_blocking=True)
             explained = explainer(video, b.labels.to(device), "true" if b.mixed else used["target-class"])
@@ -117,7 +121,10 @@ def explain_selection(
                     mix={**sel["mix"], "frame_indices": b.mixed_in_frames[j]} if b.mixed else None,
                     evaluation=scores[j] or None,
                 )
-                maps, importance = explained.maps[j].cpu().numpy(), explained.importance[j].cpu().numpy()
+                maps, importance = (
+                    explained.maps[j].float().cpu().numpy(),
+                    explained.importance[j].float().cpu().numpy(),
+                )
                 out.add(i, maps, importance, b.frames[j].numpy(), record)
             progress.update(len(b.positions))
         progress.finish()
@@ -127,6 +134,7 @@ def explain_selection(
             **used,
             "method": method,
             "conventions": convention,
+            "precision": precision,
             "input_spec": spec.to_dict(),
             "evaluation": {**evaluation.to_dict(), "sanity_randomised": scorer.randomised},
             # perturbation explainers state their cost: masked forwards per clip (0 for the others)

@@ -65,9 +65,13 @@ def extract_predictions(
     training class} or a CSV file) lets a closed-set model be evaluated on
     another dataset: see :mod:`videoxai.setup.classes`. ``label_order``
     ``prompt-tuning`` reproduces prompt-tuning's UCF101 label order
-    (:func:`videoxai.conventions.label_order`).
+    (:func:`videoxai.conventions.label_order`). ``precision`` (float32 unless
+    the variant sets ``bfloat16`` or ``float16``) is the forward pass's
+    autocast (:func:`videoxai.setup.device.autocast`); the metadata records it.
     """
     split = options["split"]
+    precision = options.get("precision", "float32")
+    autocast(torch.device("cpu"), precision)  # a bad value fails here, before the model loads
     setup = set_up(
         resolved_path,
         dataset,
@@ -109,12 +113,13 @@ def extract_predictions(
     metadata = _metadata(setup, dataset, options, batch_size, tta, label_order)
     metadata["corruption"] = {**shift, "seed": int(corruption_seed)} if shift else None
     log.info(
-        "extracting %d clips of %s/%s with %s on %s (%d x %d views, %d clips per batch)",
+        "extracting %d clips of %s/%s with %s on %s in %s (%d x %d views, %d clips per batch)",
         len(samples),
         dataset["name"],
         split,
         resolved["key"],
         dev,
+        precision,
         spec.num_views,
         spec.spatial_views if spec.pipeline == "prompt-tuning" else 1,
         batch_size,
@@ -122,7 +127,7 @@ def extract_predictions(
     with atomic_path(out_path) as tmp:
         writer = PredictionWriter(tmp, len(plan.class_names), metadata)
         try:
-            with torch.inference_mode(), autocast(dev):
+            with torch.inference_mode(), autocast(dev, precision):
                 progress = Progress(len(samples), "extract", log)
                 for batch in loader:
                     writer.write(_rows(model, batch, samples, plan, dev, tta is not None))
@@ -184,6 +189,7 @@ def _metadata(
         "label_order": label_order,
         "missing_on_disk": len(setup.info.missing),
         "input_spec": spec.to_dict(),
+        "precision": options.get("precision", "float32"),
         "videoxai_version": videoxai.__version__,
     }
 

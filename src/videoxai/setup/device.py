@@ -1,10 +1,13 @@
-"""Device choice shared by the stages that run a model (extraction, explanation)."""
+"""Device and numeric precision shared by the stages that run a model (extraction, explanation)."""
 
 from __future__ import annotations
 
 import contextlib
 
 import torch
+
+PRECISIONS: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+"""The config's ``precision`` values: float32 (the default, the exactness tests' precision) or a low one."""
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -15,8 +18,17 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on GPU; nothing on the CPU, where it is slower and changes numbers."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def autocast(device: torch.device, precision: str = "float32") -> contextlib.AbstractContextManager:
+    """``precision``'s autocast on ``device``: nothing for float32 (on CPU and GPU alike), else its low dtype.
+
+    Autocast rather than cast weights: matmuls and convolutions run in the low
+    dtype from float32 weights while the operations autocast keeps in float32
+    (LayerNorm among them) stay there, for every family alike, the
+    checkpoint's weights untouched and the explainers' gradients reaching
+    float32 leaves (docs/performance.md gives its cost and effect).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"config 'precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=PRECISIONS[precision])

@@ -12,7 +12,7 @@ the per-frame tokens attend among themselves after every spatial attention
 (``stt``'s frame- and video-level summary tokens). Joint token order: global
 token, then frame tokens (frame-major), then patches (see ``TokenLayout``).
 
-The fast path uses ``F.scaled_dot_product_attention``. When attention is
+The fast path uses ``F.scaled_dot_product_attention`` (``eager``, :mod:`videoxai.models.kernels`: explicit). When attention is
 requested, probabilities are computed explicitly and each factor is embedded
 as a dense ``(B, heads, N, N)`` matrix over the joint token set
 (1 CLS + T*h*w patches, see :class:`~videoxai.models.base.TokenLayout`) whose
@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from videoxai.models.base import TokenLayout
+from videoxai.models.kernels import attention_kernel
 
 Embedding = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 """Per-sequence probabilities -> (joint ``(B, H, N, N)`` matrix, the probabilities read back from it)."""
@@ -98,13 +99,14 @@ class Attention(nn.Module):
         """
         b, n, d = x.shape
         q, k, v = self.heads_qkv(x)
-        if need_weights:
+        if need_weights or attention_kernel() == "eager":
             probs = torch.softmax((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1)
             if embed is not None:
                 probs, used = embed(probs)
             else:
                 used = probs
             out = used @ v
+            probs = probs if need_weights else None
         else:
             probs = None
             out = F.scaled_dot_product_attention(q, k, v)

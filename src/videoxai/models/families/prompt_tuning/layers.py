@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from videoxai.models.kernels import attention_kernel
+
 Embedding = Callable[[torch.Tensor], tuple[Any, torch.Tensor]]
 """Per-sequence probabilities -> (what to return: a joint matrix or an AttentionLayer, the probabilities to use)."""
 
@@ -33,13 +35,15 @@ def attention(
 
     With ``need`` the probabilities are explicit and returned (embedded by
     ``embed`` when given, and then the output is computed from what was read
-    back out of the embedded matrix, so it is part of the graph).
+    back out of the embedded matrix, so it is part of the graph). Without it
+    the kernel in force (:func:`attention_kernel`) computes the output, and
+    nothing is returned with it.
     """
     b, n, d = x.shape
     h = attn.num_heads
     q, k, v = (proj(x).reshape(b, n, h, d // h).transpose(1, 2) for proj in (attn.q_proj, attn.k_proj, attn.v_proj))
     probs = None
-    if need:
+    if need or attention_kernel() == "eager":
         scores = (q @ k.transpose(-2, -1)) * attn.scale
         if bias is not None:
             scores = scores + bias
@@ -48,6 +52,7 @@ def attention(
         if embed is not None:
             probs, used = embed(probs)
         out = used @ v
+        probs = probs if need else None
     else:
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, scale=attn.scale)
     return attn.out_proj(out.transpose(1, 2).reshape(b, n, d)), probs

@@ -48,7 +48,8 @@ def summary_layer(
     (F, 1, D) and the attention (``need``).
     """
     cls_norm = learner.layer_norms_pre_summary[i](learner.summary_projection[i](x[:, :1]))
-    summary, _ = learner.summary_attention_layers[i](cls_norm, cls_norm, cls_norm)
+    # its weights are never read (one token attends to itself): need_weights=False lets torch take its fused path
+    summary, _ = learner.summary_attention_layers[i](cls_norm, cls_norm, cls_norm, need_weights=False)
     summary = summary + cls_norm
     ft = frame_tokens if prev_cls is None else frame_tokens + prev_cls
     seq = torch.cat([x, summary, ft, video_tokens.to(x.dtype)], dim=1)

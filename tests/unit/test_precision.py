@@ -1,0 +1,138 @@
+"""The ``precision`` option: its suffix in a result's identity, its autocast, and real extraction/explanation in it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from videoxai.keys import SPLIT_VARIANT_PATTERN, SplitVariant, SplitVariantError
+from videoxai.setup.device import autocast
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize(
+    ("name", "precision"),
+    [("test+bf16", "bfloat16"), ("test+fp16", "float16"), ("val+tta+hand+v4+s3+bf16", "bfloat16"), ("test", "float32")],
+)
+def test_precision_is_the_last_suffix_and_float32_has_none(name: str, precision: str) -> None:
+    variant = SplitVariant.parse(name)
+    assert variant.precision == precision and str(variant) == name and re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+    assert variant.options().get("precision") == (None if precision == "float32" else precision)
+    assert variant.with_split("val").precision == precision  # temperature scaling fits in the same precision
+
+
+def test_from_config_names_the_precision_and_the_default_keeps_todays_names() -> None:
+    config = {"split": "test", "use-augmentation": False, "use-handcrafted-prompts": False, "num-temporal-views": 4}
+    assert (
+        str(SplitVariant.from_config({**config, "num-spatial-views": 3, "precision": "bfloat16"})) == "test+v4+s3+bf16"
+    )
+    assert str(SplitVariant.from_config({**config, "precision": "float32"})) == "test+v4"
+    assert str(SplitVariant.from_config(config)) == "test+v4"
+    assert "precision" not in SplitVariant.parse("test+v4").options()  # float32 results keep their parameters
+
+
+@pytest.mark.parametrize("name", ["test+bf16+v4", "test+bf16+tta", "test+fp8", "test+float32", "test+bf16+fp16"])
+def test_precision_out_of_order_or_unknown_is_refused(name: str) -> None:
+    with pytest.raises(SplitVariantError, match="invalid split"):
+        SplitVariant.parse(name)
+    assert not re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+
+
+def test_a_bad_precision_value_is_named() -> None:
+    with pytest.raises(SplitVariantError, match="precision must be one of"):
+        SplitVariant("test", precision="fp8")
+    with pytest.raises(ValueError, match="config 'precision' must be one of float32, bfloat16, float16"):
+        autocast(torch.device("cpu"), "half")
+
+
+def test_float32_runs_as_is_and_bfloat16_autocasts_the_matmuls_only() -> None:
+    a, b = torch.randn(8, 16), torch.randn(16, 4)
+    with autocast(torch.device("cpu")):
+        assert (a @ b).dtype == torch.float32
+    with autocast(torch.device("cpu"), "bfloat16"):
+        assert (a @ b).dtype == torch.bfloat16
+        assert torch.nn.functional.layer_norm(a, (16,)).dtype == torch.float32
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from videoxai.demo.bundled import bundled_checkpoints_root
+    from videoxai.demo.dataset import write_demo_dataset
+    from videoxai.io import write_json
+    from videoxai.models.checkpoints.resolve import resolve_model
+
+    tmp = tmp_path_factory.mktemp("precision")
+    write_demo_dataset(tmp / "demo", n_train=8, n_test=8, seed=0, frames=16, size=64)
+    write_json(tmp / "resolved.json", resolve_model("video_coop/demo/tiny", bundled_checkpoints_root()))
+    return {"tmp": tmp, "dataset": {"name": "demo", "format": "ucf101", "root": str(tmp / "demo"), "split-id": 1}}
+
+
+def _extract(demo: dict, variant: str) -> Path:
+    from videoxai.extract.run import extract_predictions
+
+    out = demo["tmp"] / f"{variant}.parquet"
+    options = SplitVariant.parse(variant).options()
+    extract_predictions(demo["tmp"] / "resolved.json", demo["dataset"], out, options=options, num_workers=0)
+    return out
+
+
+def test_extraction_in_bfloat16_is_recorded_and_close_to_float32(demo: dict) -> None:
+    from videoxai.extract.predictions import load_predictions
+
+    full, low = load_predictions(_extract(demo, "test")), load_predictions(_extract(demo, "test+bf16"))
+    assert full.metadata["precision"] == "float32" and "precision" not in full.metadata["options"]
+    assert low.metadata["precision"] == "bfloat16" and low.metadata["options"]["precision"] == "bfloat16"
+    assert low.sample_ids == full.sample_ids
+    diff = np.abs(low.logits - full.logits).max()
+    assert 0 < diff < 0.05 * np.abs(full.logits).max()  # other numbers (hence +bf16), near float32's
+
+
+@pytest.mark.parametrize("method", ["attention-rollout", "grad-cam"])
+def test_explanation_in_bfloat16_is_recorded_and_its_maps_follow_float32s(demo: dict, method: str) -> None:
+    from videoxai.data.datasets import load_split
+    from videoxai.explain.select import select_clips
+    from videoxai.explain.stage import explain_selection
+    from videoxai.explain.store import load_heatmaps
+    from videoxai.extract.predictions import load_predictions
+    from videoxai.io import read_json
+    from videoxai.models.checkpoints.resolve import load_resolved
+
+    preds = load_predictions(_extract(demo, "test"))
+    _, samples = load_split("ucf101", demo["dataset"]["root"], "test")
+    model = load_resolved(read_json(demo["tmp"] / "resolved.json")).eval()
+    selection = select_clips(preds, 2, 1, seed=0)
+    maps = {}
+    for precision in ("float32", "bfloat16"):
+        out = demo["tmp"] / f"{method}-{precision}.safetensors"
+        options = {"target-class": "true", "split": "test", "evaluate": False, "precision": precision}
+        explain_selection(model, selection, samples, method, options, out, batch_size=2)
+        hs = load_heatmaps(out)
+        assert hs.params["precision"] == precision
+        maps[precision] = hs.heatmaps.astype(np.float32)
+    full, low = maps["float32"].ravel(), maps["bfloat16"].ravel()
+    assert np.isfinite(low).all() and not np.array_equal(full, low)
+    assert np.corrcoef(full, low)[0, 1] > 0.9
+
+
+def test_precision_names_the_predictions_and_sits_after_the_checkpoint_file() -> None:
+    """A prediction setting: after ``+ckpt-{file}``, before the analysis settings, kept by ``for_predictions``."""
+    name = "test+v4+s3+f8+fog-3+ckpt-3.pt+bf16+pt+b10+ts"
+    variant = SplitVariant.parse(name)
+    assert variant.precision == "bfloat16" and str(variant) == name and re.fullmatch(SPLIT_VARIANT_PATTERN, name)
+    assert str(variant.for_predictions(False)) == "test+v4+s3+f8+fog-3+ckpt-3.pt+bf16"
+    assert str(variant.for_explanations(False)).endswith("+bf16") and variant.settings()["precision"] == "bfloat16"
+    with pytest.raises(SplitVariantError, match="invalid split"):
+        SplitVariant.parse("test+bf16+ckpt-3.pt")
+
+
+def test_the_calibration_summary_has_a_precision_column() -> None:
+    from videoxai.calibration.table import summary_rows
+
+    metrics = [{"model": "m/d/r", "ece": 0.1}, {"model": "m/d/r", "ece": 0.2}]
+    rows = summary_rows(["a", "b"], metrics, ["test", "test+bf16+b10"])
+    assert [r["precision"] for r in rows] == ["float32", "bfloat16"]

@@ -391,6 +391,7 @@ def test_the_decoder_key_reaches_every_decoding_job(demo, tmp_path, script):
             class_mapping=None,
             conventions="standard",
             label_order="standard",
+            corruption_seed=None,
         ),
         wildcards=SimpleNamespace(explainer="grad-cam"),
     )

@@ -37,6 +37,7 @@ ALLOWED = {
     "explain_skipped": set(),  # the notice that a mixture is not explained
     "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
     "shift_summary": {"matplotlib"},  # the shift table's box plots
+    "backbone_record": set(),  # hashes a backbone's files: reads files only
 }
 
 

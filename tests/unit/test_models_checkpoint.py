@@ -205,7 +205,7 @@ def test_planning_a_prompt_tuning_run_imports_no_torch():
 
 
 def test_explainers_take_their_options_from_the_planning_table():
-    from videoxai.explain.methods import METHODS
+    from videoxai.explain.methods import ALL_METHODS
     from videoxai.explain.options import METHOD_OPTIONS
 
-    assert {name: cls.options for name, cls in METHODS.items()} == METHOD_OPTIONS
+    assert {name: cls.options for name, cls in ALL_METHODS.items()} == METHOD_OPTIONS

@@ -59,6 +59,8 @@ SPATIAL_VIEWS = (1, 3)  # the prompt-tuning pipeline's crops: the centre, or sta
 # videoxai.data.corruptions names them (shot_noise, h264_crf, ...); never "ckpt" (the checkpoint file's suffix)
 CORRUPTION_NAME = r"(?!ckpt-)[a-z][a-z0-9_]*"
 SEVERITIES = (1, 2, 3, 4, 5)
+# resolved.json of a run folder's other weights file: resolved{CHECKPOINT_SUFFIX}{file}.json (resolved+ckpt-3.pt.json)
+CHECKPOINT_SUFFIX = "+ckpt-"
 # The n-bins whose results keep the plain name (the schema's default); bootstrap only sets how many resamples the
 # intervals take (recorded in metrics.json), not a result's numbers, so it is no part of the name.
 DEFAULT_BINS = 15

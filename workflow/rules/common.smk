@@ -11,7 +11,14 @@ from videoxai.calibration.catalog import find_calibration_results, result_at
 from videoxai.conventions import label_order as conventions_label_order
 from videoxai.explain.leaderboard import find_explanation_results, stats_at
 from videoxai.explain.options import METHOD_OPTIONS as EXPLAINER_METHODS, effective_convention, job_options
-from videoxai.keys import SPLIT_VARIANT_PATTERN, ModelKey, ModelKeyError, SplitVariant, SplitVariantError
+from videoxai.keys import (
+    CHECKPOINT_SUFFIX,
+    SPLIT_VARIANT_PATTERN,
+    ModelKey,
+    ModelKeyError,
+    SplitVariant,
+    SplitVariantError,
+)
 from videoxai.demo.bundled import bundled_checkpoints_root
 from videoxai.models.checkpoints.files import CONFIG_NAME, WEIGHT_SUFFIXES, WEIGHTS_NAME
 from videoxai.models.checkpoints.hf_cache import locate_backbone
@@ -153,7 +160,7 @@ def checkpoint_name(wildcards):
     """The run folder's file a job uses: the one its path names (resolved+ckpt-3.pt.json, test+ckpt-3.pt), so an
     earlier variant rebuilds from its own file; the config's checkpoint-file where the path names none."""
     if "ckpt" in wildcards.keys():
-        return wildcards.ckpt.removeprefix("+ckpt-") or None
+        return wildcards.ckpt.removeprefix(CHECKPOINT_SUFFIX) or None
     if "split" in wildcards.keys():
         return SplitVariant.parse(wildcards.split).checkpoint_file
     return CHECKPOINT_FILES.get(model_key(wildcards))
@@ -316,7 +323,7 @@ def predictions_file(wildcards):
 def resolved_file(wildcards):
     """The model's resolved.json, of the checkpoint file the split names."""
     ckpt = variant(wildcards).checkpoint_file
-    return RESOLVED.format(**dict(wildcards.items()), ckpt=f"+ckpt-{ckpt}" if ckpt else "")
+    return RESOLVED.format(**dict(wildcards.items()), ckpt=CHECKPOINT_SUFFIX + ckpt if ckpt else "")
 
 
 def explainer_options(wildcards):

@@ -7,6 +7,7 @@ from typing import Any
 from videoxai.explain.base import Explainer
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
+from videoxai.explain.legrad import LeGrad
 from videoxai.explain.occlusion import Occlusion
 from videoxai.explain.options import COMMON_OPTIONS, check_common_options, config_names, effective_convention
 from videoxai.explain.rise import RISE
@@ -18,7 +19,8 @@ from videoxai.explain.rollout import (
 from videoxai.models.base import VideoClassifier
 
 METHODS: dict[str, type[Explainer]] = {
-    cls.name: cls for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
+    cls.name: cls
+    for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout, LeGrad)
 }
 # Perturbation explainers: model-agnostic (logits only), so kept apart from the methods that read a model's internals
 PERTURBATION_METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (Occlusion, RISE)}

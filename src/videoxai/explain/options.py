@@ -34,6 +34,7 @@ METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "attention-rollout-cls-weighted": {"head-fusion": "mean", "discard-ratio": 0.0},
     "grad-cam": {},
     "grad-rollout": {},
+    "legrad": {},
     # perturbation explainers (model-agnostic): box and mask budgets, masked copies per forward, what masking fills
     "occlusion": {
         "occlusion-patch": 0.25,

@@ -34,8 +34,8 @@ def _by_hand(model, video: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
     return np.mean(per_layer, axis=0)
 
 
-def test_registered_with_no_options():
-    assert ALL_METHODS["legrad"] is LeGrad and LeGrad.options == {}
+def test_registered_with_its_option():
+    assert ALL_METHODS["legrad"] is LeGrad and LeGrad.options == {"legrad-readout": "logit"}
     assert isinstance(make_explainer("legrad", TinyViT().eval()), LeGrad)
 
 

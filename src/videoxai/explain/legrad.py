@@ -22,6 +22,14 @@ min-max normalised per clip, frames together, like every videoxai map (LeGrad:
 per image). For the prompt-tuning families the attention is each frame's own
 ``(heads, 197, 197)`` block (:class:`videoxai.models.attention.AttentionLayer`),
 one clip's graph at a time, as grad-rollout.
+
+``legrad-readout: layers`` is LeGrad's CLIP wrapper instead, on models that
+offer it (:class:`videoxai.models.attention.PerFrameTextLeGrad`: the
+prompt-tuning families): every frame through the plain CLIP tower, each
+layer's token mean through the final LayerNorm and projection, its cosine
+with the class's text feature differentiated with respect to that layer's
+attention (equal to ``legrad-torch`` on an OpenCLIP ViT with the same
+weights: ``tests/unit/test_legrad_reference.py``).
 """
 
 from __future__ import annotations
@@ -31,9 +39,10 @@ from typing import Any
 
 import torch
 
+from videoxai.explain.base import Explanation, choose_targets, each_clip, joined
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.options import METHOD_OPTIONS
-from videoxai.models.attention import AttentionLayer
+from videoxai.models.attention import AttentionLayer, PerFrameTextLeGrad
 from videoxai.models.base import TokenLayout
 
 
@@ -62,6 +71,28 @@ class LeGrad(GradRollout):
 
     name = "legrad"
     options: dict[str, Any] = METHOD_OPTIONS["legrad"]
+    READOUTS = ("logit", "layers")
+
+    def check_params(self) -> None:
+        readout = self.params["legrad-readout"]
+        if readout not in self.READOUTS:
+            raise ValueError(f"option legrad-readout must be one of {list(self.READOUTS)}, got {readout!r}")
+        if readout == "layers" and not isinstance(self.model, PerFrameTextLeGrad):
+            raise ValueError(
+                f"legrad-readout: layers reads CLIP's layers against a class text, which {type(self.model).__name__} "
+                "has not (only the prompt-tuning families); use legrad-readout: logit"
+            )
+
+    def explain(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        if self.params["legrad-readout"] == "logit":
+            return super().explain(video, labels, target)
+        return joined(each_clip(self.model, self._explain_layers, video, labels, target))
+
+    def _explain_layers(self, video: torch.Tensor, labels: torch.Tensor | None, target: str) -> Explanation:
+        with torch.no_grad():
+            logits = self.model(video)
+        targets = choose_targets(logits, labels, target)
+        return Explanation(self.model.per_frame_legrad(video, targets).float(), logits, targets)
 
     def token_relevance(
         self, layers: Sequence[AttentionLayer], gradients: Sequence[torch.Tensor], layout: TokenLayout

@@ -1,8 +1,7 @@
-"""LeGrad: the formula by hand on the same tensors, a planted patch found, invariances, the per-frame CLIP path.
+"""LeGrad (``legrad-readout: logit``): the formula by hand on the same tensors, a planted patch found, invariances,
+the prompt-tuning families' per-frame blocks.
 
-No reference-package check: ``legrad-torch`` wraps OpenCLIP and reads each layer through ``ln_post`` and the
-projection (its last two layers by default), while videoxai's LeGrad differentiates the model's own logit; the
-formula is checked by hand on the attentions and gradients of the model's forward instead.
+The ``layers`` readout is checked against the ``legrad-torch`` package in ``test_legrad_reference.py``.
 """
 
 from __future__ import annotations

@@ -19,12 +19,14 @@ from videoxai.explain.rollout import (
 from videoxai.models.base import VideoClassifier
 
 METHODS: dict[str, type[Explainer]] = {
-    cls.name: cls
-    for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout, LeGrad)
+    cls.name: cls for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
 }
+# Text-conditioned explainers of issue #31 (the class's text similarity on CLIP models), kept apart as the
+# perturbation explainers are: METHODS stays the set prompt-tuning's explainer knows of (rollouts, Grad-CAM) and ours
+TEXT_CONDITIONED_METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (LeGrad,)}
 # Perturbation explainers: model-agnostic (logits only), so kept apart from the methods that read a model's internals
 PERTURBATION_METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (Occlusion, RISE)}
-ALL_METHODS: dict[str, type[Explainer]] = {**METHODS, **PERTURBATION_METHODS}
+ALL_METHODS: dict[str, type[Explainer]] = {**METHODS, **TEXT_CONDITIONED_METHODS, **PERTURBATION_METHODS}
 
 
 def explainer_class(method: str, convention: str = "standard") -> type[Explainer]:

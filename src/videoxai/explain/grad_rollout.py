@@ -32,6 +32,7 @@ from videoxai.explain.base import (
 )
 from videoxai.explain.options import METHOD_OPTIONS
 from videoxai.models.attention import AttentionLayer
+from videoxai.models.base import TokenLayout
 
 
 def gradient_rollout(
@@ -58,7 +59,13 @@ def gradient_rollout(
 
 
 class GradRollout(Explainer):
-    """Class-specific relevance through every attention layer; the map is the CLS row."""
+    """Class-specific relevance through every attention layer; the map is the CLS row.
+
+    The template of the methods that weigh attention by its gradient: one
+    forward keeping every layer's attention in the graph, one backward of the
+    target logit (one clip's graph at a time), then :meth:`token_relevance`,
+    the step a method overrides (:class:`videoxai.explain.legrad.LeGrad`).
+    """
 
     name = "grad-rollout"
     options: dict[str, Any] = METHOD_OPTIONS["grad-rollout"]
@@ -78,10 +85,18 @@ class GradRollout(Explainer):
                 if "not have been used in the graph" not in str(e) and "does not require grad" not in str(e):
                     raise
                 raise RuntimeError(
-                    f"grad-rollout needs gradients of the attention that {type(self.model).__name__}."
+                    f"{self.name} needs gradients of the attention that {type(self.model).__name__}."
                     "attention_layers returns, but those tensors are not part of the forward graph "
                     "(copies made after the fact): the model must compute its output from the returned "
                     "attention tensors"
                 ) from e
-        relevance = gradient_rollout(layers, list(grads))
-        return Explanation(patch_grid(relevance[:, layout.cls_index], layout), logits.detach(), targets)
+        return Explanation(
+            patch_grid(self.token_relevance(layers, list(grads), layout), layout), logits.detach(), targets
+        )
+
+    # ---- the step a gradient-on-attention method overrides ----
+    def token_relevance(
+        self, layers: Sequence[AttentionLayer], gradients: Sequence[torch.Tensor], layout: TokenLayout
+    ) -> torch.Tensor:
+        """Relevance of every token ``(B, N)`` from the attentions and d(target logit)/d(attention): Chefer's CLS row."""
+        return gradient_rollout(layers, gradients)[:, layout.cls_index]

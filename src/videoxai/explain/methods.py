@@ -7,6 +7,7 @@ from typing import Any
 from videoxai.explain.base import Explainer
 from videoxai.explain.grad_rollout import GradRollout
 from videoxai.explain.gradcam import GradCAM
+from videoxai.explain.legrad import LeGrad
 from videoxai.explain.occlusion import Occlusion
 from videoxai.explain.options import COMMON_OPTIONS, check_common_options, config_names, effective_convention
 from videoxai.explain.rise import RISE
@@ -20,9 +21,12 @@ from videoxai.models.base import VideoClassifier
 METHODS: dict[str, type[Explainer]] = {
     cls.name: cls for cls in (AttentionRollout, AttentionRolloutCLS, AttentionRolloutCLSWeighted, GradCAM, GradRollout)
 }
+# Text-conditioned explainers of issue #31 (the class's text similarity on CLIP models), kept apart as the
+# perturbation explainers are: METHODS stays the set prompt-tuning's explainer knows of (rollouts, Grad-CAM) and ours
+TEXT_CONDITIONED_METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (LeGrad,)}
 # Perturbation explainers: model-agnostic (logits only), so kept apart from the methods that read a model's internals
 PERTURBATION_METHODS: dict[str, type[Explainer]] = {cls.name: cls for cls in (Occlusion, RISE)}
-ALL_METHODS: dict[str, type[Explainer]] = {**METHODS, **PERTURBATION_METHODS}
+ALL_METHODS: dict[str, type[Explainer]] = {**METHODS, **TEXT_CONDITIONED_METHODS, **PERTURBATION_METHODS}
 
 
 def explainer_class(method: str, convention: str = "standard") -> type[Explainer]:

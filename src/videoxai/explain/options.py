@@ -34,6 +34,8 @@ METHOD_OPTIONS: dict[str, dict[str, Any]] = {
     "attention-rollout-cls-weighted": {"head-fusion": "mean", "discard-ratio": 0.0},
     "grad-cam": {},
     "grad-rollout": {},
+    # logit: the model's own logit at every layer; layers: LeGrad's CLIP readout (prompt-tuning families)
+    "legrad": {"legrad-readout": "logit"},
     # perturbation explainers (model-agnostic): box and mask budgets, masked copies per forward, what masking fills
     "occlusion": {
         "occlusion-patch": 0.25,

@@ -72,3 +72,12 @@ class PerFrameAttention(Protocol):
     def per_frame_gradcam(self, video: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The hooked layer's activations and d(target score)/d(activations), as grids ``(B, D, T, h, w)``."""
         ...
+
+
+@runtime_checkable
+class PerFrameTextLeGrad(Protocol):
+    """A CLIP model whose frames LeGrad can read at every layer against a class's text (``legrad-readout: layers``)."""
+
+    def per_frame_legrad(self, video: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Un-normalised LeGrad relevance ``(B, T, h, w)`` of one view ``(B, T, C, H, W)`` for ``targets`` (B,)."""
+        ...

@@ -69,7 +69,7 @@ BACKWARD = 3.0  # a forward and a backward pass vs a forward
 
 # the explainers by what they hold: rollouts keep attention, gradient methods an autograd graph
 ROLLOUTS = frozenset({"attention-rollout", "attention-rollout-cls", "attention-rollout-cls-weighted"})
-GRADIENTS = frozenset({"grad-rollout", "grad-cam"})
+GRADIENTS = frozenset({"grad-rollout", "grad-cam", "legrad"})
 # perturbation explainers: no graph, no attention; forwards of perturbation-batch masked copies, many per clip
 PERTURBATIONS = frozenset({"occlusion", "rise"})
 
@@ -190,7 +190,7 @@ def explain_estimate_mb(fp: Footprint, job: ExplainJob) -> float:
         explaining = graph_mb(fp.vision, graph_clips) + forward_mb(fp.vision, graph_clips)
         if text is not None and fp.text_per_clip:
             explaining += graph_mb(text, graph_clips)
-        if job.explainer == "grad-rollout":  # every layer's attention and its gradient, then the products
+        if job.explainer in ("grad-rollout", "legrad"):  # every layer's attention and its gradient, then the products
             explaining += graph_clips * fp.vision.layers * 2 * attention_mb(fp) + b * 3 * joint_mb(fp)
     else:  # one forward with explicit attention over the batch (scores and probabilities of one layer at a time),
         # every layer's attention kept until folded in, the fused layer, its normalised copy and the product

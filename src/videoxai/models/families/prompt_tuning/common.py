@@ -388,6 +388,19 @@ class PromptTuningModel(VideoClassifier):
 
         return to_grid(act), to_grid(grad)
 
+    def per_frame_legrad(self, video: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """LeGrad read at every CLIP layer, each frame through the plain tower (as prompt-tuning's Grad-CAM), ``(B, T, h, w)``.
+
+        Each layer's token mean is scored against the target's normalised
+        CoOp-path class text feature (:func:`.per_frame.per_layer_text_legrad`).
+        """
+        b, t = video.shape[:2]
+        with torch.no_grad():
+            text = F.normalize(self.raw_text_features().float(), dim=-1)
+        relevance = per_frame.per_layer_text_legrad(self.clip, video.flatten(0, 1), text[targets.repeat_interleave(t)])
+        g = self.grid
+        return relevance[:, : g * g].reshape(b, t, g, g)
+
 
 class RecordsOwnAttentions:
     """A family whose own vision path is what prompt-tuning's explainer records (``vilt``, ``vita``).

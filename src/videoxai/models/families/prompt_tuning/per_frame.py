@@ -50,7 +50,7 @@ def per_frame_attentions(
         x, probs = encoder_layer(layer, x, need=True)
         attentions.append(probs[..., :keep, :keep])
         x = x[:, :keep]
-    return clip.visual_projection(vm.post_layernorm(x[:, 0])), attentions
+    return clip.visual_projection(vm.post_layernorm(x.mean(dim=1))), attentions
 
 
 def layer_norm2_gradients(
@@ -89,3 +89,36 @@ def layer_norm2_gradients(
     finally:
         handle.remove()
     return store["a"].detach(), grad.detach()
+
+
+def per_layer_text_legrad(
+    clip: nn.Module, pixels: torch.Tensor, text_features: torch.Tensor, first_layer: int = 0
+) -> torch.Tensor:
+    """LeGrad as its CLIP wrapper reads each layer, on the plain CLIP vision path of every frame on its own.
+
+    Per layer ``l >= first_layer``: the mean of the layer's output tokens
+    through ``post_layernorm`` and ``visual_projection``, L2-normalised, dotted
+    with the frame's (normalised) text feature; the gradient of that score with
+    respect to the layer's attention, rectified, averaged over heads and query
+    rows; the CLS column dropped; summed over layers. ``pixels`` ``(F, C, H, W)``,
+    ``text_features`` ``(F, D)`` (one class per frame). Returns ``(F, N - 1)``,
+    before normalisation.
+    """
+    vm = clip.vision_model
+    with torch.enable_grad():
+        # the input requires grad so the graph exists even when every weight is frozen
+        pixels = pixels.detach().to(vm.embeddings.patch_embedding.weight.dtype).requires_grad_(True)
+        x = vm.pre_layrnorm(vm.embeddings(pixels))
+        scores, probs = [], []
+        for i, layer in enumerate(vm.encoder.layers):
+            x, p = encoder_layer(layer, x, need=True)
+            if i >= first_layer:
+                feats = torch.nn.functional.normalize(clip.visual_projection(vm.post_layernorm(x.mean(dim=1))), dim=-1)
+                scores.append((feats * text_features.to(feats.dtype)).sum())
+                probs.append(p)
+        total = None
+        for score, p in zip(scores, probs, strict=True):
+            (g,) = torch.autograd.grad(score, p, retain_graph=True)
+            r = g.float().clamp_min(0).mean(dim=1).mean(dim=1)[:, 1:]
+            total = r if total is None else total + r
+    return total

@@ -27,6 +27,7 @@ $(BIN)/.installed: pyproject.toml
 # plus the test extras: pytest, the reference libraries the tests compare against, ruff, the SLURM plugin (tests/cluster)
 $(BIN)/.installed-test: pyproject.toml $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps legrad-torch==1.1  # LeGrad's reference (see pyproject's test extras)
 	touch $@
 
 install: system-deps $(BIN)/.installed

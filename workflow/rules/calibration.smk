@@ -1,6 +1,5 @@
 from videoxai.calibration.catalog import pick_results
 
-
 # calibration: ECE and friends from the predictions alone. Its settings (conventions, n-bins, temperature-scaling,
 # temperature) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
 # earlier ones and reads the same predictions. The job's parameters come from its path.

@@ -38,6 +38,7 @@ ALLOWED = {
     "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
     "shift_summary": {"matplotlib"},  # the shift table's box plots
     "backbone_record": set(),  # hashes a backbone's files: reads files only
+    "compare_curves": {"matplotlib"},  # chosen results' reliability curves on one axis
 }
 
 

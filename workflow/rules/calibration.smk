@@ -1,3 +1,5 @@
+from videoxai.calibration.catalog import pick_results
+
 # calibration: ECE and friends from the predictions alone. Its settings (conventions, n-bins, temperature-scaling,
 # temperature) are part of the split's name (test+pt+b10+ts): a new setting makes new files beside the
 # earlier ones and reads the same predictions. The job's parameters come from its path.
@@ -69,6 +71,29 @@ rule calibration_summary:
         variants=[r.variant for r in summary_results()],
     script:
         "../scripts/calibration_summary.py"
+
+
+# chosen results' reliability curves on one axis: `snakemake compare_curves --config compare='["video_coop/* on demo (test)",
+# "stt/* on demo (test+b10)"]'`, patterns over the summary's labels (docs/comparisons.md)
+rule compare_curves:
+    input:
+        metrics=lambda w: [r.metrics for r in pick_results(summary_results(), config.get("compare"))],
+        bins=lambda w: [r.bins for r in pick_results(summary_results(), config.get("compare"))],
+    output:
+        png=f"{FIGURES}/calibration/compare.png",
+        pdf=f"{FIGURES}/calibration/compare.pdf",
+    log:
+        "logs/compare_curves.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        labels=lambda w: [r.label for r in pick_results(summary_results(), config.get("compare"))],
+    script:
+        "../scripts/compare_curves.py"
 
 
 # calibration under shift (docs/shift.md): each recalibration method fitted on the clean val split, scored on the

@@ -403,9 +403,11 @@ def _plannable(wildcards):
     result whose checkpoint is gone stays on disk, out of the summaries' inputs."""
     try:
         checkpoint_file(wildcards)
-        backbone_files(wildcards)
+        backbone = _backbone(wildcards)  # (backbone_files takes a record's {backbone} wildcard, not a model's)
+        if backbone is not None:
+            backbone.files()
         return True
-    except WorkflowError:
+    except (WorkflowError, FileNotFoundError, ValueError, RuntimeError):
         return False
 
 

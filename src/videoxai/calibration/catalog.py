@@ -7,8 +7,10 @@ and a result of an earlier config stays in the summaries after the config change
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,28 @@ def find_calibration_results(root: str | os.PathLike[str] = "results") -> list[C
             continue
         found.append(result_at(root, method, train, run, test, split))
     return sorted(found)
+
+
+def pick_results(results: Sequence[CalibrationResult], patterns: Sequence[str]) -> list[CalibrationResult]:
+    """The results whose summary label matches any of ``patterns`` (shell-style globs, ``*`` any text), in the
+    patterns' order; the ``compare`` config key's choice for ``compare_curves``.
+
+    A pattern matching no result is an error naming the labels there are: a figure silently missing a curve
+    would compare less than was asked for.
+    """
+    if isinstance(patterns, str) or not patterns:
+        raise ValueError(
+            "compare_curves needs the results to draw: --config compare='[\"video_coop/* on demo (test)\", ...]' "
+            "(labels of results/calibration/summary.csv, * matches any text; docs/comparisons.md)"
+        )
+    picked: list[CalibrationResult] = []
+    for pattern in patterns:
+        hits = [r for r in results if fnmatch.fnmatchcase(r.label, str(pattern))]
+        if not hits:
+            labels = ", ".join(repr(r.label) for r in results) or "none"
+            raise ValueError(f"compare: {pattern!r} matches no calibration result; the labels are {labels}")
+        picked += [r for r in hits if r not in picked]
+    return picked
 
 
 def _is_part(name: str) -> bool:

@@ -99,9 +99,18 @@ def tta_views(frames: np.ndarray | torch.Tensor, size: int, tta: TTA) -> torch.T
     return torch.stack(views)
 
 
-def average_tta_logits(forward: Callable[[torch.Tensor], torch.Tensor], video: torch.Tensor) -> torch.Tensor:
+def average_tta_logits(
+    forward: Callable[[torch.Tensor], torch.Tensor], video: torch.Tensor, together: bool = False
+) -> torch.Tensor:
     """Mean logits over the TTA axis: ``video`` (B, A, ...) -> ``forward`` per view -> (B, K).
 
     Averaging logits (not probabilities) is what prompt-tuning's evaluation does.
+    ``together`` runs the A augmentations of the B clips as one forward of
+    B x A clips (fewer, larger matmuls); only for a model whose logits do not
+    depend on the rest of its batch (``batch_independent``), else one forward
+    per augmentation as prompt-tuning ran them.
     """
+    if together:
+        b, a = video.shape[:2]
+        return forward(video.flatten(0, 1)).unflatten(0, (b, a)).mean(1)
     return torch.stack([forward(video[:, a]) for a in range(video.shape[1])]).mean(0)

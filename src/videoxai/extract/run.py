@@ -60,8 +60,9 @@ def extract_predictions(
     where the model's footprint is known (:func:`memory_batch`). With V > 1 the
     model's ``forward`` gets ``(B, V, T, C, H, W)`` and combines the views
     (every built-in adapter averages their logits); test-time augmentation
-    views are averaged here, each one a ``(B, V, ...)`` call, so the two
-    combine as a mean over all A x V views. ``class_mapping`` ({test class:
+    views are averaged here, as one ``(B x A, V, ...)`` call where the model's
+    logits do not depend on its batch (else one ``(B, V, ...)`` call per
+    augmentation), so the two combine as a mean over all A x V views. ``class_mapping`` ({test class:
     training class} or a CSV file) lets a closed-set model be evaluated on
     another dataset: see :mod:`videoxai.setup.classes`. ``label_order``
     ``prompt-tuning`` reproduces prompt-tuning's UCF101 label order
@@ -259,7 +260,8 @@ def _rows(model, batch, samples, plan: ClassPlan, dev, tta: bool) -> dict[str, l
     logits = np.full((len(status), k), np.nan, dtype=np.float32)
     if ok.any():
         video = batch["video"][ok].to(dev, non_blocking=True)
-        out = average_tta_logits(model, video) if tta else model(video)
+        together = getattr(model, "batch_independent", True)
+        out = average_tta_logits(model, video, together) if tta else model(video)
         logits[ok.numpy()] = out.float().cpu().numpy()
     probs = torch.from_numpy(logits).softmax(dim=1)
     conf, pred = probs.max(dim=1)

@@ -144,7 +144,7 @@ class ExtractJob:
     spatial_views: int
     workers: int
     classes: int
-    augmentations: int = 1  # test-time augmentation: each batch runs once per augmentation
+    augmentations: int = 1  # test-time augmentation: one forward of batch x augmentations clips
 
 
 def extract_estimate_mb(fp: Footprint, job: ExtractJob) -> float:
@@ -152,7 +152,9 @@ def extract_estimate_mb(fp: Footprint, job: ExtractJob) -> float:
     views = job.temporal_views * job.spatial_views
     batch_in = job.batch * clip_mb(fp, views) * job.augmentations
     in_flight = (job.workers * PREFETCH + 2) * batch_in
-    working = forward_mb(fp.vision, job.batch * views)
+    # augmentations run as one forward (extract.run), except stt's, whose logits depend on its batch
+    together = 1 if fp.text_per_clip else job.augmentations
+    working = forward_mb(fp.vision, job.batch * views * together)
     text = text_stack(fp, job.classes)
     if text is not None:
         working = max(working, forward_mb(text, job.batch * views if fp.text_per_clip else 1))

@@ -116,3 +116,30 @@ rule shift_summary:
         runtime=10,
     script:
         "../scripts/shift_summary.py"
+
+
+rule shift_lines:
+    input:
+        SHIFT_TABLE,
+    output:
+        png=report(
+            f"{SHIFT_LINES}.png",
+            caption="../report/shift_lines.rst",
+            category="Summary",
+            labels={"figure": "calibration under {corruption}"},
+        ),
+        pdf=f"{SHIFT_LINES}.pdf",
+        csv=f"{SHIFT_LINES}.csv",
+        tex=f"{SHIFT_LINES}.tex",
+    log:
+        "logs/shift_lines/{corruption}.log",
+    wildcard_constraints:
+        corruption=r"[a-z0-9_]+",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/shift_lines.py"

@@ -88,7 +88,7 @@ def test_the_documented_shift_config_makes_every_box_line_and_zoo_row(tmp_path: 
     shift = yaml.safe_load(SHIFT_CONFIG.read_text())
     workdir = make_workdir(tmp_path, TINY_DEMO)
     (workdir / "config" / "shift.yaml").write_text(SHIFT_CONFIG.read_text())
-    run = run_snakemake(workdir, "--cores", "2", "--configfile", "config/shift.yaml", "calibration", timeout=3000)
+    run = run_snakemake(workdir, "--cores", "2", "calibration", "--configfile", "config/shift.yaml", timeout=3000)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     models = [*shift["models"], *shift["mixtures"]]
     methods = ["none", *shift["recalibration"]]
@@ -116,6 +116,16 @@ def test_the_documented_shift_config_makes_every_box_line_and_zoo_row(tmp_path: 
             split = "test" if c == "none" else f"test+{c}-{s}"
             with open(workdir / f"results/calibration/{model}/demo/{split}/recalibration.csv", newline="") as fh:
                 assert [r["method"] for r in csv.DictReader(fh)] == methods
+    # the transfer matrix: every model on the demo, its accuracy that of its clean zoo table's `none` row
+    with open(workdir / "results/calibration/transfer.csv", newline="") as fh:
+        transfer = {r["model"]: r for r in csv.DictReader(fh)}
+    assert sorted(transfer) == sorted(models) and {r["test"] for r in transfer.values()} == {"demo"}
+    clean = {r["model"]: r for r in rows if r["corruption"] == "none" and r["method"] == "none"}
+    for model, cell in transfer.items():
+        assert float(cell["accuracy"]) == pytest.approx(float(clean[model]["accuracy"]))
+        assert float(cell["ece_ci_low"]) <= float(cell["ece_ci_high"])
+    assert (workdir / "figures/calibration/transfer.png").stat().st_size > 10_000
+    assert "demo" in (workdir / "results/calibration/transfer.tex").read_text()
     # the ensemble under contrast 5 is the mean of its members' probabilities under contrast 5
     split = "test+contrast-5"
     members = [load_predictions(workdir / f"results/predictions/{m}/demo/{split}.parquet") for m in shift["models"]]
@@ -128,6 +138,9 @@ def test_the_documented_shift_config_makes_every_box_line_and_zoo_row(tmp_path: 
         for m in members
     ) / len(members)
     row = next(
-        r for r in rows if r["model"] == "mixture/demo/ensemble" and r["split"] == split and r["method"] == "none"
+        r
+        for r in rows
+        if r["model"] == "mixture/demo/ensemble"
+        and (r["corruption"], r["severity"], r["method"]) == ("contrast", "5", "none")
     )
     assert float(row["accuracy"]) == pytest.approx(float((p.argmax(1) == mixed.labels).mean()))

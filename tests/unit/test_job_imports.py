@@ -37,6 +37,8 @@ ALLOWED = {
     "explain_skipped": set(),  # the notice that a mixture is not explained
     "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
     "shift_summary": {"matplotlib"},  # the shift table's box plots
+    "shift_lines": {"matplotlib"},  # a corruption's line plot
+    "transfer_matrix": {"matplotlib"},  # the transfer matrix's heat maps
     "backbone_record": set(),  # hashes a backbone's files: reads files only
     "compare_curves": {"matplotlib"},  # chosen results' reliability curves on one axis
 }

@@ -88,7 +88,14 @@ def test_prompt_tuning_convention_hands_probabilities_on_as_logits_like_its_mixt
     assert point_metrics(mixture_logits(logits, mix.weights, "standard"), labels)["nll"] == pytest.approx(nll, 1e-5)
 
 
-def write_member(path: Path, logits: np.ndarray, ids: list[str], labels: list[int], bad: set[str] = frozenset()):
+def write_member(
+    path: Path,
+    logits: np.ndarray,
+    ids: list[str],
+    labels: list[int],
+    bad: set[str] = frozenset(),
+    corruption: dict | None = None,
+):
     n = len(ids)
     rows = {
         "sample_id": ids,
@@ -103,7 +110,7 @@ def write_member(path: Path, logits: np.ndarray, ids: list[str], labels: list[in
         "error": ["cannot decode" if s in bad else None for s in ids],
     }
     meta = {"class_names": CLASSES, "model_key": path.stem, "checkpoint_sha256": "ab" * 32, "dataset": "demo"}
-    meta.update({"split": "test", "options": {"split": "test"}})
+    meta.update({"split": "test", "options": {"split": "test"}, "corruption": corruption})
     writer = PredictionWriter(path, len(CLASSES), meta)
     writer.write(rows)
     writer.close()
@@ -159,3 +166,19 @@ def test_planning_checks_members_are_configured_models_with_one_class_list() -> 
     assert "mixture/d/n is also listed under 'models'" in lines[1]
     assert "names members that are not under 'models': ['c/d/z']" in lines[2]
     assert mixture_errors(mixtures, ["a/d/x", "b/d/y", "c/d/z"], {"a/d/x": ["p"], "b/d/y": None}) == []
+
+
+def test_a_mixture_of_shifted_members_records_their_corruption_and_refuses_mixed_shifts(tmp_path: Path) -> None:
+    ids, labels = ["x.avi", "y.avi"], [0, 1]
+    fog = {"name": "fog", "severity": 3, "seed": 0}
+    write_member(tmp_path / "a.parquet", member_logits(1, n=2), ids, labels, corruption=fog)
+    write_member(tmp_path / "b.parquet", member_logits(2, n=2), ids, labels, corruption=fog)
+    write_member(tmp_path / "clean.parquet", member_logits(3, n=2), ids, labels)
+    mix = Mixture("mixture/demo/ab", ("m/d/a", "m/d/b"), (0.5, 0.5))
+    write_mixture(mix, [tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "m.parquet")
+    assert load_predictions(tmp_path / "m.parquet").metadata["corruption"] == fog
+    write_mixture(mix, [tmp_path / "clean.parquet", tmp_path / "clean.parquet"], tmp_path / "c.parquet")
+    assert load_predictions(tmp_path / "c.parquet").metadata["corruption"] is None
+    with pytest.raises(ValueError, match="under different corruptions"):
+        write_mixture(mix, [tmp_path / "a.parquet", tmp_path / "clean.parquet"], tmp_path / "bad.parquet")
+    assert not (tmp_path / "bad.parquet").exists()

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -74,3 +75,72 @@ def test_an_unknown_corruption_stops_before_any_job(tmp_path: Path) -> None:
     proc = run_snakemake(workdir, "-n", timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "corruptions" in out and "snow" in out, out
+
+
+SHIFT_CONFIG = Path(__file__).resolve().parents[2] / ".test" / "config" / "shift.yaml"
+
+
+@pytest.mark.slow
+def test_the_documented_shift_config_makes_every_box_line_and_zoo_row(tmp_path: Path) -> None:
+    """.test/config/shift.yaml over the tiny demo: the demo's models and their ensemble, three corruptions at every
+    severity, every recalibration method; the box plots, a line plot (CSV, LaTeX) per corruption and the zoo
+    tables hold every (model, method, severity), and the ensemble's shifted split mixes its members' shifted ones."""
+    shift = yaml.safe_load(SHIFT_CONFIG.read_text())
+    workdir = make_workdir(tmp_path, TINY_DEMO)
+    (workdir / "config" / "shift.yaml").write_text(SHIFT_CONFIG.read_text())
+    run = run_snakemake(workdir, "--cores", "2", "calibration", "--configfile", "config/shift.yaml", timeout=3000)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    models = [*shift["models"], *shift["mixtures"]]
+    methods = ["none", *shift["recalibration"]]
+    shifts = [("none", 0)] + [(c, s) for c, severities in shift["corruptions"].items() for s in severities]
+    assert len(shift["corruptions"]) >= 3 and all(sorted(s) == [1, 2, 3, 4, 5] for s in shift["corruptions"].values())
+    with open(workdir / "results/calibration/shift.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    got = {(r["model"], r["corruption"], int(r["severity"]), r["method"]) for r in rows}
+    assert got == {(m, c, s, k) for m in models for c, s in shifts for k in methods} and len(rows) == len(got)
+    for name in ("shift.png", "shift.pdf"):
+        assert (workdir / "figures/calibration" / name).stat().st_size > 10_000
+    for corruption in shift["corruptions"]:
+        base = workdir / "figures/calibration/shift" / corruption
+        assert base.with_suffix(".png").stat().st_size > 10_000 and base.with_suffix(".pdf").is_file()
+        with open(base.with_suffix(".csv"), newline="") as fh:
+            lines = list(csv.DictReader(fh))
+        assert sorted((r["model"], r["method"], int(r["severity"])) for r in lines) == sorted(
+            (m, k, s) for m in models for k in methods for s in range(6)
+        )
+        tex = base.with_suffix(".tex").read_text()
+        assert tex.count(r"\\") - 1 == len(lines)  # a row per line, after the header
+    # the zoo table of every split: each method fitted on the clean val split, scored there
+    for model in models:
+        for c, s in shifts:
+            split = "test" if c == "none" else f"test+{c}-{s}"
+            with open(workdir / f"results/calibration/{model}/demo/{split}/recalibration.csv", newline="") as fh:
+                assert [r["method"] for r in csv.DictReader(fh)] == methods
+    # the transfer matrix: every model on the demo, its accuracy that of its clean zoo table's `none` row
+    with open(workdir / "results/calibration/transfer.csv", newline="") as fh:
+        transfer = {r["model"]: r for r in csv.DictReader(fh)}
+    assert sorted(transfer) == sorted(models) and {r["test"] for r in transfer.values()} == {"demo"}
+    clean = {r["model"]: r for r in rows if r["corruption"] == "none" and r["method"] == "none"}
+    for model, cell in transfer.items():
+        assert float(cell["accuracy"]) == pytest.approx(float(clean[model]["accuracy"]))
+        assert float(cell["ece_ci_low"]) <= float(cell["ece_ci_high"])
+    assert (workdir / "figures/calibration/transfer.png").stat().st_size > 10_000
+    assert "demo" in (workdir / "results/calibration/transfer.tex").read_text()
+    # the ensemble under contrast 5 is the mean of its members' probabilities under contrast 5
+    split = "test+contrast-5"
+    members = [load_predictions(workdir / f"results/predictions/{m}/demo/{split}.parquet") for m in shift["models"]]
+    mixed = load_predictions(workdir / f"results/predictions/mixture/demo/ensemble/demo/{split}.parquet")
+    assert mixed.metadata["corruption"] == {"name": "contrast", "severity": 5, "seed": 0}
+    assert all(m.sample_ids == mixed.sample_ids for m in members)
+    p = sum(
+        np.exp(m.logits - m.logits.max(1, keepdims=True))
+        / np.exp(m.logits - m.logits.max(1, keepdims=True)).sum(1, keepdims=True)
+        for m in members
+    ) / len(members)
+    row = next(
+        r
+        for r in rows
+        if r["model"] == "mixture/demo/ensemble"
+        and (r["corruption"], r["severity"], r["method"]) == ("contrast", "5", "none")
+    )
+    assert float(row["accuracy"]) == pytest.approx(float((p.argmax(1) == mixed.labels).mean()))

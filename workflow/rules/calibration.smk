@@ -141,3 +141,60 @@ rule shift_summary:
         runtime=10,
     script:
         "../scripts/shift_summary.py"
+
+
+rule shift_lines:
+    input:
+        SHIFT_TABLE,
+    output:
+        png=report(
+            f"{SHIFT_LINES}.png",
+            caption="../report/shift_lines.rst",
+            category="Summary",
+            labels={"figure": "calibration under {corruption}"},
+        ),
+        pdf=f"{SHIFT_LINES}.pdf",
+        csv=f"{SHIFT_LINES}.csv",
+        tex=f"{SHIFT_LINES}.tex",
+    log:
+        "logs/shift_lines/{corruption}.log",
+    wildcard_constraints:
+        corruption=r"[a-z0-9_]+",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/shift_lines.py"
+
+
+# the transfer matrix (docs/shift.md): every configured model and mixture (rows, by its training dataset) on every
+# test dataset (columns), clean split, accuracy and ECE with their bootstrap intervals
+rule transfer_matrix:
+    input:
+        for_each_analysis(CALIB_METRICS),
+    output:
+        csv=TRANSFER_TABLE,
+        tex=TRANSFER_TABLE_TEX,
+        png=report(
+            TRANSFER_FIGURE,
+            caption="../report/transfer.rst",
+            category="Summary",
+            labels={"figure": "transfer matrix"},
+        ),
+        pdf=TRANSFER_FIGURE_PDF,
+    log:
+        "logs/transfer_matrix.log",
+    conda:
+        "../envs/videoxai.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        models=[f"{w['method']}/{w['train']}/{w['run']}" for w in analyses()],
+        tests=[w["test"] for w in analyses()],
+    script:
+        "../scripts/transfer_matrix.py"

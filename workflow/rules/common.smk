@@ -128,6 +128,13 @@ RECALIBRATION = f"{CALIB}/recalibration.csv"
 SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
 SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
 SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
+# one corruption against its severity: line plot, its rows as CSV and LaTeX, side by side
+SHIFT_LINES = f"{FIGURES}/calibration/shift/{{corruption}}"
+# each model (rows, by training dataset) on each test dataset (columns): accuracy and ECE with intervals
+TRANSFER_TABLE = f"{RESULTS}/calibration/transfer.csv"
+TRANSFER_TABLE_TEX = f"{RESULTS}/calibration/transfer.tex"
+TRANSFER_FIGURE = f"{FIGURES}/calibration/transfer.png"
+TRANSFER_FIGURE_PDF = f"{FIGURES}/calibration/transfer.pdf"
 # +ckpt-{file} where checkpoint-file names one of the run folder's files (nothing: the layout's rule)
 RESOLVED = f"{RESULTS}/models/{MODEL}/resolved{{ckpt}}.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
@@ -478,11 +485,18 @@ def recalibration_val(wildcards):
 
 
 def shift_targets():
-    """The recalibration table of every calibration analysis, the shift table and its box plots: made when the
-    config asks for corruptions or recalibration methods."""
+    """The recalibration table of every calibration analysis, the shift table, its box plots and a line plot (with
+    its CSV and LaTeX) per corruption and the transfer matrix: made when the config asks for corruptions or
+    recalibration methods (the transfer matrix also on its own: `snakemake results/calibration/transfer.csv`)."""
     if not (SHIFTS or config.get("recalibration")):
         return []
-    return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF]
+    lines = [
+        f"{SHIFT_LINES}.{ext}".format(corruption=c)
+        for c in dict.fromkeys(n for n, _ in SHIFTS)
+        for ext in ("png", "pdf", "csv", "tex")
+    ]
+    transfer = [TRANSFER_TABLE, TRANSFER_TABLE_TEX, TRANSFER_FIGURE, TRANSFER_FIGURE_PDF]
+    return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF, *lines, *transfer]
 
 
 def split_corruption_seed(wildcards):

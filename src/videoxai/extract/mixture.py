@@ -101,6 +101,11 @@ def write_mixture(
         where = f"mixture {mixture.key}: members' predictions {first} and {os.fspath(path)}"
         if list(meta["class_names"]) != list(meta0["class_names"]):
             raise ValueError(f"{where} have different class lists; a mixture's members must share one class order")
+        if meta.get("corruption") != meta0.get("corruption"):
+            raise ValueError(
+                f"{where} are under different corruptions ({meta0.get('corruption')} and {meta.get('corruption')}); "
+                "a mixture mixes one shifted split of each member"
+            )
         if len(r["sample_id"]) != len(ids) or set(r["sample_id"]) != set(ids):
             raise ValueError(f"{where} hold different clips; members must be evaluated on the same split")
         at = {s: i for i, s in enumerate(r["sample_id"])}
@@ -141,6 +146,7 @@ def write_mixture(
                 "member_options": [m.get("options") for m in metas],
             },
             "options": metas[0].get("options"),
+            "corruption": metas[0].get("corruption"),  # the shift its members saw (docs/shift.md), None when clean
             "videoxai_version": videoxai.__version__,
         }
     )

@@ -44,7 +44,7 @@ def test_corruptions_are_split_variants_with_their_own_predictions(tmp_path: Pat
     with open(workdir / "results/calibration/summary.csv", newline="") as fh:
         labels = [row["label"] for row in csv.DictReader(fh)]
     assert labels == [
-        "video_coop/demo/tiny on demo",
+        "video_coop/demo/tiny on demo (test)",
         "video_coop/demo/tiny on demo (test+contrast-1)",
         "video_coop/demo/tiny on demo (test+contrast-5)",
         "video_coop/demo/tiny on demo (test+motion_blur-2)",

@@ -196,3 +196,11 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def save_figure(fig: Any, out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str], dpi: int = 200) -> None:
+    """Write a Matplotlib figure as PNG and PDF, each atomically; the PDF without a creation date, so a rerun
+    writes the same bytes (the figure is drawn by the caller: this module imports no Matplotlib)."""
+    for path, fmt in ((out_png, "png"), (out_pdf, "pdf")):
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"CreationDate": None} if fmt == "pdf" else None)

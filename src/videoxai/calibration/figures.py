@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from videoxai.io import atomic_path
+from videoxai.io import save_figure
 
 COLUMN_WIDTH = 3.4
 TEXT_WIDTH = 6.9
@@ -91,12 +91,6 @@ def _figure(**kwargs: Any) -> Figure:
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
     return fig
-
-
-def _save(fig: Figure, out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]) -> None:
-    for path, fmt in ((out_png, "png"), (out_pdf, "pdf")):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=DPI, metadata={"CreationDate": None} if fmt == "pdf" else None)
 
 
 def _percent(value: float, ci: Sequence[float] | None) -> str:
@@ -242,7 +236,7 @@ def reliability_diagram(
             wrap = 60 if len(panels) == 1 else 110
             fig.suptitle(textwrap.fill(title, wrap), fontsize=8)
         fig.align_ylabels(axes[:, 0])
-        _save(fig, out_png, out_pdf)
+        save_figure(fig, out_png, out_pdf, DPI)
     return fig
 
 
@@ -299,4 +293,4 @@ def comparison_figure(
         ax.grid(True, linewidth=0.3, color="0.88", zorder=0)
         ax.set_axisbelow(True)
         fig.legend(loc="outside lower center", ncols=1, fontsize=6.5, frameon=False, handlelength=2.0)
-        _save(fig, out_png, out_pdf)
+        save_figure(fig, out_png, out_pdf, DPI)

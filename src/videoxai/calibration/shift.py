@@ -104,6 +104,8 @@ def shift_figure(rows: Sequence[dict[str, Any]], out_png: PathLike, out_pdf: Pat
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from videoxai.io import save_figure
+
     models = list(dict.fromkeys(r["model"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     severities = sorted({r["severity"] for r in rows})
@@ -136,7 +138,5 @@ def shift_figure(rows: Sequence[dict[str, Any]], out_png: PathLike, out_pdf: Pat
             if i == 0 and j == 0:
                 ax.legend(fontsize=7, title="recalibration", title_fontsize=7)
     fig.tight_layout()
-    for path in (out_png, out_pdf):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=os.fspath(path).rsplit(".", 1)[-1], dpi=120)
+    save_figure(fig, out_png, out_pdf, dpi=120)
     plt.close(fig)

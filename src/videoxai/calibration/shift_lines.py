@@ -12,7 +12,7 @@ from typing import Any
 
 from videoxai.calibration.shift import FIGURE_METRICS, write_rows
 from videoxai.calibration.table import latex_escape
-from videoxai.io import atomic_path, write_text
+from videoxai.io import write_text
 
 PathLike = str | os.PathLike[str]
 
@@ -48,6 +48,8 @@ def lines_figure(rows: Sequence[dict[str, Any]], corruption: str, out_png: PathL
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from videoxai.io import save_figure
+
     methods = list(dict.fromkeys(r["method"] for r in rows))
     datasets = {r["dataset"] for r in rows}
     curves = list(dict.fromkeys(_label(r, datasets) for r in rows))
@@ -71,9 +73,7 @@ def lines_figure(rows: Sequence[dict[str, Any]], corruption: str, out_png: PathL
             if i == 0 and j == 0:
                 ax.legend(fontsize=7, title="model", title_fontsize=7)
     fig.tight_layout()
-    for path in (out_png, out_pdf):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=os.fspath(path).rsplit(".", 1)[-1], dpi=120)
+    save_figure(fig, out_png, out_pdf, dpi=120)
     plt.close(fig)
 
 

@@ -109,6 +109,8 @@ def transfer_figure(cells: Sequence[dict[str, Any]], out_png: PathLike, out_pdf:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from videoxai.io import save_figure
+
     rows, cols, at = _grid(cells)
     fig, axes = plt.subplots(
         1, len(METRICS), figsize=(2.2 * len(cols) * len(METRICS) + 4, 0.6 * len(rows) + 2), squeeze=False
@@ -137,9 +139,7 @@ def transfer_figure(cells: Sequence[dict[str, Any]], out_png: PathLike, out_pdf:
         ax.set_ylabel("training dataset: model")
         ax.set_title(title)
     fig.tight_layout()
-    for path in (out_png, out_pdf):
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=os.fspath(path).rsplit(".", 1)[-1], dpi=120)
+    save_figure(fig, out_png, out_pdf, dpi=120)
     plt.close(fig)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from videoxai.io import atomic_path, read_json, write_text
+from videoxai.io import read_json, write_text
 from videoxai.keys import KEY_PART, SPLIT_VARIANT_PATTERN, ModelKey
 
 log = logging.getLogger("videoxai.explain")
@@ -205,6 +205,8 @@ def leaderboard_figure(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from videoxai.io import save_figure
+
     used = [s for s in SCORES if any(r[s[0]] is not None for r in rows)] or list(SCORES[:1])
     labels = [
         f"{r['model']} · {r['explainer']}" + (f" ({r['variant']})" if r["variant"] != "test" else "") for r in rows
@@ -228,9 +230,7 @@ def leaderboard_figure(
     axes[0][0].invert_yaxis()
     fig.text(0.99, 0.005, "mean over clips, 95% bootstrap interval; grey: baselines", ha="right", fontsize=7)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    for out in (out_png, out_pdf):
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=200, format=Path(out).suffix[1:])
+    save_figure(fig, out_png, out_pdf, dpi=200)
     plt.close(fig)
 
 

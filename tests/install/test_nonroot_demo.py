@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.helpers import REPO, TINY_DEMO
+from tests.helpers import TINY_DEMO, copy_working_tree
 from tests.install.host import command_dir, namespace_script
 
 pytestmark = [pytest.mark.needs("root"), pytest.mark.slow, pytest.mark.workflow]
@@ -84,20 +84,6 @@ def user() -> Iterator[pwd.struct_passwd]:
         subprocess.run(["userdel", USER], check=False, capture_output=True)
 
 
-def _copy_working_tree(dest: Path) -> None:
-    """What a clone of this checkout holds, uncommitted edits included (tracked and unignored files)."""
-    listing = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True,
-        capture_output=True,
-    ).stdout.decode()
-    for rel in filter(None, listing.split("\0")):
-        src = REPO / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-
-
 def _shared_environment(venv: Path) -> None:
     """The copy's .venv sees this environment's packages and commands, as a site's shared environment would."""
     subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True, capture_output=True)
@@ -123,7 +109,7 @@ def run(user: pwd.struct_passwd, tmp_path_factory: pytest.TempPathFactory) -> It
         scratch.chmod(0o755)  # the user must reach its folder; the rest of the scratch stays root's
         clone, home = scratch / "videoxai", scratch / "home"
         home.mkdir()
-        _copy_working_tree(clone)
+        copy_working_tree(clone)
         cfg_path = clone / "config" / "config.yaml"
         cfg = yaml.safe_load(cfg_path.read_text())
         cfg.update(TINY_DEMO)

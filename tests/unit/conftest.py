@@ -12,3 +12,19 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def fixtures():
+    """prompt-tuning's golden fixtures (``../shared/origin-fixtures``); a module may define its own."""
+    from tests.helpers import origin_fixtures
+
+    return origin_fixtures()
+
+
+@pytest.fixture(scope="module")
+def families_fixtures():
+    """The golden fixtures of prompt-tuning's other families (``../shared/origin-fixtures-families``)."""
+    from tests.helpers import origin_fixtures_families
+
+    return origin_fixtures_families()

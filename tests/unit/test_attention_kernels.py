@@ -22,16 +22,6 @@ inputs = models.inputs
 class_names = models.class_names
 
 
-@pytest.fixture(scope="module")
-def fixtures():
-    return models.origin_fixtures()
-
-
-@pytest.fixture(scope="module")
-def families_fixtures():
-    return families.origin_fixtures_families()
-
-
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("key", models.CASES)
 def test_the_three_families_equal_prompt_tuning_under_every_kernel(kernel, key, fixtures, clip, inputs, class_names):

@@ -29,6 +29,7 @@ from videoxai.calibration.scores import Scores
 from videoxai.calibration.suite import MetricSuite
 from videoxai.extract.predictions import PredictionWriter
 from videoxai.io import read_json
+from videoxai.keys import SplitVariant
 
 TOL = 1e-6
 CASES = ("a", "b", "c")
@@ -316,6 +317,7 @@ def test_config_declares_the_conventions_key():
     assert spec["default"] == "standard" and spec["enum"] == list(CONVENTIONS) and spec["description"]
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     assert config["conventions"] == "standard"
-    rule = (REPO / "workflow" / "rules" / "calibration.smk").read_text()
-    assert "convention=lambda w: variant(w).convention" in rule  # the split's +pt names it (videoxai.keys)
-    assert "convention=snakemake.params.convention" in (REPO / "workflow" / "scripts" / "calibrate.py").read_text()
+    # the key names the results: the default config's split has no suffix, prompt-tuning's gets +pt and reads back
+    assert str(SplitVariant.from_config(config)) == config["split"]
+    pt = SplitVariant.from_config({**config, "conventions": "prompt-tuning"})
+    assert str(pt) == f"{config['split']}+pt" and SplitVariant.parse(str(pt)).convention == "prompt-tuning"

@@ -14,7 +14,6 @@ import json
 import pytest
 import torch
 
-from tests.helpers import origin_fixtures
 from videoxai.models.checkpoints.files import CheckpointError
 from videoxai.models.families.prompt_tuning import RunOptions, build_prompt_tuning_model
 from videoxai.models.families.prompt_tuning.context import pool_frames
@@ -27,11 +26,6 @@ CASES = [
     "stt/ucf101/best-mean",
 ]
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module")
-def fixtures():
-    return origin_fixtures()
 
 
 @pytest.fixture(scope="module")

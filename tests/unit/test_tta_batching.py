@@ -39,16 +39,6 @@ def tolerance(x: torch.Tensor) -> float:
     return ATOL * max(1.0, x.abs().max().item())
 
 
-@pytest.fixture(scope="module")
-def fixtures():
-    return models.origin_fixtures()
-
-
-@pytest.fixture(scope="module")
-def families_fixtures():
-    return families.origin_fixtures_families()
-
-
 @pytest.mark.parametrize("key", models.CASES)
 def test_augmentations_together_equal_one_forward_each(key, fixtures):
     from transformers import CLIPModel

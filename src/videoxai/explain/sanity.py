@@ -122,7 +122,7 @@ def _panel_of(row: dict[str, Any]) -> str:
 
 
 def sanity_figure(
-    rows: Sequence[dict[str, Any]], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str]
+    rows: Sequence[dict[str, Any]], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str], dpi: int = 200
 ) -> None:
     """A column per model (x test dataset x variant), a row per similarity: x the layers randomised so far, top-down
     (0: the trained model, whose map equals itself), y the similarity with the trained model's map, a line per
@@ -175,7 +175,7 @@ def sanity_figure(
         axes[0][0].legend(fontsize=7, loc="lower left")
     fig.text(0.99, 0.005, "mean over clips, 95% bootstrap interval (band); Adebayo et al. 2018", ha="right", fontsize=7)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    save_figure(fig, out_png, out_pdf, dpi=200)
+    save_figure(fig, out_png, out_pdf, dpi=dpi)
     plt.close(fig)
 
 

@@ -121,3 +121,38 @@ def test_blur_baseline_is_torchvisions_gaussian_blur():
     k = 2 * int(math.ceil(2 * sigma)) + 1
     want = gaussian_blur(video.flatten(0, 1), [k, k], [sigma, sigma]).reshape(video.shape)
     assert torch.equal(ev.blurred(video), want)
+
+
+def test_ssim_is_scikit_images_structural_similarity():
+    """The sanity check's SSIM is scikit-image's (uniform 7 x 7 window, sample covariance, data range 1)."""
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    for size, window in ((64, 7), (9, 7), (24, 5)):
+        x = rng.uniform(size=(size, size))
+        y = np.clip(0.6 * x + 0.4 * rng.uniform(size=(size, size)), 0, 1)
+        want = structural_similarity(x, y, data_range=1.0, win_size=window)
+        assert ev.ssim_2d(x, y, window) == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_ssim_per_clip_scales_upsamples_and_skips_undefined_frames():
+    from skimage.metrics import structural_similarity
+
+    from videoxai.explain.maps import upsample_bilinear
+
+    rng = np.random.default_rng(1)
+    a = torch.tensor(rng.uniform(size=(3, 4, 8, 8)).astype(np.float32))
+    b = torch.tensor(rng.uniform(size=(3, 4, 8, 8)).astype(np.float32))
+    b[1] = a[1] * 3 + 2  # a positive affine change of the map: the same map once scaled
+    b[2] = 0.5  # constant: no structure to compare
+    a[0, 2] = float("nan")  # an undefined frame: left out
+    got = ev.ssim_per_clip(a, b, 32)
+    assert got[1] == pytest.approx(1.0) and got[2] is None
+    x, y = a[0].numpy(), b[0].numpy()
+    fx = (x - np.nanmin(x)) / (np.nanmax(x) - np.nanmin(x))
+    fy = (y - y.min()) / (y.max() - y.min())
+    keep = [0, 1, 3]
+    ux, uy = upsample_bilinear(fx[keep], 32), upsample_bilinear(fy[keep], 32)
+    want = np.mean([structural_similarity(p, q, data_range=1.0) for p, q in zip(ux, uy)])
+    assert got[0] == pytest.approx(want, rel=1e-6)  # scikit-image works in float32 on float32 maps, videoxai in float64
+    assert got[0] < 0.5  # unrelated maps are dissimilar

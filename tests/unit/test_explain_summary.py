@@ -152,9 +152,17 @@ def test_evaluation_summary_collects_per_clip_scores():
     ]
     out = summary.evaluation_summary(maps, np.full((2, 3), 1 / 3), clips, masks)
     assert out["faithfulness"]["deletion_auc"] == pytest.approx(0.3) and out["faithfulness"]["n_clips"] == 2
+    # a file made before the SSIM was kept: no SSIM, and no module names without the file's params
     assert out["sanity"] == [
-        {"step": 1, "spearman": pytest.approx(0.9), "n_undefined": 0},
-        {"step": 2, "spearman": pytest.approx(0.1), "n_undefined": 1},
+        {"step": 1, "spearman": pytest.approx(0.9), "n_undefined": 0, "ssim": None},
+        {"step": 2, "spearman": pytest.approx(0.1), "n_undefined": 1, "ssim": None},
+    ]
+    for clip, ssim in zip(clips, ([0.7, 0.3], [0.5, None]), strict=True):
+        clip["evaluation"]["sanity_ssim"] = ssim
+    kept = summary.evaluation_summary(maps, np.full((2, 3), 1 / 3), clips, None, randomised=[["head"], ["", "x"]])
+    assert [(s["ssim"], s["randomised"]) for s in kept["sanity"]] == [
+        (pytest.approx(0.6), ["head"]),
+        (pytest.approx(0.3), ["", "x"]),
     ]
     assert set(out["ground_truth"]["per_class"]) == {"A", "B"}
     assert out["ground_truth"]["randomised_model"] == {"pointing_game": 0.0, "energy_in_mask": pytest.approx(0.1)}

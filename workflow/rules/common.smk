@@ -154,6 +154,9 @@ EXPLAIN_SUMMARY = f"{RESULTS}/explain/summary.csv"
 EXPLAIN_SUMMARY_TEX = f"{RESULTS}/explain/summary.tex"
 EXPLAIN_LEADERBOARD = f"{FIGURES}/explainer/leaderboard.png"
 EXPLAIN_LEADERBOARD_PDF = f"{FIGURES}/explainer/leaderboard.pdf"
+EXPLAIN_SANITY = f"{RESULTS}/explain/sanity.csv"
+EXPLAIN_SANITY_FIGURE = f"{FIGURES}/explainer/sanity.png"
+EXPLAIN_SANITY_FIGURE_PDF = f"{FIGURES}/explainer/sanity.pdf"
 TRACK = f"{RESULTS}/wandb/records/{MODEL}/{{test}}/{{split}}"
 TRACK_CALIBRATION = f"{TRACK}/calibration.json"
 TRACK_EXPLANATIONS = f"{TRACK}/explainer-{{explainer}}.json"
@@ -541,6 +544,9 @@ def explain_targets():
         EXPLAIN_SUMMARY_TEX,
         EXPLAIN_LEADERBOARD,
         EXPLAIN_LEADERBOARD_PDF,
+        EXPLAIN_SANITY,
+        EXPLAIN_SANITY_FIGURE,
+        EXPLAIN_SANITY_FIGURE_PDF,
     ]
 
 

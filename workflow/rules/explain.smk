@@ -95,7 +95,8 @@ rule aggregate_explanations:
 
 
 # The leaderboard: every explainer folder on disk (any config's variant) and the config's, models x explainers x
-# scores, each a clip mean with its bootstrap 95% interval, the random-map and centre-prior baselines as rows.
+# scores, each a clip mean with its bootstrap 95% interval, the random-map and centre-prior baselines as rows; from
+# the same folders, the sanity check's similarity curve over the layers randomised (videoxai.explain.sanity).
 rule explanation_summary:
     input:
         stats=[r.stats for r in leaderboard_results()],
@@ -114,6 +115,19 @@ rule explanation_summary:
             labels={"figure": "explanation leaderboard"},
         ),
         pdf=EXPLAIN_LEADERBOARD_PDF,
+        sanity=report(
+            EXPLAIN_SANITY,
+            caption="../report/explanation_sanity.rst",
+            category="Summary",
+            labels={"figure": "explanation sanity check table"},
+        ),
+        sanity_png=report(
+            EXPLAIN_SANITY_FIGURE,
+            caption="../report/explanation_sanity.rst",
+            category="Summary",
+            labels={"figure": "explanation sanity check"},
+        ),
+        sanity_pdf=EXPLAIN_SANITY_FIGURE_PDF,
     log:
         "logs/explanation_summary.log",
     conda:

@@ -6,7 +6,7 @@
   random cell order.
 * Sanity (Adebayo et al. 2018): maps of the trained model against maps of the
   same model with its weights re-initialised from the top down, cascading;
-  Spearman rank correlation per step. A method whose maps survive
+  Spearman rank correlation and SSIM per step (both, as Adebayo et al. report). A method whose maps survive
   randomisation explains the input, not the model.
 * Random logit (Sixt et al. 2020): the map of the target class against the
   map of a random other class; a class-sensitive method gives a low
@@ -174,6 +174,61 @@ def spearman_per_clip(a: torch.Tensor, b: torch.Tensor) -> list[float | None]:
     return out
 
 
+# SSIM's constants and window as scikit-image's ``structural_similarity`` defaults (Wang et al. 2004 with a uniform
+# 7 x 7 window and the sample covariance); the unit test checks the value against scikit-image itself
+SSIM_WINDOW = 7
+_SSIM_K1, _SSIM_K2 = 0.01, 0.03
+
+
+def ssim_2d(x: np.ndarray, y: np.ndarray, window: int = SSIM_WINDOW) -> float:
+    """Mean structural similarity of two ``(H, W)`` images in [0, 1] (data range 1), as scikit-image computes it:
+    local means, variances and covariance over a uniform ``window``, the border of half a window left out."""
+    from scipy.ndimage import uniform_filter  # lazily: only the sanity check needs it
+
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n = window**2
+    cov_norm = n / (n - 1)  # the sample covariance
+    ux, uy = uniform_filter(x, window), uniform_filter(y, window)
+    uxx, uyy, uxy = uniform_filter(x * x, window), uniform_filter(y * y, window), uniform_filter(x * y, window)
+    vx, vy, vxy = cov_norm * (uxx - ux * ux), cov_norm * (uyy - uy * uy), cov_norm * (uxy - ux * uy)
+    c1, c2 = _SSIM_K1**2, _SSIM_K2**2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux**2 + uy**2 + c1) * (vx + vy + c2))
+    pad = (window - 1) // 2
+    return float(s[pad : s.shape[0] - pad, pad : s.shape[1] - pad].mean())
+
+
+def _unit_range(m: np.ndarray) -> np.ndarray | None:
+    """A clip's maps min-max scaled to [0, 1] over its defined (finite) values; None if constant."""
+    finite = m[np.isfinite(m)]
+    if finite.size == 0 or np.ptp(finite) == 0:
+        return None
+    return (m - finite.min()) / np.ptp(finite)
+
+
+def ssim_per_clip(a: torch.Tensor, b: torch.Tensor, size: int) -> list[float | None]:
+    """SSIM of each clip's ``(T, h, w)`` maps: each clip's maps scaled to [0, 1], upsampled to the clip's ``size``
+    (bilinear, as the ground-truth scores see them), :func:`ssim_2d` per frame, the mean over frames.
+
+    Frames undefined (NaN) in either map are left out; None where either clip's map is constant or no frame is left.
+    """
+    from videoxai.explain.maps import upsample_bilinear
+
+    out: list[float | None] = []
+    for x, y in zip(a.float().cpu().numpy(), b.float().cpu().numpy(), strict=True):
+        x, y = _unit_range(x), _unit_range(y)
+        if x is None or y is None:
+            out.append(None)
+            continue
+        keep = np.isfinite(x).all(axis=(1, 2)) & np.isfinite(y).all(axis=(1, 2))
+        if not keep.any():
+            out.append(None)
+            continue
+        ux, uy = upsample_bilinear(x[keep], size), upsample_bilinear(y[keep], size)
+        window = min(SSIM_WINDOW, size - (1 - size % 2))  # odd, at most the frame's side
+        out.append(float(np.mean([ssim_2d(p, q, window) for p, q in zip(ux, uy, strict=True)])))
+    return out
+
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     """Ranks with ties given their mean rank (scipy's ``rankdata``): scipy.stats alone would add ~0.7 s to every
     explain job's start, for one line of it."""
@@ -207,13 +262,15 @@ def cascading_randomisation(
     modules: list[tuple[str, torch.nn.Module]],
     steps: int = 4,
     seed: int = 0,
+    size: int | None = None,
 ) -> tuple[list[dict[str, Any]], list[torch.Tensor]]:
     """Re-initialise a copy of ``model`` top-down in ``steps`` chunks; after each, explain again and compare.
 
     ``explain(m)`` returns relevance ``(B, T, h, w)`` for the same clips and
     target classes with model ``m``. Each chunk is re-initialised under its
     own seed, so every batch of clips sees the same randomised weights.
-    Returns per step ``{"randomised": [module names], "spearman": [per clip]}``
+    ``size``: the clips' side, where the SSIM compares the maps (None: Spearman only).
+    Returns per step ``{"randomised": [module names], "spearman": [per clip], "ssim": [per clip]}``
     and the randomised maps of every step.
     """
     names = {id(m): n for n, m in modules}
@@ -227,5 +284,8 @@ def cascading_randomisation(
                 randomise_(by_name[names[id(m)]])
         rel = explain(clone)
         maps.append(rel)
-        results.append({"randomised": [n for n, _ in chunk], "spearman": spearman_per_clip(trained, rel)})
+        step: dict[str, Any] = {"randomised": [n for n, _ in chunk], "spearman": spearman_per_clip(trained, rel)}
+        if size is not None:
+            step["ssim"] = ssim_per_clip(trained, rel, size)
+        results.append(step)
     return results, maps

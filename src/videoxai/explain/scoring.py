@@ -2,8 +2,8 @@
 
 Deletion/insertion faithfulness of every map, and the cascading
 model-randomisation sanity check (Adebayo et al. 2018): the method is rerun
-on ever more randomised copies of the model, and the rank correlation with
-the trained model's map is kept per step. On clips with ground-truth masks
+on ever more randomised copies of the model, and the rank correlation and
+SSIM with the trained model's map are kept per step. On clips with ground-truth masks
 (the demo) the randomised model's maps are scored against them too, the
 floor the trained model's scores should clear. The kernels live in
 :mod:`videoxai.explain.evaluate` (faithfulness, sanity) and :mod:`videoxai.explain.localisation` (ground-truth
@@ -54,8 +54,8 @@ class BatchScorer:
         frame_indices: torch.Tensor,
         size: int,
     ) -> list[dict[str, Any]]:
-        """Per-clip deletion/insertion AUCs, sanity-check and random-logit Spearman (plus GT scores of the randomised
-        model's maps).
+        """Per-clip deletion/insertion AUCs, sanity-check Spearman and SSIM per step, random-logit Spearman (plus GT
+        scores of the randomised model's maps).
 
         ``samples``: the clips, when their ground-truth masks (if any) match
         the frames shown (None for VideoMix clips).
@@ -96,13 +96,14 @@ class BatchScorer:
             except ZeroGradientError:
                 pass  # no map for that class: no similarity to report
         steps, random_maps = ev.cascading_randomisation(
-            self.model, explain, expl.relevance, self.modules, s.sanity_steps, int(s.seed)
+            self.model, explain, expl.relevance, self.modules, s.sanity_steps, int(s.seed), size
         )
         self.randomised = [st["randomised"] for st in steps]
         scores = []
         for j in range(video.shape[0]):
             clip: dict[str, Any] = {k: float(v[j]) for k, v in fi.items()}
             clip["sanity_spearman"] = [st["spearman"][j] for st in steps]
+            clip["sanity_ssim"] = [st["ssim"][j] for st in steps]
             clip["random_logit_spearman"] = off_logit[j]
             if bool(undefined[j].any()):
                 clip["n_undefined_frames"] = int(undefined[j].sum())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,13 +174,15 @@ def evaluation_summary(
     masks: np.ndarray | None,
     seed: int = 0,
     undefined: np.ndarray | None = None,
+    randomised: Sequence[Sequence[str]] | None = None,
 ) -> dict[str, Any]:
     """Everything that goes under ``evaluation`` in ``aggregated_stats.json`` (clips without VideoMix).
 
     ``masks`` (N, T, H, W) are the ground-truth object masks aligned with the maps' frames, or None when the
     dataset has none (only faithfulness and sanity scores, computed in the explain stage and kept per clip, are
     summarised then). ``undefined`` (N, T): frames whose map is undefined; the mask scores skip them, the temporal
-    scores skip the clips that have any, and ``undefined_frames`` says how many.
+    scores skip the clips that have any, and ``undefined_frames`` says how many. ``randomised``: the module names
+    each sanity step randomised (the heatmaps file's ``params.evaluation.sanity_randomised``).
     """
     out: dict[str, Any] = {}
     undefined = flags_or_none(undefined, len(clips), int(np.shape(importance)[-1]) if len(clips) else 0)
@@ -225,15 +227,33 @@ def evaluation_summary(
                 "n_clips": len(off),
                 "n_undefined": int(sum(v is None for v in off)),
             }
-        per_step = list(zip(*[c["evaluation"]["sanity_spearman"] for c in evaluated], strict=True))
-        out["sanity"] = [
-            {
-                "step": s + 1,
-                "spearman": nanmean_or_none(np.array([v if v is not None else np.nan for v in vals], dtype=np.float64)),
-                "n_undefined": int(sum(v is None for v in vals)),
-            }
-            for s, vals in enumerate(per_step)
-        ]
+        out["sanity"] = sanity_summary(evaluated, randomised)
+    return out
+
+
+def _nanmean(values: Sequence[float | None]) -> float | None:
+    return nanmean_or_none(np.array([v if v is not None else np.nan for v in values], dtype=np.float64))
+
+
+def sanity_summary(
+    clips: list[dict[str, Any]], randomised: Sequence[Sequence[str]] | None = None
+) -> list[dict[str, Any]]:
+    """Per cascading-randomisation step: the clip means of the Spearman and SSIM (a file made before the SSIM was
+    kept has none: None) with the trained model's map, and the modules that step randomised when known."""
+    spearman = list(zip(*[c["evaluation"]["sanity_spearman"] for c in clips], strict=True))
+    ssim = [c["evaluation"].get("sanity_ssim") for c in clips]
+    per_step_ssim = list(zip(*ssim, strict=True)) if all(x is not None for x in ssim) else [()] * len(spearman)
+    out = []
+    for s, (vals, ssims) in enumerate(zip(spearman, per_step_ssim, strict=True)):
+        step: dict[str, Any] = {
+            "step": s + 1,
+            "spearman": _nanmean(vals),
+            "n_undefined": int(sum(v is None for v in vals)),
+            "ssim": _nanmean(ssims) if ssims else None,
+        }
+        if randomised is not None and s < len(randomised):
+            step["randomised"] = list(randomised[s])
+        out.append(step)
     return out
 
 
@@ -252,7 +272,8 @@ def per_clip_scores(
     """Each clip's scores (the unit the leaderboard's intervals resample): against the masks, the map's, the
     random map's and the centre prior's pointing game and energy in mask, and the temporal in-tube share (the part
     of the temporal importance on frames where the object is visible); from the explain stage, deletion and
-    insertion AUC and the last randomisation step's Spearman. A score a clip has not is None."""
+    insertion AUC and the last randomisation step's Spearman (and every step's Spearman and SSIM, lists, empty where
+    the clip was not evaluated). A score a clip has not is None."""
     rows: list[dict[str, Any]] = [{"sample_id": c.get("sample_id")} for c in clips]
     if masks is not None and len(clips):
         size = tuple(masks.shape[-2:])
@@ -279,6 +300,9 @@ def per_clip_scores(
         row["insertion_auc"] = ev.get("insertion_auc")
         sanity = ev.get("sanity_spearman") or []
         row["sanity_spearman"] = sanity[-1] if sanity else None
+        # every step, for the similarity curve over layers (videoxai.explain.sanity)
+        row["sanity_spearman_steps"] = list(sanity)
+        row["sanity_ssim_steps"] = list(ev.get("sanity_ssim") or [])
     return rows
 
 
@@ -352,7 +376,10 @@ def summarize_explanations(
     if root is not None and plain_clips and all(_mask_file(root / c["sample_id"]).is_file() for c in plain_clips):
         masks = np.stack([clip_masks(root / c["sample_id"], c["frame_indices"], size) for c in plain_clips])
     undefined = hs.undefined_flags()
-    evaluation = evaluation_summary(heat[plain], importance[plain], plain_clips, masks, seed, undefined[plain])
+    randomised = params.get("evaluation", {}).get("sanity_randomised")
+    evaluation = evaluation_summary(
+        heat[plain], importance[plain], plain_clips, masks, seed, undefined[plain], randomised
+    )
     if not plain.all():
         evaluation["videomix"] = videomix_summary(heat[~plain], [c for c in clips if "mix" in c], root, size)
     if dataset is not None and dataset.get("ground-truth") and plain_clips:

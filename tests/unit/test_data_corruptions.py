@@ -93,11 +93,24 @@ def test_hsv_round_trip_of_every_grey_and_colour() -> None:
 
 
 @pytest.mark.parametrize("severity", C.SEVERITIES)
-def test_shot_noise_is_poisson_counts_over_c(frames: np.ndarray, severity: int) -> None:
+def test_shot_noise_is_poisson_counts_over_c(severity: int) -> None:
+    """Each grey level's outputs are ``poisson(x c) / c`` (clipped at 1): their frequencies are SciPy's pmf."""
+    from scipy.stats import poisson
+
     c = [60, 25, 12, 5, 3][severity - 1]
-    out = C.corrupt_frames(frames, "shot_noise", severity, _rng())
-    counts = _rng().poisson(frames / 255.0 * c)
-    assert np.array_equal(out, (np.clip(counts / c, 0, 1) * 255).astype(np.uint8))
+    levels = np.array([0, 1, 17, 128, 200, 255], np.uint8)
+    grey = np.repeat(levels, 60_000).reshape(len(levels), 100, 200, 3)  # a frame per grey level
+    out = C.corrupt_frames(grey, "shot_noise", severity, _rng())
+    assert np.array_equal(out, C.corrupt_frames(grey, "shot_noise", severity, _rng()))  # the clip's generator
+    outputs = (np.clip(np.arange(c + 1) / c, 0, 1) * 255).astype(np.uint8)  # count k -> grey level, k >= c: 255
+    for level, frame in zip(levels, out):
+        lam = level / 255.0 * c
+        expected = np.append(poisson.pmf(np.arange(c), lam), poisson.sf(c - 1, lam))
+        observed = np.array([(frame == o).mean() for o in outputs])
+        assert np.isin(frame, outputs).all()
+        sigma = np.sqrt(expected * (1 - expected) / frame.size)
+        # five standard errors, plus three draws for counts whose probability is far below 1 / size
+        assert np.all(np.abs(observed - expected) <= 5 * sigma + 3 / frame.size), (level, observed, expected)
 
 
 def test_shot_noise_variance_is_the_poisson_variance() -> None:

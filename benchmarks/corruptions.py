@@ -4,8 +4,9 @@ Clips like UCF101's: 320x240 MPEG-4 Part 2 .avi, 150 frames (6 s at 25 fps),
 made by ``benchmarks/decode.py``'s generator. Each measurement is what a
 DataLoader worker does for one clip: ``decode_clip`` of 8 segment-centre frames
 (PyAV, one thread), plus the corruption (frame corruptions on the 8 decoded
-frames; video corruptions re-encode the whole clip to a temporary file and
-decode that). Best of ``--rounds`` rounds. Writes
+frames; ``motion_blur`` and ``frame_rate`` decode the source frames the 8 frames
+of the corrupted clip are made of; the other video corruptions re-encode the
+whole clip to a temporary file and decode that). Best of ``--rounds`` rounds. Writes
 ``benchmarks/results/corruptions.json`` and, with ``--gallery PATH``, one frame
 of a clip at each severity of every corruption (the picture in docs/shift.md).
 
@@ -34,6 +35,8 @@ def _one(path: Path, name: str | None, severity: int) -> np.ndarray:
     rng = C.clip_rng(0, path.name, name, severity)
     if C.get(name).kind == "frame":
         return C.corrupt_frames(decode_clip(path, 8, decoder="pyav").frames, name, severity, rng)
+    if name in R.RETIMED:  # as the loader does: no copy
+        return R.decode_retimed_clip(path, name, severity, 8, decoder="pyav").frames
     with R.corrupted_copy(path, name, severity, rng) as copy:
         return decode_clip(copy, 8, decoder="pyav").frames
 

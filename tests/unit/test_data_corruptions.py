@@ -16,6 +16,7 @@ from videoxai.data.datasets import Sample, load_split
 from videoxai.data.decode import decode_clip, read_frames
 from videoxai.data.encode import write_lossless
 from videoxai.data.loader import ClipDataset
+from videoxai.data.sampling import linspace_indices
 from videoxai.demo.dataset import write_demo_dataset
 from videoxai.keys import SplitVariant, SplitVariantError
 from videoxai.models.base import InputSpec
@@ -93,11 +94,24 @@ def test_hsv_round_trip_of_every_grey_and_colour() -> None:
 
 
 @pytest.mark.parametrize("severity", C.SEVERITIES)
-def test_shot_noise_is_poisson_counts_over_c(frames: np.ndarray, severity: int) -> None:
+def test_shot_noise_is_poisson_counts_over_c(severity: int) -> None:
+    """Each grey level's outputs are ``poisson(x c) / c`` (clipped at 1): their frequencies are SciPy's pmf."""
+    from scipy.stats import poisson
+
     c = [60, 25, 12, 5, 3][severity - 1]
-    out = C.corrupt_frames(frames, "shot_noise", severity, _rng())
-    counts = _rng().poisson(frames / 255.0 * c)
-    assert np.array_equal(out, (np.clip(counts / c, 0, 1) * 255).astype(np.uint8))
+    levels = np.array([0, 1, 17, 128, 200, 255], np.uint8)
+    grey = np.repeat(levels, 60_000).reshape(len(levels), 100, 200, 3)  # a frame per grey level
+    out = C.corrupt_frames(grey, "shot_noise", severity, _rng())
+    assert np.array_equal(out, C.corrupt_frames(grey, "shot_noise", severity, _rng()))  # the clip's generator
+    outputs = (np.clip(np.arange(c + 1) / c, 0, 1) * 255).astype(np.uint8)  # count k -> grey level, k >= c: 255
+    for level, frame in zip(levels, out):
+        lam = level / 255.0 * c
+        expected = np.append(poisson.pmf(np.arange(c), lam), poisson.sf(c - 1, lam))
+        observed = np.array([(frame == o).mean() for o in outputs])
+        assert np.isin(frame, outputs).all()
+        sigma = np.sqrt(expected * (1 - expected) / frame.size)
+        # five standard errors, plus three draws for counts whose probability is far below 1 / size
+        assert np.all(np.abs(observed - expected) <= 5 * sigma + 3 / frame.size), (level, observed, expected)
 
 
 def test_shot_noise_variance_is_the_poisson_variance() -> None:
@@ -193,6 +207,26 @@ def test_frame_rate_keeps_the_frames_shown_at_the_lower_rate(known_clip, severit
         assert np.array_equal(got[k], data[int(k * 25 / fps)])
 
 
+@pytest.mark.parametrize(
+    "name,severity", [("motion_blur", 1), ("motion_blur", 3), ("motion_blur", 5), ("frame_rate", 1), ("frame_rate", 5)]
+)
+def test_retimed_decoding_equals_decoding_the_lossless_copy(samples, known_clip, name: str, severity: int) -> None:
+    """What the loader decodes (no copy) is what decoding the corrupted copy gives: frames, indices, counts."""
+    for path in (known_clip[0], samples[0].path):
+        with R.corrupted_copy(path, name, severity, _rng()) as copy:
+            expected = decode_clip(copy, 8, num_views=2, decoder="pyav")
+            views, _ = linspace_indices(expected.total, 8, 1)  # prompt-tuning's sampling
+            expected_linspace = read_frames(copy, views[0], decoder="pyav")
+        got = R.decode_retimed_clip(path, name, severity, 8, num_views=2, decoder="pyav")
+        assert got.indices == expected.indices and (got.total, got.padded) == (expected.total, expected.padded)
+        assert np.array_equal(got.frames, expected.frames)
+        frames, got_views, _, total = R.retimed_frames(
+            path, name, severity, lambda n: linspace_indices(n, 8, 1), decoder="pyav"
+        )
+        assert got_views == views and total == expected.total
+        assert np.array_equal(frames[0], expected_linspace)
+
+
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255**2 / np.mean((a.astype(float) - b.astype(float)) ** 2)))
 
@@ -246,6 +280,8 @@ def test_a_clip_too_short_for_the_blur_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(C.CorruptionError, match="needs more than 22 frames"):
         with R.corrupted_copy(path, "motion_blur", 5, _rng()):
             pass
+    with pytest.raises(C.CorruptionError, match="needs more than 22 frames"):
+        R.decode_retimed_clip(path, "motion_blur", 5, 8)
 
 
 # ---------------------------------------------------------------- while decoding: deterministic, seeded

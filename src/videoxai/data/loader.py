@@ -23,11 +23,13 @@ from torch.utils.data import DataLoader, Dataset
 from videoxai.data import corruptions, reencode
 from videoxai.data.decode import DecodeError, decode_clip, decoder_for_job, resolve_decoder
 from videoxai.data.prompt_tuning_frames import (
+    PromptTuningClip,
     PromptTuningTTA,
     decode_prompt_tuning_clip,
     display_frames,
     prompt_tuning_views,
 )
+from videoxai.data.sampling import linspace_indices
 from videoxai.data.spec import InputSpec
 from videoxai.data.splits import Sample
 from videoxai.data.transforms import (
@@ -63,7 +65,8 @@ class ClipDataset(Dataset):
 
     ``corruption`` ``(name, severity)`` corrupts every clip while it is decoded
     (:mod:`videoxai.data.corruptions`; a video corruption decodes a temporary
-    re-encoded copy, :mod:`videoxai.data.reencode`), with random draws seeded
+    re-encoded copy, :mod:`videoxai.data.reencode`, except motion blur and
+    frame-rate reduction, made from the sampled frames' sources), with random draws seeded
     by ``corruption_seed`` and the clip's id: the same clip is corrupted alike
     in every run. A clip the corruption cannot handle becomes an error item.
     """
@@ -109,7 +112,17 @@ class ClipDataset(Dataset):
     def _prompt_tuning(self, path: Path, sample_id: str) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], bool]:
         """Prompt-tuning's tensor (float32 holding ``spec.dtype`` values), display frames, indices, padded."""
         spec = dataclasses.replace(self.spec, num_views=self.num_views)
-        clip = decode_prompt_tuning_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)
+        if self._retimed():
+            frames, views, padded, total = reencode.retimed_frames(
+                path,
+                *self.corruption,
+                lambda n: linspace_indices(n, spec.num_frames, spec.num_views),
+                decoder=self.decoder,
+            )
+            raw = torch.from_numpy(frames.reshape(-1, *frames.shape[-3:])).permute(0, 3, 1, 2)
+            clip = PromptTuningClip(raw, views, padded, total, resolve_decoder(self.decoder))
+        else:
+            clip = decode_prompt_tuning_clip(path, spec.num_frames, spec.num_views, decoder=self.decoder)
         raw = clip.frames
         if self._frame_corruption():
             raw = torch.from_numpy(self._corrupt(raw.permute(0, 2, 3, 1).numpy(), sample_id)).permute(0, 3, 1, 2)
@@ -125,6 +138,10 @@ class ClipDataset(Dataset):
     def _frame_corruption(self) -> bool:
         return self.corruption is not None and corruptions.get(self.corruption[0]).kind == "frame"
 
+    def _retimed(self) -> bool:
+        """A video corruption made from the sampled frames' sources while decoding (no corrupted copy)."""
+        return self.corruption is not None and self.corruption[0] in reencode.RETIMED
+
     def _rng(self, sample_id: str):
         assert self.corruption is not None
         return corruptions.clip_rng(self.corruption_seed, sample_id, *self.corruption)
@@ -139,7 +156,10 @@ class ClipDataset(Dataset):
         t = self.spec.num_frames
         if self.prompt_tuning:
             return self._prompt_tuning(path, sample_id)
-        clip = decode_clip(path, t, num_views=self.num_views, decoder=self.decoder)
+        if self._retimed():
+            clip = reencode.decode_retimed_clip(path, *self.corruption, t, self.num_views, self.decoder)
+        else:
+            clip = decode_clip(path, t, num_views=self.num_views, decoder=self.decoder)
         raw = self._corrupt(clip.frames, sample_id) if self._frame_corruption() else clip.frames
         return None, self._prepare(torch.from_numpy(raw)), clip.indices, clip.padded
 
@@ -159,7 +179,7 @@ class ClipDataset(Dataset):
         blank_indices = [[-1] * t for _ in range(self.num_views)]
         video = None
         try:
-            if self.corruption is not None and not self._frame_corruption():
+            if self.corruption is not None and not self._frame_corruption() and not self._retimed():
                 rng = self._rng(sample.sample_id)
                 with reencode.corrupted_copy(sample.path, *self.corruption, rng) as copy:
                     video, frames, indices, padded = self._decode(copy, sample.sample_id)

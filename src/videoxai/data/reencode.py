@@ -15,6 +15,11 @@ copy into a temporary folder that the caller removes:
   random byte (what FFmpeg's ``noise`` bitstream filter does), then decoded as
   far as the decoder gets.
 
+``motion_blur`` and ``frame_rate`` only re-time or average the source's frames, so
+the loader does not write their copy: :func:`decode_retimed_clip` decodes just the
+source frames the sampled frames of the corrupted clip are made of and makes
+those (the same pixels as decoding the lossless copy; the tests compare them).
+
 Odd widths or heights lose their last column or row before H.264/H.265 (the
 reference's ``crop='iw-mod(iw,2)':'ih-mod(ih,2)'``).
 """
@@ -24,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -32,7 +37,9 @@ import av
 import numpy as np
 
 from videoxai.data import corruptions as C
+from videoxai.data.decode import DecodedClip, count_frames, read_frames, resolve_decoder
 from videoxai.data.encode import Codec
+from videoxai.data.sampling import segment_views
 
 LOSSLESS = Codec("ffv1", "bgr0")
 # one encoder thread each, as the rest of decoding. x264 / x265 still gave streams a grey level or two apart for the
@@ -54,12 +61,81 @@ def read_all(path: str | os.PathLike[str]) -> tuple[np.ndarray, Fraction, int]:
     return np.stack(frames), rate, bit_rate
 
 
-def motion_blur(frames: np.ndarray, severity: int) -> np.ndarray:
-    """Mean of 2c consecutive frames for each frame with c frames before and after it (truncated to uint8)."""
+RETIMED = ("motion_blur", "frame_rate")  # video corruptions made from the sampled frames' sources alone
+
+
+def _check_blur(n: int, severity: int) -> int:
     c = C.MOTION_BLUR[severity - 1]
-    n = len(frames)
     if n <= 2 * c:
         raise C.CorruptionError(f"motion_blur severity {severity} needs more than {2 * c} frames, the clip has {n}")
+    return c
+
+
+def _rate(path: str | os.PathLike[str]) -> Fraction:
+    """The first video stream's frame rate, as :func:`read_all` reads it."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return Fraction(stream.average_rate or stream.guessed_rate or 25)
+
+
+def retimed_frames(
+    path: str | os.PathLike[str],
+    name: str,
+    severity: int,
+    sample: Callable[[int], tuple[list[list[int]], bool]],
+    decoder: str = "auto",
+) -> tuple[np.ndarray, list[list[int]], bool, int]:
+    """The frames ``sample`` (a frame count -> views, padded) picks from ``path`` under ``motion_blur`` or ``frame_rate``.
+
+    Decodes only the source frames they are made of. Returns ``(frames (V, T, H, W, 3), views, padded, total)``,
+    ``views`` and ``total`` in the corrupted clip's frames.
+    """
+    if name not in RETIMED:
+        raise C.CorruptionError(f"{name} is not one of the re-timing corruptions {', '.join(RETIMED)}")
+    C.check_severity(severity)
+    n = count_frames(path, decoder)
+    if name == "motion_blur":
+        c = _check_blur(n, severity)
+        total = n - 2 * c
+
+        def sources(i: int) -> list[int]:  # frame i of the blurred clip: the mean of source frames i .. i + 2c - 1
+            return list(range(i, i + 2 * c))
+    else:
+        kept = frame_rate_indices(n, _rate(path), C.FRAME_RATE[severity - 1])
+        total = len(kept)
+
+        def sources(i: int) -> list[int]:
+            return [kept[i]]
+
+    views, padded = sample(total)
+    wanted = sorted({i for view in views for i in view})
+    needed = sorted({j for i in wanted for j in sources(i)})
+    decoded = read_frames(path, needed, decoder=decoder)
+    position = {j: k for k, j in enumerate(needed)}
+    made = {}
+    for i in wanted:
+        parts = decoded[[position[j] for j in sources(i)]]
+        # the blur as motion_blur() computes it: an exact uint16 sum over 2c, truncated to uint8
+        made[i] = (
+            parts[0] if len(parts) == 1 else (parts.sum(axis=0, dtype=np.uint16) / float(len(parts))).astype(np.uint8)
+        )
+    return np.stack([np.stack([made[i] for i in view]) for view in views]), views, padded, total
+
+
+def decode_retimed_clip(
+    path: str | os.PathLike[str], name: str, severity: int, num_frames: int, num_views: int = 1, decoder: str = "auto"
+) -> DecodedClip:
+    """:func:`~videoxai.data.decode.decode_clip` of the ``motion_blur`` / ``frame_rate`` copy, without the copy."""
+    frames, views, padded, total = retimed_frames(
+        path, name, severity, lambda n: segment_views(n, num_frames, num_views), decoder
+    )
+    return DecodedClip(frames=frames, indices=views, padded=padded, total=total, backend=resolve_decoder(decoder))
+
+
+def motion_blur(frames: np.ndarray, severity: int) -> np.ndarray:
+    """Mean of 2c consecutive frames for each frame with c frames before and after it (truncated to uint8)."""
+    n = len(frames)
+    c = _check_blur(n, severity)
     out = np.empty((n - 2 * c, *frames.shape[1:]), dtype=np.uint8)
     window = frames[: 2 * c].astype(np.uint16).sum(axis=0)  # exact: at most 22 x 255
     for i in range(n - 2 * c):  # output i: frames i .. i + 2c - 1, a running sum (one frame in, one out)

@@ -7,6 +7,8 @@
 # Explanation draws maps over one view (the segment centres), whatever num-temporal-views (+v{V}) is.
 # `conventions` is a param of explain_clips only where the method has a prompt-tuning form (prompt-tuning's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
+# {explainer} is the folder: the method and +{name}-{value} for each of its settings not at its default, the
+# selection's last (videoxai.explain.variant); {selection} is that last part: selection.json at the defaults.
 
 
 rule select_clips:

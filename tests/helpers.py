@@ -15,6 +15,21 @@ CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}  # .ci/run
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
+def explainer_folder(method: str, config: dict, convention: str = "standard", annotated: bool = True) -> str:
+    """The explainer folder's name ``config`` gives ``method`` (videoxai.explain.variant): the method and its settings
+    not at their defaults, e.g. ``occlusion+patch-0.5+classes-2+samples-1``."""
+    from videoxai.explain.variant import ExplainerVariant
+
+    return str(ExplainerVariant.from_config(method, convention, config, annotated))
+
+
+def selection_name(config: dict, annotated: bool = True) -> str:
+    """The selection file's name ``config`` gives: ``selection.json`` at the defaults, else with their suffix."""
+    from videoxai.explain.variant import SelectionVariant
+
+    return f"selection{SelectionVariant.from_config(config, annotated)}.json"
+
+
 def make_workdir(dest: Path, config_overrides: dict | None = None) -> Path:
     """A scratch copy of what a user checks out: workflow/, config/, profiles/."""
     for name in ("workflow", "config", "profiles"):

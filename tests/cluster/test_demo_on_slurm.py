@@ -169,8 +169,8 @@ def test_parquet_identical_apart_from_timestamps(runs: Runs) -> None:
 def test_selection_and_heatmaps_identical(runs: Runs) -> None:
     from videoxai.explain.store import load_heatmaps
 
-    selections = result_files(runs.slurm.workdir, "selection.json")
-    assert selections and selections == result_files(runs.local.workdir, "selection.json")
+    selections = result_files(runs.slurm.workdir, "selection*.json")
+    assert selections and selections == result_files(runs.local.workdir, "selection*.json")
     for rel in selections:
         assert (runs.slurm.workdir / rel).read_bytes() == (runs.local.workdir / rel).read_bytes(), rel
     heatmaps = result_files(runs.slurm.workdir, "heatmaps.safetensors")

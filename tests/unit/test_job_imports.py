@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.helpers import REPO
@@ -91,6 +92,31 @@ def test_render_and_summary_jobs_run_without_torch(tmp_path: Path) -> None:
     )
     assert imported_by(code) == {"matplotlib"}
     assert len(list((tmp_path / "v").glob("class_*_sample_*.mp4"))) == 3
+
+
+def test_a_source_overlay_render_job_runs_without_torch(tmp_path: Path) -> None:
+    """overlay: source (the default) decodes each clip's original frames in the render job: with PyAV, never the
+    decoder that imports torch."""
+    from videoxai.explain.store import HeatmapSet, load_heatmaps, save_heatmaps
+    from videoxai.render.video import encode_mp4
+
+    hs = load_heatmaps(make_heatmaps(tmp_path / "model.safetensors", n=2, t=6, size=32, grid=4))
+    clips = [
+        {**c, "sample_id": f"{c['class_name']}/v_{i}.mp4", "frame_indices": [1, 2, 3, 4, 5, 6]}
+        for i, c in enumerate(hs.clips)
+    ]
+    for c in clips:  # the originals: 8 frames of 48 x 64, larger than the model's 32 x 32
+        (tmp_path / "data" / c["sample_id"]).parent.mkdir(parents=True, exist_ok=True)
+        encode_mp4((np.full((48, 64, 3), 16 * k, np.uint8) for k in range(8)), tmp_path / "data" / c["sample_id"])
+    heatmaps = tmp_path / "heatmaps.safetensors"
+    save_heatmaps(heatmaps, HeatmapSet(hs.heatmaps, hs.temporal_importance, hs.frames, clips, hs.params))
+    code = (
+        "from videoxai.render.stage import render_folder\n"
+        f"r = render_folder({str(heatmaps)!r}, {str(tmp_path / 'v')!r}, {str(tmp_path / 'm')!r}, "
+        f"source_root={str(tmp_path / 'data')!r})\n"
+        "assert [x['overlay'] for x in r] == ['source', 'source'] and r[0]['width'] >= 2 * 64, r\n"
+    )
+    assert imported_by(code) == {"matplotlib"}
 
 
 def _calibrated(tmp_path: Path) -> tuple[Path, Path, Path]:

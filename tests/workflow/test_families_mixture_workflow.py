@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.helpers import TINY_DEMO, make_workdir, origin_fixtures_families, run_snakemake
+from tests.helpers import TINY_DEMO, explainer_folder, make_workdir, origin_fixtures_families, run_snakemake
 from videoxai.extract.predictions import load_predictions
 
+SMALL = {"classes-to-map": 1, "samples-per-class": 1, "evaluate": False}
+FOLDER = explainer_folder("attention-rollout", SMALL)  # attention-rollout+evaluate-false+classes-1+samples-1
 EXPLAINED = ["vilt/ucf101/best-mean", "vidop/ucf101/six-frames"]  # explained (the others' maps: unit tests)
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -62,9 +64,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "num-temporal-views": 1,
             "num-spatial-views": 1,
             "explainer-method": "attention-rollout",
-            "classes-to-map": 1,
-            "samples-per-class": 1,
-            "evaluate": False,
+            **SMALL,
             "bootstrap": 0,
         },
     )
@@ -79,8 +79,8 @@ def targets() -> list[str]:
     """Calibration of every model and mixture; explanations of the runs on 4 and 6 frames; the mixtures' notices."""
     explain = []
     for key in EXPLAINED:
-        explain.append(f"results/explain/{key}/demo/{SPLITS[key]}/attention-rollout/heatmaps.safetensors")
-        explain.append(f"figures/explainer/{key}/demo-{SPLITS[key]}/attention-rollout/aggregated_stats.json")
+        explain.append(f"results/explain/{key}/demo/{SPLITS[key]}/{FOLDER}/heatmaps.safetensors")
+        explain.append(f"figures/explainer/{key}/demo-{SPLITS[key]}/{FOLDER}/aggregated_stats.json")
     skipped = [f"results/explain/{key}/demo/{SPLIT}/attention-rollout/skipped.json" for key in (ENSEMBLE, WEIGHTED)]
     return ["calibration", *explain, *skipped]
 
@@ -142,7 +142,7 @@ def test_runs_are_explained_and_mixtures_skipped_with_a_notice(workdir: Path) ->
     from safetensors import safe_open
 
     for key in EXPLAINED:
-        path = workdir / f"results/explain/{key}/demo/{SPLITS[key]}/attention-rollout/heatmaps.safetensors"
+        path = workdir / f"results/explain/{key}/demo/{SPLITS[key]}/{FOLDER}/heatmaps.safetensors"
         with safe_open(str(path), "numpy") as f:
             assert f.get_slice("heatmaps").get_shape()[:2] == [1, FRAMES[key]], key  # one clip, the model's frames
     for key in (ENSEMBLE, WEIGHTED):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from tests.helpers import TINY_DEMO, explainer_folder, make_workdir, run_snakemake
 from videoxai.demo.dataset import DEMO_CLASSES
 from videoxai.explain.store import load_heatmaps
 from videoxai.extract.predictions import load_predictions
@@ -32,7 +32,8 @@ SMALL = {
     "evaluate": False,
 }
 PRED = "results/predictions/video_coop/demo/tiny/demo/test+pt.parquet"
-HEATMAPS = "results/explain/video_coop/demo/tiny/demo/test+pt/attention-rollout/heatmaps.safetensors"
+FOLDER = explainer_folder("attention-rollout", SMALL, "prompt-tuning")  # +evaluate-false+classes-1+samples-1
+HEATMAPS = f"results/explain/video_coop/demo/tiny/demo/test+pt/{FOLDER}/heatmaps.safetensors"
 STANDARD_PRED = "results/predictions/video_coop/demo/tiny/demo/test.parquet"
 
 

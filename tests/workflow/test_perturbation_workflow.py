@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from tests.helpers import TINY_DEMO, explainer_folder, make_workdir, run_snakemake
 from videoxai.explain.store import load_heatmaps
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
@@ -26,11 +26,14 @@ BUDGET = {  # small budgets: a test, not a study
 }
 
 
+CONFIG = {**TINY_DEMO, "explainer-method": ["occlusion", "rise"], "classes-to-map": 2, "samples-per-class": 1, **BUDGET}
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wd = make_workdir(
         tmp_path_factory.mktemp("perturbation"),
-        {**TINY_DEMO, "explainer-method": ["occlusion", "rise"], "classes-to-map": 2, "samples-per-class": 1, **BUDGET},
+        CONFIG,
     )
     proc = run_snakemake(wd, "--cores", "2")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
@@ -39,7 +42,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("explainer", ["occlusion", "rise"])
 def test_perturbation_explainers_run_in_the_workflow(run: Path, explainer: str) -> None:
-    folder = run / f"results/explain/{KEY}/demo/test/{explainer}"
+    folder = run / f"results/explain/{KEY}/demo/test/{explainer_folder(explainer, CONFIG)}"
     hs = load_heatmaps(folder / "heatmaps.safetensors")
     assert len(hs) == 2 and hs.heatmaps.shape[:2] == (2, 8) and float(hs.heatmaps.max()) == 1.0
     assert np.isfinite(hs.heatmaps.astype(np.float32)).all() and not hs.undefined_flags().any()
@@ -48,7 +51,7 @@ def test_perturbation_explainers_run_in_the_workflow(run: Path, explainer: str) 
         assert hs.params["rise-masks"] == 24 and hs.params["rise-seed"] == 5  # the config's budget and seed
     else:
         assert hs.params["occlusion-patch"] == 0.5 and hs.params["occlusion-frames"] == 4
-    figures = run / f"figures/explainer/{KEY}/demo-test/{explainer}"
+    figures = run / f"figures/explainer/{KEY}/demo-test/{explainer_folder(explainer, CONFIG)}"
     assert len(list((figures / "video_samples").glob("*.mp4"))) == 2
     assert len(list((figures / "attention_maps").glob("*.png"))) == 2
     stats = json.loads((figures / "aggregated_stats.json").read_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import make_workdir, run_snakemake
+from tests.helpers import explainer_folder, make_workdir, run_snakemake
 from videoxai.demo.real_size import write_backbone, write_clips, write_run
 from videoxai.explain.store import load_heatmaps
 from videoxai.extract.predictions import load_predictions
@@ -29,6 +29,9 @@ KEY = "video_coop/ucf101/best-attention"
 CLASSES = ["ApplyEyeMakeup", "Archery"]
 SPLIT = "test+v1+s1"
 BUDGET_MB = 7500
+
+
+SMALL = {"classes-to-map": 1, "samples-per-class": 1, "deletion-steps": 1, "sanity-steps": 1}
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +50,7 @@ def real_size(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "num-temporal-views": 1,
             "num-spatial-views": 1,
             "explainer-method": ["attention-rollout", "grad-rollout"],
-            "classes-to-map": 1,
-            "samples-per-class": 1,
-            "deletion-steps": 1,
-            "sanity-steps": 1,
+            **SMALL,
         },
     )
     env = {"HF_HOME": str(root / "hf-home"), "HF_HUB_OFFLINE": "1"}
@@ -93,6 +93,7 @@ def test_predictions_at_the_configured_views(real_size: Path) -> None:
 
 @pytest.mark.parametrize("explainer", ["attention-rollout", "grad-rollout"])
 def test_heatmaps_and_renders(real_size: Path, explainer: str) -> None:
+    explainer = explainer_folder(explainer, SMALL, annotated=False)  # +deletion-steps-1+sanity-steps-1+classes-1+...
     hs = load_heatmaps(real_size / "results/explain" / KEY / "ucf101" / SPLIT / explainer / "heatmaps.safetensors")
     assert hs.heatmaps.shape == (1, 8, 14, 14)  # 224 px, patch 16
     assert hs.frames.shape == (1, 8, 224, 224, 3)

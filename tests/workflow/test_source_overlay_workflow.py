@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from tests.helpers import TINY_DEMO, explainer_folder, make_workdir, run_snakemake
 from videoxai.data.decode import read_frames
 from videoxai.explain.store import load_heatmaps
 from videoxai.render.source import source_overlay
@@ -19,14 +19,15 @@ pytestmark = pytest.mark.workflow
 
 KEY = "video_coop/demo/tiny"
 SMALL = {**TINY_DEMO, "explainer-method": "grad-cam", "classes-to-map": 1, "samples-per-class": 1, "evaluate": False}
+FOLDER = explainer_folder("grad-cam", SMALL)  # grad-cam+evaluate-false+classes-1+samples-1
 
 
 def test_source_overlays_are_drawn_at_the_original_resolution(tmp_path: Path) -> None:
     workdir = make_workdir(tmp_path, {**SMALL, "overlay": "source", "colormap": "viridis"})
-    folder = f"figures/explainer/{KEY}/demo-test/grad-cam"
+    folder = f"figures/explainer/{KEY}/demo-test/{FOLDER}"
     proc = run_snakemake(workdir, "--cores", "2", f"{folder}/gallery.html", timeout=900)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    hs = load_heatmaps(workdir / f"results/explain/{KEY}/demo/test/grad-cam/heatmaps.safetensors")
+    hs = load_heatmaps(workdir / f"results/explain/{KEY}/demo/test/{FOLDER}/heatmaps.safetensors")
     clip = hs.clips[0]
     source = read_frames(workdir / "data/demo" / clip["sample_id"], clip["frame_indices"])
     # (the demo's clips are the model's size: the crop is the whole frame, its border drawn; other sizes: the unit

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import TINY_DEMO, make_workdir, run_snakemake
+from tests.helpers import TINY_DEMO, explainer_folder, make_workdir, run_snakemake, selection_name
 from videoxai.explain.store import load_heatmaps
 from videoxai.io import read_json
 
@@ -28,7 +28,7 @@ SMALL = {
     "class-mapping": {"demo": {"demo": {"MoveRight": "MoveRight"}}},
 }
 EXPLAIN = "results/explain/video_coop/demo/tiny/demo/test+v2"
-HEATMAPS = f"{EXPLAIN}/grad-cam/heatmaps.safetensors"
+HEATMAPS = f"{EXPLAIN}/{explainer_folder('grad-cam', SMALL)}/heatmaps.safetensors"
 PRED = "results/predictions/video_coop/demo/tiny/demo/test+v2.parquet"
 
 
@@ -50,7 +50,7 @@ def test_editing_the_class_mapping_reruns_extraction_and_explanation(tmp_path: P
     run = run_snakemake(workdir, "--cores", "2", HEATMAPS, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     # selected from the two-view predictions, explained over one view
-    assert read_json(workdir / f"{EXPLAIN}/selection.json")["num_temporal_views"] == 2
+    assert read_json(workdir / f"{EXPLAIN}/{selection_name(SMALL)}")["num_temporal_views"] == 2
     params = load_heatmaps(workdir / HEATMAPS).params
     assert params["num-temporal-views"] == 2 and params["input_spec"]["num_views"] == 1
 

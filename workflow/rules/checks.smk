@@ -88,7 +88,7 @@ def queue_rebuilds(wildcards=None):
     return []
 
 
-def rendered_clips(w, explainer):
+def rendered_clips(w):
     """The `class_{X}_sample_{Y}` names render writes into an explainer's two folders: the clips of its heatmaps
     file (what render renders), or of the selection while the heatmaps are absent or damaged."""
 
@@ -96,11 +96,11 @@ def rendered_clips(w, explainer):
         return [f"class_{int(c['class_index'])}_sample_{int(c['sample_index'])}" for c in clips]
 
     try:
-        return names(header_clip_list(HEATMAPS.format(**w, explainer=explainer)))
+        return names(header_clip_list(HEATMAPS.format(**w)))
     except Exception:
         pass
     try:
-        with open(SELECTION.format(**w), encoding="utf-8") as fh:
+        with open(explanation_selection(w), encoding="utf-8") as fh:
             return names(json.load(fh)["clips"])
     except Exception:  # absent, or damaged: reported (and rebuilt) as such
         return []
@@ -114,8 +114,8 @@ def expected_outputs():
     files += manifest_targets()
     for e in EXPLAINERS:
         for w in explain_analyses(e):
-            folder = EXPLAIN_FIG.format(**w, explainer=e)
-            for name in rendered_clips(w, e):
+            folder = EXPLAIN_FIG.format(**w)
+            for name in rendered_clips(w):
                 files += [f"{folder}/video_samples/{name}.mp4", f"{folder}/attention_maps/{name}.png"]
     return files
 

@@ -11,6 +11,13 @@ from videoxai.calibration.catalog import find_calibration_results, result_at
 from videoxai.conventions import label_order as conventions_label_order
 from videoxai.explain.leaderboard import find_explanation_results, stats_at
 from videoxai.explain.options import METHOD_OPTIONS as EXPLAINER_METHODS, effective_convention, job_options
+from videoxai.explain.variant import (
+    EXPLAINER_VARIANT_PATTERN,
+    SELECTION_VARIANT_PATTERN,
+    ExplainerVariant,
+    ExplainerVariantError,
+    SelectionVariant,
+)
 from videoxai.keys import (
     CHECKPOINT_SUFFIX,
     SPLIT_VARIANT_PATTERN,
@@ -140,7 +147,10 @@ RESOLVED = f"{RESULTS}/models/{MODEL}/resolved{{ckpt}}.json"
 ARTIFACT_RECORD = f"{RESULTS}/models/{MODEL}/artifact.json"
 # a prompt-tuning run's CLIP backbone: its files' names and sha256, one record per snapshot (Backbone.key)
 BACKBONE_RECORD = f"{RESULTS}/models/backbones/{{backbone}}.json"
-SELECTION = f"{EXPLAIN}/selection.json"
+# The explainer folder {explainer} is the method and a +{name}-{value} suffix for each of its options, evaluation and
+# selection settings not at its default (videoxai.explain.variant: attention-rollout+fusion-max+classes-8); the
+# selection's part names the selection file every explainer of that selection shares (selection+classes-8.json).
+SELECTION = f"{EXPLAIN}/selection{{selection}}.json"
 HEATMAPS = f"{EXPLAIN}/{{explainer}}/heatmaps.safetensors"
 # a mixture has no network to explain: this notice says so, in place of its heatmaps
 EXPLAIN_SKIPPED = f"{EXPLAIN}/{{explainer}}/skipped.json"
@@ -286,9 +296,47 @@ def variant(wildcards):
     return SplitVariant.parse(wildcards.split)
 
 
+def explainer_variant(wildcards):
+    """The explainer folder's method and settings (videoxai.explain.variant): a job's come from its path, so an
+    earlier variant rebuilds with its own settings, not the current config's."""
+    return ExplainerVariant.parse(wildcards.explainer)
+
+
+def explainer_method(wildcards):
+    return explainer_variant(wildcards).method
+
+
 def explain_convention(wildcards):
     """The convention the explainer runs under: `conventions: prompt-tuning` only where prompt-tuning has the method."""
-    return effective_convention(wildcards.explainer, variant(wildcards).convention)
+    return effective_convention(explainer_method(wildcards), variant(wildcards).convention)
+
+
+def has_ground_truth(test):
+    return bool(DATASETS[test].get("ground-truth"))
+
+
+def explainer_folder(method, w):
+    """The folder name of ``method``'s results for the analysis ``w`` (its split names the conventions) under the
+    config: the method and its settings not at their defaults."""
+    convention = effective_convention(method, SplitVariant.parse(w["split"]).convention)
+    try:
+        return str(ExplainerVariant.from_config(method, convention, config, has_ground_truth(w["test"])))
+    except ExplainerVariantError as e:
+        _fail(f"config: {e}")
+
+
+def selection_settings(wildcards):
+    """Every selection setting the selection's name gives (a class list: the config's, where it is that list)."""
+    try:
+        return SelectionVariant.parse(wildcards.selection).values(config)
+    except ExplainerVariantError as e:
+        _fail(str(e))
+
+
+def selection_file(wildcards):
+    """The selection an explainer folder was made from: the selection part of its name."""
+    w = {k: v for k, v in dict(wildcards.items()).items() if k != "explainer"}
+    return SELECTION.format(**w, selection=str(explainer_variant(wildcards).selection))
 
 
 def render_colormap(wildcards):
@@ -337,10 +385,12 @@ def resolved_file(wildcards):
 
 
 def explainer_options(wildcards):
-    """Only the options an explainer uses are its parameters (videoxai.explain.options's table), so changing one
-    reruns only that explainer; the split variant's options come first. num-frames: this model's (model_frames)."""
-    own = {**config, "num-frames": model_frames(wildcards)}
-    return {**split_variant_options(wildcards), **job_options(wildcards.explainer, explain_convention(wildcards), own)}
+    """Only the options an explainer uses are its parameters (videoxai.explain.options's table), each as the folder's
+    name gives it (its default where the name has none); the split variant's options come first. num-frames: this
+    model's (model_frames); perturbation-batch (memory only): the config's."""
+    convention = explain_convention(wildcards)
+    own = {**config, **explainer_variant(wildcards).options(convention), "num-frames": model_frames(wildcards)}
+    return {**split_variant_options(wildcards), **job_options(explainer_method(wildcards), convention, own)}
 
 
 def analyses():
@@ -399,13 +449,23 @@ def mixture_member_predictions(wildcards):
     return out
 
 
-def explain_analyses(explainer):
-    """analyses() with the split naming an explainer's results (calibration's settings left out)."""
-    return [dict(w, split=explanation_split(w["test"], w["split"], explainer)) for w in model_analyses()]
+def explain_analyses(method):
+    """analyses() with the split naming an explainer's results (calibration's settings left out) and the folder
+    naming its method's settings (`explainer`)."""
+    out = []
+    for w in model_analyses():
+        w = dict(w, split=explanation_split(w["test"], w["split"], method))
+        out.append(dict(w, explainer=explainer_folder(method, w)))
+    return out
 
 
-def for_each_explanation(template, explainer):
-    return [template.format(**w, explainer=explainer) for w in explain_analyses(explainer)]
+def explanation_selection(w):
+    """The selection file of an explainer folder's wildcards ``w``."""
+    return selection_file(Wildcards(fromdict=w))
+
+
+def for_each_explanation(template, method):
+    return [template.format(**w) for w in explain_analyses(method)]
 
 
 def _plannable(wildcards):
@@ -437,12 +497,12 @@ def summary_results():
 def leaderboard_results():
     """What the explanation leaderboard covers (videoxai.explain.leaderboard): the config's explainer folders and
     every one on disk of a configured dataset and a known explainer whose model can still be planned."""
-    current = [stats_at(FIGURES, **w, explainer=e) for e in EXPLAINERS for w in explain_analyses(e)]
+    current = [stats_at(FIGURES, **w) for e in EXPLAINERS for w in explain_analyses(e)]
     found = [
         r
         for r in find_explanation_results(FIGURES)
         if r.test in DATASETS
-        and r.explainer in EXPLAINER_METHODS
+        and ExplainerVariant.parse(r.explainer).method in EXPLAINER_METHODS
         and r not in current
         and _plannable(Wildcards(fromdict=r.wildcards()))
     ]
@@ -528,7 +588,7 @@ def explain_targets():
     folder back while planning, see verify.smk). A mixture has no network: its notice that it was skipped."""
     return list(
         dict.fromkeys(
-            t.format(**w, explainer=e)
+            explanation_selection(w) if t == SELECTION else t.format(**w)
             for e in EXPLAINERS
             for w in explain_analyses(e)
             for t in (SELECTION, HEATMAPS, EXPLAIN_STATS, EXPLAIN_GALLERY, EXPLAIN_VIDEOS, EXPLAIN_MAPS)
@@ -585,9 +645,11 @@ def ground_truth_files(wildcards):
 
 
 def annotated_dataset(wildcards):
-    """`prefer-annotated`: the test dataset's entry when it names ground-truth annotations, else None."""
+    """`prefer-annotated` (as the selection's name gives it): the test dataset's entry when it names ground-truth
+    annotations, else None."""
     d = DATASETS[wildcards.test]
-    return dataset_config(wildcards.test) if config.get("prefer-annotated") and d.get("ground-truth") else None
+    prefer = selection_settings(wildcards)["prefer-annotated"]
+    return dataset_config(wildcards.test) if prefer and d.get("ground-truth") else None
 
 
 # ---- resources: what each model job holds and how long it runs (videoxai.setup.resources, docs/resources.md)
@@ -697,11 +759,12 @@ def extract_runtime(wildcards, threads, attempt):
     return retried_minutes(R.extract_minutes(fp, job, clips, threads, gets_gpu("extract_predictions")), attempt)
 
 
-def selected_clips():
-    """How many clips a selection holds: classes-to-map x samples-per-class, and two per VideoMix pair."""
-    classes, mix = config["classes-to-map"], config.get("classes-to-mix")
+def selected_clips(wildcards):
+    """How many clips the folder's selection holds: classes-to-map x samples-per-class, and two per VideoMix pair."""
+    s = explainer_variant(wildcards).selection.values(config)
+    classes, mix = s["classes-to-map"], s["classes-to-mix"]
     pairs = len(mix) if isinstance(mix, list) else int(mix or 0)
-    return (len(classes) if isinstance(classes, list) else int(classes)) * int(config["samples-per-class"]) + 2 * pairs
+    return (len(classes) if isinstance(classes, list) else int(classes)) * int(s["samples-per-class"]) + 2 * pairs
 
 
 def _explain_plan(wildcards, stand_in=False):
@@ -712,14 +775,15 @@ def _explain_plan(wildcards, stand_in=False):
         return None, None
     fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
+    method = explainer_method(wildcards)
     job = R.ExplainJob(
-        wildcards.explainer,
-        selected_clips(),
+        method,
+        selected_clips(wildcards),
         classes,
         bool(config["evaluate"]),
         int(config["deletion-steps"]),
         perturbation_batch=int(config["perturbation-batch"]),
-        perturbation_forwards=masked_forwards(wildcards.explainer, config, fp.frames, fp.image_size),
+        perturbation_forwards=masked_forwards(method, config, fp.frames, fp.image_size),
     )
     given = config["explain-batch-size"]
     batch = R.default_explain_batch(fp, job) if given == "auto" else min(int(given), job.batch)
@@ -736,7 +800,7 @@ def explain_runtime(wildcards, threads, attempt):
     minutes = R.explain_minutes(
         fp,
         job,
-        selected_clips(),
+        selected_clips(wildcards),
         threads,
         gets_gpu("explain_clips"),
         config["deletion-steps"],

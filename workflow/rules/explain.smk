@@ -7,36 +7,40 @@
 # Explanation draws maps over one view (the segment centres), whatever num-temporal-views (+v{V}) is.
 # `conventions` is a param of explain_clips only where the method has a prompt-tuning form (prompt-tuning's rollout variants
 # and Grad-CAM): switching it reruns those explanations and nothing upstream.
+# {explainer} is the folder: the method and +{name}-{value} for each of its settings not at its default, the
+# selection's last (videoxai.explain.variant); {selection} is that last part: selection.json at the defaults.
 
 
 rule select_clips:
     input:
         predictions=predictions_file,
-        ground_truth=lambda w: ground_truth_files(w) if config.get("prefer-annotated") else [],
+        ground_truth=lambda w: ground_truth_files(w) if selection_settings(w)["prefer-annotated"] else [],
     output:
         SELECTION,
     log:
-        f"logs/select_clips/{MODEL}/{{test}}/{{split}}.log",
+        f"logs/select_clips/{MODEL}/{{test}}/{{split}}{{selection}}.log",
     conda:
         "../envs/videoxai.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    # the settings the selection's name gives ({selection}: +classes-8+seed-1, none at the defaults), so a second
+    # selection never overwrites the first and an earlier one rebuilds with its own settings
     params:
         prefer_annotated=annotated_dataset,
-        classes_to_map=config["classes-to-map"],
-        samples_per_class=config["samples-per-class"],
-        classes_to_mix=config["classes-to-mix"],
-        mix_mode=config["mix-mode"],
-        selection_seed=config["selection-seed"],
+        classes_to_map=lambda w: selection_settings(w)["classes-to-map"],
+        samples_per_class=lambda w: selection_settings(w)["samples-per-class"],
+        classes_to_mix=lambda w: selection_settings(w)["classes-to-mix"],
+        mix_mode=lambda w: selection_settings(w)["mix-mode"],
+        selection_seed=lambda w: selection_settings(w)["selection-seed"],
     script:
         "../scripts/select_clips.py"
 
 
 rule explain_clips:
     input:
-        selection=SELECTION,
+        selection=selection_file,
         resolved=resolved_file,
         dataset=dataset_marker,
         class_mapping=class_mapping_file,

@@ -3,6 +3,7 @@
 import torch
 
 from videoxai.explain.stage import explain_stage
+from videoxai.explain.variant import ExplainerVariant
 from videoxai.joblog import exit_finished_job, job_logging
 from videoxai.setup.threads import split_threads
 
@@ -14,7 +15,7 @@ with job_logging(snakemake.log[0], snakemake.rule, mem_mb):
         resolved_path=snakemake.input.resolved,
         selection_path=snakemake.input.selection,
         dataset=snakemake.params.dataset,
-        method=snakemake.wildcards.explainer,
+        method=ExplainerVariant.parse(snakemake.wildcards.explainer).method,  # the folder: method+settings
         options=snakemake.params.options,
         out_path=snakemake.output[0],
         batch_size=None if snakemake.config["explain-batch-size"] == "auto" else snakemake.config["explain-batch-size"],

@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from videoxai.explain.options import effective_convention
+from videoxai.explain.variant import SELECTION_SETTINGS, ExplainerVariant, ExplainerVariantError
 from videoxai.io import read_json, write_text
-from videoxai.keys import KEY_PART, SPLIT_VARIANT_PATTERN, ModelKey
+from videoxai.keys import KEY_PART, SPLIT_VARIANT_PATTERN, ModelKey, SplitVariant
 
 log = logging.getLogger("videoxai.explain")
 
@@ -77,10 +79,11 @@ def find_explanation_results(root: str | os.PathLike[str] = "figures") -> list[E
     for stats in sorted(base.glob(f"*/*/*/*/*/{STATS_NAME}")):
         method, train, run, folder, explainer = stats.relative_to(base).parts[:5]
         m = _FOLDER_RE.match(folder)
-        if not m or not re.fullmatch(r"[a-z-]+", explainer):
+        if not m:
             continue
         try:
             ModelKey.parse(f"{method}/{train}/{run}")
+            ExplainerVariant.parse(explainer)  # the method and its settings (videoxai.explain.variant)
         except ValueError:
             continue
         found.append(stats_at(root, method, train, run, m.group(1), m.group(2), explainer))
@@ -100,18 +103,41 @@ def mean_interval(values: Sequence[float], resamples: int = 1000, seed: int = 0)
     return float(v.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def variant_columns(result: ExplanationResult, baseline: str | None = None) -> dict[str, Any]:
+    """The settings the folder's name gives, by config name (``method``, its options, the selection's): a baseline
+    row has the selection's alone (its clips), its name as the method."""
+    try:
+        v = ExplainerVariant.parse(result.explainer)
+        columns = v.columns(effective_convention(v.method, SplitVariant.parse(result.variant).convention))
+    except ValueError:
+        return {}
+    if baseline is not None:
+        return {"method": baseline, **{k: columns[k] for k in SELECTION_SETTINGS}}
+    return columns
+
+
 def _row(result: ExplanationResult, explainer: str, clips: list[dict[str, Any]], prefix: str, resamples: int):
+    baseline = None if explainer == result.explainer else explainer
     row: dict[str, Any] = {
         "model": result.model,
         "test": result.test,
         "variant": result.variant,
-        "explainer": explainer,
+        "explainer": explainer if baseline is None else _baseline_name(result, baseline),
         "n_clips": len(clips),
+        "settings": variant_columns(result, baseline),
     }
     for score, _, _ in SCORES:
         stat = mean_interval([c.get(prefix + score) for c in clips], resamples)
         row[score], row[f"{score}_ci_low"], row[f"{score}_ci_high"] = stat if stat else (None, None, None)
     return row
+
+
+def _baseline_name(result: ExplanationResult, baseline: str) -> str:
+    """A baseline's name, with the selection's part of the folder it was scored on (``random-map+classes-8``)."""
+    try:
+        return baseline + str(ExplainerVariant.parse(result.explainer).selection)
+    except ExplainerVariantError:
+        return baseline
 
 
 def leaderboard_rows(results: Sequence[ExplanationResult], resamples: int = 1000) -> list[dict[str, Any]]:
@@ -130,8 +156,23 @@ def leaderboard_rows(results: Sequence[ExplanationResult], resamples: int = 1000
         rows.append(_row(r, r.explainer, clips, "", resamples))
         if clips and "random_pointing_game" in clips[0]:
             for name, prefix in BASELINES:
-                baselines.setdefault((r.model, r.test, r.variant, name), _row(r, name, clips, prefix, resamples))
-    return rows + [baselines[k] for k in sorted(baselines)]
+                key = (r.model, r.test, r.variant, _baseline_name(r, name))
+                baselines.setdefault(key, _row(r, name, clips, prefix, resamples))
+    return [_flat(r) for r in rows + [baselines[k] for k in sorted(baselines)]]
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its settings as columns of their own, after the scores."""
+    settings = row.pop("settings")
+    return {**row, **settings}
+
+
+def setting_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The variant settings' columns the rows have, in the order the first row that has each gives them."""
+    known = {"model", "test", "variant", "explainer", "n_clips"} | {
+        f"{s}{x}" for s, _, _ in SCORES for x in ("", "_ci_low", "_ci_high")
+    }
+    return list(dict.fromkeys(k for r in rows for k in r if k not in known))
 
 
 def _cell(value: Any) -> str:
@@ -150,7 +191,8 @@ def write_leaderboard(
     rows = leaderboard_rows(results, resamples)
     columns = ["model", "test", "variant", "explainer", "n_clips"]
     columns += [f"{s}{x}" for s, _, _ in SCORES for x in ("", "_ci_low", "_ci_high")]
-    lines = [",".join(columns)] + [",".join(_csv_field(_cell(r[c])) for c in columns) for r in rows]
+    columns += setting_columns(rows)  # method, its options, the selection's settings (videoxai.explain.variant)
+    lines = [",".join(columns)] + [",".join(_csv_field(_cell(r.get(c))) for c in columns) for r in rows]
     write_text(out_csv, "\n".join(lines) + "\n")
     write_text(out_tex, latex_leaderboard(rows))
     leaderboard_figure(rows, out_png, out_pdf)
@@ -220,7 +262,7 @@ def leaderboard_figure(
             v, lo, hi = r[score], r[f"{score}_ci_low"], r[f"{score}_ci_high"]
             if v is None:
                 continue
-            colour = "0.55" if r["explainer"] in dict(BASELINES) else "C0"
+            colour = "0.55" if r["explainer"].split("+")[0] in dict(BASELINES) else "C0"
             err = None if lo is None or not math.isfinite(lo) else [[v - lo], [hi - v]]
             ax.errorbar(v, i, xerr=err, fmt="o", color=colour, markersize=4, capsize=2, linewidth=1)
         ax.set_title(f"{heading} {'↑' if up else '↓'}", fontsize=9)

@@ -72,7 +72,9 @@ def _render_one(
     if source_root is not None:  # overlay: source: the decoded original frames, the map over the crop the model saw
         from videoxai.data.decode import read_frames
 
-        frames = read_frames(source_root / clip["sample_id"], clip["frame_indices"])
+        # PyAV: the few explained frames of one clip (decoder auto would probe torchcodec, which imports torch:
+        # a second or two per render job for the same frames)
+        frames = read_frames(source_root / clip["sample_id"], clip["frame_indices"], decoder="pyav")
         size = int(hs.params.get("input_spec", {}).get("size", hs.frames.shape[-2]))
         chunks = (
             source_overlay(frames[s : s + CHUNK], maps[s : s + CHUNK], size, colormap, alpha)

@@ -148,14 +148,15 @@ def overview(
     """The three parts of the first page, as RST text for the report's Jinja template.
 
     ``analyses`` are the wildcards (method, train, run, test, split) of each model and test split, and
-    ``stats_template`` the path of an explainer folder's ``aggregated_stats.json`` with those and ``explainer``.
+    ``stats_template`` the path of an explainer folder's ``aggregated_stats.json`` with those and ``explainer``:
+    each of ``explainers``, or the analysis's own ``explainer`` (its folder name) where it has one.
     """
+    pairs = [(w, e) for w in analyses for e in ([w["explainer"]] if "explainer" in w else explainers)]
     stats = {
         (f"{w['method']}/{w['train']}/{w['run']}", f"{w['test']}-{w['split']}", e): stats_template.format(
-            **w, explainer=e
+            **{**w, "explainer": e}
         )
-        for w in analyses
-        for e in explainers
+        for w, e in pairs
     }
     return {
         "analysed": analysed(config),

@@ -19,7 +19,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,23 @@ def make_temp_dir(path: str | os.PathLike[str]) -> Path:
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_csv(
+    path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
+) -> None:
+    """Write rows as CSV atomically (the first row's keys unless ``columns``): ``None`` is an empty cell, a float
+    its shortest exact form, so every reader (pandas, a spreadsheet, ``csv``) gets back what was computed."""
+    import csv
+    import io
+
+    columns = list(columns if columns is not None else (rows[0] if rows else []))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: "" if row.get(c) is None else row[c] for c in columns})
+    write_text(path, buf.getvalue())
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:

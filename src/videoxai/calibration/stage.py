@@ -14,11 +14,11 @@ from videoxai.calibration.figures import Curve, Panel, comparison_figure, reliab
 from videoxai.calibration.report import CI_LEVEL, Evaluation, bins_table, evaluate
 from videoxai.calibration.scores import check_finite_logits
 from videoxai.calibration.suite import metric_suite
-from videoxai.calibration.table import latex_table, summary_rows, write_csv
+from videoxai.calibration.table import latex_table, summary_rows
 from videoxai.checks import check_parquet
 from videoxai.conventions import check_convention
 from videoxai.extract.predictions import Predictions, load_predictions
-from videoxai.io import atomic_path, read_json, write_json, write_text
+from videoxai.io import atomic_path, read_json, write_csv, write_json, write_text
 
 log = logging.getLogger("videoxai.calibration")
 PathLike = str | os.PathLike[str]

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
 from videoxai.calibration.names import CALIBRATION_ERRORS, METRICS
-from videoxai.io import write_text
 from videoxai.keys import SplitVariant
 
 # (metric key, column heading, scale, decimals, lower is better)
@@ -98,15 +94,6 @@ def _flatten(row: dict[str, Any], m: dict[str, Any] | None, prefix: str) -> None
         row[f"{prefix}{name}_ci_high"] = ci[1] if ci else None
     test = ((m or {}).get("calibration_tests") or {}).get("equal-width")
     row[f"{prefix}calibration_p_value"] = test["p_value"] if test else None
-
-
-def write_csv(path: str | os.PathLike[str], rows: list[dict[str, Any]]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
-    write_text(path, buf.getvalue())
 
 
 def latex_escape(text: str) -> str:

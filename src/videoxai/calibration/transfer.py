@@ -7,7 +7,6 @@ is always one model's result and its interval that model's.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -15,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from videoxai.calibration.table import latex_escape
-from videoxai.io import atomic_path, write_text
+from videoxai.io import write_csv, write_text
 
 PathLike = str | os.PathLike[str]
 COLUMNS = (
@@ -52,14 +51,6 @@ def transfer_cells(
             cell.update({key: m.get(key), f"{key}_ci_low": ci[0], f"{key}_ci_high": ci[1]})
         cells.append(cell)
     return sorted(cells, key=lambda c: (c["train"], c["model"], c["test"]))
-
-
-def write_csv(path: PathLike, cells: Sequence[dict[str, Any]]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for cell in cells:
-            writer.writerow({k: "" if cell[k] is None else cell[k] for k in COLUMNS})
 
 
 def _grid(cells: Sequence[dict[str, Any]]) -> tuple[list[str], list[str], dict[tuple[str, str], dict[str, Any]]]:
@@ -154,7 +145,7 @@ def write_transfer(
 ) -> list[dict[str, Any]]:
     """The transfer matrix as CSV, LaTeX and heat maps."""
     cells = transfer_cells(metrics_paths, models, tests)
-    write_csv(csv_path, cells)
+    write_csv(csv_path, cells, COLUMNS)
     write_text(tex_path, transfer_latex(cells))
     transfer_figure(cells, png, pdf)
     return cells

@@ -22,7 +22,7 @@ import numpy as np
 
 from videoxai.explain.options import effective_convention
 from videoxai.explain.variant import SELECTION_SETTINGS, ExplainerVariant, ExplainerVariantError
-from videoxai.io import read_json, write_text
+from videoxai.io import read_json, write_csv, write_text
 from videoxai.keys import KEY_PART, SPLIT_VARIANT_PATTERN, ModelKey, SplitVariant
 
 log = logging.getLogger("videoxai.explain")
@@ -175,10 +175,6 @@ def setting_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(k for r in rows for k in r if k not in known))
 
 
-def _cell(value: Any) -> str:
-    return "" if value is None else (repr(value) if isinstance(value, float) else str(value))
-
-
 def write_leaderboard(
     results: Sequence[ExplanationResult],
     out_csv: str | os.PathLike[str],
@@ -192,15 +188,10 @@ def write_leaderboard(
     columns = ["model", "test", "variant", "explainer", "n_clips"]
     columns += [f"{s}{x}" for s, _, _ in SCORES for x in ("", "_ci_low", "_ci_high")]
     columns += setting_columns(rows)  # method, its options, the selection's settings (videoxai.explain.variant)
-    lines = [",".join(columns)] + [",".join(_csv_field(_cell(r.get(c))) for c in columns) for r in rows]
-    write_text(out_csv, "\n".join(lines) + "\n")
+    write_csv(out_csv, rows, columns)
     write_text(out_tex, latex_leaderboard(rows))
     leaderboard_figure(rows, out_png, out_pdf)
     return rows
-
-
-def _csv_field(text: str) -> str:
-    return f'"{text}"' if any(ch in text for ch in ',"\n') else text
 
 
 def _tex(text: str) -> str:

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from videoxai.explain.leaderboard import ExplanationResult, _cell, _csv_field, mean_interval
-from videoxai.io import read_json, write_text
+from videoxai.explain.leaderboard import ExplanationResult, mean_interval
+from videoxai.io import read_json, write_csv
 
 log = logging.getLogger("videoxai.explain")
 
@@ -111,8 +111,7 @@ def write_sanity(
 ) -> list[dict[str, Any]]:
     """``sanity.csv`` (a row per model x explainer x step) and the figure (a panel per model)."""
     rows = sanity_rows(results, resamples)
-    lines = [",".join(COLUMNS)] + [",".join(_csv_field(_cell(r[c])) for c in COLUMNS) for r in rows]
-    write_text(out_csv, "\n".join(lines) + "\n")
+    write_csv(out_csv, rows, COLUMNS)
     sanity_figure(rows, out_png, out_pdf)
     return rows
 

@@ -36,7 +36,7 @@ ALLOWED = {
     "video_manifest": set(),  # hashes a split's clips: reads files only
     "mix_predictions": set(),  # a mixture from its members' predictions files: no model runs
     "explain_skipped": set(),  # the notice that a mixture is not explained
-    "recalibrate": set(),  # fits the recalibration methods on stored predictions (scipy, scikit-learn)
+    "recalibrate": {"matplotlib"},  # fits the recalibration methods (scipy, scikit-learn), a diagram per method
     "shift_summary": {"matplotlib"},  # the shift table's box plots
     "shift_lines": {"matplotlib"},  # a corruption's line plot
     "transfer_matrix": {"matplotlib"},  # the transfer matrix's heat maps

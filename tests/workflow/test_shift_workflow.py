@@ -70,6 +70,35 @@ def test_corruptions_are_split_variants_with_their_own_predictions(tmp_path: Pat
     assert f"output: {PRED.format(split='test')}\n" not in plan.stdout
 
 
+def test_cross_fitting_needs_no_val_split_and_records_its_folds(tmp_path: Path) -> None:
+    """recalibration-fit: cross-fit (Kull et al. 2019): the zoo fitted in folds of the clean test split, the ODIR
+    strength chosen by cross-validation; no val split is extracted; a reliability diagram per method."""
+    methods = ["temperature", "matrix", "ets", "irm", "spline"]
+    zoo_config = {
+        "recalibration": methods,
+        "recalibration-fit": "cross-fit",
+        "recalibration-folds": 2,
+        "recalibration-strength": "cv",
+        "recalibration-grid": [0.01, 1.0],
+        "corruptions": {"contrast": [5]},
+    }
+    workdir = make_workdir(tmp_path, {**TINY_DEMO, **zoo_config})
+    run = run_snakemake(workdir, "--cores", "2", "calibration", timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert not (workdir / PRED.format(split="val")).exists()
+    for split in ("test", "test+contrast-5"):
+        with open(workdir / f"results/calibration/video_coop/demo/tiny/demo/{split}/recalibration.csv") as fh:
+            rows = {r["method"]: r for r in csv.DictReader(fh)}
+        assert list(rows) == ["none", *methods]
+        assert all(rows[m]["fitted_on"] == "cross-fit (2 folds of test)" for m in methods)
+        assert rows["matrix"]["settings"].count("cv=") == 2  # a strength chosen in each fold's fitting clips
+        assert all(
+            float(r["accuracy_ci_low"]) <= float(r["accuracy"]) <= float(r["accuracy_ci_high"]) for r in rows.values()
+        )
+        figure = workdir / f"figures/calibration/video_coop/demo/tiny/demo-{split}/recalibration.png"
+        assert figure.stat().st_size > 20_000 and figure.with_suffix(".pdf").is_file()
+
+
 def test_an_unknown_corruption_stops_before_any_job(tmp_path: Path) -> None:
     workdir = make_workdir(tmp_path, {**TINY_DEMO, "corruptions": {"snow": [1]}})
     proc = run_snakemake(workdir, "-n", timeout=300)
@@ -110,12 +139,13 @@ def test_the_documented_shift_config_makes_every_box_line_and_zoo_row(tmp_path: 
         )
         tex = base.with_suffix(".tex").read_text()
         assert tex.count(r"\\") - 1 == len(lines)  # a row per line, after the header
-    # the zoo table of every split: each method fitted on the clean val split, scored there
+    # the zoo table and its reliability diagrams of every split: each method fitted on the clean val split
     for model in models:
         for c, s in shifts:
             split = "test" if c == "none" else f"test+{c}-{s}"
             with open(workdir / f"results/calibration/{model}/demo/{split}/recalibration.csv", newline="") as fh:
                 assert [r["method"] for r in csv.DictReader(fh)] == methods
+            assert (workdir / f"figures/calibration/{model}/demo-{split}/recalibration.png").stat().st_size > 20_000
     # the transfer matrix: every model on the demo, its accuracy that of its clean zoo table's `none` row
     with open(workdir / "results/calibration/transfer.csv", newline="") as fh:
         transfer = {r["model"]: r for r in csv.DictReader(fh)}

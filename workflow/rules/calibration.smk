@@ -96,14 +96,23 @@ rule compare_curves:
         "../scripts/compare_curves.py"
 
 
-# calibration under shift (docs/shift.md): each recalibration method fitted on the clean val split, scored on the
-# clean and every corrupted test split; the table across them and Ovadia et al.-style box plots.
+# calibration under shift (docs/shift.md): each recalibration method fitted on the clean val split (or cross-fitted on
+# the clean test split), scored with intervals on the clean and every corrupted test split, a reliability diagram per
+# method; the table across them and Ovadia et al.-style box plots.
 rule recalibrate:
     input:
         predictions=predictions_file,
         val=recalibration_val,
     output:
-        RECALIBRATION,
+        csv=RECALIBRATION,
+        png=report(
+            RECALIBRATION_DIAGRAM,
+            caption="../report/recalibration.rst",
+            category="Calibration",
+            subcategory=f"{MODEL}",
+            labels={"model": f"{MODEL}", "test": "{test}-{split}", "figure": "recalibration"},
+        ),
+        pdf=RECALIBRATION_DIAGRAM_PDF,
     log:
         f"logs/recalibrate/{MODEL}/{{test}}/{{split}}.log",
     conda:
@@ -115,6 +124,8 @@ rule recalibrate:
     params:
         methods=config["recalibration"],
         n_bins=lambda w: variant(w).n_bins,
+        settings=recalibration_settings(),
+        title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     script:
         "../scripts/recalibrate.py"
 

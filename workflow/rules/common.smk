@@ -132,6 +132,9 @@ CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
 RECALIBRATION = f"{CALIB}/recalibration.csv"
+# a reliability diagram per recalibration method, side by side
+RECALIBRATION_DIAGRAM = f"{CALIB_FIG}/recalibration.png"
+RECALIBRATION_DIAGRAM_PDF = f"{CALIB_FIG}/recalibration.pdf"
 SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
 SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
 SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
@@ -540,15 +543,29 @@ def for_each_calibration(template, **extra):
 
 
 def recalibration_val(wildcards):
-    """The clean val split's predictions, where recalibration methods are fitted (also for a shifted test split)."""
+    """The predictions recalibration methods are fitted on: the clean val split's (also for a shifted test split),
+    or under `recalibration-fit: cross-fit` the clean test split's, in folds (no val split is extracted then)."""
     if not config.get("recalibration"):
         return []
-    val = str(variant(wildcards).with_split("val").with_corruption(None, None))
-    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, val, wildcards.method)})
+    v = variant(wildcards).with_corruption(None, None)
+    fit = str(v if config["recalibration-fit"] == "cross-fit" else v.with_split("val"))
+    return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, fit, wildcards.method)})
+
+
+def recalibration_settings():
+    """How the zoo is fitted and scored (videoxai.calibration.shift.ZooSettings), from the config."""
+    strength = config["recalibration-strength"]
+    return {
+        "fit_on": config["recalibration-fit"],
+        "folds": config["recalibration-folds"],
+        "strength": strength,
+        "grid": tuple(config["recalibration-grid"]),
+        "bootstrap": config["bootstrap"],
+    }
 
 
 def shift_targets():
-    """The recalibration table of every calibration analysis, the shift table, its box plots and a line plot (with
+    """The recalibration table and diagrams of every calibration analysis, the shift table, its box plots and a line plot (with
     its CSV and LaTeX) per corruption and the transfer matrix: made when the config asks for corruptions or
     recalibration methods (the transfer matrix also on its own: `snakemake results/calibration/transfer.csv`)."""
     if not (SHIFTS or config.get("recalibration")):
@@ -559,7 +576,9 @@ def shift_targets():
         for ext in ("png", "pdf", "csv", "tex")
     ]
     transfer = [TRANSFER_TABLE, TRANSFER_TABLE_TEX, TRANSFER_FIGURE, TRANSFER_FIGURE_PDF]
-    return [*for_each_calibration(RECALIBRATION), SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF, *lines, *transfer]
+    zoo = [*for_each_calibration(RECALIBRATION), *for_each_calibration(RECALIBRATION_DIAGRAM)]
+    zoo += for_each_calibration(RECALIBRATION_DIAGRAM_PDF)
+    return [*zoo, SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF, *lines, *transfer]
 
 
 def split_corruption_seed(wildcards):

@@ -214,26 +214,38 @@ def _draw(ax, hist_ax, panel: Panel, show_ylabels: bool) -> None:
 
 
 def reliability_diagram(
-    panels: Sequence[Panel], out_png: str | os.PathLike[str], out_pdf: str | os.PathLike[str], title: str | None = None
+    panels: Sequence[Panel],
+    out_png: str | os.PathLike[str],
+    out_pdf: str | os.PathLike[str],
+    title: str | None = None,
+    columns: int | None = None,
 ) -> Figure:
     """Accuracy bars against confidence with gap bars and the diagonal, over a confidence histogram (0-100%).
 
     One panel per entry of ``panels``, side by side (before / after temperature
-    scaling), sharing axes so the two are directly comparable. Returns the figure written.
+    scaling), sharing axes so the two are directly comparable; at most ``columns`` a row
+    (the recalibration zoo's many methods). Returns the figure written.
     """
     if not panels:
         raise ValueError("reliability_diagram needs at least one panel")
+    cols = min(len(panels), columns or len(panels))
+    rows = -(-len(panels) // cols)
     with _style():
-        width = COLUMN_WIDTH if len(panels) == 1 else TEXT_WIDTH * len(panels) / 2
-        fig = _figure(figsize=(width, 4.2), layout="constrained")
+        width = COLUMN_WIDTH if cols == 1 else TEXT_WIDTH * cols / 2
+        fig = _figure(figsize=(width, 4.2 * rows), layout="constrained")
         axes = fig.subplots(
-            2, len(panels), squeeze=False, sharex="col", sharey="row", gridspec_kw={"height_ratios": [3.0, 1.1]}
+            2 * rows, cols, squeeze=False, sharex="col", sharey="row", gridspec_kw={"height_ratios": [3.0, 1.1] * rows}
         )
         fig.get_layout_engine().set(h_pad=0.02, w_pad=0.02, hspace=0.0, wspace=0.02)
         for j, panel in enumerate(panels):
-            _draw(axes[0, j], axes[1, j], panel, show_ylabels=j == 0)
+            r, c = divmod(j, cols)
+            _draw(axes[2 * r, c], axes[2 * r + 1, c], panel, show_ylabels=c == 0)
+        for j in range(len(panels), rows * cols):  # the last row's empty places
+            r, c = divmod(j, cols)
+            axes[2 * r, c].set_visible(False)
+            axes[2 * r + 1, c].set_visible(False)
         if title:
-            wrap = 60 if len(panels) == 1 else 110
+            wrap = 60 if cols == 1 else 110
             fig.suptitle(textwrap.fill(title, wrap), fontsize=8)
         fig.align_ylabels(axes[:, 0])
         save_figure(fig, out_png, out_pdf, DPI)

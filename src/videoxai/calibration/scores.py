@@ -143,8 +143,9 @@ class Scores:
         return cls.from_probs(softmax_float32(z, temperature).astype(np.float64), labels)
 
     @classmethod
-    def from_probs(cls, probs: ArrayLike, labels: ArrayLike) -> Scores:
-        """From probabilities as given (rows are not renormalised); NLL is ``-log p_y`` (inf where 0)."""
+    def from_probs(cls, probs: ArrayLike, labels: ArrayLike, floor: float = 0.0) -> Scores:
+        """From probabilities as given (rows are not renormalised); NLL is ``-log max(p_y, floor)`` (inf where 0
+        without a floor: recalibration maps such as isotonic regression give exact zeros)."""
         p = as_array(probs, np.float64)
         y = as_array(labels, np.int64)
         if p.ndim != 2 or y.ndim != 1 or p.shape[0] != y.shape[0]:
@@ -153,7 +154,7 @@ class Scores:
             raise ValueError("no predictions to evaluate")
         check_labels(y, p.shape[1])
         with np.errstate(divide="ignore"):
-            nll = -np.log(np.take_along_axis(p, y[:, None], axis=1)[:, 0])
+            nll = -np.log(np.maximum(np.take_along_axis(p, y[:, None], axis=1)[:, 0], floor))
         return cls._build(p, y, nll=nll)
 
     @classmethod

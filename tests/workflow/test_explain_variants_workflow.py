@@ -102,6 +102,9 @@ def test_the_default_config_keeps_the_plain_names(tmp_path: Path) -> None:
             "results/explain/summary.tex",
             "figures/explainer/leaderboard.png",
             "figures/explainer/leaderboard.pdf",
+            "results/explain/sanity.csv",
+            "figures/explainer/sanity.png",
+            "figures/explainer/sanity.pdf",
         }
     )
     assert set(explain) == expected

@@ -64,9 +64,11 @@ def test_legrad_on_every_demo_model_through_the_workflow(tmp_path: Path) -> None
     assert not (wd / f"results/explain/{MIXTURE}/demo/test/legrad/heatmaps.safetensors").exists()
 
     # LeGrad's CLIP-layer readout needs a prompt-tuning run folder's CLIP tower: the demo's tiny towers have none
-    heatmaps = f"results/explain/{KEYS[0]}/demo/test/legrad/heatmaps.safetensors"
+    # (a readout of its own: its results are the folder legrad+readout-layers, beside the logit readout's)
+    heatmaps = f"results/explain/{KEYS[0]}/demo/test/legrad+readout-layers/heatmaps.safetensors"
     refused = run_snakemake(wd, "--cores", "1", heatmaps, "--config", "legrad-readout=layers", timeout=600)
     assert refused.returncode != 0, (refused.stdout + refused.stderr)[-3000:]
-    log = (wd / f"logs/explain_clips/{KEYS[0]}/demo/test/legrad.log").read_text()
+    assert (wd / f"results/explain/{KEYS[0]}/demo/test/legrad/heatmaps.safetensors").is_file()  # kept
+    log = (wd / f"logs/explain_clips/{KEYS[0]}/demo/test/legrad+readout-layers.log").read_text()
     assert "legrad-readout: layers reads CLIP's layers against a class text" in log, log[-3000:]
     assert "use legrad-readout: logit" in log

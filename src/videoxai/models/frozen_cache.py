@@ -30,9 +30,7 @@ def state_key(module: nn.Module) -> tuple:
 
 
 def _autocast_state() -> tuple:
-    return tuple(
-        (kind, torch.is_autocast_enabled(kind) and torch.get_autocast_dtype(kind)) for kind in ("cpu", "cuda")
-    )
+    return tuple((kind, torch.is_autocast_enabled(kind) and torch.get_autocast_dtype(kind)) for kind in ("cpu", "cuda"))
 
 
 class FrozenCache:

@@ -128,8 +128,13 @@ def test_extraction_in_bfloat16_is_recorded_and_close_to_float32(demo: dict) -> 
     assert full.metadata["precision"] == "float32" and "precision" not in full.metadata["options"]
     assert low.metadata["precision"] == "bfloat16" and low.metadata["options"]["precision"] == "bfloat16"
     assert low.sample_ids == full.sample_ids
+    same = {k: v for k, v in low.metadata.items() if k not in ("precision", "options")}
+    assert same == {k: v for k, v in full.metadata.items() if k not in ("precision", "options")}
+    assert {k: v for k, v in low.metadata["options"].items() if k != "precision"} == full.metadata["options"]
     diff = np.abs(low.logits - full.logits).max()
-    assert 0 < diff < 0.05 * np.abs(full.logits).max()  # other numbers (hence +bf16), near float32's
+    # other numbers (hence +bf16), near float32's: about 1 % of the largest logit (docs/performance.md), 5 % allowed
+    assert 0 < diff < 0.05 * np.abs(full.logits).max()
+    assert (low.logits.argmax(1) == full.logits.argmax(1)).mean() >= 0.75
 
 
 @pytest.mark.parametrize("method", ["attention-rollout", "grad-cam"])

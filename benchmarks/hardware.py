@@ -1,7 +1,11 @@
 """The models against the machine: matmul rate, FLOPs per clip, forward time and the achieved fraction, side by side.
 
-In one run, for each precision (``--precisions``, autocast as the workflow's
-``precision`` option runs it): the machine's own dense matmul rate
+In one run, for each precision (``--precisions``) and, for a low one, each
+way of running it (``--modes``: ``autocast`` from float32 weights, ``cast``
+= autocast with the linear/conv weights cast once as extraction runs it,
+``low`` = the whole model in the low dtype; each row also gives its logits'
+largest difference from float32's, relative to their largest) and each
+batch of ``--batch`` clips per forward: the machine's own dense matmul rate
 (``--matmul-size`` square, best of ``--repeats``), measured again next to
 each model's timing so that a busy machine slows both sides alike; each
 prompt-tuning family's forward FLOPs per clip (one view of ``--frames``
@@ -14,7 +18,9 @@ time per clip (median of
 = (FLOPs / time) / matmul rate of that precision. Then the extraction job
 (the real ``extract_predictions``: decode in workers, forward, Parquet) vs
 forward-only on the same clips pre-decoded, for a shipped demo model on
-``--clips`` generated demo clips: the ratio of their clips/s.
+``--clips`` generated demo clips: the ratio of their clips/s. ``--profile N``
+adds the top N operators (self CPU time, torch.profiler) of one forward of
+the first family in each precision and mode.
 
 The families run on a CLIP of openai/clip-vit-base-patch16's sizes with
 random weights (timing and FLOPs do not depend on them). ``--size tiny``
@@ -25,6 +31,8 @@ runs a small CLIP to check the script. Writes benchmarks/results/hardware.json
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import statistics
 import tempfile
 import time
@@ -36,7 +44,7 @@ from models import CLASSES, prompt_tuning_model
 
 from videoxai.demo.real_size import VIT_B16_CLIP
 from videoxai.models.kernels import use_attention_kernel
-from videoxai.setup.device import PRECISIONS, autocast, pick_device
+from videoxai.setup.device import PRECISIONS, autocast, pick_device, precision_weights
 
 TINY_CLIP = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2},
@@ -85,19 +93,47 @@ def forward_flops(model: torch.nn.Module, clip: torch.Tensor) -> int:
     return counter.get_total_flops()
 
 
-def forward_seconds(model: torch.nn.Module, clip: torch.Tensor, precision: str, repeats: int) -> float:
-    """Median seconds of one forward in ``precision`` (fused attention, text features cached as in extraction)."""
+MODES = {
+    "autocast": "autocast, float32 weights (cast on every forward)",
+    "cast": "autocast, linear/conv weights cast once (the workflow's)",
+    "low": "whole model in the low dtype, no autocast (other numbers)",
+}
+
+
+@contextlib.contextmanager
+def precision_mode(model: torch.nn.Module, clip: torch.Tensor, precision: str, mode: str):
+    """The model and clip to time for ``precision`` run as ``mode`` (float32: as is, whatever the mode)."""
+    device = clip.device
+    if precision == "float32":
+        with autocast(device, precision):
+            yield model, clip
+    elif mode == "autocast":
+        with autocast(device, precision):
+            yield model, clip
+    elif mode == "cast":
+        with precision_weights(model, precision), autocast(device, precision):
+            yield model, clip
+    else:
+        dtype = PRECISIONS[precision]
+        yield copy.deepcopy(model).to(dtype), clip.to(dtype)
+
+
+def forward_seconds(
+    model: torch.nn.Module, clip: torch.Tensor, precision: str, mode: str, repeats: int
+) -> tuple[float, torch.Tensor]:
+    """Median seconds of one forward in ``precision`` run as ``mode`` (fused attention, text features cached as in
+    extraction) and its logits."""
     device = clip.device
     times = []
-    with torch.inference_mode(), autocast(device, precision):
-        model(clip)  # warm-up (and the text features, once per job)
+    with precision_mode(model, clip, precision, mode) as (m, x), torch.inference_mode():
+        logits = m(x).float()  # warm-up (and the text features, once per job)
         for _ in range(repeats):
             sync(device)
             t = time.perf_counter()
-            model(clip)
+            m(x)
             sync(device)
             times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return statistics.median(times), logits
 
 
 def model_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
@@ -107,29 +143,75 @@ def model_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
         torch.manual_seed(0)
         model = prompt_tuning_model(method, clip_config, CLASSES, frames=args.frames).eval().to(device)
         size = model.input_spec.size
-        clip = torch.randn(args.batch, args.frames, 3, size, size, device=device)
-        flops = forward_flops(model, clip) / args.batch
-        for precision in args.precisions.split(","):
-            rate = matmul_rate(device, precision, args.matmul_size, args.repeats)
-            seconds = forward_seconds(model, clip, precision, args.repeats) / args.batch
-            achieved = flops / seconds
-            rows.append(
-                {
-                    "family": method,
-                    "precision": precision,
-                    "gflop_per_clip": flops / 1e9,
-                    "s_per_clip": seconds,
-                    "gflops": achieved / 1e9,
-                    "matmul_gflops": rate / 1e9,
-                    "fraction": achieved / rate,
-                }
-            )
-            print(
-                f"{method} {precision}: {flops / 1e9:.1f} GFLOP/clip, {seconds:.3f} s/clip, {achieved / 1e9:.1f} "
-                f"GFLOP/s = {achieved / rate:.2f} of the {rate / 1e9:.0f} GFLOP/s matmul",
-                flush=True,
-            )
+        for batch in (int(b) for b in str(args.batch).split(",")):
+            clip = torch.randn(batch, args.frames, 3, size, size, device=device, generator=None)
+            flops = forward_flops(model, clip) / batch
+            reference = None
+            for precision in args.precisions.split(","):
+                modes = ["autocast"] if precision == "float32" else args.modes.split(",")
+                for mode in modes:
+                    rate = matmul_rate(device, precision, args.matmul_size, args.repeats)
+                    seconds, logits = forward_seconds(model, clip, precision, mode, args.repeats)
+                    seconds /= batch
+                    reference = logits if reference is None else reference
+                    achieved = flops / seconds
+                    diff = (logits - reference).abs().max().item() / reference.abs().max().item()
+                    rows.append(
+                        {
+                            "family": method,
+                            "batch": batch,
+                            "precision": precision,
+                            "mode": "float32" if precision == "float32" else mode,
+                            "gflop_per_clip": flops / 1e9,
+                            "s_per_clip": seconds,
+                            "gflops": achieved / 1e9,
+                            "matmul_gflops": rate / 1e9,
+                            "fraction": achieved / rate,
+                            "logit_diff_rel": diff,
+                        }
+                    )
+                    print(
+                        f"{method} x{batch} {precision} {rows[-1]['mode']}: {flops / 1e9:.1f} GFLOP/clip, "
+                        f"{seconds:.3f} s/clip, {achieved / 1e9:.1f} GFLOP/s = {achieved / rate:.2f} of the "
+                        f"{rate / 1e9:.0f} GFLOP/s matmul; logits {diff:.4f} of float32's largest from it",
+                        flush=True,
+                    )
         del model
+    return rows
+
+
+def profile_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
+    """The top operators (self CPU time) of one forward of the first family per precision and mode."""
+    from torch.profiler import ProfilerActivity, profile
+
+    torch.manual_seed(0)
+    method = args.families.split(",")[0]
+    clip_config = VIT_B16_CLIP if args.size == "base" else TINY_CLIP
+    model = prompt_tuning_model(method, clip_config, CLASSES, frames=args.frames).eval().to(device)
+    size = model.input_spec.size
+    clip = torch.randn(1, args.frames, 3, size, size, device=device)
+    rows = []
+    for precision in args.precisions.split(","):
+        for mode in ["autocast"] if precision == "float32" else args.modes.split(","):
+            with precision_mode(model, clip, precision, mode) as (m, x), torch.inference_mode():
+                m(x)  # warm-up, text features
+                with profile(activities=[ProfilerActivity.CPU]) as prof:
+                    m(x)
+            events = sorted(prof.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+            total = sum(e.self_cpu_time_total for e in events)
+            for e in events[: args.profile]:
+                rows.append(
+                    {
+                        "family": method,
+                        "precision": precision,
+                        "mode": "float32" if precision == "float32" else mode,
+                        "op": e.key,
+                        "calls": e.count,
+                        "self_s": e.self_cpu_time_total / 1e6,
+                        "share": e.self_cpu_time_total / total,
+                    }
+                )
+                print(rows[-1], flush=True)
     return rows
 
 
@@ -172,9 +254,9 @@ def extraction_rows(args: argparse.Namespace, device: torch.device) -> list[dict
             )
             job = time.perf_counter() - t
             t = time.perf_counter()
-            with torch.inference_mode(), autocast(device, precision):
+            with precision_mode(model, batches[0], precision, "cast") as (m, _), torch.inference_mode():
                 for video in batches:
-                    model(video.to(device)).float().cpu()
+                    m(video.to(device)).float().cpu()
             sync(device)
             forward = time.perf_counter() - t
             rows.append(
@@ -203,7 +285,13 @@ def main() -> None:
     ap.add_argument("--families", default="video_coop,dual_coop,stt")
     ap.add_argument("--size", choices=("base", "tiny"), default="base")
     ap.add_argument("--frames", type=int, default=8)
-    ap.add_argument("--batch", type=int, default=1, help="clips per forward")
+    ap.add_argument("--batch", default="1", help="clips per forward, comma-separated for several")
+    ap.add_argument(
+        "--modes",
+        default="autocast,cast,low",
+        help="how a low precision runs: " + "; ".join(f"{k}: {v}" for k, v in MODES.items()),
+    )
+    ap.add_argument("--profile", type=int, default=0, help="the top N operators of each mode (0: no profile)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--matmul-size", type=int, default=2048)
     ap.add_argument("--clips", type=int, default=40, help="demo clips of the extraction comparison (0: skip it)")
@@ -218,7 +306,9 @@ def main() -> None:
         autocast(device, p)  # a bad name fails before anything runs
     rows = model_rows(args, device)
     print()
-    print_table(rows, ["family", "precision", "gflop_per_clip", "s_per_clip", "gflops", "matmul_gflops", "fraction"])
+    cols = ["family", "batch", "precision", "mode", "gflop_per_clip", "s_per_clip", "gflops", "matmul_gflops"]
+    print_table(rows, [*cols, "fraction", "logit_diff_rel"])
+    profiled = profile_rows(args, device) if args.profile else []
     extraction = extraction_rows(args, device) if args.clips else []
     if extraction:
         print()
@@ -227,7 +317,7 @@ def main() -> None:
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     save(
         args.out,
-        {"device": device_name, "args": vars(args), "forward": rows, "extraction": extraction},
+        {"device": device_name, "args": vars(args), "forward": rows, "profile": profiled, "extraction": extraction},
     )
 
 

@@ -10,7 +10,8 @@ clips whose predicted class changes, accuracy and ECE (15 equal-width bins,
 from float32's, and the job's wall time relative to float32's. Then the same
 logit difference for prompt-tuning's families on a ViT-B/16-sized CLIP
 (random weights and random clips: the size of the rounding, not a
-calibration). Writes benchmarks/results/precision.json.
+calibration), run as extraction runs it (autocast, linear weights cast once,
+the class text features computed in that precision too). Writes benchmarks/results/precision.json.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from videoxai.extract.run import extract_predictions
 from videoxai.io import write_json
 from videoxai.keys import SplitVariant
 from videoxai.models.checkpoints.resolve import resolve_model
-from videoxai.setup.device import autocast
+from videoxai.setup.device import autocast, precision_weights
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -93,8 +94,8 @@ def vit_rows(args: argparse.Namespace) -> list[dict]:
         with torch.inference_mode():
             ref = model(clip).double()
             for precision in args.precisions.split(",")[1:]:
-                with autocast(device, precision):
-                    got = model(clip).double()
+                with precision_weights(model, precision), autocast(device, precision):
+                    got = model(clip).double()  # as extraction runs it (text features in that precision too)
                 diff = (got - ref).abs().max().item()
                 rows.append(
                     {

@@ -79,3 +79,25 @@ def test_frozen_parameters_serve_the_cache_under_autograd_and_are_restored():
     torch.testing.assert_close(first, reference, atol=0, rtol=0)
     torch.testing.assert_close(second, reference, atol=0, rtol=0)
     assert [p.requires_grad for p in model.parameters()] == flags
+
+
+def test_text_features_follow_the_autocast_and_the_weights_dtype():
+    """float32 text features are not served to a bfloat16 forward, nor bfloat16 ones to float32 (one job, one
+    precision; a benchmark or a notebook runs several)."""
+    from videoxai.setup.device import autocast, precision_weights
+
+    model = make("video_coop_mean")
+    calls = []
+    compute = model.raw_text_features
+    model.raw_text_features = lambda: calls.append(1) or compute()
+    cpu = torch.device("cpu")
+    with torch.no_grad():
+        model(_clip(0))
+        with autocast(cpu, "bfloat16"):
+            model(_clip(0))
+            model(_clip(0))
+            with precision_weights(model, "bfloat16"):
+                model(_clip(0))
+        full = model(_clip(0))
+    assert len(calls) == 4  # float32, autocast (once), cast weights, float32 again
+    torch.testing.assert_close(full, make("video_coop_mean")(_clip(0)), rtol=0, atol=0)

@@ -23,7 +23,7 @@ from videoxai.io import atomic_path
 from videoxai.models.base import InputSpec
 from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource, ClassPlan
-from videoxai.setup.device import autocast
+from videoxai.setup.device import autocast, precision_weights
 from videoxai.setup.footprint import footprint_of_resolved
 from videoxai.setup.model_split import ModelAndSplit, set_up
 from videoxai.setup.resources import ExtractJob, extract_batch
@@ -68,7 +68,10 @@ def extract_predictions(
     ``prompt-tuning`` reproduces prompt-tuning's UCF101 label order
     (:func:`videoxai.conventions.label_order`). ``precision`` (float32 unless
     the variant sets ``bfloat16`` or ``float16``) is the forward pass's
-    autocast (:func:`videoxai.setup.device.autocast`); the metadata records it.
+    autocast (:func:`videoxai.setup.device.autocast`), its linear and
+    convolution weights cast once for the job rather than on every forward
+    (:func:`videoxai.setup.device.precision_weights`: the same logits); the
+    metadata records it.
     """
     split = options["split"]
     precision = options.get("precision", "float32")
@@ -128,7 +131,7 @@ def extract_predictions(
     with atomic_path(out_path) as tmp:
         writer = PredictionWriter(tmp, len(plan.class_names), metadata)
         try:
-            with torch.inference_mode(), autocast(dev, precision):
+            with precision_weights(model, precision), torch.inference_mode(), autocast(dev, precision):
                 progress = Progress(len(samples), "extract", log)
                 for batch in loader:
                     writer.write(_rows(model, batch, samples, plan, dev, tta is not None))

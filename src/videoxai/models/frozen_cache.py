@@ -23,8 +23,14 @@ from torch import nn
 
 
 def state_key(module: nn.Module) -> tuple:
-    """Changes whenever any parameter or buffer of ``module`` is replaced or modified in place."""
-    return tuple((id(t), t._version, t.device, t.dtype) for t in (*module.parameters(), *module.buffers()))
+    """Changes whenever any parameter or buffer of ``module`` is replaced, modified in place or cast, or the
+    autocast around it changes (text features computed in float32 are not bfloat16 ones)."""
+    tensors = tuple((id(t), t._version, t.device, t.dtype) for t in (*module.parameters(), *module.buffers()))
+    return (*tensors, *_autocast_state())
+
+
+def _autocast_state() -> tuple:
+    return tuple((kind, torch.is_autocast_enabled(kind) and torch.get_autocast_dtype(kind)) for kind in ("cpu", "cuda"))
 
 
 class FrozenCache:

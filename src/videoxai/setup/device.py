@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import torch
+from torch import nn
 
 PRECISIONS: dict[str, torch.dtype] = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 """The config's ``precision`` values: float32 (the default, the exactness tests' precision) or a low one."""
@@ -32,3 +34,40 @@ def autocast(device: torch.device, precision: str = "float32") -> contextlib.Abs
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=PRECISIONS[precision])
+
+
+CAST_MODULES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+"""Modules whose forward autocast runs in the low dtype on CPU and CUDA alike (linear, convolutions): it casts
+their weight and bias to it on every call, so a copy cast once gives the same numbers."""
+
+
+@contextlib.contextmanager
+def precision_weights(model: nn.Module, precision: str = "float32") -> Iterator[nn.Module]:
+    """Inside the block (to be used under :func:`autocast`), the weights autocast would cast on every forward are
+    cast once: the linear and convolution layers' weight and bias hold ``precision``'s dtype, the float32
+    tensors are put back after. Nothing for float32.
+
+    Why: autocast casts every linear layer's float32 weight on every forward (without a gradient it caches
+    nothing), which on a 2-core CPU took as long as the matmuls themselves for a ViT-B/16 tower
+    (docs/performance.md). The cast is the same round-to-nearest either way, so the logits are bit for bit
+    autocast's (``tests/unit/test_precision.py`` checks every family); LayerNorm, softmax and everything
+    else autocast keeps in float32 keep their float32 parameters. Parameters only (no gradient flows to them
+    at inference); the text-feature cache sees the new dtype and recomputes once.
+    """
+    autocast(torch.device("cpu"), precision)  # a bad value fails here
+    if precision == "float32":
+        yield model
+        return
+    dtype = PRECISIONS[precision]
+    kept: list[tuple[nn.Parameter, torch.Tensor]] = []
+    try:
+        for module in model.modules():
+            if isinstance(module, CAST_MODULES):
+                for p in (module.weight, module.bias):
+                    if p is not None and p.dtype == torch.float32:
+                        kept.append((p, p.data))
+                        p.data = p.data.to(dtype)
+        yield model
+    finally:
+        for p, data in kept:
+            p.data = data

@@ -132,7 +132,7 @@ CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
-# {zoo}: the zoo's settings that are not at their defaults (ZooSettings.suffix: "", "+cv", "+crossfit-5", ...)
+# {zoo}: the zoo's settings not at their defaults (ZooSettings.suffix: empty, +cv, +crossfit-5, ...)
 RECALIBRATION = f"{CALIB}/recalibration{{zoo}}.csv"
 # a reliability diagram per recalibration method, side by side
 RECALIBRATION_DIAGRAM = f"{CALIB_FIG}/recalibration{{zoo}}.png"

@@ -98,3 +98,31 @@ def test_the_table_round_trips_without_intervals(tmp_path: Path) -> None:
     back = read_rows([tmp_path / "zoo.csv"])
     assert back[1]["accuracy"] == pytest.approx(rows[1]["accuracy"]) and back[1]["ece_ci_low"] is None
     assert back[1]["n"] == 50 and back[1]["method"] == "histogram"
+
+
+@pytest.mark.parametrize(
+    "settings,suffix",
+    [
+        (ZooSettings(), ""),
+        (ZooSettings(folds=3), ""),  # folds change nothing with a fixed strength fitted on val
+        (ZooSettings(strength="cv"), "+cv"),
+        (ZooSettings(strength="cv", folds=10), "+cv-10"),
+        (ZooSettings(fit_on="cross-fit"), "+crossfit-5"),
+        (ZooSettings(fit_on="cross-fit", folds=2, strength="cv", grid=(0.01, 1.0)), "+crossfit-2+cv+grid-0.01_1.0"),
+        (ZooSettings(strength=0.1), "+odir-0.1"),
+        (ZooSettings(strength=1e-5), "+odir-1e-05"),
+        (ZooSettings(strength=0), "+odir-0.0"),
+    ],
+)
+def test_each_zoo_setting_that_changes_a_number_is_in_the_name(settings: ZooSettings, suffix: str) -> None:
+    """Issue #28: the defaults keep `recalibration.csv`; every other setting a token; the name gives them back."""
+    assert settings.suffix == suffix
+    back = ZooSettings.from_suffix(suffix)
+    assert back.suffix == suffix and (back.fit_on, back.strength) == (settings.fit_on, settings.strength)
+    assert back.grid == settings.grid and (back.folds == settings.folds or not settings.uses_folds)
+
+
+@pytest.mark.parametrize("suffix", ["+foo", "+odir-0.01", "+crossfit-2+cv-2", "+cv+crossfit-2", "+odir-x", "cv"])
+def test_a_name_no_zoo_setting_has_is_an_error(suffix: str) -> None:
+    with pytest.raises(ValueError):
+        ZooSettings.from_suffix(suffix)

@@ -34,6 +34,26 @@ def test_unregularised_matrix_and_dirichlet_are_multinomial_logistic_regression(
     assert np.abs(ours.probs(test) - reference.predict_proba(features(test))).max() < 1e-5
 
 
+@pytest.mark.parametrize("kind", ["vector", "matrix"])
+@pytest.mark.parametrize("features", [lambda z: z + 5.0, log_softmax], ids=["shifted-logits", "log-probabilities"])
+def test_penalised_scaling_reaches_a_stationary_point_of_the_penalised_nll(kind, features) -> None:
+    """The fit runs in whitened coordinates; the gradient of the objective itself, in (W, b), is zero at its result."""
+    z, y = _data(800, k=6)
+    x = features(z)
+    lam, mu = 0.05, 0.02
+    w, b = zoo._affine_fit(x, y, kind, lam, mu, tolerance=1e-10, max_iter=5000)
+    n, k = x.shape
+    g = zoo.softmax(x @ w.T + b) - np.eye(k)[y]
+    gw, gb = g.T @ x / n, g.mean(axis=0) + mu * 2 * b / k
+    off = ~np.eye(k, dtype=bool)
+    if kind == "vector":
+        assert np.allclose(w, np.diag(np.diag(w)))
+        gw = np.diag(gw)
+    else:
+        gw = gw + lam * 2 * np.where(off, w, 0) / off.sum()
+    assert max(np.abs(gw).max(), np.abs(gb).max()) < 1e-6
+
+
 def test_every_method_lowers_the_nll_of_overconfident_logits() -> None:
     z, y = _data(2000)
     test, ty = _data(2000, seed=1)

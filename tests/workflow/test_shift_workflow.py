@@ -87,16 +87,53 @@ def test_cross_fitting_needs_no_val_split_and_records_its_folds(tmp_path: Path) 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert not (workdir / PRED.format(split="val")).exists()
     for split in ("test", "test+contrast-5"):
-        with open(workdir / f"results/calibration/video_coop/demo/tiny/demo/{split}/recalibration.csv") as fh:
+        # the zoo's settings in the name (issue #28): cross-fit in 2 folds, cv's strength over its own grid
+        name = "recalibration+crossfit-2+cv+grid-0.01_1.0"
+        with open(workdir / f"results/calibration/video_coop/demo/tiny/demo/{split}/{name}.csv") as fh:
             rows = {r["method"]: r for r in csv.DictReader(fh)}
         assert list(rows) == ["none", *methods]
         assert all(rows[m]["fitted_on"] == "cross-fit (2 folds of test)" for m in methods)
+        assert {(r["strength"], r["folds"], r["grid"]) for r in rows.values()} == {("cv", "2", "0.01 1.0")}
         assert rows["matrix"]["settings"].count("cv=") == 2  # a strength chosen in each fold's fitting clips
         assert all(
             float(r["accuracy_ci_low"]) <= float(r["accuracy"]) <= float(r["accuracy_ci_high"]) for r in rows.values()
         )
-        figure = workdir / f"figures/calibration/video_coop/demo/tiny/demo-{split}/recalibration.png"
+        figure = workdir / f"figures/calibration/video_coop/demo/tiny/demo-{split}/{name}.png"
         assert figure.stat().st_size > 20_000 and figure.with_suffix(".pdf").is_file()
+
+
+ZOO = "results/calibration/video_coop/demo/tiny/demo/test/recalibration{suffix}.csv"
+
+
+def test_a_second_zoo_setting_never_overwrites_the_first(tmp_path: Path) -> None:
+    """The zoo's settings are part of its table's name (issue #28): the default config keeps `recalibration.csv`, a
+    fixed ODIR strength of 0.1 writes `recalibration+odir-0.1.csv` beside it, and the first table stays as it was."""
+    workdir = make_workdir(tmp_path, {**TINY_DEMO, "recalibration": ["temperature", "vector"]})
+    plan = run_snakemake(workdir, "-n", "calibration", timeout=300)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert f"output: {ZOO.format(suffix='')}," in plan.stdout  # the default config: today's path exactly
+    first = workdir / ZOO.format(suffix="")
+    run = run_snakemake(workdir, "--cores", "2", ZOO.format(suffix=""), timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    before = first.read_bytes()
+    _set(workdir, **{"recalibration-strength": 0.1})
+    second = workdir / ZOO.format(suffix="+odir-0.1")
+    run = run_snakemake(workdir, "--cores", "2", ZOO.format(suffix="+odir-0.1"), timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert first.read_bytes() == before
+    tables = {}
+    for path in (first, second):
+        with open(path, newline="") as fh:
+            tables[path] = {r["method"]: r for r in csv.DictReader(fh)}
+    assert tables[first]["vector"]["settings"] == "mu=0.01" and tables[first]["vector"]["strength"] == "0.01"
+    assert tables[second]["vector"]["settings"] == "mu=0.1" and tables[second]["vector"]["strength"] == "0.1"
+    assert tables[first]["vector"]["nll"] != tables[second]["vector"]["nll"]
+    assert tables[first]["temperature"]["nll"] == tables[second]["temperature"]["nll"]  # no penalty to change
+    assert (workdir / "figures/calibration/video_coop/demo/tiny/demo-test/recalibration+odir-0.1.png").is_file()
+    # back to the default: its table is up to date; the shift table reads the configured variant's
+    _set(workdir, **{"recalibration-strength": 0.01})
+    plan = run_snakemake(workdir, "-n", ZOO.format(suffix=""), timeout=300)
+    assert plan.returncode == 0 and "recalibrate" not in plan.stdout, plan.stdout
 
 
 def test_an_unknown_corruption_stops_before_any_job(tmp_path: Path) -> None:

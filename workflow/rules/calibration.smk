@@ -114,7 +114,9 @@ rule recalibrate:
         ),
         pdf=RECALIBRATION_DIAGRAM_PDF,
     log:
-        f"logs/recalibrate/{MODEL}/{{test}}/{{split}}.log",
+        f"logs/recalibrate/{MODEL}/{{test}}/{{split}}{{zoo}}.log",
+    wildcard_constraints:
+        zoo=r"(\+[a-z0-9._-]+)*",
     conda:
         "../envs/videoxai.yaml"
     threads: 1
@@ -124,7 +126,7 @@ rule recalibrate:
     params:
         methods=config["recalibration"],
         n_bins=lambda w: variant(w).n_bins,
-        settings=recalibration_settings(),
+        settings=recalibration_settings,
         title=lambda w: f"{model_key(w)} on {w.test} ({w.split})",
     script:
         "../scripts/recalibrate.py"
@@ -132,7 +134,7 @@ rule recalibrate:
 
 rule shift_summary:
     input:
-        for_each_calibration(RECALIBRATION),
+        for_each_calibration(RECALIBRATION, zoo=ZOO),
     output:
         csv=SHIFT_TABLE,
         png=report(

@@ -8,6 +8,7 @@ from pathlib import Path
 from snakemake.iocontainers import Wildcards
 
 from videoxai.calibration.catalog import find_calibration_results, result_at
+from videoxai.calibration.shift import ZooSettings
 from videoxai.conventions import label_order as conventions_label_order
 from videoxai.explain.leaderboard import find_explanation_results, stats_at
 from videoxai.explain.options import METHOD_OPTIONS as EXPLAINER_METHODS, effective_convention, job_options
@@ -131,10 +132,11 @@ CALIB_SUMMARY = f"{RESULTS}/calibration/summary.csv"
 CALIB_SUMMARY_TEX = f"{RESULTS}/calibration/summary.tex"
 CALIB_COMPARISON = f"{FIGURES}/calibration/comparison.png"
 CALIB_COMPARISON_PDF = f"{FIGURES}/calibration/comparison.pdf"
-RECALIBRATION = f"{CALIB}/recalibration.csv"
+# {zoo}: the zoo's settings not at their defaults (ZooSettings.suffix: empty, +cv, +crossfit-5, ...)
+RECALIBRATION = f"{CALIB}/recalibration{{zoo}}.csv"
 # a reliability diagram per recalibration method, side by side
-RECALIBRATION_DIAGRAM = f"{CALIB_FIG}/recalibration.png"
-RECALIBRATION_DIAGRAM_PDF = f"{CALIB_FIG}/recalibration.pdf"
+RECALIBRATION_DIAGRAM = f"{CALIB_FIG}/recalibration{{zoo}}.png"
+RECALIBRATION_DIAGRAM_PDF = f"{CALIB_FIG}/recalibration{{zoo}}.pdf"
 SHIFT_TABLE = f"{RESULTS}/calibration/shift.csv"
 SHIFT_FIGURE = f"{FIGURES}/calibration/shift.png"
 SHIFT_FIGURE_PDF = f"{FIGURES}/calibration/shift.pdf"
@@ -542,26 +544,41 @@ def for_each_calibration(template, **extra):
     return [template.format(**w, **extra) for w in calibration_analyses()]
 
 
+def zoo_settings(suffix=None):
+    """How the zoo is fitted (videoxai.calibration.shift.ZooSettings): the config's, or those a result's name
+    (`{zoo}`) stands for, so a rebuild remakes an earlier variant with its own settings; `bootstrap` is not in the
+    name (it changes no point value)."""
+    if suffix is not None:
+        return ZooSettings.from_suffix(suffix, bootstrap=config["bootstrap"])
+    return ZooSettings(
+        fit_on=config["recalibration-fit"],
+        folds=config["recalibration-folds"],
+        strength=config["recalibration-strength"],
+        grid=tuple(config["recalibration-grid"]),
+        bootstrap=config["bootstrap"],
+    )
+
+
+try:
+    ZOO = zoo_settings().suffix
+except ValueError as e:
+    _fail(f"config keys 'recalibration-*': {e}")
+
+
 def recalibration_val(wildcards):
     """The predictions recalibration methods are fitted on: the clean val split's (also for a shifted test split),
     or under `recalibration-fit: cross-fit` the clean test split's, in folds (no val split is extracted then)."""
     if not config.get("recalibration"):
         return []
     v = variant(wildcards).with_corruption(None, None)
-    fit = str(v if config["recalibration-fit"] == "cross-fit" else v.with_split("val"))
+    fit = str(v if zoo_settings(wildcards.zoo).fit_on == "cross-fit" else v.with_split("val"))
     return PRED.format(**{**dict(wildcards.items()), "split": prediction_split(wildcards.test, fit, wildcards.method)})
 
 
-def recalibration_settings():
-    """How the zoo is fitted and scored (videoxai.calibration.shift.ZooSettings), from the config."""
-    strength = config["recalibration-strength"]
-    return {
-        "fit_on": config["recalibration-fit"],
-        "folds": config["recalibration-folds"],
-        "strength": strength,
-        "grid": tuple(config["recalibration-grid"]),
-        "bootstrap": config["bootstrap"],
-    }
+def recalibration_settings(wildcards):
+    """The ZooSettings of a zoo table's name, as the recalibrate script's keyword arguments."""
+    s = zoo_settings(wildcards.zoo)
+    return {"fit_on": s.fit_on, "folds": s.folds, "strength": s.strength, "grid": s.grid, "bootstrap": s.bootstrap}
 
 
 def shift_targets():
@@ -576,8 +593,8 @@ def shift_targets():
         for ext in ("png", "pdf", "csv", "tex")
     ]
     transfer = [TRANSFER_TABLE, TRANSFER_TABLE_TEX, TRANSFER_FIGURE, TRANSFER_FIGURE_PDF]
-    zoo = [*for_each_calibration(RECALIBRATION), *for_each_calibration(RECALIBRATION_DIAGRAM)]
-    zoo += for_each_calibration(RECALIBRATION_DIAGRAM_PDF)
+    zoo = [*for_each_calibration(RECALIBRATION, zoo=ZOO), *for_each_calibration(RECALIBRATION_DIAGRAM, zoo=ZOO)]
+    zoo += for_each_calibration(RECALIBRATION_DIAGRAM_PDF, zoo=ZOO)
     return [*zoo, SHIFT_TABLE, SHIFT_FIGURE, SHIFT_FIGURE_PDF, *lines, *transfer]
 
 

@@ -37,6 +37,9 @@ COLUMNS = (
     *(f"{m}_{end}" for m in ZOO_METRICS for end in ("ci_low", "ci_high")),
     *(f"{m}_debiased" for m in DEBIASED),
     "fitted_on",
+    "strength",
+    "folds",
+    "grid",
     "settings",
 )
 FIGURE_METRICS = (("accuracy", "Accuracy"), ("ece", "ECE"), ("brier", "Brier score"), ("nll", "NLL"))
@@ -74,6 +77,66 @@ class ZooSettings:
             raise ValueError(f"recalibration-folds must be at least 2, got {self.folds}")
         if self.strength != "cv" and not (isinstance(self.strength, int | float) and self.strength >= 0):
             raise ValueError(f"recalibration-strength must be a number >= 0 or 'cv', got {self.strength!r}")
+
+    @property
+    def uses_folds(self) -> bool:
+        return self.fit_on == "cross-fit" or self.strength == "cv"
+
+    @property
+    def suffix(self) -> str:
+        """The zoo's part of a result's name (issue #28): a token per setting that is not at its default and changes a
+        number, ``""`` for the defaults. ``+crossfit-5`` (cross-fit, its folds), ``+odir-0.1`` (a fixed strength),
+        ``+cv`` / ``+cv-10`` (cross-validated strength, its folds when not 5 and not named by ``crossfit``),
+        ``+grid-0.01_0.1`` (cv's grid);
+        the folds of a fit on val with a fixed strength change nothing, so they are not named."""
+        default = ZooSettings()
+        tokens = []
+        if self.fit_on == "cross-fit":
+            tokens.append(f"crossfit-{self.folds}")
+        if self.strength == "cv":
+            named = self.fit_on == "cross-fit" or self.folds == default.folds  # folds named once
+            tokens.append("cv" if named else f"cv-{self.folds}")
+            if tuple(map(float, self.grid)) != tuple(default.grid):
+                tokens.append("grid-" + "_".join(repr(float(g)) for g in self.grid))
+        elif float(self.strength) != default.strength:
+            tokens.append(f"odir-{float(self.strength)!r}")
+        return "".join("+" + t for t in tokens)
+
+    @classmethod
+    def from_suffix(cls, suffix: str, **rest: Any) -> ZooSettings:
+        """The settings a name's :attr:`suffix` stands for (``rest``: what the name leaves out, such as
+        ``bootstrap``), so a job rebuilds an earlier variant with that variant's settings; anything else is an
+        error."""
+        values: dict[str, Any] = {}
+        for token in suffix.split("+")[1:] if suffix else []:
+            name, _, value = token.partition("-")
+            try:
+                if name == "crossfit" and value:
+                    values.update(fit_on="cross-fit", folds=int(value))
+                elif name == "cv":
+                    values.update(strength="cv", **({"folds": int(value)} if value else {}))
+                elif name == "odir" and value:
+                    values["strength"] = float(value)
+                elif name == "grid" and value:
+                    values["grid"] = tuple(float(g) for g in value.split("_"))
+                else:
+                    raise ValueError
+            except ValueError:
+                raise ValueError(f"not a recalibration setting: {token!r} in {suffix!r}") from None
+        settings = cls(**{**rest, **values})
+        if settings.suffix != suffix:
+            raise ValueError(
+                f"{suffix!r} is not the name of a recalibration setting (that would be {settings.suffix!r})"
+            )
+        return settings
+
+    def columns(self) -> dict[str, Any]:
+        """The zoo table's columns of these settings: strength, folds (when used), grid (with ``cv``)."""
+        return {
+            "strength": self.strength,
+            "folds": self.folds if self.uses_folds else None,
+            "grid": " ".join(repr(float(g)) for g in self.grid) if self.strength == "cv" else None,
+        }
 
 
 def _evaluation(p: np.ndarray, y: np.ndarray, settings: ZooSettings) -> Evaluation:
@@ -166,7 +229,16 @@ def evaluate_methods(
     rows, panels = [], []
     for method, p, fitted_on, described in results:
         evaluation = _evaluation(p, test.labels, settings)
-        rows.append({**base, "method": method, **_scores(evaluation), "fitted_on": fitted_on, "settings": described})
+        rows.append(
+            {
+                **base,
+                "method": method,
+                **_scores(evaluation),
+                "fitted_on": fitted_on,
+                **settings.columns(),
+                "settings": described,
+            }
+        )
         panels.append((method, evaluation))
     if out_png is not None and out_pdf is not None:
         from videoxai.calibration.figures import Panel, reliability_diagram

@@ -19,7 +19,7 @@ Methods (``METHODS``), each a map from logits ``(N, K)`` to probabilities:
   val accuracy against the cumulative top-label probability (val clips sorted by confidence); its slope times
   the confidence is the recalibrated top-label confidence; the other classes are rescaled to fill the rest.
 
-The scaling methods minimise val NLL (+ penalty) with L-BFGS from the identity. ``ODIR`` strengths are fixed
+The scaling methods minimise val NLL (+ penalty) with L-BFGS from the identity, on whitened inputs (same optimum). ``ODIR`` strengths are fixed
 (``lam = mu = 1e-2`` by default) or chosen by k-fold cross-validation on the fitting split
 (:func:`choose_strength`); ``lam = mu = 0`` is plain multinomial logistic regression on the (log-)logits, which
 the tests compare with scikit-learn's. :func:`cross_fit` recalibrates each fold of a split with a method fitted on
@@ -62,38 +62,80 @@ class Recalibrator:
         return self.transform(np.asarray(logits, dtype=F64))
 
 
+def _whitening(x: np.ndarray, diagonal: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, R, R^-1)`` with ``(x - mean) @ R`` of unit covariance (``diagonal``: per-column scales only).
+
+    Directions of (almost) no variance keep a scale near the others' (eigenvalues floored at 1e-6 of the largest), so
+    only the data's own correlations are undone; a constant input is left as it is.
+    """
+    m = x.mean(axis=0)
+    xc = x - m
+    if diagonal:
+        var = (xc**2).mean(axis=0)
+        var = np.maximum(var, var.max() * 1e-6) if var.max() > 0 else np.ones_like(var)
+        return m, np.diag(1 / np.sqrt(var)), np.diag(np.sqrt(var))
+    e, v = np.linalg.eigh(xc.T @ xc / len(x))
+    e = np.maximum(e, e.max() * 1e-6) if e.max() > 0 else np.ones_like(e)
+    return m, (v / np.sqrt(e)) @ v.T, (v * np.sqrt(e)) @ v.T
+
+
 def _affine_fit(
     x: np.ndarray, y: np.ndarray, kind: str, lam: float, mu: float, tolerance: float, max_iter: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(W, b) minimising mean NLL of ``softmax(x W^T + b)`` (+ ODIR); ``kind`` vector: W diagonal."""
+    """(W, b) minimising mean NLL of ``softmax(x W^T + b)`` (+ ODIR); ``kind`` vector: W diagonal.
+
+    L-BFGS runs on whitened inputs ``u = (x - m) R`` (``R`` diagonal for vector scaling): the same objective in the
+    coordinates ``W' = W R^-T``, ``c = b + W m``, so the same optimum, reached in far fewer steps where the inputs
+    are correlated (Dirichlet's log-probabilities share each clip's log-sum-exp: 500+ steps on raw inputs for
+    10^4 x 101, under 100 whitened). The penalty is taken on ``(W, b)`` itself. Objective and gradient are analytic:
+    ``dNLL/dW' = (P - Y)^T u / n``.
+    """
     from scipy.optimize import minimize
 
     n, k = x.shape
-    onehot = np.eye(k)[y]
+    vector = kind == "vector"
+    m, r, r_inv = _whitening(x, diagonal=vector)
+    u = (x - m) * np.diag(r) if vector else (x - m) @ r
+    rows = np.arange(n)
     off = ~np.eye(k, dtype=bool)
+    n_off = max(int(off.sum()), 1)
 
-    def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if kind == "vector":
-            return np.diag(theta[:k]), theta[k:]
-        return theta[: k * k].reshape(k, k), theta[k * k :]
+    def original(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(W, b) of whitened parameters ``theta = (W', c)``."""
+        if vector:
+            w = np.diag(theta[:k] * np.diag(r))
+        else:
+            w = theta[: k * k].reshape(k, k) @ r.T
+        return w, theta[-k:] - w @ m
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = unpack(theta)
-        p = softmax(x @ w.T + b)
-        nll = -np.log(np.clip(p[np.arange(n), y], 1e-300, None)).mean()
-        g = (p - onehot) / n  # d loss / d logits
-        gw, gb = g.T @ x, g.sum(axis=0)
+        logits = u * theta[:k] if vector else u @ theta[: k * k].reshape(k, k).T
+        logits += theta[-k:]
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        total = e.sum(axis=1)
+        nll = float((np.log(total) - logits[rows, y]).mean())
+        g = e / total[:, None]  # d loss / d logits: (P - Y) / n
+        g[rows, y] -= 1.0
+        g /= n
+        gw = (g * u).sum(axis=0) if vector else g.T @ u
+        gc = g.sum(axis=0)
+        w, b = original(theta)
+        dw = np.zeros_like(w)
         if kind == "matrix" and k > 1:
-            nll += lam * (w[off] ** 2).mean() + mu * (b**2).mean()
-            gw = gw + lam * 2 * np.where(off, w, 0) / off.sum()
-            gb = gb + mu * 2 * b / k
-        elif kind == "vector":
-            nll += mu * (b**2).mean()
-            gb = gb + mu * 2 * b / k
-        grad = np.concatenate([np.diag(gw) if kind == "vector" else gw.ravel(), gb])
-        return float(nll), grad
+            nll += lam * float((w[off] ** 2).sum()) / n_off
+            dw = lam * 2 * np.where(off, w, 0.0) / n_off
+        db = np.zeros_like(b)
+        if vector or k > 1:
+            nll += mu * float((b**2).mean())
+            db = mu * 2 * b / k
+        # chain rule through W = W' R^T, b = c - W m: d/dW' = (dW - db m^T) R, d/dc = db
+        dpen = (dw - np.outer(db, m)) @ r
+        gw = gw + (np.diag(dpen) if vector else dpen)
+        return nll, np.concatenate([gw.ravel(), gc + db])
 
-    start = np.concatenate([np.ones(k) if kind == "vector" else np.eye(k).ravel(), np.zeros(k)])
+    # the identity map (W = I, b = 0) in whitened coordinates
+    start = np.concatenate([np.diag(r_inv) if vector else r_inv.T.ravel(), m])
     result = minimize(
         loss,
         start,
@@ -101,7 +143,7 @@ def _affine_fit(
         method="L-BFGS-B",
         options={"maxiter": max_iter, "gtol": tolerance, "ftol": tolerance * 1e-3},
     )
-    return unpack(result.x)
+    return original(result.x)
 
 
 def _one_vs_all(p_val: np.ndarray, y: np.ndarray, fit_column: Callable) -> Callable[[np.ndarray], np.ndarray]:
@@ -255,7 +297,8 @@ def fit(
 ) -> Recalibrator:
     """Fit ``method`` on val ``logits`` (N, K) and ``labels`` (N,).
 
-    ``tolerance`` (the gradient's largest entry at the optimum) and ``max_iter`` bound the scaling methods' L-BFGS;
+    ``tolerance`` (the gradient's largest entry at the optimum, in the whitened coordinates :func:`_affine_fit`
+    optimises in) and ``max_iter`` bound the scaling methods' L-BFGS;
     ``objective`` is ensemble temperature scaling's weight criterion (``nll`` or ``mse``); ``n_knots`` the
     spline's knots, ends included (Gupta et al. use 6). ``info`` holds what was fitted or chosen.
     """

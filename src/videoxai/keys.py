@@ -75,8 +75,8 @@ def _positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _number(value: float) -> str:
-    """A temperature as the shortest positional text that reads back to the same float (1.5, 2, 0.07)."""
+def number_text(value: float) -> str:
+    """A number in a file name: the shortest positional text that reads back to the same float (1.5, 2, 0.07)."""
     return format_float_positional(float(value), trim="-")
 
 
@@ -218,7 +218,7 @@ class SplitVariant:
         parts += ["pt"] if self.convention == "prompt-tuning" else []
         parts += [f"b{self.n_bins}"] if self.n_bins != DEFAULT_BINS else []
         parts += ["ts"] if self.temperature_scaling else []
-        parts += [f"T{_number(self.temperature)}"] if self.temperature is not None else []
+        parts += [f"T{number_text(self.temperature)}"] if self.temperature is not None else []
         return "+".join(parts)
 
     def with_split(self, split: str) -> SplitVariant:

@@ -18,7 +18,7 @@ from videoxai.calibration.report import Evaluation, evaluate
 from videoxai.calibration.scores import Scores
 from videoxai.calibration.suite import MetricSuite
 from videoxai.extract.predictions import load_predictions
-from videoxai.io import atomic_path
+from videoxai.io import write_csv
 
 PathLike = str | os.PathLike[str]
 #: the metrics of each method, with 95% bootstrap intervals (``<metric>_ci_low``, ``<metric>_ci_high``)
@@ -257,11 +257,7 @@ def evaluate_methods(
 
 
 def write_rows(path: PathLike, rows: Sequence[dict[str, Any]]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in COLUMNS})
+    write_csv(path, rows, COLUMNS)
 
 
 def read_rows(paths: Sequence[PathLike]) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from videoxai.explain.options import (
     effective_convention,
     method_options,
 )
-from videoxai.keys import _number
+from videoxai.keys import number_text
 
 # config key -> its name in a folder, in the order the names come
 EXPLAINER_SUFFIXES: dict[str, str] = {
@@ -112,7 +112,7 @@ def _text(key: str, value: Any) -> str:
     if isinstance(value, list):
         return list_digest(value)
     if isinstance(value, float):
-        return _number(value)
+        return number_text(value)
     text = str(value)
     if not re.fullmatch(_VALUE, text):
         raise ExplainerVariantError(f"{key}: {value!r} cannot name a folder (letters, digits and '.' only)")

@@ -114,6 +114,9 @@ def test_estimates_grow_with_what_the_job_holds():
     assert R.extract_estimate_mb(fp, one) < R.extract_estimate_mb(fp, dataclasses.replace(one, batch=4))
     assert R.extract_estimate_mb(fp, one) < R.extract_estimate_mb(fp, dataclasses.replace(one, spatial_views=3))
     assert R.extract_estimate_mb(fp, one) < R.extract_estimate_mb(fp, dataclasses.replace(one, workers=2))
+    # bfloat16 / float16 extraction holds a 16-bit copy of the weights beside the float32 ones (precision_weights)
+    low = R.extract_estimate_mb(fp, dataclasses.replace(one, low_precision=True))
+    assert low - R.extract_estimate_mb(fp, one) == pytest.approx(R.weights_mb(fp) / 2)
     for explainer in ("attention-rollout", "grad-rollout", "grad-cam"):
         job = R.ExplainJob(explainer, 1, 101, evaluate=False)
         assert R.explain_estimate_mb(fp, job) < R.explain_estimate_mb(fp, dataclasses.replace(job, evaluate=True))

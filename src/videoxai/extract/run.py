@@ -100,7 +100,7 @@ def extract_predictions(
     samples, unmapped = setup.samples, setup.unmapped
     _log_class_mapping(resolved["key"], plan, unmapped)
     tta = tta_for(spec) if options.get("use-augmentation") else None
-    batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb)
+    batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb, precision)
     shift = options.get("corruption")
     corruption = (shift["name"], int(shift["severity"])) if shift else None
     loader = make_loader(
@@ -218,6 +218,7 @@ def memory_batch(
     num_workers: int,
     tta: TTA | PromptTuningTTA | None,
     mem_mb: float | None,
+    precision: str = "float32",
 ) -> int:
     """Clips per batch: ``batch_size``, or fewer where the estimate at ``batch_size`` passes ``mem_mb``.
 
@@ -237,6 +238,7 @@ def memory_batch(
         num_workers,
         len(setup.plan.class_names),
         tta.num_views if tta is not None else 1,
+        precision != "float32",
     )
     chosen = extract_batch(fp, job, float(mem_mb))
     if chosen < batch_size:

@@ -145,6 +145,7 @@ class ExtractJob:
     workers: int
     classes: int
     augmentations: int = 1  # test-time augmentation: one forward of batch x augmentations clips
+    low_precision: bool = False  # precision bfloat16/float16: a 16-bit copy of the weights beside the float32 ones
 
 
 def extract_estimate_mb(fp: Footprint, job: ExtractJob) -> float:
@@ -158,7 +159,8 @@ def extract_estimate_mb(fp: Footprint, job: ExtractJob) -> float:
     text = text_stack(fp, job.classes)
     if text is not None:
         working = max(working, forward_mb(text, job.batch * views if fp.text_per_clip else 1))
-    return BASE_MB + EXTRACT_EXTRA_MB + weights_mb(fp) + in_flight + fixed_mb(fp) + working + job.workers * WORKER_MB
+    weights = weights_mb(fp) * (1.5 if job.low_precision else 1.0)  # videoxai.setup.device.precision_weights
+    return BASE_MB + EXTRACT_EXTRA_MB + weights + in_flight + fixed_mb(fp) + working + job.workers * WORKER_MB
 
 
 # ----------------------------------------------------------------------------------------------- explanation

@@ -108,10 +108,11 @@ def test_the_table_round_trips_without_intervals(tmp_path: Path) -> None:
         (ZooSettings(strength="cv"), "+cv"),
         (ZooSettings(strength="cv", folds=10), "+cv-10"),
         (ZooSettings(fit_on="cross-fit"), "+crossfit-5"),
-        (ZooSettings(fit_on="cross-fit", folds=2, strength="cv", grid=(0.01, 1.0)), "+crossfit-2+cv+grid-0.01_1.0"),
+        (ZooSettings(fit_on="cross-fit", folds=2, strength="cv", grid=(0.01, 1.0)), "+crossfit-2+cv+grid-0.01_1"),
         (ZooSettings(strength=0.1), "+odir-0.1"),
-        (ZooSettings(strength=1e-5), "+odir-1e-05"),
-        (ZooSettings(strength=0), "+odir-0.0"),
+        (ZooSettings(strength=1e-5), "+odir-0.00001"),
+        (ZooSettings(strength=0), "+odir-0"),
+        (ZooSettings(strength=1e16), "+odir-10000000000000000"),  # no exponent: its "+" would split the name
     ],
 )
 def test_each_zoo_setting_that_changes_a_number_is_in_the_name(settings: ZooSettings, suffix: str) -> None:
@@ -122,7 +123,7 @@ def test_each_zoo_setting_that_changes_a_number_is_in_the_name(settings: ZooSett
     assert back.grid == settings.grid and (back.folds == settings.folds or not settings.uses_folds)
 
 
-@pytest.mark.parametrize("suffix", ["+foo", "+odir-0.01", "+crossfit-2+cv-2", "+cv+crossfit-2", "+odir-x", "cv"])
+@pytest.mark.parametrize("suffix", ["+foo", "+odir-0.01", "+odir-1e-05", "+crossfit-2+cv-2", "+cv+crossfit-2", "+odir-x", "cv"])
 def test_a_name_no_zoo_setting_has_is_an_error(suffix: str) -> None:
     with pytest.raises(ValueError):
         ZooSettings.from_suffix(suffix)

@@ -19,6 +19,7 @@ from videoxai.calibration.scores import Scores
 from videoxai.calibration.suite import MetricSuite
 from videoxai.extract.predictions import load_predictions
 from videoxai.io import write_csv
+from videoxai.keys import number_text
 
 PathLike = str | os.PathLike[str]
 #: the metrics of each method, with 95% bootstrap intervals (``<metric>_ci_low``, ``<metric>_ci_high``)
@@ -87,7 +88,8 @@ class ZooSettings:
         """The zoo's part of a result's name (issue #28): a token per setting that is not at its default and changes a
         number, ``""`` for the defaults. ``+crossfit-5`` (cross-fit, its folds), ``+odir-0.1`` (a fixed strength),
         ``+cv`` / ``+cv-10`` (cross-validated strength, its folds when not 5 and not named by ``crossfit``),
-        ``+grid-0.01_0.1`` (cv's grid);
+        ``+grid-0.01_0.1`` (cv's grid); numbers as :func:`videoxai.keys.number_text` writes them (``+odir-0.00001``,
+        never an exponent, whose ``+`` would split the name);
         the folds of a fit on val with a fixed strength change nothing, so they are not named."""
         default = ZooSettings()
         tokens = []
@@ -97,9 +99,9 @@ class ZooSettings:
             named = self.fit_on == "cross-fit" or self.folds == default.folds  # folds named once
             tokens.append("cv" if named else f"cv-{self.folds}")
             if tuple(map(float, self.grid)) != tuple(default.grid):
-                tokens.append("grid-" + "_".join(repr(float(g)) for g in self.grid))
+                tokens.append("grid-" + "_".join(number_text(g) for g in self.grid))
         elif float(self.strength) != default.strength:
-            tokens.append(f"odir-{float(self.strength)!r}")
+            tokens.append(f"odir-{number_text(self.strength)}")
         return "".join("+" + t for t in tokens)
 
     @classmethod

@@ -36,9 +36,13 @@ class Progress:
         *,
         unit: str = "clips",
         every: float = 30.0,
+        after: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ):
+        """``after``: no line until that many seconds have passed (a phase inside a job that is usually short
+        stays quiet; the closing line comes only if an earlier one did)."""
         self.total, self.what, self.log, self.unit, self.every, self.clock = total, what, log, unit, every, clock
+        self.after = after
         self.done = 0
         self.start = clock()
         self._last: float | None = None
@@ -48,6 +52,8 @@ class Progress:
         """``n`` more items finished; logs when it is time (the first update, then every ``every`` seconds)."""
         self.done += n
         now = self.clock()
+        if now - self.start < self.after:
+            return
         if self._last is None or now - self._last >= self.every:
             self._last, self._logged = now, self.done
             self.log.info("%s", self.line(now))
@@ -67,6 +73,8 @@ class Progress:
 
     def finish(self) -> None:
         """The closing line, unless the last line logged already said as much (one batch held every item)."""
+        if self.after and self._last is None:
+            return  # a short phase: nothing was said, nothing to close
         if self._logged != self.done:
             self._logged = self.done
             self.log.info("%s", self.line())

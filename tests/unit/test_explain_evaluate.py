@@ -39,6 +39,13 @@ def test_deletion_and_insertion_reward_the_map_that_points_at_the_evidence():
         RegionModel(), video, right, target, steps=8, deletion_baseline="mean", insertion_baseline="mean"
     )
     assert again["deletion_auc_random"][0] == good["deletion_auc_random"][0]
+    # progress: one call as each clip's four curves are done
+    done: list[int] = []
+    two = torch.cat([video, video])
+    ev.deletion_insertion(
+        RegionModel(), two, torch.cat([right, wrong]), torch.tensor([0, 0]), steps=2, on_clip=lambda: done.append(1)
+    )
+    assert done == [1, 1]
     with pytest.raises(ValueError, match="deletion-baseline"):
         ev.deletion_insertion(RegionModel(), video, right, target, deletion_baseline="zero")
 
@@ -79,6 +86,11 @@ def test_cascading_randomisation_decorrelates_a_model_dependent_map_and_is_repro
     mods = ev.parameterised_modules(model, x)
     steps, maps = ev.cascading_randomisation(model, lambda m: _saliency(m, x), trained, mods, steps=3, seed=0)
     assert [s["randomised"] for s in steps] == [["5"], ["3"], ["1"]]
+    counted: list[int] = []
+    ev.cascading_randomisation(
+        model, lambda m: _saliency(m, x), trained, mods, steps=3, on_step=lambda: counted.append(1)
+    )
+    assert counted == [1, 1, 1]
     final = [v for v in steps[-1]["spearman"] if v is not None]
     assert np.mean(final) < 0.5
     # the model itself is untouched, and the same seed gives the same randomised maps

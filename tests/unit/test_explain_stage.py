@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -92,11 +94,20 @@ def test_a_selection_from_another_split_is_a_clear_error(demo, tmp_path):
     assert not (tmp_path / "x.safetensors").exists()
 
 
-def test_evaluation_runs_in_the_stage_and_lands_in_aggregated_stats(demo, tmp_path):
+def test_evaluation_runs_in_the_stage_and_lands_in_aggregated_stats(demo, tmp_path, caplog, monkeypatch):
+    from videoxai.explain import scoring
+
     model, samples, selection, root = demo
     out = tmp_path / "heatmaps.safetensors"
     options = {"deletion-steps": 4, "sanity-steps": 2}
-    hs = explain_selection(model, selection, samples, "attention-rollout", options, out, batch_size=4)
+    monkeypatch.setattr(scoring, "PHASE_QUIET_S", 0.0)  # the demo's phases take seconds: log them all the same
+    with caplog.at_level(logging.INFO, logger="videoxai.explain"):
+        hs = explain_selection(model, selection, samples, "attention-rollout", options, out, batch_size=4)
+    # the evaluation of a batch (an hour at ViT-B/16 size) logs its own progress: its first clip, its end
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(t.startswith("evaluate: deletion/insertion: 1/4 clips") for t in lines), lines
+    assert any(t.startswith("evaluate: deletion/insertion: 4/4 clips (100%)") for t in lines), lines
+    assert any(t.startswith("evaluate: sanity check: 2/2 steps (100%)") for t in lines), lines
     for clip in hs.clips:
         e = clip["evaluation"]
         assert 0 <= e["deletion_auc"] <= 1 and 0 <= e["insertion_auc_random"] <= 1

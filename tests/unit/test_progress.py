@@ -53,3 +53,25 @@ def test_one_batch_holding_every_clip_gives_one_line(caplog) -> None:
         p.update(4)
         p.finish()
     assert [r.getMessage() for r in caplog.records] == ["explain grad-cam: 4/4 clips (100%), 0.5 clips/s, 8 s in all"]
+
+
+def test_a_phase_that_ends_before_after_seconds_says_nothing_and_a_long_one_speaks(caplog) -> None:
+    """Issue #23: the evaluation phases of an explain job log only when they are long (minutes at ViT-B/16 size)."""
+    clock = Clock()
+    log = logging.getLogger("videoxai.test.progress")
+    with caplog.at_level(logging.INFO, logger="videoxai.test.progress"):
+        short = Progress(8, "evaluate: deletion/insertion", log, after=30.0, clock=clock)
+        for _ in range(8):
+            clock.t += 2
+            short.update(1)
+        short.finish()
+        assert caplog.records == []
+        long = Progress(8, "evaluate: deletion/insertion", log, after=30.0, clock=clock)
+        for _ in range(8):
+            clock.t += 240
+            long.update(1)
+        long.finish()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "evaluate: deletion/insertion: 1/8 clips (12%), 0.00417 clips/s, 28 min left"
+    assert lines[-1] == "evaluate: deletion/insertion: 8/8 clips (100%), 0.00417 clips/s, 32 min in all"
+    assert len(lines) == 8

@@ -12,6 +12,7 @@ scores, numpy); this module runs them on a batch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,11 @@ from videoxai.explain.maps import upsample_bilinear
 from videoxai.explain.options import EvaluationSettings
 from videoxai.explain.undefined import without_undefined
 from videoxai.models.base import VideoClassifier
+from videoxai.progress import Progress
+from videoxai.setup.device import precision_weights
+
+log = logging.getLogger("videoxai.explain")
+PHASE_QUIET_S = 30.0  # an evaluation phase shorter than this logs nothing (the demo's take seconds)
 
 
 class BatchScorer:
@@ -38,9 +44,14 @@ class BatchScorer:
         model: VideoClassifier,
         settings: EvaluationSettings,
         make_explainer: Callable[[torch.nn.Module], Explainer],
+        precision: str = "float32",
     ):
-        """``make_explainer(model)`` builds the job's method (target ``true``) on a randomised copy of the model."""
+        """``make_explainer(model)`` builds the job's method (target ``true``) on a randomised copy of the model.
+        ``precision``: the trained model's forwards (deletion/insertion, the random logit) run with its weights
+        cast once (:func:`~videoxai.setup.device.precision_weights`, under the caller's autocast); the randomised
+        copies are made from its float32 weights, as under autocast alone."""
         self.model = model
+        self.precision = precision
         self.settings = settings
         self.make_explainer = make_explainer
         self.modules: list | None = None  # the parameterised modules, top-down (found on the first batch)
@@ -66,16 +77,22 @@ class BatchScorer:
         masks = masks_if_any(samples, frame_indices, size) if samples is not None else None
         # an undefined frame (NaN map) has no ranking: its cells go last, as relevance 0; the count is kept per clip
         undefined = torch.isnan(expl.relevance.float()).flatten(2).any(-1)  # (B, T)
-        fi = ev.deletion_insertion(
-            self.model,
-            video,
-            torch.nan_to_num(expl.relevance.float(), nan=0.0),
-            expl.targets,
-            s.deletion_steps,
-            deletion_baseline=s.deletion_baseline,
-            insertion_baseline=s.insertion_baseline,
-            seed=int(s.seed),
-        )
+        # a batch's evaluation is most of an explain job at real size (an hour for 8 ViT-B/16 clips on a CPU
+        # core): each phase logs its own progress, so the log never falls silent for longer than a clip
+        deleted = Progress(video.shape[0], "evaluate: deletion/insertion", log, after=PHASE_QUIET_S)
+        with precision_weights(self.model, self.precision):
+            fi = ev.deletion_insertion(
+                self.model,
+                video,
+                torch.nan_to_num(expl.relevance.float(), nan=0.0),
+                expl.targets,
+                s.deletion_steps,
+                deletion_baseline=s.deletion_baseline,
+                insertion_baseline=s.insertion_baseline,
+                seed=int(s.seed),
+                on_clip=lambda: deleted.update(1),
+            )
+        deleted.finish()
 
         def explain(m: torch.nn.Module) -> torch.Tensor:
             # the randomised models explain the trained model's target classes
@@ -91,13 +108,29 @@ class BatchScorer:
             off = ev.off_classes(expl.targets.cpu().numpy(), num_classes, int(s.seed))
             off_targets = torch.as_tensor(off, device=expl.targets.device)
             try:
-                other = self.make_explainer(self.model).explain(video, off_targets, "true").relevance
+                with precision_weights(self.model, self.precision):
+                    other = self.make_explainer(self.model).explain(video, off_targets, "true").relevance
                 off_logit = ev.spearman_per_clip(expl.relevance, other)
             except ZeroGradientError:
                 pass  # no map for that class: no similarity to report
-        steps, random_maps = ev.cascading_randomisation(
-            self.model, explain, expl.relevance, self.modules, s.sanity_steps, int(s.seed), size
+        randomised = Progress(
+            len(ev.cascade_steps(self.modules, s.sanity_steps)),
+            "evaluate: sanity check",
+            log,
+            unit="steps",
+            after=PHASE_QUIET_S,
         )
+        steps, random_maps = ev.cascading_randomisation(
+            self.model,
+            explain,
+            expl.relevance,
+            self.modules,
+            s.sanity_steps,
+            int(s.seed),
+            size,
+            on_step=lambda: randomised.update(1),
+        )
+        randomised.finish()
         self.randomised = [st["randomised"] for st in steps]
         scores = []
         for j in range(video.shape[0]):

@@ -123,7 +123,9 @@ def test_each_zoo_setting_that_changes_a_number_is_in_the_name(settings: ZooSett
     assert back.grid == settings.grid and (back.folds == settings.folds or not settings.uses_folds)
 
 
-@pytest.mark.parametrize("suffix", ["+foo", "+odir-0.01", "+odir-1e-05", "+crossfit-2+cv-2", "+cv+crossfit-2", "+odir-x", "cv"])
+@pytest.mark.parametrize(
+    "suffix", ["+foo", "+odir-0.01", "+odir-1e-05", "+crossfit-2+cv-2", "+cv+crossfit-2", "+odir-x", "cv"]
+)
 def test_a_name_no_zoo_setting_has_is_an_error(suffix: str) -> None:
     with pytest.raises(ValueError):
         ZooSettings.from_suffix(suffix)

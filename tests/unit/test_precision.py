@@ -181,3 +181,54 @@ def test_the_calibration_summary_has_a_precision_column() -> None:
     metrics = [{"model": "m/d/r", "ece": 0.1}, {"model": "m/d/r", "ece": 0.2}]
     rows = summary_rows(["a", "b"], metrics, ["test", "test+bf16+b10"])
     assert [r["precision"] for r in rows] == ["float32", "bfloat16"]
+
+
+@pytest.mark.parametrize("method", ["attention-rollout", "grad-cam"])
+def test_explanation_weights_cast_once_give_autocasts_maps_and_scores_bit_for_bit(
+    demo: dict, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The explain stage casts the weights once per batch (issue #29): maps, deletion/insertion, sanity and
+    random-logit scores are those of autocast alone, to the bit; the reference run casts nothing."""
+    import contextlib
+
+    from videoxai.data.datasets import load_split
+    from videoxai.explain import scoring, stage
+    from videoxai.explain.select import select_clips
+    from videoxai.explain.stage import explain_selection
+    from videoxai.explain.store import load_heatmaps
+    from videoxai.extract.predictions import load_predictions
+    from videoxai.io import read_json
+    from videoxai.models.checkpoints.resolve import load_resolved
+
+    preds = load_predictions(_extract(demo, "test"))
+    _, samples = load_split("ucf101", demo["dataset"]["root"], "test")
+    model = load_resolved(read_json(demo["tmp"] / "resolved.json")).eval()
+    selection = select_clips(preds, 2, 1, seed=0)
+    options = {"target-class": "true", "split": "test", "evaluate": True, "deletion-steps": 4, "sanity-steps": 2}
+    options["precision"] = "bfloat16"
+    seen: list[set] = []
+
+    def spy(module: torch.nn.Module, precision: str = "float32"):
+        cm = precision_weights(module, precision)
+
+        @contextlib.contextmanager
+        def recorded():
+            with cm as m:
+                seen.append({p.dtype for p in module.parameters()})
+                yield m
+
+        return recorded()
+
+    runs = {}
+    for name, cast in (("once", spy), ("autocast", lambda m, p="float32": contextlib.nullcontext(m))):
+        monkeypatch.setattr(stage, "precision_weights", cast)
+        monkeypatch.setattr(scoring, "precision_weights", cast)
+        out = demo["tmp"] / f"{method}-{name}.safetensors"
+        explain_selection(model, selection, samples, method, options, out, batch_size=2)
+        runs[name] = load_heatmaps(out)
+    assert seen and all(torch.bfloat16 in dtypes for dtypes in seen)  # the cast path ran, for the map and scores
+    once, reference = runs["once"], runs["autocast"]
+    assert np.array_equal(once.heatmaps, reference.heatmaps)
+    assert np.array_equal(once.temporal_importance, reference.temporal_importance)
+    assert [c["evaluation"] for c in once.clips] == [c["evaluation"] for c in reference.clips]
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # put back

@@ -29,7 +29,7 @@ from videoxai.models.base import InputSpec, VideoClassifier
 from videoxai.models.frozen_cache import frozen_parameters
 from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource
-from videoxai.setup.device import autocast
+from videoxai.setup.device import autocast, precision_weights
 from videoxai.setup.footprint import footprint_of_resolved
 from videoxai.setup.resources import ExplainJob, explain_batch
 
@@ -68,7 +68,11 @@ def explain_selection(
     after): explainers need gradients of activations only, and frozen
     text features are computed once (:mod:`videoxai.models.frozen_cache`).
     ``options["precision"]`` (the split variant's; float32 when absent) is
-    the autocast the explainer runs under, as extraction's. Returns what was
+    the autocast the explainer runs under, as extraction's, with the trained
+    model's linear and convolution weights cast once per batch
+    (:func:`~videoxai.setup.device.precision_weights`: autocast's numbers bit for
+    bit, without its cast of every weight on every forward); the sanity check's
+    randomised copies are made from the float32 weights. Returns what was
     written.
     """
     options = dict(options or {})
@@ -88,7 +92,10 @@ def explain_selection(
     names = list(model.class_names)
     # the randomised models of the sanity check explain the trained model's target classes
     scorer = BatchScorer(
-        model, evaluation, lambda m: make_explainer(method, m, {**options, "target-class": "true"}, convention)
+        model,
+        evaluation,
+        lambda m: make_explainer(method, m, {**options, "target-class": "true"}, convention),
+        precision,
     )
     n = len(selection["clips"])
     out = HeatmapCollector(n)
@@ -97,7 +104,8 @@ def explain_selection(
     with frozen_parameters(model), autocast(device, precision):
         for b in clip_batches(selection, by_id, spec, batch_size, num_workers, decoder):
             video = b.video.to(device, non_blocking=True)
-            explained = explainer(video, b.labels.to(device), "true" if b.mixed else used["target-class"])
+            with precision_weights(model, precision):
+                explained = explainer(video, b.labels.to(device), "true" if b.mixed else used["target-class"])
             expl, probs = explained.explanation, explained.probs
             scores: list[dict[str, Any]] = [{} for _ in b.positions]
             if evaluation.evaluate:

@@ -244,11 +244,12 @@ with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
 """
 
 
-def _resources_by_attempt(wd: Path, *keys: str) -> list:
+def _resources_by_attempt(wd: Path, *keys: str, explainer: str = "grad-cam") -> list:
     """[extract mem_mb, extract runtime, explain mem_mb, explain runtime] at attempts 1, 2, 3 of each model key's jobs on
-    the demo's test split, from the workflow's own resource functions (parsed by Snakemake's API, as a run does)."""
+    the demo's test split (the explain job's folder: ``explainer``), from the workflow's own resource functions
+    (parsed by Snakemake's API, as a run does)."""
     wildcards = [
-        dict(zip(("method", "train", "run"), key.split("/")), test="demo", split="test", explainer="grad-cam")
+        dict(zip(("method", "train", "run"), key.split("/")), test="demo", split="test", explainer=explainer)
         for key in keys
     ]
     proc = subprocess.run(
@@ -283,3 +284,18 @@ def test_the_runtime_follows_the_clips_when_the_model_is_unknown_while_planning(
     ((_, few, _, _), *_), *_ = _resources_by_attempt(small, "r3d_18/kinetics400/default")
     ((_, many, _, _), *_), *_ = _resources_by_attempt(large, "r3d_18/kinetics400/default")
     assert few == 10 and many > 10 * few  # 10 min is the floor of any estimate
+
+
+def test_an_explainer_variant_is_estimated_with_its_own_evaluation_settings(tmp_path: Path) -> None:
+    """An explain job's runtime follows its folder's deletion and sanity steps (the ones its script runs with), not
+    the config's: a variant with 4 x the deletion steps asks for more time, one without evaluation for less."""
+    wd = make_workdir(tmp_path / "wd", {**TINY_DEMO, "device": "cpu"})
+    key = "r3d_18/kinetics400/default"  # timed as a ViT-B/16 run: well above the 10 min floor
+
+    def explain_minutes(explainer: str) -> int:
+        ((_, _, _, minutes), *_), *_ = _resources_by_attempt(wd, key, explainer=explainer)
+        return minutes
+
+    default = explain_minutes("grad-cam")
+    assert explain_minutes("grad-cam+deletion-steps-64") > 2 * default
+    assert 10 <= explain_minutes("grad-cam+evaluate-false") < default / 4

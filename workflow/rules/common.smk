@@ -804,6 +804,13 @@ def selected_clips(wildcards):
     return (len(classes) if isinstance(classes, list) else int(classes)) * int(s["samples-per-class"]) + 2 * pairs
 
 
+def _explain_settings(wildcards):
+    """The settings an explain job runs with: the folder's (its name's, else the defaults), then the config's for
+    what no name holds (perturbation-batch); the same its script gets (explainer_options), so the estimate follows
+    a variant's deletion steps, sanity steps and perturbation budget, not the current config's."""
+    return {**config, **explainer_variant(wildcards).options(explain_convention(wildcards))}
+
+
 def _explain_plan(wildcards, stand_in=False):
     fp = model_footprint(model_key(wildcards))
     if fp is None and stand_in:
@@ -813,14 +820,15 @@ def _explain_plan(wildcards, stand_in=False):
     fp = fp.with_frames(model_frames(wildcards))
     classes = split_facts(wildcards.test, SplitVariant.parse(wildcards.split).split)[0]
     method = explainer_method(wildcards)
+    settings = _explain_settings(wildcards)
     job = R.ExplainJob(
         method,
         selected_clips(wildcards),
         classes,
-        bool(config["evaluate"]),
-        int(config["deletion-steps"]),
-        perturbation_batch=int(config["perturbation-batch"]),
-        perturbation_forwards=masked_forwards(method, config, fp.frames, fp.image_size),
+        bool(settings["evaluate"]),
+        int(settings["deletion-steps"]),
+        perturbation_batch=int(settings["perturbation-batch"]),
+        perturbation_forwards=masked_forwards(method, settings, fp.frames, fp.image_size),
     )
     given = config["explain-batch-size"]
     batch = R.default_explain_batch(fp, job) if given == "auto" else min(int(given), job.batch)
@@ -834,14 +842,15 @@ def explain_mem_mb(wildcards, attempt):
 
 def explain_runtime(wildcards, threads, attempt):
     fp, job = _explain_plan(wildcards, stand_in=True)
+    settings = _explain_settings(wildcards)
     minutes = R.explain_minutes(
         fp,
         job,
         selected_clips(wildcards),
         threads,
         gets_gpu("explain_clips"),
-        config["deletion-steps"],
-        config["sanity-steps"],
+        int(settings["deletion-steps"]),
+        int(settings["sanity-steps"]),
     )
     return retried_minutes(minutes, attempt)
 

@@ -80,6 +80,16 @@ def jobs(root: Path) -> list[dict]:
     return rows
 
 
+def elapsed_seconds(wd: Path) -> float:
+    """The wall time Snakemake's newest log of ``wd`` gives (``Elapsed time: 1:31:15.2``), for ``--reuse``."""
+    logs = sorted((wd / ".snakemake" / "log").glob("*.snakemake.log"))
+    found = re.findall(r"Elapsed time: (?:(\d+) days?, )?(\d+):(\d+):([0-9.]+)", logs[-1].read_text()) if logs else []
+    if not found:
+        raise SystemExit(f"--reuse: no finished run in {wd} (no 'Elapsed time' in Snakemake's log)")
+    days, h, m, sec = found[-1]
+    return int(days or 0) * 86400 + int(h) * 3600 + int(m) * 60 + float(sec)
+
+
 def _seconds(a: str, b: str) -> float:
     t = [datetime.datetime.strptime(x, "%H:%M:%S") for x in (a, b)]
     return (t[1] - t[0]).total_seconds() % 86400
@@ -121,10 +131,11 @@ def forward_seconds(resolved: Path, views: tuple[int, int], threads: int, repeat
 
     import torch
 
+    from videoxai.io import read_json
     from videoxai.models.checkpoints.resolve import load_resolved
 
     torch.set_num_threads(threads)
-    model = load_resolved(resolved).eval()
+    model = load_resolved(read_json(resolved)).eval()
     spec = model.input_spec
     clip = torch.randn(1, views[0] * views[1], spec.num_frames, 3, spec.size, spec.size)
     times = []
@@ -153,6 +164,11 @@ def main() -> None:
     ap.add_argument("--mem-mb", type=int, default=16000, help="--resources mem_mb for the real-size run")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --root: measure a real-size run that finished there before instead of running it again",
+    )
     args = ap.parse_args()
 
     root = args.root or Path(tempfile.mkdtemp(prefix="videoxai-resources-"))
@@ -180,26 +196,33 @@ def main() -> None:
             per_class = -(-args.clips // args.classes)
             write_clips(data / "ucf101", classes, per_class)
         paths = {f"{m}/ucf101/best": str(data / "runs" / m / "best.pt") for m in args.models}
-        wd = workdir(
-            root / "run",
-            {
-                "models": list(paths),
-                "checkpoint-paths": paths,
-                "datasets": {"ucf101": {"format": "ucf101", "root": str(data / "ucf101")}},
-                "dataset-test": "ucf101",
-                "explainer-method": args.explainers,
-                "classes-to-map": args.classes_to_map,
-                "samples-per-class": args.samples_per_class,
-                "deletion-steps": args.deletion_steps,
-                "sanity-steps": args.sanity_steps,
-            },
+        wd = (
+            (root / "run")
+            if args.reuse and (root / "run" / "run.log").is_file()
+            else workdir(
+                root / "run",
+                {
+                    "models": list(paths),
+                    "checkpoint-paths": paths,
+                    "datasets": {"ucf101": {"format": "ucf101", "root": str(data / "ucf101")}},
+                    "dataset-test": "ucf101",
+                    "explainer-method": args.explainers,
+                    "classes-to-map": args.classes_to_map,
+                    "samples-per-class": args.samples_per_class,
+                    "deletion-steps": args.deletion_steps,
+                    "sanity-steps": args.sanity_steps,
+                },
+            )
         )
         env = {"HF_HOME": str(data / "hf-home"), "HF_HUB_OFFLINE": "1"}
         os.environ.update(env)
-        wall, proc = timed_snakemake(wd, "--cores", str(args.cores), "--resources", f"mem_mb={args.mem_mb}")
-        (wd / "run.log").write_text(proc.stdout + proc.stderr)
-        if proc.returncode:
-            raise SystemExit(proc.stdout[-3000:] + proc.stderr[-3000:])
+        if args.reuse and (wd / "run.log").is_file():
+            wall = elapsed_seconds(wd)  # the finished run's own, from Snakemake's log
+        else:
+            wall, proc = timed_snakemake(wd, "--cores", str(args.cores), "--resources", f"mem_mb={args.mem_mb}")
+            (wd / "run.log").write_text(proc.stdout + proc.stderr)
+            if proc.returncode:
+                raise SystemExit(proc.stdout[-3000:] + proc.stderr[-3000:])
         print(f"real size, default views: {wall:.0f} s", flush=True)
         extra_walls = {}
         for views in args.extra_views:

@@ -34,11 +34,15 @@ from videoxai.data.prompt_tuning_frames import gaussian_blur
 
 
 def blurred(video: torch.Tensor) -> torch.Tensor:
-    """A heavily blurred copy of ``(B, T, C, H, W)``: the 'removed' state of a cell (keeps colour, drops shape)."""
+    """A heavily blurred copy of ``(B, T, C, H, W)``: the 'removed' state of a cell (keeps colour, drops shape).
+
+    In the clip's own dtype, outside any autocast: the fill is input, not the model's arithmetic, and a bfloat16
+    depthwise 17 x 17 convolution took minutes where float32 takes milliseconds (AVX-512 CPU without AMX)."""
     size = video.shape[-1]
     sigma = max(size / 16.0, 1.0)
     k = 2 * int(math.ceil(2 * sigma)) + 1
-    return gaussian_blur(video, k, sigma)
+    with torch.autocast(video.device.type, enabled=False):
+        return gaussian_blur(video, k, sigma)
 
 
 def _cell_index(grid: Sequence[int], size: Sequence[int], device: torch.device) -> torch.Tensor:

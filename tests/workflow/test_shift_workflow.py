@@ -88,7 +88,7 @@ def test_cross_fitting_needs_no_val_split_and_records_its_folds(tmp_path: Path) 
     assert not (workdir / PRED.format(split="val")).exists()
     for split in ("test", "test+contrast-5"):
         # the zoo's settings in the name (issue #28): cross-fit in 2 folds, cv's strength over its own grid
-        name = "recalibration+crossfit-2+cv+grid-0.01_1.0"
+        name = "recalibration+crossfit-2+cv+grid-0.01_1"
         with open(workdir / f"results/calibration/video_coop/demo/tiny/demo/{split}/{name}.csv") as fh:
             rows = {r["method"]: r for r in csv.DictReader(fh)}
         assert list(rows) == ["none", *methods]

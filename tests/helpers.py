@@ -138,3 +138,27 @@ def fixture_run_model(root: Path, key: str, class_names: list[str], clip, weight
     state = torch.load(folder / weights, map_location="cpu", weights_only=True)["context_state_dict"]
     model.load_context_state_dict(state)
     return model.eval()
+
+
+def shipped_demo_split(root: Path) -> dict:
+    """Eight generated demo test clips and the shipped video_coop demo model resolved beside them: what the
+    precision and compile tests extract from."""
+    from videoxai.demo.bundled import bundled_checkpoints_root
+    from videoxai.demo.dataset import write_demo_dataset
+    from videoxai.io import write_json
+    from videoxai.models.checkpoints.resolve import resolve_model
+
+    write_demo_dataset(root / "demo", n_train=8, n_test=8, seed=0, frames=16, size=64)
+    write_json(root / "resolved.json", resolve_model("video_coop/demo/tiny", bundled_checkpoints_root()))
+    return {"tmp": root, "dataset": {"name": "demo", "format": "ucf101", "root": str(root / "demo"), "split-id": 1}}
+
+
+def extract_variant(demo: dict, variant: str, **kwargs) -> Path:
+    """The split variant's predictions of :func:`shipped_demo_split`'s clips, by the real extract stage."""
+    from videoxai.extract.run import extract_predictions
+    from videoxai.keys import SplitVariant
+
+    out = demo["tmp"] / f"{variant}.parquet"
+    options = SplitVariant.parse(variant).options()
+    extract_predictions(demo["tmp"] / "resolved.json", demo["dataset"], out, options=options, **kwargs)
+    return out

@@ -91,7 +91,8 @@ class SplitVariant:
     / spatial views (none: the model's own), ``+f{N}`` N frames per view where a
     model runs on frames other than its own (:mod:`videoxai.setup.frames`), ``+{corruption}-{severity}`` clips
     corrupted while decoding (e.g. ``+shot_noise-3``), ``+ckpt-{file}`` a run folder's
-    weights file (``checkpoint-file``), ``+bf16`` / ``+fp16`` the forward pass in that precision (none: float32). Analysis settings: ``+pt`` the
+    weights file (``checkpoint-file``), ``+bf16`` / ``+fp16`` the forward pass in that precision (none: float32),
+    ``+compiled`` the extraction's model through torch.compile (``compile: true``). Analysis settings: ``+pt`` the
     prompt-tuning conventions, ``+b{N}`` n-bins, ``+ts`` temperature scaling
     fitted on val or ``+T{t}`` a fixed temperature. The suffixes come in that order; :meth:`parse` and ``str`` are
     each other's inverse, and :data:`SPLIT_VARIANT_PATTERN` is the Snakemake
@@ -114,6 +115,7 @@ class SplitVariant:
     temperature_scaling: bool = False
     temperature: float | None = None
     precision: str = "float32"  # +bf16 / +fp16 after +ckpt-{file} (the forward pass's autocast dtype)
+    compiled: bool = False  # +compiled after the precision (videoxai.setup.device.compiled)
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -165,10 +167,10 @@ class SplitVariant:
             raise SplitVariantError(
                 f"invalid split {name!r}: expected a split ({'|'.join(SPLITS)}) followed by any of "
                 f"{', '.join('+' + s for s in VARIANT_SUFFIXES.values())}, +v{{V}}, +s{{S}}, +f{{N}}, "
-                "+{corruption}-{severity}, +ckpt-{file}, +bf16|+fp16, +pt, +b{N}, +ts or +T{t} in that order (e.g. 'test+tta+v2', "
+                "+{corruption}-{severity}, +ckpt-{file}, +bf16|+fp16, +compiled, +pt, +b{N}, +ts or +T{t} in that order (e.g. 'test+tta+v2', "
                 "'test+fog-3')"
             )
-        split, tta, hand, views, spatial, frames, corruption, severity, ckpt, low, pt, bins, ts, temp = m.groups()
+        split, tta, hand, views, spatial, frames, corruption, severity, ckpt, low, comp, pt, bins, ts, temp = m.groups()
         return cls(
             split,
             tta is not None,
@@ -184,6 +186,7 @@ class SplitVariant:
             ts is not None,
             float(temp) if temp else None,
             _PRECISION_OF[low] if low else "float32",
+            comp is not None,
         )
 
     @classmethod
@@ -191,7 +194,7 @@ class SplitVariant:
         """The variant the config asks for (of ``model_key``'s results, where ``checkpoint-file`` names one of its
         files): ``split``, ``use-augmentation``, ``use-handcrafted-prompts``, ``num-temporal-views``,
         ``num-spatial-views``, ``checkpoint-file``, ``conventions``, ``n-bins``, ``temperature-scaling``,
-        ``temperature``."""
+        ``temperature``, ``precision``, ``compile``."""
         return cls(
             config["split"],
             bool(config["use-augmentation"]),
@@ -204,6 +207,7 @@ class SplitVariant:
             temperature_scaling=bool(config.get("temperature-scaling", False)),
             temperature=config.get("temperature"),
             precision=config.get("precision") or "float32",
+            compiled=bool(config.get("compile", False)),
         )
 
     def __str__(self) -> str:
@@ -215,6 +219,7 @@ class SplitVariant:
         parts += [f"{self.corruption}-{self.severity}"] if self.corruption is not None else []
         parts += [f"ckpt-{self.checkpoint_file}"] if self.checkpoint_file is not None else []
         parts += [PRECISION_SUFFIXES[self.precision]] if self.precision != "float32" else []
+        parts += ["compiled"] if self.compiled else []
         parts += ["pt"] if self.convention == "prompt-tuning" else []
         parts += [f"b{self.n_bins}"] if self.n_bins != DEFAULT_BINS else []
         parts += ["ts"] if self.temperature_scaling else []
@@ -244,6 +249,7 @@ class SplitVariant:
             self.checkpoint_file,
             self.convention if label_order_differs else "standard",
             precision=self.precision,
+            compiled=self.compiled,
         )
 
     def for_explanations(self, convention_matters: bool) -> SplitVariant:
@@ -267,6 +273,7 @@ class SplitVariant:
             "temperature-scaling": self.temperature_scaling,
             "temperature": self.temperature,
             "precision": self.precision,
+            "compile": self.compiled,
         }
 
     def options(self) -> dict[str, Any]:
@@ -289,6 +296,8 @@ class SplitVariant:
             options["corruption"] = {"name": self.corruption, "severity": self.severity}
         if self.precision != "float32":  # as num-spatial-views: float32 results keep their parameters
             options["precision"] = self.precision
+        if self.compiled:
+            options["compile"] = True
         return options
 
 
@@ -297,7 +306,7 @@ _SUFFIXES = (
     "".join(rf"(?:\+({s}))?" for s in VARIANT_SUFFIXES.values())
     + r"(?:\+v([1-9][0-9]*))?(?:\+s([1-9][0-9]*))?(?:\+f([1-9][0-9]*))?"
     + rf"(?:\+({CORRUPTION_NAME})-([1-5]))?"
-    + rf"(?:\+ckpt-({_FILE}))?(?:\+({'|'.join(PRECISION_SUFFIXES.values())}))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?"
+    + rf"(?:\+ckpt-({_FILE}))?(?:\+({'|'.join(PRECISION_SUFFIXES.values())}))?(?:\+(compiled))?(?:\+(pt))?(?:\+b([1-9][0-9]*))?(?:\+(ts))?(?:\+T({_NUMBER}))?"
 )
 _SPLIT_RE = re.compile(rf"^({'|'.join(SPLITS)}){_SUFFIXES}$")
 SPLIT_VARIANT_PATTERN = rf"(?:{'|'.join(SPLITS)}){_SUFFIXES}"

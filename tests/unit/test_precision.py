@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import extract_variant, shipped_demo_split
 from videoxai.keys import SPLIT_VARIANT_PATTERN, SplitVariant, SplitVariantError
 from videoxai.setup.device import autocast, precision_weights
 
@@ -101,24 +102,11 @@ def test_weights_cast_once_give_autocasts_logits_bit_for_bit_and_are_put_back(na
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from videoxai.demo.bundled import bundled_checkpoints_root
-    from videoxai.demo.dataset import write_demo_dataset
-    from videoxai.io import write_json
-    from videoxai.models.checkpoints.resolve import resolve_model
-
-    tmp = tmp_path_factory.mktemp("precision")
-    write_demo_dataset(tmp / "demo", n_train=8, n_test=8, seed=0, frames=16, size=64)
-    write_json(tmp / "resolved.json", resolve_model("video_coop/demo/tiny", bundled_checkpoints_root()))
-    return {"tmp": tmp, "dataset": {"name": "demo", "format": "ucf101", "root": str(tmp / "demo"), "split-id": 1}}
+    return shipped_demo_split(tmp_path_factory.mktemp("precision"))
 
 
 def _extract(demo: dict, variant: str) -> Path:
-    from videoxai.extract.run import extract_predictions
-
-    out = demo["tmp"] / f"{variant}.parquet"
-    options = SplitVariant.parse(variant).options()
-    extract_predictions(demo["tmp"] / "resolved.json", demo["dataset"], out, options=options, num_workers=0)
-    return out
+    return extract_variant(demo, variant, num_workers=0)
 
 
 def test_extraction_in_bfloat16_is_recorded_and_close_to_float32(demo: dict) -> None:

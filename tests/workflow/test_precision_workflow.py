@@ -29,3 +29,12 @@ def test_bfloat16_predictions_have_their_own_file_and_the_float32_ones_do_not_re
     assert a.sample_ids == b.sample_ids and not np.array_equal(a.logits, b.logits)
     plan = run_snakemake(workdir, "-n", full, low, "--config", "precision=bfloat16", timeout=300)
     assert plan.returncode == 0 and "Nothing to be done" in plan.stdout, plan.stdout + plan.stderr
+
+
+def test_compile_true_plans_compiled_predictions_of_their_own(tmp_path: Path) -> None:
+    """The config's ``compile: true`` names the predictions ``+compiled`` (tests/unit/test_compile.py runs one)."""
+    workdir = make_workdir(tmp_path, TINY_DEMO)
+    plan = run_snakemake(workdir, "-n", "--config", "compile=True", "precision=bfloat16", timeout=300)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert PRED.format(split="test+bf16+compiled") in plan.stdout
+    assert PRED.format(split="test") not in plan.stdout

@@ -768,7 +768,9 @@ def _extract_plan(wildcards, threads, stand_in=False):
     classes, clips = split_facts(wildcards.test, variant.split)
     batch = min(config["batch-size"], clips) if clips else config["batch-size"]  # a batch is never more than the split
     low = variant.precision != "float32"
-    job = R.ExtractJob(batch, fp.temporal_views, fp.spatial_views, workers, classes, augmentations, low)
+    job = R.ExtractJob(
+        batch, fp.temporal_views, fp.spatial_views, workers, classes, augmentations, low, variant.compiled
+    )
     return fp, R.ExtractJob(**{**job.__dict__, "batch": R.default_extract_batch(fp, job)})
 
 

@@ -41,6 +41,7 @@ VARIANT_COLUMNS = (
     "num-spatial-views",
     "checkpoint-file",
     "precision",
+    "compile",
 )
 
 

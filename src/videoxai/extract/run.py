@@ -23,7 +23,7 @@ from videoxai.io import atomic_path
 from videoxai.models.base import InputSpec
 from videoxai.progress import Progress
 from videoxai.setup.classes import ClassMappingSource, ClassPlan
-from videoxai.setup.device import autocast, precision_weights
+from videoxai.setup.device import autocast, compiled, precision_weights
 from videoxai.setup.footprint import footprint_of_resolved
 from videoxai.setup.model_split import ModelAndSplit, set_up
 from videoxai.setup.resources import ExtractJob, extract_batch
@@ -71,7 +71,8 @@ def extract_predictions(
     autocast (:func:`videoxai.setup.device.autocast`), its linear and
     convolution weights cast once for the job rather than on every forward
     (:func:`videoxai.setup.device.precision_weights`: the same logits); the
-    metadata records it.
+    metadata records it. ``compile`` (the variant's ``+compiled``) runs the model
+    through ``torch.compile`` (:func:`videoxai.setup.device.compiled`).
     """
     split = options["split"]
     precision = options.get("precision", "float32")
@@ -100,7 +101,8 @@ def extract_predictions(
     samples, unmapped = setup.samples, setup.unmapped
     _log_class_mapping(resolved["key"], plan, unmapped)
     tta = tta_for(spec) if options.get("use-augmentation") else None
-    batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb, precision)
+    compile_model = bool(options.get("compile"))
+    batch_size = memory_batch(setup, spec, batch_size, num_workers, tta, mem_mb, precision, compile_model)
     shift = options.get("corruption")
     corruption = (shift["name"], int(shift["severity"])) if shift else None
     loader = make_loader(
@@ -117,13 +119,14 @@ def extract_predictions(
     metadata = _metadata(setup, dataset, options, batch_size, tta, label_order)
     metadata["corruption"] = {**shift, "seed": int(corruption_seed)} if shift else None
     log.info(
-        "extracting %d clips of %s/%s with %s on %s in %s (%d x %d views, %d clips per batch)",
+        "extracting %d clips of %s/%s with %s on %s in %s%s (%d x %d views, %d clips per batch)",
         len(samples),
         dataset["name"],
         split,
         resolved["key"],
         dev,
         precision,
+        ", compiled (the first batch of each size compiles for a minute or more)" if compile_model else "",
         spec.num_views,
         spec.spatial_views if spec.pipeline == "prompt-tuning" else 1,
         batch_size,
@@ -131,10 +134,15 @@ def extract_predictions(
     with atomic_path(out_path) as tmp:
         writer = PredictionWriter(tmp, len(plan.class_names), metadata)
         try:
-            with precision_weights(model, precision), torch.inference_mode(), autocast(dev, precision):
+            with (
+                precision_weights(model, precision),
+                torch.inference_mode(),
+                autocast(dev, precision),
+                compiled(model, compile_model, dev) as run,
+            ):
                 progress = Progress(len(samples), "extract", log)
                 for batch in loader:
-                    writer.write(_rows(model, batch, samples, plan, dev, tta is not None))
+                    writer.write(_rows(run, batch, samples, plan, dev, tta is not None))
                     progress.update(len(batch["index"]))
                 progress.finish()
             writer.write(_unmapped_rows(unmapped, plan))
@@ -194,6 +202,7 @@ def _metadata(
         "missing_on_disk": len(setup.info.missing),
         "input_spec": spec.to_dict(),
         "precision": options.get("precision", "float32"),
+        "compiled": bool(options.get("compile")),
         "videoxai_version": videoxai.__version__,
     }
 
@@ -219,6 +228,7 @@ def memory_batch(
     tta: TTA | PromptTuningTTA | None,
     mem_mb: float | None,
     precision: str = "float32",
+    compile_model: bool = False,
 ) -> int:
     """Clips per batch: ``batch_size``, or fewer where the estimate at ``batch_size`` passes ``mem_mb``.
 
@@ -239,6 +249,7 @@ def memory_batch(
         len(setup.plan.class_names),
         tta.num_views if tta is not None else 1,
         precision != "float32",
+        compile_model,
     )
     chosen = extract_batch(fp, job, float(mem_mb))
     if chosen < batch_size:

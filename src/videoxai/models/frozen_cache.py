@@ -40,6 +40,7 @@ class FrozenCache:
         self._key: tuple | None = None
         self._value: torch.Tensor | None = None
 
+    @torch.compiler.disable  # compile: true runs it eagerly; its key is Python state a compiled graph cannot guard
     def get(self, owner: nn.Module, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
         if owner.training or (torch.is_grad_enabled() and any(p.requires_grad for p in owner.parameters())):
             return compute()

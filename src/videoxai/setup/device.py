@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 from collections.abc import Iterator
 
 import torch
@@ -71,3 +73,39 @@ def precision_weights(model: nn.Module, precision: str = "float32") -> Iterator[
     finally:
         for p, data in kept:
             p.data = data
+
+
+@contextlib.contextmanager
+def compiled(model: nn.Module, enabled: bool, device: torch.device) -> Iterator[nn.Module]:
+    """The model to run inside the block: ``model`` itself, or with ``enabled`` (the config's ``compile: true``)
+    the same model through ``torch.compile`` (inductor, weights frozen as constants), compiled on its first call.
+
+    Why: inductor fuses LayerNorm, the activations and autocast's casts of each layer's input into the
+    matmuls' neighbours, the memory traffic that kept a bfloat16 ViT-B/16 forward at 0.6 of the matmul rate
+    on a CPU (0.76-0.90 compiled; docs/performance.md). Its kernels sum in another order, so the logits are not
+    bit for bit the eager ones (float32: within 1e-5 relative), and the split variant's ``+compiled`` suffix
+    names them apart. Frozen weights are read at the first call: use it at inference only, inside
+    :func:`precision_weights` where that applies. Each new batch shape compiles once more (a job's last,
+    smaller batch: one more).
+    """
+    if not enabled:
+        yield model
+        return
+    if device.type == "cpu" and not _cxx_compiler():
+        raise RuntimeError(
+            "config 'compile: true' needs a C++ compiler for torch.compile's CPU kernels and none was found "
+            "(g++, c++ or $CXX): install one (apt install g++, conda install gxx) or set compile: false"
+        )
+    import torch._inductor.config as inductor
+
+    # compile_threads=1: no pool of compile worker processes beside the job's own decoding workers
+    try:
+        with inductor.patch(freezing=True, compile_threads=1):
+            yield torch.compile(model)
+    finally:
+        torch._dynamo.reset()  # the compiled graphs hold the frozen weights: free them with the block
+
+
+def _cxx_compiler() -> str | None:
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "c++", "clang++"]
+    return next((path for name in names if (path := shutil.which(name))), None)

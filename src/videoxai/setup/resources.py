@@ -62,6 +62,11 @@ FORWARD_BUDGET_MB = 2500  # the default batch keeps a forward's working set with
 CPU_GFLOPS = 55.0  # float32 GFLOP/s of one thread of the calibration machine's CPU (2-core Xeon)
 CPU_THREAD_GAIN = 0.25  # what each further thread adds (2 threads: 1.25x one)
 GPU_GFLOPS = 5000.0  # assumed for a data-centre GPU in float32 (not measured: no GPU was lent)
+# compile: true (videoxai.setup.device.compiled): inductor's graphs and frozen weights beside the model, per MB of
+# weights (a ViT-B/16 video_coop, 600 MB of weights: +0.95 GB float32 measured), and the compilations: one per
+# batch shape (the full batch, the last one), 30-70 s each for a ViT-B/16 on 2 cores
+COMPILE_MEMORY = 2.0
+COMPILE_SECONDS = 180.0
 LOAD_SECONDS = 30.0  # start, imports, loading the model and the text features (a ViT-B/16 CLIP: 8-12 s)
 TIME_HEADROOM = 2.0
 EXPLICIT_ATTENTION = 1.5  # a forward with explicit attention probabilities vs the fused kernel
@@ -146,6 +151,7 @@ class ExtractJob:
     classes: int
     augmentations: int = 1  # test-time augmentation: one forward of batch x augmentations clips
     low_precision: bool = False  # precision bfloat16/float16: a 16-bit copy of the weights beside the float32 ones
+    compiled: bool = False  # compile: true
 
 
 def extract_estimate_mb(fp: Footprint, job: ExtractJob) -> float:
@@ -160,6 +166,7 @@ def extract_estimate_mb(fp: Footprint, job: ExtractJob) -> float:
     if text is not None:
         working = max(working, forward_mb(text, job.batch * views if fp.text_per_clip else 1))
     weights = weights_mb(fp) * (1.5 if job.low_precision else 1.0)  # videoxai.setup.device.precision_weights
+    weights += weights_mb(fp) * COMPILE_MEMORY if job.compiled else 0.0
     return BASE_MB + EXTRACT_EXTRA_MB + weights + in_flight + fixed_mb(fp) + working + job.workers * WORKER_MB
 
 
@@ -288,6 +295,7 @@ def extract_minutes(fp: Footprint, job: ExtractJob, clips: int, threads: int, gp
     views = job.temporal_views * job.spatial_views
     rate = rate_gflops(threads, gpu)
     seconds = clips * job.augmentations * forward_gflop(fp, job.classes, views) / rate
+    seconds += COMPILE_SECONDS if job.compiled else 0.0
     return _minutes(seconds + _text_seconds(fp, job.classes, rate))
 
 

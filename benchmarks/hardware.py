@@ -3,7 +3,8 @@
 In one run, for each precision (``--precisions``) and, for a low one, each
 way of running it (``--modes``: ``autocast`` from float32 weights, ``cast``
 = autocast with the linear/conv weights cast once as extraction runs it,
-``low`` = the whole model in the low dtype; each row also gives its logits'
+``low`` = the whole model in the low dtype, ``compile`` = ``cast`` through
+torch.compile as ``compile: true`` runs it, float32 too; each row also gives its logits'
 largest difference from float32's, relative to their largest) and each
 batch of ``--batch`` clips per forward: the machine's own dense matmul rate
 (``--matmul-size`` square, best of ``--repeats``), measured again next to
@@ -15,7 +16,9 @@ kernel does the same arithmetic; the class text features, which a job
 computes once, are left out as they are from the timing) and its forward
 time per clip (median of
 ``--repeats``, fused attention as extraction runs it); the achieved fraction
-= (FLOPs / time) / matmul rate of that precision. Then the extraction job
+= (FLOPs / time) / matmul rate of that precision, and against the best rate
+of that precision measured anywhere in the run (``fraction_of_best``: a quiet
+machine's rate still moves by a quarter between measurements). Then the extraction job
 (the real ``extract_predictions``: decode in workers, forward, Parquet) vs
 forward-only on the same clips pre-decoded, for a shipped demo model on
 ``--clips`` generated demo clips: the ratio of their clips/s. ``--profile N``
@@ -44,7 +47,7 @@ from models import CLASSES, prompt_tuning_model
 
 from videoxai.demo.real_size import VIT_B16_CLIP
 from videoxai.models.kernels import use_attention_kernel
-from videoxai.setup.device import PRECISIONS, autocast, pick_device, precision_weights
+from videoxai.setup.device import PRECISIONS, autocast, compiled, pick_device, precision_weights
 
 TINY_CLIP = {
     "text_config": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 2},
@@ -97,17 +100,29 @@ MODES = {
     "autocast": "autocast, float32 weights (cast on every forward)",
     "cast": "autocast, linear/conv weights cast once (the workflow's)",
     "low": "whole model in the low dtype, no autocast (other numbers)",
+    "compile": "as cast (float32: as is), through torch.compile (inductor, frozen weights): fused kernels",
 }
+
+
+def low_modes(precision: str, modes: str) -> list[str]:
+    """The modes timed for ``precision``: float32 runs as is, and compiled when ``compile`` is asked for."""
+    if precision != "float32":
+        return modes.split(",")
+    return ["autocast"] + (["compile"] if "compile" in modes.split(",") else [])
+
+
+def mode_name(precision: str, mode: str) -> str:
+    return "float32" if precision == "float32" and mode == "autocast" else mode
 
 
 @contextlib.contextmanager
 def precision_mode(model: torch.nn.Module, clip: torch.Tensor, precision: str, mode: str):
     """The model and clip to time for ``precision`` run as ``mode`` (float32: as is, whatever the mode)."""
     device = clip.device
-    if precision == "float32":
-        with autocast(device, precision):
-            yield model, clip
-    elif mode == "autocast":
+    if mode == "compile":  # as extraction runs compile: true
+        with precision_weights(model, precision), autocast(device, precision), compiled(model, True, device) as m:
+            yield m, clip
+    elif precision == "float32" or mode == "autocast":
         with autocast(device, precision):
             yield model, clip
     elif mode == "cast":
@@ -148,8 +163,7 @@ def model_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
             flops = forward_flops(model, clip) / batch
             reference = None
             for precision in args.precisions.split(","):
-                modes = ["autocast"] if precision == "float32" else args.modes.split(",")
-                for mode in modes:
+                for mode in low_modes(precision, args.modes):
                     rate = matmul_rate(device, precision, args.matmul_size, args.repeats)
                     seconds, logits = forward_seconds(model, clip, precision, mode, args.repeats)
                     seconds /= batch
@@ -161,7 +175,7 @@ def model_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
                             "family": method,
                             "batch": batch,
                             "precision": precision,
-                            "mode": "float32" if precision == "float32" else mode,
+                            "mode": mode_name(precision, mode),
                             "gflop_per_clip": flops / 1e9,
                             "s_per_clip": seconds,
                             "gflops": achieved / 1e9,
@@ -173,11 +187,19 @@ def model_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
                     print(
                         f"{method} x{batch} {precision} {rows[-1]['mode']}: {flops / 1e9:.1f} GFLOP/clip, "
                         f"{seconds:.3f} s/clip, {achieved / 1e9:.1f} GFLOP/s = {achieved / rate:.2f} of the "
-                        f"{rate / 1e9:.0f} GFLOP/s matmul; logits {diff:.4f} of float32's largest from it",
+                        f"{rate / 1e9:.0f} GFLOP/s matmul; logits {diff:.2e} of float32's largest from it",
                         flush=True,
                     )
         del model
     return rows
+
+
+def with_best_rate(rows: list[dict]) -> list[dict]:
+    """Each row's fraction also against the best matmul rate of its precision in the run (the machine's ceiling)."""
+    best = {}
+    for row in rows:
+        best[row["precision"]] = max(best.get(row["precision"], 0.0), row["matmul_gflops"])
+    return [{**row, "fraction_of_best": row["gflops"] / best[row["precision"]]} for row in rows]
 
 
 def profile_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
@@ -192,7 +214,7 @@ def profile_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
     clip = torch.randn(1, args.frames, 3, size, size, device=device)
     rows = []
     for precision in args.precisions.split(","):
-        for mode in ["autocast"] if precision == "float32" else args.modes.split(","):
+        for mode in low_modes(precision, args.modes):
             with precision_mode(model, clip, precision, mode) as (m, x), torch.inference_mode():
                 m(x)  # warm-up, text features
                 with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -204,7 +226,7 @@ def profile_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
                     {
                         "family": method,
                         "precision": precision,
-                        "mode": "float32" if precision == "float32" else mode,
+                        "mode": mode_name(precision, mode),
                         "op": e.key,
                         "calls": e.count,
                         "self_s": e.self_cpu_time_total / 1e6,
@@ -226,6 +248,8 @@ def extraction_rows(args: argparse.Namespace, device: torch.device) -> list[dict
     from videoxai.models.checkpoints.resolve import load_resolved, resolve_model
 
     rows = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.extract_threads or threads)  # both sides alike
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "demo"
         write_demo_dataset(root, n_train=8, n_test=args.clips, seed=0)
@@ -274,6 +298,7 @@ def extraction_rows(args: argparse.Namespace, device: torch.device) -> list[dict
                 f"{len(samples) / forward:.1f} clips/s, job / forward-only = {forward / job:.2f}",
                 flush=True,
             )
+    torch.set_num_threads(threads)
     return rows
 
 
@@ -298,16 +323,19 @@ def main() -> None:
     ap.add_argument("--extract-model", default="video_coop/demo/tiny")
     ap.add_argument("--extract-batch", type=int, default=16)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--extract-threads", type=int, default=0, help="torch threads of the extraction comparison (0: --threads)"
+    )
     ap.add_argument("--out", default="hardware")
     args = ap.parse_args()
     device = pick_device(args.device)
     torch.set_num_threads(args.threads)
     for p in args.precisions.split(","):
         autocast(device, p)  # a bad name fails before anything runs
-    rows = model_rows(args, device)
+    rows = with_best_rate(model_rows(args, device))
     print()
     cols = ["family", "batch", "precision", "mode", "gflop_per_clip", "s_per_clip", "gflops", "matmul_gflops"]
-    print_table(rows, [*cols, "fraction", "logit_diff_rel"])
+    print_table(rows, [*cols, "fraction", "fraction_of_best", "logit_diff_rel"])
     profiled = profile_rows(args, device) if args.profile else []
     extraction = extraction_rows(args, device) if args.clips else []
     if extraction:

@@ -104,8 +104,9 @@ MODES = {
 }
 
 
-def low_modes(precision: str, modes: str) -> list[str]:
-    """The modes timed for ``precision``: float32 runs as is, and compiled when ``compile`` is asked for."""
+def timed_modes(precision: str, modes: str) -> list[str]:
+    """The modes timed for ``precision``: a low one each of ``modes``; float32 as is, and compiled when ``modes``
+    asks for ``compile``."""
     if precision != "float32":
         return modes.split(",")
     return ["autocast"] + (["compile"] if "compile" in modes.split(",") else [])
@@ -163,7 +164,7 @@ def model_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
             flops = forward_flops(model, clip) / batch
             reference = None
             for precision in args.precisions.split(","):
-                for mode in low_modes(precision, args.modes):
+                for mode in timed_modes(precision, args.modes):
                     rate = matmul_rate(device, precision, args.matmul_size, args.repeats)
                     seconds, logits = forward_seconds(model, clip, precision, mode, args.repeats)
                     seconds /= batch
@@ -214,7 +215,7 @@ def profile_rows(args: argparse.Namespace, device: torch.device) -> list[dict]:
     clip = torch.randn(1, args.frames, 3, size, size, device=device)
     rows = []
     for precision in args.precisions.split(","):
-        for mode in low_modes(precision, args.modes):
+        for mode in timed_modes(precision, args.modes):
             with precision_mode(model, clip, precision, mode) as (m, x), torch.inference_mode():
                 m(x)  # warm-up, text features
                 with profile(activities=[ProfilerActivity.CPU]) as prof:

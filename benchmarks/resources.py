@@ -196,9 +196,10 @@ def main() -> None:
             per_class = -(-args.clips // args.classes)
             write_clips(data / "ucf101", classes, per_class)
         paths = {f"{m}/ucf101/best": str(data / "runs" / m / "best.pt") for m in args.models}
+        reuse = args.reuse and (root / "run" / "run.log").is_file()  # a run that finished there before
         wd = (
             (root / "run")
-            if args.reuse and (root / "run" / "run.log").is_file()
+            if reuse
             else workdir(
                 root / "run",
                 {
@@ -216,7 +217,7 @@ def main() -> None:
         )
         env = {"HF_HOME": str(data / "hf-home"), "HF_HUB_OFFLINE": "1"}
         os.environ.update(env)
-        if args.reuse and (wd / "run.log").is_file():
+        if reuse:
             wall = elapsed_seconds(wd)  # the finished run's own, from Snakemake's log
         else:
             wall, proc = timed_snakemake(wd, "--cores", str(args.cores), "--resources", f"mem_mb={args.mem_mb}")

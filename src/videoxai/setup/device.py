@@ -85,8 +85,8 @@ def compiled(model: nn.Module, enabled: bool, device: torch.device) -> Iterator[
     on a CPU (0.76-0.90 compiled; docs/performance.md). Its kernels sum in another order, so the logits are not
     bit for bit the eager ones (float32: within 1e-5 relative), and the split variant's ``+compiled`` suffix
     names them apart. Frozen weights are read at the first call: use it at inference only, inside
-    :func:`precision_weights` where that applies. Each new batch shape compiles once more (a job's last,
-    smaller batch: one more).
+    :func:`precision_weights` where that applies. A second batch shape (a job's last, smaller batch)
+    compiles once more, a graph for any batch size that serves every later shape.
     """
     if not enabled:
         yield model

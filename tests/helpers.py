@@ -89,13 +89,22 @@ TINY_DEMO = yaml.safe_load(TEST_CONFIG.read_text())
 ORIGIN_FIXTURES = Path(os.environ.get("VIDEOXAI_ORIGIN_FIXTURES", REPO.parent / "shared" / "origin-fixtures")).resolve()
 
 
-def origin_fixtures() -> Path:
-    """The origin-fixtures folder, or skip the calling test with the reason."""
+def _golden(folder: Path, what: str, variable: str) -> Path:
+    """``folder`` where it holds golden data; else skip the calling test, or fail it under CI=true (CI must compare
+    every fixture case, never lose them to a skip)."""
     import pytest
 
-    if not (ORIGIN_FIXTURES / "README.md").is_file():
-        pytest.skip(f"origin fixtures not found at {ORIGIN_FIXTURES} (set VIDEOXAI_ORIGIN_FIXTURES)")
-    return ORIGIN_FIXTURES
+    if not (folder / "README.md").is_file():
+        why = f"{what} not found at {folder} (set {variable})"
+        if CI:
+            pytest.fail(f"CI=true, and {why}: CI must compare every fixture case")
+        pytest.skip(why)
+    return folder
+
+
+def origin_fixtures() -> Path:
+    """The origin-fixtures folder; where it is absent, skip the calling test, or fail it under CI=true."""
+    return _golden(ORIGIN_FIXTURES, "origin fixtures", "VIDEOXAI_ORIGIN_FIXTURES")
 
 
 # The golden data of prompt-tuning's other three families (vidop, vilt, vita; ../shared/origin-fixtures-families).
@@ -106,14 +115,7 @@ ORIGIN_FIXTURES_FAMILIES = Path(
 
 def origin_fixtures_families() -> Path:
     """The origin-fixtures-families folder; where it is absent, skip the calling test, or fail it under CI=true."""
-    import pytest
-
-    if not (ORIGIN_FIXTURES_FAMILIES / "README.md").is_file():
-        why = f"origin fixtures of the families not found at {ORIGIN_FIXTURES_FAMILIES} (set VIDEOXAI_ORIGIN_FIXTURES_FAMILIES)"
-        if CI:
-            pytest.fail(f"CI=true, and {why}: CI must compare every fixture case")
-        pytest.skip(why)
-    return ORIGIN_FIXTURES_FAMILIES
+    return _golden(ORIGIN_FIXTURES_FAMILIES, "origin fixtures of the families", "VIDEOXAI_ORIGIN_FIXTURES_FAMILIES")
 
 
 def fixture_clip(root: Path):
